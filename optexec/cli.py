@@ -1,0 +1,184 @@
+"""Command line: ``python -m optexec <command>`` (DESIGN.md section 7).
+
+User errors exit with status 2 and one plain line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from optexec.models import MarketParams, Order
+from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD, Plan, best_row, cost_table, make_plan, plan_to_json
+from optexec.strategies import registry
+
+
+class UserError(Exception):
+    """A mistake in the command line or its inputs: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one plain line, not the usage block
+        raise UserError(f"{self.prog}: {message} (see --help)")
+
+
+def _parse_setting(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise UserError(f"--set needs name=value, got {text!r}")
+    for convert in (int, float):
+        try:
+            return name.strip(), convert(value)
+        except ValueError:
+            pass
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return name.strip(), lowered == "true"
+    return name.strip(), value.strip()
+
+
+def add_plan_options(parser: argparse.ArgumentParser) -> None:
+    """The order, market and strategy options shared by plan, simulate and sweep."""
+    order = parser.add_argument_group("order")
+    order.add_argument("--symbol", required=True)
+    order.add_argument("--side", required=True, choices=["buy", "sell"])
+    order.add_argument("--shares", required=True, type=float, help="order size in shares")
+    order.add_argument("--horizon-days", required=True, type=float, help="horizon in trading days")
+    order.add_argument("--slices", required=True, type=int, help="number of child orders")
+    order.add_argument("--start-minutes", type=float, default=0.0, help="start, in minutes after the open")
+    market = parser.add_argument_group("market (Almgren–Chriss units, MATH.md section 2)")
+    market.add_argument("--price", type=float, help="arrival price, $")
+    market.add_argument("--sigma", type=float, help="volatility, $/share/sqrt(day)")
+    market.add_argument("--spread", type=float, help="full bid-ask spread, $")
+    market.add_argument("--adv", type=float, help="average daily volume, shares/day")
+    market.add_argument("--eta", type=float, help="temporary impact, $/share per share/day (default: spread/(1%% ADV))")
+    market.add_argument("--gamma", type=float, help="permanent impact, $/share per share (default: spread/(10%% ADV))")
+    market.add_argument("--drift", type=float, default=0.0, help="expected price drift, $/share/day")
+    strategy = parser.add_argument_group("strategies")
+    strategy.add_argument(
+        "--risk-aversion", type=float, default=DEFAULT_RISK_AVERSION_PER_USD, help="lambda in E + lambda V, 1/$"
+    )
+    strategy.add_argument(
+        "--strategy", action="append", choices=list(registry.STRATEGIES), help="only these strategies (repeatable)"
+    )
+    strategy.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a strategy setting, e.g. participation_rate=0.2",
+    )
+
+
+def market_from_args(args: argparse.Namespace) -> MarketParams:
+    """Market parameters from the command line (rules of thumb for missing impact, MATH.md section 7)."""
+    missing = [
+        flag
+        for flag, value in [
+            ("--price", args.price),
+            ("--sigma", args.sigma),
+            ("--spread", args.spread),
+            ("--adv", args.adv),
+        ]
+        if value is None
+    ]
+    if missing:
+        raise UserError(f"no market data for symbol {args.symbol!r} in the store: give {', '.join(missing)}")
+    extra = {"drift_usd_per_day": args.drift}
+    if args.eta is not None and args.gamma is not None:
+        return MarketParams(args.price, args.sigma, args.spread, args.adv, args.eta, args.gamma, **extra)
+    base = MarketParams.from_rules_of_thumb(args.price, args.sigma, args.spread, args.adv, **extra)
+    return MarketParams(
+        args.price,
+        args.sigma,
+        args.spread,
+        args.adv,
+        args.eta if args.eta is not None else base.eta_usd_day_per_share2,
+        args.gamma if args.gamma is not None else base.gamma_usd_per_share2,
+        **extra,
+    )
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """The order, market and settings of a plan-like command, planned."""
+    order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
+    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
+    return make_plan(order, market_from_args(args), settings, args.strategy)
+
+
+def _holdings_table(plan: Plan, max_rows: int = 11) -> str:
+    times = plan.order.times_days
+    index = np.unique(np.linspace(0, plan.order.slices, min(max_rows, plan.order.slices + 1)).round().astype(int))
+    header = f"{'t (days)':>9}" + "".join(f"{row.strategy.name:>15}" for row in plan.planned)
+    lines = [header]
+    for k in index:
+        lines.append(
+            f"{times[k]:>9.3f}" + "".join(f"{row.schedule.holdings_shares[k]:>15,.0f}" for row in plan.planned)
+        )
+    return "\n".join(lines)
+
+
+def format_plan(plan: Plan) -> str:
+    """Plain-text tables: costs side by side, then the holdings (shares left) over time."""
+    order, market = plan.order, plan.market
+    table = cost_table(plan)
+    lines = [
+        (
+            f"{order.side} {order.shares:,.0f} {order.symbol} over {order.horizon_days:g} days in {order.slices} "
+            f"slices; price {market.price_usd:,.2f} $, notional {order.shares * market.price_usd:,.0f} $, "
+            f"risk aversion {plan.risk_aversion_per_usd:g} /$"
+        ),
+        "",
+        (
+            f"{'strategy':<40}{'E ($)':>14}{'E (bps)':>10}{'std ($)':>14}{'VaR95 ($)':>14}{'E+λV ($)':>14}"
+            f"{'spread ($)':>13}{'temp ($)':>13}{'perm ($)':>13}{'drift ($)':>12}"
+        ),
+    ]
+    for record in table.to_dict("records"):
+        lines.append(
+            f"{record['strategy']:<40}{record['expected_cost_usd']:>14,.2f}{record['expected_cost_bps']:>10.1f}"
+            f"{record['std_cost_usd']:>14,.2f}{record['var95_usd']:>14,.2f}{record['objective_usd']:>14,.2f}"
+            f"{record['spread_usd']:>13,.2f}{record['temporary_usd']:>13,.2f}{record['permanent_usd']:>13,.2f}"
+            f"{record['drift_usd']:>12,.2f}"
+        )
+    best = best_row(plan)
+    if best:
+        lines += ["", f"lowest E + λV: {best.strategy.label}"]
+    for row in plan.rows:
+        if row.error:
+            lines.append(f"{row.strategy.label}: not planned: {row.error}")
+        elif row.schedule.warnings:
+            lines += [f"{row.strategy.label}: {w}" for w in row.schedule.warnings]
+    lines += ["", "holdings (shares left to trade)", _holdings_table(plan)]
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = plan_from_args(args)
+    print(json.dumps(plan_to_json(plan), indent=1) if args.json else format_plan(plan))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m optexec", description="optexec: pre-trade execution planning")
+    parser.add_argument("--db", help="DuckDB database file (default: $OPTEXEC_DB or the bundled sample)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    plan = commands.add_parser("plan", help="every strategy's schedule and cost for an order")
+    add_plan_options(plan)
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.set_defaults(func=cmd_plan)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except (UserError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

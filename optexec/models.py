@@ -1,0 +1,304 @@
+"""Domain model: an order, the market parameters it trades against, and a schedule.
+
+Frozen dataclasses with units in the field names. Validation happens on construction and
+raises ``ValueError`` with a message a trader can act on (DESIGN.md section 3).
+
+Conventions (MATH.md section 2 and 8):
+- time is in trading days; one trading day is ``MarketParams.session_minutes`` minutes;
+- holdings are the shares still to trade (positive for buys and sells alike): ``holdings[0]``
+  is the order size and ``holdings[-1]`` is 0;
+- child order k (k = 1..N) is sent at the start of slice k, at ``times_days[k - 1]``;
+- a cost is positive when it loses money, for buys and sells alike.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Side = Literal["buy", "sell"]
+SESSION_MINUTES = 390
+MAX_SLICES = 1_000_000
+
+
+def check_finite(name: str, value: float) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return value
+
+
+def check_positive(name: str, value: float) -> float:
+    value = check_finite(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value:g}")
+    return value
+
+
+def check_non_negative(name: str, value: float) -> float:
+    value = check_finite(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value:g}")
+    return value
+
+
+def _frozen_array(values: Any) -> np.ndarray:
+    array = np.array(values, dtype=float)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class Order:
+    """A parent order to work: side, size and horizon.
+
+    Attributes
+    ----------
+    symbol : instrument identifier.
+    side : "buy" or "sell".
+    shares : order size in shares (> 0).
+    horizon_days : time allowed to complete, in trading days (> 0).
+    slices : number of equal time slices (child orders) in the horizon.
+    start_minutes_after_open : when the order starts, in minutes after the session open.
+    """
+
+    symbol: str
+    side: Side
+    shares: float
+    horizon_days: float
+    slices: int
+    start_minutes_after_open: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, str) or not self.symbol.strip():
+            raise ValueError("symbol must be a non-empty text")
+        if self.side not in ("buy", "sell"):
+            raise ValueError(f"side must be 'buy' or 'sell', got {self.side!r}")
+        object.__setattr__(self, "shares", check_positive("order size (shares)", self.shares))
+        object.__setattr__(self, "horizon_days", check_positive("horizon (days)", self.horizon_days))
+        if isinstance(self.slices, bool) or not isinstance(self.slices, (int, np.integer)):
+            raise ValueError(f"number of slices must be a whole number, got {self.slices!r}")
+        if not 1 <= self.slices <= MAX_SLICES:
+            raise ValueError(f"number of slices must be between 1 and {MAX_SLICES:,}, got {self.slices}")
+        object.__setattr__(self, "slices", int(self.slices))
+        start = check_non_negative("start (minutes after the open)", self.start_minutes_after_open)
+        object.__setattr__(self, "start_minutes_after_open", start)
+
+    @property
+    def side_sign(self) -> int:
+        """+1 for a buy, -1 for a sell (MATH.md section 8)."""
+        return 1 if self.side == "buy" else -1
+
+    @property
+    def slice_days(self) -> float:
+        """Length tau of one slice in trading days (MATH.md section 2)."""
+        return self.horizon_days / self.slices
+
+    @property
+    def times_days(self) -> np.ndarray:
+        """Slice boundaries t_k = k * tau, k = 0..N, in trading days from the start."""
+        return np.linspace(0.0, self.horizon_days, self.slices + 1)
+
+
+def flat_volume_profile(session_minutes: int = SESSION_MINUTES) -> tuple[float, ...]:
+    """A uniform intraday volume profile: every minute holds the same share of the day."""
+    return tuple(np.full(session_minutes, 1.0 / session_minutes))
+
+
+def u_shaped_volume_profile(session_minutes: int = SESSION_MINUTES, depth: float = 0.6) -> tuple[float, ...]:
+    """A stylised U-shaped intraday volume profile (busy open and close), normalised to 1.
+
+    ``depth`` in [0, 1) is how much quieter midday is than the edges.
+    """
+    minute_mid = (np.arange(session_minutes) + 0.5) / session_minutes
+    weights = (
+        1.0
+        - depth * np.sin(np.pi * minute_mid) ** 2
+        + 0.6 * np.exp(-minute_mid / 0.03)
+        + 0.9 * np.exp(-(1.0 - minute_mid) / 0.03)
+    )
+    return tuple(weights / weights.sum())
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """Market and impact parameters of one instrument, in Almgren–Chriss units (MATH.md section 2).
+
+    Attributes
+    ----------
+    price_usd : arrival (decision) price, $ per share.
+    sigma_usd_per_sqrt_day : volatility sigma of the price, $/share/sqrt(day).
+    spread_usd : full bid–ask spread, $ per share; the fixed cost per share is half of it (epsilon).
+    adv_shares : average daily volume, shares per day.
+    eta_usd_day_per_share2 : temporary impact eta, ($/share) per (share/day).
+    gamma_usd_per_share2 : permanent impact gamma, ($/share) per share.
+    drift_usd_per_day : expected price drift alpha, $/share/day (positive = price rises).
+    volume_profile : share of a day's volume traded in each minute of the session (sums to 1).
+    """
+
+    price_usd: float
+    sigma_usd_per_sqrt_day: float
+    spread_usd: float
+    adv_shares: float
+    eta_usd_day_per_share2: float
+    gamma_usd_per_share2: float
+    drift_usd_per_day: float = 0.0
+    volume_profile: tuple[float, ...] = field(default_factory=flat_volume_profile)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "price_usd", check_positive("price ($)", self.price_usd))
+        object.__setattr__(
+            self,
+            "sigma_usd_per_sqrt_day",
+            check_non_negative("volatility sigma ($/share/√day)", self.sigma_usd_per_sqrt_day),
+        )
+        object.__setattr__(self, "spread_usd", check_non_negative("spread ($)", self.spread_usd))
+        object.__setattr__(self, "adv_shares", check_positive("average daily volume (shares)", self.adv_shares))
+        object.__setattr__(
+            self, "eta_usd_day_per_share2", check_positive("temporary impact eta", self.eta_usd_day_per_share2)
+        )
+        object.__setattr__(
+            self, "gamma_usd_per_share2", check_non_negative("permanent impact gamma", self.gamma_usd_per_share2)
+        )
+        object.__setattr__(self, "drift_usd_per_day", check_finite("drift ($/share/day)", self.drift_usd_per_day))
+        profile = np.asarray(self.volume_profile, dtype=float)
+        if profile.ndim != 1 or profile.size < 1:
+            raise ValueError("the volume profile must be a list of per-minute volume shares")
+        if not np.all(np.isfinite(profile)) or np.any(profile < 0) or profile.sum() <= 0:
+            raise ValueError("the volume profile must hold non-negative numbers with a positive total")
+        object.__setattr__(self, "volume_profile", tuple(profile / profile.sum()))
+
+    @property
+    def half_spread_usd(self) -> float:
+        """Fixed cost per share epsilon = half the bid–ask spread (MATH.md section 7)."""
+        return 0.5 * self.spread_usd
+
+    @property
+    def sigma_daily_fraction(self) -> float:
+        """Daily volatility as a fraction of price."""
+        return self.sigma_usd_per_sqrt_day / self.price_usd
+
+    @property
+    def session_minutes(self) -> int:
+        """Minutes in one trading session (the length of the volume profile)."""
+        return len(self.volume_profile)
+
+    @classmethod
+    def from_rules_of_thumb(
+        cls,
+        price_usd: float,
+        sigma_usd_per_sqrt_day: float,
+        spread_usd: float,
+        adv_shares: float,
+        **kwargs: Any,
+    ) -> MarketParams:
+        """Impact coefficients from the Almgren–Chriss rules of thumb (MATH.md section 7).
+
+        eta = spread / (1% of ADV), gamma = spread / (10% of ADV).
+        """
+        spread_usd = check_positive("spread ($)", spread_usd)
+        adv_shares = check_positive("average daily volume (shares)", adv_shares)
+        return cls(
+            price_usd=price_usd,
+            sigma_usd_per_sqrt_day=sigma_usd_per_sqrt_day,
+            spread_usd=spread_usd,
+            adv_shares=adv_shares,
+            eta_usd_day_per_share2=spread_usd / (0.01 * adv_shares),
+            gamma_usd_per_share2=spread_usd / (0.10 * adv_shares),
+            **kwargs,
+        )
+
+
+def slice_market_volume(order: Order, market: MarketParams) -> np.ndarray:
+    """Expected market volume in each slice of the order, in shares.
+
+    The volume profile repeats every session; a horizon longer than what is left of the day
+    continues at the next open. Volume in a slice = ADV x (profile mass inside the slice).
+    """
+    session = market.session_minutes
+    cumulative_in_day = np.concatenate([[0.0], np.cumsum(market.volume_profile)])
+    minutes = order.start_minutes_after_open + order.times_days * session
+    whole_days, minute_of_day = np.divmod(minutes, session)
+    cumulative = whole_days + np.interp(minute_of_day, np.arange(session + 1), cumulative_in_day)
+    return market.adv_shares * np.diff(cumulative)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A strategy's plan for an order: holdings after each child order, over the slice grid.
+
+    Attributes
+    ----------
+    strategy : registry name of the strategy that made it.
+    order : the order it works.
+    holdings_shares : shares still to trade at t_0..t_N (holdings[0] = order size, holdings[-1] = 0).
+    market_volume_shares : expected market volume in each slice (for participation).
+    params : the strategy parameters that produced it.
+    warnings : plain-language remarks (e.g. POV could not finish in the horizon).
+    """
+
+    strategy: str
+    order: Order
+    holdings_shares: np.ndarray
+    market_volume_shares: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        holdings = _frozen_array(self.holdings_shares)
+        volume = _frozen_array(self.market_volume_shares)
+        n = self.order.slices
+        if holdings.shape != (n + 1,):
+            raise ValueError(f"a schedule for {n} slices needs {n + 1} holdings, got {holdings.shape}")
+        if volume.shape != (n,):
+            raise ValueError(f"a schedule for {n} slices needs {n} market volumes, got {volume.shape}")
+        if not (np.all(np.isfinite(holdings)) and np.all(np.isfinite(volume))):
+            raise ValueError(f"strategy {self.strategy!r} produced a schedule with non-finite numbers")
+        tolerance = 1e-9 * self.order.shares
+        if abs(holdings[0] - self.order.shares) > tolerance or abs(holdings[-1]) > tolerance:
+            raise ValueError(f"strategy {self.strategy!r} produced a schedule that does not trade the whole order")
+        object.__setattr__(self, "holdings_shares", holdings)
+        object.__setattr__(self, "market_volume_shares", volume)
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+
+    @classmethod
+    def from_trades(
+        cls,
+        strategy: str,
+        order: Order,
+        market: MarketParams,
+        trades_shares: np.ndarray,
+        params: dict[str, Any] | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> Schedule:
+        """Build a schedule from child-order sizes; the last one absorbs rounding so the sum is exact."""
+        trades = np.asarray(trades_shares, dtype=float)
+        holdings = np.empty(order.slices + 1)
+        holdings[0] = order.shares
+        holdings[1:] = order.shares - np.cumsum(trades)
+        holdings[-1] = 0.0
+        return cls(strategy, order, holdings, slice_market_volume(order, market), dict(params or {}), warnings)
+
+    @property
+    def times_days(self) -> np.ndarray:
+        """Slice boundaries t_0..t_N in trading days from the start."""
+        return self.order.times_days
+
+    @property
+    def trades_shares(self) -> np.ndarray:
+        """Child order sizes n_k = x_{k-1} - x_k, k = 1..N (positive = in the order's direction)."""
+        return self.holdings_shares[:-1] - self.holdings_shares[1:]
+
+    @property
+    def participation(self) -> np.ndarray:
+        """Each child order as a fraction of the expected market volume in its slice."""
+        volume = self.market_volume_shares
+        traded = np.abs(self.trades_shares)
+        ratio = traded / np.where(volume > 0, volume, 1.0)
+        return np.where(volume > 0, ratio, np.where(traded > 0, np.inf, 0.0))

@@ -1,0 +1,162 @@
+"""One plan: every registered strategy's schedule and closed-form cost for an order.
+
+The command line and every page call ``make_plan``; the rows come out in registry order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optexec.costs import CostEstimate, estimate
+from optexec.models import MarketParams, Order, Schedule
+from optexec.strategies import registry
+from optexec.strategies.base import Strategy
+
+DEFAULT_RISK_AVERSION_PER_USD = 1e-6
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One strategy in a plan: its schedule and cost, or why it could not plan."""
+
+    strategy: Strategy
+    schedule: Schedule | None
+    cost: CostEstimate | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every strategy's schedule and cost for one order and market."""
+
+    order: Order
+    market: MarketParams
+    settings: dict[str, Any]
+    rows: tuple[PlanRow, ...]
+
+    @property
+    def planned(self) -> list[PlanRow]:
+        """The rows that produced a schedule."""
+        return [row for row in self.rows if row.schedule is not None]
+
+    @property
+    def risk_aversion_per_usd(self) -> float:
+        """The plan's risk aversion lambda (1/$), used to rank strategies by E + lambda V."""
+        return float(self.settings.get("risk_aversion_per_usd", DEFAULT_RISK_AVERSION_PER_USD))
+
+
+def make_plan(
+    order: Order,
+    market: MarketParams,
+    settings: Mapping[str, Any] | None = None,
+    names: Iterable[str] | None = None,
+) -> Plan:
+    """Schedules and costs of every (or the named) registered strategy (MATH.md sections 2 and 8)."""
+    settings = {"risk_aversion_per_usd": DEFAULT_RISK_AVERSION_PER_USD, **(settings or {})}
+    unknown = set(settings) - registry.setting_names()
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    rows = []
+    for result in registry.plan(order, market, settings, names):
+        cost = estimate(result.schedule, market) if result.schedule is not None else None
+        rows.append(PlanRow(result.strategy, result.schedule, cost, result.error))
+    return Plan(order, market, dict(settings), tuple(rows))
+
+
+def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
+    """The plan's cost table: one row per planned strategy, $ and bps, split by component."""
+    lam = plan.risk_aversion_per_usd
+    records = []
+    for row in plan.planned:
+        cost = row.cost
+        records.append(
+            {
+                "strategy": row.strategy.label,
+                "expected_cost_usd": cost.expected_usd,
+                "expected_cost_bps": cost.to_bps(cost.expected_usd),
+                "std_cost_usd": cost.std_usd,
+                "std_cost_bps": cost.to_bps(cost.std_usd),
+                "var95_usd": cost.var_usd(confidence),
+                "var95_bps": cost.to_bps(cost.var_usd(confidence)),
+                "objective_usd": cost.objective_usd(lam),
+                "spread_usd": cost.spread_usd,
+                "temporary_usd": cost.temporary_usd,
+                "permanent_usd": cost.permanent_usd,
+                "drift_usd": cost.drift_usd,
+                "max_participation": float(np.max(row.schedule.participation)),
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def best_row(plan: Plan) -> PlanRow | None:
+    """The planned strategy with the lowest E + lambda V at the plan's risk aversion."""
+    planned = plan.planned
+    if not planned:
+        return None
+    return min(planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan in the DESIGN.md section 7 JSON layout (times in days, holdings[0] = shares, holdings[-1] = 0)."""
+    order, market = plan.order, plan.market
+    strategies, errors = [], []
+    for row in plan.rows:
+        if row.schedule is None:
+            errors.append({"name": row.strategy.name, "error": row.error})
+            continue
+        cost, schedule = row.cost, row.schedule
+        strategies.append(
+            {
+                "name": row.strategy.name,
+                "label": row.strategy.label,
+                "times": schedule.times_days.tolist(),
+                "holdings": schedule.holdings_shares.tolist(),
+                "trades": schedule.trades_shares.tolist(),
+                "participation": schedule.participation.tolist(),
+                "expected_cost_usd": cost.expected_usd,
+                "expected_cost_bps": cost.to_bps(cost.expected_usd),
+                "std_cost_usd": cost.std_usd,
+                "std_cost_bps": cost.to_bps(cost.std_usd),
+                "var95_usd": cost.var_usd(0.95),
+                "objective_usd": cost.objective_usd(plan.risk_aversion_per_usd),
+                "components_usd": {
+                    "spread": cost.spread_usd,
+                    "temporary": cost.temporary_usd,
+                    "permanent": cost.permanent_usd,
+                    "drift": cost.drift_usd,
+                },
+                "params": schedule.params,
+                "warnings": list(schedule.warnings),
+            }
+        )
+    best = best_row(plan)
+    return {
+        "order": {
+            "symbol": order.symbol,
+            "side": order.side,
+            "shares": order.shares,
+            "horizon_days": order.horizon_days,
+            "slices": order.slices,
+            "start_minutes_after_open": order.start_minutes_after_open,
+            "arrival_notional_usd": order.shares * market.price_usd,
+        },
+        "market": {
+            "price_usd": market.price_usd,
+            "sigma_usd_per_sqrt_day": market.sigma_usd_per_sqrt_day,
+            "spread_usd": market.spread_usd,
+            "adv_shares": market.adv_shares,
+            "eta_usd_day_per_share2": market.eta_usd_day_per_share2,
+            "gamma_usd_per_share2": market.gamma_usd_per_share2,
+            "drift_usd_per_day": market.drift_usd_per_day,
+        },
+        "settings": plan.settings,
+        "best_strategy": best.strategy.name if best else None,
+        "strategies": strategies,
+        "errors": errors,
+    }

@@ -1,0 +1,160 @@
+"""Almgren–Chriss optimal execution under linear impact (MATH.md section 2 and 8).
+
+Discrete (exact kappa from the arccosh relation, eq 17-19), continuous (section 8) and the
+implementation-shortfall variant with drift (eq 25). Holdings are the shares still to trade,
+for buys and sells alike; drift is signed in price terms and turned into the drift that
+favours holding (alpha for a sell, -alpha for a buy).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from optexec.models import MarketParams, Order, Schedule, check_non_negative
+from optexec.strategies.base import Strategy
+
+
+@dataclass(frozen=True)
+class ACParams:
+    """Almgren–Chriss parameters.
+
+    risk_aversion_per_usd : lambda in E + lambda V, per $ (0 = risk neutral, gives TWAP).
+    """
+
+    risk_aversion_per_usd: float = 1e-6
+
+    def __post_init__(self) -> None:
+        check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
+
+
+def eta_tilde(order: Order, market: MarketParams) -> float:
+    """Effective temporary impact eta~ = eta - gamma tau / 2 (MATH.md section 2, eq 8); must be > 0."""
+    value = market.eta_usd_day_per_share2 - 0.5 * market.gamma_usd_per_share2 * order.slice_days
+    if value <= 0:
+        raise ValueError(
+            "the slices are too long for these impact coefficients: temporary impact eta must exceed "
+            f"gamma x slice length / 2 (eta = {market.eta_usd_day_per_share2:.3g}, gamma x tau / 2 = "
+            f"{0.5 * market.gamma_usd_per_share2 * order.slice_days:.3g}); use more slices"
+        )
+    return value
+
+
+def kappa_discrete(order: Order, market: MarketParams, risk_aversion_per_usd: float) -> float:
+    """Exact urgency kappa per day from (2/tau^2)(cosh(kappa tau) - 1) = lambda sigma^2 / eta~ (eq 19)."""
+    tau = order.slice_days
+    kappa_tilde_sq = risk_aversion_per_usd * market.sigma_usd_per_sqrt_day**2 / eta_tilde(order, market)
+    return float(np.arccosh(1.0 + 0.5 * kappa_tilde_sq * tau**2) / tau)
+
+
+def kappa_continuous(market: MarketParams, risk_aversion_per_usd: float) -> float:
+    """Continuous-time urgency kappa = sqrt(lambda sigma^2 / eta) per day (MATH.md section 8)."""
+    return math.sqrt(risk_aversion_per_usd * market.sigma_usd_per_sqrt_day**2 / market.eta_usd_day_per_share2)
+
+
+def sinh_ratio(kappa: float, t_days: np.ndarray, horizon_days: float) -> np.ndarray:
+    """sinh(kappa (T - t)) / sinh(kappa T), evaluated without overflow; the TWAP line at kappa = 0.
+
+    Uses sinh(a)/sinh(b) = exp(a - b) (1 - exp(-2a)) / (1 - exp(-2b)) with expm1.
+    """
+    t = np.asarray(t_days, dtype=float)
+    if kappa * horizon_days < 1e-12:
+        return 1.0 - t / horizon_days
+    if not math.isfinite(kappa):
+        return np.where(t <= 0, 1.0, 0.0)
+    remaining = horizon_days - t
+    return np.exp(-kappa * t) * np.expm1(-2.0 * kappa * remaining) / math.expm1(-2.0 * kappa * horizon_days)
+
+
+def _schedule_from_holdings(name: str, order: Order, market: MarketParams, holdings: np.ndarray, params) -> Schedule:
+    holdings = np.asarray(holdings, dtype=float) * 1.0
+    holdings[0], holdings[-1] = order.shares, 0.0
+    return Schedule.from_trades(name, order, market, holdings[:-1] - holdings[1:], params.__dict__)
+
+
+def ac_discrete(order: Order, market: MarketParams, params: ACParams) -> Schedule:
+    """x_j = X sinh(kappa (T - t_j)) / sinh(kappa T) with the exact discrete kappa (eq 17-19)."""
+    kappa = kappa_discrete(order, market, params.risk_aversion_per_usd)
+    holdings = order.shares * sinh_ratio(kappa, order.times_days, order.horizon_days)
+    return _schedule_from_holdings("ac_discrete", order, market, holdings, params)
+
+
+def ac_continuous(order: Order, market: MarketParams, params: ACParams) -> Schedule:
+    """The continuous trajectory x(t) = X sinh(kappa (T - t)) / sinh(kappa T), kappa = sqrt(lambda sigma^2/eta),
+    sampled on the slice grid (MATH.md section 8)."""
+    kappa = kappa_continuous(market, params.risk_aversion_per_usd)
+    holdings = order.shares * sinh_ratio(kappa, order.times_days, order.horizon_days)
+    return _schedule_from_holdings("ac_continuous", order, market, holdings, params)
+
+
+def favourable_drift_usd_per_day(order: Order, market: MarketParams) -> float:
+    """Drift that rewards holding the remainder: alpha for a sell, -alpha for a buy (MATH.md section 8)."""
+    return -order.side_sign * market.drift_usd_per_day
+
+
+def static_holding_shares(order: Order, market: MarketParams, risk_aversion_per_usd: float) -> float:
+    """The static optimum x_bar = alpha / (2 lambda sigma^2) of AC with drift (eq 25)."""
+    alpha = favourable_drift_usd_per_day(order, market)
+    denominator = 2.0 * risk_aversion_per_usd * market.sigma_usd_per_sqrt_day**2
+    if denominator == 0:
+        raise ValueError("the drift target alpha / (2 lambda sigma^2) needs risk aversion > 0 and sigma > 0")
+    return alpha / denominator
+
+
+def ac_drift(order: Order, market: MarketParams, params: ACParams) -> Schedule:
+    """Implementation-shortfall strategy: Almgren–Chriss with drift (MATH.md section 2, eq 25).
+
+    Minimises E + lambda V with E including -alpha tau sum x_k. The first-order conditions give
+    x_{k-1} - 2 x_k + x_{k+1} = kappa~^2 tau^2 (x_k - x_bar), solved exactly:
+    x_j = x_bar + (X - x_bar) sinh(kappa(T - t_j))/sinh(kappa T) - x_bar sinh(kappa t_j)/sinh(kappa T).
+    With lambda = 0 (or sigma = 0) the solution is the TWAP line plus the parabola
+    alpha tau^2 / (4 eta~) j (N - j).
+    """
+    t = order.times_days
+    alpha = favourable_drift_usd_per_day(order, market)
+    kappa = kappa_discrete(order, market, params.risk_aversion_per_usd)
+    warnings: tuple[str, ...] = ()
+    if kappa * order.horizon_days < 1e-12:
+        steps = np.arange(order.slices + 1)
+        curvature = alpha * order.slice_days**2 / (4.0 * eta_tilde(order, market))
+        holdings = order.shares * (1.0 - steps / order.slices) + curvature * steps * (order.slices - steps)
+    else:
+        target = static_holding_shares(order, market, params.risk_aversion_per_usd)
+        holdings = (
+            target
+            + (order.shares - target) * sinh_ratio(kappa, t, order.horizon_days)
+            - target * sinh_ratio(kappa, order.horizon_days - t, order.horizon_days)
+        )
+    if np.any(holdings < -1e-9 * order.shares) or np.any(np.diff(holdings) > 1e-9 * order.shares):
+        warnings = ("the drift is strong enough that this schedule trades against the order at times",)
+    schedule = _schedule_from_holdings("ac_drift", order, market, holdings, params)
+    return Schedule(
+        schedule.strategy, order, schedule.holdings_shares, schedule.market_volume_shares, schedule.params, warnings
+    )
+
+
+STRATEGIES = [
+    Strategy(
+        "ac_discrete",
+        "Almgren–Chriss",
+        ACParams,
+        ac_discrete,
+        "Minimises expected cost + risk aversion x variance under linear impact (exact discrete solution).",
+    ),
+    Strategy(
+        "ac_continuous",
+        "Almgren–Chriss (continuous)",
+        ACParams,
+        ac_continuous,
+        "The continuous-time Almgren–Chriss trajectory sampled on the slices.",
+    ),
+    Strategy(
+        "ac_drift",
+        "Implementation shortfall (AC + drift)",
+        ACParams,
+        ac_drift,
+        "Almgren–Chriss with the expected price drift: holds more when the drift favours waiting.",
+    ),
+]

@@ -1,0 +1,107 @@
+"""Benchmark schedules: immediate, TWAP, VWAP and POV (MATH.md section 8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optexec.models import MarketParams, Order, Schedule, check_finite, slice_market_volume
+from optexec.strategies.base import Strategy
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """A strategy without parameters."""
+
+
+def immediate(order: Order, market: MarketParams, params: NoParams) -> Schedule:
+    """Everything in the first slice (MATH.md section 8, 'immediate')."""
+    trades = np.zeros(order.slices)
+    trades[0] = order.shares
+    return Schedule.from_trades("immediate", order, market, trades)
+
+
+@dataclass(frozen=True)
+class TWAPParams:
+    """TWAP parameters.
+
+    randomize_fraction : each slice is drawn uniformly within +/- this fraction of X/N, then all
+        slices are rescaled to sum to the order (0 = plain TWAP); in [0, 1).
+    seed : random seed for the randomised slice sizes.
+    """
+
+    randomize_fraction: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        fraction = check_finite("TWAP randomisation", self.randomize_fraction)
+        if not 0 <= fraction < 1:
+            raise ValueError(f"TWAP randomisation must be in [0, 1), got {fraction:g}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}")
+
+
+def twap(order: Order, market: MarketParams, params: TWAPParams) -> Schedule:
+    """Equal slices n_k = X/N (MATH.md section 8), optionally randomised with a seed."""
+    weights = np.ones(order.slices)
+    if params.randomize_fraction > 0:
+        rng = np.random.default_rng(params.seed)
+        weights += params.randomize_fraction * rng.uniform(-1.0, 1.0, order.slices)
+    trades = order.shares * weights / weights.sum()
+    return Schedule.from_trades("twap", order, market, trades, params.__dict__)
+
+
+def vwap(order: Order, market: MarketParams, params: NoParams) -> Schedule:
+    """n_k = w_k X with w_k the expected share of market volume in slice k (MATH.md section 8)."""
+    volume = slice_market_volume(order, market)
+    total = volume.sum()
+    weights = volume / total if total > 0 else np.full(order.slices, 1.0 / order.slices)
+    return Schedule.from_trades("vwap", order, market, order.shares * weights)
+
+
+@dataclass(frozen=True)
+class POVParams:
+    """POV parameters.
+
+    participation_rate : fraction of expected market volume to trade in each slice, in (0, 1].
+    """
+
+    participation_rate: float = 0.1
+
+    def __post_init__(self) -> None:
+        rate = check_finite("participation rate", self.participation_rate)
+        if not 0 < rate <= 1:
+            raise ValueError(f"participation rate must be in (0, 1] (a fraction of volume), got {rate:g}")
+
+
+def pov(order: Order, market: MarketParams, params: POVParams) -> Schedule:
+    """Trade a fixed share of expected market volume each slice until done (MATH.md section 8).
+
+    If the horizon is too short to finish, the remainder goes as one market order in the last
+    slice and the schedule says how much that is.
+    """
+    volume = slice_market_volume(order, market)
+    cumulative = np.cumsum(params.participation_rate * volume)
+    cumulative[cumulative >= order.shares * (1 - 1e-12)] = order.shares  # done; no rounding crumbs after
+    trades = np.diff(np.concatenate([[0.0], cumulative]))
+    left_shares = order.shares - cumulative[-1]
+    warnings: tuple[str, ...] = ()
+    if left_shares > 1e-9 * order.shares:
+        trades[-1] += left_shares
+        warnings = (
+            (
+                f"POV at {params.participation_rate:.0%} of volume cannot finish within {order.horizon_days:g} days: "
+                f"{left_shares:,.0f} shares ({left_shares / order.shares:.1%} of the order) are left and go as one "
+                "market order in the last slice."
+            ),
+        )
+    return Schedule.from_trades("pov", order, market, trades, params.__dict__, warnings)
+
+
+STRATEGIES = [
+    Strategy("immediate", "Immediate", NoParams, immediate, "The whole order in the first slice."),
+    Strategy("twap", "TWAP", TWAPParams, twap, "Equal child orders in every slice (optionally randomised)."),
+    Strategy("vwap", "VWAP", NoParams, vwap, "Child orders in proportion to the expected market volume."),
+    Strategy("pov", "POV", POVParams, pov, "A fixed fraction of the expected market volume until done."),
+]

@@ -1,0 +1,75 @@
+"""The one registry of strategies that every page, table, sweep and simulation iterates.
+
+A strategy is a parameter dataclass plus a function ``build(order, market, params) -> Schedule``.
+Pages and the command line pass one dictionary of *settings* (e.g. ``risk_aversion_per_usd``,
+``participation_rate``); each strategy takes the settings whose names match its parameter
+fields and keeps its own defaults for the rest. Adding a strategy = one module with a
+``STRATEGIES`` list of ``base.Strategy`` + one line in ``_MODULES`` below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from optexec.models import MarketParams, Order, Schedule
+from optexec.strategies.base import Strategy
+
+
+def _load() -> dict[str, Strategy]:
+    from optexec.strategies import almgren_chriss, benchmarks
+
+    strategies = [
+        *benchmarks.STRATEGIES,
+        *almgren_chriss.STRATEGIES,
+    ]
+    return {s.name: s for s in strategies}
+
+
+STRATEGIES: dict[str, Strategy] = _load()
+
+
+def get(name: str) -> Strategy:
+    """The registered strategy called ``name``; ValueError listing the known names otherwise."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        known = ", ".join(STRATEGIES)
+        raise ValueError(f"unknown strategy {name!r}; known strategies: {known}") from None
+
+
+def setting_names() -> set[str]:
+    """Every parameter name some registered strategy accepts (the settings vocabulary)."""
+    return {f.name for s in STRATEGIES.values() for f in dataclasses.fields(s.params_type)}
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """One strategy's outcome for an order: its schedule, or the plain reason it could not plan."""
+
+    strategy: Strategy
+    schedule: Schedule | None
+    error: str | None = None
+
+
+def plan(
+    order: Order,
+    market: MarketParams,
+    settings: Mapping[str, Any] | None = None,
+    names: Iterable[str] | None = None,
+) -> list[PlanResult]:
+    """Every (or the named) registered strategy's schedule for an order, in registry order.
+
+    A strategy whose parameters or problem are invalid yields an error message instead of a
+    schedule, so one bad setting never hides the other strategies.
+    """
+    chosen = [get(n) for n in names] if names else list(STRATEGIES.values())
+    results = []
+    for strategy in chosen:
+        try:
+            results.append(PlanResult(strategy, strategy.schedule(order, market, settings)))
+        except ValueError as error:
+            results.append(PlanResult(strategy, None, str(error)))
+    return results

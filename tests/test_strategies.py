@@ -1,0 +1,190 @@
+"""Every registered strategy: invariants with hypothesis, validation, and the benchmark schedules."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optexec import costs
+from optexec.models import MarketParams, Order, flat_volume_profile, slice_market_volume, u_shaped_volume_profile
+from optexec.strategies import registry
+from optexec.strategies.benchmarks import NoParams, POVParams, TWAPParams, pov, twap, vwap
+
+orders = st.builds(
+    Order,
+    symbol=st.just("SYM"),
+    side=st.sampled_from(["buy", "sell"]),
+    shares=st.floats(1.0, 1e9),
+    horizon_days=st.floats(0.01, 20.0),
+    slices=st.integers(1, 600),
+    start_minutes_after_open=st.floats(0.0, 389.0),
+)
+markets = st.builds(
+    MarketParams,
+    price_usd=st.floats(0.01, 1e5),
+    sigma_usd_per_sqrt_day=st.floats(0.0, 100.0),
+    spread_usd=st.floats(0.0, 10.0),
+    adv_shares=st.floats(1e3, 1e10),
+    eta_usd_day_per_share2=st.floats(1e-12, 1e-2),
+    gamma_usd_per_share2=st.floats(0.0, 1e-9),
+    drift_usd_per_day=st.floats(-1.0, 1.0),
+    volume_profile=st.sampled_from([flat_volume_profile(), u_shaped_volume_profile()]),
+)
+strategy_settings = st.fixed_dictionaries(
+    {
+        "risk_aversion_per_usd": st.one_of(st.just(0.0), st.floats(1e-12, 1.0)),
+        "participation_rate": st.floats(0.001, 1.0),
+        "randomize_fraction": st.floats(0.0, 0.99),
+        "seed": st.integers(0, 2**31),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(order=orders, market=markets, settings_=strategy_settings)
+def test_every_schedule_sums_to_the_order_and_is_finite(order, market, settings_):
+    for result in registry.plan(order, market, settings_):
+        if result.schedule is None:  # only a plain, known refusal is allowed
+            assert "slices are too long" in result.error
+            continue
+        schedule = result.schedule
+        assert schedule.trades_shares.sum() == pytest.approx(order.shares, rel=1e-9)
+        assert schedule.holdings_shares[0] == order.shares and schedule.holdings_shares[-1] == 0
+        assert np.all(np.isfinite(schedule.holdings_shares)) and np.all(np.isfinite(schedule.participation))
+        cost = costs.estimate(schedule, market)
+        assert np.isfinite([cost.expected_usd, cost.variance_usd2, cost.to_bps(cost.expected_usd)]).all()
+        assert cost.variance_usd2 >= 0
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Order("SYM", "buy", 0, 1.0, 10), "order size"),
+        (lambda: Order("SYM", "buy", -5, 1.0, 10), "order size"),
+        (lambda: Order("SYM", "hold", 5, 1.0, 10), "side"),
+        (lambda: Order("", "buy", 5, 1.0, 10), "symbol"),
+        (lambda: Order("SYM", "buy", 5, 0.0, 10), "horizon"),
+        (lambda: Order("SYM", "buy", 5, float("nan"), 10), "horizon"),
+        (lambda: Order("SYM", "buy", 5, 1.0, 0), "slices"),
+        (lambda: Order("SYM", "buy", 5, 1.0, 2.5), "slices"),
+        (lambda: Order("SYM", "buy", float("inf"), 1.0, 10), "order size"),
+        (lambda: MarketParams(0, 1, 0.1, 1e6, 1e-6, 1e-7), "price"),
+        (lambda: MarketParams(10, -1, 0.1, 1e6, 1e-6, 1e-7), "volatility"),
+        (lambda: MarketParams(10, 1, -0.1, 1e6, 1e-6, 1e-7), "spread"),
+        (lambda: MarketParams(10, 1, 0.1, 0, 1e-6, 1e-7), "average daily volume"),
+        (lambda: MarketParams(10, 1, 0.1, 1e6, 0, 1e-7), "temporary impact"),
+        (lambda: MarketParams(10, 1, 0.1, 1e6, 1e-6, -1e-7), "permanent impact"),
+        (lambda: MarketParams(10, 1, 0.1, 1e6, 1e-6, 1e-7, volume_profile=(0.0, 0.0)), "volume profile"),
+        (lambda: POVParams(0.0), "participation rate"),
+        (lambda: POVParams(1.5), "participation rate"),
+        (lambda: TWAPParams(randomize_fraction=1.0), "randomisation"),
+        (lambda: TWAPParams(seed=-1), "seed"),
+        (lambda: registry.get("ac_discrete").make_params({"risk_aversion_per_usd": -1}), "risk aversion"),
+        (lambda: registry.get("nope"), "unknown strategy"),
+    ],
+)
+def test_invalid_input_raises_a_plain_message(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+@settings(max_examples=60, deadline=None)
+@given(shares=st.floats(-1e9, 0.0) | st.just(float("nan")), slices=st.integers(-100, 0))
+def test_invalid_orders_always_raise(shares, slices):
+    with pytest.raises(ValueError, match="order size"):
+        Order("SYM", "sell", shares, 1.0, 10)
+    with pytest.raises(ValueError, match="slices"):
+        Order("SYM", "sell", 100, 1.0, slices)
+
+
+def test_immediate_trades_everything_first(table1_order, table1_market):
+    schedule = registry.get("immediate").schedule(table1_order, table1_market)
+    assert schedule.trades_shares.tolist() == [1e6, 0, 0, 0, 0]
+    cost = costs.estimate(schedule, table1_market)
+    # MATH.md section 8: immediate E = eps X + eta X^2 / tau, V = 0
+    assert cost.expected_usd == pytest.approx(0.0625 * 1e6 + 2.5e-6 * 1e12 / 1.0, rel=1e-12)
+    assert cost.variance_usd2 == 0
+
+
+def test_twap_closed_form(table1_order, table1_market):
+    """MATH.md section 8: E = 1/2 gamma X^2 + eps X + eta~ X^2 / T, V = 1/3 sigma^2 X^2 T (1 - 1/N)(1 - 1/(2N))."""
+    for n in (1, 5, 390):
+        order = Order("DEMO", "sell", 1e6, 5.0, n)
+        cost = costs.estimate(twap(order, table1_market, TWAPParams()), table1_market)
+        eta_t = 2.5e-6 - 0.5 * 2.5e-7 * 5.0 / n
+        assert cost.expected_usd == pytest.approx(0.5 * 2.5e-7 * 1e12 + 0.0625e6 + eta_t * 1e12 / 5.0, rel=1e-12)
+        variance = 0.95**2 * 1e12 * 5.0 / 3 * (1 - 1 / n) * (1 - 1 / (2 * n))
+        assert cost.variance_usd2 == pytest.approx(variance, rel=1e-12, abs=1e-6)
+
+
+def test_randomised_twap_is_reproducible():
+    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7)
+    order = Order("DEMO", "buy", 123_457, 1.0, 50)
+    first = twap(order, market, TWAPParams(0.3, seed=7)).trades_shares
+    again = twap(order, market, TWAPParams(0.3, seed=7)).trades_shares
+    other = twap(order, market, TWAPParams(0.3, seed=8)).trades_shares
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+    assert first.sum() == pytest.approx(order.shares, rel=1e-12)
+    mean_slice = order.shares / order.slices
+    assert np.all(np.abs(first / mean_slice - 1) < 0.3 / 0.7 + 1e-9)  # within the rescaled band
+
+
+def test_vwap_follows_the_volume_profile_and_its_closed_form():
+    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile())
+    order = Order("DEMO", "sell", 1e6, 1.0, 13)
+    schedule = vwap(order, market, NoParams())
+    volume = slice_market_volume(order, market)
+    np.testing.assert_allclose(schedule.trades_shares / order.shares, volume / volume.sum(), rtol=1e-12)
+    assert schedule.trades_shares[0] > schedule.trades_shares[6] < schedule.trades_shares[-1]  # U-shaped
+    np.testing.assert_allclose(schedule.participation, order.shares / market.adv_shares, rtol=1e-9)
+    # MATH.md section 8: V = sigma^2 tau X^2 sum (1 - W_k)^2
+    w = volume / volume.sum()
+    variance = 0.95**2 * order.slice_days * 1e12 * np.sum((1 - np.cumsum(w)) ** 2)
+    assert costs.estimate(schedule, market).variance_usd2 == pytest.approx(variance, rel=1e-10)
+    flat_market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7)
+    np.testing.assert_allclose(
+        vwap(order, flat_market, NoParams()).holdings_shares,
+        twap(order, flat_market, TWAPParams()).holdings_shares,
+        rtol=1e-12,
+    )
+
+
+def test_pov_finishes_early_or_says_what_is_left():
+    market = MarketParams(50.0, 0.95, 0.125, 1e6, 2.5e-6, 2.5e-7)
+    quick = pov(Order("D", "buy", 50_000, 1.0, 10), market, POVParams(0.1))
+    np.testing.assert_allclose(quick.trades_shares, [10_000] * 5 + [0] * 5, rtol=1e-12)
+    assert quick.warnings == ()
+    slow = pov(Order("D", "buy", 200_000, 1.0, 10), market, POVParams(0.1))
+    assert slow.trades_shares[:-1].tolist() == pytest.approx([10_000] * 9)
+    assert slow.trades_shares[-1] == pytest.approx(110_000)
+    assert "100,000 shares (50.0% of the order) are left" in slow.warnings[0]
+
+
+def test_slice_market_volume_wraps_across_days():
+    market = MarketParams(50.0, 0.95, 0.125, 1e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile())
+    two_days = slice_market_volume(Order("D", "buy", 1, 2.0, 7, start_minutes_after_open=100), market)
+    assert two_days.sum() == pytest.approx(2e6, rel=1e-12)
+    one_day = slice_market_volume(Order("D", "buy", 1, 1.0, 390), market)
+    np.testing.assert_allclose(one_day, 1e6 * np.array(market.volume_profile), rtol=1e-9)
+
+
+def test_every_strategy_lies_on_or_above_the_frontier(table1_market):
+    """No schedule beats the AC optimum at any risk aversion: E_s + lambda V_s >= E*(lambda) + lambda V*(lambda)."""
+    order = Order("DEMO", "sell", 1e6, 5.0, 20)
+    lambdas = costs.default_frontier_risk_aversions(order, table1_market)
+    frontier = costs.efficient_frontier(order, table1_market, lambdas)
+    best = frontier.expected_usd + lambdas * frontier.std_usd**2
+    assert np.all(np.diff(frontier.expected_usd) > 0) and np.all(np.diff(frontier.std_usd) < 0)
+    for result in registry.plan(order, table1_market, {"risk_aversion_per_usd": 1e-6}):
+        cost = costs.estimate(result.schedule, table1_market)
+        assert np.all(cost.expected_usd + lambdas * cost.variance_usd2 >= best * (1 - 1e-12))
+
+
+def test_var_and_objective(table1_order, table1_market):
+    cost = costs.estimate(registry.get("ac_discrete").schedule(table1_order, table1_market), table1_market)
+    assert cost.var_usd(0.95) == pytest.approx(911_226.99 + 1.6448536269514722 * 603_430.67, abs=0.01)
+    assert cost.to_bps(cost.expected_usd) == pytest.approx(cost.expected_usd / 50e6 * 1e4, rel=1e-12)
+    assert cost.to_bps(cost.expected_usd) == pytest.approx(182.2454, abs=1e-4)
+    with pytest.raises(ValueError, match="confidence"):
+        cost.var_usd(1.0)
