@@ -49,8 +49,12 @@ def check_non_negative(name: str, value: float) -> float:
 
 
 def _frozen_array(values: Any) -> np.ndarray:
-    array = np.array(values, dtype=float)
-    array.setflags(write=False)
+    array = np.asarray(values, dtype=float)
+    if array.flags.writeable and array.base is None:
+        array.setflags(write=False)  # ours alone: freeze in place
+    else:
+        array = array.copy()
+        array.setflags(write=False)
     return array
 
 
@@ -278,11 +282,25 @@ class Schedule:
         warnings: tuple[str, ...] = (),
     ) -> Schedule:
         """Build a schedule from child-order sizes; the last one absorbs rounding so the sum is exact."""
-        trades = np.asarray(trades_shares, dtype=float)
         holdings = np.empty(order.slices + 1)
         holdings[0] = order.shares
-        holdings[1:] = order.shares - np.cumsum(trades)
-        holdings[-1] = 0.0
+        np.cumsum(trades_shares, out=holdings[1:])
+        np.subtract(order.shares, holdings[1:], out=holdings[1:])
+        return cls.from_holdings(strategy, order, market, holdings, params, warnings)
+
+    @classmethod
+    def from_holdings(
+        cls,
+        strategy: str,
+        order: Order,
+        market: MarketParams,
+        holdings_shares: np.ndarray,
+        params: dict[str, Any] | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> Schedule:
+        """Build a schedule from holdings on the slice grid; the end points are set exactly to X and 0."""
+        holdings = np.array(holdings_shares, dtype=float)
+        holdings[0], holdings[-1] = order.shares, 0.0
         return cls(strategy, order, holdings, slice_market_volume(order, market), dict(params or {}), warnings)
 
     @property

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from optexec.costs import CostEstimate, estimate
-from optexec.models import MarketParams, Order, Schedule
+from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 
@@ -61,6 +61,7 @@ def make_plan(
     unknown = set(settings) - registry.setting_names()
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    check_non_negative("risk aversion (1/$)", settings["risk_aversion_per_usd"])
     rows = []
     for result in registry.plan(order, market, settings, names):
         cost = estimate(result.schedule, market) if result.schedule is not None else None

@@ -17,7 +17,7 @@ from optexec.strategies.almgren_chriss import (
     kappa_discrete,
     static_holding_shares,
 )
-from optexec.strategies.benchmarks import NoParams, immediate, twap, TWAPParams
+from optexec.strategies.benchmarks import NoParams, TWAPParams, immediate, twap
 
 LAMBDA = 1e-6
 

@@ -33,7 +33,14 @@ def test_sell_is_the_mirror_image():
     ],
 )
 def test_bad_input_is_refused(kwargs, message):
-    arguments = dict(side="buy", order_shares=100, decision_price_usd=10.0, arrival_price_usd=10.0,
-                     fill_shares=[100], fill_prices_usd=[10.0], end_price_usd=10.0)
+    arguments = dict(
+        side="buy",
+        order_shares=100,
+        decision_price_usd=10.0,
+        arrival_price_usd=10.0,
+        fill_shares=[100],
+        fill_prices_usd=[10.0],
+        end_price_usd=10.0,
+    )
     with pytest.raises(ValueError, match=message):
         implementation_shortfall(**{**arguments, **kwargs})

@@ -48,7 +48,14 @@ def test_every_schedule_sums_to_the_order_and_is_finite(order, market, settings_
             assert "slices are too long" in result.error
             continue
         schedule = result.schedule
-        assert schedule.trades_shares.sum() == pytest.approx(order.shares, rel=1e-9)
+        gross = np.abs(schedule.trades_shares).sum()
+        if gross > order.shares * (1 + 1e-9):
+            # Only a strong drift may make a schedule trade against the order, and it must say so; the
+            # telescoping sum then carries rounding relative to the gross volume traded.
+            assert "trades against the order" in schedule.warnings[0]
+            assert schedule.trades_shares.sum() == pytest.approx(order.shares, rel=1e-9 * gross / order.shares)
+        else:
+            assert schedule.trades_shares.sum() == pytest.approx(order.shares, rel=1e-9)
         assert schedule.holdings_shares[0] == order.shares and schedule.holdings_shares[-1] == 0
         assert np.all(np.isfinite(schedule.holdings_shares)) and np.all(np.isfinite(schedule.participation))
         cost = costs.estimate(schedule, market)

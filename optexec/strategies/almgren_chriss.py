@@ -68,17 +68,11 @@ def sinh_ratio(kappa: float, t_days: np.ndarray, horizon_days: float) -> np.ndar
     return np.exp(-kappa * t) * np.expm1(-2.0 * kappa * remaining) / math.expm1(-2.0 * kappa * horizon_days)
 
 
-def _schedule_from_holdings(name: str, order: Order, market: MarketParams, holdings: np.ndarray, params) -> Schedule:
-    holdings = np.asarray(holdings, dtype=float) * 1.0
-    holdings[0], holdings[-1] = order.shares, 0.0
-    return Schedule.from_trades(name, order, market, holdings[:-1] - holdings[1:], params.__dict__)
-
-
 def ac_discrete(order: Order, market: MarketParams, params: ACParams) -> Schedule:
     """x_j = X sinh(kappa (T - t_j)) / sinh(kappa T) with the exact discrete kappa (eq 17-19)."""
     kappa = kappa_discrete(order, market, params.risk_aversion_per_usd)
     holdings = order.shares * sinh_ratio(kappa, order.times_days, order.horizon_days)
-    return _schedule_from_holdings("ac_discrete", order, market, holdings, params)
+    return Schedule.from_holdings("ac_discrete", order, market, holdings, params.__dict__)
 
 
 def ac_continuous(order: Order, market: MarketParams, params: ACParams) -> Schedule:
@@ -86,7 +80,7 @@ def ac_continuous(order: Order, market: MarketParams, params: ACParams) -> Sched
     sampled on the slice grid (MATH.md section 8)."""
     kappa = kappa_continuous(market, params.risk_aversion_per_usd)
     holdings = order.shares * sinh_ratio(kappa, order.times_days, order.horizon_days)
-    return _schedule_from_holdings("ac_continuous", order, market, holdings, params)
+    return Schedule.from_holdings("ac_continuous", order, market, holdings, params.__dict__)
 
 
 def favourable_drift_usd_per_day(order: Order, market: MarketParams) -> float:
@@ -129,10 +123,7 @@ def ac_drift(order: Order, market: MarketParams, params: ACParams) -> Schedule:
         )
     if np.any(holdings < -1e-9 * order.shares) or np.any(np.diff(holdings) > 1e-9 * order.shares):
         warnings = ("the drift is strong enough that this schedule trades against the order at times",)
-    schedule = _schedule_from_holdings("ac_drift", order, market, holdings, params)
-    return Schedule(
-        schedule.strategy, order, schedule.holdings_shares, schedule.market_volume_shares, schedule.params, warnings
-    )
+    return Schedule.from_holdings("ac_drift", order, market, holdings, params.__dict__, warnings)
 
 
 STRATEGIES = [

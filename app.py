@@ -1,0 +1,18 @@
+"""optexec: the pre-trade execution planner (streamlit run app.py)."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from optexec.ui.state import publish_ticket
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+st.set_page_config(page_title="optexec · pre-trade planner", page_icon="📈", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(PAGES / "plan.py", title="Plan", icon="🧭", default=True),
+    ]
+)
+publish_ticket()
+navigation.run()

@@ -1,0 +1,138 @@
+"""Plotly figures for plans: one colour per strategy on every page, units on every axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from optexec.costs import Frontier
+from optexec.planning import Plan
+from optexec.strategies import registry
+
+_PALETTE = qualitative.D3 + qualitative.Set2
+
+
+def strategy_colours() -> dict[str, str]:
+    """A fixed colour per registered strategy (registry order), shared by every chart."""
+    return {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(registry.STRATEGIES)}
+
+
+def time_axis(plan: Plan) -> tuple[np.ndarray, str]:
+    """Slice boundary times in minutes (intraday orders) or trading days, and the axis title."""
+    days = plan.order.times_days
+    if plan.order.horizon_days <= 1.0:
+        return days * plan.market.session_minutes, "time from start (trading minutes)"
+    return days, "time from start (trading days)"
+
+
+def schedule_figure(plan: Plan) -> go.Figure:
+    """Holdings, child orders and participation of every planned strategy on shared time axes."""
+    colours = strategy_colours()
+    times, time_title = time_axis(plan)
+    figure = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        subplot_titles=("Shares left to trade", "Child orders", "Participation of expected volume"),
+    )
+    for row in plan.planned:
+        schedule, name, label = row.schedule, row.strategy.name, row.strategy.label
+        style = {"color": colours[name], "width": 2}
+        common = {"legendgroup": name, "name": label}
+        figure.add_trace(
+            go.Scatter(
+                x=times,
+                y=schedule.holdings_shares,
+                line=style,
+                hovertemplate="%{x:.4g}: %{y:,.0f} shares left<extra>" + label + "</extra>",
+                **common,
+            ),
+            row=1,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=times[:-1],
+                y=schedule.trades_shares,
+                line={**style, "shape": "hv"},
+                showlegend=False,
+                hovertemplate="%{x:.4g}: %{y:,.0f} shares<extra>" + label + "</extra>",
+                **common,
+            ),
+            row=2,
+            col=1,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=times[:-1],
+                y=100 * schedule.participation,
+                line={**style, "shape": "hv"},
+                showlegend=False,
+                hovertemplate="%{x:.4g}: %{y:.2f}% of volume<extra>" + label + "</extra>",
+                **common,
+            ),
+            row=3,
+            col=1,
+        )
+    trade_top = _robust_top([row.schedule.trades_shares for row in plan.planned])
+    participation_top = _robust_top([100 * row.schedule.participation for row in plan.planned])
+    figure.update_yaxes(title_text="shares", tickformat=",.0f", row=1, col=1)
+    figure.update_yaxes(title_text="shares per slice", tickformat=",.0f", range=[0, trade_top], row=2, col=1)
+    figure.update_yaxes(title_text="% of volume", range=[0, participation_top], row=3, col=1)
+    figure.update_xaxes(title_text=time_title, row=3, col=1)
+    figure.update_layout(
+        height=760, margin={"l": 60, "r": 20, "t": 40, "b": 40}, legend={"orientation": "h", "y": -0.08}
+    )
+    return figure
+
+
+def _robust_top(series: list[np.ndarray]) -> float:
+    """An axis top that keeps one-slice blocks (e.g. immediate) from flattening every other line.
+
+    The 98th percentile of each series, the largest of them, plus 15%; blocks above it are clipped
+    (hover still shows their values).
+    """
+    tops = [float(np.percentile(values, 98)) for values in series if values.size]
+    top = max(tops, default=1.0)
+    return 1.15 * top if top > 0 else 1.0
+
+
+def frontier_figure(plan: Plan, frontier: Frontier) -> go.Figure:
+    """The Almgren–Chriss efficient frontier (expected cost against std, bps) with every strategy as a point."""
+    colours = strategy_colours()
+    notional = plan.order.shares * plan.market.price_usd
+    to_bps = 1e4 / notional
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=frontier.std_usd * to_bps,
+            y=frontier.expected_usd * to_bps,
+            mode="lines",
+            line={"color": "#888", "dash": "dot"},
+            name="efficient frontier (AC)",
+            customdata=frontier.risk_aversion_per_usd,
+            hovertemplate="std %{x:.1f} bps, E %{y:.1f} bps, λ = %{customdata:.2g} /$<extra></extra>",
+        )
+    )
+    for row in plan.planned:
+        figure.add_trace(
+            go.Scatter(
+                x=[row.cost.std_usd * to_bps],
+                y=[row.cost.expected_usd * to_bps],
+                mode="markers",
+                marker={"size": 12, "color": colours[row.strategy.name]},
+                name=row.strategy.label,
+                hovertemplate="std %{x:.1f} bps, E %{y:.1f} bps<extra>" + row.strategy.label + "</extra>",
+            )
+        )
+    figure.update_layout(
+        height=420,
+        xaxis_title="standard deviation of cost (bps of notional)",
+        yaxis_title="expected cost (bps of notional, log scale)",
+        yaxis_type="log",
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure

@@ -1,0 +1,210 @@
+"""The sidebar order ticket shared by every page: order, market parameters and strategy settings.
+
+Every widget is bound to the URL (``bind="query-params"``), so a plan is a link.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from optexec.models import MarketParams, Order
+from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD
+from optexec.strategies import registry
+from optexec.ui import markets
+
+TRADING_DAYS_PER_YEAR = 252
+RISK_AVERSION_GRID = [0.0] + [m * 10.0**e for e in range(-9, -3) for m in (1, 2, 5)] + [1e-3]
+IMPACT_MULTIPLIERS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
+
+
+@dataclass(frozen=True)
+class SettingWidget:
+    """How to show one strategy setting: label, range and help (shared by every strategy using it)."""
+
+    label: str
+    min_value: float
+    max_value: float
+    step: float
+    help: str
+    percent: bool = False
+
+
+SETTING_WIDGETS = {
+    "participation_rate": SettingWidget(
+        "POV participation (%)", 1.0, 100.0, 1.0, "Share of expected market volume per slice.", percent=True
+    ),
+    "randomize_fraction": SettingWidget(
+        "TWAP randomisation (%)", 0.0, 90.0, 5.0, "Slice sizes drawn within ± this share of X/N.", percent=True
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What the sidebar holds: the order, the market and the strategy settings, or why they are invalid."""
+
+    order: Order | None
+    market: MarketParams | None
+    settings: dict[str, Any]
+    base_market: MarketParams
+    errors: tuple[str, ...]
+
+
+def _setting_defaults() -> dict[str, Any]:
+    defaults = {}
+    for strategy in registry.STRATEGIES.values():
+        for field in dataclasses.fields(strategy.params_type):
+            if field.default is not dataclasses.MISSING:
+                defaults.setdefault(field.name, field.default)
+    return defaults
+
+
+def _strategy_settings() -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    defaults = _setting_defaults()
+    with st.sidebar.expander("Strategy settings"):
+        for name, default in sorted(defaults.items()):
+            if name == "risk_aversion_per_usd":
+                continue
+            spec = SETTING_WIDGETS.get(name)
+            key = f"set_{name}"
+            if spec is not None:
+                scale = 100.0 if spec.percent else 1.0
+                value = st.slider(
+                    spec.label,
+                    spec.min_value,
+                    spec.max_value,
+                    float(default) * scale,
+                    spec.step,
+                    help=spec.help,
+                    key=key,
+                    bind="query-params",
+                )
+                settings[name] = value / scale
+            elif isinstance(default, bool):
+                settings[name] = st.checkbox(name.replace("_", " "), default, key=key, bind="query-params")
+            elif isinstance(default, int):
+                settings[name] = int(
+                    st.number_input(name.replace("_", " "), value=default, step=1, key=key, bind="query-params")
+                )
+            elif isinstance(default, float):
+                settings[name] = st.number_input(
+                    name.replace("_", " "), value=default, format="%g", key=key, bind="query-params"
+                )
+            elif isinstance(default, str):
+                settings[name] = st.text_input(name.replace("_", " "), default, key=key, bind="query-params")
+    return settings
+
+
+def order_ticket() -> Ticket:
+    """Draw the sidebar ticket and return what it holds; invalid input is reported, never raised."""
+    sidebar = st.sidebar
+    sidebar.header("Order ticket")
+    symbols = markets.symbols()
+    symbol = sidebar.selectbox("Symbol", symbols, key="symbol", bind="query-params")
+    base = markets.market_for(symbol)
+    side = sidebar.segmented_control("Side", ["buy", "sell"], default="sell", key="side", bind="query-params")
+    size_mode = sidebar.radio("Size in", ["shares", "% of ADV"], horizontal=True, key="size_mode", bind="query-params")
+    if size_mode == "shares":
+        shares = sidebar.number_input(
+            "Shares",
+            min_value=0.0,
+            value=float(round(0.05 * base.adv_shares, -3)),
+            step=10_000.0,
+            format="%.0f",
+            key="shares",
+            bind="query-params",
+        )
+    else:
+        pct = sidebar.number_input(
+            "Order size (% of ADV)", min_value=0.0, value=5.0, step=1.0, key="pct_adv", bind="query-params"
+        )
+        shares = pct / 100 * base.adv_shares
+        sidebar.caption(f"= {shares:,.0f} shares")
+    horizon_days = sidebar.number_input(
+        "Horizon (trading days)", min_value=0.0, value=1.0, step=0.25, key="horizon_days", bind="query-params"
+    )
+    slices = sidebar.number_input(
+        "Slices", min_value=1, max_value=100_000, value=390, step=1, key="slices", bind="query-params"
+    )
+    start_minutes = sidebar.slider(
+        "Start (minutes after the open)", 0, base.session_minutes - 1, 0, 5, key="start_minutes", bind="query-params"
+    )
+
+    sidebar.header("Model")
+    risk_aversion = sidebar.select_slider(
+        "Risk aversion λ (1/$)",
+        RISK_AVERSION_GRID,
+        value=DEFAULT_RISK_AVERSION_PER_USD,
+        format_func=lambda v: f"{v:g}",
+        key="risk_aversion",
+        bind="query-params",
+        help="λ in E + λ·Var: 0 is risk neutral (TWAP); larger trades faster.",
+    )
+    with sidebar.expander("Market parameters", expanded=False):
+        price = st.number_input(
+            "Price ($)", min_value=0.0, value=base.price_usd, format="%.2f", key="price", bind="query-params"
+        )
+        base_vol_pct = 100 * base.sigma_daily_fraction * math.sqrt(TRADING_DAYS_PER_YEAR)
+        vol_pct = st.number_input(
+            "Volatility (% a year)",
+            min_value=0.0,
+            value=round(base_vol_pct, 2),
+            step=1.0,
+            key="vol_pct",
+            bind="query-params",
+        )
+        spread_bps = st.number_input(
+            "Spread (bps)",
+            min_value=0.0,
+            value=round(1e4 * base.spread_usd / base.price_usd, 2),
+            step=0.5,
+            key="spread_bps",
+            bind="query-params",
+        )
+        adv = st.number_input(
+            "ADV (shares/day)",
+            min_value=0.0,
+            value=base.adv_shares,
+            step=100_000.0,
+            format="%.0f",
+            key="adv",
+            bind="query-params",
+        )
+        eta_x = st.select_slider(
+            "Temporary impact η (× symbol's)", IMPACT_MULTIPLIERS, value=1.0, key="eta_x", bind="query-params"
+        )
+        gamma_x = st.select_slider(
+            "Permanent impact γ (× symbol's)", IMPACT_MULTIPLIERS, value=1.0, key="gamma_x", bind="query-params"
+        )
+        drift_bps = st.number_input(
+            "Expected drift (bps/day)", value=0.0, step=1.0, key="drift_bps", bind="query-params"
+        )
+    settings = {"risk_aversion_per_usd": float(risk_aversion), **_strategy_settings()}
+
+    errors = []
+    order = market = None
+    try:
+        order = Order(symbol, side or "sell", shares, horizon_days, int(slices), float(start_minutes))
+    except ValueError as error:
+        errors.append(str(error))
+    try:
+        sigma = vol_pct / 100 / math.sqrt(TRADING_DAYS_PER_YEAR) * price
+        market = MarketParams(
+            price_usd=price,
+            sigma_usd_per_sqrt_day=sigma,
+            spread_usd=spread_bps / 1e4 * price,
+            adv_shares=adv,
+            eta_usd_day_per_share2=base.eta_usd_day_per_share2 * eta_x,
+            gamma_usd_per_share2=base.gamma_usd_per_share2 * gamma_x,
+            drift_usd_per_day=drift_bps / 1e4 * price,
+            volume_profile=base.volume_profile,
+        )
+    except ValueError as error:
+        errors.append(str(error))
+    return Ticket(order, market, settings, base, tuple(errors))

@@ -1,0 +1,61 @@
+"""Plan: every registered strategy side by side for the order in the sidebar ticket."""
+
+import streamlit as st
+
+from optexec.planning import best_row
+from optexec.ui import charts, formats
+from optexec.ui.plan_view import cached_frontier, cached_plan, show_cost_table
+from optexec.ui.state import current_ticket
+
+st.title("Pre-trade plan")
+ticket = current_ticket()
+if ticket.errors:
+    for error in ticket.errors:
+        st.error(formats.markdown_safe(error))
+    st.stop()
+
+order, market = ticket.order, ticket.market
+notional = order.shares * market.price_usd
+plan = cached_plan(order, market, tuple(sorted(ticket.settings.items())))
+best = best_row(plan)
+
+st.markdown(
+    formats.markdown_safe(
+        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {order.horizon_days:g} trading days in "
+        f"{order.slices} slices · arrival price {market.price_usd:,.2f} $ · notional {formats.usd(notional)} · "
+        f"{order.shares / market.adv_shares:.1%} of ADV"
+    )
+)
+if best:
+    cost = best.cost
+    summary = st.columns(4)
+    summary[0].metric("Lowest E + λ·Var", best.strategy.label)
+    for column, label, usd in zip(
+        summary[1:],
+        ("Expected cost", "Std of cost", "VaR 95%"),
+        (cost.expected_usd, cost.std_usd, cost.var_usd()),
+        strict=True,
+    ):
+        column.metric(label, formats.bps(cost.to_bps(usd)), formats.usd(usd), delta_color="off", delta_arrow="off")
+for row in plan.rows:
+    if row.error:
+        st.warning(formats.markdown_safe(f"{row.strategy.label}: not planned. {row.error}"))
+    else:
+        for warning in row.schedule.warnings:
+            st.info(formats.markdown_safe(f"{row.strategy.label}: {warning}"))
+
+st.subheader("Expected cost and risk")
+show_cost_table(plan)
+st.caption(
+    formats.markdown_safe(
+        f"Linear Almgren–Chriss cost model (MATH.md §2, §8); bps of the arrival notional {formats.usd(notional)}; "
+        f"VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at λ = {plan.risk_aversion_per_usd:g} per $."
+    )
+)
+st.subheader("Schedules")
+st.plotly_chart(charts.schedule_figure(plan), width="stretch")
+st.subheader("Efficient frontier")
+try:
+    st.plotly_chart(charts.frontier_figure(plan, cached_frontier(order, market)), width="stretch")
+except ValueError as error:
+    st.info(formats.markdown_safe(f"No frontier for this order: {error}"))
