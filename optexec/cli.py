@@ -11,10 +11,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from optexec.models import MarketParams, Order
-from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD, Plan, best_row, cost_table, make_plan, plan_to_json
+from optexec.planning import (
+    DEFAULT_RISK_AVERSION_PER_USD,
+    Plan,
+    best_row,
+    cost_table,
+    holdings_snapshot,
+    make_plan,
+    plan_to_json,
+)
 from optexec.strategies import registry
 
 
@@ -111,18 +117,6 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     return make_plan(order, market_from_args(args), settings, args.strategy)
 
 
-def _holdings_table(plan: Plan, max_rows: int = 11) -> str:
-    times = plan.order.times_days
-    index = np.unique(np.linspace(0, plan.order.slices, min(max_rows, plan.order.slices + 1)).round().astype(int))
-    header = f"{'t (days)':>9}" + "".join(f"{row.strategy.name:>15}" for row in plan.planned)
-    lines = [header]
-    for k in index:
-        lines.append(
-            f"{times[k]:>9.3f}" + "".join(f"{row.schedule.holdings_shares[k]:>15,.0f}" for row in plan.planned)
-        )
-    return "\n".join(lines)
-
-
 def format_plan(plan: Plan) -> str:
     """Plain-text tables: costs side by side, then the holdings (shares left) over time."""
     order, market = plan.order, plan.market
@@ -154,7 +148,12 @@ def format_plan(plan: Plan) -> str:
             lines.append(f"{row.strategy.label}: not planned: {row.error}")
         elif row.schedule.warnings:
             lines += [f"{row.strategy.label}: {w}" for w in row.schedule.warnings]
-    lines += ["", "holdings (shares left to trade)", _holdings_table(plan)]
+    snapshot = holdings_snapshot(plan)
+    lines += [
+        "",
+        "holdings (shares left to trade)",
+        snapshot.to_string(index=False, formatters={c: "{:,.0f}".format for c in snapshot.columns[1:]}),
+    ]
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -104,10 +105,10 @@ class Order:
         """Length tau of one slice in trading days (MATH.md section 2)."""
         return self.horizon_days / self.slices
 
-    @property
+    @cached_property
     def times_days(self) -> np.ndarray:
-        """Slice boundaries t_k = k * tau, k = 0..N, in trading days from the start."""
-        return np.linspace(0.0, self.horizon_days, self.slices + 1)
+        """Slice boundaries t_k = k * tau, k = 0..N, in trading days from the start (read-only)."""
+        return _frozen_array(np.linspace(0.0, self.horizon_days, self.slices + 1))
 
 
 def flat_volume_profile(session_minutes: int = SESSION_MINUTES) -> tuple[float, ...]:
@@ -188,6 +189,11 @@ class MarketParams:
         """Daily volatility as a fraction of price."""
         return self.sigma_usd_per_sqrt_day / self.price_usd
 
+    @cached_property
+    def cumulative_profile(self) -> np.ndarray:
+        """Share of the day's volume traded by each minute boundary 0..session_minutes (read-only)."""
+        return _frozen_array(np.concatenate([[0.0], np.cumsum(self.volume_profile)]))
+
     @property
     def session_minutes(self) -> int:
         """Minutes in one trading session (the length of the volume profile)."""
@@ -226,10 +232,17 @@ def slice_market_volume(order: Order, market: MarketParams) -> np.ndarray:
     continues at the next open. Volume in a slice = ADV x (profile mass inside the slice).
     """
     session = market.session_minutes
-    cumulative_in_day = np.concatenate([[0.0], np.cumsum(market.volume_profile)])
     minutes = order.start_minutes_after_open + order.times_days * session
-    whole_days, minute_of_day = np.divmod(minutes, session)
-    cumulative = whole_days + np.interp(minute_of_day, np.arange(session + 1), cumulative_in_day)
+    whole_days = np.floor(minutes / session)
+    minute_of_day = minutes - whole_days * session
+    cumulative_in_day = market.cumulative_profile
+    # piecewise-linear interpolation on the unit minute grid, without np.interp's general search
+    index = np.minimum(minute_of_day.astype(np.intp), session - 1)
+    cumulative = (
+        whole_days
+        + cumulative_in_day[index]
+        + (minute_of_day - index) * (cumulative_in_day[index + 1] - cumulative_in_day[index])
+    )
     return market.adv_shares * np.diff(cumulative)
 
 

@@ -95,6 +95,14 @@ def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
+    """Shares left to trade per strategy at up to ``max_rows`` evenly spaced slice boundaries."""
+    index = np.unique(np.linspace(0, plan.order.slices, min(max_rows, plan.order.slices + 1)).round().astype(int))
+    columns = {"t (days)": plan.order.times_days[index]}
+    columns.update({row.strategy.name: row.schedule.holdings_shares[index] for row in plan.planned})
+    return pd.DataFrame(columns)
+
+
 def best_row(plan: Plan) -> PlanRow | None:
     """The planned strategy with the lowest E + lambda V at the plan's risk aversion."""
     planned = plan.planned

@@ -1,9 +1,12 @@
 """Plan: every registered strategy side by side for the order in the sidebar ticket."""
 
+import datetime as dt
+
 import streamlit as st
 
+from optexec import report
 from optexec.planning import best_row
-from optexec.ui import charts, formats
+from optexec.ui import charts, formats, markets
 from optexec.ui.plan_view import cached_frontier, cached_plan, show_cost_table
 from optexec.ui.state import current_ticket
 
@@ -59,3 +62,27 @@ try:
     st.plotly_chart(charts.frontier_figure(plan, cached_frontier(order, market)), width="stretch")
 except ValueError as error:
     st.info(formats.markdown_safe(f"No frontier for this order: {error}"))
+
+st.subheader("Export")
+left, right = st.columns(2)
+left.download_button(
+    "Schedule (CSV)",
+    report.schedule_csv(plan),
+    file_name=f"{order.symbol}_{order.side}_schedule.csv",
+    mime="text/csv",
+    key="download_csv",
+    icon=":material/table_view:",
+)
+right.download_button(
+    "Pre-trade report (HTML)",
+    lambda: report.report_html(
+        plan,
+        [charts.schedule_figure(plan)],
+        markets.parameter_source(order.symbol),
+        dt.datetime.now(dt.UTC),
+    ),
+    file_name=f"{order.symbol}_{order.side}_pretrade_report.html",
+    mime="text/html",
+    key="download_report",
+    icon=":material/description:",
+)

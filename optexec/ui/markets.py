@@ -20,3 +20,8 @@ def symbols() -> list[str]:
 def market_for(symbol: str) -> MarketParams:
     """The default market parameters of a symbol."""
     return demo_market()
+
+
+def parameter_source(symbol: str) -> str:
+    """Where the symbol's default parameters come from, for reports."""
+    return "Parameters: the Almgren–Chriss (2000) Table 1 example stock with a stylised U-shaped volume profile."

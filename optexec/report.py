@@ -1,0 +1,127 @@
+"""Exports of a plan: the schedule as CSV and the pre-trade report as one self-contained HTML file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from optexec.planning import Plan, best_row, cost_table, holdings_snapshot
+
+
+def schedule_frame(plan: Plan) -> pd.DataFrame:
+    """Every planned strategy's schedule in long form: one row per strategy and slice, units in the names."""
+    frames = []
+    for row in plan.planned:
+        schedule = row.schedule
+        frames.append(
+            pd.DataFrame(
+                {
+                    "strategy": row.strategy.name,
+                    "slice": range(1, plan.order.slices + 1),
+                    "start_days": schedule.times_days[:-1],
+                    "end_days": schedule.times_days[1:],
+                    "child_order_shares": schedule.trades_shares,
+                    "shares_left_after": schedule.holdings_shares[1:],
+                    "expected_market_volume_shares": schedule.market_volume_shares,
+                    "participation": schedule.participation,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def schedule_csv(plan: Plan) -> str:
+    """The schedule table as CSV text, with the order in a comment line on top."""
+    order = plan.order
+    header = (
+        f"# optexec schedule: {order.side} {order.shares:.0f} {order.symbol}, horizon {order.horizon_days:g} days, "
+        f"{order.slices} slices, start {order.start_minutes_after_open:g} min after the open\n"
+    )
+    return header + schedule_frame(plan).to_csv(index=False, float_format="%.10g")
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, classes="costs", float_format=lambda v: f"{v:,.1f}")
+
+
+def report_html(plan: Plan, figures: list[go.Figure], calibration_note: str, generated: dt.datetime) -> str:
+    """The pre-trade report: order, parameters (with where they come from), cost table, schedules and charts.
+
+    Self-contained: plotly.js is inlined once, so the file opens offline.
+    """
+    order, market = plan.order, plan.market
+    best = best_row(plan)
+    table = cost_table(plan)
+    shown = table[["strategy", "expected_cost_bps", "expected_cost_usd", "std_cost_bps", "std_cost_usd", "var95_bps",
+                   "var95_usd", "spread_usd", "temporary_usd", "permanent_usd", "drift_usd"]]  # fmt: skip
+    shown = shown.rename(
+        columns={
+            "expected_cost_bps": "E (bps)", "expected_cost_usd": "E ($)", "std_cost_bps": "Std (bps)",
+            "std_cost_usd": "Std ($)", "var95_bps": "VaR95 (bps)", "var95_usd": "VaR95 ($)",
+            "spread_usd": "Spread ($)", "temporary_usd": "Temporary ($)", "permanent_usd": "Permanent ($)",
+            "drift_usd": "Drift ($)",
+        }
+    )  # fmt: skip
+    parameters = pd.DataFrame(
+        [
+            ("arrival price", f"{market.price_usd:,.4f} $"),
+            (
+                "volatility σ",
+                f"{market.sigma_usd_per_sqrt_day:.6g} $/share/√day ({market.sigma_daily_fraction:.3%} a day)",
+            ),
+            ("spread", f"{market.spread_usd:.6g} $ ({1e4 * market.spread_usd / market.price_usd:.2f} bps)"),
+            ("ADV", f"{market.adv_shares:,.0f} shares/day"),
+            ("temporary impact η", f"{market.eta_usd_day_per_share2:.6g} ($/share)/(share/day)"),
+            ("permanent impact γ", f"{market.gamma_usd_per_share2:.6g} ($/share)/share"),
+            ("drift α", f"{market.drift_usd_per_day:.6g} $/share/day"),
+            *(
+                (name, f"{value:g}" if isinstance(value, float) else str(value))
+                for name, value in plan.settings.items()
+            ),
+        ],
+        columns=["parameter", "value"],
+    )
+    charts = "".join(
+        figure.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
+        for i, figure in enumerate(figures)
+    )
+    warnings = "".join(
+        f"<li>{html.escape(row.strategy.label)}: {html.escape(row.error or '; '.join(row.schedule.warnings))}</li>"
+        for row in plan.rows
+        if row.error or row.schedule.warnings
+    )
+    title = f"Pre-trade report: {order.side} {order.shares:,.0f} {order.symbol}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
+th, td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }}
+th:first-child, td:first-child {{ text-align: left; }}
+.muted {{ color: #5b6673; font-size: 0.9rem; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money; bps of
+the arrival notional {order.shares * market.price_usd:,.0f} $; VaR95 = E + 1.645·std under the linear
+Almgren–Chriss model.</p>
+<h2>Order</h2>
+<p>{html.escape(order.side)} {order.shares:,.0f} shares of {html.escape(order.symbol)} over {order.horizon_days:g}
+trading days in {order.slices} slices, starting {order.start_minutes_after_open:g} minutes after the open
+({order.shares / market.adv_shares:.1%} of ADV).</p>
+<h2>Parameters</h2>
+<p class="muted">{html.escape(calibration_note)}</p>
+{parameters.to_html(index=False, border=0)}
+<h2>Expected cost and risk</h2>
+<p>Lowest E + λ·Var: <b>{html.escape(best.strategy.label) if best else "none"}</b>.</p>
+{_table_html(shown)}
+{f"<h3>Notes</h3><ul>{warnings}</ul>" if warnings else ""}
+<h2>Schedule (shares left to trade)</h2>
+{holdings_snapshot(plan).to_html(index=False, border=0, float_format=lambda v: f"{v:,.0f}")}
+<p class="muted">The full schedule, slice by slice, is the CSV download.</p>
+<h2>Charts</h2>
+{charts}
+</body></html>
+"""
