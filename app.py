@@ -12,6 +12,7 @@ st.set_page_config(page_title="optexec · pre-trade planner", page_icon="📈", 
 navigation = st.navigation(
     [
         st.Page(PAGES / "plan.py", title="Plan", icon="🧭", default=True),
+        st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon="📉"),
     ]
 )
 publish_ticket()

@@ -21,6 +21,7 @@ from optexec.planning import (
     make_plan,
     plan_to_json,
 )
+from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
 from optexec.strategies import registry
 
 
@@ -163,6 +164,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    try:
+        values = [float(v) for v in args.values.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"--values must be numbers separated by commas, got {args.values!r}") from None
+    order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
+    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
+    result = sweep(order, market_from_args(args), settings, args.param, values, args.strategy)
+    if args.json:
+        print(json.dumps(sweep_to_json(result), indent=1))
+        return 0
+    print(f"{args.param:>16}" + "".join(f"{name:>16}" for name in result.labels) + "   (expected cost, $)")
+    for i, value in enumerate(result.values):
+        print(f"{value:>16.6g}" + "".join(f"{result.expected_usd[name][i]:>16,.0f}" for name in result.labels))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m optexec", description="optexec: pre-trade execution planning")
     parser.add_argument("--db", help="DuckDB database file (default: $OPTEXEC_DB or the bundled sample)")
@@ -171,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_plan_options(plan)
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)
+    sweep_parser = commands.add_parser(
+        "sweep", help="closed-form cost and risk of every strategy over a parameter grid"
+    )
+    add_plan_options(sweep_parser)
+    sweep_parser.add_argument("--param", required=True, choices=sweepable_parameters(), help="parameter to sweep")
+    sweep_parser.add_argument("--values", required=True, help="comma-separated values, e.g. 1e-7,1e-6,1e-5")
+    sweep_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    sweep_parser.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from optexec.costs import Frontier
 from optexec.planning import Plan
+from optexec.sensitivity import Sweep
 from optexec.strategies import registry
 
 _PALETTE = qualitative.D3 + qualitative.Set2
@@ -126,6 +127,65 @@ def frontier_figure(plan: Plan, frontier: Frontier) -> go.Figure:
                 marker={"size": 12, "color": colours[row.strategy.name]},
                 name=row.strategy.label,
                 hovertemplate="std %{x:.1f} bps, E %{y:.1f} bps<extra>" + row.strategy.label + "</extra>",
+            )
+        )
+    figure.update_layout(
+        height=420,
+        xaxis_title="standard deviation of cost (bps of notional)",
+        yaxis_title="expected cost (bps of notional, log scale)",
+        yaxis_type="log",
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure
+
+
+def sweep_figure(result: Sweep, label: str, log_x: bool) -> go.Figure:
+    """Expected cost, std and VaR95 (bps of notional) of every strategy against the swept parameter."""
+    colours = strategy_colours()
+    figure = make_subplots(
+        rows=1, cols=3, shared_xaxes=True, subplot_titles=("Expected cost", "Std of cost", "VaR 95%")
+    )
+    for name, strategy_label in result.labels.items():
+        for col, values in enumerate((result.expected_usd[name], result.std_usd[name], result.var95_usd[name]), 1):
+            figure.add_trace(
+                go.Scatter(
+                    x=result.values,
+                    y=1e4 * values / result.notional_usd,
+                    mode="lines+markers",
+                    marker={"size": 4},
+                    line={"color": colours[name], "width": 2},
+                    name=strategy_label,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    hovertemplate=f"{label} = %{{x:.4g}}: %{{y:.1f}} bps<extra>{strategy_label}</extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    figure.update_xaxes(title_text=label, type="log" if log_x else "linear")
+    figure.update_yaxes(title_text="bps of notional", row=1, col=1)
+    figure.update_layout(
+        height=460, margin={"l": 60, "r": 20, "t": 40, "b": 40}, legend={"orientation": "h", "y": -0.25}
+    )
+    return figure
+
+
+def sweep_frontier_figure(result: Sweep, label: str) -> go.Figure:
+    """Each strategy's (std, expected cost) path as the parameter moves: the frontier view of a sweep."""
+    colours = strategy_colours()
+    figure = go.Figure()
+    for name, strategy_label in result.labels.items():
+        figure.add_trace(
+            go.Scatter(
+                x=1e4 * result.std_usd[name] / result.notional_usd,
+                y=1e4 * result.expected_usd[name] / result.notional_usd,
+                mode="lines+markers",
+                marker={"size": 5},
+                line={"color": colours[name]},
+                name=strategy_label,
+                customdata=result.values,
+                hovertemplate=f"{label} = %{{customdata:.4g}}<br>std %{{x:.1f}} bps, E %{{y:.1f}} bps"
+                f"<extra>{strategy_label}</extra>",
             )
         )
     figure.update_layout(

@@ -8,6 +8,7 @@ import streamlit as st
 from optexec.costs import Frontier, default_frontier_risk_aversions, efficient_frontier
 from optexec.models import MarketParams, Order
 from optexec.planning import Plan, cost_table, make_plan
+from optexec.sensitivity import Sweep, sweep
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -59,3 +60,9 @@ def show_cost_table(plan: Plan) -> None:
         column_config=COST_COLUMNS,
         column_order=list(COST_COLUMNS)[-1:] + list(COST_COLUMNS)[:-1],
     )
+
+
+@st.cache_data(max_entries=64, show_spinner="Sweeping…")
+def cached_sweep(order: Order, market: MarketParams, settings_items: tuple, param: str, values: tuple) -> Sweep:
+    """sensitivity.sweep, cached on its inputs."""
+    return sweep(order, market, dict(settings_items), param, values)

@@ -1,0 +1,116 @@
+"""Sensitivity sweeps: each strategy's closed-form cost and risk as one parameter runs over a grid.
+
+The parameter can be any Order or MarketParams field, the order size as a fraction of ADV
+(``order_fraction_of_adv``), or any strategy setting of the registry (risk aversion, participation, ...).
+Costs are the closed forms of optexec.costs (MATH.md sections 2 and 8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optexec.models import MarketParams, Order
+from optexec.planning import make_plan
+from optexec.strategies import registry
+
+ORDER_FRACTION_OF_ADV = "order_fraction_of_adv"
+_ORDER_FIELDS = {"shares", "horizon_days", "slices", "start_minutes_after_open"}
+_MARKET_FIELDS = {f.name for f in dataclasses.fields(MarketParams)} - {"volume_profile"}
+
+
+def sweepable_parameters() -> list[str]:
+    """Every parameter name ``sweep`` accepts."""
+    return sorted(_ORDER_FIELDS | _MARKET_FIELDS | registry.setting_names() | {ORDER_FRACTION_OF_ADV})
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Per strategy (registry name), arrays over the swept values; NaN where a strategy could not plan."""
+
+    param: str
+    values: np.ndarray
+    labels: dict[str, str]
+    expected_usd: dict[str, np.ndarray]
+    std_usd: dict[str, np.ndarray]
+    var95_usd: dict[str, np.ndarray]
+    notional_usd: np.ndarray
+    errors: dict[str, list[str]]
+
+
+def _inputs_at(
+    order: Order, market: MarketParams, settings: Mapping[str, Any], param: str, value: float
+) -> tuple[Order, MarketParams, dict[str, Any]]:
+    settings = dict(settings)
+    if param == ORDER_FRACTION_OF_ADV:
+        order = dataclasses.replace(order, shares=value * market.adv_shares)
+    elif param in _ORDER_FIELDS:
+        order = dataclasses.replace(order, **{param: int(value) if param == "slices" else value})
+    elif param in _MARKET_FIELDS:
+        market = dataclasses.replace(market, **{param: value})
+    elif param in registry.setting_names():
+        settings[param] = value
+    else:
+        raise ValueError(f"cannot sweep {param!r}; choose one of: {', '.join(sweepable_parameters())}")
+    return order, market, settings
+
+
+def sweep(
+    order: Order,
+    market: MarketParams,
+    settings: Mapping[str, Any],
+    param: str,
+    values: Sequence[float],
+    names: Iterable[str] | None = None,
+) -> Sweep:
+    """Expected cost, std and VaR95 of every (or the named) strategy at each value of ``param``."""
+    grid = np.asarray(values, dtype=float)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+        raise ValueError("the sweep needs one or more finite values")
+    chosen = list(names) if names else list(registry.STRATEGIES)
+    labels = {name: registry.get(name).label for name in chosen}
+    expected = {name: np.full(grid.size, np.nan) for name in chosen}
+    std = {name: np.full(grid.size, np.nan) for name in chosen}
+    var95 = {name: np.full(grid.size, np.nan) for name in chosen}
+    errors: dict[str, list[str]] = {}
+    notional = np.empty(grid.size)
+    for i, value in enumerate(grid):
+        point_order, point_market, point_settings = _inputs_at(order, market, settings, param, float(value))
+        notional[i] = point_order.shares * point_market.price_usd
+        for row in make_plan(point_order, point_market, point_settings, chosen).rows:
+            name = row.strategy.name
+            if row.cost is None:
+                errors.setdefault(name, []).append(f"{param} = {value:g}: {row.error}")
+                continue
+            expected[name][i] = row.cost.expected_usd
+            std[name][i] = row.cost.std_usd
+            var95[name][i] = row.cost.var_usd(0.95)
+    return Sweep(param, grid, labels, expected, std, var95, notional, errors)
+
+
+def sweep_to_json(result: Sweep) -> dict[str, Any]:
+    """The DESIGN.md section 7 sweep layout (NaN, where a strategy could not plan, becomes null)."""
+
+    def clean(values: np.ndarray) -> list[float | None]:
+        return [None if not np.isfinite(v) else float(v) for v in values]
+
+    return {
+        "param": result.param,
+        "values": result.values.tolist(),
+        "strategies": [
+            {
+                "name": name,
+                "label": result.labels[name],
+                "expected_cost_usd": clean(result.expected_usd[name]),
+                "std_cost_usd": clean(result.std_usd[name]),
+                "var95_usd": clean(result.var95_usd[name]),
+                "expected_cost_bps": clean(1e4 * result.expected_usd[name] / result.notional_usd),
+                "errors": result.errors.get(name, []),
+            }
+            for name in result.labels
+        ],
+    }

@@ -1,0 +1,78 @@
+"""Sensitivity: how every strategy's cost and risk move as one parameter moves (closed forms)."""
+
+import numpy as np
+import streamlit as st
+
+from optexec.sensitivity import ORDER_FRACTION_OF_ADV
+from optexec.strategies import registry
+from optexec.ui import charts, formats
+from optexec.ui.plan_view import cached_sweep
+from optexec.ui.state import current_ticket
+
+st.title("Sensitivity")
+ticket = current_ticket()
+if ticket.errors:
+    for error in ticket.errors:
+        st.error(formats.markdown_safe(error))
+    st.stop()
+order, market, settings = ticket.order, ticket.market, ticket.settings
+
+# parameter -> (label, low, high, log scale) around the ticket's current values
+PARAMETERS = {
+    "risk_aversion_per_usd": ("risk aversion λ (1/$)", 1e-8, 1e-4, True),
+    ORDER_FRACTION_OF_ADV: ("order size (fraction of ADV)", 0.01, 0.5, False),
+    "horizon_days": ("horizon (trading days)", 0.1, 5.0, False),
+    "sigma_usd_per_sqrt_day": (
+        "volatility σ ($/share/√day)", 0.25 * market.sigma_usd_per_sqrt_day, 2.5 * market.sigma_usd_per_sqrt_day, False,
+    ),
+    "eta_usd_day_per_share2": (
+        "temporary impact η", 0.25 * market.eta_usd_day_per_share2, 4 * market.eta_usd_day_per_share2, True,
+    ),
+    "gamma_usd_per_share2": ("permanent impact γ", 0.0, 4 * market.gamma_usd_per_share2, False),
+    "spread_usd": ("spread ($)", 0.0, 4 * market.spread_usd, False),
+}  # fmt: skip
+for name in sorted(registry.setting_names() - set(PARAMETERS)):
+    current = float(settings.get(name, 0.0)) if isinstance(settings.get(name, 0.0), (int, float)) else None
+    if current is not None and name != "seed":
+        PARAMETERS[name] = (name.replace("_", " "), 0.5 * current if current else 0.0, 2 * current or 1.0, False)
+
+
+@st.fragment
+def sweep_view() -> None:
+    param = st.selectbox(
+        "Parameter", list(PARAMETERS), format_func=lambda p: PARAMETERS[p][0], key="sweep_param", bind="query-params"
+    )
+    label, low_default, high_default, log_default = PARAMETERS[param]
+    cols = st.columns(4)
+    low = cols[0].number_input("from", value=float(low_default), format="%g", key=f"sweep_low_{param}")
+    high = cols[1].number_input("to", value=float(high_default), format="%g", key=f"sweep_high_{param}")
+    points = cols[2].slider("points", 3, 60, 25, key="sweep_points")
+    log_x = cols[3].checkbox("log scale", value=log_default, key=f"sweep_log_{param}")
+    if not high > low:
+        st.error("the sweep needs 'to' larger than 'from'")
+        return
+    if log_x and low <= 0:
+        st.error("a log-scale sweep needs 'from' > 0")
+        return
+    values = np.geomspace(low, high, points) if log_x else np.linspace(low, high, points)
+    if param == "slices":
+        values = np.unique(np.maximum(1, values.round()))
+    try:
+        result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values))
+    except ValueError as error:
+        st.error(formats.markdown_safe(str(error)))
+        return
+    st.plotly_chart(charts.sweep_figure(result, label, log_x), width="stretch")
+    st.caption(
+        formats.markdown_safe(
+            f"Closed-form linear-impact costs (MATH.md §2, §8); every other input as in the sidebar ticket; "
+            f"bps of each point's arrival notional (now {formats.usd(order.shares * market.price_usd)})."
+        )
+    )
+    st.subheader("Cost–risk paths")
+    st.plotly_chart(charts.sweep_frontier_figure(result, label), width="stretch")
+    for name, messages in result.errors.items():
+        st.warning(formats.markdown_safe(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
+
+
+sweep_view()

@@ -1,0 +1,75 @@
+"""Sensitivity sweeps (closed forms) and the Sensitivity page."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from optexec import costs
+from optexec.cli import main
+from optexec.models import MarketParams, Order
+from optexec.sensitivity import ORDER_FRACTION_OF_ADV, sweep
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "sensitivity.py")
+
+
+def test_risk_aversion_sweep_traces_the_frontier(table1_order, table1_market):
+    lambdas = [0.0, 1e-7, 1e-6, 1e-5]
+    result = sweep(table1_order, table1_market, {}, "risk_aversion_per_usd", lambdas, ["ac_discrete", "twap"])
+    frontier = costs.efficient_frontier(table1_order, table1_market, lambdas)
+    np.testing.assert_allclose(result.expected_usd["ac_discrete"], frontier.expected_usd, rtol=1e-12)
+    np.testing.assert_allclose(result.std_usd["ac_discrete"], frontier.std_usd, rtol=1e-12)
+    assert np.all(result.expected_usd["twap"] == result.expected_usd["twap"][0])  # TWAP ignores λ
+    assert result.expected_usd["ac_discrete"][2] == pytest.approx(911_226.99, abs=0.005)  # MATH.md T4
+
+
+def test_order_size_sweep_scales_impact_quadratically(table1_market):
+    order = Order("DEMO", "sell", 1e6, 5.0, 5)
+    result = sweep(order, table1_market, {}, ORDER_FRACTION_OF_ADV, [0.1, 0.2], ["twap"])
+    # TWAP cost: eps X + (1/2 gamma + eta~/T) X^2 (MATH.md section 8) -> doubling X
+    eps, quad = 0.0625, 0.5 * 2.5e-7 + (2.5e-6 - 0.5 * 2.5e-7) / 5.0
+    expected = [eps * x + quad * x**2 for x in (5e5, 1e6)]
+    np.testing.assert_allclose(result.expected_usd["twap"], expected, rtol=1e-12)
+
+
+def test_failed_points_are_nan_with_a_reason(table1_order, table1_market):
+    result = sweep(table1_order, table1_market, {}, "participation_rate", [0.1, 1.5], ["pov"])
+    assert np.isfinite(result.expected_usd["pov"][0]) and np.isnan(result.expected_usd["pov"][1])
+    assert "participation rate must be in (0, 1]" in result.errors["pov"][0]
+
+
+def test_unknown_parameter_is_refused(table1_order, table1_market):
+    with pytest.raises(ValueError, match="cannot sweep"):
+        sweep(table1_order, table1_market, {}, "colour", [1.0])
+
+
+def test_sweep_cli_json(capsys):
+    args = ["sweep", "--symbol", "D", "--side", "buy", "--shares", "1e6", "--horizon-days", "5", "--slices", "5",
+            "--price", "50", "--sigma", "0.95", "--spread", "0.125", "--adv", "5e6",
+            "--param", "sigma_usd_per_sqrt_day", "--values", "0.5,1.0", "--json"]  # fmt: skip
+    assert main(args) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert output["param"] == "sigma_usd_per_sqrt_day" and output["values"] == [0.5, 1.0]
+    ac = next(s for s in output["strategies"] if s["name"] == "ac_discrete")
+    assert ac["std_cost_usd"][1] > ac["std_cost_usd"][0]
+    assert main([*args[:-3], "--values", "a,b"]) == 2
+
+
+def test_sensitivity_page_runs_and_follows_the_parameter():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception and not at.error
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["layout"]["xaxis"]["title"]["text"] == "risk aversion λ (1/$)"
+    at.selectbox(key="sweep_param").set_value("horizon_days").run()
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["layout"]["xaxis"]["title"]["text"] == "horizon (trading days)"
+    at.number_input(key="sweep_low_horizon_days").set_value(9.0).run()
+    assert any("larger than" in e.value for e in at.error)
+
+
+def test_market_fields_can_be_swept():
+    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7)
+    result = sweep(Order("D", "buy", 1e5, 1.0, 10), market, {}, "spread_usd", [0.0, 0.25], ["twap"])
+    assert result.expected_usd["twap"][1] - result.expected_usd["twap"][0] == pytest.approx(0.125 * 1e5)
