@@ -8,11 +8,11 @@ from optexec.ui.state import publish_ticket
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
-st.set_page_config(page_title="optexec · pre-trade planner", page_icon="📈", layout="wide")
+st.set_page_config(page_title="optexec · pre-trade planner", page_icon=":material/stacked_line_chart:", layout="wide")
 navigation = st.navigation(
     [
-        st.Page(PAGES / "plan.py", title="Plan", icon="🧭", default=True),
-        st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon="📉"),
+        st.Page(PAGES / "plan.py", title="Plan", icon=":material/route:", default=True),
+        st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon=":material/tune:"),
     ]
 )
 publish_ticket()

@@ -143,7 +143,7 @@ def sweep_figure(result: Sweep, label: str, log_x: bool) -> go.Figure:
     """Expected cost, std and VaR95 (bps of notional) of every strategy against the swept parameter."""
     colours = strategy_colours()
     figure = make_subplots(
-        rows=1, cols=3, shared_xaxes=True, subplot_titles=("Expected cost", "Std of cost", "VaR 95%")
+        rows=1, cols=3, shared_xaxes=True, subplot_titles=("Expected cost (log)", "Std of cost", "VaR 95% (log)")
     )
     for name, strategy_label in result.labels.items():
         for col, values in enumerate((result.expected_usd[name], result.std_usd[name], result.var95_usd[name]), 1):

@@ -16,7 +16,22 @@ def publish_ticket() -> Ticket:
     return ticket
 
 
+def ensure_navigation() -> None:
+    """Make sure the page runs inside app.py's st.navigation.
+
+    Streamlit treats an app whose folder holds ``pages/`` as a version-1 multipage app until
+    ``st.navigation`` has run once in the process; a first visit straight to a page's link would then
+    run the page file alone (no shared sidebar, wrong layout). Switch that off and run again.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_ticket() -> Ticket:
     """The ticket of this run; drawn here when a page runs on its own (tests)."""
+    ensure_navigation()
     ticket = st.session_state.get(_KEY)
     return ticket if ticket is not None else publish_ticket()
