@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from optexec.ui.state import publish_ticket
+from optexec.ui.state import publish_ticket, retract_ticket
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -12,8 +12,12 @@ st.set_page_config(page_title="optexec · pre-trade planner", page_icon=":materi
 navigation = st.navigation(
     [
         st.Page(PAGES / "plan.py", title="Plan", icon=":material/route:", default=True),
+        st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon=":material/tune:"),
     ]
 )
 publish_ticket()
-navigation.run()
+try:
+    navigation.run()
+finally:
+    retract_ticket()

@@ -169,3 +169,36 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "strategies": strategies,
         "errors": errors,
     }
+
+
+def recommendation(plan: Plan) -> str | None:
+    """Why the lowest E + lambda V strategy is recommended, against the runner-up and TWAP, in plain words."""
+    ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
+    if not ranked:
+        return None
+    best, lam = ranked[0], plan.risk_aversion_per_usd
+    cost = best.cost
+
+    def bps(usd: float) -> float:
+        return cost.to_bps(usd)
+
+    text = (
+        f"{best.strategy.label} has the lowest expected cost + λ·variance at λ = {lam:g} per $: "
+        f"{bps(cost.expected_usd):.1f} bps expected with a standard deviation of {bps(cost.std_usd):.1f} bps."
+    )
+    runner_up = next((row for row in ranked[1:] if row.cost.objective_usd(lam) > cost.objective_usd(lam) * (1 + 1e-9)),
+                     None)  # fmt: skip
+    if runner_up is not None:
+        gap = runner_up.cost.objective_usd(lam) - cost.objective_usd(lam)
+        text += f" The next best, {runner_up.strategy.label}, costs {bps(gap):.2f} bps ({gap:,.0f} $) more in E + λ·Var."
+    twap = next((row for row in plan.planned if row.strategy.name == "twap" and row is not best), None)
+    if twap is not None:
+        d_mean = bps(twap.cost.expected_usd - cost.expected_usd)
+        d_std = bps(twap.cost.std_usd - cost.std_usd)
+        text += (
+            f" Against TWAP it {'saves' if d_mean >= 0 else 'adds'} {abs(d_mean):.1f} bps of expected cost and "
+            f"{'cuts' if d_std >= 0 else 'adds'} {abs(d_std):.1f} bps of risk."
+        )
+    if lam == 0:
+        text += " With λ = 0 only the expected cost counts; raise λ to pay for less risk."
+    return text

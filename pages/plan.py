@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from optexec import report
-from optexec.planning import best_row
+from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats, markets
 from optexec.ui.plan_view import cached_frontier, cached_plan, show_cost_table
 from optexec.ui.state import current_ticket
@@ -40,6 +40,7 @@ if best:
         strict=True,
     ):
         column.metric(label, formats.bps(cost.to_bps(usd)), formats.usd(usd), delta_color="off", delta_arrow="off")
+    st.success(formats.markdown_safe(recommendation(plan)), icon=":material/recommend:")
 for row in plan.rows:
     if row.error:
         st.warning(formats.markdown_safe(f"{row.strategy.label}: not planned. {row.error}"))

@@ -19,11 +19,12 @@ from optexec.strategies.base import Strategy
 
 
 def _load() -> dict[str, Strategy]:
-    from optexec.strategies import almgren_chriss, benchmarks
+    from optexec.strategies import almgren_chriss, benchmarks, multiscale
 
     strategies = [
         *benchmarks.STRATEGIES,
         *almgren_chriss.STRATEGIES,
+        *multiscale.STRATEGIES,
     ]
     return {s.name: s for s in strategies}
 

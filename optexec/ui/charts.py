@@ -196,3 +196,40 @@ def sweep_frontier_figure(result: Sweep, label: str) -> go.Figure:
         margin={"l": 60, "r": 20, "t": 20, "b": 40},
     )
     return figure
+
+
+def cost_breakdown_figure(plan: Plan) -> go.Figure:
+    """Expected cost of each strategy split into spread, temporary, permanent and drift (bps), with ±1 std."""
+    components = [("spread", "#8da0cb"), ("temporary", "#fc8d62"), ("permanent", "#66c2a5"), ("drift", "#e5c494")]
+    labels = [row.strategy.label for row in plan.planned]
+    figure = go.Figure()
+    for component, colour in components:
+        values = [row.cost.to_bps(getattr(row.cost, f"{component}_usd")) for row in plan.planned]
+        figure.add_trace(
+            go.Bar(
+                x=labels,
+                y=values,
+                name=component,
+                marker_color=colour,
+                hovertemplate="%{x}: %{y:.1f} bps " + component + "<extra></extra>",
+            )
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[row.cost.to_bps(row.cost.expected_usd) for row in plan.planned],
+            mode="markers",
+            marker={"color": "#1b1f24", "size": 9, "symbol": "diamond"},
+            error_y={"type": "data", "array": [row.cost.to_bps(row.cost.std_usd) for row in plan.planned]},
+            name="expected ± 1 std",
+            hovertemplate="%{x}: E %{y:.1f} bps<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        barmode="relative",
+        height=460,
+        yaxis_title="bps of arrival notional",
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return figure

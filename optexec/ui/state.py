@@ -10,10 +10,15 @@ _KEY = "_optexec_ticket"
 
 
 def publish_ticket() -> Ticket:
-    """Draw the sidebar ticket (app.py calls this once per run) and keep it for the page."""
+    """Draw the sidebar ticket (app.py calls this once per run) and keep it for the page of this run."""
     ticket = order_ticket()
     st.session_state[_KEY] = ticket
     return ticket
+
+
+def retract_ticket() -> None:
+    """Forget this run's ticket once the page has run, so that no later run can read a stale one."""
+    st.session_state.pop(_KEY, None)
 
 
 def ensure_navigation() -> None:
@@ -31,7 +36,7 @@ def ensure_navigation() -> None:
 
 
 def current_ticket() -> Ticket:
-    """The ticket of this run; drawn here when a page runs on its own (tests)."""
+    """The ticket app.py drew in this run; drawn here when a page runs on its own (tests)."""
     ensure_navigation()
     ticket = st.session_state.get(_KEY)
-    return ticket if ticket is not None else publish_ticket()
+    return ticket if ticket is not None else order_ticket()

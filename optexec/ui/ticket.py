@@ -101,10 +101,22 @@ def _strategy_settings() -> dict[str, Any]:
     return settings
 
 
+def _reset() -> None:
+    """Forget every ticket and setting widget value (and so the URL parameters they are bound to)."""
+    for key in list(st.session_state):
+        if key in _TICKET_KEYS or str(key).startswith("set_"):
+            del st.session_state[key]
+
+
+_TICKET_KEYS = {"side", "size_mode", "shares", "pct_adv", "horizon_days", "slices", "start_minutes", "risk_aversion",
+                "price", "vol_pct", "spread_bps", "adv", "eta_x", "gamma_x", "drift_bps"}  # fmt: skip
+
+
 def order_ticket() -> Ticket:
     """Draw the sidebar ticket and return what it holds; invalid input is reported, never raised."""
     sidebar = st.sidebar
     sidebar.header("Order ticket")
+    sidebar.button("Reset to defaults", on_click=_reset, icon=":material/restart_alt:", key="reset_ticket")
     symbols = markets.symbols()
     symbol = sidebar.selectbox("Symbol", symbols, key="symbol", bind="query-params")
     base = markets.market_for(symbol)

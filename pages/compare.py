@@ -1,0 +1,67 @@
+"""Compare: the cost of every strategy split by component, and any two strategies side by side."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from optexec.planning import best_row
+from optexec.ui import charts, formats
+from optexec.ui.plan_view import cached_plan
+from optexec.ui.state import current_ticket
+
+st.title("Compare strategies")
+ticket = current_ticket()
+if ticket.errors:
+    for error in ticket.errors:
+        st.error(formats.markdown_safe(error))
+    st.stop()
+plan = cached_plan(ticket.order, ticket.market, tuple(sorted(ticket.settings.items())))
+planned = {row.strategy.label: row for row in plan.planned}
+if not planned:
+    st.error("No strategy could plan this order; see the Plan page for the reasons.")
+    st.stop()
+
+st.subheader("Where the cost comes from")
+st.plotly_chart(charts.cost_breakdown_figure(plan), width="stretch")
+st.caption("Stacked: spread, temporary and permanent impact and drift (MATH.md §2, §8); diamonds: E ± 1 std.")
+
+st.subheader("Two strategies side by side")
+labels = list(planned)
+best_index = labels.index(best_row(plan).strategy.label)
+left, right = st.columns(2)
+first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, index=best_index, key="compare_a",
+                       bind="query-params")  # fmt: skip
+second = right.selectbox("Strategy B", labels, index=1 if best_index == 0 else 0, key="compare_b", bind="query-params")
+a, b = planned[first], planned[second]
+rows = [
+    ("expected cost", a.cost.expected_usd, b.cost.expected_usd),
+    ("std of cost", a.cost.std_usd, b.cost.std_usd),
+    ("VaR 95%", a.cost.var_usd(), b.cost.var_usd()),
+    ("spread", a.cost.spread_usd, b.cost.spread_usd),
+    ("temporary impact", a.cost.temporary_usd, b.cost.temporary_usd),
+    ("permanent impact", a.cost.permanent_usd, b.cost.permanent_usd),
+    ("drift", a.cost.drift_usd, b.cost.drift_usd),
+]
+table = pd.DataFrame(
+    {
+        "": [name for name, _, _ in rows],
+        f"{first} (bps)": [a.cost.to_bps(x) for _, x, _ in rows],
+        f"{second} (bps)": [b.cost.to_bps(y) for _, _, y in rows],
+        "B − A (bps)": [b.cost.to_bps(y - x) for _, x, y in rows],
+        "B − A ($)": [round(y - x) for _, x, y in rows],
+    }
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={c: st.column_config.NumberColumn(format="%.1f") for c in table.columns if c.endswith("(bps)")}
+    | {"B − A ($)": st.column_config.NumberColumn(format="localized")},
+)
+half_life = (
+    np.argmax(a.schedule.holdings_shares <= 0.5 * plan.order.shares),
+    np.argmax(b.schedule.holdings_shares <= 0.5 * plan.order.shares),
+)
+st.caption(
+    f"Half of the order is done after {plan.order.times_days[half_life[0]]:.3g} days with {first} and "
+    f"{plan.order.times_days[half_life[1]]:.3g} days with {second}."
+)

@@ -1,0 +1,47 @@
+"""AppTest for each page: it runs, its widgets change what they should, bad input shows an error."""
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGES = Path(__file__).resolve().parents[1] / "pages"
+
+
+def _page(name: str) -> AppTest:
+    return AppTest.from_file(str(PAGES / name), default_timeout=60).run()
+
+
+def test_compare_page_defaults_to_the_recommended_strategy():
+    at = _page("compare.py")
+    assert not at.exception and not at.error
+    assert at.selectbox(key="compare_a").value == "Almgren–Chriss"
+    table = at.dataframe[0].value
+    assert table.iloc[0, 0] == "expected cost"
+    at.selectbox(key="compare_b").set_value("TWAP").run()
+    assert "TWAP (bps)" in at.dataframe[0].value.columns
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert [trace["name"] for trace in bars[:4]] == ["spread", "temporary", "permanent", "drift"]
+
+
+def test_plan_page_recommends_and_explains():
+    at = _page("plan.py")
+    assert not at.exception
+    assert any("lowest expected cost + λ·variance" in s.value for s in at.success)
+
+
+def test_reset_restores_the_defaults():
+    at = _page("plan.py")
+    at.number_input(key="shares").set_value(123_000.0).run()
+    assert at.number_input(key="shares").value == 123_000.0
+    at.button(key="reset_ticket").click().run()
+    assert at.number_input(key="shares").value == 250_000.0
+
+
+def test_bad_market_input_shows_an_error_on_every_page():
+    for name in ("plan.py", "compare.py", "sensitivity.py"):
+        at = AppTest.from_file(str(PAGES / name), default_timeout=60)
+        at.run()
+        at.number_input(key="adv").set_value(0.0).run()
+        assert not at.exception, name
+        assert any("average daily volume" in e.value for e in at.error), name
