@@ -45,3 +45,15 @@ def test_bad_market_input_shows_an_error_on_every_page():
         at.number_input(key="adv").set_value(0.0).run()
         assert not at.exception, name
         assert any("average daily volume" in e.value for e in at.error), name
+
+
+def test_theta_at_the_guard_is_reported_and_the_rest_still_plans():
+    at = _page("plan.py")
+    at.slider(key="set_small_impact_theta").set_value(0.25).run()
+    assert not at.exception
+    assert any("Multiscale" in w.value and "0.2" in w.value for w in at.warning)
+    from optexec.strategies import registry
+
+    shown = list(at.dataframe[0].value["strategy"])
+    assert "Multiscale stochastic vol" not in shown
+    assert len(shown) == len(registry.STRATEGIES) - 1  # every other strategy still plans

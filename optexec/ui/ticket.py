@@ -41,7 +41,20 @@ SETTING_WIDGETS = {
     "randomize_fraction": SettingWidget(
         "TWAP randomisation (%)", 0.0, 90.0, 5.0, "Slice sizes drawn within ± this share of X/N.", percent=True
     ),
+    "small_impact_theta": SettingWidget(
+        "Small-impact θ", 0.0, 0.3, 0.01, "Scales persistent impact λ and decay β (multiscale); must stay below 0.2."
+    ),
+    "fast_scale_epsilon": SettingWidget("Fast-vol scale ε", 0.01, 1.0, 0.01, "Time scale of the fast vol factor."),
+    "slow_scale_delta": SettingWidget("Slow-vol scale δ", 0.0, 1.0, 0.05, "Time scale of the slow vol factor."),
+    "half_step_threshold": SettingWidget(
+        "Half-step threshold h", 1.0, 3.0, 0.05, "Trading speed halves while current vol > h × long-run vol."
+    ),
+    "current_vol_ratio": SettingWidget(
+        "Current vol / long-run vol", 0.25, 3.0, 0.05, "Where the fast vol factor starts (1 = normal)."
+    ),
 }
+MODEL_SLIDERS = ("small_impact_theta", "fast_scale_epsilon", "slow_scale_delta", "half_step_threshold",
+                 "current_vol_ratio")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,40 +77,37 @@ def _setting_defaults() -> dict[str, Any]:
     return defaults
 
 
+def _setting_widget(name: str, default: Any) -> Any:
+    """One setting's widget, from SETTING_WIDGETS or else from the type of its default."""
+    spec = SETTING_WIDGETS.get(name)
+    key = f"set_{name}"
+    label = name.replace("_", " ")
+    if spec is not None:
+        scale = 100.0 if spec.percent else 1.0
+        value = st.slider(spec.label, spec.min_value, spec.max_value, float(default) * scale, spec.step,
+                          help=spec.help, key=key, bind="query-params")  # fmt: skip
+        return value / scale
+    if isinstance(default, bool):
+        return st.checkbox(label, default, key=key, bind="query-params")
+    if isinstance(default, int):
+        return int(st.number_input(label, value=default, step=1, key=key, bind="query-params"))
+    if isinstance(default, float):
+        return st.number_input(label, value=default, format="%g", key=key, bind="query-params")
+    return st.text_input(label, str(default), key=key, bind="query-params")
+
+
 def _strategy_settings() -> dict[str, Any]:
-    settings: dict[str, Any] = {}
     defaults = _setting_defaults()
+    settings: dict[str, Any] = {}
+    with st.sidebar:
+        for name in MODEL_SLIDERS:
+            if name in defaults:
+                settings[name] = _setting_widget(name, defaults[name])
     with st.sidebar.expander("Strategy settings"):
         for name, default in sorted(defaults.items()):
-            if name == "risk_aversion_per_usd":
+            if name in settings or name == "risk_aversion_per_usd":
                 continue
-            spec = SETTING_WIDGETS.get(name)
-            key = f"set_{name}"
-            if spec is not None:
-                scale = 100.0 if spec.percent else 1.0
-                value = st.slider(
-                    spec.label,
-                    spec.min_value,
-                    spec.max_value,
-                    float(default) * scale,
-                    spec.step,
-                    help=spec.help,
-                    key=key,
-                    bind="query-params",
-                )
-                settings[name] = value / scale
-            elif isinstance(default, bool):
-                settings[name] = st.checkbox(name.replace("_", " "), default, key=key, bind="query-params")
-            elif isinstance(default, int):
-                settings[name] = int(
-                    st.number_input(name.replace("_", " "), value=default, step=1, key=key, bind="query-params")
-                )
-            elif isinstance(default, float):
-                settings[name] = st.number_input(
-                    name.replace("_", " "), value=default, format="%g", key=key, bind="query-params"
-                )
-            elif isinstance(default, str):
-                settings[name] = st.text_input(name.replace("_", " "), default, key=key, bind="query-params")
+            settings[name] = _setting_widget(name, default)
     return settings
 
 
@@ -158,6 +168,7 @@ def order_ticket() -> Ticket:
         bind="query-params",
         help="λ in E + λ·Var: 0 is risk neutral (TWAP); larger trades faster.",
     )
+    settings = {"risk_aversion_per_usd": float(risk_aversion), **_strategy_settings()}
     with sidebar.expander("Market parameters", expanded=False):
         price = st.number_input(
             "Price ($)", min_value=0.0, value=base.price_usd, format="%.2f", key="price", bind="query-params"
@@ -197,7 +208,6 @@ def order_ticket() -> Ticket:
         drift_bps = st.number_input(
             "Expected drift (bps/day)", value=0.0, step=1.0, key="drift_bps", bind="query-params"
         )
-    settings = {"risk_aversion_per_usd": float(risk_aversion), **_strategy_settings()}
 
     errors = []
     order = market = None
