@@ -29,65 +29,59 @@ def time_axis(plan: Plan) -> tuple[np.ndarray, str]:
 
 
 def schedule_figure(plan: Plan) -> go.Figure:
-    """Holdings, child orders and participation of every planned strategy on shared time axes."""
+    """Holdings, child orders and participation of every planned strategy on shared time axes.
+
+    Built from plain dicts (three stacked y-axes sharing x): plotly's per-trace validation through
+    make_subplots/add_trace costs ~10x more and this figure is redrawn on every slider move.
+    """
     colours = strategy_colours()
     times, time_title = time_axis(plan)
-    figure = make_subplots(
-        rows=3,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.06,
-        subplot_titles=("Shares left to trade", "Child orders", "Participation of expected volume"),
-    )
+    panels = [  # (y values of a row, x values, axis suffix, hover unit, line shape)
+        (lambda s: s.holdings_shares, times, "", "%{y:,.0f} shares left", "linear"),
+        (lambda s: s.trades_shares, times[:-1], "2", "%{y:,.0f} shares", "hv"),
+        (lambda s: 100 * s.participation, times[:-1], "3", "%{y:.2f}% of volume", "hv"),
+    ]
+    data = []
     for row in plan.planned:
-        schedule, name, label = row.schedule, row.strategy.name, row.strategy.label
-        style = {"color": colours[name], "width": 2}
-        common = {"legendgroup": name, "name": label}
-        figure.add_trace(
-            go.Scatter(
-                x=times,
-                y=schedule.holdings_shares,
-                line=style,
-                hovertemplate="%{x:.4g}: %{y:,.0f} shares left<extra>" + label + "</extra>",
-                **common,
-            ),
-            row=1,
-            col=1,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=times[:-1],
-                y=schedule.trades_shares,
-                line={**style, "shape": "hv"},
-                showlegend=False,
-                hovertemplate="%{x:.4g}: %{y:,.0f} shares<extra>" + label + "</extra>",
-                **common,
-            ),
-            row=2,
-            col=1,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=times[:-1],
-                y=100 * schedule.participation,
-                line={**style, "shape": "hv"},
-                showlegend=False,
-                hovertemplate="%{x:.4g}: %{y:.2f}% of volume<extra>" + label + "</extra>",
-                **common,
-            ),
-            row=3,
-            col=1,
-        )
+        name, label = row.strategy.name, row.strategy.label
+        for values, x, axis, hover, shape in panels:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": x,
+                    "y": values(row.schedule),
+                    "xaxis": f"x{axis}",
+                    "yaxis": f"y{axis}",
+                    "name": label,
+                    "legendgroup": name,
+                    "showlegend": axis == "",
+                    "line": {"color": colours[name], "width": 2, "shape": shape},
+                    "hovertemplate": "%{x:.4g}: " + hover + "<extra>" + label + "</extra>",
+                }
+            )
     trade_top = _robust_top([row.schedule.trades_shares for row in plan.planned])
     participation_top = _robust_top([100 * row.schedule.participation for row in plan.planned])
-    figure.update_yaxes(title_text="shares", tickformat=",.0f", row=1, col=1)
-    figure.update_yaxes(title_text="shares per slice", tickformat=",.0f", range=[0, trade_top], row=2, col=1)
-    figure.update_yaxes(title_text="% of volume", range=[0, participation_top], row=3, col=1)
-    figure.update_xaxes(title_text=time_title, row=3, col=1)
-    figure.update_layout(
-        height=760, margin={"l": 60, "r": 20, "t": 40, "b": 40}, legend={"orientation": "h", "y": -0.08}
-    )
-    return figure
+    hidden_x = {"matches": "x3", "showticklabels": False}
+    layout = {
+        "height": 760,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "legend": {"orientation": "h", "y": -0.08},
+        "xaxis": {"anchor": "y", **hidden_x},
+        "xaxis2": {"anchor": "y2", **hidden_x},
+        "xaxis3": {"anchor": "y3", "title": {"text": time_title}},
+        "yaxis": {"domain": [0.70, 1.0], "title": {"text": "shares"}, "tickformat": ",.0f"},
+        "yaxis2": {"domain": [0.36, 0.64], "title": {"text": "shares per slice"}, "tickformat": ",.0f",
+                   "range": [0, trade_top]},
+        "yaxis3": {"domain": [0.0, 0.30], "title": {"text": "% of volume"}, "range": [0, participation_top]},
+        "annotations": [
+            {"text": title, "xref": "paper", "yref": "paper", "x": 0.5, "y": top, "yanchor": "bottom",
+             "showarrow": False, "font": {"size": 14}}
+            for title, top in (("Shares left to trade", 1.0), ("Child orders", 0.64),
+                               ("Participation of expected volume", 0.30))
+        ],
+    }  # fmt: skip
+    return go.Figure({"data": data, "layout": layout})
 
 
 def _robust_top(series: list[np.ndarray]) -> float:

@@ -5,18 +5,15 @@ import time
 import pandas as pd
 
 from optexec.strategies import registry
-from tests.e2e.conftest import screenshot, wait_idle
-
-
-def _metric_values(page) -> list[str]:
-    return page.locator("[data-testid='stMetricValue']").all_inner_texts()
+from tests.e2e.conftest import screenshot
+from tests.e2e.server import metric_values, wait_idle
 
 
 def _wait_for_change(page, before: list[str], timeout_s: float = 30) -> list[str]:
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         wait_idle(page)
-        now = _metric_values(page)
+        now = metric_values(page)
         if now and now != before:
             return now
         time.sleep(0.05)
@@ -30,7 +27,7 @@ def test_plan_page_end_to_end(page, app_url):
     assert page.get_by_text("Pre-trade plan").is_visible()
     assert page.locator(".js-plotly-plot").count() >= 2
     assert page.locator("[data-testid='stException']").count() == 0
-    first = _metric_values(page)
+    first = metric_values(page)
     screenshot(page, "01_plan_default")
 
     # change the order: a bigger size costs more bps
@@ -57,7 +54,7 @@ def test_plan_page_end_to_end(page, app_url):
         shared.goto(shared_url)
         wait_idle(shared)
         shared.wait_for_selector("[data-testid='stMetricValue']")
-        assert _metric_values(shared) == urgent
+        assert metric_values(shared) == urgent
         screenshot(shared, "04_shared_link")
     finally:
         other.close()
