@@ -6,6 +6,7 @@ User errors exit with status 2 and one plain line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from optexec.planning import (
     plan_to_json,
 )
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
+from optexec.store import commands as store_commands
+from optexec.store import sample
 from optexec.strategies import registry
 
 
@@ -83,7 +86,16 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
 
 
 def market_from_args(args: argparse.Namespace) -> MarketParams:
-    """Market parameters from the command line (rules of thumb for missing impact, MATH.md section 7)."""
+    """Market parameters: the command line over the symbol's stored parameters (the planted ones for the bundled
+    sample symbols); without those, rules of thumb for missing impact (MATH.md section 7)."""
+    if args.symbol in sample.sample_symbols():
+        base = sample.planted_market_params(args.symbol)
+        overrides = {
+            "price_usd": args.price, "sigma_usd_per_sqrt_day": args.sigma, "spread_usd": args.spread,
+            "adv_shares": args.adv, "eta_usd_day_per_share2": args.eta, "gamma_usd_per_share2": args.gamma,
+            "drift_usd_per_day": args.drift or None,
+        }  # fmt: skip
+        return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
     missing = [
         flag
         for flag, value in [
@@ -95,7 +107,7 @@ def market_from_args(args: argparse.Namespace) -> MarketParams:
         if value is None
     ]
     if missing:
-        raise UserError(f"no market data for symbol {args.symbol!r} in the store: give {', '.join(missing)}")
+        raise UserError(f"no parameters for symbol {args.symbol!r} in the store: give {', '.join(missing)}")
     extra = {"drift_usd_per_day": args.drift}
     if args.eta is not None and args.gamma is not None:
         return MarketParams(args.price, args.sigma, args.spread, args.adv, args.eta, args.gamma, **extra)
@@ -197,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.add_argument("--values", required=True, help="comma-separated values, e.g. 1e-7,1e-6,1e-5")
     sweep_parser.add_argument("--json", action="store_true", help="machine-readable output")
     sweep_parser.set_defaults(func=cmd_sweep)
+    store_commands.register(commands)
     return parser
 
 

@@ -34,7 +34,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(db_path: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` with a private database; yields the URL once /_stcore/health says ok."""
+    """`streamlit run app.py` on a private copy of the sample database; yields the URL once /_stcore/health is ok."""
+    from optexec.store.sample import build_sample_database
+
+    if not Path(db_path).exists():
+        build_sample_database(db_path)
     port = free_port()
     env = {**os.environ, "OPTEXEC_DB": str(db_path)}
     with open(log_path, "w") as log:

@@ -63,7 +63,7 @@ def test_plan_page_end_to_end(page, app_url):
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Schedule (CSV)").click()
     path = download_info.value.path()
-    assert open(path).readline().startswith("# optexec schedule: sell 1000000 DEMO")
+    assert open(path).readline().startswith("# optexec schedule: sell 1000000 SYN-LARGE")
     schedule = pd.read_csv(path, comment="#")
     assert set(schedule["strategy"]) == set(registry.STRATEGIES)
     assert (schedule.groupby("strategy").size() == 390).all()

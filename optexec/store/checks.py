@@ -1,0 +1,122 @@
+"""SQL for parsing and checking staged rows: typed values, per-row checks with reasons, line numbers.
+
+Only our own column names and fixed text are put into SQL here (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optexec.store.schema import Column, Table
+
+SIDE_BUY = ("buy", "b", "1", "+1", "bot", "bought", "long")
+SIDE_SELL = ("sell", "s", "-1", "sld", "sold", "short", "ss")
+SIDE_UNKNOWN = ("", "u", "0", "unknown", "n", "na", "none", "?")
+
+
+def raw_text(expr: str) -> str:
+    """SQL for a value as trimmed text, NULL when empty."""
+    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+
+
+#: a time written with a UTC offset or zone letter after the seconds, e.g. "09:30:00-05:00", "14:30:00Z"
+OFFSET_RE = r":\d\d(\.\d+)?\s*([Zz]|UTC|[+-]\d\d(:?\d\d)?)$"
+
+
+def typed_sql(col: Column, expr: str, utc: bool = False) -> str:
+    """SQL parsing a raw value into the column's type (NULL when it cannot be read).
+
+    Timestamps become UTC: a written offset wins, otherwise the session time zone (the load's
+    ``tz``) applies; ``utc`` selects a faster path when that time zone is UTC.
+    """
+    kind = col.kind
+    if kind == "ts":
+        aware = f"timezone('UTC', TRY_CAST({expr} AS TIMESTAMPTZ))"
+        if not utc:
+            return aware  # the session time zone interprets times written without an offset
+        text = f"CAST({expr} AS VARCHAR)"
+        return f"CASE WHEN regexp_matches({text}, '{OFFSET_RE}') THEN {aware} ELSE TRY_CAST({expr} AS TIMESTAMP) END"
+    if kind in ("price", "size", "volume", "number"):
+        return f"TRY_CAST({expr} AS DOUBLE)"
+    if kind == "seq":
+        return f"TRY_CAST({expr} AS BIGINT)"
+    if kind == "side":
+        low = f"lower({raw_text(expr)})"
+        buy = ", ".join(f"'{s}'" for s in SIDE_BUY)
+        sell = ", ".join(f"'{s}'" for s in SIDE_SELL)
+        return f"CASE WHEN {low} IN ({buy}) THEN 'buy' WHEN {low} IN ({sell}) THEN 'sell' END"
+    return raw_text(expr)
+
+
+def row_checks(table: Table, present: set[str], required_now: set[str]) -> list[tuple[str, str, str]]:
+    """(our column, condition, message) for every per-row check; SQL over the staging table."""
+    checks: list[tuple[str, str, str]] = []
+    unknown_side = ", ".join(f"'{s}'" for s in SIDE_UNKNOWN if s)
+    for col in table.columns:
+        name = col.name
+        if name not in present:
+            continue
+        raw = f"r_{name}"
+        if name in required_now:
+            checks.append((name, f"{name} IS NULL AND {raw} IS NULL", "'missing value'"))
+        what = {
+            "ts": "a date and time",
+            "seq": "a whole number",
+            "price": "a number",
+            "size": "a number",
+            "volume": "a number",
+            "number": "a number",
+        }.get(col.kind)
+        if what:
+            checks.append(
+                (name, f"{name} IS NULL AND {raw} IS NOT NULL", f"'cannot read ''' || {raw} || ''' as {what}'")
+            )
+        if col.kind in ("price", "size", "volume", "number"):
+            checks.append((name, f"NOT isfinite({name})", f"'{name} must be a finite number, got ' || {name}"))
+        if col.kind in ("price", "size"):
+            checks.append((name, f"isfinite({name}) AND {name} <= 0", f"'{name} must be > 0, got ' || {name}"))
+        if col.kind in ("volume", "seq"):
+            checks.append((name, f"{name} < 0", f"'{name} must be >= 0, got ' || {name}"))
+        if col.kind == "side":
+            checks.append(
+                (
+                    name,
+                    f"{name} IS NULL AND {raw} IS NOT NULL AND lower({raw}) NOT IN ({unknown_side})",
+                    f"'side must be buy or sell, got ''' || {raw} || ''''",
+                )
+            )
+        if col.kind == "tz":
+            checks.append(
+                (
+                    name,
+                    f"{name} IS NOT NULL AND {name} NOT IN (SELECT name FROM pg_timezone_names())",
+                    f"'unknown time zone ''' || {name} || ''' (use a name like America/New_York)'",
+                )
+            )
+    if table.name == "bars":
+        checks.append(("high", "high < low", "'high ' || high || ' is below low ' || low"))
+        for name in ("open", "close"):
+            checks.append(
+                (
+                    name,
+                    f"low <= high AND ({name} < low OR {name} > high)",
+                    f"'{name} ' || {name} || ' is outside [low ' || low || ', high ' || high || ']'",
+                )
+            )
+    if table.name == "quotes":
+        checks.append(("bid", "bid > ask", "'bid ' || bid || ' is above ask ' || ask || ' (crossed quote)'"))
+    if table.name == "orders":
+        checks.append(("end_ts", "end_ts < start_ts", "'the order ends before it starts'"))
+    if table.name == "calibrations" and {"window_start", "window_end"} <= present:
+        checks.append(("window_end", "window_end < window_start", "'the data window ends before it starts'"))
+    return checks
+
+
+def fix_lines(lines: np.ndarray, skipped: tuple[int, ...], first_data_line: int) -> np.ndarray:
+    """Map staged-row lines to file lines when DuckDB's reader dropped the lines ``skipped``."""
+    if not skipped or lines.size == 0:
+        return lines
+    skipped_idx = np.asarray(sorted(skipped), dtype=np.int64) - first_data_line
+    adjusted = skipped_idx - np.arange(skipped_idx.size)  # good rows before each skipped line
+    k = lines - first_data_line
+    return first_data_line + k + np.searchsorted(adjusted, k, side="right")

@@ -1,0 +1,131 @@
+"""The ``load`` and ``db info`` sub-commands of ``python -m optexec`` (DESIGN.md section 7).
+
+``register(subparsers)`` adds them to the lead's argparse parser; each handler returns an exit
+code: 0 on success, 2 on a user error (one plain line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from optexec.store.schema import LOADABLE_TABLES
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _mapping(items: list[str] | None) -> dict[str, str]:
+    mapping = {}
+    for item in items or []:
+        theirs, sep, ours = item.partition("=")
+        if not sep or not theirs.strip() or not ours.strip():
+            raise ValueError(f"--map expects FILE_COLUMN=OUR_COLUMN, got {item!r}")
+        mapping[theirs.strip()] = ours.strip()
+    return mapping
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    """``load PATH --table T``: validate and load one file; prints the report."""
+    from optexec.store import db, loading
+
+    try:
+        con = db.connect(getattr(args, "db", None))
+        report = loading.load_file(
+            con,
+            args.path,
+            table=args.table,
+            format=args.format,
+            mapping=_mapping(args.map),
+            symbol=args.symbol,
+            tz=args.tz,
+            skip_bad_rows=args.skip_bad_rows,
+        )
+    except loading.LoadError as exc:
+        if args.json and exc.report is not None:
+            print(json.dumps({**exc.report.to_json(), "error": str(exc)}, indent=1))
+        return _fail(str(exc))
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+        return 0
+    print(
+        f"{report.source}: {report.rows_loaded:,} rows loaded into {report.table} "
+        f"({report.rows_already_present:,} already there, {report.rows_rejected:,} rejected) "
+        f"in {report.seconds:.2f} s"
+    )
+    for reject in report.rejects[:20]:
+        column = f" [{reject.column}]" if reject.column else ""
+        print(f"  line {reject.line}{column}: {reject.reason}")
+    if report.rows_rejected > 20:
+        print(f"  ... {report.rows_rejected - 20:,} more rejected rows (see --json)")
+    for warning in report.warnings:
+        print(f"  warning: {warning}")
+    return 0
+
+
+def cmd_db_info(args: argparse.Namespace) -> int:
+    """``db info``: rows, symbols and time range per table."""
+    from optexec.store import db
+
+    try:
+        con = db.connect(getattr(args, "db", None), read_only=True)
+        summary = db.info(con)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    print(f"database: {summary['path']}")
+    print(f"{'table':14s}{'rows':>12s}{'symbols':>9s}  {'start (UTC)':28s}{'end (UTC)':28s}")
+    for name, t in summary["tables"].items():
+        print(f"{name:14s}{t['rows']:>12,}{t['symbols']:>9}  {t['start'] or '-':28s}{t['end'] or '-':28s}")
+    return 0
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    # also accepted after the sub-command; SUPPRESS keeps a top-level --db from being overwritten
+    parser.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $OPTEXEC_DB or the sample)")
+
+
+def register(subparsers) -> None:
+    """Add the ``load`` and ``db`` sub-commands to an argparse subparsers object."""
+    load = subparsers.add_parser("load", help="validate a market-data file and load it into the database")
+    load.add_argument("path", help="CSV (.csv/.csv.gz), Parquet, LOBSTER (zip or message csv) or LEAN zip")
+    load.add_argument("--table", choices=LOADABLE_TABLES, help="target table (detected from the columns if omitted)")
+    load.add_argument(
+        "--format", choices=("csv", "parquet", "lobster", "lean"), help="file format (default: from name)"
+    )
+    load.add_argument("--symbol", help="symbol of every row, for files without a symbol column")
+    load.add_argument(
+        "--tz", help="time zone of timestamps written without an offset (default: the symbol's, else UTC)"
+    )
+    load.add_argument("--map", action="append", metavar="FILE_COLUMN=OUR_COLUMN", help="name a column (repeatable)")
+    load.add_argument("--skip-bad-rows", action="store_true", help="load the good rows and report the bad ones")
+    load.add_argument("--json", action="store_true", help="print the report as JSON")
+    _db_option(load)
+    load.set_defaults(func=cmd_load)
+
+    database = subparsers.add_parser("db", help="inspect the database")
+    db_sub = database.add_subparsers(dest="db_command", required=True)
+    info = db_sub.add_parser("info", help="rows, symbols and time range per table")
+    info.add_argument("--json", action="store_true", help="print as JSON")
+    _db_option(info)
+    info.set_defaults(func=cmd_db_info)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (the lead's optexec/cli.py normally provides the top level)."""
+    parser = argparse.ArgumentParser(prog="python -m optexec.store.commands")
+    parser.add_argument("--db", help="database file (default: $OPTEXEC_DB or data/optexec.duckdb)")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,411 @@
+"""Validated loading of CSV and Parquet files into the store, one transaction per file.
+
+DESIGN.md section 4. A file is read by DuckDB itself (``read_csv`` with explicit columns,
+``read_parquet``) into a temporary staging table, every row is checked with vectorised SQL
+(a reason per row and column), and the good rows go into the store table in one transaction:
+the whole file, or with ``skip_bad_rows`` the good rows plus a report of the rejected ones.
+Rows already in the store (same primary key) are left alone, so loading twice adds nothing.
+User text (paths, symbols, column names, time zones) never enters SQL text: values travel as
+parameters and file columns are addressed by position.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from optexec.store.checks import fix_lines, raw_text, row_checks, typed_sql
+from optexec.store.db import write_lock
+from optexec.store.detect import (
+    FORMATS,
+    csv_source,
+    detect_format,
+    detect_table,
+    parquet_source,
+    preview_file,
+    read_header,
+    resolve_columns,
+)
+from optexec.store.reports import MAX_REJECTS_LISTED, LoadError, LoadReport, Progress, Reject, Source
+from optexec.store.schema import TABLES, Table
+
+__all__ = [
+    "FORMATS",
+    "LoadError",
+    "LoadReport",
+    "Reject",
+    "Source",
+    "detect_format",
+    "detect_table",
+    "load_file",
+    "load_source",
+    "preview_file",
+    "resolve_columns",
+]
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    source: Source,
+    *,
+    source_name: str,
+    format: str,
+    symbol: str | None = None,
+    tz: str | None = None,
+    skip_bad_rows: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    structural_rejects: bool = False,
+) -> LoadReport:
+    """Stage, validate and insert a ``Source`` into ``table_name`` in one transaction."""
+    started = time.perf_counter()
+    table = TABLES[table_name]
+    step = progress or (lambda fraction, text: None)
+    with write_lock(con):
+        cur = con.cursor()
+        try:
+            return _load(
+                cur,
+                table,
+                source,
+                source_name,
+                format,
+                symbol,
+                tz,
+                skip_bad_rows,
+                dry_run,
+                step,
+                structural_rejects,
+                started,
+            )
+        finally:
+            cur.close()
+
+
+def _resolve_tz(cur, tz: str | None, symbol: str | None) -> str:
+    if tz is None and symbol is not None:
+        row = cur.execute("SELECT time_zone FROM instruments WHERE symbol = $s", {"s": symbol}).fetchone()
+        tz = row[0] if row and row[0] else None
+    if tz is None:
+        return "UTC"
+    row = cur.execute("SELECT name FROM pg_timezone_names() WHERE name = $tz", {"tz": tz}).fetchone()
+    if row is None:
+        raise LoadError(f"unknown time zone {tz!r}; use a name like America/New_York or UTC")
+    return row[0]
+
+
+def _load(
+    cur,
+    table: Table,
+    source: Source,
+    source_name,
+    fmt,
+    symbol,
+    tz,
+    skip_bad_rows,
+    dry_run,
+    step,
+    structural_rejects,
+    started,
+) -> LoadReport:
+    tz_name = _resolve_tz(cur, tz, symbol)
+    # tz_name is DuckDB's own spelling from pg_timezone_names(), checked to contain no quote.
+    if "'" in tz_name:
+        raise LoadError(f"unknown time zone {tz!r}")
+    cur.execute(f"SET TimeZone = '{tz_name}'")
+    params = dict(source.params)
+    present = set(source.exprs) - {"_row"}
+    if symbol is not None and "symbol" not in present and "symbol" in table.column_names:
+        params["symbol_const"] = symbol
+    inner, outer = [], []
+    for col in table.columns:
+        name = col.name
+        if name in source.exprs:
+            expr = source.exprs[name]
+            inner.append(f"{typed_sql(col, expr, tz_name == 'UTC')} AS {name}")
+            if col.kind in ("symbol", "text", "tz"):
+                outer.append(f"{name}, NULL AS r_{name}")
+            else:
+                inner.append(f"{expr} AS _raw_{name}")
+                outer.append(f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}")
+        elif name == "symbol" and "symbol_const" in params:
+            inner.append("CAST($symbol_const AS VARCHAR) AS symbol")
+            outer.append("symbol, NULL AS r_symbol")
+        else:
+            outer.append(f"CAST({col.default_sql} AS {col.sql_type}) AS {name}, NULL AS r_{name}")
+    if "_row" in source.exprs:
+        inner.append(f"{source.exprs['_row']} AS _row")
+        outer.append("_row")
+    present_all = present | ({"symbol"} if "symbol_const" in params else set())
+    required_now = {c.name for c in table.columns if c.required} | ({"seq"} & present)
+    checks = row_checks(table, present_all, required_now)
+
+    # one pass flags the bad rows; the reasons are worked out afterwards for the flagged rows only
+    def flag(col: str, cond: str) -> str:  # a required column is bad when NULL, whatever the reason
+        return f"{col} IS NULL" if col in required_now and cond.startswith(f"{col} IS NULL AND r_{col}") else cond
+
+    flags = dict.fromkeys(flag(col, cond) for col, cond, _ in checks)  # ordered, without repeats
+    bad_any = f"coalesce({' OR '.join(f'({c})' for c in flags)}, false)" if flags else "false"
+    step(0.05, "reading the file")
+    try:
+        if source.prepare is not None:
+            source.prepare(cur)
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad FROM "
+            f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source.from_sql}))",
+            params,
+        )
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+    step(0.45, "checking every row")
+    line = source.line_sql
+    early = list(source.early_rejects)
+    if structural_rejects:
+        rows = cur.execute(
+            "SELECT line, column_name, error_type, error_message FROM _optexec_rej ORDER BY line"
+        ).fetchall()
+        for ln, colname, etype, message in rows:
+            position = int(colname[1:]) if colname and colname[1:].isdigit() else None
+            label = (
+                source.file_columns[position] if position is not None and position < len(source.file_columns) else ""
+            )
+            early.append(Reject(int(ln), label, f"{str(etype).lower()}: {message}"))
+    skipped = tuple(sorted({r.line for r in early})) if structural_rejects else ()
+    n_staged, n_bad = cur.execute("SELECT count(*), count(*) FILTER (WHERE _bad) FROM _stage").fetchone()
+    rejects_sql = " UNION ALL ".join(
+        f"SELECT {line} AS line, '{col}' AS col, {msg} AS reason FROM _stage WHERE _bad AND coalesce({cond}, false)"
+        for col, cond, msg in checks
+    )
+    rejected = cur.execute(f"SELECT * FROM ({rejects_sql}) ORDER BY line, col").fetchall() if n_bad else []
+    step(0.5, "checking for duplicate keys")
+    # duplicate keys inside the file (the first occurrence is kept, later ones are refused)
+    key = list(table.key)
+    if "seq" in key and "seq" not in present:
+        key = []  # seq is numbered from the file order below: rows cannot collide
+    key_sql = ", ".join(key) or "NULL AS nokey"
+    if key:
+        (n_dup_keys,) = cur.execute(
+            f"SELECT count(*) FROM (SELECT {key_sql} FROM _stage WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
+        if not n_dup_keys:
+            key = []
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _dups (line BIGINT, first_line BIGINT)"
+        if not key
+        else f"CREATE OR REPLACE TEMP TABLE _dups AS "
+        f"WITH s AS (SELECT {line} AS line, {key_sql} FROM _stage WHERE NOT _bad), "
+        f"d AS (SELECT {key_sql}, min(line) AS first_line FROM s GROUP BY ALL HAVING count(*) > 1) "
+        f"SELECT s.line, d.first_line FROM s JOIN d USING ({key_sql}) WHERE s.line > d.first_line"
+    )
+    dups = cur.execute("SELECT line, first_line FROM _dups ORDER BY line").fetchall() if key else []
+    key = key or list(table.key)
+    key_label = ", ".join(key)
+    rejected += [(ln, key[-1], f"duplicate key ({key_label}): same as line {first}") for ln, first in dups]
+    lines = np.array([r[0] for r in rejected], dtype=np.int64)
+    lines = fix_lines(lines, skipped, source.first_line)
+    rejects = early + [
+        Reject(int(ln), source.labels.get(col, col), reason)
+        for ln, (_, col, reason) in zip(lines, rejected, strict=True)
+    ]
+    rejects.sort(key=lambda r: (r.line, r.column))
+    n_rejected = len({r.line for r in rejects})
+    step(0.55, "checking the time order")
+    warnings = _order_warnings(cur, table, line, skipped, source.first_line)
+    if symbol is not None and "symbol" in present and "symbol" in table.column_names:
+        warnings.append("the file has its own symbol column; --symbol was not used")
+    good = "NOT _bad" + (" AND line NOT IN (SELECT line FROM _dups)" if dups else "")
+    symbols = ()
+    if "symbol" in table.column_names:
+        symbols = tuple(
+            r[0] for r in cur.execute("SELECT DISTINCT symbol FROM _stage WHERE NOT _bad ORDER BY 1").fetchall()
+        )
+    report = LoadReport(
+        table=table.name,
+        source=source_name,
+        format=fmt,
+        columns={**source.labels, **({"symbol": "--symbol"} if "symbol_const" in params else {})},
+        rows_read=int(n_staged) + len(skipped),
+        rows_rejected=n_rejected,
+        problems=len(rejects),
+        rejects=tuple(rejects[:MAX_REJECTS_LISTED]),
+        warnings=tuple(warnings),
+        symbols=symbols,
+    )
+    if n_staged + len(skipped) == 0:
+        raise LoadError(f"{source_name} holds no data rows", report)
+    if rejects and not skip_bad_rows:
+        first = rejects[0]
+        where = f"line {first.line}" + (f", column {first.column}" if first.column else "")
+        raise LoadError(
+            f"{source_name}: {n_rejected} of {report.rows_read} rows are bad (first: {where}: {first.reason}); "
+            "nothing was loaded (use --skip-bad-rows to load the good rows)",
+            report,
+        )
+    step(0.6, "writing to the store")
+    cols = ", ".join(table.column_names)
+    exprs = []
+    for col in table.column_names:
+        if col == "seq" and "seq" not in present:
+            part = ", ".join(k for k in table.key if k != "seq")
+            exprs.append(f"row_number() OVER (PARTITION BY {part} ORDER BY line) - 1")
+        else:
+            exprs.append(col)
+    needs_line = bool(dups) or ("seq" in table.column_names and "seq" not in present)
+    staged = f"(SELECT {line} AS line, * FROM _stage)" if needs_line else "_stage"
+    conflict = " ON CONFLICT DO NOTHING" if _may_conflict(cur, table, symbols) else ""
+    insert = f"INSERT INTO {table.name} ({cols}) SELECT {', '.join(exprs)} FROM {staged} WHERE {good}{conflict}"
+    cur.begin()
+    try:
+        inserted = int(cur.execute(insert).fetchone()[0])
+        if table.name != "instruments" and "symbol" in table.column_names and symbols:
+            cur.execute(
+                "INSERT INTO instruments (symbol, currency, time_zone) SELECT unnest($symbols), 'USD', $tz "
+                "ON CONFLICT DO NOTHING",
+                {"symbols": list(symbols), "tz": tz_name},
+            )
+        step(0.9, "committing")
+        if dry_run:
+            cur.rollback()
+        else:
+            cur.commit()
+    except BaseException as exc:
+        try:
+            cur.rollback()
+        except duckdb.Error:
+            pass  # the failed statement already ended the transaction
+        if isinstance(exc, duckdb.Error):
+            raise LoadError(
+                f"the store refused {source_name}: {str(exc).splitlines()[0]}; nothing was loaded"
+            ) from None
+        raise
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _dups")
+    step(1.0, "done")
+    good_rows = int(n_staged) - int(n_bad) - len(dups)
+    return LoadReport(
+        **{
+            **report.__dict__,
+            "rows_loaded": 0 if dry_run else inserted,
+            "rows_already_present": good_rows - inserted,
+            "committed": not dry_run,
+            "seconds": time.perf_counter() - started,
+        }
+    )
+
+
+def _may_conflict(cur, table: Table, symbols: tuple[str, ...]) -> bool:
+    """Whether a staged row can share its key with a stored row (if not, a plain INSERT is faster).
+
+    Loads are serialised per database (``write_lock``) and other processes cannot hold the file,
+    so nothing can be inserted between this check and the insert.
+    """
+    if cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table.name} LIMIT 1)").fetchone()[0] == 0:
+        return False
+    if table.time_column != "ts" or "symbol" not in table.key:
+        return True
+    (overlap,) = cur.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {table.name} WHERE symbol IN (SELECT unnest($symbols)) "
+        "AND ts BETWEEN (SELECT min(ts) FROM _stage) AND (SELECT max(ts) FROM _stage) LIMIT 1)",
+        {"symbols": list(symbols)},
+    ).fetchone()
+    return overlap > 0
+
+
+def _order_warnings(cur, table: Table, line: str, skipped, first_line: int) -> list[str]:
+    """Warn when a row's time is earlier than the previous row's of the same symbol (or order)."""
+    group = "order_id" if table.name == "fills" else "symbol"
+    if table.time_column != "ts" or group not in table.column_names:
+        return []
+    # a plain scan returns rows in table (= file) order: DuckDB preserves insertion order
+    arrays = cur.execute(f"SELECT epoch_us(ts) AS t, hash({group}) AS g FROM _stage WHERE NOT _bad").fetchnumpy()
+    t, g = np.asarray(arrays["t"]), np.asarray(arrays["g"])
+    if t.size < 2:
+        return []
+    blocks = 1 + int(np.count_nonzero(g[1:] != g[:-1]))
+    order = None if blocks == np.unique(g[np.r_[True, g[1:] != g[:-1]]]).size else np.argsort(g, kind="stable")
+    if order is not None:  # rows of a symbol are interleaved with others: compare within each symbol
+        t, g = t[order], g[order]
+    back = (g[1:] == g[:-1]) & (np.diff(t) < 0)
+    count = int(np.count_nonzero(back))
+    if not count:
+        return []
+    position = np.flatnonzero(back) + 1
+    position = int(position.min() if order is None else order[position].min())
+    (first,) = cur.execute(
+        f"SELECT {line} FROM (SELECT rowid, * FROM _stage WHERE NOT _bad) LIMIT 1 OFFSET $k", {"k": position}
+    ).fetchone()
+    first = int(fix_lines(np.array([first]), skipped, first_line)[0])
+    return [f"{count} rows have a timestamp earlier than the row before them (first at line {first}); loaded anyway"]
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    table: str | None = None,
+    format: str | None = None,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    symbol: str | None = None,
+    tz: str | None = None,
+    skip_bad_rows: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Validate a file and load it into a store table in one transaction (DESIGN.md section 4).
+
+    Parameters
+    ----------
+    con : the database handle (``optexec.store.db.connect()``).
+    path : a CSV (optionally .gz), Parquet, LOBSTER or LEAN file.
+    table : bars, trades, quotes, fills, orders, calibrations or instruments; detected from the
+        columns when omitted (CSV/Parquet).
+    format : csv, parquet, lobster or lean; detected from the name when omitted.
+    mapping : the file's column names -> ours, for columns detection does not recognise.
+    symbol : the symbol of every row, for files without a symbol column.
+    tz : time zone of timestamps written without an offset (default: the symbol's, else UTC).
+    skip_bad_rows : load the good rows and report the bad ones, instead of refusing the file.
+    dry_run : validate and count, then roll back (the Data page's preview).
+    progress : ``progress(fraction, text)`` callback.
+
+    Returns
+    -------
+    LoadReport. Raises LoadError (a ValueError) when the file cannot be loaded; nothing is then written.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LoadError(f"no such file: {path}")
+    fmt = format or detect_format(path)
+    if fmt not in FORMATS:
+        raise LoadError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if table is not None and table not in TABLES:
+        raise LoadError(f"unknown table {table!r}; use one of {', '.join(TABLES)}")
+    if symbol is not None and not str(symbol).strip():
+        raise LoadError("the symbol must not be empty")
+    options = dict(symbol=symbol, tz=tz, skip_bad_rows=skip_bad_rows, dry_run=dry_run, progress=progress)
+    if fmt in ("lobster", "lean"):
+        from optexec.store import importers
+
+        return importers.load(con, path, fmt, table, **options)
+    cur = con.cursor()
+    try:
+        if fmt == "csv":
+            names, _ = read_header(path)
+            table = table or detect_table(names, symbol is not None)
+            source, _ = csv_source(cur, path, TABLES[table], mapping, symbol)
+        else:
+            if table is None:
+                described = cur.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()
+                table = detect_table([r[0] for r in described], symbol is not None)
+            source, _ = parquet_source(cur, path, TABLES[table], mapping, symbol)
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {path.name} as {fmt}: {str(exc).splitlines()[0]}") from None
+    finally:
+        cur.close()
+    return load_source(
+        con, table, source, source_name=path.name, format=fmt, structural_rejects=(fmt == "csv"), **options
+    )

@@ -1,0 +1,105 @@
+"""What a load reports: rejected rows, the load report, the error, and a staged source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Progress = Callable[[float, str], None]
+MAX_REJECTS_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One reason a row was refused: its line in the file (1 = header), the column, and why."""
+
+    line: int
+    column: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load did (or, for a dry run or a refused file, would have done).
+
+    Attributes
+    ----------
+    table, source, format : where the rows went and came from.
+    columns : our column -> the file's column it was read from (or a note such as "--symbol").
+    rows_read : data rows in the file.
+    rows_loaded : rows added to the store (0 for a dry run or a refused file).
+    rows_already_present : good rows whose key was already in the store.
+    rows_rejected : rows with at least one problem.
+    problems : number of (row, column, reason) problems found.
+    rejects : the problems, by line (at most ``MAX_REJECTS_LISTED`` listed).
+    warnings : remarks that did not stop the load (e.g. timestamps out of order).
+    symbols : symbols in the good rows.
+    committed : whether the rows are now in the store.
+    """
+
+    table: str
+    source: str
+    format: str
+    columns: dict[str, str] = field(default_factory=dict)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_already_present: int = 0
+    rows_rejected: int = 0
+    problems: int = 0
+    rejects: tuple[Reject, ...] = ()
+    warnings: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    committed: bool = False
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``load --json`` document (DESIGN.md section 7) plus extra fields."""
+        return {
+            "table": self.table,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "rejects": [r.to_json() for r in self.rejects],
+            "rows_read": self.rows_read,
+            "rows_already_present": self.rows_already_present,
+            "problems": self.problems,
+            "rejects_truncated": self.problems > len(self.rejects),
+            "warnings": list(self.warnings),
+            "symbols": list(self.symbols),
+            "source": self.source,
+            "format": self.format,
+            "columns": dict(self.columns),
+            "committed": self.committed,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+class LoadError(ValueError):
+    """A file that cannot be loaded; ``report`` holds the per-row reasons when there are any."""
+
+    def __init__(self, message: str, report: LoadReport | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class Source:
+    """A staged input: SQL producing one column per file column, how to find each of ours in it.
+
+    ``select_sql`` is a SELECT whose columns are ``exprs`` values keyed by our column names;
+    ``line_sql`` gives the file line of a staged row (evaluated on the staging table).
+    """
+
+    from_sql: str
+    params: dict[str, Any]
+    exprs: dict[str, str]  # our column -> SQL expression over from_sql (raw value)
+    labels: dict[str, str]  # our column -> the user's name for it (for messages)
+    line_sql: str
+    line_fix: tuple[int, ...] = ()  # lines DuckDB's reader skipped (structural rejects), sorted
+    early_rejects: tuple[Reject, ...] = ()
+    file_columns: tuple[str, ...] = ()  # the file's own column names, by position
+    first_line: int = 2  # file line of the first data row (2 below a header, 1 without)
+    prepare: Callable[[Any], None] | None = None  # run on the load's cursor before staging
