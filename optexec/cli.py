@@ -220,3 +220,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. head: stop quietly
+        sys.stderr.close()
+        return 0

@@ -16,6 +16,7 @@ from optexec.costs import CostEstimate, estimate
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
+from optexec.strategies.transient import schedule_transient_cost_usd
 
 DEFAULT_RISK_AVERSION_PER_USD = 1e-6
 
@@ -70,7 +71,11 @@ def make_plan(
 
 
 def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
-    """The plan's cost table: one row per planned strategy, $ and bps, split by component."""
+    """The plan's cost table: one row per planned strategy, $ and bps, split by component.
+
+    ``transient_model_usd`` prices the same schedule under Obizhaeva–Wang transient impact (MATH.md section 4,
+    default resilience) with spread and permanent cost, so schedules can be compared under both models.
+    """
     lam = plan.risk_aversion_per_usd
     records = []
     for row in plan.planned:
@@ -89,6 +94,7 @@ def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
                 "temporary_usd": cost.temporary_usd,
                 "permanent_usd": cost.permanent_usd,
                 "drift_usd": cost.drift_usd,
+                "transient_model_usd": schedule_transient_cost_usd(row.schedule, plan.market, include_spread=True),
                 "max_participation": float(np.max(row.schedule.participation)),
             }
         )
@@ -190,7 +196,9 @@ def recommendation(plan: Plan) -> str | None:
                      None)  # fmt: skip
     if runner_up is not None:
         gap = runner_up.cost.objective_usd(lam) - cost.objective_usd(lam)
-        text += f" The next best, {runner_up.strategy.label}, costs {bps(gap):.2f} bps ({gap:,.0f} $) more in E + λ·Var."
+        text += (
+            f" The next best, {runner_up.strategy.label}, costs {bps(gap):.2f} bps ({gap:,.0f} $) more in E + λ·Var."
+        )
     twap = next((row for row in plan.planned if row.strategy.name == "twap" and row is not best), None)
     if twap is not None:
         d_mean = bps(twap.cost.expected_usd - cost.expected_usd)

@@ -5,16 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from optexec.planning import best_row
-from optexec.ui import charts, formats
+from optexec.ui import charts
 from optexec.ui.plan_view import cached_plan
-from optexec.ui.state import current_ticket
+from optexec.ui.state import valid_ticket
 
 st.title("Compare strategies")
-ticket = current_ticket()
-if ticket.errors:
-    for error in ticket.errors:
-        st.error(formats.markdown_safe(error))
-    st.stop()
+ticket = valid_ticket()
 plan = cached_plan(ticket.order, ticket.market, tuple(sorted(ticket.settings.items())))
 planned = {row.strategy.label: row for row in plan.planned}
 if not planned:

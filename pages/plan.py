@@ -8,14 +8,10 @@ from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats, markets
 from optexec.ui.plan_view import cached_frontier, cached_plan, show_cost_table
-from optexec.ui.state import current_ticket
+from optexec.ui.state import valid_ticket
 
 st.title("Pre-trade plan")
-ticket = current_ticket()
-if ticket.errors:
-    for error in ticket.errors:
-        st.error(formats.markdown_safe(error))
-    st.stop()
+ticket = valid_ticket()
 
 order, market = ticket.order, ticket.market
 notional = order.shares * market.price_usd

@@ -7,14 +7,10 @@ from optexec.sensitivity import ORDER_FRACTION_OF_ADV
 from optexec.strategies import registry
 from optexec.ui import charts, formats
 from optexec.ui.plan_view import cached_sweep
-from optexec.ui.state import current_ticket
+from optexec.ui.state import valid_ticket
 
 st.title("Sensitivity")
-ticket = current_ticket()
-if ticket.errors:
-    for error in ticket.errors:
-        st.error(formats.markdown_safe(error))
-    st.stop()
+ticket = valid_ticket()
 order, market, settings = ticket.order, ticket.market, ticket.settings
 
 # parameter -> (label, low, high, log scale) around the ticket's current values

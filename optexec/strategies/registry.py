@@ -19,11 +19,13 @@ from optexec.strategies.base import Strategy
 
 
 def _load() -> dict[str, Strategy]:
-    from optexec.strategies import almgren_chriss, benchmarks, multiscale
+    from optexec.strategies import almgren_chriss, benchmarks, multiscale, nonlinear, transient
 
     strategies = [
         *benchmarks.STRATEGIES,
         *almgren_chriss.STRATEGIES,
+        *nonlinear.STRATEGIES,
+        *transient.STRATEGIES,
         *multiscale.STRATEGIES,
     ]
     return {s.name: s for s in strategies}

@@ -36,6 +36,9 @@ COST_COLUMNS = {
     "temporary_usd": st.column_config.NumberColumn("Temporary ($)", format="localized"),
     "permanent_usd": st.column_config.NumberColumn("Permanent ($)", format="localized"),
     "drift_usd": st.column_config.NumberColumn("Drift ($)", format="localized"),
+    "transient_model_usd": st.column_config.NumberColumn(
+        "E, transient model ($)", format="localized", help="Obizhaeva–Wang transient impact + spread + permanent"
+    ),
     "max_participation": st.column_config.NumberColumn("Max participation", format="percent"),
     "best": st.column_config.TextColumn("", help="lowest E + λV at the chosen risk aversion"),
 }

@@ -40,3 +40,13 @@ def current_ticket() -> Ticket:
     ensure_navigation()
     ticket = st.session_state.get(_KEY)
     return ticket if ticket is not None else order_ticket()
+
+
+def valid_ticket() -> Ticket:
+    """This run's ticket; when the order or market is invalid, show why on the page and stop the page here."""
+    ticket = current_ticket()
+    if ticket.errors:
+        for error in ticket.errors:
+            st.error(error.replace("$", "\\$"))
+        st.stop()
+    return ticket

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,7 @@ class Ticket:
 
 
 def _setting_defaults() -> dict[str, Any]:
+    """Each setting name's default (first strategy that declares it wins)."""
     defaults = {}
     for strategy in registry.STRATEGIES.values():
         for field in dataclasses.fields(strategy.params_type):
@@ -77,22 +79,38 @@ def _setting_defaults() -> dict[str, Any]:
     return defaults
 
 
+def _setting_choices(name: str) -> tuple | None:
+    """The allowed values of a setting typed as a Literal (e.g. a solver method), else None."""
+    for strategy in registry.STRATEGIES.values():
+        hint = typing.get_type_hints(strategy.params_type).get(name)
+        if typing.get_origin(hint) is typing.Literal:
+            return typing.get_args(hint)
+    return None
+
+
 def _setting_widget(name: str, default: Any) -> Any:
-    """One setting's widget, from SETTING_WIDGETS or else from the type of its default."""
+    """One setting's widget: from SETTING_WIDGETS, else from its Literal choices or the type of its default.
+
+    A setting whose default is None ("automatic") gets an empty number box: left empty it stays automatic.
+    """
     spec = SETTING_WIDGETS.get(name)
     key = f"set_{name}"
     label = name.replace("_", " ")
+    choices = _setting_choices(name)
     if spec is not None:
         scale = 100.0 if spec.percent else 1.0
         value = st.slider(spec.label, spec.min_value, spec.max_value, float(default) * scale, spec.step,
                           help=spec.help, key=key, bind="query-params")  # fmt: skip
         return value / scale
+    if choices:
+        return st.selectbox(label, choices, index=choices.index(default), key=key, bind="query-params")
     if isinstance(default, bool):
         return st.checkbox(label, default, key=key, bind="query-params")
     if isinstance(default, int):
         return int(st.number_input(label, value=default, step=1, key=key, bind="query-params"))
-    if isinstance(default, float):
-        return st.number_input(label, value=default, format="%g", key=key, bind="query-params")
+    if isinstance(default, float) or default is None:
+        return st.number_input(label, value=default, format="%g", placeholder="automatic", key=key,
+                               bind="query-params")  # fmt: skip
     return st.text_input(label, str(default), key=key, bind="query-params")
 
 

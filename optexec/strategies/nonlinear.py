@@ -1,0 +1,503 @@
+"""Static nonlinear-impact allocator (MATH.md sections 0 and 6) and its adaptive re-optimising policy.
+
+The order is split over the slices to minimise sum_t g_t(x_t) (+ lambda V) with sum_t x_t = S and
+0 <= x_t <= cap_t. Per-slice costs come from the market (``period_costs``), in $ for x shares in a slice with
+expected market volume v_t (tau = slice length in days, v_bar = mean slice volume of the order):
+
+- ``linear_quadratic`` (MATH.md section 6, first bullet; section 8 note): g_t(x) = eps x + (eta/tau)(v_bar/v_t) x^2,
+  eps = half spread ($/share), eta = the market's temporary impact (AC units). Impact scales inversely with the
+  slice's volume, so without caps and risk the optimum is VWAP (MATH.md section 8).
+- ``power`` (section 6, second bullet; section 3 / 5 laws): g_t(x) = Y price sigma_daily (x/v_t)^(p-1) x, i.e. a
+  per-share impact of Y sigma (participation)^(p-1) as a fraction of price; p = 1.5 is the square-root law,
+  p = 1.6 ATHL's 3/5 law with Y = eta_ATHL = 0.142 (MATH.md section 3).
+- ``linear_power`` (section 6, third bullet): eps x + the power term.
+
+Caps: cap_t = min(max_participation v_t, max_child_order_shares) (brief: 0.1 and 1000 shares; None = no child cap).
+Risk: lambda V with V = sigma^2 tau sum_k h_k^2 of the holdings after each slice (MATH.md section 2, eq 5).
+Permanent impact gamma X^2/2 is the same for every schedule that trades in one direction and does not change the
+allocation; it is included in the VaR check.
+
+Methods: ``waterfill`` (exact: KKT water-filling, or the interior-point solver of ``waterfill.solve_with_risk``
+when lambda > 0), ``slsqp`` and ``differential_evolution`` (scipy, for comparison). Concave costs (p < 1) are not
+convex: the exact method then returns a greedy vertex solution (see ``vertex_allocation``) and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+from scipy.optimize import brentq, differential_evolution, minimize
+
+from optexec.models import MarketParams, Order, Schedule, check_finite, check_non_negative, slice_market_volume
+from optexec.strategies.base import Strategy
+from optexec.strategies.waterfill import (
+    Allocation,
+    check_feasible,
+    project_capped_simplex,
+    risk_term_usd,
+    separable_cost_usd,
+    solve_with_risk,
+    waterfill,
+    waterfill_batch,
+)
+
+CostModel = Literal["linear_quadratic", "power", "linear_power"]
+Method = Literal["waterfill", "slsqp", "differential_evolution"]
+COST_MODELS = get_args(CostModel)
+METHODS = get_args(Method)
+Z_95 = 1.645  # one-sided 95% normal quantile used by the VaR limit (MATH.md section 2, lambda_v)
+
+
+@dataclass(frozen=True)
+class NonlinearParams:
+    """Parameters of the static nonlinear-impact allocator (MATH.md section 6).
+
+    cost_model : "linear_quadratic", "power" or "linear_power" (see the module docstring for the formulas).
+    exponent : p of the power models (1.5 square root, 1.6 ATHL; <= 1 is concave, see ``vertex_allocation``).
+        Ignored by "linear_quadratic" (p = 2).
+    impact_coefficient : Y of the power models, dimensionless (default 0.142, ATHL's temporary eta).
+    linear_usd_per_share : linear cost eps in $/share; None = half the market's spread.
+    max_participation : cap on each child order as a fraction of the slice's expected volume, in (0, 1].
+    max_child_order_shares : cap on each child order in shares; None = no cap.
+    method : "waterfill" (exact), "slsqp" or "differential_evolution".
+    risk_aversion_per_usd : lambda in cost + lambda V, 1/$ (0 = risk neutral).
+    var_limit_usd : optional 95% VaR limit: expected cost + 1.645 sd <= this many $; None = no limit.
+    """
+
+    cost_model: CostModel = "linear_power"
+    exponent: float = 1.6
+    impact_coefficient: float = 0.142
+    linear_usd_per_share: float | None = None
+    max_participation: float = 0.1
+    max_child_order_shares: float | None = None
+    method: Method = "waterfill"
+    risk_aversion_per_usd: float = 0.0
+    var_limit_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cost_model not in COST_MODELS:
+            raise ValueError(f"cost model must be one of {', '.join(COST_MODELS)}, got {self.cost_model!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"solver method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        exponent = check_finite("impact exponent p", self.exponent)
+        if not 0 < exponent <= 5:
+            raise ValueError(f"impact exponent p must be in (0, 5], got {exponent:g}")
+        if check_finite("impact coefficient Y", self.impact_coefficient) <= 0:
+            raise ValueError(f"impact coefficient Y must be > 0, got {self.impact_coefficient:g}")
+        if self.linear_usd_per_share is not None:
+            check_non_negative("linear cost ($/share)", self.linear_usd_per_share)
+        rate = check_finite("maximum participation", self.max_participation)
+        if not 0 < rate <= 1:
+            raise ValueError(f"maximum participation must be in (0, 1] (a fraction of volume), got {rate:g}")
+        if self.max_child_order_shares is not None:
+            if check_finite("maximum child order (shares)", self.max_child_order_shares) <= 0:
+                raise ValueError(f"maximum child order must be > 0 shares, got {self.max_child_order_shares:g}")
+        check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
+        if self.var_limit_usd is not None and check_finite("VaR limit ($)", self.var_limit_usd) <= 0:
+            raise ValueError(f"the VaR limit must be > 0 $, got {self.var_limit_usd:g}")
+
+    @property
+    def effective_exponent(self) -> float:
+        """p actually used: 2 for the linear + quadratic model."""
+        return 2.0 if self.cost_model == "linear_quadratic" else float(self.exponent)
+
+
+@dataclass(frozen=True)
+class PeriodCosts:
+    """Per-slice cost g_t(x) = a_t x + c_t x^p ($) with caps (MATH.md section 6).
+
+    linear_usd_per_share : a_t. coefficient : c_t in $/share^p. exponent : p. caps_shares : cap_t.
+    risk_weight_usd_per_share2 : mu = lambda sigma^2 tau, the weight of sum_k h_k^2.
+    variance_weight_usd2_per_share2 : sigma^2 tau, so that V = this x sum_k h_k^2 ($^2).
+    """
+
+    linear_usd_per_share: np.ndarray
+    coefficient: np.ndarray
+    exponent: float
+    caps_shares: np.ndarray
+    risk_weight_usd_per_share2: float = 0.0
+    variance_weight_usd2_per_share2: float = 0.0
+
+    def cost_usd(self, trades_shares) -> np.ndarray:
+        """sum_t g_t(x_t) over the last axis (no risk term)."""
+        return separable_cost_usd(trades_shares, self.linear_usd_per_share, self.coefficient, self.exponent)
+
+    def objective_usd(self, trades_shares, total_shares: float) -> np.ndarray:
+        """sum_t g_t(x_t) + lambda V, the quantity every method minimises."""
+        risk = risk_term_usd(trades_shares, total_shares, self.risk_weight_usd_per_share2)
+        return self.cost_usd(trades_shares) + risk
+
+    def variance_usd2(self, trades_shares, total_shares: float) -> np.ndarray:
+        """V = sigma^2 tau sum_k h_k^2 (MATH.md section 2, eq 5)."""
+        return risk_term_usd(trades_shares, total_shares, self.variance_weight_usd2_per_share2)
+
+
+def period_costs(order: Order, market: MarketParams, params: NonlinearParams, volume_shares=None) -> PeriodCosts:
+    """The per-slice cost coefficients and caps of an order from the market (see the module docstring).
+
+    ``volume_shares`` overrides the expected market volume per slice (used by the adaptive policy).
+    """
+    volume = slice_market_volume(order, market) if volume_shares is None else np.asarray(volume_shares, float)
+    n = volume.size
+    tau = order.slice_days
+    p = params.effective_exponent
+    eps = market.half_spread_usd if params.linear_usd_per_share is None else float(params.linear_usd_per_share)
+    linear = np.full(n, 0.0 if params.cost_model == "power" else eps)
+    positive = volume > 0
+    safe_volume = np.where(positive, volume, 1.0)
+    if params.cost_model == "linear_quadratic":
+        mean_volume = volume.mean() if volume.mean() > 0 else 1.0
+        coefficient = market.eta_usd_day_per_share2 / tau * mean_volume / safe_volume
+    else:
+        coefficient = params.impact_coefficient * market.sigma_usd_per_sqrt_day * safe_volume ** (1.0 - p)
+    child = math.inf if params.max_child_order_shares is None else float(params.max_child_order_shares)
+    caps = np.where(positive, np.minimum(params.max_participation * volume, child), 0.0)
+    sigma2_tau = market.sigma_usd_per_sqrt_day**2 * tau
+    return PeriodCosts(linear, coefficient, p, caps, params.risk_aversion_per_usd * sigma2_tau, sigma2_tau)
+
+
+def vertex_allocation(total_shares: float, costs: PeriodCosts) -> Allocation:
+    """Greedy vertex solution for p <= 1 (concave or linear cost), where water-filling does not apply.
+
+    A concave objective over {sum x = S, 0 <= x <= cap} is minimised at a vertex: every slice but at most one at
+    0 or at its cap (MATH.md section 6). Slices are filled to their caps in increasing order of average cost
+    per share at the cap, g_t(cap_t)/cap_t (g_t(S)/S without a cap), the last one partly. This is exact for
+    p = 1 (a fractional knapsack) and without caps (everything in the cheapest slice); with caps and p < 1 it is
+    a heuristic, not a guaranteed optimum. The risk term is ignored.
+    """
+    caps = costs.caps_shares
+    check_feasible(total_shares, caps)
+    size = np.minimum(caps, total_shares)
+    full_cost = costs.linear_usd_per_share * size + costs.coefficient * size**costs.exponent  # g_t(size_t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_share = np.where(size > 0, full_cost / size, np.inf)
+    order = np.argsort(per_share, kind="stable")
+    filled = np.cumsum(size[order])
+    before = filled - size[order]
+    take = np.clip(total_shares - before, 0.0, size[order])
+    x = np.zeros(caps.size)
+    x[order] = take
+    return Allocation(x, math.nan, float(costs.objective_usd(x, total_shares)))
+
+
+def _scaled_problem(total_shares: float, costs: PeriodCosts):
+    """Objective and gradient in u = x / S, scaled to ~1, for the scipy methods."""
+    S = total_shares
+    a, c, p = costs.linear_usd_per_share, costs.coefficient, costs.exponent
+    mu = costs.risk_weight_usd_per_share2
+    u0 = project_capped_simplex(np.ones(a.size), 1.0, costs.caps_shares / S)[0]
+    scale = max(float(costs.objective_usd(u0 * S, S)), 1e-300)
+
+    def objective(u):
+        return float(costs.objective_usd(np.asarray(u) * S, S)) / scale
+
+    def gradient(u):
+        u = np.maximum(u, 1e-12) if p < 1 else np.maximum(u, 0.0)
+        holdings = 1.0 - np.cumsum(u)
+        tail = np.cumsum(holdings[::-1])[::-1]  # sum_{k >= j} h_k
+        return (a * S + p * c * S**p * u ** (p - 1) - 2.0 * mu * S**2 * tail) / scale
+
+    return u0, scale, objective, gradient
+
+
+def slsqp_allocation(total_shares: float, costs: PeriodCosts, max_iterations: int = 1000) -> Allocation:
+    """scipy SLSQP on the same problem (the brief's method): bounds 0 <= x <= cap, equality sum x = S.
+
+    Works in u = x/S with an analytic gradient and a feasible start (the capped uniform split). A local method:
+    it returns what SLSQP returns, converged or not (ftol 1e-12).
+    """
+    check_feasible(total_shares, costs.caps_shares)
+    u0, scale, objective, gradient = _scaled_problem(total_shares, costs)
+    bounds = [(0.0, None if not np.isfinite(cap) else cap / total_shares) for cap in costs.caps_shares]
+    result = minimize(
+        objective,
+        u0,
+        jac=gradient,
+        method="SLSQP",
+        bounds=bounds,
+        constraints=[{"type": "eq", "fun": lambda u: np.sum(u) - 1.0, "jac": lambda u: np.ones_like(u)}],
+        options={"ftol": 1e-12, "maxiter": max_iterations},
+    )
+    x = project_capped_simplex(result.x, 1.0, costs.caps_shares / total_shares)[0] * total_shares
+    return Allocation(x, math.nan, float(costs.objective_usd(x, total_shares)))
+
+
+def differential_evolution_allocation(
+    total_shares: float, costs: PeriodCosts, seed: int = 0, max_generations: int = 100, population_factor: int = 1
+) -> Allocation:
+    """scipy differential evolution (the brief's global method) with every candidate kept feasible.
+
+    A candidate y in [0, min(cap, S)/S]^N is mapped to its Euclidean projection onto {sum u = 1, 0 <= u <= cap/S}
+    (``project_capped_simplex``), so sum x = S holds exactly and the caps are respected; the start includes the
+    capped uniform split. Fixed seed, population = population_factor x N, no polishing. At N = 390 this is slow
+    and far from the optimum: it is offered only so users can compare.
+    """
+    check_feasible(total_shares, costs.caps_shares)
+    u0, scale, _, _ = _scaled_problem(total_shares, costs)
+    caps_u = costs.caps_shares / total_shares
+    upper = np.minimum(caps_u, 1.0)
+    open_ = upper > 0
+
+    def on_open(y):  # y: (open periods, candidates) -> feasible u: (candidates, periods)
+        y = y.reshape(int(open_.sum()), -1)
+        full = np.zeros((y.shape[1], caps_u.size))
+        full[:, open_] = y.T
+        return project_capped_simplex(full, 1.0, caps_u)
+
+    def vectorised(y):
+        return costs.objective_usd(on_open(y) * total_shares, total_shares) / scale
+
+    result = differential_evolution(
+        vectorised,
+        bounds=list(zip(np.zeros(open_.sum()), upper[open_], strict=True)),
+        x0=u0[open_],
+        seed=seed,
+        maxiter=max_generations,
+        popsize=population_factor,
+        polish=False,
+        vectorized=True,
+        updating="deferred",
+        tol=0.0,
+    )
+    x = on_open(np.asarray(result.x)[:, None])[0] * total_shares
+    return Allocation(x, math.nan, float(costs.objective_usd(x, total_shares)))
+
+
+def exact_allocation(total_shares: float, costs: PeriodCosts) -> Allocation:
+    """The exact solution: water-filling (lambda = 0), interior point (lambda > 0) or the vertex rule (p <= 1)."""
+    p, mu = costs.exponent, costs.risk_weight_usd_per_share2
+    if p < 1 or (p == 1 and mu == 0):
+        return vertex_allocation(total_shares, costs)
+    if mu == 0:
+        return waterfill(total_shares, costs.linear_usd_per_share, costs.coefficient, p, costs.caps_shares)
+    return solve_with_risk(total_shares, costs.linear_usd_per_share, costs.coefficient, p, costs.caps_shares, mu)
+
+
+def allocate(total_shares: float, costs: PeriodCosts, method: str = "waterfill") -> Allocation:
+    """Solve the allocation with the chosen method (MATH.md section 6)."""
+    if method == "waterfill":
+        return exact_allocation(total_shares, costs)
+    if method == "slsqp":
+        return slsqp_allocation(total_shares, costs)
+    if method == "differential_evolution":
+        return differential_evolution_allocation(total_shares, costs)
+    raise ValueError(f"solver method must be one of {', '.join(METHODS)}, got {method!r}")
+
+
+def value_at_risk_usd(trades_shares, total_shares: float, costs: PeriodCosts, permanent_usd: float = 0.0) -> float:
+    """95% VaR of the cost: E + 1.645 sqrt(V), E = sum g_t + permanent cost (MATH.md section 2)."""
+    expected = float(costs.cost_usd(trades_shares)) + permanent_usd
+    return expected + Z_95 * math.sqrt(max(float(costs.variance_usd2(trades_shares, total_shares)), 0.0))
+
+
+def _with_risk(costs: PeriodCosts, risk_aversion_per_usd: float) -> PeriodCosts:
+    return PeriodCosts(
+        costs.linear_usd_per_share,
+        costs.coefficient,
+        costs.exponent,
+        costs.caps_shares,
+        risk_aversion_per_usd * costs.variance_weight_usd2_per_share2,
+        costs.variance_weight_usd2_per_share2,
+    )
+
+
+def var_limited_allocation(
+    total_shares: float,
+    costs: PeriodCosts,
+    var_limit_usd: float,
+    risk_aversion_per_usd: float,
+    permanent_usd: float = 0.0,
+) -> tuple[Allocation, float]:
+    """Minimise E + lambda V subject to E + 1.645 sqrt(V) <= limit; returns the allocation and the lambda used.
+
+    The constraint is convex, so its KKT point is on the E-V frontier with a larger lambda' (the Lagrangian of
+    E + lambda V + theta (E + z sqrt V) is a multiple of E + lambda' V). Along the frontier the VaR falls while
+    lambda < z / (2 sqrt V(lambda)); the fixed point lambda* of that map gives the lowest VaR the model allows.
+    If the VaR at lambda is within the limit it is kept; else lambda' in (lambda, lambda*] with VaR = limit is
+    found by Brent's method; if even lambda* breaks the limit a ValueError says what the lowest VaR is.
+    """
+    if costs.exponent < 1:
+        raise ValueError("a VaR limit needs a convex cost model (impact exponent p >= 1)")
+
+    def solve(lam: float) -> tuple[Allocation, float]:
+        allocation = exact_allocation(total_shares, _with_risk(costs, lam))
+        return allocation, value_at_risk_usd(allocation.trades_shares, total_shares, costs, permanent_usd)
+
+    allocation, var = solve(risk_aversion_per_usd)
+    if var <= var_limit_usd:
+        return allocation, risk_aversion_per_usd
+    lam = risk_aversion_per_usd
+    best = (var, lam, allocation)
+    for _ in range(200):  # lambda_{n+1} = z / (2 sqrt V(lambda_n)), increasing to the VaR-minimising lambda*
+        sd = math.sqrt(max(float(costs.variance_usd2(allocation.trades_shares, total_shares)), 1e-300))
+        new = Z_95 / (2.0 * sd)
+        if new <= lam * (1 + 1e-6) or not math.isfinite(new):
+            break
+        lam = new
+        allocation, var = solve(lam)
+        best = min(best, (var, lam, allocation), key=lambda item: item[0])
+        if var <= var_limit_usd:
+            break
+    if best[0] > var_limit_usd:
+        raise ValueError(
+            f"the 95% VaR limit of ${var_limit_usd:,.0f} cannot be met: the lowest VaR (expected cost + 1.645 sd) "
+            f"found along the cost-risk frontier under this cost model and caps is ${best[0]:,.0f}"
+        )
+    low, high = risk_aversion_per_usd, best[1]
+    lam = brentq(lambda value: solve(value)[1] - var_limit_usd, low, high, xtol=1e-12 * high, rtol=1e-10)
+    return solve(lam)[0], lam
+
+
+def nonlinear(order: Order, market: MarketParams, params: NonlinearParams) -> Schedule:
+    """Static nonlinear-impact schedule: min sum_t g_t(x_t) + lambda V under the caps (MATH.md sections 0, 6).
+
+    Raises ValueError if the caps cannot hold the order. Warns in the schedule when the cost is concave (p < 1)
+    or when the VaR limit raised the risk aversion. With a VaR limit the exact solver is used whatever the method.
+    """
+    costs = period_costs(order, market, params)
+    S = order.shares
+    check_feasible(S, costs.caps_shares)
+    warnings: list[str] = []
+    p = costs.exponent
+    if p < 1:
+        warnings.append(
+            f"impact exponent p = {p:g} < 1 makes the cost concave: the problem is not convex, so there is no "
+            "water-filling solution; "
+            + (
+                "the schedule is a greedy vertex solution (slices filled to their caps, cheapest first), "
+                "not guaranteed optimal, and ignores risk"
+                if params.method == "waterfill"
+                else f"{params.method} returns a local / heuristic answer"
+            )
+            + ". Concave impact rewards block trading, which real markets penalise."
+        )
+    if params.var_limit_usd is not None:
+        permanent = 0.5 * market.gamma_usd_per_share2 * S**2
+        allocation, lam = var_limited_allocation(
+            S, costs, params.var_limit_usd, params.risk_aversion_per_usd, permanent
+        )
+        if lam > params.risk_aversion_per_usd:
+            warnings.append(f"the 95% VaR limit binds: risk aversion raised to {lam:.3g} per $")
+    else:
+        allocation = allocate(S, _with_risk(costs, params.risk_aversion_per_usd), params.method)
+    return Schedule.from_trades("nonlinear", order, market, allocation.trades_shares, params.__dict__, tuple(warnings))
+
+
+def nonlinear_cost_usd(schedule: Schedule, market: MarketParams, params: NonlinearParams | None = None) -> float:
+    """Expected cost of ANY schedule under the nonlinear model: sum_t g_t(n_t) + gamma X^2 / 2 ($)."""
+    params = params or NonlinearParams()
+    costs = period_costs(schedule.order, market, params)
+    trades = np.abs(schedule.trades_shares)
+    return float(costs.cost_usd(trades)) + 0.5 * market.gamma_usd_per_share2 * schedule.order.shares**2
+
+
+class NonlinearPolicy:
+    """Adaptive re-optimisation: re-solve the remainder every k slices, for many simulated paths at once.
+
+    Call ``trades(slice_index, remaining_shares, realised_volume_shares)`` for slice_index = 0, 1, ..., N-1 in
+    order (slice 0 resets the state). At every k-th slice the remaining shares of each path are re-allocated over
+    the remaining slices and the plan is kept until the next re-optimisation. The last slice trades everything
+    left. Without risk the batch is solved exactly (``waterfill_batch``); with risk the plan is interpolated
+    between exact solutions on a grid of remaining sizes (convex combinations of feasible plans stay feasible).
+
+    ``realised_volume_shares`` (optional, shape (slices done,) or (paths, slices done)) updates the volume
+    forecast: the remaining expected volumes are scaled by realised / expected volume so far (clipped to
+    [0.2, 5]). Without risk, paths whose ratios agree within 1% share one exactly solved plan (their mean ratio);
+    with risk, all paths use the mean ratio. Without risk the volume level changes nothing while the caps hold the
+    remainder: impact ~ 1/volume and caps ~ volume give x_t = min(theta v_t, child cap) at any level; it matters
+    through the capacity and, with risk, through the impact-versus-risk balance. If a path's remainder exceeds
+    the caps, the caps are filled and the excess is left to the last slice.
+    """
+
+    def __init__(
+        self,
+        order: Order,
+        market: MarketParams,
+        params: NonlinearParams,
+        reoptimise_every_slices: int = 5,
+        risk_grid_points: int = 17,
+    ):
+        if isinstance(reoptimise_every_slices, bool) or not isinstance(reoptimise_every_slices, (int, np.integer)):
+            raise ValueError("re-optimise every k slices: k must be a whole number")
+        if reoptimise_every_slices < 1:
+            raise ValueError(f"re-optimise every k slices: k must be >= 1, got {reoptimise_every_slices}")
+        if params.effective_exponent <= 1:
+            raise ValueError("the adaptive policy needs a convex cost model (impact exponent p > 1)")
+        self.order, self.market, self.params = order, market, params
+        self.every = int(reoptimise_every_slices)
+        self.grid_points = int(risk_grid_points)
+        self.expected_volume = slice_market_volume(order, market)
+        self._plan: np.ndarray | None = None
+        self._plan_start = 0
+
+    def _volume_ratio(self, slice_index: int, realised, paths: int) -> np.ndarray:
+        if realised is None or slice_index == 0:
+            return np.ones(paths)
+        realised = np.asarray(realised, dtype=float)
+        done = realised.shape[-1]
+        expected = self.expected_volume[:done].sum()
+        got = realised.sum(axis=-1) if realised.ndim > 1 else np.full(paths, realised.sum())
+        ratio = got / expected if expected > 0 else np.ones(paths)
+        return np.clip(np.broadcast_to(ratio, (paths,)), 0.2, 5.0)
+
+    def _solve(self, slice_index: int, remaining: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+        volume = self.expected_volume[slice_index:]
+        wanted = np.maximum(remaining, 0.0)
+        plan = np.zeros((remaining.size, volume.size))
+        risky = self.params.risk_aversion_per_usd > 0
+        # paths whose volume ratios agree to 1% share one forecast (the group's mean ratio); with risk, one group
+        groups = np.zeros(remaining.size, int) if risky else np.round(np.log(ratio) / 0.01).astype(int)
+        for group in np.unique(groups):
+            members = groups == group
+            costs = period_costs(self.order, self.market, self.params, volume * ratio[members].mean())
+            feasible = np.minimum(wanted[members], costs.caps_shares.sum())
+            if risky:
+                part = self._risk_plan(feasible, costs)
+            else:
+                part = waterfill_batch(
+                    feasible, float(costs.linear_usd_per_share[0]), costs.coefficient, costs.exponent, costs.caps_shares
+                )
+            part[:, -1] += wanted[members] - feasible
+            plan[members] = part
+        return plan
+
+    def _risk_plan(self, totals: np.ndarray, costs: PeriodCosts) -> np.ndarray:
+        unique, inverse = np.unique(totals, return_inverse=True)
+        if unique.size <= self.grid_points:  # few distinct remainders: solve each exactly
+            return np.stack([exact_allocation(total, costs).trades_shares for total in unique])[inverse]
+        grid = np.linspace(float(unique[0]), float(unique[-1]), self.grid_points)
+        solved = np.stack([exact_allocation(total, costs).trades_shares for total in grid])
+        position = np.clip(np.searchsorted(grid, totals, side="right") - 1, 0, grid.size - 2)
+        weight = (totals - grid[position]) / (grid[position + 1] - grid[position])
+        return (1 - weight)[:, None] * solved[position] + weight[:, None] * solved[position + 1]
+
+    def trades(self, slice_index: int, remaining_shares, realised_volume_shares=None) -> np.ndarray:
+        """Shares to trade in slice ``slice_index`` for each path (remaining_shares: array over paths)."""
+        remaining = np.atleast_1d(np.asarray(remaining_shares, dtype=float))
+        n = self.order.slices
+        if not 0 <= slice_index < n:
+            raise ValueError(f"slice index must be in 0..{n - 1}, got {slice_index}")
+        if slice_index == n - 1:
+            return np.maximum(remaining, 0.0)
+        stale = self._plan is None or self._plan.shape[0] != remaining.size
+        if slice_index % self.every == 0 or stale or slice_index < self._plan_start:
+            ratio = self._volume_ratio(slice_index, realised_volume_shares, remaining.size)
+            self._plan = self._solve(slice_index, remaining, ratio)
+            self._plan_start = slice_index
+        column = slice_index - self._plan_start
+        return np.clip(self._plan[:, column], 0.0, np.maximum(remaining, 0.0))
+
+
+STRATEGIES = [
+    Strategy(
+        "nonlinear",
+        "Nonlinear impact (KKT)",
+        NonlinearParams,
+        nonlinear,
+        "Splits the order to minimise nonlinear (power-law or quadratic) impact under participation caps, "
+        "solved exactly by water-filling; optional risk aversion or a 95% VaR limit.",
+    ),
+]
