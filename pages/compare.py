@@ -6,6 +6,7 @@ import streamlit as st
 
 from optexec.planning import best_row
 from optexec.ui import charts
+from optexec.ui.model_view import show_core_diagnostics
 from optexec.ui.plan_view import cached_plan
 from optexec.ui.state import valid_ticket
 
@@ -61,3 +62,5 @@ st.caption(
     f"Half of the order is done after {plan.order.times_days[half_life[0]]:.3g} days with {first} and "
     f"{plan.order.times_days[half_life[1]]:.3g} days with {second}."
 )
+
+show_core_diagnostics(ticket.settings)

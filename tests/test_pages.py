@@ -57,3 +57,12 @@ def test_theta_at_the_guard_is_reported_and_the_rest_still_plans():
     shown = list(at.dataframe[0].value["strategy"])
     assert "Multiscale stochastic vol" not in shown
     assert len(shown) == len(registry.STRATEGIES) - 1  # every other strategy still plans
+
+
+def test_compare_page_shows_the_expansion_error_at_the_sidebar_theta():
+    at = _page("compare.py")
+    errors = at.dataframe[1].value.set_index("coefficient")["error"]
+    at.slider(key="set_small_impact_theta").set_value(0.05).run()
+    smaller = at.dataframe[1].value.set_index("coefficient")["error"]
+    assert errors.abs().max() > 0
+    assert smaller.abs().max() < 0.4 * errors.abs().max()  # second order: halving θ quarters the error
