@@ -25,6 +25,7 @@ def test_plan_page_end_to_end(page, app_url):
     wait_idle(page)
     page.wait_for_selector("[data-testid='stMetricValue']")
     assert page.get_by_text("Pre-trade plan").is_visible()
+    page.wait_for_selector(".js-plotly-plot >> nth=1", timeout=30_000)  # both charts drawn
     assert page.locator(".js-plotly-plot").count() >= 2
     assert page.locator("[data-testid='stException']").count() == 0
     first = metric_values(page)
@@ -53,7 +54,10 @@ def test_plan_page_end_to_end(page, app_url):
         shared = other.new_page()
         shared.goto(shared_url)
         wait_idle(shared)
-        shared.wait_for_selector("[data-testid='stMetricValue']")
+        shared.wait_for_selector("[data-testid='stMetricValue'] >> nth=3")
+        deadline = time.time() + 30
+        while metric_values(shared) != urgent and time.time() < deadline:
+            shared.wait_for_timeout(100)
         assert metric_values(shared) == urgent
         screenshot(shared, "04_shared_link")
     finally:
@@ -65,7 +69,9 @@ def test_plan_page_end_to_end(page, app_url):
     path = download_info.value.path()
     assert open(path).readline().startswith("# optexec schedule: sell 1000000 SYN-LARGE")
     schedule = pd.read_csv(path, comment="#")
-    assert set(schedule["strategy"]) == set(registry.STRATEGIES)
+    refused = " ".join(page.locator("[data-testid='stAlertContentWarning']").all_inner_texts())
+    for strategy in registry.STRATEGIES.values():  # every strategy is in the CSV or says why it could not plan
+        assert (strategy.name in set(schedule["strategy"])) != (f"{strategy.label}: not planned" in refused)
     assert (schedule.groupby("strategy").size() == 390).all()
     sums = schedule.groupby("strategy")["child_order_shares"].sum()
     assert ((sums - 1e6).abs() < 1e-3).all()
