@@ -254,35 +254,36 @@ class Schedule:
     ----------
     strategy : registry name of the strategy that made it.
     order : the order it works.
+    market : the market parameters it was planned for.
     holdings_shares : shares still to trade at t_0..t_N (holdings[0] = order size, holdings[-1] = 0).
-    market_volume_shares : expected market volume in each slice (for participation).
     params : the strategy parameters that produced it.
     warnings : plain-language remarks (e.g. POV could not finish in the horizon).
     """
 
     strategy: str
     order: Order
+    market: MarketParams
     holdings_shares: np.ndarray
-    market_volume_shares: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         holdings = _frozen_array(self.holdings_shares)
-        volume = _frozen_array(self.market_volume_shares)
         n = self.order.slices
         if holdings.shape != (n + 1,):
             raise ValueError(f"a schedule for {n} slices needs {n + 1} holdings, got {holdings.shape}")
-        if volume.shape != (n,):
-            raise ValueError(f"a schedule for {n} slices needs {n} market volumes, got {volume.shape}")
-        if not (np.all(np.isfinite(holdings)) and np.all(np.isfinite(volume))):
+        if not np.isfinite(holdings.sum()):  # one pass: NaN or inf anywhere makes the sum non-finite
             raise ValueError(f"strategy {self.strategy!r} produced a schedule with non-finite numbers")
         tolerance = 1e-9 * self.order.shares
         if abs(holdings[0] - self.order.shares) > tolerance or abs(holdings[-1]) > tolerance:
             raise ValueError(f"strategy {self.strategy!r} produced a schedule that does not trade the whole order")
         object.__setattr__(self, "holdings_shares", holdings)
-        object.__setattr__(self, "market_volume_shares", volume)
         object.__setattr__(self, "warnings", tuple(self.warnings))
+
+    @cached_property
+    def market_volume_shares(self) -> np.ndarray:
+        """Expected market volume in each slice, shares (for participation; computed on first use)."""
+        return _frozen_array(slice_market_volume(self.order, self.market))
 
     @classmethod
     def from_trades(
@@ -314,7 +315,7 @@ class Schedule:
         """Build a schedule from holdings on the slice grid; the end points are set exactly to X and 0."""
         holdings = np.array(holdings_shares, dtype=float)
         holdings[0], holdings[-1] = order.shares, 0.0
-        return cls(strategy, order, holdings, slice_market_volume(order, market), dict(params or {}), warnings)
+        return cls(strategy, order, market, holdings, dict(params or {}), warnings)
 
     @property
     def times_days(self) -> np.ndarray:
