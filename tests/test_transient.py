@@ -174,3 +174,15 @@ def test_registry_entry():
     assert strategy.name == "obizhaeva_wang"
     schedule = strategy.schedule(Order("X", "buy", 1000, 0.5, 10), market(), {"resilience_per_day": 5.0})
     assert schedule.params["resilience_per_day"] == 5.0
+
+
+def test_uniform_grid_filter_equals_the_step_by_step_recursion():
+    """The lfilter shortcut on a uniform grid gives the recursion's cost (a 1e-9 day jitter forces the loop)."""
+    rng = np.random.default_rng(0)
+    trades = rng.uniform(0, 1, (3, 390))
+    times = np.linspace(0, 1, 391)[:-1]
+    jittered = times.copy()
+    jittered[5] += 1e-9
+    np.testing.assert_allclose(
+        transient_cost_usd(trades, times, 2.0, 9.0), transient_cost_usd(trades, jittered, 2.0, 9.0), rtol=1e-8
+    )

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import lfilter
 
 from optexec.models import MarketParams, Order, Schedule, check_positive
 from optexec.strategies.base import Strategy
@@ -122,12 +123,19 @@ def transient_cost_usd(
     if np.any(np.diff(times) < 0):
         raise ValueError("trade times must be in increasing order")
     decay = np.exp(-rho * np.diff(times))
-    displacement = np.zeros(xi.shape[:-1])
-    cost = np.zeros(xi.shape[:-1])
-    for n in range(xi.shape[-1]):
-        if n > 0:
-            displacement = decay[n - 1] * (displacement + kappa * xi[..., n - 1])
-        cost = cost + xi[..., n] * (displacement + 0.5 * kappa * xi[..., n])
+    if decay.size and np.allclose(decay, decay[0], rtol=1e-12, atol=0.0):
+        # uniform grid: D-_n = a (D-_{n-1} + kappa xi_{n-1}) is a first-order linear filter over the trades
+        shifted = np.zeros_like(xi)
+        shifted[..., 1:] = kappa * xi[..., :-1]
+        displacement = lfilter([decay[0]], [1.0, -decay[0]], shifted, axis=-1)
+        cost = np.sum(xi * (displacement + 0.5 * kappa * xi), axis=-1)
+    else:
+        displacement = np.zeros(xi.shape[:-1])
+        cost = np.zeros(xi.shape[:-1])
+        for n in range(xi.shape[-1]):
+            if n > 0:
+                displacement = decay[n - 1] * (displacement + kappa * xi[..., n - 1])
+            cost = cost + xi[..., n] * (displacement + 0.5 * kappa * xi[..., n])
     executed = np.cumsum(xi, axis=-1)
     permanent = permanent_usd_per_share2 * np.sum(xi * (executed - 0.5 * xi), axis=-1)
     return cost + half_spread_usd * np.sum(np.abs(xi), axis=-1) + permanent

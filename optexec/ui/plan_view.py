@@ -44,9 +44,10 @@ COST_COLUMNS = {
 }
 
 
-def cost_frame(plan: Plan) -> pd.DataFrame:
-    """The plan's cost table with the cheapest (lowest E + lambda V) row marked."""
-    table = cost_table(plan)
+@st.cache_data(max_entries=64, show_spinner=False)
+def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.DataFrame:
+    """The cost table of the (cached) plan with the cheapest (lowest E + lambda V) row marked, cached too."""
+    table = cost_table(cached_plan(order, market, settings_items))
     money = [c for c in table.columns if c.endswith("_usd")]
     table[money] = table[money].round(0)
     if not table.empty:
@@ -56,7 +57,7 @@ def cost_frame(plan: Plan) -> pd.DataFrame:
 
 def show_cost_table(plan: Plan) -> None:
     """The cost table, one row per strategy, in $ and bps."""
-    frame = cost_frame(plan)
+    frame = cost_frame(plan.order, plan.market, tuple(sorted(plan.settings.items())))
     st.dataframe(
         frame,
         hide_index=True,
