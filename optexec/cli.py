@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from optexec.calibrate import commands as calibrate_commands
+from optexec.market_source import symbol_params
 from optexec.models import MarketParams, Order
 from optexec.planning import (
     DEFAULT_RISK_AVERSION_PER_USD,
@@ -24,7 +26,7 @@ from optexec.planning import (
 )
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
 from optexec.store import commands as store_commands
-from optexec.store import sample
+from optexec.store import db
 from optexec.strategies import registry
 
 
@@ -85,11 +87,19 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _stored_market(args: argparse.Namespace) -> tuple[MarketParams | None, str]:
+    """The symbol's parameters from the store (latest accepted calibration or planted sample), and why not."""
+    try:
+        return symbol_params(db.connect(args.db), args.symbol).market, ""
+    except ValueError as error:
+        return None, str(error)
+
+
 def market_from_args(args: argparse.Namespace) -> MarketParams:
-    """Market parameters: the command line over the symbol's stored parameters (the planted ones for the bundled
-    sample symbols); without those, rules of thumb for missing impact (MATH.md section 7)."""
-    if args.symbol in sample.sample_symbols():
-        base = sample.planted_market_params(args.symbol)
+    """Market parameters: the command line over the symbol's stored parameters (optexec.market_source); without
+    those, the command line alone, with rules of thumb for missing impact (MATH.md section 7)."""
+    base, why_not = _stored_market(args)
+    if base is not None:
         overrides = {
             "price_usd": args.price, "sigma_usd_per_sqrt_day": args.sigma, "spread_usd": args.spread,
             "adv_shares": args.adv, "eta_usd_day_per_share2": args.eta, "gamma_usd_per_share2": args.gamma,
@@ -107,7 +117,7 @@ def market_from_args(args: argparse.Namespace) -> MarketParams:
         if value is None
     ]
     if missing:
-        raise UserError(f"no parameters for symbol {args.symbol!r} in the store: give {', '.join(missing)}")
+        raise UserError(f"{why_not}; or give {', '.join(missing)}")
     extra = {"drift_usd_per_day": args.drift}
     if args.eta is not None and args.gamma is not None:
         return MarketParams(args.price, args.sigma, args.spread, args.adv, args.eta, args.gamma, **extra)
@@ -210,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.add_argument("--json", action="store_true", help="machine-readable output")
     sweep_parser.set_defaults(func=cmd_sweep)
     store_commands.register(commands)
+    calibrate_commands.register(commands)
     return parser
 
 

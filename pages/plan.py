@@ -6,7 +6,7 @@ import streamlit as st
 
 from optexec import report
 from optexec.planning import best_row, recommendation
-from optexec.ui import charts, formats, markets
+from optexec.ui import charts, formats
 from optexec.ui.plan_view import cached_frontier, cached_plan, show_cost_table
 from optexec.ui.state import valid_ticket
 
@@ -75,7 +75,7 @@ right.download_button(
     lambda: report.report_html(
         plan,
         [charts.schedule_figure(plan)],
-        markets.parameter_source(order.symbol),
+        ticket.parameter_source,
         dt.datetime.now(dt.UTC),
     ),
     file_name=f"{order.symbol}_{order.side}_pretrade_report.html",

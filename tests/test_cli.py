@@ -78,7 +78,7 @@ def test_user_errors_exit_2_with_one_line(capsys, change, message):
 def test_missing_market_data_is_a_plain_error(capsys):
     assert main(["plan", "--symbol", "NOPE", "--side", "buy", "--shares", "100", "--horizon-days", "1",
                  "--slices", "10"]) == 2  # fmt: skip
-    assert "give --price, --sigma, --spread, --adv" in capsys.readouterr().err
+    assert "or give --price, --sigma, --spread, --adv" in capsys.readouterr().err
 
 
 def test_module_entry_point_runs():

@@ -66,6 +66,7 @@ class Ticket:
     market: MarketParams | None
     settings: dict[str, Any]
     base_market: MarketParams
+    parameter_source: str
     errors: tuple[str, ...]
 
 
@@ -147,7 +148,14 @@ def order_ticket() -> Ticket:
     sidebar.button("Reset to defaults", on_click=_reset, icon=":material/restart_alt:", key="reset_ticket")
     symbols = markets.symbols()
     symbol = sidebar.selectbox("Symbol", symbols, key="symbol", bind="query-params")
-    base = markets.market_for(symbol)
+    try:
+        source = markets.params_for(symbol)
+    except ValueError as error:
+        source = markets.params_for(markets.DEMO_SYMBOL)
+        symbol_error = f"{error} (the ticket shows the DEMO parameters meanwhile)"
+    else:
+        symbol_error = None
+    base = source.market
     side = sidebar.segmented_control("Side", ["buy", "sell"], default="sell", key="side", bind="query-params")
     size_mode = sidebar.radio("Size in", ["shares", "% of ADV"], horizontal=True, key="size_mode", bind="query-params")
     if size_mode == "shares":
@@ -227,7 +235,7 @@ def order_ticket() -> Ticket:
             "Expected drift (bps/day)", value=0.0, step=1.0, key="drift_bps", bind="query-params"
         )
 
-    errors = []
+    errors = [symbol_error] if symbol_error else []
     order = market = None
     try:
         order = Order(symbol, side or "sell", shares, horizon_days, int(slices), float(start_minutes))
@@ -247,4 +255,4 @@ def order_ticket() -> Ticket:
         )
     except ValueError as error:
         errors.append(str(error))
-    return Ticket(order, market, settings, base, tuple(errors))
+    return Ticket(order, market, settings, base, source.source, tuple(errors))

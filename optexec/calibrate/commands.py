@@ -1,0 +1,91 @@
+"""The ``calibrate`` sub-command of ``python -m optexec`` (DESIGN.md section 7).
+
+``register(subparsers)`` adds it to the lead's argparse parser; the handler returns 0 on success and 2 on
+a user error (one plain line on stderr, never a traceback). The run is saved to the calibrations table
+and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _fmt(x: float) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{x:.6g}"
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``calibrate --symbol S [--start D] [--end D] [--json]``: run, save, accept and print."""
+    from optexec.calibrate import run
+    from optexec.store import db
+
+    try:
+        con = db.connect(getattr(args, "db", None), read_only=args.dry_run)
+        result = run.calibrate(con, args.symbol, args.start, args.end)
+        if not args.dry_run:
+            result = run.save(con, result, accept=not args.no_accept)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        out = result.to_json()
+        out["accepted"] = not (args.dry_run or args.no_accept)
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{result.symbol}: {result.days} days {result.window_start} to {result.window_end} ({result.seconds:.2f} s)")
+    print(f"{'parameter':32s}{'value':>14s}{'stderr':>14s}  method")
+    for name, e in result.estimates.items():
+        flag = " (fallback)" if e.fallback else ""
+        print(f"{name:32s}{_fmt(e.value):>14s}{_fmt(e.stderr):>14s}  {e.method}{flag}")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
+    if args.dry_run:
+        print("not saved (--dry-run)")
+    else:
+        state = "saved" if args.no_accept else "saved and accepted"
+        print(f"{state} as run {result.run_ts.isoformat()}Z")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``calibrate`` sub-command to an argparse subparsers object."""
+    p = subparsers.add_parser("calibrate", help="estimate a symbol's volatility, liquidity and impact parameters")
+    p.add_argument("--symbol", required=True, help="symbol in the store")
+    p.add_argument("--start", type=_date, help="first local trading date of the window (YYYY-MM-DD)")
+    p.add_argument("--end", type=_date, help="last local trading date of the window (YYYY-MM-DD)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-accept", action="store_true", help="save the run without making it the symbol's parameters")
+    p.add_argument("--dry-run", action="store_true", help="do not save the run")
+    p.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $OPTEXEC_DB or the sample)")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (the lead's optexec/cli.py normally provides the top level)."""
+    parser = argparse.ArgumentParser(prog="python -m optexec.calibrate.commands")
+    parser.add_argument("--db", help="database file (default: $OPTEXEC_DB or data/optexec.duckdb)")
+    register(parser.add_subparsers(dest="command", required=True))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Post-trade page: fills against the pre-trade estimate, the cost decomposition, the recalibration (issue 4).
+
+A thin page: every computation is in optexec.calibrate; this file reads widgets and draws.
+"""
+
+from optexec.ui.state import ensure_navigation
+
+ensure_navigation()
+
+import streamlit as st  # noqa: E402
+
+from optexec.calibrate import figures, posttrade, run  # noqa: E402
+from optexec.store import db  # noqa: E402
+
+st.title("Post-trade")
+
+try:
+    con = db.connect()
+    symbols = [r[0] for r in con.cursor().execute("SELECT DISTINCT symbol FROM orders ORDER BY symbol").fetchall()]
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+if not symbols:
+    st.info("No past orders in the store: load orders and fills on the Data page to compare them with estimates.")
+    st.stop()
+
+symbol = st.selectbox("Symbol", symbols, key="pt_symbol")
+orders = posttrade.order_slippage(con, symbol)
+if orders.empty:
+    st.info(f"{symbol} has no orders with a usable arrival price.")
+    st.stop()
+
+st.subheader("Realised against expected, per order")
+st.dataframe(orders, hide_index=True, width="stretch", key="pt_orders")
+st.plotly_chart(figures.decomposition_figure(orders), width="stretch", key="pt_decomposition")
+
+st.subheader("Weekly recalibration of the temporary impact eta")
+stored = run.latest_calibration(con, symbol)
+if stored is None or "eta" not in stored.values:
+    st.info(f"{symbol} has no accepted calibration: calibrate it on the Calibrate page first.")
+    st.stop()
+weeks = posttrade.weekly_recalibration(orders, stored.values["eta"])
+st.caption("eta_new = eta_old x clip(realised / expected, 0.5, 2), one step per week of order ends.")
+st.dataframe(weeks, hide_index=True, width="stretch", key="pt_weeks")
+if not weeks.empty:
+    new_eta = float(weeks["after"].iloc[-1])
+    st.write(f"eta now {stored.values['eta']:.4g}; after the updates {new_eta:.4g} ($/share per share/day).")
+    if st.button("Apply the update to the symbol's parameters", key="pt_apply"):
+        try:
+            ts = run.save_recalibrated(
+                con, symbol, "eta", new_eta, f"post-trade weekly update over {len(weeks)} week(s)"
+            )
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Saved and accepted as run {ts:%Y-%m-%d %H:%M:%S} UTC.")
+
+history = run.parameter_history(con, symbol, "eta")
+st.subheader("History of eta")
+st.plotly_chart(figures.history_figure(history, "eta"), width="stretch", key="pt_history")
+st.dataframe(history, hide_index=True, width="stretch", key="pt_history_table")

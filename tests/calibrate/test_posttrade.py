@@ -1,0 +1,68 @@
+"""Post-trade: implementation shortfall (MATH.md section 9 T11) and the weekly recalibration rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optexec.calibrate import posttrade
+
+
+def test_t11_implementation_shortfall():
+    out = posttrade.implementation_shortfall(
+        "buy", 10_000, 50.00, 50.05, np.array([3000, 4000, 1000]), np.array([50.10, 50.20, 50.30]), 50.50, 40.0
+    )
+    assert out.delay_usd == pytest.approx(400.0)
+    assert out.trading_usd == pytest.approx(1000.0)
+    assert out.opportunity_usd == pytest.approx(1000.0)
+    assert out.total_usd == pytest.approx(2440.0)
+    assert out.bps == pytest.approx(48.8)
+
+
+def test_sell_mirrors_buy():
+    buy = posttrade.implementation_shortfall("buy", 100, 10.0, 10.0, np.array([100]), np.array([10.2]), 11.0)
+    sell = posttrade.implementation_shortfall("sell", 100, 10.0, 10.0, np.array([100]), np.array([9.8]), 9.0)
+    assert buy.total_usd == pytest.approx(sell.total_usd) == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="side"):
+        posttrade.implementation_shortfall("hold", 1, 1, 1, np.array([1]), np.array([1]), 1)
+
+
+def frame(weeks_and_costs):
+    return pd.DataFrame(
+        [{"end_ts": pd.Timestamp(ts), "realised_cost_usd": r, "expected_cost_usd": e} for ts, r, e in weeks_and_costs]
+    )
+
+
+def test_weekly_update_clips_and_chains():
+    orders = frame(
+        [
+            ("2025-01-06 20:00", 300.0, 100.0),  # Monday: ratio 3 -> clipped to 2
+            ("2025-01-10 20:00", 0.0, 100.0),  # same week: week ratio 300/200 = 1.5
+            ("2025-01-14 20:00", 10.0, 100.0),  # next week: 0.1 -> clipped to 0.5
+            ("2025-01-22 20:00", 80.0, 100.0),  # 0.8
+        ]
+    )
+    out = posttrade.weekly_recalibration(orders, 1e-7)
+    assert out["orders"].tolist() == [2, 1, 1]
+    assert out["factor"].tolist() == pytest.approx([1.5, 0.5, 0.8])
+    assert out["after"].iloc[-1] == pytest.approx(1e-7 * 1.5 * 0.5 * 0.8)
+    assert out["before"].iloc[1:].tolist() == pytest.approx(out["after"].iloc[:-1].tolist())
+    extreme = posttrade.weekly_recalibration(frame([("2025-01-06", 1e9, 1.0), ("2025-01-13", 0.0, 1.0)]), 1.0)
+    assert extreme["factor"].tolist() == [2.0, 0.5]
+
+
+def test_sample_orders_decompose_like_their_fills(sample_con):
+    import duckdb  # noqa: F401  (the store's engine)
+
+    orders = posttrade.order_slippage(sample_con, "SYN-LARGE")
+    assert orders["order_id"].tolist() == ["SAMPLE-1", "SAMPLE-2"]
+    fills = sample_con.execute("SELECT order_id, side, qty, price FROM fills WHERE symbol = 'SYN-LARGE'").df()
+    for row in orders.itertuples():
+        f = fills[fills["order_id"] == row.order_id]
+        sign = 1 if row.side == "buy" else -1
+        assert row.filled_shares == pytest.approx(f["qty"].sum()) == pytest.approx(row.shares)
+        expected = sign * float((f["qty"] * (f["price"] - row.arrival_price)).sum())
+        assert row.trading_usd == pytest.approx(expected)
+        assert row.realised_cost_usd == pytest.approx(row.trading_usd + row.opportunity_usd)
+        assert row.ratio == pytest.approx(row.realised_cost_usd / row.expected_cost_usd)
