@@ -27,7 +27,10 @@ if not symbols:
     st.stop()
 
 c1, c2, c3 = st.columns([2, 1, 1])
-symbol = c1.selectbox("Symbol", symbols, key="cal_symbol")
+ticket_symbol = st.session_state.get("symbol")  # default to the sidebar ticket's symbol
+symbol = c1.selectbox(
+    "Symbol", symbols, index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0, key="cal_symbol"
+)
 span = (
     con.cursor()
     .execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM bars WHERE symbol = ?", [symbol])

@@ -24,7 +24,10 @@ if not symbols:
     st.info("No past orders in the store: load orders and fills on the Data page to compare them with estimates.")
     st.stop()
 
-symbol = st.selectbox("Symbol", symbols, key="pt_symbol")
+ticket_symbol = st.session_state.get("symbol")  # default to the sidebar ticket's symbol
+symbol = st.selectbox(
+    "Symbol", symbols, index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0, key="pt_symbol"
+)
 orders = posttrade.order_slippage(con, symbol)
 if orders.empty:
     st.info(f"{symbol} has no orders with a usable arrival price.")
