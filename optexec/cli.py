@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from optexec import simulate_commands
 from optexec.calibrate import commands as calibrate_commands
 from optexec.market_source import symbol_params
 from optexec.models import MarketParams, Order
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_parser.set_defaults(func=cmd_sweep)
     store_commands.register(commands)
     calibrate_commands.register(commands)
+    simulate_commands.register(commands)
     return parser
 
 

@@ -21,6 +21,8 @@ class Strategy:
     params_type : frozen dataclass of the strategy's parameters (validated on construction).
     build : ``build(order, market, params) -> Schedule``.
     description : one line for tooltips and the README.
+    policy : optional ``policy(order, market, params) -> Policy``, a feedback policy the simulator runs
+        (optexec.strategies.policies.Policy); None = the simulator follows the static schedule.
     """
 
     name: str
@@ -28,6 +30,7 @@ class Strategy:
     params_type: type
     build: Callable[[Order, MarketParams, Any], Schedule]
     description: str
+    policy: Callable[[Order, MarketParams, Any], Any] | None = None
 
     def make_params(self, settings: Mapping[str, Any] | None = None) -> Any:
         """The strategy's parameters from the matching entries of ``settings`` (others keep defaults)."""

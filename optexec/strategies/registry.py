@@ -19,7 +19,7 @@ from optexec.strategies.base import Strategy
 
 
 def _load() -> dict[str, Strategy]:
-    from optexec.strategies import almgren_chriss, benchmarks, multiscale, nonlinear, transient
+    from optexec.strategies import almgren_chriss, benchmarks, multiscale, nonlinear, policies, transient
 
     strategies = [
         *benchmarks.STRATEGIES,
@@ -27,8 +27,9 @@ def _load() -> dict[str, Strategy]:
         *nonlinear.STRATEGIES,
         *transient.STRATEGIES,
         *multiscale.STRATEGIES,
+        *policies.STRATEGIES,
     ]
-    return {s.name: s for s in strategies}
+    return {s.name: s for s in policies.attach_feedback_policies(strategies)}
 
 
 STRATEGIES: dict[str, Strategy] = _load()

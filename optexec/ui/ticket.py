@@ -42,6 +42,20 @@ SETTING_WIDGETS = {
     "randomize_fraction": SettingWidget(
         "TWAP randomisation (%)", 0.0, 90.0, 5.0, "Slice sizes drawn within ± this share of X/N.", percent=True
     ),
+    "ladder_touch_fill_probability": SettingWidget(
+        "Ladder fill probability at the touch (%)",
+        0.0,
+        100.0,
+        5.0,
+        "Chance a slice posted at the touch fills.",
+        percent=True,
+    ),
+    "regime_high_fraction": SettingWidget(
+        "Regime: share of remainder per period, high liquidity (%)", 1.0, 100.0, 1.0, "", percent=True
+    ),
+    "regime_low_fraction": SettingWidget(
+        "Regime: share of remainder per period, low liquidity (%)", 1.0, 100.0, 1.0, "", percent=True
+    ),
     "small_impact_theta": SettingWidget(
         "Small-impact θ", 0.0, 0.3, 0.01, "Scales persistent impact λ and decay β (multiscale); must stay below 0.2."
     ),

@@ -1,0 +1,434 @@
+"""Vectorised Monte Carlo execution simulator: static schedules and feedback policies on common random numbers.
+
+Every strategy of a run trades against the same market draw (optexec.simulation.market), so differences between
+strategies are paired. Child order k (k = 0..N-1) is sent at t_k = k tau and fills against the mid of t_k
+(MATH.md section 2: S~_k = S_{k-1} - h(n_k / tau)). With s = +1 for a buy and -1 for a sell, P0 the arrival price,
+M_k the unimpacted mid, n_k = market m_k + passive shares, E_k = shares done before slice k, the costs per path in $
+(positive = money lost, MATH.md section 8) are
+
+    spread     = sum eps_k |m_k| - passive gain                   (eps_k = half of the slice's spread)
+    temporary  = sum n_k h(n_k)                                    (linear eta n / tau, or power Y sigma (|n|/v_k)^p)
+    permanent  = gamma sum n_k E_k      ( = gamma (X^2 - sum n_k^2) / 2 for a finished order, MATH.md section 2)
+    transient  = sum int_slice u l dt,  u = n_k / tau, dl = (lambda u - beta l) dt stepped exactly (MATH.md 1.3)
+    timing     = s sum n_k (M_k - P0) + s q_N (P_end - P0)        (market move; opportunity cost of q_N unfinished,
+                                                                   P_end = impacted mid at the horizon)
+    IS         = the sum;  bps = 1e4 IS / (X P0)
+
+Under the linear model with arithmetic prices, constant volatility and constant spread this is exactly the
+Almgren–Chriss cost, so a static schedule's mean and variance match optexec.costs.estimate (MATH.md sections 2, 8).
+Static schedules are evaluated without a loop over slices; policies loop over slices, vectorised over paths.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optexec.models import MarketParams, Order, Schedule
+from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
+from optexec.strategies import registry
+from optexec.strategies.base import Strategy
+from optexec.strategies.policies import Decision, Policy, StepState, attach_feedback_policies
+
+COMPONENTS = ("spread", "temporary", "permanent", "transient", "timing")
+CONFIDENCE = 0.95
+MAX_PATHS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """How to run a simulation.
+
+    paths : number of Monte Carlo paths. seed : random seed (None = fresh entropy, not reproducible).
+    model : the market model. force_finish : True = anything left at the horizon is done at market in the last
+    slice; False = it stays unfinished and is charged its opportunity cost. sample_paths : paths kept for charts.
+    use_policies : False = run every strategy as its static schedule, even one with a feedback policy.
+    """
+
+    paths: int = 10_000
+    seed: int | None = 0
+    model: MarketModel = field(default_factory=MarketModel)
+    force_finish: bool = True
+    sample_paths: int = 20
+    use_policies: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.paths, bool) or not isinstance(self.paths, (int, np.integer)):
+            raise ValueError(f"the number of paths must be a whole number, got {self.paths!r}")
+        if not 2 <= self.paths <= MAX_PATHS:
+            raise ValueError(f"the number of paths must be between 2 and {MAX_PATHS:,}, got {self.paths}")
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0
+        ):
+            raise ValueError(f"the seed must be a whole number >= 0, got {self.seed!r}")
+        if (
+            isinstance(self.sample_paths, bool)
+            or not isinstance(self.sample_paths, (int, np.integer))
+            or self.sample_paths < 0
+        ):
+            raise ValueError(f"the number of sample paths must be a whole number >= 0, got {self.sample_paths!r}")
+
+
+@dataclass(frozen=True)
+class StrategyRun:
+    """One strategy's simulated outcome: costs per path and summary statistics.
+
+    cost_usd : implementation shortfall per path. components_usd : the same split by COMPONENTS.
+    reference_cost_usd : TWAP's cost on the same paths (for the paired difference).
+    mean_participation : average of |n_k| / v_k over the slices each path traded in.
+    max_participation : average over paths of each path's largest |n_k| / v_k.
+    unfinished_share : share of paths with shares left at the horizon.
+    sample_holdings_shares : shares left at t_0..t_N on the first sample paths.
+    kind : "policy" or "schedule".
+    """
+
+    name: str
+    label: str
+    kind: str
+    arrival_notional_usd: float
+    cost_usd: np.ndarray
+    components_usd: dict[str, np.ndarray]
+    reference_cost_usd: np.ndarray
+    mean_participation: float
+    max_participation: float
+    unfinished_share: float
+    sample_holdings_shares: np.ndarray
+
+    @property
+    def paths(self) -> int:
+        """Number of paths."""
+        return self.cost_usd.size
+
+    @property
+    def mean_usd(self) -> float:
+        """Mean implementation shortfall, $."""
+        return float(self.cost_usd.mean())
+
+    @property
+    def std_usd(self) -> float:
+        """Standard deviation of the shortfall across paths, $."""
+        return float(self.cost_usd.std(ddof=1))
+
+    @property
+    def stderr_mean_usd(self) -> float:
+        """Standard error of the mean shortfall, $."""
+        return self.std_usd / math.sqrt(self.paths)
+
+    @property
+    def var95_usd(self) -> float:
+        """95% value at risk: the 95th percentile of the shortfall, $."""
+        return float(np.quantile(self.cost_usd, CONFIDENCE))
+
+    @property
+    def cvar95_usd(self) -> float:
+        """95% conditional value at risk: the mean shortfall at or beyond the VaR, $."""
+        return float(self.cost_usd[self.cost_usd >= self.var95_usd].mean())
+
+    @property
+    def paired_difference_usd(self) -> float:
+        """Mean of (this cost - TWAP's cost) over the same paths, $ (< 0 = cheaper than TWAP)."""
+        return float((self.cost_usd - self.reference_cost_usd).mean())
+
+    @property
+    def paired_stderr_usd(self) -> float:
+        """Standard error of the paired difference to TWAP, $."""
+        return float((self.cost_usd - self.reference_cost_usd).std(ddof=1) / math.sqrt(self.paths))
+
+    def bps(self, usd: float) -> float:
+        """A $ amount in bps of the arrival notional."""
+        return 1e4 * usd / self.arrival_notional_usd
+
+    def component_means_usd(self) -> dict[str, float]:
+        """Mean of each cost component, $."""
+        return {name: float(values.mean()) for name, values in self.components_usd.items()}
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """A whole run: every strategy's outcome on the same market paths, and why any strategy could not run."""
+
+    order: Order
+    market: MarketParams
+    config: SimulationConfig
+    runs: tuple[StrategyRun, ...]
+    errors: dict[str, str]
+    sample_mid_usd: np.ndarray
+
+    def table(self) -> pd.DataFrame:
+        """The statistics table, one row per strategy ($ and bps)."""
+        records = []
+        for run in self.runs:
+            row = {
+                "strategy": run.label,
+                "kind": run.kind,
+                "mean_cost_usd": run.mean_usd,
+                "mean_cost_bps": run.bps(run.mean_usd),
+                "stderr_mean_usd": run.stderr_mean_usd,
+                "std_cost_usd": run.std_usd,
+                "std_cost_bps": run.bps(run.std_usd),
+                "var95_usd": run.var95_usd,
+                "var95_bps": run.bps(run.var95_usd),
+                "cvar95_usd": run.cvar95_usd,
+                "cvar95_bps": run.bps(run.cvar95_usd),
+                "vs_twap_usd": run.paired_difference_usd,
+                "vs_twap_stderr_usd": run.paired_stderr_usd,
+                "mean_participation": run.mean_participation,
+                "max_participation": run.max_participation,
+                "unfinished_share": run.unfinished_share,
+            }
+            row.update({f"{name}_usd": value for name, value in run.component_means_usd().items()})
+            records.append(row)
+        return pd.DataFrame.from_records(records)
+
+    def to_json(self) -> dict[str, Any]:
+        """The DESIGN.md section 7 simulate layout (plus extra fields)."""
+        strategies = []
+        for run in self.runs:
+            strategies.append(
+                {
+                    "name": run.name,
+                    "label": run.label,
+                    "kind": run.kind,
+                    "mean_cost_usd": run.mean_usd,
+                    "std_cost_usd": run.std_usd,
+                    "var95_usd": run.var95_usd,
+                    "cvar95_usd": run.cvar95_usd,
+                    "mean_cost_bps": run.bps(run.mean_usd),
+                    "std_cost_bps": run.bps(run.std_usd),
+                    "var95_bps": run.bps(run.var95_usd),
+                    "cvar95_bps": run.bps(run.cvar95_usd),
+                    "stderr_mean_usd": run.stderr_mean_usd,
+                    "vs_twap_usd": run.paired_difference_usd,
+                    "vs_twap_stderr_usd": run.paired_stderr_usd,
+                    "mean_participation": run.mean_participation,
+                    "max_participation": run.max_participation,
+                    "unfinished_share": run.unfinished_share,
+                    "components_usd": run.component_means_usd(),
+                }
+            )
+        order = self.order
+        return {
+            "order": {"symbol": order.symbol, "side": order.side, "shares": order.shares,
+                      "horizon_days": order.horizon_days, "slices": order.slices},
+            "paths": self.config.paths,
+            "seed": self.config.seed,
+            "strategies": strategies,
+            "errors": [{"name": name, "error": error} for name, error in self.errors.items()],
+        }  # fmt: skip
+
+
+class _Impact:
+    """Per-share temporary impact and the exact transient step for one order and market model."""
+
+    def __init__(self, order: Order, market: MarketParams, model: MarketModel) -> None:
+        self.tau = order.slice_days
+        self.model_name = model.temporary_model
+        self.eta_per_tau = market.eta_usd_day_per_share2 / self.tau
+        self.power_coefficient, self.power_exponent = model.temporary_power()
+        self.power_coefficient *= market.sigma_usd_per_sqrt_day
+        self.gain = model.transient_impact_usd_per_share2
+        beta = model.transient_decay(market)
+        self.decay = math.exp(-beta * self.tau)
+        # int_0^tau e^{-beta s} ds and int_0^tau (1 - e^{-beta s}) / beta ds (beta -> 0: tau, tau^2 / 2)
+        self.hold = self.tau if beta == 0 else -math.expm1(-beta * self.tau) / beta
+        self.ramp = 0.5 * self.tau**2 if beta * self.tau < 1e-8 else (self.tau - self.hold) / beta
+
+    def temporary_usd(self, shares: np.ndarray, volume_shares: np.ndarray) -> np.ndarray:
+        """n h(n) in $ (broadcasting)."""
+        if self.model_name == "linear":
+            return self.eta_per_tau * shares * shares
+        if self.model_name == "none":
+            return np.zeros(np.broadcast_shapes(np.shape(shares), np.shape(volume_shares)))
+        size = np.abs(shares)
+        participation = size / np.maximum(volume_shares, 1e-12)
+        return self.power_coefficient * size * participation**self.power_exponent
+
+    def transient_step(self, level: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cost int u l dt over the slice, l at its end) for u held constant (MATH.md section 1.3)."""
+        cost = rate * (level * self.hold + self.gain * rate * self.ramp)
+        return cost, self.decay * level + self.gain * rate * self.hold
+
+
+def _participation_stats(traded: np.ndarray, volume: np.ndarray) -> tuple[float, float]:
+    """(mean |n|/v over traded slices, mean over paths of max |n|/v) for (paths, N) arrays."""
+    ratio = np.abs(traded) / np.maximum(volume, 1e-12)
+    active = np.abs(traded) > 0
+    count = active.sum()
+    mean = float(ratio[active].sum() / count) if count else 0.0
+    return mean, float(ratio.max(axis=1).mean()) if ratio.size else 0.0
+
+
+def run_schedule(
+    schedule: Schedule, market: MarketParams, paths: MarketPaths, model: MarketModel, samples: int
+) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
+    """Costs of a static schedule on every path, without a loop over paths (module docstring formulas)."""
+    order = schedule.order
+    sign, price = order.side_sign, market.price_usd
+    impact = _Impact(order, market, model)
+    trades = schedule.trades_shares
+    volume = paths.volume_shares
+    done_before = order.shares - schedule.holdings_shares[:-1]
+    components = {
+        "spread": 0.5 * (paths.spread_usd @ np.abs(trades)),
+        "permanent": np.full(paths.paths, market.gamma_usd_per_share2 * float(trades @ done_before)),
+        "timing": sign * (paths.mid_usd[:, :-1] @ trades - price * trades.sum()),
+    }
+    if impact.model_name == "linear":
+        components["temporary"] = np.full(paths.paths, impact.eta_per_tau * float(trades @ trades))
+    else:
+        active = trades != 0
+        components["temporary"] = impact.temporary_usd(trades[active], volume[:, active]).sum(axis=1)
+    level, transient = 0.0, 0.0
+    if impact.gain > 0:
+        for rate in trades / impact.tau:
+            cost, level = impact.transient_step(level, rate)
+            transient += cost
+    components["transient"] = np.full(paths.paths, transient)
+    total = sum(components[name] for name in COMPONENTS)
+    mean_part, max_part = _participation_stats(np.broadcast_to(trades, volume.shape), volume)
+    holdings = np.broadcast_to(schedule.holdings_shares, (min(samples, paths.paths), order.slices + 1))
+    return total, {name: components[name] for name in COMPONENTS}, mean_part, max_part, 0.0, holdings.copy()
+
+
+def run_policy(
+    policy: Policy,
+    order: Order,
+    market: MarketParams,
+    paths: MarketPaths,
+    model: MarketModel,
+    samples: int,
+    force_finish: bool = True,
+) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
+    """Step a feedback policy through the slices, vectorised over paths (module docstring formulas)."""
+    count, n = paths.paths, order.slices
+    sign, price, tau = order.side_sign, market.price_usd, order.slice_days
+    impact = _Impact(order, market, model)
+    remaining = np.full(count, order.shares)
+    level = np.zeros(count)
+    costs = {name: np.zeros(count) for name in COMPONENTS}
+    part_sum, part_count, part_max = 0.0, 0, np.zeros(count)
+    holdings = np.empty((min(samples, count), n + 1))
+    holdings[:, 0] = order.shares
+    signal, fast, slow = paths.signal_usd_per_day, paths.fast_variance, paths.slow_variance
+    for k in range(n):
+        state = StepState(
+            step=k,
+            slices=n,
+            t_days=float(paths.times_days[k]),
+            slice_days=tau,
+            remaining_shares=remaining,
+            impact_usd=level,
+            signal_usd_per_day=np.broadcast_to(signal[:, k], (count,)),
+            fast_variance=np.broadcast_to(fast[:, k], (count,)),
+            slow_variance=np.broadcast_to(slow[:, k], (count,)),
+            market_volume_shares=paths.volume_shares[:, k],
+            expected_volume_shares=float(paths.expected_volume_shares[k]),
+            spread_usd=paths.spread_usd[:, k],
+            normal_spread_usd=market.spread_usd,
+            fill_uniform=paths.fill_uniform[:, k],
+            realised_volume_shares=paths.volume_shares[:, :k],
+        )
+        decision: Decision = policy.decide(state)
+        passive = np.zeros(count) if decision.passive_shares is None else np.asarray(decision.passive_shares)
+        gain = 0.0 if decision.passive_gain_usd is None else np.asarray(decision.passive_gain_usd)
+        market_shares = np.minimum(np.asarray(decision.market_shares, dtype=float), remaining - passive)
+        if force_finish and k == n - 1:
+            market_shares = remaining - passive
+        traded = market_shares + passive
+        volume = paths.volume_shares[:, k]
+        costs["spread"] += 0.5 * paths.spread_usd[:, k] * np.abs(market_shares) - gain
+        costs["temporary"] += impact.temporary_usd(traded, volume)
+        costs["permanent"] += market.gamma_usd_per_share2 * (order.shares - remaining) * traded
+        if impact.gain > 0:
+            cost, level = impact.transient_step(level, traded / tau)
+            costs["transient"] += cost
+        costs["timing"] += sign * (paths.mid_usd[:, k] - price) * traded
+        ratio = np.abs(traded) / np.maximum(volume, 1e-12)  # 0 where nothing traded
+        part_sum += float(ratio.sum())
+        part_count += int(np.count_nonzero(traded))
+        np.maximum(part_max, ratio, out=part_max)
+        remaining = remaining - traded
+        holdings[:, k + 1] = remaining[: holdings.shape[0]]
+    unfinished = np.abs(remaining) > 1e-9 * order.shares
+    if np.any(unfinished):
+        end_price = paths.mid_usd[:, -1] + sign * (market.gamma_usd_per_share2 * (order.shares - remaining) + level)
+        costs["timing"] += sign * remaining * (end_price - price)
+    total = sum(costs[name] for name in COMPONENTS)
+    mean_part = part_sum / part_count if part_count else 0.0
+    return total, costs, mean_part, float(part_max.mean()), float(unfinished.mean()), holdings
+
+
+def _twap(order: Order, market: MarketParams) -> Schedule:
+    """The equal-slice reference schedule of the paired differences."""
+    return Schedule.from_trades("twap", order, market, np.full(order.slices, order.shares / order.slices))
+
+
+def simulate_strategies(
+    order: Order,
+    market: MarketParams,
+    strategies: Sequence[Strategy],
+    settings: Mapping[str, Any] | None = None,
+    config: SimulationConfig | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> SimulationResult:
+    """Simulate each strategy on the same market paths: its policy if it has one, else its static schedule.
+
+    A strategy that cannot plan (invalid parameters) is reported in ``errors`` and the others still run.
+    ``progress(fraction_done, label)`` is called after the market draw and after each strategy.
+    """
+    config = config or SimulationConfig()
+    settings = dict(settings or {})
+    model = config.model
+    paths = generate_market_paths(order, market, model, config.paths, config.seed)
+    if progress:
+        progress(0.0, "market paths")
+    reference = run_schedule(_twap(order, market), market, paths, model, 0)[0]
+    runs, errors = [], {}
+    for i, strategy in enumerate(strategies):
+        try:
+            params = strategy.make_params(settings)
+            if strategy.policy is not None and config.use_policies:
+                policy = strategy.policy(order, market, params)
+                outcome = run_policy(policy, order, market, paths, model, config.sample_paths, config.force_finish)
+                kind = "policy"
+            else:
+                schedule = strategy.build(order, market, params)
+                outcome = run_schedule(schedule, market, paths, model, config.sample_paths)
+                kind = "schedule"
+        except ValueError as error:
+            errors[strategy.name] = str(error)
+            continue
+        total, components, mean_part, max_part, unfinished, holdings = outcome
+        runs.append(
+            StrategyRun(
+                strategy.name, strategy.label, kind, order.shares * market.price_usd, total, components,
+                reference, mean_part, max_part, unfinished, holdings,
+            )
+        )  # fmt: skip
+        if progress:
+            progress((i + 1) / len(strategies), strategy.label)
+    return SimulationResult(order, market, config, tuple(runs), errors, np.array(paths.mid_usd[: config.sample_paths]))
+
+
+def simulate(
+    order: Order,
+    market: MarketParams,
+    settings: Mapping[str, Any] | None = None,
+    names: Iterable[str] | None = None,
+    config: SimulationConfig | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> SimulationResult:
+    """Simulate every (or the named) registered strategy for an order (see ``simulate_strategies``).
+
+    Strategies with a known feedback policy but none set get it here (``policies.attach_feedback_policies``).
+    """
+    unknown = set(settings or {}) - registry.setting_names()
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
+    return simulate_strategies(order, market, attach_feedback_policies(chosen), settings, config, progress)

@@ -1,0 +1,103 @@
+"""The ``simulate`` sub-command: Monte Carlo cost statistics of every strategy (DESIGN.md section 7).
+
+python -m optexec simulate <plan options> --paths N --seed S [market-model options] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from optexec.models import Order
+from optexec.simulate import SimulationConfig, SimulationResult, simulate
+from optexec.simulation.market import PRICE_MODELS, TEMPORARY_MODELS, LiquidityRegimes, MarketModel
+
+
+def model_from_args(args: argparse.Namespace) -> MarketModel:
+    """The market model from the command line (defaults: MarketModel's)."""
+    return MarketModel(
+        price_model=args.price_model,
+        signal_mean_reversion_per_day=args.signal_mean_reversion,
+        signal_vol_usd_per_day_per_sqrt_day=args.signal_vol,
+        fast_vol_of_vol_per_sqrt_day=args.fast_vol_of_vol,
+        slow_vol_of_vol_per_sqrt_day=args.slow_vol_of_vol,
+        initial_vol_ratio=args.initial_vol_ratio,
+        volume_noise=args.volume_noise,
+        spread_noise=args.spread_noise,
+        regimes=LiquidityRegimes(enabled=not args.no_regimes),
+        temporary_model=args.temporary_model,
+        transient_impact_usd_per_share2=args.transient_impact,
+        transient_decay_per_day=args.transient_decay,
+    )
+
+
+def format_result(result: SimulationResult) -> str:
+    """A plain-text statistics table, one row per strategy."""
+    order, config = result.order, result.config
+    lines = [
+        (
+            f"{order.side} {order.shares:,.0f} {order.symbol} over {order.horizon_days:g} days in {order.slices} "
+            f"slices; {config.paths:,} paths, seed {config.seed}; costs in $ (bps of arrival notional)"
+        ),
+        "",
+        (
+            f"{'strategy':<38}{'kind':>9}{'mean':>13}{'(bps)':>8}{'±se':>9}{'std':>13}{'VaR95':>13}{'CVaR95':>13}"
+            f"{'vs TWAP':>12}{'±se':>10}{'part.':>9}{'max':>10}{'unfin.':>8}"
+        ),
+    ]
+    for run in result.runs:
+        lines.append(
+            f"{run.label[:37]:<38}{run.kind:>9}{run.mean_usd:>13,.0f}{run.bps(run.mean_usd):>8.1f}"
+            f"{run.stderr_mean_usd:>9,.0f}{run.std_usd:>13,.0f}{run.var95_usd:>13,.0f}{run.cvar95_usd:>13,.0f}"
+            f"{run.paired_difference_usd:>12,.0f}{run.paired_stderr_usd:>10,.0f}{run.mean_participation:>9.1%}"
+            f"{run.max_participation:>10.1%}{run.unfinished_share:>8.1%}"
+        )
+    for name, error in result.errors.items():
+        lines.append(f"{name}: not simulated: {error}")
+    return "\n".join(lines)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run the simulation and print the table or the JSON."""
+    from optexec.cli import _parse_setting, market_from_args
+
+    order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
+    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
+    config = SimulationConfig(
+        paths=args.paths,
+        seed=args.seed,
+        model=model_from_args(args),
+        force_finish=not args.no_finish,
+        use_policies=not args.static,
+    )
+    result = simulate(order, market_from_args(args), settings, args.strategy, config)
+    print(json.dumps(result.to_json(), indent=1) if args.json else format_result(result))
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``simulate`` sub-command to an argparse subparsers object."""
+    from optexec.cli import add_plan_options
+
+    parser = subparsers.add_parser("simulate", help="Monte Carlo cost distribution of every strategy")
+    add_plan_options(parser)
+    run = parser.add_argument_group("simulation")
+    run.add_argument("--paths", type=int, default=10_000, help="number of Monte Carlo paths (default 10,000)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0): the same seed, the same numbers")
+    run.add_argument("--static", action="store_true", help="run every strategy as its static schedule")
+    run.add_argument("--no-finish", action="store_true", help="leave what is not done at the horizon unfinished")
+    model = parser.add_argument_group("market model")
+    model.add_argument("--price-model", choices=PRICE_MODELS, default="arithmetic")
+    model.add_argument("--temporary-model", choices=TEMPORARY_MODELS, default="linear")
+    model.add_argument("--transient-impact", type=float, default=0.0, help="lambda of dl = (lambda u - beta l) dt")
+    model.add_argument("--transient-decay", type=float, help="beta per day (default: ln 2 / 30 minutes)")
+    model.add_argument("--fast-vol-of-vol", type=float, default=0.0, help="fast factor's vol of vol, per sqrt(day)")
+    model.add_argument("--slow-vol-of-vol", type=float, default=0.0, help="slow factor's vol of vol, per sqrt(day)")
+    model.add_argument("--initial-vol-ratio", type=float, default=1.0, help="current / long-run vol at the start")
+    model.add_argument("--signal-vol", type=float, default=0.0, help="signal noise, $/share/day/sqrt(day)")
+    model.add_argument("--signal-mean-reversion", type=float, default=0.0, help="signal mean reversion, per day")
+    model.add_argument("--volume-noise", type=float, default=0.3, help="lognormal sd of volume per slice")
+    model.add_argument("--spread-noise", type=float, default=0.1, help="lognormal sd of the spread per slice")
+    model.add_argument("--no-regimes", action="store_true", help="switch the two-state liquidity regime off")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=cmd_simulate)

@@ -1,0 +1,1 @@
+"""Monte Carlo market model shared by the simulator (optexec.simulate) and the feedback policies."""

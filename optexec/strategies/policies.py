@@ -1,0 +1,435 @@
+"""Feedback policies for the Monte Carlo simulator, and two policy strategies: limit-order ladder, regime-adaptive.
+
+A *policy* decides each slice's child order from what it can see on every simulated path at once (arrays over
+paths): time, shares left, impact, signal, volatility factors, and the slice's market volume and spread (it sees
+the slice's volume as it trades, like a POV algorithm). The simulator (optexec.simulate) fills the order and
+charges the costs. Registry strategies give one through ``Strategy.policy(order, market, params)``; a strategy
+without one is run as its static schedule.
+
+Policies here:
+
+* ``pov_policy``: a fixed share of the *realised* market volume of each slice (DESIGN: POV on realised volume).
+* ``multiscale_policy``: the multiscale strategy's feedback rate u*(t, q, l, x, y, z) (MATH.md section 1).
+* ``nonlinear_policy``: the nonlinear allocator's adaptive re-optimisation (when optexec.strategies.nonlinear exists).
+* ``LadderPolicy`` (strategy "limit_ladder"): each slice's TWAP child order is posted in equal parts at the touch
+  and at deeper levels. One uniform U per slice and path says how deep the market traded: level j (0 = touch)
+  fills iff U < p_j, p_j = p_touch exp(-decay j), so a deeper fill implies the shallower ones. A passive fill pays
+  no spread (it saves the half-spread a market order pays; the bid-versus-mid gain is taken as lost to adverse
+  selection) and level j improves on the touch by j x spacing x spread. Temporary, permanent and transient impact
+  are charged on every share traded, passive or not (conservative: only the spread is saved). Unfilled shares
+  cross the spread at the end of the slice, or (``ladder_cross_unfilled`` False) are posted again in the next
+  slice; at the horizon everything left is done at market.
+* ``RegimePolicy`` (strategy "regime_adaptive"): trades a fraction of the remainder per period, 20% when liquidity
+  looks high and 10% when it looks low. Low liquidity is detected when the slice's market volume is below
+  ``regime_volume_threshold`` x its expectation or the spread is above ``regime_spread_threshold`` x normal. The
+  last slice finishes the order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from scipy.stats import norm
+
+from optexec.models import MarketParams, Order, Schedule, check_finite, check_positive
+from optexec.simulation.market import MarketModel
+from optexec.strategies.base import Strategy
+
+
+@dataclass(frozen=True)
+class StepState:
+    """What a policy sees at the start of slice ``step`` (arrays over paths unless said otherwise).
+
+    t_days : slice start time. slice_days : slice length tau. remaining_shares : shares still to trade.
+    impact_usd : transient impact l, $/share (>= 0 when against the order). signal_usd_per_day : return signal
+    x in price terms (+ = the price rises). fast_variance, slow_variance : y, z, ($/share)^2/day.
+    market_volume_shares : this slice's market volume. expected_volume_shares : its expectation (a number).
+    spread_usd : this slice's full spread. normal_spread_usd : the MarketParams spread (a number).
+    fill_uniform : U(0, 1), how deep the market trades into the book this slice (limit orders).
+    realised_volume_shares : market volume of the slices before this one, (paths, step).
+    """
+
+    step: int
+    slices: int
+    t_days: float
+    slice_days: float
+    remaining_shares: np.ndarray
+    impact_usd: np.ndarray
+    signal_usd_per_day: np.ndarray
+    fast_variance: np.ndarray
+    slow_variance: np.ndarray
+    market_volume_shares: np.ndarray
+    expected_volume_shares: float
+    spread_usd: np.ndarray
+    normal_spread_usd: float
+    fill_uniform: np.ndarray
+    realised_volume_shares: np.ndarray
+
+    @property
+    def is_last(self) -> bool:
+        """True in the last slice of the horizon."""
+        return self.step == self.slices - 1
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A policy's child order for one slice, per path (shares in the order's direction).
+
+    market_shares : shares that cross the spread (pay the half-spread).
+    passive_shares : shares filled passively (no spread; impact as any traded share); 0 if None.
+    passive_gain_usd : $ saved on the passive fills relative to the mid (deeper price levels); 0 if None.
+    """
+
+    market_shares: np.ndarray
+    passive_shares: np.ndarray | None = None
+    passive_gain_usd: np.ndarray | None = None
+
+
+class Policy(Protocol):
+    """A feedback policy: called once per slice, in order from slice 0, with arrays over paths."""
+
+    def decide(self, state: StepState) -> Decision:
+        """The child order of this slice on every path."""
+        ...
+
+
+class SchedulePolicy:
+    """A static schedule run as a policy (the same child orders on every path); for checks and comparisons."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.trades = schedule.trades_shares
+
+    def decide(self, state: StepState) -> Decision:
+        """The schedule's child order of this slice."""
+        return Decision(np.full(state.remaining_shares.shape, self.trades[state.step]))
+
+
+class POVPolicy:
+    """Trade ``participation_rate`` x the slice's realised market volume, never more than what is left."""
+
+    def __init__(self, participation_rate: float) -> None:
+        self.rate = participation_rate
+
+    def decide(self, state: StepState) -> Decision:
+        """rate x realised volume, capped at the remainder (the simulator finishes at the horizon if asked)."""
+        return Decision(np.minimum(self.rate * state.market_volume_shares, state.remaining_shares))
+
+
+def pov_policy(order: Order, market: MarketParams, params: Any) -> POVPolicy:
+    """POV on realised volume (params: benchmarks.POVParams)."""
+    return POVPolicy(params.participation_rate)
+
+
+class MultiscaleFeedback:
+    """The multiscale rate u*(t, q, l, x, y, z) (MATH.md section 1.3-1.7) held over each slice."""
+
+    def __init__(self, order: Order, market: MarketParams, params: Any) -> None:
+        from optexec.strategies.multiscale import MultiscalePolicy
+
+        self.inner = MultiscalePolicy(order, market, params)
+        self.sign = order.side_sign
+
+    def decide(self, state: StepState) -> Decision:
+        """rate x tau, at most the remainder; l and x turned into the policy's holdings coordinates."""
+        rate = self.inner.rate_shares_per_day(
+            state.t_days,
+            state.remaining_shares,
+            -state.impact_usd,  # multiscale: l < 0 = against the order
+            -self.sign * state.signal_usd_per_day,  # + = waiting pays
+            state.fast_variance,
+            state.slow_variance,
+        )
+        return Decision(np.minimum(rate * state.slice_days, state.remaining_shares))
+
+
+def multiscale_policy(order: Order, market: MarketParams, params: Any) -> MultiscaleFeedback:
+    """Feedback policy of the multiscale strategy (params: multiscale.MultiscaleParams)."""
+    return MultiscaleFeedback(order, market, params)
+
+
+class NonlinearFeedback:
+    """Adaptive re-optimisation of the nonlinear allocator (optexec.strategies.nonlinear.NonlinearPolicy)."""
+
+    def __init__(self, order: Order, market: MarketParams, params: Any) -> None:
+        from optexec.strategies.nonlinear import NonlinearPolicy
+
+        self.inner = NonlinearPolicy(order, market, params)
+
+    def decide(self, state: StepState) -> Decision:
+        """The re-optimised plan's trade for this slice, given the volume realised so far."""
+        trades = self.inner.trades(state.step, state.remaining_shares, state.realised_volume_shares)
+        return Decision(np.broadcast_to(trades, state.remaining_shares.shape))
+
+
+def nonlinear_policy(order: Order, market: MarketParams, params: Any) -> NonlinearFeedback:
+    """Feedback policy of the nonlinear allocator (params: nonlinear.NonlinearParams)."""
+    return NonlinearFeedback(order, market, params)
+
+
+# Policies for strategies defined elsewhere, by registry name (see ``attach_feedback_policies``).
+FEEDBACK_POLICIES = {"pov": pov_policy, "multiscale": multiscale_policy, "nonlinear": nonlinear_policy}
+
+
+def attach_feedback_policies(strategies: list[Strategy]) -> list[Strategy]:
+    """The strategies with their feedback policy set from FEEDBACK_POLICIES where they have none."""
+    import dataclasses
+
+    return [
+        dataclasses.replace(s, policy=FEEDBACK_POLICIES[s.name]) if s.policy is None and s.name in FEEDBACK_POLICIES
+        else s
+        for s in strategies
+    ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Limit-order ladder
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LadderParams:
+    """Limit-order ladder parameters (module docstring).
+
+    ladder_levels : price levels per slice (1 = the touch only).
+    ladder_spacing_spreads : distance between levels, as a fraction of the spread.
+    ladder_touch_fill_probability : chance the touch level fills within its slice, in [0, 1].
+    ladder_depth_decay : fill chance falls by exp(-decay) per level deeper (>= 0).
+    ladder_cross_unfilled : True = unfilled shares cross the spread at the end of the slice; False = post them
+        again in the next slice (the rest goes at market at the horizon).
+    """
+
+    ladder_levels: int = 3
+    ladder_spacing_spreads: float = 0.5
+    ladder_touch_fill_probability: float = 0.5
+    ladder_depth_decay: float = 0.7
+    ladder_cross_unfilled: bool = True
+
+    def __post_init__(self) -> None:
+        levels = self.ladder_levels
+        if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or not 1 <= levels <= 20:
+            raise ValueError(f"the ladder needs a whole number of levels between 1 and 20, got {levels!r}")
+        if check_finite("ladder spacing (fraction of the spread)", self.ladder_spacing_spreads) < 0:
+            raise ValueError(f"ladder spacing must be >= 0, got {self.ladder_spacing_spreads:g}")
+        probability = check_finite("touch fill probability", self.ladder_touch_fill_probability)
+        if not 0 <= probability <= 1:
+            raise ValueError(f"the touch fill probability must be between 0 and 1, got {probability:g}")
+        if check_finite("ladder depth decay", self.ladder_depth_decay) < 0:
+            raise ValueError(f"the ladder depth decay must be >= 0, got {self.ladder_depth_decay:g}")
+
+    def fill_probabilities(self) -> np.ndarray:
+        """p_j = p_touch exp(-decay j), j = 0 (touch) .. levels - 1."""
+        return self.ladder_touch_fill_probability * np.exp(-self.ladder_depth_decay * np.arange(self.ladder_levels))
+
+    @property
+    def expected_fill_fraction(self) -> float:
+        """Expected share of a posted slice that fills passively: the mean of p_j (equal parts per level)."""
+        return float(self.fill_probabilities().mean())
+
+
+class LadderPolicy:
+    """Post each slice's TWAP child order (plus any carried-over shares) over the ladder (module docstring)."""
+
+    def __init__(self, order: Order, market: MarketParams, params: LadderParams) -> None:
+        self.params = params
+        self.base_shares = order.shares / order.slices
+        self.levels = params.ladder_levels
+        self.ascending_probabilities = params.fill_probabilities()[::-1].copy()
+        self.carry: np.ndarray | None = None
+
+    def decide(self, state: StepState) -> Decision:
+        """Passive fills from the slice's fill uniform; the unfilled part crosses now or is carried over."""
+        remaining = state.remaining_shares
+        if state.step == 0 or self.carry is None:
+            self.carry = np.zeros(remaining.shape)
+        posted = np.minimum(self.base_shares + self.carry, remaining)
+        # p_j decreases with depth, so the levels that fill are j < count, count = #{j: U < p_j}
+        count = self.levels - np.searchsorted(self.ascending_probabilities, state.fill_uniform, side="right")
+        part = posted / self.levels
+        passive = part * count
+        spacing = self.params.ladder_spacing_spreads
+        gain = part * (0.5 * spacing * count * (count - 1)) * state.spread_usd  # sum_{j < count} j spacing spread
+        unfilled = posted - passive
+        if self.params.ladder_cross_unfilled or state.is_last:
+            market_shares = remaining - passive if state.is_last else unfilled
+            self.carry = np.zeros(remaining.shape)
+        else:
+            market_shares = np.zeros(remaining.shape)
+            self.carry = unfilled
+        return Decision(market_shares, passive, gain)
+
+
+def ladder_expected_spread_usd(order: Order, market: MarketParams, params: LadderParams) -> float:
+    """Expected spread cost of the ladder when unfilled shares cross each slice, $ (compare eps X for TWAP).
+
+    (s/2) X (1 - mean_j p_j) - s x spacing x X mean_j (j p_j): crossed shares pay the half-spread, a fill at
+    level j gains j x spacing x spread (fills are independent of the spread, which averages to s).
+    """
+    p = params.fill_probabilities()
+    depth = np.arange(params.ladder_levels)
+    spread, shares = market.spread_usd, order.shares
+    return float(spread * shares * (0.5 * (1 - p.mean()) - params.ladder_spacing_spreads * (depth * p).mean()))
+
+
+def ladder_policy(order: Order, market: MarketParams, params: LadderParams) -> LadderPolicy:
+    """The ladder's feedback policy for the simulator."""
+    return LadderPolicy(order, market, params)
+
+
+def limit_ladder(order: Order, market: MarketParams, params: LadderParams) -> Schedule:
+    """Expected holdings of the ladder: TWAP when unfilled shares cross each slice; otherwise
+    E[posted_k] = X/N + E[carry_k], E[carry_{k+1}] = (1 - f) E[posted_k], f = mean fill probability, and the
+    last slice takes the rest (exact in expectation: the fills are independent of what is posted)."""
+    n, base = order.slices, order.shares / order.slices
+    if params.ladder_cross_unfilled:
+        trades = np.full(n, base)
+    else:
+        fill = params.expected_fill_fraction
+        trades, carry = np.empty(n), 0.0
+        for k in range(n):
+            posted = base + carry
+            trades[k] = fill * posted
+            carry = posted - trades[k]
+    return Schedule.from_trades("limit_ladder", order, market, trades, params.__dict__)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Regime-adaptive schedule
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegimeParams:
+    """Regime-adaptive parameters (module docstring).
+
+    regime_high_fraction : share of the remainder traded per period when liquidity is high, in (0, 1].
+    regime_low_fraction : the same when liquidity is low, in (0, 1].
+    regime_period_minutes : the period those fractions refer to, trading minutes (slices convert them:
+        1 - (1 - f)^(slice minutes / period)).
+    regime_volume_threshold : low liquidity when the slice's volume < this x its expectation.
+    regime_spread_threshold : low liquidity when the spread > this x the normal spread.
+    """
+
+    regime_high_fraction: float = 0.2
+    regime_low_fraction: float = 0.1
+    regime_period_minutes: float = 15.0
+    regime_volume_threshold: float = 0.75
+    regime_spread_threshold: float = 1.3
+
+    def __post_init__(self) -> None:
+        for label, value in [
+            ("high-liquidity fraction", self.regime_high_fraction),
+            ("low-liquidity fraction", self.regime_low_fraction),
+        ]:
+            if not 0 < check_finite(label, value) <= 1:
+                raise ValueError(f"the {label} must be in (0, 1] (a share of the remainder), got {value:g}")
+        check_positive("regime period (minutes)", self.regime_period_minutes)
+        check_positive("regime volume threshold", self.regime_volume_threshold)
+        check_positive("regime spread threshold", self.regime_spread_threshold)
+
+    def slice_fractions(self, order: Order, market: MarketParams) -> tuple[float, float]:
+        """(high, low) share of the remainder per slice."""
+        periods = order.slice_days * market.session_minutes / self.regime_period_minutes
+        return (
+            float(-math.expm1(periods * math.log1p(-self.regime_high_fraction)))
+            if self.regime_high_fraction < 1 else 1.0,
+            float(-math.expm1(periods * math.log1p(-self.regime_low_fraction)))
+            if self.regime_low_fraction < 1 else 1.0,
+        )  # fmt: skip
+
+
+class RegimePolicy:
+    """Trade the high or low fraction of the remainder depending on the liquidity seen in the slice."""
+
+    def __init__(self, order: Order, market: MarketParams, params: RegimeParams) -> None:
+        self.params = params
+        self.high, self.low = params.slice_fractions(order, market)
+
+    def detect_low(self, state: StepState) -> np.ndarray:
+        """True where the slice's volume or spread says liquidity is low."""
+        p = self.params
+        thin = state.market_volume_shares < p.regime_volume_threshold * state.expected_volume_shares
+        wide = state.spread_usd > p.regime_spread_threshold * state.normal_spread_usd
+        return thin | wide
+
+    def decide(self, state: StepState) -> Decision:
+        """fraction x remainder; everything in the last slice."""
+        if state.is_last:
+            return Decision(state.remaining_shares.copy())
+        fraction = np.where(self.detect_low(state), self.low, self.high)
+        return Decision(fraction * state.remaining_shares)
+
+
+def regime_policy(order: Order, market: MarketParams, params: RegimeParams) -> RegimePolicy:
+    """The regime-adaptive feedback policy for the simulator."""
+    return RegimePolicy(order, market, params)
+
+
+def detection_probabilities(params: RegimeParams, model: MarketModel) -> np.ndarray:
+    """P(low detected | true regime high, low) under the simulator's lognormal volume and spread noise."""
+    volume_factor, spread_factor = model.regimes.volume_factors(), model.regimes.spread_factors()
+
+    def below(log_threshold: np.ndarray, noise: float) -> np.ndarray:  # P(exp(noise Z - noise^2/2) < e^log_thr)
+        if noise == 0:
+            return (log_threshold > 0).astype(float)
+        return norm.cdf((log_threshold + 0.5 * noise**2) / noise)
+
+    thin = below(np.log(params.regime_volume_threshold / volume_factor), model.volume_noise)
+    not_wide = below(np.log(params.regime_spread_threshold / spread_factor), model.spread_noise)
+    return 1.0 - (1.0 - thin) * not_wide
+
+
+def regime_adaptive(order: Order, market: MarketParams, params: RegimeParams) -> Schedule:
+    """Expected holdings under the simulator's default liquidity model (optexec.simulation.market.MarketModel).
+
+    With a_k[j] = E[x_k; regime j in slice k]: a_{k+1}[m] = sum_j a_k[j] (1 - f_j) P(j -> m), where f_j is the
+    traded fraction averaged over detection errors; exact in expectation for that market model.
+    """
+    model = MarketModel()
+    high, low = params.slice_fractions(order, market)
+    detected_low = detection_probabilities(params, model)
+    traded = np.array([high, high]) * (1.0 - detected_low) + np.array([low, low]) * detected_low
+    regimes = model.regimes
+    to_low, stay_low = regimes.transition(order.slice_days, market.session_minutes)
+    keep_high, keep_low = 1.0 - float(traded[0]), 1.0 - float(traded[1])
+    low_share = regimes.low_share if regimes.active else 0.0
+    high, low = order.shares * (1.0 - low_share), order.shares * low_share  # E[x_k; regime], plain floats: fast
+    holdings = np.empty(order.slices + 1)
+    holdings[0] = order.shares
+    for k in range(order.slices - 1):
+        high, low = high * keep_high, low * keep_low
+        high, low = high * (1.0 - to_low) + low * (1.0 - stay_low), high * to_low + low * stay_low
+        holdings[k + 1] = high + low
+    holdings[-1] = 0.0
+    warnings = ()
+    last = holdings[-2] if order.slices > 1 else order.shares
+    if last > 0.05 * order.shares:
+        warnings = (
+            (
+                f"about {last / order.shares:.0%} of the order is expected to be left for the last slice (done at "
+                "market); raise the fractions or shorten the period"
+            ),
+        )
+    return Schedule.from_holdings("regime_adaptive", order, market, holdings, params.__dict__, warnings)
+
+
+STRATEGIES = [
+    Strategy(
+        "limit_ladder",
+        "Limit-order ladder",
+        LadderParams,
+        limit_ladder,
+        "TWAP slices posted at the touch and deeper; passive fills save the half-spread, the rest crosses.",
+        ladder_policy,
+    ),
+    Strategy(
+        "regime_adaptive",
+        "Regime-adaptive",
+        RegimeParams,
+        regime_adaptive,
+        "A share of the remainder per period: more when volume and spread show high liquidity, less when low.",
+        regime_policy,
+    ),
+]

@@ -1,0 +1,157 @@
+"""Simulate: Monte Carlo cost distribution of every strategy on the same market paths."""
+
+from optexec.ui.state import current_ticket, ensure_navigation
+
+ensure_navigation()
+
+import streamlit as st  # noqa: E402
+
+from optexec.simulate import SimulationConfig, simulate  # noqa: E402
+from optexec.simulation import figures  # noqa: E402
+from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel  # noqa: E402
+from optexec.ui import formats  # noqa: E402
+
+st.title("Monte Carlo simulation")
+ticket = current_ticket()
+if ticket.errors:
+    for error in ticket.errors:
+        st.error(formats.markdown_safe(error))
+    st.stop()
+order, market, settings = ticket.order, ticket.market, ticket.settings
+
+with st.form("simulation"):
+    top = st.columns(4)
+    paths = top[0].number_input("Paths", 100, 100_000, 2_000, 500, key="sim_paths", bind="query-params")
+    seed = top[1].number_input("Seed", 0, 2**31 - 1, 0, 1, key="sim_seed", bind="query-params")
+    price_model = top[2].selectbox("Mid price", ["arithmetic", "geometric"], key="sim_price_model")
+    temporary_model = top[3].selectbox(
+        "Temporary impact", TEMPORARY_MODELS, key="sim_temporary", help="linear (Almgren–Chriss), power law "
+        "Y σ (n/v)^0.6 (ATHL), square root Y σ (n/v)^0.5, or none"
+    )  # fmt: skip
+    with st.expander("Market model"):
+        cols = st.columns(3)
+        regimes_on = cols[0].checkbox("Liquidity regimes (high / low)", True, key="sim_regimes")
+        volume_noise = cols[0].slider("Volume noise (lognormal sd per slice)", 0.0, 1.0, 0.3, 0.05, key="sim_vnoise")
+        spread_noise = cols[0].slider("Spread noise (lognormal sd per slice)", 0.0, 1.0, 0.1, 0.05, key="sim_snoise")
+        fast_vov = cols[1].slider("Fast vol factor: vol of vol (per √day)", 0.0, 2.0, 0.0, 0.05, key="sim_fast")
+        slow_vov = cols[1].slider("Slow vol factor: vol of vol (per √day)", 0.0, 1.0, 0.0, 0.05, key="sim_slow")
+        transient = cols[2].number_input(
+            "Transient impact λ ($/share per share)", 0.0, value=0.0, format="%g", key="sim_transient",
+            help="dl = (λu − βl)dt, decaying with a 30-minute half-life; 0 = off"
+        )  # fmt: skip
+        force_finish = cols[2].checkbox("Finish at the horizon at market", True, key="sim_finish")
+        use_policies = cols[2].checkbox("Run feedback policies (else static schedules)", True, key="sim_policies")
+    st.form_submit_button("Run simulation", icon=":material/play_arrow:", type="primary")
+
+try:
+    model = MarketModel(
+        price_model=price_model,
+        temporary_model=temporary_model,
+        regimes=LiquidityRegimes(enabled=regimes_on),
+        volume_noise=volume_noise,
+        spread_noise=spread_noise,
+        fast_vol_of_vol_per_sqrt_day=fast_vov,
+        slow_vol_of_vol_per_sqrt_day=slow_vov,
+        initial_vol_ratio=float(settings.get("current_vol_ratio", 1.0)),
+        fast_scale_epsilon=float(settings.get("fast_scale_epsilon", 0.1)),
+        slow_scale_delta=float(settings.get("slow_scale_delta", 0.5)),
+        transient_impact_usd_per_share2=transient,
+    )
+    config = SimulationConfig(int(paths), int(seed), model, force_finish, use_policies=use_policies)
+except ValueError as error:
+    st.error(formats.markdown_safe(str(error)))
+    st.stop()
+
+key = (order, market, tuple(sorted(settings.items())), config)
+stored = st.session_state.get("sim_result")
+if stored is None or stored[0] != key:
+    bar = st.progress(0.0, text="Drawing market paths…")
+    try:
+        result = simulate(order, market, settings, None, config,
+                          lambda done, label: bar.progress(done, text=f"Simulated {label}"))  # fmt: skip
+    except ValueError as error:
+        bar.empty()
+        st.error(formats.markdown_safe(str(error)))
+        st.stop()
+    bar.empty()
+    st.session_state["sim_result"] = (key, result)
+else:
+    result = stored[1]
+
+st.markdown(
+    formats.markdown_safe(
+        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {order.horizon_days:g} days in "
+        f"{order.slices} slices · {config.paths:,} paths, seed {config.seed} · every strategy trades on the same "
+        "paths, so differences to TWAP are paired"
+    )
+)
+for name, error in result.errors.items():
+    st.warning(formats.markdown_safe(f"{name}: not simulated. {error}"))
+if not result.runs:
+    st.stop()
+
+st.subheader("Cost distributions")
+st.plotly_chart(figures.distribution_figure(result), width="stretch")
+
+st.subheader("Statistics")
+table = result.table()
+money = [column for column in table.columns if column.endswith("_usd")]
+st.dataframe(
+    table.assign(**{column: table[column].round(0) for column in money}),
+    hide_index=True,
+    column_order=[
+        "strategy",
+        "kind",
+        "mean_cost_bps",
+        "mean_cost_usd",
+        "stderr_mean_usd",
+        "std_cost_bps",
+        "var95_bps",
+        "cvar95_bps",
+        "vs_twap_usd",
+        "vs_twap_stderr_usd",
+        "mean_participation",
+        "max_participation",
+        "unfinished_share",
+    ],  # fmt: skip
+    column_config={
+        "strategy": st.column_config.TextColumn("Strategy"),
+        "kind": st.column_config.TextColumn("Run as", help="feedback policy or static schedule"),
+        "mean_cost_bps": st.column_config.NumberColumn("Mean (bps)", format="%.2f"),
+        "mean_cost_usd": st.column_config.NumberColumn("Mean ($)", format="localized"),
+        "stderr_mean_usd": st.column_config.NumberColumn("± s.e. ($)", format="localized"),
+        "std_cost_bps": st.column_config.NumberColumn("Std (bps)", format="%.2f"),
+        "var95_bps": st.column_config.NumberColumn("VaR95 (bps)", format="%.2f"),
+        "cvar95_bps": st.column_config.NumberColumn("CVaR95 (bps)", format="%.2f"),
+        "vs_twap_usd": st.column_config.NumberColumn(
+            "vs TWAP ($)", format="localized", help="mean paired difference; < 0 = cheaper than TWAP"
+        ),
+        "vs_twap_stderr_usd": st.column_config.NumberColumn("± s.e. ($)", format="localized"),
+        "mean_participation": st.column_config.NumberColumn("Mean participation", format="percent"),
+        "max_participation": st.column_config.NumberColumn(
+            "Max participation", format="percent", help="average over paths of each path's largest slice"
+        ),
+        "unfinished_share": st.column_config.NumberColumn("Unfinished", format="percent"),
+    },  # fmt: skip
+)
+st.caption(
+    "Implementation shortfall per path against the arrival price (MATH.md §8); VaR/CVaR at 95% are the 95th "
+    "percentile and the mean beyond it; bps of the arrival notional."
+)
+
+st.subheader("Where the cost comes from")
+st.plotly_chart(figures.components_figure(result), width="stretch")
+
+st.subheader("Sample paths")
+labels = {run.label: run.name for run in result.runs}
+cheapest = [run.label for run in sorted(result.runs, key=lambda run: run.mean_usd)[:2]]
+chosen = st.multiselect("Strategies", list(labels), default=cheapest, key="sim_paths_shown")
+st.plotly_chart(figures.paths_figure(result, [labels[label] for label in chosen]), width="stretch")
+st.download_button(
+    "Statistics (CSV)",
+    table.to_csv(index=False),
+    file_name=f"{order.symbol}_{order.side}_simulation.csv",
+    mime="text/csv",
+    key="sim_download",
+    icon=":material/table_view:",
+)

@@ -1,0 +1,266 @@
+"""Feedback policies: limit-order ladder, regime-adaptive, POV on realised volume, multiscale and nonlinear adapters."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optexec.models import MarketParams, Order, u_shaped_volume_profile
+from optexec.simulate import SimulationConfig, run_policy, run_schedule, simulate_strategies
+from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
+from optexec.strategies import policies, registry
+from optexec.strategies.base import Strategy
+from optexec.strategies.benchmarks import POVParams, pov
+from optexec.strategies.multiscale import MultiscaleParams, fast_correction_per_share, multiscale, order_problem
+from optexec.strategies.policies import (
+    FEEDBACK_POLICIES,
+    LadderParams,
+    LadderPolicy,
+    RegimeParams,
+    RegimePolicy,
+    attach_feedback_policies,
+    detection_probabilities,
+    ladder_expected_spread_usd,
+    limit_ladder,
+    regime_adaptive,
+)
+
+QUIET = MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))
+LADDER, REGIME = policies.STRATEGIES
+
+
+def intraday(slices: int = 39) -> tuple[Order, MarketParams]:
+    order = Order("DEMO", "sell", 250_000, 1.0, slices)
+    market = MarketParams.from_rules_of_thumb(50.0, 1.0, 0.02, 5e6, volume_profile=u_shaped_volume_profile())
+    return order, market
+
+
+def run(strategy, settings, paths=2000, seed=0, model=None, names_twap=True):
+    order, market = intraday()
+    config = SimulationConfig(paths=paths, seed=seed, model=model or MarketModel())
+    strategies = [registry.get("twap"), strategy] if names_twap else [strategy]
+    return simulate_strategies(order, market, strategies, settings, config)
+
+
+def test_ladder_without_fills_is_twap_on_every_path():
+    result = run(LADDER, {"ladder_touch_fill_probability": 0.0})
+    twap_run, ladder_run = result.runs
+    assert ladder_run.kind == "policy"
+    assert np.max(np.abs(ladder_run.cost_usd - twap_run.cost_usd)) < 1e-6
+
+
+def test_ladder_always_filled_at_the_touch_saves_the_whole_spread():
+    result = run(LADDER, {"ladder_touch_fill_probability": 1.0, "ladder_levels": 1})
+    twap_run, ladder_run = result.runs
+    assert ladder_run.components_usd["spread"] == pytest.approx(0.0, abs=1e-9)
+    saving = twap_run.components_usd["spread"]
+    assert np.max(np.abs(ladder_run.cost_usd - (twap_run.cost_usd - saving))) < 1e-6
+
+
+def test_ladder_expected_spread_saving():
+    """E[spread] = (s/2) X (1 - mean p_j) - X s spacing (1/L) sum_j j p_j (fills independent of the spread)."""
+    result = run(LADDER, {}, paths=20_000, seed=4)
+    spread_cost = result.runs[1].components_usd["spread"]
+    order, market = intraday()
+    expected = ladder_expected_spread_usd(order, market, LadderParams())
+    # p = 0.5 e^{-0.7 j}, j = 0..2: mean p = 0.29053, mean j p = 0.16496; spacing 0.5
+    assert expected == pytest.approx(0.02 * 250_000 * (0.5 * (1 - 0.29053) - 0.5 * 0.16496), rel=1e-4)
+    assert abs(spread_cost.mean() - expected) < 3 * spread_cost.std() / math.sqrt(spread_cost.size)
+    assert result.runs[1].paired_difference_usd < 0
+
+
+def test_ladder_carrying_unfilled_shares_matches_its_expected_schedule():
+    order, market = intraday()
+    params = LadderParams(ladder_cross_unfilled=False)
+    schedule = limit_ladder(order, market, params)
+    assert schedule.trades_shares[0] == pytest.approx(params.expected_fill_fraction * order.shares / order.slices)
+    paths = 5000
+    market_paths = generate_market_paths(order, market, MarketModel(), paths, 8)
+    holdings = run_policy(LadderPolicy(order, market, params), order, market, market_paths, MarketModel(), paths)[5]
+    mean, stderr = holdings.mean(axis=0), holdings.std(axis=0) / math.sqrt(paths)
+    assert np.all(np.abs(mean - schedule.holdings_shares) <= 4 * stderr + 1e-6 * order.shares)
+    assert holdings[:, -1] == pytest.approx(0.0, abs=1e-6)  # the rest goes at market at the horizon
+    assert np.all(np.diff(holdings, axis=1) <= 1e-9)
+
+
+def test_regime_without_regimes_trades_the_high_fraction():
+    order, market = intraday()
+    params = RegimeParams()
+    high, low = params.slice_fractions(order, market)
+    minutes = order.slice_days * market.session_minutes
+    assert high == pytest.approx(1 - 0.8 ** (minutes / 15))
+    assert low == pytest.approx(1 - 0.9 ** (minutes / 15))
+    market_paths = generate_market_paths(order, market, QUIET, 10, 0)
+    holdings = run_policy(RegimePolicy(order, market, params), order, market, market_paths, QUIET, 10)[5]
+    expected = order.shares * (1 - high) ** np.arange(order.slices + 1)
+    expected[-1] = 0.0
+    assert holdings[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_regime_detection_is_perfect_without_noise():
+    order, market = intraday()
+    model = MarketModel(volume_noise=0.0, spread_noise=0.0)
+    assert detection_probabilities(RegimeParams(), model) == pytest.approx([0.0, 1.0])
+    market_paths = generate_market_paths(order, market, model, 500, 2)
+    policy = RegimePolicy(order, market, RegimeParams())
+    low = market_paths.low_liquidity
+    assert 0 < low.mean() < 1
+    for k in (0, 10, 30):
+        state = _state(market_paths, market, k)
+        assert np.array_equal(policy.detect_low(state), low[:, k])
+
+
+def _state(market_paths, market, k):
+    count = market_paths.paths
+    return policies.StepState(
+        k, market_paths.volume_shares.shape[1], float(market_paths.times_days[k]), 1 / 39, np.ones(count),
+        np.zeros(count), np.zeros(count), np.zeros(count), np.zeros(count), market_paths.volume_shares[:, k],
+        float(market_paths.expected_volume_shares[k]), market_paths.spread_usd[:, k], market.spread_usd,
+        market_paths.fill_uniform[:, k], market_paths.volume_shares[:, :k],
+    )  # fmt: skip
+
+
+def test_regime_expected_schedule_matches_the_simulated_mean():
+    """The build's Markov recursion is the mean of the policy under the default market model (4 SE)."""
+    order, market = intraday()
+    schedule = regime_adaptive(order, market, RegimeParams())
+    paths = 8000
+    market_paths = generate_market_paths(order, market, MarketModel(), paths, 6)
+    holdings = run_policy(RegimePolicy(order, market, RegimeParams()), order, market, market_paths,
+                          MarketModel(), paths)[5]  # fmt: skip
+    mean, stderr = holdings.mean(axis=0), holdings.std(axis=0) / math.sqrt(paths)
+    assert np.all(np.abs(mean - schedule.holdings_shares) <= 4 * stderr + 1e-9 * order.shares)
+    # low liquidity slows it down: between the all-high and all-low geometric paths
+    high, low = RegimeParams().slice_fractions(order, market)
+    k = np.arange(1, order.slices)
+    assert np.all(schedule.holdings_shares[1:-1] > order.shares * (1 - high) ** k)
+    assert np.all(schedule.holdings_shares[1:-1] < order.shares * (1 - low) ** k)
+
+
+def test_regime_warns_when_much_is_left_for_the_last_slice():
+    order, market = intraday()
+    slow = regime_adaptive(order, market, RegimeParams(regime_high_fraction=0.02, regime_low_fraction=0.01))
+    assert slow.warnings and "last slice" in slow.warnings[0]
+    assert not regime_adaptive(order, market, RegimeParams()).warnings
+
+
+def test_regime_trades_less_in_low_liquidity_than_pov_and_costs_are_finite():
+    result = run(REGIME, {}, paths=1000)
+    regime_run = result.runs[1]
+    assert np.all(np.isfinite(regime_run.cost_usd)) and regime_run.unfinished_share == 0
+
+
+def test_pov_policy_on_steady_volume_equals_the_static_pov_schedule():
+    order, market = intraday()
+    market_paths = generate_market_paths(order, market, QUIET, 50, 1)
+    schedule = pov(order, market, POVParams(0.2))
+    static = run_schedule(schedule, market, market_paths, QUIET, 1)[0]
+    looped = run_policy(policies.pov_policy(order, market, POVParams(0.2)), order, market, market_paths, QUIET, 1)
+    assert looped[0] == pytest.approx(static, rel=1e-9)
+
+
+def test_pov_policy_follows_realised_volume():
+    order, market = intraday()
+    model = MarketModel()
+    market_paths = generate_market_paths(order, market, model, 200, 1)
+    for rate in (0.02, 0.05):
+        policy = policies.pov_policy(order, market, POVParams(rate))
+        _, _, mean_part, max_part, unfinished, holdings = run_policy(policy, order, market, market_paths, model, 200,
+                                                                     force_finish=False)  # fmt: skip
+        wanted = np.minimum(np.cumsum(rate * market_paths.volume_shares, axis=1), order.shares)
+        assert order.shares - holdings[:, 1:] == pytest.approx(wanted, rel=1e-9)
+        assert unfinished == np.mean(wanted[:, -1] < order.shares * (1 - 1e-9))
+        assert max_part == pytest.approx(rate)
+    assert 0 < unfinished < 1  # 5% of one day's volume is about the order: some paths finish, some do not
+    assert mean_part < 0.05  # the finishing slice is a partial one
+
+
+def test_multiscale_feedback_tracks_its_expected_schedule():
+    order, market = intraday(78)
+    params = MultiscaleParams()
+    schedule = multiscale(order, market, params)
+    market_paths = generate_market_paths(order, market, QUIET, 4, 0)
+    holdings = run_policy(policies.multiscale_policy(order, market, params), order, market, market_paths, QUIET, 4)[5]
+    assert np.ptp(holdings, axis=0) == pytest.approx(0.0, abs=1e-6)  # no impact state, no signal: deterministic
+    assert holdings[0, -1] == pytest.approx(0.0, abs=1e-6)
+    assert np.max(np.abs(holdings[0] - schedule.holdings_shares)) < 0.02 * order.shares
+
+
+def test_multiscale_feedback_slows_down_in_high_vol():
+    """Starting vol above the half-step threshold halves the rate (MATH.md section 0 half-step rule)."""
+    order, market = intraday(78)
+    params = MultiscaleParams()
+    calm = run_policy(policies.multiscale_policy(order, market, params), order, market,
+                      generate_market_paths(order, market, QUIET, 2, 0), QUIET, 1)[5][0]  # fmt: skip
+    stormy_model = dataclasses.replace(QUIET, initial_vol_ratio=1.5)
+    stormy = run_policy(policies.multiscale_policy(order, market, params), order, market,
+                        generate_market_paths(order, market, stormy_model, 2, 0), stormy_model, 1)[5][0]  # fmt: skip
+    problem = order_problem(order, market, params)
+    sigma2 = market.sigma_usd_per_sqrt_day**2
+    fast = fast_correction_per_share(2.25 * sigma2, sigma2, params.fast_scale_epsilon, problem.risk_aversion,
+                                     params.fast_mean_reversion_per_day, problem.cost_k)  # fmt: skip
+    calm_traded = order.shares - calm[1]
+    # half of (the calm rate + the fast correction's extra speed, MATH.md section 1.6) over the first slice
+    expected = 0.5 * (calm_traded - fast * order.shares * order.slice_days)
+    assert fast < 0 and order.shares - stormy[1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_nonlinear_feedback_finishes():
+    pytest.importorskip("optexec.strategies.nonlinear")
+    strategy = attach_feedback_policies([registry.get("nonlinear")])[0]
+    result = run(strategy, {}, paths=300)
+    assert result.runs[1].kind == "policy" and result.runs[1].unfinished_share == 0
+    assert np.all(np.isfinite(result.runs[1].cost_usd))
+
+
+def test_attach_feedback_policies():
+    strategies = attach_feedback_policies(list(registry.STRATEGIES.values()) + policies.STRATEGIES)
+    with_policy = {s.name for s in strategies if s.policy is not None}
+    assert with_policy >= {"pov", "multiscale", "limit_ladder", "regime_adaptive"}
+    assert "twap" not in with_policy and set(FEEDBACK_POLICIES) >= {"pov", "multiscale"}
+    assert Strategy("x", "X", LadderParams, limit_ladder, "x").policy is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    levels=st.integers(1, 6),
+    probability=st.floats(0.0, 1.0),
+    decay=st.floats(0.0, 3.0),
+    cross=st.booleans(),
+    slices=st.integers(1, 50),
+)
+def test_ladder_schedule_invariants(levels, probability, decay, cross, slices):
+    order, market = intraday(slices)
+    params = LadderParams(levels, 0.5, probability, decay, cross)
+    schedule = limit_ladder(order, market, params)
+    assert schedule.holdings_shares[0] == order.shares and schedule.holdings_shares[-1] == 0
+    assert np.all(np.diff(schedule.holdings_shares) <= 1e-9 * order.shares)
+
+
+@settings(max_examples=30, deadline=None)
+@given(high=st.floats(0.01, 1.0), low=st.floats(0.01, 1.0), period=st.floats(1.0, 400.0), slices=st.integers(1, 60))
+def test_regime_schedule_invariants(high, low, period, slices):
+    order, market = intraday(slices)
+    schedule = regime_adaptive(order, market, RegimeParams(high, low, period))
+    holdings = schedule.holdings_shares
+    assert holdings[0] == order.shares and holdings[-1] == 0
+    assert np.all(np.diff(holdings) <= 1e-9 * order.shares) and np.all(holdings >= 0)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: LadderParams(ladder_levels=0), "levels"),
+        (lambda: LadderParams(ladder_touch_fill_probability=1.5), "fill probability"),
+        (lambda: LadderParams(ladder_spacing_spreads=-1), "spacing"),
+        (lambda: RegimeParams(regime_high_fraction=0.0), "high-liquidity fraction"),
+        (lambda: RegimeParams(regime_period_minutes=0.0), "period"),
+        (lambda: RegimeParams(regime_spread_threshold=-1.0), "spread threshold"),
+    ],
+)
+def test_bad_policy_parameters_are_plain_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -1,0 +1,361 @@
+"""Monte Carlo simulator: closed forms (MATH.md sections 2, 4, 8), exact limits, pairing, seeds, statistics."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optexec.costs import estimate
+from optexec.models import MarketParams, Order, Schedule, u_shaped_volume_profile
+from optexec.simulate import (
+    COMPONENTS,
+    SimulationConfig,
+    StrategyRun,
+    run_policy,
+    run_schedule,
+    simulate,
+    simulate_strategies,
+)
+from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
+from optexec.strategies import registry
+from optexec.strategies.almgren_chriss import ACParams, ac_discrete
+from optexec.strategies.benchmarks import NoParams, TWAPParams, immediate, twap
+from optexec.strategies.policies import POVPolicy, SchedulePolicy
+
+QUIET = MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))
+
+
+def intraday() -> tuple[Order, MarketParams]:
+    order = Order("DEMO", "buy", 250_000, 1.0, 39)
+    market = MarketParams.from_rules_of_thumb(50.0, 1.0, 0.02, 5e6, volume_profile=u_shaped_volume_profile())
+    return order, market
+
+
+def strategy_of(name, build, params_type):
+    return registry.Strategy(name, name, params_type, build, name)
+
+
+def test_static_linear_mean_and_variance_match_closed_form(table1_order, table1_market):
+    """MATH.md section 9 T4 (E = 911,226.99, V = 3.641286e11): simulated mean and variance within 3 SE."""
+    schedule = ac_discrete(table1_order, table1_market, ACParams(1e-6))
+    closed = estimate(schedule, table1_market)
+    assert closed.expected_usd == pytest.approx(911_226.99, abs=0.01)
+    assert closed.variance_usd2 == pytest.approx(3.641286e11, rel=1e-6)
+    paths = 20_000
+    market_paths = generate_market_paths(table1_order, table1_market, QUIET, paths, seed=7)
+    cost = run_schedule(schedule, table1_market, market_paths, QUIET, 0)[0]
+    stderr_mean = math.sqrt(closed.variance_usd2 / paths)
+    assert abs(cost.mean() - closed.expected_usd) < 3 * stderr_mean
+    stderr_var = closed.variance_usd2 * math.sqrt(2 / (paths - 1))  # the cost is normal here
+    assert abs(cost.var(ddof=1) - closed.variance_usd2) < 3 * stderr_var
+
+
+def test_drift_and_every_component_match_closed_form_when_sigma_is_zero():
+    """sigma = 0, constant spread: every path costs exactly E, component by component (MATH.md section 8)."""
+    order, market = intraday()
+    market = dataclasses.replace(market, sigma_usd_per_sqrt_day=0.0, drift_usd_per_day=0.4)
+    schedule = ac_discrete(order, market, ACParams(1e-6))
+    closed = estimate(schedule, market)
+    market_paths = generate_market_paths(order, market, QUIET, 50, seed=1)
+    total, parts, *_ = run_schedule(schedule, market, market_paths, QUIET, 0)
+    assert total == pytest.approx(np.full(50, closed.expected_usd), rel=1e-12)
+    assert parts["spread"] == pytest.approx(closed.spread_usd, rel=1e-12)
+    assert parts["temporary"] == pytest.approx(closed.temporary_usd, rel=1e-12)
+    assert parts["permanent"] == pytest.approx(closed.permanent_usd, rel=1e-12)
+    assert parts["timing"] == pytest.approx(closed.drift_usd, rel=1e-9)
+    assert closed.drift_usd > 0  # a buy into a rising price costs
+
+
+def test_geometric_prices_keep_the_mean():
+    """Geometric mid with the -v/2 correction is a martingale: the mean cost is still E (within 3 SE)."""
+    order, market = intraday()
+    model = dataclasses.replace(QUIET, price_model="geometric")
+    schedule = twap(order, market, TWAPParams())
+    cost = run_schedule(schedule, market, generate_market_paths(order, market, model, 20_000, 3), model, 0)[0]
+    closed = estimate(schedule, market)
+    assert abs(cost.mean() - closed.expected_usd) < 3 * cost.std(ddof=1) / math.sqrt(cost.size)
+    assert cost.std() == pytest.approx(closed.std_usd, rel=0.03)
+
+
+def test_policy_loop_equals_the_vectorised_schedule():
+    """The same schedule through run_policy and run_schedule: identical costs (power law, transient, noise on)."""
+    order, market = intraday()
+    model = MarketModel(temporary_model="power", transient_impact_usd_per_share2=1e-6, price_model="geometric")
+    schedule = ac_discrete(order, market, ACParams(1e-5))
+    market_paths = generate_market_paths(order, market, model, 300, seed=5)
+    static = run_schedule(schedule, market, market_paths, model, 5)
+    looped = run_policy(SchedulePolicy(schedule), order, market, market_paths, model, 5)
+    assert looped[0] == pytest.approx(static[0], rel=1e-10)
+    for name in COMPONENTS:
+        assert looped[1][name] == pytest.approx(static[1][name], rel=1e-9, abs=1e-6), name
+    assert looped[2:5] == pytest.approx(static[2:5], rel=1e-12)
+    assert looped[5] == pytest.approx(static[5])
+    assert static[1]["transient"][0] > 0 and static[1]["temporary"].std() > 0  # power law sees the volume
+
+
+def test_transient_cost_of_a_constant_rate_is_exact():
+    """u = X/T from l = 0: cost = lambda X^2/(beta T)^2 (beta T - 1 + e^{-beta T}), for any number of slices."""
+    market = MarketParams(1.0, 0.0, 0.0, 1e6, 1e-12, 0.0)
+    model = dataclasses.replace(QUIET, temporary_model="none", transient_impact_usd_per_share2=1.0,
+                                transient_decay_per_day=1.0)  # fmt: skip
+    for slices in (1, 7, 100):
+        order = Order("T", "sell", 1.0, 1.0, slices)
+        schedule = twap(order, market, TWAPParams())
+        parts = run_schedule(schedule, market, generate_market_paths(order, market, model, 2, 0), model, 0)[1]
+        assert parts["transient"] == pytest.approx(math.exp(-1.0), rel=1e-12)
+
+
+def test_transient_cost_of_obizhaeva_wang_matches_math_section_4():
+    """MATH.md section 9 T6: kappa = rho = T = X = 1, blocks X/3 at both ends, rate 1/3 between: cost -> 1/3."""
+    market = MarketParams(1.0, 0.0, 0.0, 1e6, 1e-12, 0.0)
+    model = dataclasses.replace(QUIET, temporary_model="none", transient_impact_usd_per_share2=1.0,
+                                transient_decay_per_day=1.0)  # fmt: skip
+    gaps = []
+    for slices in (1000, 4000):
+        order = Order("T", "buy", 1.0, 1.0, slices)
+        trades = np.full(slices, (1 / 3) / (slices - 2))
+        trades[0] = trades[-1] = 1 / 3
+        schedule = Schedule.from_trades("ow", order, market, trades)
+        parts = run_schedule(schedule, market, generate_market_paths(order, market, model, 2, 0), model, 0)[1]
+        gaps.append(parts["transient"][0] - 1 / 3)
+    assert abs(gaps[1]) < 1e-3  # the blocks are spread over one slice: an O(tau) difference
+    assert gaps[0] / gaps[1] == pytest.approx(4.0, rel=0.05)  # first order: 4x the slices, 1/4 the gap
+
+
+def test_seed_makes_a_run_reproducible():
+    order, market = intraday()
+    names = ["twap", "ac_discrete"]
+    config = SimulationConfig(paths=400, seed=11)
+    first = simulate(order, market, {}, names, config)
+    again = simulate(order, market, {}, names, config)
+    other = simulate(order, market, {}, names, dataclasses.replace(config, seed=12))
+    for a, b, c in zip(first.runs, again.runs, other.runs, strict=True):
+        assert np.array_equal(a.cost_usd, b.cost_usd)
+        assert not np.allclose(a.cost_usd, c.cost_usd)
+
+
+def test_common_random_numbers_make_differences_paired():
+    order, market = intraday()
+    result = simulate(order, market, {"risk_aversion_per_usd": 1e-6}, ["twap", "ac_discrete"],
+                      SimulationConfig(paths=4000, seed=2))  # fmt: skip
+    twap_run, ac_run = result.runs
+    assert twap_run.paired_difference_usd == 0 and twap_run.paired_stderr_usd == 0
+    unpaired = math.sqrt(twap_run.std_usd**2 + ac_run.std_usd**2) / math.sqrt(4000)
+    assert ac_run.paired_stderr_usd < 0.3 * unpaired
+    closed_gap = (
+        estimate(ac_discrete(order, market, ACParams(1e-6)), market).expected_usd
+        - estimate(twap(order, market, TWAPParams()), market).expected_usd
+    )
+    # spread noise and regimes average out for static schedules: the paired gap is the closed-form gap
+    assert abs(ac_run.paired_difference_usd - closed_gap) < 3 * ac_run.paired_stderr_usd + 1e-6 * abs(closed_gap)
+
+
+def test_statistics_of_a_known_sample():
+    costs = np.arange(1.0, 101.0)
+    run = StrategyRun("x", "X", "schedule", 1e4, costs, {}, np.zeros(100), 0.1, 0.2, 0.0, np.zeros((1, 2)))
+    assert run.mean_usd == 50.5
+    assert run.var95_usd == pytest.approx(95.05)
+    assert run.cvar95_usd == pytest.approx(98.0)  # mean of 96..100
+    assert run.stderr_mean_usd == pytest.approx(np.std(costs, ddof=1) / 10)
+    assert run.bps(50.5) == pytest.approx(50.5)
+    assert run.paired_difference_usd == 50.5
+
+
+def test_unfinished_orders_pay_the_opportunity_cost():
+    """POV at 1% cannot finish: unfinished share 1, timing = remaining x impact at the horizon (sigma = 0)."""
+    order, market = intraday()
+    market = dataclasses.replace(market, sigma_usd_per_sqrt_day=0.0)
+    market_paths = generate_market_paths(order, market, QUIET, 3, 0)
+    total, parts, _, _, unfinished, holdings = run_policy(
+        POVPolicy(0.01), order, market, market_paths, QUIET, 3, force_finish=False
+    )
+    traded = 0.01 * market_paths.expected_volume_shares
+    left = order.shares - traded.sum()
+    assert unfinished == 1.0 and holdings[0, -1] == pytest.approx(left)
+    done = traded.sum()
+    assert parts["timing"] == pytest.approx(left * market.gamma_usd_per_share2 * done, rel=1e-9)
+    finished = run_policy(POVPolicy(0.01), order, market, market_paths, QUIET, 3, force_finish=True)
+    assert finished[4] == 0.0 and finished[5][0, -1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_market_averages_to_its_parameters():
+    """Volume and spread average to the MarketParams values; the regime spends low_share of the time low."""
+    order, market = intraday()
+    model = MarketModel()
+    market_paths = generate_market_paths(order, market, model, 20_000, 4)
+    volume_ratio = market_paths.volume_shares / market_paths.expected_volume_shares
+    assert abs(volume_ratio.mean() - 1) < 3 * volume_ratio.std() / math.sqrt(volume_ratio.shape[0])
+    spread_ratio = market_paths.spread_usd / market.spread_usd
+    assert abs(spread_ratio.mean() - 1) < 3 * spread_ratio.std() / math.sqrt(spread_ratio.shape[0])
+    assert market_paths.low_liquidity.mean() == pytest.approx(0.3, abs=0.01)
+    # regimes persist: a low slice is followed by a low slice far more often than 30% of the time
+    low = market_paths.low_liquidity
+    assert (low[:, 1:] & low[:, :-1]).sum() / low[:, :-1].sum() > 0.6
+
+
+def test_stochastic_vol_factors():
+    """Fast and slow factors average to sigma^2; the mean cost of a static schedule does not move (3 SE)."""
+    order, market = intraday()
+    model = dataclasses.replace(QUIET, fast_vol_of_vol_per_sqrt_day=0.5, slow_vol_of_vol_per_sqrt_day=0.3)
+    market_paths = generate_market_paths(order, market, model, 20_000, 9)
+    sigma2 = market.sigma_usd_per_sqrt_day**2
+    fast_end = market_paths.fast_variance[:, -1]
+    assert abs(fast_end.mean() - sigma2) < 4 * fast_end.std() / math.sqrt(fast_end.size)
+    assert fast_end.std() > 0.05 * sigma2 and market_paths.slow_variance[:, -1].std() > 0
+    schedule = twap(order, market, TWAPParams())
+    cost = run_schedule(schedule, market, market_paths, model, 0)[0]
+    assert abs(cost.mean() - estimate(schedule, market).expected_usd) < 3 * cost.std() / math.sqrt(cost.size)
+
+
+def test_simulate_every_registered_strategy_and_report_errors():
+    order, market = intraday()
+    result = simulate(order, market, {}, None, SimulationConfig(paths=200, seed=0))
+    assert {run.name for run in result.runs} | set(result.errors) == set(registry.STRATEGIES)
+    assert not result.errors
+    for run in result.runs:
+        assert np.all(np.isfinite(run.cost_usd)), run.name
+        assert run.unfinished_share == 0.0
+        assert sum(run.component_means_usd().values()) == pytest.approx(run.mean_usd, rel=1e-9, abs=1e-6)
+    bad = simulate(order, market, {"small_impact_theta": 0.25}, ["twap", "multiscale"], SimulationConfig(paths=50))
+    assert [run.name for run in bad.runs] == ["twap"] and "0.2" in bad.errors["multiscale"]
+    table = result.table()
+    assert list(table["strategy"]) == [run.label for run in result.runs]
+    assert {"mean_cost_bps", "cvar95_usd", "vs_twap_stderr_usd", "unfinished_share", "transient_usd"} <= set(table)
+
+
+def test_json_layout_of_design_section_7():
+    order, market = intraday()
+    result = simulate(order, market, {}, ["twap", "immediate"], SimulationConfig(paths=100, seed=3))
+    output = result.to_json()
+    for strategy in output["strategies"]:
+        assert {"name", "mean_cost_usd", "std_cost_usd", "var95_usd", "cvar95_usd", "mean_cost_bps",
+                "stderr_mean_usd"} <= set(strategy)  # fmt: skip
+    assert output["strategies"][1]["mean_cost_usd"] > output["strategies"][0]["mean_cost_usd"]
+
+
+def test_progress_is_reported():
+    order, market = intraday()
+    seen = []
+    simulate(order, market, {}, ["twap", "vwap"], SimulationConfig(paths=20), lambda f, label: seen.append(f))
+    assert seen == [0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: SimulationConfig(paths=1), "number of paths"),
+        (lambda: SimulationConfig(seed=-1), "seed"),
+        (lambda: MarketModel(price_model="lognormal"), "price model"),
+        (lambda: MarketModel(temporary_model="cubic"), "temporary impact model"),
+        (lambda: MarketModel(volume_noise=-0.1), "volume noise"),
+        (lambda: LiquidityRegimes(low_share=1.0), "low liquidity"),
+        (lambda: LiquidityRegimes(low_spread_factor=0.5), "spread factor"),
+    ],
+)
+def test_bad_settings_are_plain_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_unknown_setting_is_an_error():
+    order, market = intraday()
+    with pytest.raises(ValueError, match="unknown setting"):
+        simulate(order, market, {"no_such_thing": 1}, ["twap"], SimulationConfig(paths=10))
+
+
+def test_immediate_costs_its_closed_form():
+    order, market = intraday()
+    schedule = immediate(order, market, NoParams())
+    run = simulate_strategies(order, market, [strategy_of("immediate", immediate, NoParams)], {},
+                              SimulationConfig(paths=2000, seed=1)).runs[0]  # fmt: skip
+    assert run.std_usd < 0.01 * run.mean_usd  # only the spread noise is random
+    assert abs(run.mean_usd - estimate(schedule, market).expected_usd) < 3 * run.stderr_mean_usd
+
+
+def test_simulate_page_runs_and_its_widgets_change_the_output():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "simulate.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.session_state["slices"] = 39
+    at.run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert "TWAP" in list(table["strategy"]) and table["mean_cost_bps"].notna().all()
+    assert len(at.get("plotly_chart")) == 3
+    first = table["mean_cost_usd"].to_numpy()
+    at.number_input(key="sim_seed").set_value(5)
+    at.button[0].click().run()
+    assert not at.exception
+    assert not np.array_equal(at.dataframe[0].value["mean_cost_usd"].to_numpy(), first)
+    at.number_input(key="adv").set_value(0.0).run()
+    assert any("average daily volume" in e.value for e in at.error)
+
+
+def _cli(argv):
+    import argparse
+
+    from optexec import cli, simulate_commands
+
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "simulate" not in commands.choices:  # until the lead wires it into optexec/cli.py
+        simulate_commands.register(commands)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+TABLE1_SIM = [
+    "simulate", "--symbol", "DEMO", "--side", "sell", "--shares", "1e6", "--horizon-days", "5", "--slices", "5",
+    "--price", "50", "--sigma", "0.95", "--spread", "0.125", "--eta", "2.5e-6", "--gamma", "2.5e-7",
+    "--adv", "5e6", "--risk-aversion", "1e-6", "--paths", "4000", "--seed", "3",
+]  # fmt: skip
+
+
+def test_simulate_cli_json_and_table(capsys):
+    import json
+
+    assert _cli([*TABLE1_SIM, "--json", "--strategy", "ac_discrete", "--no-regimes", "--spread-noise", "0"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    (ac,) = output["strategies"]
+    assert ac["name"] == "ac_discrete" and output["paths"] == 4000 and output["seed"] == 3
+    # MATH.md section 9 T4: E = 911,226.99, sd = 603,430.67 (the mean within 3 standard errors)
+    assert abs(ac["mean_cost_usd"] - 911_226.99) < 3 * ac["stderr_mean_usd"]
+    assert ac["std_cost_usd"] == pytest.approx(603_430.67, rel=0.05)
+    assert ac["mean_cost_bps"] == pytest.approx(ac["mean_cost_usd"] / 5e7 * 1e4)
+    assert ac["var95_usd"] < ac["cvar95_usd"]
+    assert _cli([*TABLE1_SIM[:-4], "--paths", "200", "--strategy", "twap", "--strategy", "pov"]) == 0
+    text = capsys.readouterr().out
+    assert "TWAP" in text and "POV" in text and "policy" in text
+
+
+def test_simulate_cli_user_errors():
+    with pytest.raises(ValueError, match="seed"):
+        _cli([*TABLE1_SIM[:-2], "--seed", "-1"])
+    with pytest.raises(ValueError, match="number of paths"):
+        _cli([*TABLE1_SIM[:-4], "--paths", "1", "--seed", "0"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    weights=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30).filter(lambda w: sum(w) > 1e-3),
+    side=st.sampled_from(["buy", "sell"]),
+    drift=st.floats(-1.0, 1.0),
+)
+def test_any_static_schedule_costs_its_closed_form_without_noise(weights, side, drift):
+    """sigma = 0 and a constant spread: each path's cost is costs.estimate's E, for any schedule (MATH.md 2, 8)."""
+    order = Order("H", side, 100_000, 0.5, len(weights))
+    market = MarketParams.from_rules_of_thumb(20.0, 0.0, 0.01, 2e6, drift_usd_per_day=drift)
+    trades = order.shares * np.asarray(weights) / sum(weights)
+    schedule = Schedule.from_trades("any", order, market, trades)
+    total = run_schedule(schedule, market, generate_market_paths(order, market, QUIET, 3, 0), QUIET, 0)[0]
+    looped = run_policy(SchedulePolicy(schedule), order, market, generate_market_paths(order, market, QUIET, 3, 0),
+                        QUIET, 0)[0]  # fmt: skip
+    expected = estimate(schedule, market).expected_usd
+    assert total == pytest.approx(np.full(3, expected), rel=1e-9, abs=1e-6)
+    assert looped == pytest.approx(total, rel=1e-9, abs=1e-6)
