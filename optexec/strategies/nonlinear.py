@@ -65,6 +65,8 @@ class NonlinearParams:
     method : "waterfill" (exact), "slsqp" or "differential_evolution".
     risk_aversion_per_usd : lambda in cost + lambda V, 1/$ (0 = risk neutral).
     var_limit_usd : optional 95% VaR limit: expected cost + 1.645 sd <= this many $; None = no limit.
+    reoptimise_every_minutes : how often the adaptive policy re-solves the remainder in the simulator, in trading
+        minutes (the brief: every 5-10 minutes); rounded to whole slices, at least one.
     """
 
     cost_model: CostModel = "linear_power"
@@ -76,6 +78,7 @@ class NonlinearParams:
     method: Method = "waterfill"
     risk_aversion_per_usd: float = 0.0
     var_limit_usd: float | None = None
+    reoptimise_every_minutes: float = 10.0
 
     def __post_init__(self) -> None:
         if self.cost_model not in COST_MODELS:
@@ -98,6 +101,8 @@ class NonlinearParams:
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
         if self.var_limit_usd is not None and check_finite("VaR limit ($)", self.var_limit_usd) <= 0:
             raise ValueError(f"the VaR limit must be > 0 $, got {self.var_limit_usd:g}")
+        if check_finite("re-optimisation interval (minutes)", self.reoptimise_every_minutes) <= 0:
+            raise ValueError(f"the re-optimisation interval must be > 0 minutes, got {self.reoptimise_every_minutes:g}")
 
     @property
     def effective_exponent(self) -> float:
@@ -405,8 +410,9 @@ class NonlinearPolicy:
 
     ``realised_volume_shares`` (optional, shape (slices done,) or (paths, slices done)) updates the volume
     forecast: the remaining expected volumes are scaled by realised / expected volume so far (clipped to
-    [0.2, 5]). Without risk, paths whose ratios agree within 1% share one exactly solved plan (their mean ratio);
-    with risk, all paths use the mean ratio. Without risk the volume level changes nothing while the caps hold the
+    [0.2, 5]). Without risk, paths are grouped into at most ``volume_groups`` quantile bins of that ratio and
+    each bin gets one exactly solved plan (at the bin's mean ratio); with risk, all paths use the mean ratio.
+    Without risk the volume level changes nothing while the caps hold the
     remainder: impact ~ 1/volume and caps ~ volume give x_t = min(theta v_t, child cap) at any level; it matters
     through the capacity and, with risk, through the impact-versus-risk balance. If a path's remainder exceeds
     the caps, the caps are filled and the excess is left to the last slice.
@@ -417,9 +423,13 @@ class NonlinearPolicy:
         order: Order,
         market: MarketParams,
         params: NonlinearParams,
-        reoptimise_every_slices: int = 5,
+        reoptimise_every_slices: int | None = None,
         risk_grid_points: int = 17,
+        volume_groups: int = 12,
     ):
+        if reoptimise_every_slices is None:  # from the parameters' interval in minutes
+            slice_minutes = order.slice_days * market.session_minutes
+            reoptimise_every_slices = max(1, round(params.reoptimise_every_minutes / slice_minutes))
         if isinstance(reoptimise_every_slices, bool) or not isinstance(reoptimise_every_slices, (int, np.integer)):
             raise ValueError("re-optimise every k slices: k must be a whole number")
         if reoptimise_every_slices < 1:
@@ -429,6 +439,7 @@ class NonlinearPolicy:
         self.order, self.market, self.params = order, market, params
         self.every = int(reoptimise_every_slices)
         self.grid_points = int(risk_grid_points)
+        self.volume_groups = int(volume_groups)
         self.expected_volume = slice_market_volume(order, market)
         self._plan: np.ndarray | None = None
         self._plan_start = 0
@@ -448,8 +459,11 @@ class NonlinearPolicy:
         wanted = np.maximum(remaining, 0.0)
         plan = np.zeros((remaining.size, volume.size))
         risky = self.params.risk_aversion_per_usd > 0
-        # paths whose volume ratios agree to 1% share one forecast (the group's mean ratio); with risk, one group
-        groups = np.zeros(remaining.size, int) if risky else np.round(np.log(ratio) / 0.01).astype(int)
+        # paths in one quantile bin of the volume ratio share one forecast (the bin's mean ratio); with risk, one bin
+        groups = np.zeros(remaining.size, int)
+        if not risky and np.ptp(ratio) > 0:
+            inner_edges = np.quantile(ratio, np.linspace(0.0, 1.0, self.volume_groups + 1)[1:-1])
+            groups = np.searchsorted(inner_edges, ratio)
         for group in np.unique(groups):
             members = groups == group
             costs = period_costs(self.order, self.market, self.params, volume * ratio[members].mean())

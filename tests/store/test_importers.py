@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -113,10 +114,70 @@ def test_lean_tick_trades_and_bad_rows(con, tmp_path):
     assert count(con, "trades") == 0
     report = load_file(con, ticks, skip_bad_rows=True)
     assert report.rows_loaded == 2 and {r.line for r in report.rejects} == {3, 4}
-    with pytest.raises(LoadError, match="not supported"):
-        load_file(con, lean_zip(tmp_path, "20131007_xyz_Quote_Tick.csv", [(1, 0, 0, 1, 1, "P", 1, 0)]))
     with pytest.raises(LoadError, match="loads into trades, not bars"):
         load_file(con, ticks, table="bars")
+
+
+# LEAN tick quotes: ms, bid, bid_size, ask, ask_size, exchange, condition, suspicious (one side per row)
+TICK_QUOTES = [
+    (34200000, 1000000, 100, 0, 0, "P", 1, 0),  # 1 bid 100.00 x 100; no ask yet: no quote
+    (34200100, 0, 0, 1001000, 200, "Q", 1, 0),  # 2 ask 100.10 x 200 -> 100.00/100.10
+    (34200200, 1000500, 300, 0, 0, "Q", 1, 1),  # 3 suspicious: dropped
+    (34200300, 1000500, 300, 0, 0, "N", 1, 0),  # 4 bid 100.05 x 300 -> 100.05/100.10
+    (34200400, 1002000, 100, 0, 0, "N", 1, 0),  # 5 bid 100.20 > ask 100.10: crossed, no quote
+    (34200500, 0, 0, 1002500, 400, "P", 1, 0),  # 6 ask 100.25 x 400 -> 100.20/100.25
+    (34200600, 1002000, 100, 0, 0, "P", 1, 0),  # 7 the same bid again: unchanged, no quote
+    (34200700, 1001000, 200, 0, 0, "Q", 1, 0),  # 8 bid 100.10 x 200 and, in the same ms,
+    (34200700, 0, 0, 1001500, 100, "Q", 1, 0),  # 9 ask 100.15 x 100 -> one quote 100.10/100.15
+    (34200800, 1002000, 100, 0, 0, "N", 1, 0),  # 10 bid 100.20 (above 100.15 only until
+    (34200800, 0, 0, 1003000, 100, "N", 1, 0),  # 11 the ask 100.30 of the same ms) -> 100.20/100.30
+    (34200900, 0, 0, 0, 0, "Z", 1, 0),  # 12 neither side: dropped
+    (34201000, 1003000, 500, 0, 0, "Z", 1, 0),  # 13 bid 100.30 x 500: locked, kept -> 100.30/100.30
+]
+TICK_QUOTES_EXPECTED = [  # 09:30 EDT = 13:30 UTC
+    (datetime(2013, 10, 7, 13, 30, 0, 100000), 100.0, 100.0, 100.1, 200.0),
+    (datetime(2013, 10, 7, 13, 30, 0, 300000), 100.05, 300.0, 100.1, 200.0),
+    (datetime(2013, 10, 7, 13, 30, 0, 500000), 100.2, 100.0, 100.25, 400.0),
+    (datetime(2013, 10, 7, 13, 30, 0, 700000), 100.1, 200.0, 100.15, 100.0),
+    (datetime(2013, 10, 7, 13, 30, 0, 800000), 100.2, 100.0, 100.3, 100.0),
+    (datetime(2013, 10, 7, 13, 30, 1), 100.3, 500.0, 100.3, 100.0),
+]
+
+
+def quote_rows(con) -> list[tuple]:
+    return con.execute("SELECT ts, bid, bid_size, ask, ask_size FROM quotes ORDER BY ts, seq").fetchall()
+
+
+def test_lean_tick_quotes_consolidated(con, tmp_path):
+    report = load_file(con, lean_zip(tmp_path, "20131007_xyz_Quote_Tick.csv", TICK_QUOTES))
+    assert (report.table, report.symbols, report.rows_read, report.rows_loaded) == ("quotes", ("XYZ",), 13, 6)
+    assert report.rows_rejected == 0
+    assert quote_rows(con) == TICK_QUOTES_EXPECTED
+    text = "\n".join(report.warnings)
+    assert "13 rows -> 6 level-1 quotes" in text
+    assert "1 rows flagged suspicious were dropped (first at line 3)" in text
+    assert "1 rows without a time or a valid bid or ask" in text and "(first at line 12)" in text
+    assert "1 rows came before both a bid and an ask were known" in text and "(first at line 1)" in text
+    assert "1 rows left the consolidated quote crossed (bid > ask) in 1 milliseconds" in text
+    assert "(first at line 5)" in text
+    again = load_file(con, lean_zip(tmp_path, "20131007_xyz_Quote_Tick.csv", TICK_QUOTES))
+    assert (again.rows_loaded, again.rows_already_present) == (0, 6)  # idempotent
+
+
+def test_lean_tick_quotes_bad_lines_and_nothing_two_sided(con, tmp_path):
+    rows = [(34199999, "oops", 1, 0, 0, "P", 1, 0), *TICK_QUOTES]
+    path = lean_zip(tmp_path, "20131007_xyz_Quote_Tick.csv", rows)
+    with pytest.raises(LoadError, match="line 1"):
+        load_file(con, path)
+    assert count(con, "quotes") == 0
+    report = load_file(con, path, skip_bad_rows=True)
+    assert (report.rows_read, report.rows_rejected, report.rows_loaded) == (14, 1, 6)
+    assert [r.line for r in report.rejects] == [1]
+    assert any("suspicious were dropped (first at line 4)" in w for w in report.warnings)  # file lines
+    assert quote_rows(con) == TICK_QUOTES_EXPECTED
+    one_sided = lean_zip(tmp_path, "20131008_xyz_Quote_Tick.csv", [(34200000, 1000000, 100, 0, 0, "P", 1, 0)])
+    with pytest.raises(LoadError, match="no two-sided, uncrossed quote"):
+        load_file(con, one_sided)
 
 
 def test_not_a_zip(con, tmp_path):
@@ -174,3 +235,37 @@ def test_real_lean_ibm_ticks(con):
     assert report.rows_loaded > 10_000
     lo, hi = con.execute("SELECT min(price), max(price) FROM trades").fetchone()
     assert 150 < lo <= hi < 200  # IBM traded near $180 in October 2013
+
+
+@needs_data
+def test_real_lean_ibm_tick_quotes_match_minute_quote_bars(con):
+    tick = MARKETDATA / "lean_equity_usa" / "tick" / "ibm" / "20131007_quote.zip"
+    if not tick.exists():
+        pytest.skip(f"{tick} is not present")
+    report = load_file(con, tick)
+    assert report.rows_rejected == 0 and report.symbols == ("IBM",) and report.seconds < 10
+    assert report.rows_read > 100_000 and report.rows_loaded > 10_000
+    n, crossed = con.execute("SELECT count(*), count(*) FILTER (WHERE bid > ask) FROM quotes").fetchone()
+    assert n == report.rows_loaded and crossed == 0
+    (spread,) = con.execute(
+        "SELECT median(ask - bid) FROM quotes WHERE ts BETWEEN TIMESTAMP '2013-10-07 13:30' AND '2013-10-07 20:00'"
+    ).fetchone()
+    assert 0.005 < spread < 0.10  # a few cents for IBM
+    # LEAN's own minute quote bars are built from these ticks: each bar's closing bid/ask is our last quote
+    minute = MARKETDATA / "lean_equity_usa" / "minute" / "ibm" / "20131007_quote.zip"
+    if not minute.exists():
+        return
+    with zipfile.ZipFile(minute) as zf:
+        bars = [line.split(",") for line in zf.read(zf.namelist()[0]).decode().split()]
+    quotes = quote_rows(con)
+    times = [q[0] for q in quotes]
+    midnight_utc = datetime(2013, 10, 7, 4)  # midnight EDT
+    for bar in bars:
+        end = midnight_utc + timedelta(milliseconds=int(bar[0]) + 60_000)
+        k = bisect.bisect_left(times, end) - 1  # the last quote before the bar's end
+        assert k >= 0 and quotes[k][1:] == (
+            int(bar[4]) / 10000,
+            float(bar[5]),
+            int(bar[9]) / 10000,
+            float(bar[10]),
+        ), bar
