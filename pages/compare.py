@@ -7,7 +7,7 @@ import streamlit as st
 from optexec.planning import best_row
 from optexec.ui import charts
 from optexec.ui.model_view import show_core_diagnostics
-from optexec.ui.plan_view import cached_plan
+from optexec.ui.plan_view import cached_frontier, cached_plan
 from optexec.ui.state import valid_ticket
 
 st.title("Compare strategies")
@@ -21,6 +21,13 @@ if not planned:
 st.subheader("Where the cost comes from")
 st.plotly_chart(charts.cost_breakdown_figure(plan), width="stretch")
 st.caption("Stacked: spread, temporary and permanent impact and drift (MATH.md §2, §8); diamonds: E ± 1 std.")
+
+st.subheader("Efficient frontier")
+try:
+    st.plotly_chart(charts.frontier_figure(plan, cached_frontier(plan.order, plan.market)), width="stretch")
+    st.caption("The Almgren–Chriss optimum over risk aversion λ (MATH.md §2); no schedule lies below it.")
+except ValueError as error:
+    st.info(f"No frontier for this order: {error}".replace("$", "\\$"))
 
 st.subheader("Two strategies side by side")
 labels = list(planned)

@@ -7,7 +7,7 @@ import streamlit as st
 from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats
-from optexec.ui.plan_view import cached_frontier, cached_plan, show_cost_table
+from optexec.ui.plan_view import cached_plan, show_cost_table
 from optexec.ui.state import valid_ticket
 
 st.title("Pre-trade plan")
@@ -53,13 +53,15 @@ st.caption(
     )
 )
 st.subheader("Schedules")
-st.plotly_chart(charts.schedule_figure(plan), width="stretch")
-st.subheader("Efficient frontier")
-try:
-    st.plotly_chart(charts.frontier_figure(plan, cached_frontier(order, market)), width="stretch")
-except ValueError as error:
-    st.info(formats.markdown_safe(f"No frontier for this order: {error}"))
-
+panel = st.segmented_control(
+    "Show",
+    list(charts.SCHEDULE_PANELS),
+    default="holdings",
+    format_func=lambda name: charts.SCHEDULE_PANELS[name][0],
+    key="plan_panel",
+    bind="query-params",
+)
+st.plotly_chart(charts.schedule_figure(plan, [panel or "holdings"]), width="stretch")
 st.subheader("Export")
 left, right = st.columns(2)
 left.download_button(

@@ -22,7 +22,7 @@ def test_app_runs_and_shows_every_strategy(app):
     from optexec.strategies import registry
 
     assert list(table["strategy"]) == [s.label for s in registry.STRATEGIES.values()]
-    assert len(app.get("plotly_chart")) == 2
+    assert len(app.get("plotly_chart")) == 1
     names = {trace["name"] for trace in _figure(app, 0)["data"]}
     assert names == {s.label for s in registry.STRATEGIES.values()}
 
@@ -32,6 +32,12 @@ def test_risk_aversion_moves_the_almgren_chriss_cost(app):
     app.select_slider(key="risk_aversion").set_value(1e-4).run()
     after = app.dataframe[0].value.set_index("strategy").loc["Almgren–Chriss", "expected_cost_usd"]
     assert after > before  # more urgency costs more impact
+
+
+def test_schedule_panel_switch_shows_child_orders(app):
+    assert _figure(app, 0)["layout"]["yaxis"]["title"]["text"] == "shares"
+    next(b for b in app.get("button_group") if b.key == "plan_panel").set_value("trades").run()
+    assert _figure(app, 0)["layout"]["yaxis"]["title"]["text"] == "shares per slice"
 
 
 def test_zero_shares_shows_an_error_not_a_traceback(app):

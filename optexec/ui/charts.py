@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from optexec.costs import Frontier
-from optexec.planning import Plan
+from optexec.planning import Plan, PlanRow
 from optexec.sensitivity import Sweep
 from optexec.strategies import registry
 
@@ -28,59 +30,68 @@ def time_axis(plan: Plan) -> tuple[np.ndarray, str]:
     return days, "time from start (trading days)"
 
 
-def schedule_figure(plan: Plan) -> go.Figure:
-    """Holdings, child orders and participation of every planned strategy on shared time axes.
+SCHEDULE_PANELS = {  # name -> (title, y-axis title, hover text, line shape)
+    "holdings": ("Shares left to trade", "shares", "%{y:,.0f} shares left", "linear"),
+    "trades": ("Child orders", "shares per slice", "%{y:,.0f} shares", "hv"),
+    "participation": ("Participation of expected volume", "% of volume", "%{y:.2f}% of volume", "hv"),
+}
 
-    Built from plain dicts (three stacked y-axes sharing x): plotly's per-trace validation through
-    make_subplots/add_trace costs ~10x more and this figure is redrawn on every slider move.
+
+def _panel_values(plan: Plan, panel: str) -> list[tuple[PlanRow, np.ndarray]]:
+    if panel == "holdings":
+        return [(row, row.schedule.holdings_shares) for row in plan.planned]
+    if panel == "trades":
+        return [(row, row.schedule.trades_shares) for row in plan.planned]
+    return [(row, 100 * row.schedule.participation) for row in plan.planned]
+
+
+def schedule_figure(plan: Plan, panels: Sequence[str] = tuple(SCHEDULE_PANELS)) -> go.Figure:
+    """Holdings, child orders and/or participation of every planned strategy, stacked on a shared time axis.
+
+    Built from plain dicts: plotly's per-trace validation through make_subplots/add_trace costs ~10x more and
+    this figure is redrawn on every slider move. Child orders and participation are clipped above so that one
+    block (e.g. immediate) does not flatten every other line (hover shows the values).
     """
     colours = strategy_colours()
     times, time_title = time_axis(plan)
-    panels = [  # (y values of a row, x values, axis suffix, hover unit, line shape)
-        (lambda s: s.holdings_shares, times, "", "%{y:,.0f} shares left", "linear"),
-        (lambda s: s.trades_shares, times[:-1], "2", "%{y:,.0f} shares", "hv"),
-        (lambda s: 100 * s.participation, times[:-1], "3", "%{y:.2f}% of volume", "hv"),
-    ]
-    data = []
-    for row in plan.planned:
-        name, label = row.strategy.name, row.strategy.label
-        for values, x, axis, hover, shape in panels:
+    count, gap = len(panels), 0.06
+    height = (1.0 - gap * (count - 1)) / count
+    data, layout = [], {
+        "height": 120 + 260 * count,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "legend": {"orientation": "h", "y": -0.35 / count},
+        "annotations": [],
+    }
+    for i, panel in enumerate(panels):
+        title, y_title, hover, shape = SCHEDULE_PANELS[panel]
+        suffix = "" if i == 0 else str(i + 1)
+        bottom = 1.0 - (i + 1) * height - i * gap
+        values = _panel_values(plan, panel)
+        for row, y in values:
+            name, label = row.strategy.name, row.strategy.label
             data.append(
                 {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": x,
-                    "y": values(row.schedule),
-                    "xaxis": f"x{axis}",
-                    "yaxis": f"y{axis}",
-                    "name": label,
-                    "legendgroup": name,
-                    "showlegend": axis == "",
-                    "line": {"color": colours[name], "width": 2, "shape": shape},
+                    "type": "scatter", "mode": "lines", "x": times if panel == "holdings" else times[:-1], "y": y,
+                    "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "name": label, "legendgroup": name,
+                    "showlegend": i == 0, "line": {"color": colours[name], "width": 2, "shape": shape},
                     "hovertemplate": "%{x:.4g}: " + hover + "<extra>" + label + "</extra>",
                 }
-            )
-    trade_top = _robust_top([row.schedule.trades_shares for row in plan.planned])
-    participation_top = _robust_top([100 * row.schedule.participation for row in plan.planned])
-    hidden_x = {"matches": "x3", "showticklabels": False}
-    layout = {
-        "height": 760,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
-        "legend": {"orientation": "h", "y": -0.08},
-        "xaxis": {"anchor": "y", **hidden_x},
-        "xaxis2": {"anchor": "y2", **hidden_x},
-        "xaxis3": {"anchor": "y3", "title": {"text": time_title}},
-        "yaxis": {"domain": [0.70, 1.0], "title": {"text": "shares"}, "tickformat": ",.0f"},
-        "yaxis2": {"domain": [0.36, 0.64], "title": {"text": "shares per slice"}, "tickformat": ",.0f",
-                   "range": [0, trade_top]},
-        "yaxis3": {"domain": [0.0, 0.30], "title": {"text": "% of volume"}, "range": [0, participation_top]},
-        "annotations": [
-            {"text": title, "xref": "paper", "yref": "paper", "x": 0.5, "y": top, "yanchor": "bottom",
+            )  # fmt: skip
+        y_axis = {"domain": [bottom, bottom + height], "title": {"text": y_title}}
+        if panel != "holdings":
+            y_axis["range"] = [0, _robust_top([y for _, y in values])]
+        layout[f"yaxis{suffix}"] = y_axis
+        last = i == count - 1
+        x_axis = {"anchor": f"y{suffix}", "showticklabels": last}
+        if last:
+            x_axis["title"] = {"text": time_title}
+        else:
+            x_axis["matches"] = f"x{count}"  # every panel follows the bottom one's zoom
+        layout[f"xaxis{suffix}"] = x_axis
+        layout["annotations"].append(
+            {"text": title, "xref": "paper", "yref": "paper", "x": 0.5, "y": bottom + height, "yanchor": "bottom",
              "showarrow": False, "font": {"size": 14}}
-            for title, top in (("Shares left to trade", 1.0), ("Child orders", 0.64),
-                               ("Participation of expected volume", 0.30))
-        ],
-    }  # fmt: skip
+        )  # fmt: skip
     return go.Figure({"data": data, "layout": layout})
 
 

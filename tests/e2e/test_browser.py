@@ -25,8 +25,7 @@ def test_plan_page_end_to_end(page, app_url):
     wait_idle(page)
     page.wait_for_selector("[data-testid='stMetricValue']")
     assert page.get_by_text("Pre-trade plan").is_visible()
-    page.wait_for_selector(".js-plotly-plot >> nth=1", timeout=30_000)  # both charts drawn
-    assert page.locator(".js-plotly-plot").count() >= 2
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)  # the schedule chart is drawn
     assert page.locator("[data-testid='stException']").count() == 0
     first = metric_values(page)
     screenshot(page, "01_plan_default")
