@@ -15,6 +15,7 @@ navigation = st.navigation(
         st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon=":material/tune:"),
         st.Page(PAGES / "simulate.py", title="Simulate", icon=":material/casino:"),
+        st.Page(PAGES / "rl.py", title="RL agent", icon=":material/smart_toy:"),
         st.Page(PAGES / "calibrate.py", title="Calibrate", icon=":material/model_training:"),
         st.Page(PAGES / "posttrade.py", title="Post-trade", icon=":material/fact_check:"),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:"),

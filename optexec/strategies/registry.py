@@ -19,7 +19,7 @@ from optexec.strategies.base import Strategy
 
 
 def _load() -> dict[str, Strategy]:
-    from optexec.strategies import almgren_chriss, benchmarks, multiscale, nonlinear, policies, transient
+    from optexec.strategies import almgren_chriss, benchmarks, multiscale, nonlinear, policies, rl_agent, transient
 
     strategies = [
         *benchmarks.STRATEGIES,
@@ -28,6 +28,7 @@ def _load() -> dict[str, Strategy]:
         *transient.STRATEGIES,
         *multiscale.STRATEGIES,
         *policies.STRATEGIES,
+        *rl_agent.STRATEGIES,
     ]
     return {s.name: s for s in policies.attach_feedback_policies(strategies)}
 

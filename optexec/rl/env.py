@@ -1,0 +1,210 @@
+"""Execution environment over the Monte Carlo simulator, with the Gymnasium reset/step API.
+
+One episode works one order. The horizon is cut into ``periods`` decision periods (whole slices of the order).
+At the start of period j the agent sees the state and picks the fraction a of the remaining order to execute in
+the period; those shares are split evenly over the period's slices, and the last period finishes the order (at
+the horizon any remainder is executed at once). The market is ``optexec.simulation.market.generate_market_paths``
+and every slice is charged exactly as ``optexec.simulate.run_policy`` charges it, so an agent's costs are
+comparable with every other strategy of ``simulate(...)``.
+
+Reward of a period, in $ (MATH.md section 8, marked to market; s = +1 buy, -1 sell, M_k the unimpacted mid,
+x_{k+1} the shares left after slice k, v_k the slice's variance):
+
+    r = - sum_k [ spread_k + temporary_k + permanent_k + transient_k + s x_{k+1} (M_{k+1} - M_k) ]
+        - lambda sum_k v_k tau x_{k+1}^2
+
+The bracket sums over an episode to the implementation shortfall of ``run_policy`` (Abel summation of its timing
+term s sum n_k (M_k - P0)); the second term is the Almgren–Chriss risk penalty lambda V (MATH.md section 2, eq 5).
+
+State (``FEATURES``): fraction remaining, fraction of time elapsed, spread / normal spread, current volatility /
+long-run volatility, realised / expected market volume of the previous period, and the previous period's return
+in units of sigma sqrt(period), signed so that + is against the order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optexec.models import MarketParams, Order, check_non_negative
+from optexec.simulate import _Impact
+from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
+
+FEATURES = ("remaining", "elapsed", "spread_ratio", "vol_ratio", "volume_ratio", "recent_return")
+DISCRETE_ACTIONS = np.linspace(0.0, 1.0, 11)  # 0%, 10%, ..., 100% of the remaining order
+
+
+def period_bounds(slices: int, periods: int) -> np.ndarray:
+    """First slice of each decision period and the end, (P + 1,) ints; P = min(periods, slices)."""
+    if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1:
+        raise ValueError(f"the number of decision periods must be a whole number >= 1, got {periods!r}")
+    count = min(int(periods), slices)
+    return np.unique(np.round(np.linspace(0, slices, count + 1)).astype(int))
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """What the agent trains on.
+
+    periods : decision periods in the horizon (each spans whole slices of the order).
+    risk_aversion_per_usd : lambda of the risk penalty lambda sum v tau x^2, per $ (MATH.md section 2).
+    model : the simulator's market model.
+    """
+
+    periods: int = 10
+    risk_aversion_per_usd: float = 1e-6
+    model: MarketModel = field(default_factory=MarketModel)
+
+    def __post_init__(self) -> None:
+        period_bounds(1, self.periods)
+        check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
+
+
+def tile_paths(paths: MarketPaths, copies: int) -> MarketPaths:
+    """The same market paths repeated ``copies`` times along the path axis (common random numbers)."""
+    count = paths.paths
+    changes = {
+        f.name: np.tile(value, (copies, 1))
+        for f in dataclasses.fields(paths)
+        if isinstance(value := getattr(paths, f.name), np.ndarray) and value.ndim == 2 and value.shape[0] == count
+    }
+    return dataclasses.replace(paths, **changes)
+
+
+class BatchExecutionEnv:
+    """The environment vectorised over a batch of market paths (module docstring); for training and evaluation."""
+
+    def __init__(self, order: Order, market: MarketParams, config: EnvConfig | None = None) -> None:
+        self.order, self.market = order, market
+        self.config = config or EnvConfig()
+        self.bounds = period_bounds(order.slices, self.config.periods)
+        self.periods = len(self.bounds) - 1
+        self.impact = _Impact(order, market, self.config.model)
+        self.sigma2 = market.sigma_usd_per_sqrt_day**2
+        self.paths: MarketPaths | None = None
+        self.period = 0
+
+    def reset(self, batch: int = 1, seed: int | None = None, paths: MarketPaths | None = None) -> np.ndarray:
+        """Start ``batch`` episodes on fresh market paths (or the given ones); the first observations (B, 6)."""
+        self.paths = (
+            paths
+            if paths is not None
+            else generate_market_paths(self.order, self.market, self.config.model, batch, seed)
+        )
+        count = self.paths.paths
+        self.remaining = np.full(count, self.order.shares)
+        self.level = np.zeros(count)
+        self.period = 0
+        self.cost_usd = np.zeros(count)
+        self.penalty_usd = np.zeros(count)
+        return self.observe()
+
+    @property
+    def done(self) -> bool:
+        """True once every period has been played."""
+        return self.period >= self.periods
+
+    def observe(self) -> np.ndarray:
+        """The state at the start of the current period, (B, len(FEATURES)) (module docstring)."""
+        paths, order, market = self.paths, self.order, self.market
+        count = paths.paths
+        k = int(self.bounds[min(self.period, self.periods - 1)])
+        obs = np.empty((count, len(FEATURES)))
+        obs[:, 0] = self.remaining / order.shares
+        obs[:, 1] = k / order.slices
+        normal = market.spread_usd if market.spread_usd > 0 else 1.0
+        obs[:, 2] = paths.spread_usd[:, min(k, order.slices - 1)] / normal if market.spread_usd > 0 else 1.0
+        if self.sigma2 > 0:
+            variance = paths.fast_variance[:, k] + paths.slow_variance[:, k] - self.sigma2
+            obs[:, 3] = np.sqrt(np.maximum(variance, 0.0) / self.sigma2)
+        else:
+            obs[:, 3] = 1.0
+        if self.period == 0:
+            obs[:, 4], obs[:, 5] = 1.0, 0.0
+        else:
+            start = int(self.bounds[self.period - 1])
+            expected = paths.expected_volume_shares[start:k].sum()
+            obs[:, 4] = paths.volume_shares[:, start:k].sum(axis=1) / expected if expected > 0 else 1.0
+            scale = math.sqrt(self.sigma2 * (k - start) * order.slice_days)
+            move = order.side_sign * (paths.mid_usd[:, k] - paths.mid_usd[:, start])
+            obs[:, 5] = move / scale if scale > 0 else 0.0
+        return obs
+
+    def step(self, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Execute ``fraction`` of the remainder over the period; (next observations, rewards in $, done)."""
+        if self.paths is None or self.done:
+            raise ValueError("the episode is over: call reset() first")
+        paths, order, market, impact = self.paths, self.order, self.market, self.impact
+        fraction = np.clip(np.broadcast_to(np.asarray(fraction, dtype=float), self.remaining.shape), 0.0, 1.0)
+        last_period = self.period == self.periods - 1
+        if last_period:
+            fraction = np.ones_like(self.remaining)
+        start, end = int(self.bounds[self.period]), int(self.bounds[self.period + 1])
+        per_slice = fraction * self.remaining / (end - start)
+        sign, tau, lam = order.side_sign, order.slice_days, self.config.risk_aversion_per_usd
+        cost, penalty = np.zeros_like(self.remaining), np.zeros_like(self.remaining)
+        for k in range(start, end):
+            traded = np.minimum(per_slice, self.remaining)
+            if k == order.slices - 1:
+                traded = self.remaining.copy()
+            volume = paths.volume_shares[:, k]
+            cost += 0.5 * paths.spread_usd[:, k] * np.abs(traded)
+            cost += impact.temporary_usd(traded, volume)
+            cost += market.gamma_usd_per_share2 * (order.shares - self.remaining) * traded
+            if impact.gain > 0:
+                step_cost, self.level = impact.transient_step(self.level, traded / tau)
+                cost += step_cost
+            self.remaining = self.remaining - traded
+            cost += sign * self.remaining * (paths.mid_usd[:, k + 1] - paths.mid_usd[:, k])
+            variance = np.maximum(paths.fast_variance[:, k] + paths.slow_variance[:, k] - self.sigma2, 0.0)
+            penalty += lam * variance * tau * self.remaining**2
+        self.cost_usd += cost
+        self.penalty_usd += penalty
+        self.period += 1
+        return self.observe(), -(cost + penalty), self.done
+
+
+class ExecutionEnv:
+    """One episode at a time with the Gymnasium API: ``reset(seed=) -> (obs, info)``,
+    ``step(action) -> (obs, reward, terminated, truncated, info)``.
+
+    discrete=True: the action is an index into ``DISCRETE_ACTIONS`` (0%, 10%, ..., 100% of the remainder);
+    otherwise a fraction in [0, 1]. ``observation_space`` / ``action_space`` are plain descriptions (low, high,
+    shape or n) so that no Gymnasium install is needed.
+    """
+
+    def __init__(self, order: Order, market: MarketParams, config: EnvConfig | None = None, discrete: bool = True):
+        self.inner = BatchExecutionEnv(order, market, config)
+        self.discrete = discrete
+        self.observation_space = {
+            "low": [0.0, 0.0, 0.0, 0.0, 0.0, -np.inf],
+            "high": [1.0, 1.0, np.inf, np.inf, np.inf, np.inf],
+            "shape": (len(FEATURES),),
+        }
+        self.action_space = {"n": len(DISCRETE_ACTIONS)} if discrete else {"low": 0.0, "high": 1.0, "shape": (1,)}
+        self._seeds = np.random.SeedSequence()
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """A new episode on a fresh market path (reproducible with ``seed``)."""
+        if seed is not None:
+            self._seeds = np.random.SeedSequence(seed)
+        child = int(self._seeds.spawn(1)[0].generate_state(1)[0])
+        obs = self.inner.reset(1, child)
+        return obs[0], {"period": 0}
+
+    def step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Trade this period; reward in $ (negative shortfall increment minus the risk penalty)."""
+        if self.discrete:
+            fraction = DISCRETE_ACTIONS[int(action)]
+        else:
+            fraction = float(np.clip(np.asarray(action, dtype=float).reshape(-1)[0], 0.0, 1.0))
+        obs, reward, done = self.inner.step(np.array([fraction]))
+        info = {
+            "period": self.inner.period,
+            "shortfall_usd": float(self.inner.cost_usd[0]),
+            "penalty_usd": float(self.inner.penalty_usd[0]),
+        }
+        return obs[0], float(reward[0]), done, False, info

@@ -1,0 +1,118 @@
+"""Trained RL policies in the DuckDB store: table ``rl_policies``, created on first use.
+
+    rl_policies(name VARCHAR, problem_key VARCHAR, agent VARCHAR, trained_at TIMESTAMP, params JSON text,
+                summary JSON text, PRIMARY KEY (name, problem_key))
+
+``problem_key`` identifies what a policy was trained for: the order (side, shares, horizon, slices), the market
+parameters, the risk aversion and the number of decision periods (``problem_key``). Saving the same name and key
+again replaces the row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import duckdb
+
+from optexec.models import MarketParams, Order
+from optexec.rl.agents import agent_from_dict
+from optexec.store import db
+
+TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS rl_policies (
+  name VARCHAR NOT NULL,
+  problem_key VARCHAR NOT NULL,
+  agent VARCHAR NOT NULL,
+  trained_at TIMESTAMP NOT NULL,
+  params VARCHAR NOT NULL,
+  summary VARCHAR NOT NULL,
+  PRIMARY KEY (name, problem_key)
+)"""
+
+
+def problem_key(order: Order, market: MarketParams, risk_aversion_per_usd: float, periods: int) -> str:
+    """A short hash of everything the trained policy depends on (module docstring)."""
+    fields = {
+        "side": order.side, "shares": order.shares, "horizon_days": order.horizon_days, "slices": order.slices,
+        "start": order.start_minutes_after_open, "price": market.price_usd, "sigma": market.sigma_usd_per_sqrt_day,
+        "spread": market.spread_usd, "adv": market.adv_shares, "eta": market.eta_usd_day_per_share2,
+        "gamma": market.gamma_usd_per_share2, "drift": market.drift_usd_per_day,
+        "profile": hashlib.sha1(json.dumps([round(v, 12) for v in market.volume_profile]).encode()).hexdigest(),
+        "lambda": risk_aversion_per_usd, "periods": periods,
+    }  # fmt: skip
+    text = json.dumps({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in fields.items()}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> bool:
+    """Create the table if needed; False when it is absent and cannot be created (read-only database)."""
+    cur = con.cursor()
+    try:
+        cur.execute(TABLE_SQL)
+        return True
+    except duckdb.Error:
+        found = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rl_policies'").fetchone()
+        return bool(found and found[0])
+    finally:
+        cur.close()
+
+
+def save_policy(name: str, key: str, agent: Any, summary: dict[str, Any] | None = None,
+                con: duckdb.DuckDBPyConnection | None = None) -> None:  # fmt: skip
+    """Store (or replace) a trained agent under ``name`` for the problem ``key``."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("a policy needs a non-empty name")
+    con = con or db.connect()
+    with db.write_lock(con):
+        _ensure(con)
+        cur = con.cursor()
+        try:
+            cur.execute(
+                "INSERT OR REPLACE INTO rl_policies VALUES (?, ?, ?, ?, ?, ?)",
+                [name.strip(), key, agent.kind, dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                 json.dumps(agent.to_dict()), json.dumps(summary or {})],
+            )  # fmt: skip
+        finally:
+            cur.close()
+
+
+def load_policy(key: str, kind: str | None = None, name: str | None = None,
+                con: duckdb.DuckDBPyConnection | None = None) -> tuple[Any, dict[str, Any]] | None:  # fmt: skip
+    """(agent, row info) of the latest policy stored for ``key`` (of that kind / name), or None."""
+    con = con or db.connect()
+    if not _ensure(con):
+        return None
+    sql = "SELECT name, agent, trained_at, params, summary FROM rl_policies WHERE problem_key = ?"
+    args: list[Any] = [key]
+    if kind:
+        sql, args = sql + " AND agent = ?", [*args, kind]
+    if name:
+        sql, args = sql + " AND name = ?", [*args, name]
+    cur = con.cursor()
+    try:
+        row = cur.execute(sql + " ORDER BY trained_at DESC LIMIT 1", args).fetchone()
+    finally:
+        cur.close()
+    if row is None:
+        return None
+    info = {"name": row[0], "agent": row[1], "trained_at": row[2], "summary": json.loads(row[4])}
+    return agent_from_dict(json.loads(row[3])), info
+
+
+def list_policies(con: duckdb.DuckDBPyConnection | None = None):
+    """Every stored policy (without its parameters), newest first, as a DataFrame."""
+    con = con or db.connect()
+    if not _ensure(con):
+        import pandas as pd
+
+        return pd.DataFrame(columns=["name", "agent", "problem_key", "trained_at", "summary"])
+    cur = con.cursor()
+    try:
+        return cur.execute(
+            "SELECT name, agent, problem_key, trained_at, summary FROM rl_policies ORDER BY trained_at DESC"
+        ).df()
+    finally:
+        cur.close()

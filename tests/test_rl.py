@@ -1,0 +1,228 @@
+"""RL execution agent: environment = simulator accounting, DP optimum = Almgren–Chriss, agents, storage, registry."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from optexec.models import MarketParams, Order, u_shaped_volume_profile
+from optexec.rl import storage
+from optexec.rl.agents import (
+    CrossEntropyAgent,
+    QLearningAgent,
+    Stage,
+    agent_from_dict,
+    calm_model,
+    run_greedy,
+    train_curriculum,
+)
+from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
+from optexec.rl.env import BatchExecutionEnv, EnvConfig, ExecutionEnv, period_bounds
+from optexec.rl.evaluate import agent_strategy, evaluate, regime
+from optexec.rl.policy import AgentPolicy
+from optexec.simulate import SimulationConfig, run_policy, simulate_strategies
+from optexec.simulation.market import MarketModel, generate_market_paths
+from optexec.strategies import rl_agent
+from optexec.strategies.registry import get as registry_get
+
+T4_OBJECTIVE = 1_275_355.56  # MATH.md section 9, T4: E + lambda V at lambda = 1e-6
+T4_HOLDINGS = [1e6, 541955.55, 289854.22, 147897.49, 62141.80, 0.0]
+
+
+def intraday(slices: int = 78, side: str = "sell") -> tuple[Order, MarketParams]:
+    order = Order("DEMO", side, 250_000, 1.0, slices)
+    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile())
+    return order, market
+
+
+def test_episode_cost_is_the_simulators_shortfall_on_the_same_paths():
+    order, market = intraday(side="buy")
+    model = MarketModel(fast_vol_of_vol_per_sqrt_day=1.0, initial_vol_ratio=1.3, transient_impact_usd_per_share2=1e-7)
+    agent = CrossEntropyAgent(10, [0.3, -1.0, 0.2, 1.0, 0.5, 0.3, 0.2])
+    env = BatchExecutionEnv(order, market, EnvConfig(10, 0.0, model))
+    cost, penalty = run_greedy(agent, env, 300, 3)
+    paths = generate_market_paths(order, market, model, 300, 3)
+    simulated = run_policy(AgentPolicy(order, market, agent), order, market, paths, model, 0)[0]
+    assert np.max(np.abs(cost - simulated)) < 1e-6 * order.shares * market.price_usd * 1e-4
+    assert np.all(penalty == 0.0)
+    assert np.std(cost) > 0  # the paths really differ
+
+
+def test_twap_agent_costs_exactly_what_the_twap_schedule_costs_in_the_simulator():
+    order, market = intraday(slices=80)  # 8 slices a period: the agent's even split is TWAP's
+    twap_agent = CrossEntropyAgent(10)  # theta = [0, -1, 0, ...]: a = 1 / periods left
+    fractions = [twap_agent.fractions(np.ones((1, 6)), j, 10)[0] for j in range(9)]
+    assert fractions == pytest.approx([1 / (10 - j) for j in range(9)], rel=1e-12)
+    result = simulate_strategies(order, market, [registry_get("twap"), agent_strategy("cem", "CEM", twap_agent)],
+                                 config=SimulationConfig(500, 1))  # fmt: skip
+    twap, agent = result.runs
+    assert agent.kind == "policy"
+    assert np.max(np.abs(agent.cost_usd - twap.cost_usd)) < 1e-6
+
+
+def test_gymnasium_api_and_the_immediate_sale_closed_form():
+    order, market = intraday(slices=20)
+    market = dataclasses.replace(market, sigma_usd_per_sqrt_day=0.0)
+    env = ExecutionEnv(order, market, EnvConfig(4, 1e-6, calm_model()), discrete=True)
+    obs, info = env.reset(seed=11)
+    assert obs.shape == (6,) and obs[0] == 1.0 and obs[1] == 0.0 and info["period"] == 0
+    obs, reward, terminated, truncated, info = env.step(10)  # 100% in the first period (5 slices)
+    assert obs[0] == 0.0 and not terminated and not truncated
+    total = reward
+    while not terminated:
+        obs, reward, terminated, truncated, info = env.step(3)
+        total += reward
+    x, m, tau = order.shares, 5, order.slice_days
+    expected = (market.half_spread_usd * x + market.eta_usd_day_per_share2 * x**2 / (m * tau)
+                + market.gamma_usd_per_share2 * (x**2 - m * (x / m) ** 2) / 2)  # fmt: skip
+    assert info["shortfall_usd"] == pytest.approx(expected, rel=1e-12)
+    assert total == pytest.approx(-expected, rel=1e-12)  # sigma = 0: no risk penalty
+
+
+def test_reset_with_a_seed_replays_the_same_episode():
+    order, market = intraday()
+    env = ExecutionEnv(order, market, discrete=False)
+    runs = []
+    for _ in range(2):
+        env.reset(seed=4)
+        runs.append([env.step([0.2])[1] for _ in range(10)])
+    assert runs[0] == runs[1]
+    env.reset(seed=5)
+    assert [env.step([0.2])[1] for _ in range(10)] != runs[0]
+
+
+def test_period_bounds():
+    assert period_bounds(390, 10).tolist() == [0, 39, 78, 117, 156, 195, 234, 273, 312, 351, 390]
+    assert period_bounds(3, 10).tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="decision periods"):
+        period_bounds(10, 0)
+
+
+def test_dp_reproduces_almgren_chriss_table_1(table1_order, table1_market):
+    """MATH.md section 9, T4: the grid DP with one period per slice is the discrete AC optimum."""
+    solution = solve_dp(table1_order, table1_market, EnvConfig(5, 1e-6, calm_model()), grid_points=1001)
+    assert solution.objective_usd == pytest.approx(T4_OBJECTIVE, rel=1e-6)
+    assert solution.objective_usd >= T4_OBJECTIVE - 0.01  # a grid cannot beat the continuous optimum
+    assert np.max(np.abs(solution.holdings_path() - T4_HOLDINGS)) <= 1000.0  # one grid step
+
+
+def test_dp_is_twap_when_risk_neutral_and_front_loads_against_an_adverse_drift():
+    order, market = intraday(slices=10)
+    flat = solve_dp(order, market, EnvConfig(10, 0.0, calm_model()), grid_points=101).holdings_path()
+    assert flat == pytest.approx(np.linspace(order.shares, 0, 11), abs=1e-6)
+    trending = regime("trending", order, market)[0]
+    urgent = solve_dp(order, trending, EnvConfig(10, 0.0, calm_model()), grid_points=101).holdings_path()
+    assert np.all(urgent[1:-1] < flat[1:-1])
+
+
+def test_dp_value_is_the_mean_outcome_of_its_policy_in_the_environment():
+    order, market = intraday()
+    config = EnvConfig(10, 1e-6, calm_model())
+    solution = solve_dp(order, market, config, grid_points=201)
+    cost, penalty = run_greedy(DPAgent(solution), BatchExecutionEnv(order, market, config), 4000, 9)
+    total = cost + penalty
+    assert abs(total.mean() - solution.objective_usd) < 3 * total.std() / math.sqrt(total.size)
+
+
+def test_trained_agents_do_not_beat_the_dp_bounds_and_cem_learns_to_front_load_a_trend():
+    order, market = intraday()
+    config = EnvConfig(10, 1e-6, calm_model())
+    bound = solve_dp(order, market, config, grid_points=201).objective_usd
+    discrete_bound = solve_dp_fractions(order, market, config).objective_usd
+    assert discrete_bound > bound  # fractions in steps of 10% are a restriction
+    for agent, agent_bound in ((QLearningAgent(10), discrete_bound), (CrossEntropyAgent(10), bound)):
+        train_curriculum(agent, order, market, [Stage("calm", calm_model())], 4, batch=64, validation=32)
+        cost, penalty = run_greedy(agent, BatchExecutionEnv(order, market, config), 2000, 77)
+        total = cost + penalty
+        assert total.mean() > agent_bound - 3 * total.std() / math.sqrt(total.size), agent.kind
+    trending = regime("trending", order, market)[0]
+    cem = CrossEntropyAgent(10)
+    curve = train_curriculum(cem, order, trending, [Stage("trending", MarketModel())], 12, population=24, batch=32)
+    assert curve[-1]["objective_bps"] < curve[0]["objective_bps"] - 1.0
+    table = evaluate(order, market, {"cem": cem}, "trending", paths=2000, periods=10)
+    rows = table.set_index("strategy")
+    row = rows.loc["cem"]
+    assert row.improvement_vs_twap_pct > 3 * row.improvement_stderr_pct > 0
+    assert rows.loc["DP optimum", "improvement_vs_twap_pct"] > 0  # the bound front-loads against the trend too
+
+
+def test_agents_round_trip_through_dicts():
+    obs = np.array([[0.7, 0.3, 1.1, 0.9, 1.2, 0.0], [0.2, 0.6, 0.9, 1.3, 0.8, 0.0]])
+    q = QLearningAgent(10, np.arange(120, dtype=float).reshape(10, 12) / 100)
+    cem = CrossEntropyAgent(10, [0.1, -1, 0.3, 0.2, 0.1, -0.2, 0.4])
+    for agent in (q, cem):
+        again = agent_from_dict(agent.to_dict())
+        assert np.array_equal(again.fractions(obs, 3, 10), agent.fractions(obs, 3, 10))
+    with pytest.raises(ValueError, match="unknown agent kind"):
+        agent_from_dict({"kind": "ppo"})
+
+
+def test_policies_are_saved_and_loaded_from_the_store(tmp_path):
+    from optexec.store import db
+
+    con = db.open_database(tmp_path / "rl.duckdb")
+    order, market = intraday()
+    key = storage.problem_key(order, market, 1e-6, 10)
+    assert key != storage.problem_key(order, market, 2e-6, 10)
+    assert storage.load_policy(key, con=con) is None
+    agent = CrossEntropyAgent(10, [0.1, -1, 0.3, 0.2, 0.1, -0.2, 0.4])
+    storage.save_policy("first", key, agent, {"cost_bps": 1.5}, con=con)
+    storage.save_policy("first", key, agent, {"cost_bps": 1.2}, con=con)  # replaces
+    loaded, info = storage.load_policy(key, "cross_entropy", con=con)
+    assert np.array_equal(loaded.theta, agent.theta) and info["summary"] == {"cost_bps": 1.2}
+    assert storage.load_policy(key, "q_learning", con=con) is None
+    assert len(storage.list_policies(con)) == 1
+    with pytest.raises(ValueError, match="name"):
+        storage.save_policy(" ", key, agent, con=con)
+    con.close()
+
+
+def test_registry_strategy_warns_without_a_stored_policy_and_uses_one_when_stored():
+    order, market = intraday()
+    strategy = rl_agent.STRATEGIES[0]
+    schedule = strategy.schedule(order, market, {"rl_agent": "cross_entropy"})
+    assert schedule.holdings_shares[0] == order.shares and schedule.holdings_shares[-1] == 0
+    assert np.all(np.diff(schedule.holdings_shares) <= 1e-9)
+    assert any("no trained cross-entropy policy" in w for w in schedule.warnings)
+    key = storage.problem_key(order, market, 1e-6, 10)
+    stored = CrossEntropyAgent(10, [2.0, 0, 0, 0, 0, 0, 0])  # ~88% of the remainder each period
+    storage.save_policy("test-fast", key, stored)
+    schedule = strategy.schedule(order, market, {"rl_agent": "cross_entropy"})
+    assert schedule.warnings == ()
+    assert schedule.holdings_shares[8] < 0.2 * order.shares  # after one period of 8 slices
+    result = simulate_strategies(order, market, [strategy], {"rl_agent": "cross_entropy"}, SimulationConfig(200, 0))
+    assert result.runs[0].kind == "policy" and result.runs[0].unfinished_share == 0.0
+
+
+def test_rl_params_are_validated():
+    with pytest.raises(ValueError, match="cross_entropy or q_learning"):
+        rl_agent.RLParams(rl_agent="ppo")
+    with pytest.raises(ValueError, match="risk aversion"):
+        rl_agent.RLParams(risk_aversion_per_usd=-1.0)
+    with pytest.raises(ValueError, match="transient"):
+        order, market = intraday()
+        solve_dp(order, market, EnvConfig(10, 0.0, MarketModel(transient_impact_usd_per_share2=1e-7)))
+
+
+def test_rl_page_trains_with_a_curve_saves_and_evaluates():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = Path(__file__).resolve().parents[1] / "pages" / "rl.py"
+    at = AppTest.from_file(str(page), default_timeout=120).run()
+    assert not at.exception and not at.error
+    at.number_input(key="rl_iterations").set_value(3)
+    at.text_input(key="rl_name").set_value("page-test")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert any("page-test" in s.value for s in at.success)
+    curve = at.get("plotly_chart")[0].proto.spec
+    assert "shortfall" in curve
+    at.number_input(key="rl_paths").set_value(300)
+    at.button[1].click().run()
+    table = at.dataframe[0].value
+    assert list(table["strategy"])[:5] == ["TWAP", "VWAP", "Almgren–Chriss", "DP optimum", "DP optimum (10% steps)"]
+    assert table["improvement_vs_twap_pct"].iloc[0] == 0.0
+    assert "page-test" in set(at.dataframe[1].value["name"])
