@@ -1,7 +1,9 @@
 """Benchmark: slider-to-updated-chart latency on the Plan page in a real browser (Debian chromium + Playwright).
 
 Moves the risk-aversion slider one notch at a time and measures, per move, the time from the key press
-until the page shows the new numbers and the run has finished. Prints a table.
+until the page shows the new numbers and the run has finished. Two patterns: "new values" steps to a value
+not seen before every time (every strategy re-plans, the RL agent retrains), "revisited" goes back and forth
+between two values (plans come from the cache). Prints a table.
 
     python -m benchmarks.bench_browser [--moves 20] [--slices 390]
 """
@@ -19,7 +21,7 @@ from playwright.sync_api import sync_playwright
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, metric_values, running_app, wait_idle
 
 
-def measure(url: str, moves: int, slices: int) -> list[float]:
+def measure(url: str, moves: int, slices: int, keys: list[str]) -> list[float]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
@@ -32,7 +34,7 @@ def measure(url: str, moves: int, slices: int) -> list[float]:
             before = metric_values(page)
             slider.focus()
             start = time.perf_counter()
-            slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+            slider.press(keys[i % len(keys)])
             while metric_values(page) == before:
                 page.wait_for_timeout(5)
             wait_idle(page)
@@ -46,12 +48,16 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--slices", type=int, default=390)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "db.duckdb", Path(tmp) / "st.log") as url:
-        latencies = measure(url, args.moves, args.slices)
-    ms = sorted(1e3 * x for x in latencies)
-    print(f"{'page':<6} {'slices':>6} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8}")
-    p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
-    print(f"{'Plan':<6} {args.slices:>6} {len(ms):>6} {statistics.median(ms):>10.0f} {p90:>8.0f} {ms[-1]:>8.0f}")
+    patterns = {"new values": ["ArrowLeft"], "revisited": ["ArrowRight", "ArrowLeft"]}
+    print(f"{'page':<6} {'slices':>6} {'pattern':<11} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8}")
+    for pattern, keys in patterns.items():
+        with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "db.duckdb", Path(tmp) / "st.log") as url:
+            ms = sorted(1e3 * x for x in measure(url, args.moves, args.slices, keys))
+        p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
+        print(
+            f"{'Plan':<6} {args.slices:>6} {pattern:<11} {len(ms):>6} {statistics.median(ms):>10.0f} {p90:>8.0f} "
+            f"{ms[-1]:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

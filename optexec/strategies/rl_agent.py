@@ -2,7 +2,7 @@
 
 The policy is the agent trained for this order, market, risk aversion and number of decision periods, loaded from
 the store (optexec.rl.storage, trained on the RL page). Without one, a small default agent is trained on the spot
-in about a second (curriculum calm -> normal market; cached for the process) and the schedule says so in a
+in a fraction of a second (curriculum calm -> normal market; cached for the process) and the schedule says so in a
 warning. The simulator runs the agent as a feedback policy; the plan view shows its mean holdings over 32
 simulated paths of the default market model.
 """
@@ -19,7 +19,7 @@ from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies.base import Strategy
 
 DEFAULT_PERIODS = 10
-QUICK_ITERATIONS = {"cross_entropy": 16, "q_learning": 12}
+QUICK_ITERATIONS = {"cross_entropy": 8, "q_learning": 12}
 QUICK_SETTINGS = {"cross_entropy": {"population": 16, "batch": 24, "validation": 64},
                   "q_learning": {"batch": 128, "validation": 64}}  # fmt: skip
 
@@ -66,7 +66,7 @@ def trained_agent(order: Order, market: MarketParams, params: RLParams) -> tuple
     agent = _quick_agent(order, market, params.rl_agent, params.risk_aversion_per_usd)
     return agent, (
         f"no trained {params.rl_agent.replace('_', '-')} policy is stored for this order: a small default agent was "
-        f"trained in about a second ({QUICK_ITERATIONS[params.rl_agent]} iterations, calm then normal market); "
+        f"trained on the spot ({QUICK_ITERATIONS[params.rl_agent]} iterations, calm then normal market); "
         "train a better one on the RL page"
     )
 
