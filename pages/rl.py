@@ -60,6 +60,9 @@ if trained:
             )  # fmt: skip
             figure.update_layout(xaxis_title="training iteration", yaxis_title="bps of notional (validation paths)",
                                  height=320, margin=dict(t=30, b=40))  # fmt: skip
+            for start, stage in curve.groupby("stage", sort=False).head(1)["stage"].items():
+                # the curriculum moves to a harder market here: costs jump because the market changed
+                figure.add_vline(x=start - 0.5, line_dash="dot", line_color="#888", annotation_text=f"{stage} market")
             chart.plotly_chart(figure, width="stretch", key=f"rl_curve_{len(points)}")
 
     try:
