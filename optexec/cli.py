@@ -26,6 +26,7 @@ from optexec.planning import (
     plan_to_json,
 )
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
+from optexec.simulate import SimulationConfig
 from optexec.store import commands as store_commands
 from optexec.store import db
 from optexec.strategies import registry
@@ -194,7 +195,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UserError(f"--values must be numbers separated by commas, got {args.values!r}") from None
     order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
     settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
-    result = sweep(order, market_from_args(args), settings, args.param, values, args.strategy)
+    simulation = SimulationConfig(paths=args.paths, seed=args.seed) if args.paths else None
+    result = sweep(order, market_from_args(args), settings, args.param, values, args.strategy, simulation)
     if args.json:
         print(json.dumps(sweep_to_json(result), indent=1))
         return 0
@@ -218,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_plan_options(sweep_parser)
     sweep_parser.add_argument("--param", required=True, choices=sweepable_parameters(), help="parameter to sweep")
     sweep_parser.add_argument("--values", required=True, help="comma-separated values, e.g. 1e-7,1e-6,1e-5")
+    sweep_parser.add_argument("--paths", type=int, default=0, help="simulate each point with this many paths")
+    sweep_parser.add_argument("--seed", type=int, default=0, help="random seed of the simulated sweep")
     sweep_parser.add_argument("--json", action="store_true", help="machine-readable output")
     sweep_parser.set_defaults(func=cmd_sweep)
     store_commands.register(commands)

@@ -2,13 +2,15 @@
 
 The parameter can be any Order or MarketParams field, the order size as a fraction of ADV
 (``order_fraction_of_adv``), or any strategy setting of the registry (risk aversion, participation, ...).
-Costs are the closed forms of optexec.costs (MATH.md sections 2 and 8).
+Costs are the closed forms of optexec.costs (MATH.md sections 2 and 8) of each strategy's schedule, or, with
+``simulation``, Monte Carlo estimates (optexec.simulate) in which feedback policies react to every path and
+the impact model can be nonlinear or transient; every point then uses the same seed (common random numbers).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from optexec.models import MarketParams, Order
 from optexec.planning import make_plan
+from optexec.simulate import SimulationConfig, simulate
 from optexec.strategies import registry
 
 ORDER_FRACTION_OF_ADV = "order_fraction_of_adv"
@@ -66,8 +69,13 @@ def sweep(
     param: str,
     values: Sequence[float],
     names: Iterable[str] | None = None,
+    simulation: SimulationConfig | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Sweep:
-    """Expected cost, std and VaR95 of every (or the named) strategy at each value of ``param``."""
+    """Expected cost, std and VaR95 of every (or the named) strategy at each value of ``param``.
+
+    Closed forms by default; with ``simulation`` the simulated mean, std and 95% VaR of the shortfall.
+    """
     grid = np.asarray(values, dtype=float)
     if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
         raise ValueError("the sweep needs one or more finite values")
@@ -81,6 +89,15 @@ def sweep(
     for i, value in enumerate(grid):
         point_order, point_market, point_settings = _inputs_at(order, market, settings, param, float(value))
         notional[i] = point_order.shares * point_market.price_usd
+        if progress is not None:
+            progress(i / grid.size)
+        if simulation is not None:
+            result = simulate(point_order, point_market, point_settings, chosen, simulation)
+            for run in result.runs:
+                expected[run.name][i], std[run.name][i], var95[run.name][i] = run.mean_usd, run.std_usd, run.var95_usd
+            for name, error in result.errors.items():
+                errors.setdefault(name, []).append(f"{param} = {value:g}: {error}")
+            continue
         for row in make_plan(point_order, point_market, point_settings, chosen).rows:
             name = row.strategy.name
             if row.cost is None:

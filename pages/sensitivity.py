@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from optexec.sensitivity import ORDER_FRACTION_OF_ADV
+from optexec.sensitivity import ORDER_FRACTION_OF_ADV, sweep
+from optexec.simulate import SimulationConfig
 from optexec.strategies import registry
 from optexec.ui import charts, formats
 from optexec.ui.plan_view import cached_sweep
@@ -42,26 +43,44 @@ def sweep_view() -> None:
     cols = st.columns(4)
     low = cols[0].number_input("from", value=float(low_default), format="%g", key=f"sweep_low_{param}")
     high = cols[1].number_input("to", value=float(high_default), format="%g", key=f"sweep_high_{param}")
-    points = cols[2].slider("points", 3, 60, 25, key="sweep_points")
+    points = cols[2].slider("points", 3, 60, 15, key="sweep_points")
     log_x = cols[3].checkbox("log scale", value=log_default, key=f"sweep_log_{param}")
+    simulated = cols[3].toggle(
+        "Monte Carlo", key="sweep_simulate",
+        help="Simulate every point (same seed at every point): feedback policies react to each path.",
+    )  # fmt: skip
+    paths = st.number_input("paths per point", 200, 20_000, 1000, 200, key="sweep_paths") if simulated else 0
     if not high > low:
         st.error("the sweep needs 'to' larger than 'from'")
         return
     if log_x and low <= 0:
         st.error("a log-scale sweep needs 'from' > 0")
         return
+    labels = {name: strategy.label for name, strategy in registry.STRATEGIES.items()}
+    names = st.multiselect("Strategies", list(labels), default=list(labels), format_func=labels.get, key="sweep_names")
+    if not names:
+        st.info("Pick at least one strategy.")
+        return
     values = np.geomspace(low, high, points) if log_x else np.linspace(low, high, points)
     if param == "slices":
         values = np.unique(np.maximum(1, values.round()))
     try:
-        result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values))
+        if simulated:
+            bar = st.progress(0.0, text="Simulating…")
+            result = sweep(order, market, settings, param, values, names, SimulationConfig(paths=int(paths)),
+                           progress=lambda done: bar.progress(done, text=f"Simulating… {done:.0%}"))  # fmt: skip
+            bar.empty()
+        else:
+            result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(names))
     except ValueError as error:
         st.error(formats.markdown_safe(str(error)))
         return
     st.plotly_chart(charts.sweep_figure(result, label, log_x), width="stretch")
     st.caption(
         formats.markdown_safe(
-            f"Closed-form linear-impact costs (MATH.md §2, §8); every other input as in the sidebar ticket; "
+            ("Monte Carlo means, std and 95% VaR of the shortfall (optexec.simulate); " if simulated else
+             "Closed-form linear-impact costs of each strategy's schedule (MATH.md §2, §8); ")
+            + "every other input as in the sidebar ticket; "
             f"bps of each point's arrival notional (now {formats.usd(order.shares * market.price_usd)})."
         )
     )

@@ -73,3 +73,30 @@ def test_market_fields_can_be_swept():
     market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7)
     result = sweep(Order("D", "buy", 1e5, 1.0, 10), market, {}, "spread_usd", [0.0, 0.25], ["twap"])
     assert result.expected_usd["twap"][1] - result.expected_usd["twap"][0] == pytest.approx(0.125 * 1e5)
+
+
+def test_simulated_sweep_agrees_with_the_closed_form_for_static_schedules(table1_order):
+    """In a quiet market (sigma = 0, no volume or spread noise, no regimes) the simulated shortfall of a static
+    schedule is its closed-form cost (MATH.md sections 2, 8)."""
+    from optexec.simulate import SimulationConfig
+    from optexec.simulation.market import LiquidityRegimes, MarketModel
+
+    quiet = MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))
+    market = MarketParams(50.0, 0.0, 0.125, 5e6, 2.5e-6, 2.5e-7)
+    args = (table1_order, market, {}, "risk_aversion_per_usd", [1e-7, 1e-6], ["ac_discrete", "twap"])
+    closed = sweep(*args)
+    steps = []
+    simulated = sweep(*args, simulation=SimulationConfig(paths=200, seed=3, model=quiet), progress=steps.append)
+    for name in ("ac_discrete", "twap"):
+        np.testing.assert_allclose(simulated.expected_usd[name], closed.expected_usd[name], rtol=1e-6)
+    assert steps == [0.0, 0.5]
+
+
+def test_simulated_sweep_cli(capsys):
+    args = ["sweep", "--symbol", "D", "--side", "buy", "--shares", "1e5", "--horizon-days", "1", "--slices", "20",
+            "--price", "50", "--sigma", "0.95", "--spread", "0.125", "--adv", "5e6", "--strategy", "limit_ladder",
+            "--param", "risk_aversion_per_usd", "--values", "1e-6", "--paths", "300", "--seed", "2",
+            "--json"]  # fmt: skip
+    assert main(args) == 0
+    ladder = json.loads(capsys.readouterr().out)["strategies"][0]
+    assert ladder["name"] == "limit_ladder" and ladder["expected_cost_usd"][0] is not None

@@ -67,6 +67,8 @@ def show_cost_table(plan: Plan) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner="Sweeping…")
-def cached_sweep(order: Order, market: MarketParams, settings_items: tuple, param: str, values: tuple) -> Sweep:
+def cached_sweep(
+    order: Order, market: MarketParams, settings_items: tuple, param: str, values: tuple, names: tuple
+) -> Sweep:
     """sensitivity.sweep, cached on its inputs."""
-    return sweep(order, market, dict(settings_items), param, values)
+    return sweep(order, market, dict(settings_items), param, values, names)
