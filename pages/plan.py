@@ -66,7 +66,7 @@ st.subheader("Export")
 left, right = st.columns(2)
 left.download_button(
     "Schedule (CSV)",
-    report.schedule_csv(plan),
+    lambda: report.schedule_csv(plan),
     file_name=f"{order.symbol}_{order.side}_schedule.csv",
     mime="text/csv",
     key="download_csv",

@@ -6,6 +6,7 @@ Every widget is bound to the URL (``bind="query-params"``), so a plan is a link.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import typing
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class Ticket:
     errors: tuple[str, ...]
 
 
+@functools.cache
 def _setting_defaults() -> dict[str, Any]:
     """Each setting name's default (first strategy that declares it wins)."""
     defaults = {}
@@ -94,6 +96,7 @@ def _setting_defaults() -> dict[str, Any]:
     return defaults
 
 
+@functools.cache
 def _setting_choices(name: str) -> tuple | None:
     """The allowed values of a setting typed as a Literal (e.g. a solver method), else None."""
     for strategy in registry.STRATEGIES.values():
