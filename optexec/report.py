@@ -43,6 +43,13 @@ def schedule_csv(plan: Plan) -> str:
     return header + schedule_frame(plan).to_csv(index=False, float_format="%.10g")
 
 
+def _snapshot_html(plan: Plan) -> str:
+    snapshot = holdings_snapshot(plan)
+    formatters = {column: "{:,.0f}".format for column in snapshot.columns[1:]}
+    formatters[snapshot.columns[0]] = "{:.3f}".format
+    return snapshot.to_html(index=False, border=0, formatters=formatters)
+
+
 def _table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="costs", float_format=lambda v: f"{v:,.1f}")
 
@@ -102,6 +109,7 @@ table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
 th, td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }}
 th:first-child, td:first-child {{ text-align: left; }}
 .muted {{ color: #5b6673; font-size: 0.9rem; }}
+.wide {{ overflow-x: auto; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money; bps of
@@ -116,10 +124,10 @@ trading days in {order.slices} slices, starting {order.start_minutes_after_open:
 {parameters.to_html(index=False, border=0)}
 <h2>Expected cost and risk</h2>
 <p>Lowest E + λ·Var: <b>{html.escape(best.strategy.label) if best else "none"}</b>.</p>
-{_table_html(shown)}
+<div class="wide">{_table_html(shown)}</div>
 {f"<h3>Notes</h3><ul>{warnings}</ul>" if warnings else ""}
 <h2>Schedule (shares left to trade)</h2>
-{holdings_snapshot(plan).to_html(index=False, border=0, float_format=lambda v: f"{v:,.0f}")}
+<div class="wide">{_snapshot_html(plan)}</div>
 <p class="muted">The full schedule, slice by slice, is the CSV download.</p>
 <h2>Charts</h2>
 {charts}
