@@ -1,24 +1,17 @@
 """RL agent: train on the simulator with a live learning curve, save the policy to the store, evaluate it."""
 
-from optexec.ui.state import current_ticket, ensure_navigation
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
 
-ensure_navigation()
-
-import pandas as pd  # noqa: E402
-import plotly.graph_objects as go  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from optexec.rl import evaluate as rl_eval  # noqa: E402
-from optexec.rl import storage  # noqa: E402
-from optexec.strategies.rl_agent import DEFAULT_PERIODS  # noqa: E402
-from optexec.ui import formats  # noqa: E402
+from optexec.rl import evaluate as rl_eval
+from optexec.rl import storage
+from optexec.strategies.rl_agent import DEFAULT_PERIODS
+from optexec.ui import formats
+from optexec.ui.state import valid_ticket
 
 st.title("Reinforcement-learning agent")
-ticket = current_ticket()
-if ticket.errors:
-    for error in ticket.errors:
-        st.error(formats.markdown_safe(error))
-    st.stop()
+ticket = valid_ticket()
 order, market, settings = ticket.order, ticket.market, ticket.settings
 risk_aversion = float(settings.get("risk_aversion_per_usd", 1e-6))
 periods = rl_eval.decision_periods(order, DEFAULT_PERIODS)

@@ -1,22 +1,15 @@
 """Simulate: Monte Carlo cost distribution of every strategy on the same market paths."""
 
-from optexec.ui.state import current_ticket, ensure_navigation
+import streamlit as st
 
-ensure_navigation()
-
-import streamlit as st  # noqa: E402
-
-from optexec.simulate import SimulationConfig, simulate  # noqa: E402
-from optexec.simulation import figures  # noqa: E402
-from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel  # noqa: E402
-from optexec.ui import formats  # noqa: E402
+from optexec.simulate import SimulationConfig, simulate
+from optexec.simulation import figures
+from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel
+from optexec.ui import formats
+from optexec.ui.state import valid_ticket
 
 st.title("Monte Carlo simulation")
-ticket = current_ticket()
-if ticket.errors:
-    for error in ticket.errors:
-        st.error(formats.markdown_safe(error))
-    st.stop()
+ticket = valid_ticket()
 order, market, settings = ticket.order, ticket.market, ticket.settings
 
 with st.form("simulation"):

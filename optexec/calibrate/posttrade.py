@@ -15,7 +15,6 @@ lambda_new = lambda_old clip(sum realised / sum expected, 0.5, 2), applied to th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,45 +23,6 @@ from optexec.models import check_finite
 from optexec.store.db import _fetch
 
 CLIP_LOW, CLIP_HIGH = 0.5, 2.0
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    """Implementation shortfall of one order and its parts, in $ (positive = money lost)."""
-
-    delay_usd: float
-    trading_usd: float
-    opportunity_usd: float
-    fees_usd: float
-    total_usd: float
-    bps: float
-
-
-def implementation_shortfall(
-    side: str,
-    shares: float,
-    decision_price: float,
-    arrival_price: float,
-    fill_qty: np.ndarray,
-    fill_price: np.ndarray,
-    end_price: float,
-    fees_usd: float = 0.0,
-) -> Shortfall:
-    """Perold's implementation shortfall and its decomposition (MATH.md section 8)."""
-    if side not in ("buy", "sell"):
-        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
-    s = 1.0 if side == "buy" else -1.0
-    q = np.asarray(fill_qty, dtype=float)
-    p = np.asarray(fill_price, dtype=float)
-    for name, value in (("decision price", decision_price), ("arrival price", arrival_price)):
-        if not check_finite(name, value) > 0:
-            raise ValueError(f"{name} must be > 0")
-    filled = float(q.sum())
-    delay = s * filled * (arrival_price - decision_price)
-    trading = s * float(q @ (p - arrival_price))
-    opportunity = s * (shares - filled) * (end_price - decision_price) if shares != filled else 0.0
-    total = delay + trading + opportunity + fees_usd
-    return Shortfall(delay, trading, opportunity, fees_usd, total, total / (shares * decision_price) * 1e4)
 
 
 ORDERS_SQL = """

@@ -1,31 +1,11 @@
-"""Post-trade: implementation shortfall (MATH.md section 9 T11) and the weekly recalibration rule."""
+"""Post-trade: realised slippage per order and the weekly recalibration rule (T11 itself: tests/test_shortfall.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from optexec.calibrate import posttrade
-
-
-def test_t11_implementation_shortfall():
-    out = posttrade.implementation_shortfall(
-        "buy", 10_000, 50.00, 50.05, np.array([3000, 4000, 1000]), np.array([50.10, 50.20, 50.30]), 50.50, 40.0
-    )
-    assert out.delay_usd == pytest.approx(400.0)
-    assert out.trading_usd == pytest.approx(1000.0)
-    assert out.opportunity_usd == pytest.approx(1000.0)
-    assert out.total_usd == pytest.approx(2440.0)
-    assert out.bps == pytest.approx(48.8)
-
-
-def test_sell_mirrors_buy():
-    buy = posttrade.implementation_shortfall("buy", 100, 10.0, 10.0, np.array([100]), np.array([10.2]), 11.0)
-    sell = posttrade.implementation_shortfall("sell", 100, 10.0, 10.0, np.array([100]), np.array([9.8]), 9.0)
-    assert buy.total_usd == pytest.approx(sell.total_usd) == pytest.approx(20.0)
-    with pytest.raises(ValueError, match="side"):
-        posttrade.implementation_shortfall("hold", 1, 1, 1, np.array([1]), np.array([1]), 1)
 
 
 def frame(weeks_and_costs):
