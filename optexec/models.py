@@ -295,7 +295,10 @@ class Schedule:
         params: dict[str, Any] | None = None,
         warnings: tuple[str, ...] = (),
     ) -> Schedule:
-        """Build a schedule from child-order sizes; the last one absorbs rounding so the sum is exact."""
+        """Build a schedule from child-order sizes; the last one absorbs rounding so the sum is exact.
+
+        Raises ValueError when the child orders do not add up to the order (beyond rounding).
+        """
         holdings = np.empty(order.slices + 1)
         holdings[0] = order.shares
         np.cumsum(trades_shares, out=holdings[1:])
@@ -312,9 +315,20 @@ class Schedule:
         params: dict[str, Any] | None = None,
         warnings: tuple[str, ...] = (),
     ) -> Schedule:
-        """Build a schedule from holdings on the slice grid; the end points are set exactly to X and 0."""
+        """Build a schedule from holdings on the slice grid; the end points, once checked, are set exactly to X and 0.
+
+        Raises ValueError when the holdings do not start at the order size or do not end at zero beyond rounding
+        (1e-9 of the largest holding): a strategy that leaves shares must say so, not have them pushed into a slice.
+        """
         holdings = np.array(holdings_shares, dtype=float)
-        holdings[0], holdings[-1] = order.shares, 0.0
+        if holdings.ndim == 1 and holdings.size == order.slices + 1 and np.isfinite(holdings.sum()):
+            rounding = 1e-9 * max(order.shares, float(np.max(np.abs(holdings))))
+            if abs(holdings[0] - order.shares) > rounding or abs(holdings[-1]) > rounding:
+                raise ValueError(
+                    f"strategy {strategy!r} produced a schedule that does not trade the whole order: it starts at "
+                    f"{holdings[0]:,.0f} and leaves {holdings[-1]:,.0f} of {order.shares:,.0f} shares"
+                )
+            holdings[0], holdings[-1] = order.shares, 0.0
         return cls(strategy, order, market, holdings, dict(params or {}), warnings)
 
     @property

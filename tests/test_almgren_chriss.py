@@ -162,3 +162,12 @@ def test_too_long_slices_are_refused():
     market = MarketParams(50.0, 0.95, 0.125, 5e6, 1e-7, 2.5e-7)
     with pytest.raises(ValueError, match="slices are too long"):
         ac_discrete(Order("D", "sell", 1e6, 5.0, 5), market, ACParams(LAMBDA))
+
+
+@pytest.mark.parametrize("lam", [1e-24, 1e-20, 1e-16])
+def test_drift_schedule_is_continuous_as_risk_aversion_vanishes(lam):
+    """Tiny lambda must give the lambda = 0 parabola, not digits lost in arccosh(1 + d) or in x_bar terms."""
+    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, drift_usd_per_day=0.02)
+    order = Order("DEMO", "sell", 1e6, 5.0, 5)
+    limit = ac_drift(order, market, ACParams(0.0)).holdings_shares
+    np.testing.assert_allclose(ac_drift(order, market, ACParams(lam)).holdings_shares, limit, rtol=0, atol=1e-3)

@@ -462,6 +462,20 @@ def test_signal_sign_for_buys_and_sells(market):
     assert np.all(holdings("buy", 0.05)[1:-1] < holdings("buy", 0.0)[1:-1])
 
 
+def test_buy_and_sell_mirror_with_the_slow_correction_on(market):
+    """A buy with signal -s and correlation -rho is the mirror of a sell with (s, rho): the same schedule
+    (MATH.md 1.7: c_z = rho_xz eta g(z), with the signal and its correlation in price terms)."""
+    slow = {"signal_vol_usd_per_day_per_sqrt_day": 0.05, "slow_vol_of_vol_per_sqrt_day": 0.5}
+
+    def holdings(side, signal, correlation):
+        params = MultiscaleParams(signal_usd_per_day=signal, slow_correlation=correlation, **slow)
+        return multiscale(Order("DEMO", side, 1e6, 5.0, 10), market, params).holdings_shares
+
+    sell = holdings("sell", 0.03, 0.6)
+    np.testing.assert_allclose(holdings("buy", -0.03, -0.6), sell, rtol=0, atol=1e-6 * 1e6)
+    assert np.max(np.abs(holdings("sell", 0.03, 0.0) - sell)) > 1.0  # the slow correction is really on
+
+
 # ---------------------------------------------------------------- the feedback policy
 
 def test_policy_reproduces_the_plan_and_ends_flat(market):

@@ -207,3 +207,15 @@ def test_var_and_objective(table1_order, table1_market):
     assert cost.to_bps(cost.expected_usd) == pytest.approx(182.2454, abs=1e-4)
     with pytest.raises(ValueError, match="confidence"):
         cost.var_usd(1.0)
+
+
+def test_schedules_that_do_not_trade_the_order_are_refused(table1_order, table1_market):
+    """Rounding is absorbed; a real shortfall is an error, never pushed into the last slice."""
+    from optexec.models import Schedule
+
+    nearly = Schedule.from_trades("x", table1_order, table1_market, [2e5, 2e5, 2e5, 2e5, 2e5 * (1 + 1e-12)])
+    assert nearly.holdings_shares[-1] == 0 and nearly.trades_shares.sum() == pytest.approx(1e6, rel=1e-15)
+    with pytest.raises(ValueError, match="does not trade the whole order"):
+        Schedule.from_trades("x", table1_order, table1_market, [1e5] * 5)
+    with pytest.raises(ValueError, match="does not trade the whole order"):
+        Schedule.from_holdings("x", table1_order, table1_market, [0, 0, 0, 0, 0, 7e5])

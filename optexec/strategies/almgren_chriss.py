@@ -43,10 +43,14 @@ def eta_tilde(order: Order, market: MarketParams) -> float:
 
 
 def kappa_discrete(order: Order, market: MarketParams, risk_aversion_per_usd: float) -> float:
-    """Exact urgency kappa per day from (2/tau^2)(cosh(kappa tau) - 1) = lambda sigma^2 / eta~ (eq 19)."""
+    """Exact urgency kappa per day from (2/tau^2)(cosh(kappa tau) - 1) = lambda sigma^2 / eta~ (eq 19).
+
+    Solved as kappa = (2/tau) arcsinh(kappa~ tau / 2), the same relation since cosh(x) - 1 = 2 sinh^2(x/2), but
+    accurate for tiny lambda where arccosh(1 + d) loses digits.
+    """
     tau = order.slice_days
     kappa_tilde_sq = risk_aversion_per_usd * market.sigma_usd_per_sqrt_day**2 / eta_tilde(order, market)
-    return float(np.arccosh(1.0 + 0.5 * kappa_tilde_sq * tau**2) / tau)
+    return float(2.0 * np.arcsinh(0.5 * math.sqrt(kappa_tilde_sq) * tau) / tau)
 
 
 def kappa_continuous(market: MarketParams, risk_aversion_per_usd: float) -> float:
@@ -101,30 +105,34 @@ def ac_drift(order: Order, market: MarketParams, params: ACParams) -> Schedule:
     """Implementation-shortfall strategy: Almgren–Chriss with drift (MATH.md section 2, eq 25).
 
     Minimises E + lambda V with E including -alpha tau sum x_k. The first-order conditions give
-    x_{k-1} - 2 x_k + x_{k+1} = kappa~^2 tau^2 (x_k - x_bar), solved exactly:
-    x_j = x_bar + (X - x_bar) sinh(kappa(T - t_j))/sinh(kappa T) - x_bar sinh(kappa t_j)/sinh(kappa T).
-    With lambda = 0 (or sigma = 0) the solution is the TWAP line plus the parabola
-    alpha tau^2 / (4 eta~) j (N - j).
+    x_{k-1} - 2 x_k + x_{k+1} = kappa~^2 tau^2 (x_k - x_bar), x_bar = alpha / (2 lambda sigma^2), solved exactly:
+    x_j = X sinh(kappa(T - t_j))/sinh(kappa T) + x_bar [1 - (sinh(kappa(T - t_j)) + sinh(kappa t_j))/sinh(kappa T)].
+    The bracket equals 2 sinh(kappa t/2) sinh(kappa (T-t)/2) / cosh(kappa T/2), so the drift term is evaluated as
+    alpha expm1(-kappa t) expm1(-kappa (T-t)) / (2 eta~ kappa~^2 (1 + exp(-kappa T))): no cancellation of huge
+    x_bar terms as lambda -> 0, no overflow as kappa T grows. With lambda = 0 (or sigma = 0) it is the TWAP line
+    plus the parabola alpha tau^2 / (4 eta~) j (N - j).
     """
-    t = order.times_days
+    t, horizon = order.times_days, order.horizon_days
     alpha = favourable_drift_usd_per_day(order, market)
+    eta_t = eta_tilde(order, market)
     kappa = kappa_discrete(order, market, params.risk_aversion_per_usd)
     warnings: tuple[str, ...] = ()
-    if kappa * order.horizon_days < 1e-12:
+    if not math.isfinite(kappa):  # infinitely urgent: everything now, whatever the drift
+        holdings = order.shares * sinh_ratio(kappa, t, horizon)
+    elif kappa * horizon < 1e-12:
         steps = np.arange(order.slices + 1)
-        curvature = alpha * order.slice_days**2 / (4.0 * eta_tilde(order, market))
+        curvature = alpha * order.slice_days**2 / (4.0 * eta_t)
         holdings = order.shares * (1.0 - steps / order.slices) + curvature * steps * (order.slices - steps)
     else:
-        target = static_holding_shares(order, market, params.risk_aversion_per_usd)
-        holdings = (
-            target
-            + (order.shares - target) * sinh_ratio(kappa, t, order.horizon_days)
-            - target * sinh_ratio(kappa, order.horizon_days - t, order.horizon_days)
-        )
+        kappa_tilde_sq = params.risk_aversion_per_usd * market.sigma_usd_per_sqrt_day**2 / eta_t
+        drift_term = (
+            alpha * np.expm1(-kappa * t) * np.expm1(-kappa * (horizon - t))
+            / (2.0 * eta_t * kappa_tilde_sq * (1.0 + math.exp(-kappa * horizon)))
+        )  # fmt: skip
+        holdings = order.shares * sinh_ratio(kappa, t, horizon) + drift_term
     if np.any(holdings < -1e-9 * order.shares) or np.any(np.diff(holdings) > 1e-9 * order.shares):
         warnings = ("the drift is strong enough that this schedule trades against the order at times",)
     return Schedule.from_holdings("ac_drift", order, market, holdings, params.__dict__, warnings)
-
 
 STRATEGIES = [
     Strategy(

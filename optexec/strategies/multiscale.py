@@ -385,7 +385,10 @@ class MultiscalePolicy:
         dq_dt = (gain_q + fast) * q + gain_l * l + gain_x * x
         if p.slow_correction_on:
             (slow_b,) = self._interpolate(t, self._slow_b)
-            c_z = p.slow_correlation * p.signal_vol_usd_per_day_per_sqrt_day * p.slow_vol_of_vol_per_sqrt_day * z
+            # c_z = rho_xz eta g(z) (MATH.md 1.7) for the signal in holdings coordinates, which is -side x the
+            # price-terms signal that slow_correlation refers to: a buy flips the correlation's sign
+            correlation = -self.order.side_sign * p.slow_correlation
+            c_z = correlation * p.signal_vol_usd_per_day_per_sqrt_day * p.slow_vol_of_vol_per_sqrt_day * z
             dq_dt = dq_dt + math.sqrt(p.slow_scale_delta) * c_z * slow_b / problem.cost_k
         if mu > 0:
             dq_dt = dq_dt * half_step_factor(y + z - mu, mu, p.half_step_threshold)

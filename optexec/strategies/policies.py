@@ -292,6 +292,7 @@ def limit_ladder(order: Order, market: MarketParams, params: LadderParams) -> Sc
             posted = base + carry
             trades[k] = fill * posted
             carry = posted - trades[k]
+        trades[-1] += carry  # what is still unfilled at the horizon is done at market
     return Schedule.from_trades("limit_ladder", order, market, trades, params.__dict__)
 
 
