@@ -184,6 +184,10 @@ def format_plan(plan: Plan) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
+    if not plan.planned:
+        raise UserError(
+            "no strategy could plan this order: " + "; ".join(f"{r.strategy.name}: {r.error}" for r in plan.rows)
+        )
     print(json.dumps(plan_to_json(plan), indent=1) if args.json else format_plan(plan))
     return 0
 
@@ -200,7 +204,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(sweep_to_json(result), indent=1))
         return 0
-    print(f"{args.param:>16}" + "".join(f"{name:>16}" for name in result.labels) + "   (expected cost, $)")
+    what = f"mean simulated cost over {args.paths:,} paths, $" if args.paths else "expected cost, $"
+    print(f"{args.param:>16}" + "".join(f"{name:>16}" for name in result.labels) + f"   ({what})")
     for i, value in enumerate(result.values):
         print(f"{value:>16.6g}" + "".join(f"{result.expected_usd[name][i]:>16,.0f}" for name in result.labels))
     return 0

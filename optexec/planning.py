@@ -203,10 +203,13 @@ def recommendation(plan: Plan) -> str | None:
     if twap is not None:
         d_mean = bps(twap.cost.expected_usd - cost.expected_usd)
         d_std = bps(twap.cost.std_usd - cost.std_usd)
-        text += (
-            f" Against TWAP it {'saves' if d_mean >= 0 else 'adds'} {abs(d_mean):.1f} bps of expected cost and "
-            f"{'cuts' if d_std >= 0 else 'adds'} {abs(d_std):.1f} bps of risk."
-        )
+        if max(abs(d_mean), abs(d_std)) < 0.05:
+            text += " It is TWAP's schedule to within 0.05 bps of cost and risk."
+        else:
+            text += (
+                f" Against TWAP it {'saves' if d_mean >= 0 else 'adds'} {abs(d_mean):.1f} bps of expected cost and "
+                f"{'cuts' if d_std >= 0 else 'adds'} {abs(d_std):.1f} bps of risk."
+            )
     if lam == 0:
         text += " With λ = 0 only the expected cost counts; raise λ to pay for less risk."
     return text

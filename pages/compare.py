@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optexec.planning import best_row
 from optexec.ui import charts
 from optexec.ui.model_view import show_core_diagnostics
 from optexec.ui.plan_view import cached_frontier, cached_plan
@@ -31,11 +30,14 @@ except ValueError as error:
 
 st.subheader("Two strategies side by side")
 labels = list(planned)
-best_index = labels.index(best_row(plan).strategy.label)
+ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
+best_index = labels.index(ranked[0].strategy.label)
+runner_up_index = labels.index(ranked[1].strategy.label) if len(ranked) > 1 else best_index
 left, right = st.columns(2)
 first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, index=best_index, key="compare_a",
                        bind="query-params")  # fmt: skip
-second = right.selectbox("Strategy B", labels, index=1 if best_index == 0 else 0, key="compare_b", bind="query-params")
+second = right.selectbox("Strategy B (default: the runner-up)", labels, index=runner_up_index, key="compare_b",
+                         bind="query-params")  # fmt: skip
 a, b = planned[first], planned[second]
 rows = [
     ("expected cost", a.cost.expected_usd, b.cost.expected_usd),

@@ -20,8 +20,8 @@ best = best_row(plan)
 
 st.markdown(
     formats.markdown_safe(
-        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {order.horizon_days:g} trading days in "
-        f"{order.slices} slices · arrival price {market.price_usd:,.2f} $ · notional {formats.usd(notional)} · "
+        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)} in "
+        f"{order.slices} slices · arrival price ${market.price_usd:,.2f} · notional {formats.usd(notional)} · "
         f"{order.shares / market.adv_shares:.1%} of ADV"
     )
 )
@@ -52,6 +52,10 @@ st.caption(
         f"VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at λ = {plan.risk_aversion_per_usd:g} per $."
     )
 )
+with st.expander("What each strategy does"):
+    st.markdown(
+        formats.markdown_safe("\n".join(f"- **{row.strategy.label}**: {row.strategy.description}" for row in plan.rows))
+    )
 st.subheader("Schedules")
 panel = st.segmented_control(
     "Show",

@@ -64,6 +64,7 @@ if trained:
         summary = {"regime": regime_name, "iterations": int(iterations), "final_cost_bps": curve[-1]["cost_bps"]}
         if regime_name != "trending":  # the trending regime changes the market's drift: a different problem
             storage.save_policy(name, key, agent, summary)
+            st.cache_data.clear()  # cached plans and sweeps still hold the quick default agent
             st.success(formats.markdown_safe(f"Saved as “{name}”: the RL agent strategy now uses it on every page."))
         else:
             st.info("Trained for the trending regime (a drift the ticket does not have): evaluated here, not saved.")

@@ -41,6 +41,6 @@ def test_schedule_panel_switch_shows_child_orders(app):
 
 
 def test_zero_shares_shows_an_error_not_a_traceback(app):
-    app.number_input(key="shares").set_value(0.0).run()
+    app.number_input(key="shares.SYN-LARGE").set_value(0.0).run()
     assert not app.exception
     assert any("order size" in e.value for e in app.error)

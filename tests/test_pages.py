@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
@@ -32,17 +33,17 @@ def test_plan_page_recommends_and_explains():
 
 def test_reset_restores_the_defaults():
     at = _page("plan.py")
-    at.number_input(key="shares").set_value(123_000.0).run()
-    assert at.number_input(key="shares").value == 123_000.0
+    at.number_input(key="shares.SYN-LARGE").set_value(123_000.0).run()
+    assert at.number_input(key="shares.SYN-LARGE").value == 123_000.0
     at.button(key="reset_ticket").click().run()
-    assert at.number_input(key="shares").value == 250_000.0
+    assert at.number_input(key="shares.SYN-LARGE").value == 250_000.0
 
 
 def test_bad_market_input_shows_an_error_on_every_page():
     for name in ("plan.py", "compare.py", "sensitivity.py"):
         at = AppTest.from_file(str(PAGES / name), default_timeout=60)
         at.run()
-        at.number_input(key="adv").set_value(0.0).run()
+        at.number_input(key="adv.SYN-LARGE").set_value(0.0).run()
         assert not at.exception, name
         assert any("average daily volume" in e.value for e in at.error), name
 
@@ -66,3 +67,19 @@ def test_compare_page_shows_the_expansion_error_at_the_sidebar_theta():
     smaller = at.dataframe[1].value.set_index("coefficient")["error"]
     assert errors.abs().max() > 0
     assert smaller.abs().max() < 0.4 * errors.abs().max()  # second order: halving θ quarters the error
+
+
+def test_switching_symbol_starts_from_the_new_symbols_parameters():
+    """A new symbol must not inherit the previous one's price, volatility, spread, ADV or size."""
+    at = _page("plan.py")
+    at.number_input(key="shares.SYN-LARGE").set_value(123_000.0).run()
+    at.selectbox(key="symbol").set_value("SYN-SMALL").run()
+    from optexec.market_source import symbol_params
+    from optexec.store import db
+
+    small = symbol_params(db.connect(), "SYN-SMALL").market
+    assert at.number_input(key="price.SYN-SMALL").value == pytest.approx(small.price_usd)
+    assert at.number_input(key="adv.SYN-SMALL").value == pytest.approx(small.adv_shares)
+    assert at.number_input(key="shares.SYN-SMALL").value == pytest.approx(round(0.05 * small.adv_shares, -3))
+    header = at.markdown[0].value
+    assert "SYN-SMALL" in header and f"{small.price_usd:,.2f}" in header

@@ -293,7 +293,7 @@ def test_simulate_page_runs_and_its_widgets_change_the_output():
     at.button[0].click().run()
     assert not at.exception
     assert not np.array_equal(at.dataframe[0].value["mean_cost_usd"].to_numpy(), first)
-    at.number_input(key="adv").set_value(0.0).run()
+    at.number_input(key="adv.SYN-LARGE").set_value(0.0).run()
     assert any("average daily volume" in e.value for e in at.error)
 
 

@@ -2,7 +2,8 @@
 
 ``register(subparsers)`` adds it to the lead's argparse parser; the handler returns 0 on success and 2 on
 a user error (one plain line on stderr, never a traceback). The run is saved to the calibrations table
-and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing saved).
+and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing saved), or unless the window
+holds fewer than 20 trading days (then only with ``--accept``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def _fmt(x: float) -> str:
     return "-" if x is None or not math.isfinite(x) else f"{x:.6g}"
 
 
+MIN_DAYS_TO_ACCEPT = 20  # shorter windows are saved for inspection but not made the symbol's parameters
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``calibrate --symbol S [--start D] [--end D] [--json]``: run, save, accept and print."""
     from optexec.calibrate import run
@@ -38,13 +42,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         con = db.connect(getattr(args, "db", None), read_only=args.dry_run)
         result = run.calibrate(con, args.symbol, args.start, args.end)
+        weak = result.days < MIN_DAYS_TO_ACCEPT
+        accept = not (args.dry_run or args.no_accept) and (args.accept or not weak)
         if not args.dry_run:
-            result = run.save(con, result, accept=not args.no_accept)
+            result = run.save(con, result, accept=accept)
     except ValueError as exc:
         return _fail(str(exc))
+    held_back = (
+        f"not accepted: only {result.days} trading days (at least {MIN_DAYS_TO_ACCEPT} are needed; --accept overrides)"
+        if weak and not (args.accept or args.dry_run or args.no_accept) else None
+    )  # fmt: skip
+    if held_back:
+        print(held_back, file=sys.stderr)
     if args.json:
         out = result.to_json()
-        out["accepted"] = not (args.dry_run or args.no_accept)
+        out["accepted"] = accept
         print(json.dumps(out, indent=1))
         return 0
     print(f"{result.symbol}: {result.days} days {result.window_start} to {result.window_end} ({result.seconds:.2f} s)")
@@ -57,7 +69,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("not saved (--dry-run)")
     else:
-        state = "saved" if args.no_accept else "saved and accepted"
+        state = "saved and accepted" if accept else "saved (not accepted)"
         print(f"{state} as run {result.run_ts.isoformat()}Z")
     return 0
 
@@ -70,6 +82,9 @@ def register(subparsers) -> None:
     p.add_argument("--end", type=_date, help="last local trading date of the window (YYYY-MM-DD)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-accept", action="store_true", help="save the run without making it the symbol's parameters")
+    p.add_argument(
+        "--accept", action="store_true", help=f"accept even a window under {MIN_DAYS_TO_ACCEPT} trading days"
+    )
     p.add_argument("--dry-run", action="store_true", help="do not save the run")
     p.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $OPTEXEC_DB or the sample)")
     p.set_defaults(func=cmd_calibrate)

@@ -100,7 +100,13 @@ def pov(order: Order, market: MarketParams, params: POVParams) -> Schedule:
 
 
 STRATEGIES = [
-    Strategy("immediate", "Immediate", NoParams, immediate, "The whole order in the first slice."),
+    Strategy(
+        "immediate",
+        "Immediate",
+        NoParams,
+        immediate,
+        "The whole order in the first slice: its temporary impact eta X / tau per share grows as slices shorten.",
+    ),
     Strategy("twap", "TWAP", TWAPParams, twap, "Equal child orders in every slice (optionally randomised)."),
     Strategy("vwap", "VWAP", NoParams, vwap, "Child orders in proportion to the expected market volume."),
     Strategy("pov", "POV", POVParams, pov, "A fixed fraction of the expected market volume until done."),

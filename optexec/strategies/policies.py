@@ -293,7 +293,15 @@ def limit_ladder(order: Order, market: MarketParams, params: LadderParams) -> Sc
             trades[k] = fill * posted
             carry = posted - trades[k]
         trades[-1] += carry  # what is still unfilled at the horizon is done at market
-    return Schedule.from_trades("limit_ladder", order, market, trades, params.__dict__)
+    saving_usd = market.half_spread_usd * order.shares - ladder_expected_spread_usd(order, market, params)
+    note = (
+        "the cost table prices this expected schedule like any other, paying the half spread on every share; "
+        f"passive fills are expected to save about ${saving_usd:,.0f} of spread (see the Simulate page)"
+        if params.ladder_cross_unfilled
+        else "the cost table prices this expected schedule, paying the half spread on every share; passive fills "
+        "save part of it (see the Simulate page)"
+    )
+    return Schedule.from_trades("limit_ladder", order, market, trades, params.__dict__, (note,))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -21,3 +21,8 @@ def shares(value: float) -> str:
 def markdown_safe(text: str) -> str:
     """Escape $ so Streamlit's markdown does not read money as LaTeX."""
     return text.replace("$", "\\$")
+
+
+def days(value: float) -> str:
+    """1 trading day, 2.5 trading days."""
+    return f"{value:g} trading day{'' if value == 1 else 's'}"

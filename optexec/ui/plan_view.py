@@ -63,6 +63,7 @@ def show_cost_table(plan: Plan) -> None:
         hide_index=True,
         column_config=COST_COLUMNS,
         column_order=list(COST_COLUMNS)[-1:] + list(COST_COLUMNS)[:-1],
+        height=38 + 35 * len(frame),  # every strategy visible, no inner scroll
     )
 
 

@@ -20,6 +20,7 @@ from optexec.strategies import registry
 from optexec.ui import markets
 
 TRADING_DAYS_PER_YEAR = 252
+MAX_UI_SLICES = 5_000
 RISK_AVERSION_GRID = [0.0] + [m * 10.0**e for e in range(-9, -3) for m in (1, 2, 5)] + [1e-3]
 IMPACT_MULTIPLIERS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
 
@@ -147,10 +148,16 @@ def _strategy_settings() -> dict[str, Any]:
     return settings
 
 
+def symbol_key(name: str, symbol: str) -> str:
+    """Widget key (and URL parameter) of a value whose default depends on the symbol, e.g. "price.SYN-MID": a new
+    symbol starts from its own defaults instead of keeping the previous symbol's values."""
+    return f"{name}.{symbol}"
+
+
 def _reset() -> None:
     """Forget every ticket and setting widget value (and so the URL parameters they are bound to)."""
     for key in list(st.session_state):
-        if key in _TICKET_KEYS or str(key).startswith("set_"):
+        if str(key).split(".")[0] in _TICKET_KEYS or str(key).startswith("set_"):
             del st.session_state[key]
 
 
@@ -182,7 +189,7 @@ def order_ticket() -> Ticket:
             value=float(round(0.05 * base.adv_shares, -3)),
             step=10_000.0,
             format="%.0f",
-            key="shares",
+            key=symbol_key("shares", symbol),
             bind="query-params",
         )
     else:
@@ -195,7 +202,14 @@ def order_ticket() -> Ticket:
         "Horizon (trading days)", min_value=0.0, value=1.0, step=0.25, key="horizon_days", bind="query-params"
     )
     slices = sidebar.number_input(
-        "Slices", min_value=1, max_value=100_000, value=390, step=1, key="slices", bind="query-params"
+        "Slices",
+        min_value=1,
+        max_value=MAX_UI_SLICES,
+        value=390,
+        step=1,
+        key="slices",
+        bind="query-params",
+        help=f"At most {MAX_UI_SLICES:,} here (the command line takes more).",
     )
     start_minutes = sidebar.slider(
         "Start (minutes after the open)", 0, base.session_minutes - 1, 0, 5, key="start_minutes", bind="query-params"
@@ -214,23 +228,30 @@ def order_ticket() -> Ticket:
     settings = {"risk_aversion_per_usd": float(risk_aversion), **_strategy_settings()}
     with sidebar.expander("Market parameters", expanded=False):
         price = st.number_input(
-            "Price ($)", min_value=0.0, value=base.price_usd, format="%.2f", key="price", bind="query-params"
+            "Price ($)",
+            min_value=0.0,
+            value=base.price_usd,
+            format="%.2f",
+            key=symbol_key("price", symbol),
+            bind="query-params",
         )
         base_vol_pct = 100 * base.sigma_daily_fraction * math.sqrt(TRADING_DAYS_PER_YEAR)
         vol_pct = st.number_input(
             "Volatility (% a year)",
             min_value=0.0,
-            value=round(base_vol_pct, 2),
+            value=base_vol_pct,
             step=1.0,
-            key="vol_pct",
+            format="%.2f",
+            key=symbol_key("vol_pct", symbol),
             bind="query-params",
         )
         spread_bps = st.number_input(
             "Spread (bps)",
             min_value=0.0,
-            value=round(1e4 * base.spread_usd / base.price_usd, 2),
+            value=1e4 * base.spread_usd / base.price_usd,
             step=0.5,
-            key="spread_bps",
+            format="%.2f",
+            key=symbol_key("spread_bps", symbol),
             bind="query-params",
         )
         adv = st.number_input(
@@ -239,7 +260,7 @@ def order_ticket() -> Ticket:
             value=base.adv_shares,
             step=100_000.0,
             format="%.0f",
-            key="adv",
+            key=symbol_key("adv", symbol),
             bind="query-params",
         )
         eta_x = st.select_slider(

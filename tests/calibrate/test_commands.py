@@ -57,3 +57,12 @@ def test_user_errors_exit_2_with_one_line(db_copy, capsys):
         main(["--db", str(db_copy), "calibrate", "--symbol", "SYN-MID", "--start", "2025-13-01"])
     assert exc.value.code == 2
     db.close_all()
+
+
+def test_a_short_window_is_saved_but_not_accepted_unless_asked(db_copy, capsys):
+    args = ["--db", str(db_copy), "calibrate", "--symbol", "SYN-MID", "--start", "2025-03-27", "--end", "2025-03-28"]
+    assert main([*args, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["accepted"] is False and "not accepted: only 2 trading days" in captured.err
+    assert main([*args, "--json", "--accept"]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"] is True

@@ -47,7 +47,7 @@ def test_plan_page_end_to_end(page, app_url):
 
     # the URL now holds the plan: a fresh browser context shows the same numbers
     shared_url = page.url
-    assert "shares=1000000" in shared_url and "risk_aversion=" in shared_url
+    assert "shares.SYN-LARGE=1000000" in shared_url and "risk_aversion=" in shared_url
     other = page.context.browser.new_context(viewport={"width": 1500, "height": 2200})
     try:
         shared = other.new_page()
