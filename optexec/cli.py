@@ -139,7 +139,10 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     """The order, market and settings of a plan-like command, planned."""
     order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
     settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
-    return make_plan(order, market_from_args(args), settings, args.strategy)
+    market = market_from_args(args)
+    if args.start_minutes >= market.session_minutes:
+        raise UserError(f"--start-minutes must be below the session's {market.session_minutes} minutes")
+    return make_plan(order, market, settings, args.strategy)
 
 
 def format_plan(plan: Plan) -> str:

@@ -44,10 +44,29 @@ if stored is None or "eta" not in stored.values:
     st.stop()
 weeks = posttrade.weekly_recalibration(orders, stored.values["eta"])
 st.caption("eta_new = eta_old x clip(realised / expected, 0.5, 2), one step per week of order ends.")
-st.dataframe(weeks, hide_index=True, width="stretch", key="pt_weeks")
+SCIENTIFIC = st.column_config.NumberColumn(format="%.4e")
+st.dataframe(
+    weeks,
+    hide_index=True,
+    width="stretch",
+    key="pt_weeks",
+    column_config={"before": SCIENTIFIC, "after": SCIENTIFIC, "realised_usd": st.column_config.NumberColumn(
+        "realised ($)", format="localized"), "expected_usd": st.column_config.NumberColumn(
+        "expected ($)", format="localized"), "ratio": st.column_config.NumberColumn(format="%.2f"),
+        "factor": st.column_config.NumberColumn("factor (clipped to 0.5-2)", format="%.2f")},
+)  # fmt: skip
 if not weeks.empty:
     new_eta = float(weeks["after"].iloc[-1])
-    st.write(f"eta now {stored.values['eta']:.4g}; after the updates {new_eta:.4g} ($/share per share/day).")
+    change = new_eta / stored.values["eta"]
+    st.write(
+        f"η now {stored.values['eta']:.4e}; after the updates {new_eta:.4e} (×{change:.2f}) "
+        "($/share per share/day)."
+    )
+    if change >= 2 or change <= 0.5:
+        st.warning(
+            "The update moves η by a factor of 2 or more: the weekly ratios hit their clip. With one or two orders "
+            "a week the ratio is noisy; check the orders above before applying it."
+        )
     if st.button("Apply the update to the symbol's parameters", key="pt_apply"):
         try:
             ts = run.save_recalibrated(
@@ -61,4 +80,5 @@ if not weeks.empty:
 history = run.parameter_history(con, symbol, "eta")
 st.subheader("History of eta")
 st.plotly_chart(figures.history_figure(history, "eta"), width="stretch", key="pt_history")
-st.dataframe(history, hide_index=True, width="stretch", key="pt_history_table")
+st.dataframe(history, hide_index=True, width="stretch", key="pt_history_table",
+             column_config={"value": SCIENTIFIC, "std_error": SCIENTIFIC})  # fmt: skip

@@ -143,5 +143,7 @@ def history_figure(history: pd.DataFrame, label: str) -> go.Figure:
             marker={"symbol": np.where(history["accepted"], "circle", "circle-open").tolist(), "size": 9},
         )
     )
-    fig.update_layout(yaxis_title=label, xaxis_title="run time (UTC)", height=320, margin={"t": 20, "b": 20})
+    top = float(np.nanmax(history["value"])) if history["value"].notna().any() else 1.0
+    fig.update_layout(yaxis_title=label, xaxis_title="run time (UTC)", height=320, margin={"t": 20, "b": 20},
+                      yaxis={"range": [0, 1.15 * top] if top > 0 else None, "exponentformat": "e"})  # fmt: skip
     return fig

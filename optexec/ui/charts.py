@@ -230,10 +230,14 @@ def cost_breakdown_figure(plan: Plan) -> go.Figure:
             hovertemplate="%{x}: E %{y:.1f} bps<extra></extra>",
         )
     )
+    totals = np.array([row.cost.to_bps(row.cost.expected_usd + row.cost.std_usd) for row in plan.planned])
+    typical = float(np.median(totals)) if totals.size else 0.0
+    clipped = totals.size > 2 and typical > 0 and totals.max() > 5 * typical
     figure.update_layout(
         barmode="relative",
         height=460,
-        yaxis_title="bps of arrival notional",
+        yaxis_title="bps of arrival notional" + (" (clipped: hover for the largest)" if clipped else ""),
+        yaxis_range=[min(0.0, float(totals.min()) * 1.1), 3 * typical] if clipped else None,
         margin={"l": 60, "r": 20, "t": 20, "b": 40},
         legend={"orientation": "h", "y": -0.2},
     )
