@@ -32,7 +32,9 @@ st.subheader("Two strategies side by side")
 labels = list(planned)
 ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
 best_index = labels.index(ranked[0].strategy.label)
-runner_up_index = labels.index(ranked[1].strategy.label) if len(ranked) > 1 else best_index
+best_objective = ranked[0].cost.objective_usd(plan.risk_aversion_per_usd)
+different = [row for row in ranked[1:] if row.cost.objective_usd(plan.risk_aversion_per_usd) > best_objective + 1.0]
+runner_up_index = labels.index(different[0].strategy.label) if different else best_index  # first one $1 worse
 left, right = st.columns(2)
 first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, index=best_index, key="compare_a",
                        bind="query-params")  # fmt: skip
