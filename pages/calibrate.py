@@ -3,16 +3,15 @@
 A thin page: every computation is in optexec.calibrate; this file reads widgets and draws.
 """
 
+import datetime as dt
+
+import streamlit as st
+
+from optexec.calibrate import figures, run
+from optexec.store import db
 from optexec.ui.state import ensure_navigation
 
 ensure_navigation()
-
-import datetime as dt  # noqa: E402
-
-import streamlit as st  # noqa: E402
-
-from optexec.calibrate import figures, run  # noqa: E402
-from optexec.store import db  # noqa: E402
 
 st.title("Calibrate")
 

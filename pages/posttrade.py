@@ -3,14 +3,13 @@
 A thin page: every computation is in optexec.calibrate; this file reads widgets and draws.
 """
 
+import streamlit as st
+
+from optexec.calibrate import figures, posttrade, run
+from optexec.store import db
 from optexec.ui.state import ensure_navigation
 
 ensure_navigation()
-
-import streamlit as st  # noqa: E402
-
-from optexec.calibrate import figures, posttrade, run  # noqa: E402
-from optexec.store import db  # noqa: E402
 
 st.title("Post-trade")
 
@@ -59,8 +58,7 @@ if not weeks.empty:
     new_eta = float(weeks["after"].iloc[-1])
     change = new_eta / stored.values["eta"]
     st.write(
-        f"η now {stored.values['eta']:.4e}; after the updates {new_eta:.4e} (×{change:.2f}) "
-        "($/share per share/day)."
+        f"η now {stored.values['eta']:.4e}; after the updates {new_eta:.4e} (×{change:.2f}) ($/share per share/day)."
     )
     if change >= 2 or change <= 0.5:
         st.warning(
