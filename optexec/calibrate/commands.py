@@ -41,6 +41,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     try:
         con = db.connect(getattr(args, "db", None), read_only=args.dry_run)
+        if args.symbol not in db.list_symbols(con):
+            return _fail(f"unknown symbol {args.symbol!r}: the store holds {', '.join(db.list_symbols(con)) or 'none'}")
         result = run.calibrate(con, args.symbol, args.start, args.end)
         weak = result.days < MIN_DAYS_TO_ACCEPT
         accept = not (args.dry_run or args.no_accept) and (args.accept or not weak)

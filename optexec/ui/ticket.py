@@ -141,10 +141,13 @@ def _strategy_settings() -> dict[str, Any]:
             if name in defaults:
                 settings[name] = _setting_widget(name, defaults[name])
     with st.sidebar.expander("Strategy settings"):
-        for name, default in sorted(defaults.items()):
-            if name in settings or name == "risk_aversion_per_usd":
-                continue
-            settings[name] = _setting_widget(name, default)
+        for strategy in registry.STRATEGIES.values():  # grouped under the first strategy that uses each setting
+            own = [f.name for f in dataclasses.fields(strategy.params_type)
+                   if f.name in defaults and f.name not in settings and f.name != "risk_aversion_per_usd"]  # fmt: skip
+            if own:
+                st.markdown(f"**{strategy.label}**")
+            for name in own:
+                settings[name] = _setting_widget(name, defaults[name])
     return settings
 
 

@@ -66,3 +66,8 @@ def test_a_short_window_is_saved_but_not_accepted_unless_asked(db_copy, capsys):
     assert json.loads(captured.out)["accepted"] is False and "not accepted: only 2 trading days" in captured.err
     assert main([*args, "--json", "--accept"]) == 0
     assert json.loads(capsys.readouterr().out)["accepted"] is True
+
+
+def test_unknown_symbol_is_named_as_such(db_copy, capsys):
+    assert main(["--db", str(db_copy), "calibrate", "--symbol", "NOPE"]) == 2
+    assert "unknown symbol 'NOPE'" in capsys.readouterr().err
