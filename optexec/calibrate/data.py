@@ -20,6 +20,14 @@ _LOCAL = """
 WITH i AS (SELECT coalesce(max(time_zone), 'UTC') AS tz FROM instruments WHERE symbol = $symbol)
 """
 
+# one-minute bars of b (local time t) as (day, minute of the session, OHLCV) inside the window and the session
+_SESSION_MINUTE_BARS = """
+SELECT CAST(t AS DATE) AS day, hour(t) * 60 + minute(t) - $open_minute AS minute, open, high, low, close, volume
+FROM b
+WHERE CAST(t AS DATE) BETWEEN $start AND $end AND hour(t) * 60 + minute(t) - $open_minute BETWEEN 0 AND $last
+ORDER BY t
+"""
+
 BARS_SQL = (
     _LOCAL
     + """,
@@ -28,11 +36,8 @@ b AS (
     FROM bars, i
     WHERE symbol = $symbol AND ts >= $lo AND ts < $hi
 )
-SELECT CAST(t AS DATE) AS day, hour(t) * 60 + minute(t) - $open_minute AS minute, open, high, low, close, volume
-FROM b
-WHERE CAST(t AS DATE) BETWEEN $start AND $end AND hour(t) * 60 + minute(t) - $open_minute BETWEEN 0 AND $last
-ORDER BY t
 """
+    + _SESSION_MINUTE_BARS
 )
 
 TRADE_BARS_SQL = (
@@ -46,11 +51,8 @@ b AS (
     WHERE symbol = $symbol AND ts >= $lo AND ts < $hi
     GROUP BY ALL
 )
-SELECT CAST(t AS DATE) AS day, hour(t) * 60 + minute(t) - $open_minute AS minute, open, high, low, close, volume
-FROM b
-WHERE CAST(t AS DATE) BETWEEN $start AND $end AND hour(t) * 60 + minute(t) - $open_minute BETWEEN 0 AND $last
-ORDER BY t
 """
+    + _SESSION_MINUTE_BARS
 )
 
 FLOW_SQL = (

@@ -303,6 +303,20 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
+def _insert_rows(con, rows: list[tuple]) -> None:
+    """Insert calibration rows in one transaction: all of a run or none of it."""
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN")
+        cur.executemany("INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        cur.execute("COMMIT")
+    except Exception:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+
+
 def save(con, result: Calibration, accept: bool = False) -> Calibration:
     """Write a run to the calibrations table (one row per parameter; earlier runs are kept).
 
@@ -325,22 +339,10 @@ def save(con, result: Calibration, accept: bool = False) -> Calibration:
             run_ts = last + dt.timedelta(microseconds=1)
         if accept:
             rows.append((ACCEPTED, 1.0, None, "accepted as the symbol's parameters"))
-        cur = con.cursor()
-        try:
-            cur.execute("BEGIN")
-            cur.executemany(
-                "INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (result.symbol, run_ts, _day_start(result.window_start), _day_start(result.window_end), *r)
-                    for r in rows
-                ],
-            )
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
-        finally:
-            cur.close()
+        _insert_rows(
+            con,
+            [(result.symbol, run_ts, _day_start(result.window_start), _day_start(result.window_end), *r) for r in rows],
+        )
     return replace(result, run_ts=run_ts)
 
 
@@ -488,16 +490,7 @@ def save_recalibrated(con, symbol: str, parameter: str, value: float, method: st
             for name, v in values.items()
         ]
         rows.append((symbol, run_ts, None, None, ACCEPTED, 1.0, None, "accepted: post-trade update"))
-        cur = con.cursor()
-        try:
-            cur.execute("BEGIN")
-            cur.executemany("INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
-        finally:
-            cur.close()
+        _insert_rows(con, rows)
     return run_ts
 
 

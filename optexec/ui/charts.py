@@ -56,7 +56,8 @@ def schedule_figure(plan: Plan, panels: Sequence[str] = tuple(SCHEDULE_PANELS)) 
     times, time_title = time_axis(plan)
     count, gap = len(panels), 0.06
     height = (1.0 - gap * (count - 1)) / count
-    data, layout = [], {
+    data: list[dict] = []
+    layout = {
         "height": 120 + 260 * count,
         "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
         "legend": {"orientation": "h", "y": -0.35 / count},
@@ -106,6 +107,15 @@ def _robust_top(series: list[np.ndarray]) -> float:
     return 1.15 * top if top > 0 else 1.0
 
 
+FRONTIER_LAYOUT = {  # cost against risk, shared by the frontier and the sweep's cost-risk paths
+    "height": 420,
+    "xaxis_title": "standard deviation of cost (bps of notional)",
+    "yaxis_title": "expected cost (bps of notional, log scale)",
+    "yaxis_type": "log",
+    "margin": {"l": 60, "r": 20, "t": 20, "b": 40},
+}
+
+
 def frontier_figure(plan: Plan, frontier: Frontier) -> go.Figure:
     """The Almgren–Chriss efficient frontier (expected cost against std, bps) with every strategy as a point."""
     colours = strategy_colours()
@@ -134,13 +144,7 @@ def frontier_figure(plan: Plan, frontier: Frontier) -> go.Figure:
                 hovertemplate="std %{x:.1f} bps, E %{y:.1f} bps<extra>" + row.strategy.label + "</extra>",
             )
         )
-    figure.update_layout(
-        height=420,
-        xaxis_title="standard deviation of cost (bps of notional)",
-        yaxis_title="expected cost (bps of notional, log scale)",
-        yaxis_type="log",
-        margin={"l": 60, "r": 20, "t": 20, "b": 40},
-    )
+    figure.update_layout(**FRONTIER_LAYOUT)
     return figure
 
 
@@ -193,13 +197,7 @@ def sweep_frontier_figure(result: Sweep, label: str) -> go.Figure:
                 f"<extra>{strategy_label}</extra>",
             )
         )
-    figure.update_layout(
-        height=420,
-        xaxis_title="standard deviation of cost (bps of notional)",
-        yaxis_title="expected cost (bps of notional, log scale)",
-        yaxis_type="log",
-        margin={"l": 60, "r": 20, "t": 20, "b": 40},
-    )
+    figure.update_layout(**FRONTIER_LAYOUT)
     return figure
 
 
