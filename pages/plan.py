@@ -8,84 +8,90 @@ from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats
 from optexec.ui.plan_view import cached_plan, show_cost_table
-from optexec.ui.state import valid_ticket
+from optexec.ui.state import live_view, valid_ticket
+from optexec.ui.ticket import Ticket
 
 st.title("Pre-trade plan")
 ticket = valid_ticket()
-
 order, market = ticket.order, ticket.market
-notional = order.shares * market.price_usd
-plan = cached_plan(order, market, tuple(sorted(ticket.settings.items())))
-best = best_row(plan)
-
 st.markdown(
     formats.markdown_safe(
         f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)} in "
-        f"{order.slices} slices · arrival price ${market.price_usd:,.2f} · notional {formats.usd(notional)} · "
-        f"{order.shares / market.adv_shares:.1%} of ADV"
+        f"{order.slices} slices · arrival price ${market.price_usd:,.2f} · notional "
+        f"{formats.usd(order.shares * market.price_usd)} · {order.shares / market.adv_shares:.1%} of ADV"
     )
 )
-if best:
-    cost = best.cost
-    summary = st.columns(4)
-    summary[0].metric("Lowest E + λ·Var", best.strategy.label)
-    for column, label, usd in zip(
-        summary[1:],
-        ("Expected cost", "Std of cost", "VaR 95%"),
-        (cost.expected_usd, cost.std_usd, cost.var_usd()),
-        strict=True,
-    ):
-        column.metric(label, formats.bps(cost.to_bps(usd)), formats.usd(usd), delta_color="off", delta_arrow="off")
-    st.success(formats.markdown_safe(recommendation(plan)), icon=":material/recommend:")
-for row in plan.rows:
-    if row.error:
-        st.warning(formats.markdown_safe(f"{row.strategy.label}: not planned. {row.error}"))
-    else:
-        for warning in row.schedule.warnings:
-            st.info(formats.markdown_safe(f"{row.strategy.label}: {warning}"))
 
-st.subheader("Expected cost and risk")
-show_cost_table(plan)
-st.caption(
-    formats.markdown_safe(
-        f"Linear Almgren–Chriss cost model (MATH.md §2, §8); bps of the arrival notional {formats.usd(notional)}; "
-        f"VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at λ = {plan.risk_aversion_per_usd:g} per $."
+
+def results(ticket: Ticket) -> None:
+    """Everything that follows the model sliders: reruns alone when one of them moves."""
+    plan = cached_plan(ticket.order, ticket.market, tuple(sorted(ticket.settings.items())))
+    order = plan.order
+    notional = order.shares * plan.market.price_usd
+    best = best_row(plan)
+    if best:
+        cost = best.cost
+        summary = st.columns(4)
+        summary[0].metric("Lowest E + λ·Var", best.strategy.label)
+        for column, label, usd in zip(
+            summary[1:],
+            ("Expected cost", "Std of cost", "VaR 95%"),
+            (cost.expected_usd, cost.std_usd, cost.var_usd()),
+            strict=True,
+        ):
+            column.metric(label, formats.bps(cost.to_bps(usd)), formats.usd(usd), delta_color="off", delta_arrow="off")
+        st.success(formats.markdown_safe(recommendation(plan)), icon=":material/recommend:")
+    for row in plan.rows:
+        if row.error:
+            st.warning(formats.markdown_safe(f"{row.strategy.label}: not planned. {row.error}"))
+        else:
+            for warning in row.schedule.warnings:
+                st.info(formats.markdown_safe(f"{row.strategy.label}: {warning}"))
+
+    st.subheader("Expected cost and risk")
+    show_cost_table(plan)
+    st.caption(
+        formats.markdown_safe(
+            f"Linear Almgren–Chriss cost model (MATH.md §2, §8); bps of the arrival notional {formats.usd(notional)}; "
+            f"VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at λ = {plan.risk_aversion_per_usd:g} per $."
+        )
     )
-)
-with st.expander("What each strategy does"):
-    st.markdown(
-        formats.markdown_safe("\n".join(f"- **{row.strategy.label}**: {row.strategy.description}" for row in plan.rows))
+    with st.expander("What each strategy does"):
+        descriptions = (f"- **{row.strategy.label}**: {row.strategy.description}" for row in plan.rows)
+        st.markdown(formats.markdown_safe("\n".join(descriptions)))
+    st.subheader("Schedules")
+    panel = st.segmented_control(
+        "Show",
+        list(charts.SCHEDULE_PANELS),
+        default="holdings",
+        format_func=lambda name: charts.SCHEDULE_PANELS[name][0],
+        key="plan_panel",
+        bind="query-params",
     )
-st.subheader("Schedules")
-panel = st.segmented_control(
-    "Show",
-    list(charts.SCHEDULE_PANELS),
-    default="holdings",
-    format_func=lambda name: charts.SCHEDULE_PANELS[name][0],
-    key="plan_panel",
-    bind="query-params",
-)
-st.plotly_chart(charts.schedule_figure(plan, [panel or "holdings"]), width="stretch")
-st.subheader("Export")
-left, right = st.columns(2)
-left.download_button(
-    "Schedule (CSV)",
-    lambda: report.schedule_csv(plan),
-    file_name=f"{order.symbol}_{order.side}_schedule.csv",
-    mime="text/csv",
-    key="download_csv",
-    icon=":material/table_view:",
-)
-right.download_button(
-    "Pre-trade report (HTML)",
-    lambda: report.report_html(
-        plan,
-        [charts.schedule_figure(plan)],
-        ticket.parameter_source,
-        dt.datetime.now(dt.UTC),
-    ),
-    file_name=f"{order.symbol}_{order.side}_pretrade_report.html",
-    mime="text/html",
-    key="download_report",
-    icon=":material/description:",
-)
+    st.plotly_chart(charts.schedule_figure(plan, [panel or "holdings"]), width="stretch")
+    st.subheader("Export")
+    left, right = st.columns(2)
+    left.download_button(
+        "Schedule (CSV)",
+        lambda: report.schedule_csv(plan),
+        file_name=f"{order.symbol}_{order.side}_schedule.csv",
+        mime="text/csv",
+        key="download_csv",
+        icon=":material/table_view:",
+    )
+    right.download_button(
+        "Pre-trade report (HTML)",
+        lambda: report.report_html(
+            plan,
+            [charts.schedule_figure(plan)],
+            ticket.parameter_source,
+            dt.datetime.now(dt.UTC),
+        ),
+        file_name=f"{order.symbol}_{order.side}_pretrade_report.html",
+        mime="text/html",
+        key="download_report",
+        icon=":material/description:",
+    )
+
+
+live_view("plan_results", results, ticket)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 import streamlit as st
 
-from optexec.ui.ticket import Ticket, order_ticket
+from optexec.ui.ticket import LIVE_VIEW_KEY, Ticket, current_settings, order_ticket
 
 _KEY = "_optexec_ticket"
 
 
 def publish_ticket() -> Ticket:
     """Draw the sidebar ticket (app.py calls this once per run) and keep it for the page of this run."""
+    st.session_state.pop(LIVE_VIEW_KEY, None)  # the page of this run registers its own live view, if any
     ticket = order_ticket()
     st.session_state[_KEY] = ticket
     return ticket
@@ -50,3 +54,18 @@ def valid_ticket() -> Ticket:
             st.error(error.replace("$", "\\$"))
         st.stop()
     return ticket
+
+
+def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
+    """Draw ``view(ticket)`` as a fragment that the model sliders (risk aversion, strategy settings) rerun alone.
+
+    Moving such a slider then reruns only this view, not the ticket, the navigation and the rest of the page;
+    the view reads the settings back from the widgets' state. The order and market still rerun everything.
+    """
+    st.session_state[LIVE_VIEW_KEY] = key
+
+    @st.fragment(key=key)
+    def fragment() -> None:
+        view(dataclasses.replace(ticket, settings=current_settings()))
+
+    fragment()

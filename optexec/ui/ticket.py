@@ -107,48 +107,91 @@ def _setting_choices(name: str) -> tuple | None:
     return None
 
 
-def _setting_widget(name: str, default: Any) -> Any:
-    """One setting's widget: from SETTING_WIDGETS, else from its Literal choices or the type of its default.
+def _setting_widget(name: str, default: Any) -> None:
+    """Draw one setting's widget: from SETTING_WIDGETS, else from its Literal choices or the type of its default.
 
     A setting whose default is None ("automatic") gets an empty number box: left empty it stays automatic.
+    A change reruns only the page's live view when the page has one (see ``rerun_live_view``).
     """
     spec = SETTING_WIDGETS.get(name)
-    key = f"set_{name}"
+    common = {"key": f"set_{name}", "bind": "query-params", "on_change": rerun_live_view}
     label = name.replace("_", " ")
     choices = _setting_choices(name)
     if spec is not None:
         scale = 100.0 if spec.percent else 1.0
-        value = st.slider(spec.label, spec.min_value, spec.max_value, float(default) * scale, spec.step,
-                          help=spec.help, key=key, bind="query-params")  # fmt: skip
-        return value / scale
-    if choices:
-        return st.selectbox(label, choices, index=choices.index(default), key=key, bind="query-params")
-    if isinstance(default, bool):
-        return st.checkbox(label, default, key=key, bind="query-params")
-    if isinstance(default, int):
-        return int(st.number_input(label, value=default, step=1, key=key, bind="query-params"))
-    if isinstance(default, float) or default is None:
-        return st.number_input(label, value=default, format="%g", placeholder="automatic", key=key,
-                               bind="query-params")  # fmt: skip
-    return st.text_input(label, str(default), key=key, bind="query-params")
+        st.slider(spec.label, spec.min_value, spec.max_value, float(default) * scale, spec.step, help=spec.help,
+                  **common)  # fmt: skip
+    elif choices:
+        st.selectbox(label, choices, index=choices.index(default), **common)
+    elif isinstance(default, bool):
+        st.checkbox(label, default, **common)
+    elif isinstance(default, int):
+        st.number_input(label, value=default, step=1, **common)
+    elif isinstance(default, float) or default is None:
+        st.number_input(label, value=default, format="%g", placeholder="automatic", **common)
+    else:
+        st.text_input(label, str(default), **common)
 
 
-def _strategy_settings() -> dict[str, Any]:
+def _setting_value(name: str, default: Any) -> Any:
+    """A setting's value as its widget holds it now, in the strategy's units (percent sliders divided by 100)."""
+    spec = SETTING_WIDGETS.get(name)
+    key = f"set_{name}"
+    if spec is not None:
+        scale = 100.0 if spec.percent else 1.0
+        return float(st.session_state.get(key, float(default) * scale)) / scale
+    value = st.session_state.get(key, default)
+    if isinstance(default, bool) or isinstance(default, int):
+        return type(default)(value)
+    return value
+
+
+def current_settings() -> dict[str, Any]:
+    """Risk aversion and every strategy setting as the sidebar widgets hold them now.
+
+    Read from the widgets' state, so a live view rerunning alone (a fragment) sees a slider's new value
+    without drawing the ticket again.
+    """
+    settings: dict[str, Any] = {
+        "risk_aversion_per_usd": float(st.session_state.get("risk_aversion", DEFAULT_RISK_AVERSION_PER_USD))
+    }
+    for name, default in _setting_defaults().items():
+        if name != "risk_aversion_per_usd":
+            settings[name] = _setting_value(name, default)
+    return settings
+
+
+def _strategy_settings() -> None:
     defaults = _setting_defaults()
-    settings: dict[str, Any] = {}
+    drawn = set()
     with st.sidebar:
         for name in MODEL_SLIDERS:
             if name in defaults:
-                settings[name] = _setting_widget(name, defaults[name])
+                _setting_widget(name, defaults[name])
+                drawn.add(name)
     with st.sidebar.expander("Strategy settings"):
         for strategy in registry.STRATEGIES.values():  # grouped under the first strategy that uses each setting
             own = [f.name for f in dataclasses.fields(strategy.params_type)
-                   if f.name in defaults and f.name not in settings and f.name != "risk_aversion_per_usd"]  # fmt: skip
+                   if f.name in defaults and f.name not in drawn and f.name != "risk_aversion_per_usd"]  # fmt: skip
             if own:
                 st.markdown(f"**{strategy.label}**")
             for name in own:
-                settings[name] = _setting_widget(name, defaults[name])
-    return settings
+                _setting_widget(name, defaults[name])
+                drawn.add(name)
+
+
+LIVE_VIEW_KEY = "_optexec_live_view"
+
+
+def rerun_live_view() -> None:
+    """Callback of the model sliders: rerun only the current page's live view (a fragment), if it has one.
+
+    The page registers its view under LIVE_VIEW_KEY during the full run (``state.live_view``); without one
+    the callback returns and the whole app reruns as usual.
+    """
+    key = st.session_state.get(LIVE_VIEW_KEY)
+    if key:
+        st.rerun(key)
 
 
 def symbol_key(name: str, symbol: str) -> str:
@@ -219,7 +262,7 @@ def order_ticket() -> Ticket:
     )
 
     sidebar.header("Model")
-    risk_aversion = sidebar.select_slider(
+    sidebar.select_slider(
         "Risk aversion λ (1/$)",
         RISK_AVERSION_GRID,
         value=DEFAULT_RISK_AVERSION_PER_USD,
@@ -227,8 +270,10 @@ def order_ticket() -> Ticket:
         key="risk_aversion",
         bind="query-params",
         help="λ in E + λ·Var: 0 is risk neutral (TWAP); larger trades faster.",
+        on_change=rerun_live_view,
     )
-    settings = {"risk_aversion_per_usd": float(risk_aversion), **_strategy_settings()}
+    _strategy_settings()
+    settings = current_settings()
     with sidebar.expander("Market parameters", expanded=False):
         price = st.number_input(
             "Price ($)",
