@@ -7,71 +7,79 @@ import streamlit as st
 from optexec.ui import charts
 from optexec.ui.model_view import show_core_diagnostics
 from optexec.ui.plan_view import cached_frontier, cached_plan
-from optexec.ui.state import valid_ticket
+from optexec.ui.state import live_view, valid_ticket
+from optexec.ui.ticket import Ticket
 
 st.title("Compare strategies")
 ticket = valid_ticket()
-plan = cached_plan(ticket.order, ticket.market, tuple(sorted(ticket.settings.items())))
-planned = {row.strategy.label: row for row in plan.planned}
-if not planned:
-    st.error("No strategy could plan this order; see the Plan page for the reasons.")
-    st.stop()
 
-st.subheader("Where the cost comes from")
-st.plotly_chart(charts.cost_breakdown_figure(plan), width="stretch")
-st.caption("Stacked: spread, temporary and permanent impact and drift (MATH.md §2, §8); diamonds: E ± 1 std.")
 
-st.subheader("Efficient frontier")
-try:
-    st.plotly_chart(charts.frontier_figure(plan, cached_frontier(plan.order, plan.market)), width="stretch")
-    st.caption("The Almgren–Chriss optimum over risk aversion λ (MATH.md §2); no schedule lies below it.")
-except ValueError as error:
-    st.info(f"No frontier for this order: {error}".replace("$", "\\$"))
+def comparison(ticket: Ticket) -> None:
+    """Everything on the page follows the model sliders: reruns alone when one of them moves."""
+    plan = cached_plan(ticket.order, ticket.market, tuple(sorted(ticket.settings.items())))
+    planned = {row.strategy.label: row for row in plan.planned}
+    if not planned:
+        st.error("No strategy could plan this order; see the Plan page for the reasons.")
+        return
 
-st.subheader("Two strategies side by side")
-labels = list(planned)
-ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
-best_index = labels.index(ranked[0].strategy.label)
-best_objective = ranked[0].cost.objective_usd(plan.risk_aversion_per_usd)
-different = [row for row in ranked[1:] if row.cost.objective_usd(plan.risk_aversion_per_usd) > best_objective + 1.0]
-runner_up_index = labels.index(different[0].strategy.label) if different else best_index  # first one $1 worse
-left, right = st.columns(2)
-first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, index=best_index, key="compare_a",
-                       bind="query-params")  # fmt: skip
-second = right.selectbox("Strategy B (default: the runner-up)", labels, index=runner_up_index, key="compare_b",
-                         bind="query-params")  # fmt: skip
-a, b = planned[first], planned[second]
-rows = [
-    ("expected cost", a.cost.expected_usd, b.cost.expected_usd),
-    ("std of cost", a.cost.std_usd, b.cost.std_usd),
-    ("VaR 95%", a.cost.var_usd(), b.cost.var_usd()),
-    ("spread", a.cost.spread_usd, b.cost.spread_usd),
-    ("temporary impact", a.cost.temporary_usd, b.cost.temporary_usd),
-    ("permanent impact", a.cost.permanent_usd, b.cost.permanent_usd),
-    ("drift", a.cost.drift_usd, b.cost.drift_usd),
-]
-table = pd.DataFrame(
-    {
-        "": [name for name, _, _ in rows],
-        f"{first} (bps)": [a.cost.to_bps(x) for _, x, _ in rows],
-        f"{second} (bps)": [b.cost.to_bps(y) for _, _, y in rows],
-        "B − A (bps)": [b.cost.to_bps(y - x) for _, x, y in rows],
-        "B − A ($)": [round(y - x) for _, x, y in rows],
-    }
-)
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={c: st.column_config.NumberColumn(format="%.1f") for c in table.columns if c.endswith("(bps)")}
-    | {"B − A ($)": st.column_config.NumberColumn(format="localized")},
-)
-half_life = (
-    np.argmax(a.schedule.holdings_shares <= 0.5 * plan.order.shares),
-    np.argmax(b.schedule.holdings_shares <= 0.5 * plan.order.shares),
-)
-st.caption(
-    f"Half of the order is done after {plan.order.times_days[half_life[0]]:.3g} days with {first} and "
-    f"{plan.order.times_days[half_life[1]]:.3g} days with {second}."
-)
+    st.subheader("Where the cost comes from")
+    st.plotly_chart(charts.cost_breakdown_figure(plan), width="stretch")
+    st.caption("Stacked: spread, temporary and permanent impact and drift (MATH.md §2, §8); diamonds: E ± 1 std.")
 
-show_core_diagnostics(ticket.settings)
+    st.subheader("Efficient frontier")
+    try:
+        st.plotly_chart(charts.frontier_figure(plan, cached_frontier(plan.order, plan.market)), width="stretch")
+        st.caption("The Almgren–Chriss optimum over risk aversion λ (MATH.md §2); no schedule lies below it.")
+    except ValueError as error:
+        st.info(f"No frontier for this order: {error}".replace("$", "\\$"))
+
+    st.subheader("Two strategies side by side")
+    labels = list(planned)
+    ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
+    best_index = labels.index(ranked[0].strategy.label)
+    best_objective = ranked[0].cost.objective_usd(plan.risk_aversion_per_usd)
+    different = [row for row in ranked[1:] if row.cost.objective_usd(plan.risk_aversion_per_usd) > best_objective + 1.0]
+    runner_up_index = labels.index(different[0].strategy.label) if different else best_index  # first one $1 worse
+    left, right = st.columns(2)
+    first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, index=best_index, key="compare_a",
+                           bind="query-params")  # fmt: skip
+    second = right.selectbox("Strategy B (default: the runner-up)", labels, index=runner_up_index, key="compare_b",
+                             bind="query-params")  # fmt: skip
+    a, b = planned[first], planned[second]
+    rows = [
+        ("expected cost", a.cost.expected_usd, b.cost.expected_usd),
+        ("std of cost", a.cost.std_usd, b.cost.std_usd),
+        ("VaR 95%", a.cost.var_usd(), b.cost.var_usd()),
+        ("spread", a.cost.spread_usd, b.cost.spread_usd),
+        ("temporary impact", a.cost.temporary_usd, b.cost.temporary_usd),
+        ("permanent impact", a.cost.permanent_usd, b.cost.permanent_usd),
+        ("drift", a.cost.drift_usd, b.cost.drift_usd),
+    ]
+    table = pd.DataFrame(
+        {
+            "": [name for name, _, _ in rows],
+            f"{first} (bps)": [a.cost.to_bps(x) for _, x, _ in rows],
+            f"{second} (bps)": [b.cost.to_bps(y) for _, _, y in rows],
+            "B − A (bps)": [b.cost.to_bps(y - x) for _, x, y in rows],
+            "B − A ($)": [round(y - x) for _, x, y in rows],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(format="%.1f") for c in table.columns if c.endswith("(bps)")}
+        | {"B − A ($)": st.column_config.NumberColumn(format="localized")},
+    )
+    half_life = (
+        np.argmax(a.schedule.holdings_shares <= 0.5 * plan.order.shares),
+        np.argmax(b.schedule.holdings_shares <= 0.5 * plan.order.shares),
+    )
+    st.caption(
+        f"Half of the order is done after {plan.order.times_days[half_life[0]]:.3g} days with {first} and "
+        f"{plan.order.times_days[half_life[1]]:.3g} days with {second}."
+    )
+
+    show_core_diagnostics(ticket.settings)
+
+
+live_view("compare_results", comparison, ticket)

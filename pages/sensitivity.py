@@ -3,43 +3,50 @@
 import numpy as np
 import streamlit as st
 
+from optexec.models import MarketParams
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, sweep
 from optexec.simulate import SimulationConfig
 from optexec.strategies import registry
 from optexec.ui import charts, formats
 from optexec.ui.plan_view import cached_sweep
-from optexec.ui.state import valid_ticket
+from optexec.ui.state import live_view, valid_ticket
+from optexec.ui.ticket import Ticket
 
 st.title("Sensitivity")
 ticket = valid_ticket()
-order, market, settings = ticket.order, ticket.market, ticket.settings
-
-# parameter -> (label, low, high, log scale) around the ticket's current values
-PARAMETERS = {
-    "risk_aversion_per_usd": ("risk aversion λ (1/$)", 1e-8, 1e-4, True),
-    ORDER_FRACTION_OF_ADV: ("order size (fraction of ADV)", 0.01, 0.5, False),
-    "horizon_days": ("horizon (trading days)", 0.1, 5.0, False),
-    "sigma_usd_per_sqrt_day": (
-        "volatility σ ($/share/√day)", 0.25 * market.sigma_usd_per_sqrt_day, 2.5 * market.sigma_usd_per_sqrt_day, False,
-    ),
-    "eta_usd_day_per_share2": (
-        "temporary impact η", 0.25 * market.eta_usd_day_per_share2, 4 * market.eta_usd_day_per_share2, True,
-    ),
-    "gamma_usd_per_share2": ("permanent impact γ", 0.0, 4 * market.gamma_usd_per_share2, False),
-    "spread_usd": ("spread ($)", 0.0, 4 * market.spread_usd, False),
-}  # fmt: skip
-for name in sorted(registry.setting_names() - set(PARAMETERS)):
-    current = float(settings.get(name, 0.0)) if isinstance(settings.get(name, 0.0), (int, float)) else None
-    if current is not None and name != "seed":
-        PARAMETERS[name] = (name.replace("_", " "), 0.5 * current if current else 0.0, 2 * current or 1.0, False)
 
 
-@st.fragment
-def sweep_view() -> None:
+def sweep_parameters(market: MarketParams, settings: dict) -> dict[str, tuple[str, float, float, bool]]:
+    """Parameter -> (label, low, high, log scale) around the ticket's current values."""
+    parameters = {
+        "risk_aversion_per_usd": ("risk aversion λ (1/$)", 1e-8, 1e-4, True),
+        ORDER_FRACTION_OF_ADV: ("order size (fraction of ADV)", 0.01, 0.5, False),
+        "horizon_days": ("horizon (trading days)", 0.1, 5.0, False),
+        "sigma_usd_per_sqrt_day": (
+            "volatility σ ($/share/√day)", 0.25 * market.sigma_usd_per_sqrt_day, 2.5 * market.sigma_usd_per_sqrt_day,
+            False,
+        ),
+        "eta_usd_day_per_share2": (
+            "temporary impact η", 0.25 * market.eta_usd_day_per_share2, 4 * market.eta_usd_day_per_share2, True,
+        ),
+        "gamma_usd_per_share2": ("permanent impact γ", 0.0, 4 * market.gamma_usd_per_share2, False),
+        "spread_usd": ("spread ($)", 0.0, 4 * market.spread_usd, False),
+    }  # fmt: skip
+    for name in sorted(registry.setting_names() - set(parameters)):
+        current = float(settings.get(name, 0.0)) if isinstance(settings.get(name, 0.0), (int, float)) else None
+        if current is not None and name != "seed":
+            parameters[name] = (name.replace("_", " "), 0.5 * current if current else 0.0, 2 * current or 1.0, False)
+    return parameters
+
+
+def sweep_view(ticket: Ticket) -> None:
+    """The sweep and its controls; reruns alone when they or the model sliders move."""
+    order, market, settings = ticket.order, ticket.market, ticket.settings
+    parameters = sweep_parameters(market, settings)
     param = st.selectbox(
-        "Parameter", list(PARAMETERS), format_func=lambda p: PARAMETERS[p][0], key="sweep_param", bind="query-params"
+        "Parameter", list(parameters), format_func=lambda p: parameters[p][0], key="sweep_param", bind="query-params"
     )
-    label, low_default, high_default, log_default = PARAMETERS[param]
+    label, low_default, high_default, log_default = parameters[param]
     cols = st.columns(4)
     low = cols[0].number_input("from", value=float(low_default), format="%g", key=f"sweep_low_{param}")
     high = cols[1].number_input("to", value=float(high_default), format="%g", key=f"sweep_high_{param}")
@@ -90,4 +97,4 @@ def sweep_view() -> None:
         st.warning(formats.markdown_safe(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
 
 
-sweep_view()
+live_view("sensitivity_sweep", sweep_view, ticket)

@@ -44,3 +44,44 @@ def test_zero_shares_shows_an_error_not_a_traceback(app):
     app.number_input(key="shares.SYN-LARGE").set_value(0.0).run()
     assert not app.exception
     assert any("order size" in e.value for e in app.error)
+
+
+@pytest.fixture
+def ticket_draws(monkeypatch) -> list[int]:
+    """Counts full runs: every full run draws the sidebar ticket once, a fragment rerun does not."""
+    from optexec.ui import state
+
+    draws: list[int] = []
+    draw = state.order_ticket
+    monkeypatch.setattr(state, "order_ticket", lambda: draws.append(1) or draw())
+    return draws
+
+
+def test_model_sliders_rerun_only_the_plan_results(app, ticket_draws):
+    """A model slider reruns the results fragment alone (AppTest then holds only that fragment's elements)."""
+    costs = app.dataframe[0].value.set_index("strategy")["expected_cost_usd"]
+    app.select_slider(key="risk_aversion").set_value(1e-4).run()
+    assert not ticket_draws and not app.sidebar  # the ticket was not drawn again
+    urgent = app.dataframe[0].value.set_index("strategy")["expected_cost_usd"]
+    assert urgent["Almgren–Chriss"] > costs["Almgren–Chriss"]
+    app.run()  # a full run keeps the slider's value
+    assert len(ticket_draws) == 1 and app.select_slider(key="risk_aversion").value == 1e-4
+    app.slider(key="set_current_vol_ratio").set_value(2.0).run()
+    assert len(ticket_draws) == 1
+    high_vol = app.dataframe[0].value.set_index("strategy")["expected_cost_usd"]
+    assert high_vol["Multiscale stochastic vol"] != urgent["Multiscale stochastic vol"]
+    app.run()
+    app.number_input(key="shares.SYN-LARGE").set_value(300_000.0).run()
+    assert len(ticket_draws) == 3  # an order field reruns everything
+    assert "300,000" in app.markdown[0].value
+
+
+def test_model_sliders_rerun_the_whole_page_without_a_live_view(app, ticket_draws):
+    from pathlib import Path
+
+    app.switch_page(str(Path(__file__).resolve().parents[1] / "pages" / "simulate.py")).run()
+    assert not app.exception
+    draws = len(ticket_draws)
+    app.select_slider(key="risk_aversion").set_value(1e-4).run()
+    assert not app.exception
+    assert len(ticket_draws) == draws + 1
