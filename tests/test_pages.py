@@ -83,3 +83,13 @@ def test_switching_symbol_starts_from_the_new_symbols_parameters():
     assert at.number_input(key="shares.SYN-SMALL").value == pytest.approx(round(0.05 * small.adv_shares, -3))
     header = at.markdown[0].value
     assert "SYN-SMALL" in header and f"{small.price_usd:,.2f}" in header
+
+
+def test_setting_labels_carry_their_units():
+    from optexec.ui.ticket import setting_label
+
+    assert setting_label("resilience_per_day") == "Resilience (1/day)"
+    assert setting_label("transient_impact_usd_per_share2") == "Transient impact ($/share²)"
+    assert setting_label("signal_vol_usd_per_day_per_sqrt_day") == "Signal vol ($/day/√day)"
+    assert setting_label("ladder_levels") == "Ladder levels"
+    assert setting_label("rl_agent") == "RL agent"

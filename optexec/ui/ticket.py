@@ -70,6 +70,29 @@ SETTING_WIDGETS = {
         "Current vol / long-run vol", 0.25, 3.0, 0.05, "Where the fast vol factor starts (1 = normal)."
     ),
 }
+UNIT_SUFFIXES = (  # setting-name suffix -> unit shown in its label, longest first
+    ("_usd_per_day_per_sqrt_day", "$/day/√day"), ("_usd_per_share2", "$/share²"), ("_usd_per_share", "$/share"),
+    ("_usd_per_day", "$/day"), ("_per_sqrt_day", "1/√day"), ("_per_day", "1/day"), ("_minutes", "minutes"),
+    ("_spreads", "spreads"), ("_shares", "shares"), ("_usd", "$"),
+)  # fmt: skip
+NAMED_SETTINGS = {
+    "rl_agent": "RL agent", "seed": "Random seed", "method": "Solver", "cost_model": "Cost model",
+    "exponent": "Impact exponent p", "impact_coefficient": "Impact coefficient Y (dimensionless)",
+    "max_participation": "Max participation (fraction of slice volume)", "var_limit_usd": "95% VaR limit ($)",
+    "linear_usd_per_share": "Linear cost ε ($/share; empty = half spread)",
+}  # fmt: skip
+
+
+def setting_label(name: str) -> str:
+    """A setting's label with its unit, from its name: "resilience_per_day" -> "Resilience (1/day)"."""
+    if name in NAMED_SETTINGS:
+        return NAMED_SETTINGS[name]
+    for suffix, unit in UNIT_SUFFIXES:
+        if name.endswith(suffix):
+            return f"{name.removesuffix(suffix).replace('_', ' ').capitalize()} ({unit})"
+    return name.replace("_", " ").capitalize()
+
+
 MODEL_SLIDERS = ("small_impact_theta", "fast_scale_epsilon", "slow_scale_delta", "half_step_threshold",
                  "current_vol_ratio")  # fmt: skip
 
@@ -115,7 +138,7 @@ def _setting_widget(name: str, default: Any) -> None:
     """
     spec = SETTING_WIDGETS.get(name)
     common = {"key": f"set_{name}", "bind": "query-params", "on_change": rerun_live_view}
-    label = name.replace("_", " ")
+    label = setting_label(name)
     choices = _setting_choices(name)
     if spec is not None:
         scale = 100.0 if spec.percent else 1.0
