@@ -79,6 +79,9 @@ def sweep(
     grid = np.asarray(values, dtype=float)
     if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
         raise ValueError("the sweep needs one or more finite values")
+    fractional = grid[grid != np.round(grid)]
+    if param == "slices" and fractional.size:
+        raise ValueError(f"slices must be whole numbers, got {', '.join(f'{v:g}' for v in fractional)}")
     chosen = list(names) if names else list(registry.STRATEGIES)
     labels = {name: registry.get(name).label for name in chosen}
     expected = {name: np.full(grid.size, np.nan) for name in chosen}

@@ -45,6 +45,11 @@ def test_unknown_parameter_is_refused(table1_order, table1_market):
         sweep(table1_order, table1_market, {}, "colour", [1.0])
 
 
+def test_fractional_slices_are_refused_not_truncated(table1_order, table1_market):
+    with pytest.raises(ValueError, match="slices must be whole numbers, got 2.5"):
+        sweep(table1_order, table1_market, {}, "slices", [2.0, 2.5, 4.0])
+
+
 def test_sweep_cli_json(capsys):
     args = ["sweep", "--symbol", "D", "--side", "buy", "--shares", "1e6", "--horizon-days", "5", "--slices", "5",
             "--price", "50", "--sigma", "0.95", "--spread", "0.125", "--adv", "5e6",
