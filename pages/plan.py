@@ -43,7 +43,8 @@ def results(ticket: Ticket) -> None:
         st.success(formats.markdown_safe(recommendation(plan)), icon=":material/recommend:")
     for row in plan.rows:
         if row.error:
-            st.warning(formats.markdown_safe(f"{row.strategy.label}: not planned. {row.error}"))
+            reason = row.error[:1].upper() + row.error[1:]
+            st.warning(formats.markdown_safe(f"{row.strategy.label}: not planned. {reason}"))
         else:
             for warning in row.schedule.warnings:
                 st.info(formats.markdown_safe(f"{row.strategy.label}: {warning}"))
