@@ -21,7 +21,7 @@ from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
 from optexec.rl.env import BatchExecutionEnv, EnvConfig, ExecutionEnv, period_bounds
 from optexec.rl.evaluate import agent_strategy, evaluate, regime
 from optexec.rl.policy import AgentPolicy
-from optexec.simulate import SimulationConfig, run_policy, simulate_strategies
+from optexec.simulate import SimulationConfig, _Impact, run_policy, simulate_strategies
 from optexec.simulation.market import MarketModel, generate_market_paths
 from optexec.strategies import rl_agent
 from optexec.strategies.registry import get as registry_get
@@ -90,6 +90,92 @@ def test_reset_with_a_seed_replays_the_same_episode():
     assert runs[0] == runs[1]
     env.reset(seed=5)
     assert [env.step([0.2])[1] for _ in range(10)] != runs[0]
+
+
+def per_slice_episode(order, market, config, paths, fractions):
+    """The environment's accounting one slice at a time (the loop that BatchExecutionEnv.step vectorises):
+    per period the rewards and the shares left, (P, B) each; then the cost, risk penalty and transient impact
+    state per path after the episode."""
+    impact = _Impact(order, market, config.model)
+    bounds = period_bounds(order.slices, config.periods)
+    sign, tau, lam = order.side_sign, order.slice_days, config.risk_aversion_per_usd
+    sigma2 = market.sigma_usd_per_sqrt_day**2
+    remaining, level = np.full(paths.paths, order.shares), np.zeros(paths.paths)
+    total_cost, total_penalty, rewards, left = 0.0, 0.0, [], []
+    for j in range(len(bounds) - 1):
+        fraction = np.ones(paths.paths) if j == len(bounds) - 2 else np.clip(fractions[j], 0.0, 1.0)
+        per_slice = fraction * remaining / (bounds[j + 1] - bounds[j])
+        cost, penalty = np.zeros(paths.paths), np.zeros(paths.paths)
+        for k in range(bounds[j], bounds[j + 1]):
+            traded = remaining.copy() if k == order.slices - 1 else np.minimum(per_slice, remaining)
+            cost += 0.5 * paths.spread_usd[:, k] * np.abs(traded)
+            cost += impact.temporary_usd(traded, paths.volume_shares[:, k])
+            cost += market.gamma_usd_per_share2 * (order.shares - remaining) * traded
+            if impact.gain > 0:
+                step_cost, level = impact.transient_step(level, traded / tau)
+                cost += step_cost
+            remaining = remaining - traded
+            cost += sign * remaining * (paths.mid_usd[:, k + 1] - paths.mid_usd[:, k])
+            variance = np.maximum(paths.fast_variance[:, k] + paths.slow_variance[:, k] - sigma2, 0.0)
+            penalty += lam * variance * tau * remaining**2
+        total_cost, total_penalty = total_cost + cost, total_penalty + penalty
+        rewards.append(-(cost + penalty))
+        left.append(remaining)
+    return np.array(rewards), np.array(left), total_cost, total_penalty, level
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        MarketModel(),
+        MarketModel(transient_impact_usd_per_share2=1e-7, fast_vol_of_vol_per_sqrt_day=1.0, initial_vol_ratio=1.3),
+        MarketModel(temporary_model="power", transient_impact_usd_per_share2=1e-7),
+        MarketModel(temporary_model="square_root", slow_vol_of_vol_per_sqrt_day=0.5),
+    ],
+    ids=["linear", "transient+stochastic-vol", "power+transient", "square-root"],
+)
+def test_vectorised_step_equals_the_per_slice_loop(side, model):
+    order, market = intraday(slices=78, side=side)  # periods of 7 and 8 slices
+    config = EnvConfig(10, 1e-6, model)
+    for batch in (64, 1):
+        fractions = np.random.default_rng(batch).uniform(-0.2, 1.2, (10, batch))  # clipped to [0, 1]
+        fractions[:, ::5] = 0.0
+        fractions[:, 1::5] = 1.0
+        fractions[3, 2::5] = 1.0  # finished before the last period
+        paths = generate_market_paths(order, market, model, batch, 5)
+        rewards, left, cost, penalty, level = per_slice_episode(order, market, config, paths, fractions)
+        env = BatchExecutionEnv(order, market, config)
+        obs = env.reset(paths=paths)
+        for j in range(10):
+            assert not env.done
+            obs, reward, _ = env.step(fractions[j])
+            np.testing.assert_allclose(reward, rewards[j], rtol=1e-12, atol=1e-9)
+            np.testing.assert_array_equal(env.remaining, left[j])  # the same subtractions: exactly equal
+            np.testing.assert_allclose(obs[:, 0], left[j] / order.shares, rtol=1e-12, atol=1e-15)
+        assert env.done and np.all(env.remaining == 0.0)
+        np.testing.assert_allclose(env.cost_usd, cost, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(env.penalty_usd, penalty, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(env.level, level, rtol=1e-12, atol=1e-15)
+        if batch > 1:  # the cases are there: done early, still trading late, risk penalty on every path
+            assert np.any(left[3] == 0.0) and np.any(left[8] > 0) and np.all(penalty > 0)
+
+
+def test_reset_with_the_same_seed_reuses_its_paths():
+    order, market = intraday()
+    env = BatchExecutionEnv(order, market)
+    env.reset(8, 3)
+    drawn = env.paths
+    np.testing.assert_array_equal(drawn.mid_usd, generate_market_paths(order, market, MarketModel(), 8, 3).mid_usd)
+    env.reset(paths=generate_market_paths(order, market, MarketModel(), 4, 1))
+    env.reset(8, 3)
+    assert env.paths is drawn
+    env.reset(8, 4)
+    assert env.paths is not drawn and not np.array_equal(env.paths.mid_usd, drawn.mid_usd)
+    env.reset(8)
+    first = env.paths
+    env.reset(8)
+    assert env.paths is not first  # no seed: fresh paths every time
 
 
 def test_period_bounds():

@@ -19,7 +19,7 @@ from optexec.simulate import (
     simulate,
     simulate_strategies,
 )
-from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
+from optexec.simulation.market import LiquidityRegimes, MarketModel, _regime_path, generate_market_paths
 from optexec.strategies import registry
 from optexec.strategies.almgren_chriss import ACParams, ac_discrete
 from optexec.strategies.benchmarks import NoParams, TWAPParams, immediate, twap
@@ -194,6 +194,43 @@ def test_market_averages_to_its_parameters():
     # regimes persist: a low slice is followed by a low slice far more often than 30% of the time
     low = market_paths.low_liquidity
     assert (low[:, 1:] & low[:, :-1]).sum() / low[:, :-1].sum() > 0.6
+
+
+def per_slice_regimes(rng, paths, steps, regimes, tau, session_minutes):
+    """The liquidity chain one slice at a time (the loop that ``_regime_path`` replaced)."""
+    low = np.zeros((paths, steps), dtype=bool)
+    if not regimes.active:
+        return low
+    uniform = rng.random((paths, steps), dtype=np.float32)
+    to_low, stay_low = regimes.transition(tau, session_minutes)
+    low[:, 0] = uniform[:, 0] < regimes.low_share
+    for k in range(1, steps):
+        low[:, k] = uniform[:, k] < to_low + (stay_low - to_low) * low[:, k - 1]
+    return low
+
+
+@pytest.mark.parametrize(
+    "regimes",
+    [LiquidityRegimes(), LiquidityRegimes(low_share=0.6, mean_low_minutes=2.0),
+     LiquidityRegimes(low_share=0.05, mean_low_minutes=600.0), LiquidityRegimes(enabled=False)],
+)  # fmt: skip
+def test_regime_paths_and_signal_are_the_per_slice_chains(regimes):
+    """Bit for bit the slice-by-slice liquidity chain and signal recursion, for the same seeds."""
+    for steps in (1, 2, 39, 390):
+        for seed in range(3):
+            tau = 1.0 / steps
+            vectorised = _regime_path(np.random.default_rng(seed), 200, steps, regimes, tau, 390)
+            looped = per_slice_regimes(np.random.default_rng(seed), 200, steps, regimes, tau, 390)
+            np.testing.assert_array_equal(vectorised, looped)
+    order, market = intraday()
+    market = dataclasses.replace(market, drift_usd_per_day=0.37)
+    model = MarketModel(signal_mean_reversion_per_day=3.0, regimes=regimes)
+    signal = generate_market_paths(order, market, model, 5, 1).signal_usd_per_day
+    expected = np.empty((1, order.slices + 1))
+    expected[:, 0] = market.drift_usd_per_day
+    for k in range(order.slices):
+        expected[:, k + 1] = math.exp(-3.0 * order.slice_days) * expected[:, k]
+    np.testing.assert_array_equal(signal, expected)
 
 
 def test_stochastic_vol_factors():

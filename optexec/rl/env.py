@@ -85,16 +85,24 @@ class BatchExecutionEnv:
         self.impact = _Impact(order, market, self.config.model)
         self.sigma2 = market.sigma_usd_per_sqrt_day**2
         self.paths: MarketPaths | None = None
+        self._drawn_key: tuple[int, int] | None = None  # (batch, seed) of the last seeded draw ...
+        self._drawn: MarketPaths | None = None  # ... and its paths
         self.period = 0
 
     def reset(self, batch: int = 1, seed: int | None = None, paths: MarketPaths | None = None) -> np.ndarray:
-        """Start ``batch`` episodes on fresh market paths (or the given ones); the first observations (B, 6)."""
-        self.paths = (
-            paths
-            if paths is not None
-            else generate_market_paths(self.order, self.market, self.config.model, batch, seed)
-        )
-        count = self.paths.paths
+        """Start ``batch`` episodes on fresh market paths (or the given ones); the first observations (B, 6).
+
+        The paths drawn for a seed are kept: a reset with the ``batch`` and ``seed`` of the last seeded draw
+        reuses them (the same numbers without drawing them again, e.g. the fixed validation paths of training).
+        """
+        if paths is None:
+            key = None if seed is None else (batch, seed)
+            if key is None or key != self._drawn_key:
+                self._drawn_key = key
+                self._drawn = generate_market_paths(self.order, self.market, self.config.model, batch, seed)
+            paths = self._drawn
+        self.paths = paths
+        count = paths.paths
         self.remaining = np.full(count, self.order.shares)
         self.level = np.zeros(count)
         self.period = 0
@@ -134,7 +142,11 @@ class BatchExecutionEnv:
         return obs
 
     def step(self, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Execute ``fraction`` of the remainder over the period; (next observations, rewards in $, done)."""
+        """Execute ``fraction`` of the remainder over the period; (next observations, rewards in $, done).
+
+        The period's m slices are charged at once: the arrays below are (m, B), row i for slice start + i and
+        column b for path b, in shares or $ (module docstring formulas).
+        """
         if self.paths is None or self.done:
             raise ValueError("the episode is over: call reset() first")
         paths, order, market, impact = self.paths, self.order, self.market, self.impact
@@ -144,27 +156,77 @@ class BatchExecutionEnv:
             fraction = np.ones_like(self.remaining)
         start, end = int(self.bounds[self.period]), int(self.bounds[self.period + 1])
         per_slice = fraction * self.remaining / (end - start)
+        traded, left = _period_trades(self.remaining, per_slice, end - start, end == order.slices)
+        before, after = left[:-1], left[1:]  # x_k and x_{k+1}, shares
         sign, tau, lam = order.side_sign, order.slice_days, self.config.risk_aversion_per_usd
-        cost, penalty = np.zeros_like(self.remaining), np.zeros_like(self.remaining)
-        for k in range(start, end):
-            traded = np.minimum(per_slice, self.remaining)
-            if k == order.slices - 1:
-                traded = self.remaining.copy()
-            volume = paths.volume_shares[:, k]
-            cost += 0.5 * paths.spread_usd[:, k] * np.abs(traded)
-            cost += impact.temporary_usd(traded, volume)
-            cost += market.gamma_usd_per_share2 * (order.shares - self.remaining) * traded
-            if impact.gain > 0:
-                step_cost, self.level = impact.transient_step(self.level, traded / tau)
-                cost += step_cost
-            self.remaining = self.remaining - traded
-            cost += sign * self.remaining * (paths.mid_usd[:, k + 1] - paths.mid_usd[:, k])
-            variance = np.maximum(paths.fast_variance[:, k] + paths.slow_variance[:, k] - self.sigma2, 0.0)
-            penalty += lam * variance * tau * self.remaining**2
+        block = slice(start, end)
+        spread, volume = _slice_major(paths.spread_usd[:, block]), _slice_major(paths.volume_shares[:, block])
+        mid = _slice_major(paths.mid_usd[:, start : end + 1])  # M_start..M_end
+        variance = np.maximum(paths.fast_variance[:, block] + paths.slow_variance[:, block] - self.sigma2, 0.0)
+        variance = _slice_major(variance)  # v_k, (m, B) or (m, 1)
+        terms = [  # the charges of each slice, in run_policy's order (MATH.md section 8)
+            0.5 * spread * np.abs(traded),  # spread
+            impact.temporary_usd(traded, volume),  # temporary
+            market.gamma_usd_per_share2 * (order.shares - before) * traded,  # permanent
+        ]
+        if impact.gain > 0:
+            terms.append(self._transient_usd(traded))  # transient
+        terms.append(sign * after * (mid[1:] - mid[:-1]))  # s x_{k+1} (M_{k+1} - M_k)
+        cost = _sum_over_slices(*terms)
+        penalty = _sum_over_slices(lam * variance * tau * after**2)  # lambda v_k tau x_{k+1}^2
+        self.remaining = left[-1].copy()
         self.cost_usd += cost
         self.penalty_usd += penalty
         self.period += 1
         return self.observe(), -(cost + penalty), self.done
+
+    def _transient_usd(self, traded: np.ndarray) -> np.ndarray:
+        """Transient impact cost of each slice, (m, B) $, for the (m, B) traded shares; carries the impact state
+        ``level`` (B,) from slice to slice (MATH.md section 1.3: a recursion, so one slice at a time)."""
+        cost = np.empty_like(traded)
+        for i, rate in enumerate(traded / self.order.slice_days):
+            cost[i], self.level = self.impact.transient_step(self.level, rate)
+        return cost
+
+
+def _period_trades(
+    remaining: np.ndarray, per_slice: np.ndarray, count: int, finish: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(traded, left) over the ``count`` slices of a period for (B,) ``remaining`` and ``per_slice`` shares:
+    traded (count, B) shares per slice, left (count + 1, B) the shares x_0..x_count held before each slice and
+    after the last.
+
+    The rule, per path: x_0 = remaining, traded_i = min(per_slice, x_i), x_{i+1} = x_i - traded_i; with ``finish``
+    the last slice trades all of x_{count-1} (the order's last slice). Computed with the same rounding from the
+    running differences remaining - per_slice - per_slice - ... (one subtraction per slice): they are the x while
+    x_i >= per_slice; the first slice with less left trades it all, and x = 0 from then on.
+    """
+    left = np.empty((count + 1, remaining.size))
+    left[0] = remaining
+    for i in range(count):
+        np.subtract(left[i], per_slice, out=left[i + 1])
+    np.maximum(left, 0.0, out=left)
+    traded = np.minimum(per_slice, left[:-1])
+    if finish:
+        traded[-1] = left[-2]
+        left[-1] = 0.0
+    return traded, left
+
+
+def _slice_major(block: np.ndarray) -> np.ndarray:
+    """A (B, m) or (1, m) block of path columns as a C-contiguous (m, B) or (m, 1) array: a row per slice."""
+    return np.ascontiguousarray(block.T)
+
+
+def _sum_over_slices(*terms: np.ndarray) -> np.ndarray:
+    """Sum over the period of per-slice amounts given as (m, B) arrays, (B,).
+
+    Added slice by slice and, within a slice, in the order of ``terms``, as a running total over the slices adds
+    them: numpy sums a C-contiguous (m T, B) array over its first axis one row after another (with one path it
+    sums pairwise instead, equal to rounding).
+    """
+    rows = terms[0] if len(terms) == 1 else np.stack(terms, axis=1).reshape(-1, terms[0].shape[1])
+    return rows.sum(axis=0)
 
 
 class ExecutionEnv:

@@ -246,16 +246,27 @@ def _slow_path(rng, paths, steps, tau, reversion, vol) -> np.ndarray:
 
 
 def _regime_path(rng, paths, steps, regimes: LiquidityRegimes, tau, session_minutes) -> np.ndarray:
-    """Low-liquidity indicator per path and slice, the chain started in its long-run distribution."""
+    """Low-liquidity indicator per path and slice, (paths, steps) bools, the chain started in its long-run
+    distribution.
+
+    Slice k > 0 is low when its uniform u_k < P(low | regime of slice k - 1). As P(low | high) <= P(low | low),
+    u_k < P(low | high) makes it low and u_k >= P(low | low) high whatever came before; in between the regime
+    stays. So each slice takes the regime of the last slice (itself or earlier) that its uniform decided; slice 0
+    is always decided (u_0 < long-run low share). Found without a loop over the slices.
+    """
     low = np.zeros((paths, steps), dtype=bool)
     if not regimes.active:
         return low
     uniform = rng.random((paths, steps), dtype=np.float32)
     to_low, stay_low = regimes.transition(tau, session_minutes)
-    low[:, 0] = uniform[:, 0] < regimes.low_share
-    for k in range(1, steps):
-        low[:, k] = uniform[:, k] < to_low + (stay_low - to_low) * low[:, k - 1]
-    return low
+    low[:, 0] = uniform[:, 0] < regimes.low_share  # in float32 (NumPy 2 scalar promotion)
+    later = uniform[:, 1:].astype(np.float64)  # compared in float64 with P(low | previous regime)
+    from_high, from_low = to_low + (stay_low - to_low) * np.array([0.0, 1.0])  # the chain step's thresholds
+    low[:, 1:] = later < from_high
+    decided = np.ones((paths, steps), dtype=bool)
+    decided[:, 1:] = low[:, 1:] | (later >= from_low)
+    last_decided = np.maximum.accumulate(np.where(decided, np.arange(steps), 0), axis=1)
+    return np.take_along_axis(low, last_decided, axis=1)
 
 
 def generate_market_paths(
@@ -286,12 +297,15 @@ def generate_market_paths(
     hold = tau if kappa == 0 else -math.expm1(-kappa * tau) / kappa
     signal = np.empty((paths if eta_x > 0 else 1, n + 1))
     signal[:, 0] = market.drift_usd_per_day
-    signal_noise = streams[2].standard_normal((paths, n)) if eta_x > 0 else None
-    noise_sd = eta_x * math.sqrt(tau if kappa == 0 else -math.expm1(-2 * kappa * tau) / (2 * kappa))
-    for k in range(n):
-        signal[:, k + 1] = decay * signal[:, k]
-        if signal_noise is not None:
+    if eta_x > 0:
+        signal_noise = streams[2].standard_normal((paths, n))
+        noise_sd = eta_x * math.sqrt(tau if kappa == 0 else -math.expm1(-2 * kappa * tau) / (2 * kappa))
+        for k in range(n):
+            signal[:, k + 1] = decay * signal[:, k]
             signal[:, k + 1] += noise_sd * signal_noise[:, k]
+    else:  # x_{k+1} = e^{-kappa tau} x_k: the running product, multiplied in the same order
+        signal[0, 1:] = decay
+        signal[0] = np.multiply.accumulate(signal[0])
     drift_step = signal[:, :-1] * hold  # $ per share over each slice
 
     mid = np.empty((paths, n + 1))
