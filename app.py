@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from optexec.ui.state import publish_ticket, retract_ticket
+from optexec.ui.state import freeze_startup_objects, publish_ticket, retract_ticket
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -26,3 +26,4 @@ try:
     navigation.run()
 finally:
     retract_ticket()
+    freeze_startup_objects()

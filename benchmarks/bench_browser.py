@@ -4,8 +4,9 @@ Moves the risk-aversion slider one notch at a time. Per move, on the browser's c
 press until the schedule chart has been drawn again (Streamlit mounts a new Plotly chart whenever the figure
 changes), the metrics show the new numbers and the run has finished, whichever comes last; a MutationObserver
 stamps each of the three in the page. Two patterns: "new values" steps to a value not
-seen before every time (every strategy re-plans, the RL agent retrains), "revisited" goes back and forth
-between two values (plans come from the cache). Prints a table.
+seen before every time (the Plan page plans the slider's neighbouring notches in the background, so the wait
+before the move decides how much of that is done), "revisited" goes back and forth between two values (plans
+come from the cache). Prints a table.
 
     python -m benchmarks.bench_browser [--moves 20] [--slices 390]
 """
@@ -43,7 +44,7 @@ WATCH_PAGE = """() => {
 }"""
 
 
-def measure(url: str, moves: int, slices: int, keys: list[str]) -> list[float]:
+def measure(url: str, moves: int, slices: int, keys: list[str], pause_s: float) -> list[float]:
     """Latency of each move in ms (module docstring)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -56,6 +57,7 @@ def measure(url: str, moves: int, slices: int, keys: list[str]) -> list[float]:
         slider = page.get_by_role("slider", name="Risk aversion λ (1/$)")
         latencies = []
         for i in range(moves):
+            page.wait_for_timeout(1000 * pause_s)
             slider.focus()
             start_ms = page.evaluate("() => performance.now()")
             slider.press(keys[i % len(keys)])
@@ -76,18 +78,21 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--slices", type=int, default=390)
     args = parser.parse_args()
-    # from the default 1e-6 there are 9 larger values on the slider: "new values" steps through them
+    # From the default 1e-6 there are 9 larger values on the slider: "new values" steps through them, the next
+    # move 0.1 s after the previous one has finished (the notch's background plan is then usually still running)
+    # or 1 s after (a trader reading the result: it has finished).
     patterns = {
-        "new values": (["ArrowRight"], min(args.moves, 9)),
-        "revisited": (["ArrowRight", "ArrowLeft"], args.moves),
+        "new values, 0.1 s apart": (["ArrowRight"], min(args.moves, 9), 0.0),
+        "new values, 1 s apart": (["ArrowRight"], min(args.moves, 9), 0.9),
+        "revisited": (["ArrowRight", "ArrowLeft"], args.moves, 0.0),
     }
-    print(f"{'page':<6} {'slices':>6} {'pattern':<11} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8}")
-    for pattern, (keys, moves) in patterns.items():
+    print(f"{'page':<6} {'slices':>6} {'pattern':<24} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8}")
+    for pattern, (keys, moves, pause_s) in patterns.items():
         with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "db.duckdb", Path(tmp) / "st.log") as url:
-            ms = sorted(measure(url, moves, args.slices, keys))
+            ms = sorted(measure(url, moves, args.slices, keys, pause_s))
         p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
         print(
-            f"{'Plan':<6} {args.slices:>6} {pattern:<11} {len(ms):>6} {statistics.median(ms):>10.0f} {p90:>8.0f} "
+            f"{'Plan':<6} {args.slices:>6} {pattern:<24} {len(ms):>6} {statistics.median(ms):>10.0f} {p90:>8.0f} "
             f"{ms[-1]:>8.0f}"
         )
 

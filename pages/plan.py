@@ -7,7 +7,7 @@ import streamlit as st
 from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats
-from optexec.ui.plan_view import cached_plan, show_cost_table
+from optexec.ui.plan_view import cached_plan, prefetch_neighbouring_risk_aversions, show_cost_table
 from optexec.ui.state import live_view, valid_ticket
 from optexec.ui.ticket import Ticket
 
@@ -93,6 +93,7 @@ def results(ticket: Ticket) -> None:
         key="download_report",
         icon=":material/description:",
     )
+    prefetch_neighbouring_risk_aversions(order, plan.market, ticket.settings)
 
 
 live_view("plan_results", results, ticket)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -9,15 +14,29 @@ from optexec.costs import Frontier, default_frontier_risk_aversions, efficient_f
 from optexec.models import MarketParams, Order
 from optexec.planning import Plan, cost_table, make_plan
 from optexec.sensitivity import Sweep, sweep
+from optexec.ui.ticket import RISK_AVERSION_GRID
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+def _market_key(market: MarketParams) -> bytes:
+    """What identifies a MarketParams for the caches below: its scalars and its volume profile's bytes.
+
+    Streamlit's generic hashing walks the 390-float profile one value at a time (~3 ms per call, three calls
+    per page run); this is exact and takes microseconds.
+    """
+    scalars = [getattr(market, f.name) for f in dataclasses.fields(market) if f.name != "volume_profile"]
+    return repr(scalars).encode() + np.asarray(market.volume_profile, dtype=float).tobytes()
+
+
+CACHE = {"max_entries": 64, "show_spinner": False, "hash_funcs": {MarketParams: _market_key}}
+
+
+@st.cache_data(**CACHE)
 def cached_plan(order: Order, market: MarketParams, settings_items: tuple) -> Plan:
     """make_plan, cached on its inputs (settings as sorted items so they hash)."""
     return make_plan(order, market, dict(settings_items))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(**CACHE)
 def cached_frontier(order: Order, market: MarketParams) -> Frontier:
     """The Almgren–Chriss efficient frontier for the order, cached."""
     return efficient_frontier(order, market, default_frontier_risk_aversions(order, market))
@@ -44,7 +63,7 @@ COST_COLUMNS = {
 }
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(**CACHE)
 def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.DataFrame:
     """The cost table of the (cached) plan with the cheapest (lowest E + lambda V) row marked, cached too."""
     table = cost_table(cached_plan(order, market, settings_items))
@@ -53,6 +72,42 @@ def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.
     if not table.empty:
         table.insert(0, "best", ["★" if i == table["objective_usd"].idxmin() else "" for i in table.index])
     return table
+
+
+PREFETCH_DELAY_S = 0.25  # the page's own messages go out first: a busy thread would hold the GIL meanwhile
+_PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optexec-prefetch")
+_latest_request = {"id": 0, "at": 0.0}
+
+
+def prefetch_neighbouring_risk_aversions(order: Order, market: MarketParams, settings: dict) -> list[Future]:
+    """Plan the risk-aversion slider's two neighbouring notches in the background, one after the other.
+
+    A trader steps the slider notch by notch; the next notch's plan (the RL agent retrains, the nonlinear and
+    multiscale problems are solved again) is then usually in the cache before the slider moves. The work starts
+    PREFETCH_DELAY_S after the request, once the page that asked has been sent, and is dropped when a newer
+    request has come meanwhile. A page run that needs a plan being computed waits for it instead of computing
+    it twice (st.cache_data computes each value once). One worker for the whole process.
+    """
+    risk_aversion = settings.get("risk_aversion_per_usd")
+    if risk_aversion not in RISK_AVERSION_GRID:
+        return []
+    _latest_request.update(id=_latest_request["id"] + 1, at=time.monotonic())
+    notch = RISK_AVERSION_GRID.index(risk_aversion)
+    futures = []
+    for neighbour in (notch + 1, notch - 1):
+        if 0 <= neighbour < len(RISK_AVERSION_GRID):
+            items = tuple(sorted({**settings, "risk_aversion_per_usd": RISK_AVERSION_GRID[neighbour]}.items()))
+            futures.append(_PREFETCH.submit(_prefetch, _latest_request["id"], order, market, items))
+    return futures
+
+
+def _prefetch(request_id: int, order: Order, market: MarketParams, settings_items: tuple) -> bool:
+    """Compute one prefetched plan and its cost table unless a newer request has come; True if computed."""
+    time.sleep(max(0.0, _latest_request["at"] + PREFETCH_DELAY_S - time.monotonic()))
+    if request_id != _latest_request["id"]:
+        return False
+    cost_frame(order, market, settings_items)
+    return True
 
 
 def show_cost_table(plan: Plan) -> None:
@@ -67,7 +122,7 @@ def show_cost_table(plan: Plan) -> None:
     )
 
 
-@st.cache_data(max_entries=64, show_spinner="Sweeping…")
+@st.cache_data(**{**CACHE, "show_spinner": "Sweeping…"})
 def cached_sweep(
     order: Order, market: MarketParams, settings_items: tuple, param: str, values: tuple, names: tuple
 ) -> Sweep:

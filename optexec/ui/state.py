@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import gc
 from collections.abc import Callable
 
 import streamlit as st
@@ -69,3 +71,14 @@ def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
         view(dataclasses.replace(ticket, settings=current_settings()))
 
     fragment()
+
+
+@functools.cache
+def freeze_startup_objects() -> None:
+    """Once per process, after the first run: collect, then keep what is left out of later garbage collections.
+
+    What the first run built (Streamlit, numpy, pandas, plotly, scipy, their caches) lives as long as the server;
+    Python's full collections walked all of it, ~80-130 ms each, now and then in the middle of a slider move.
+    """
+    gc.collect()
+    gc.freeze()
