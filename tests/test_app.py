@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -85,3 +86,70 @@ def test_model_sliders_rerun_the_whole_page_without_a_live_view(app, ticket_draw
     app.select_slider(key="risk_aversion").set_value(1e-4).run()
     assert not app.exception
     assert len(ticket_draws) == draws + 1
+
+
+def _holdings(at: AppTest, label: str) -> np.ndarray:
+    """The plotted holdings (shares left) of one strategy on the Plan page."""
+    import base64
+
+
+    trace = next(t for t in _figure(at, 0)["data"] if t["name"] == label)
+    y = trace["y"]
+    return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if isinstance(y, dict) else np.array(y)
+
+
+def _cost(at: AppTest, label: str, column: str) -> float:
+    return float(at.dataframe[0].value.set_index("strategy").loc[label, column])
+
+
+MULTISCALE = "Multiscale stochastic vol"
+
+
+@pytest.mark.parametrize(
+    "setup, widget, key, value, check",
+    [
+        # θ scales the persistent impact: a different multiscale schedule
+        ({}, "slider", "set_small_impact_theta", 0.02,
+         lambda before, after: not np.allclose(_holdings(before, MULTISCALE), _holdings(after, MULTISCALE))),
+        # ε sets how fast a high starting vol relaxes: a different schedule when vol starts high
+        ({"set_current_vol_ratio": 2.0}, "slider", "set_fast_scale_epsilon", 0.5,
+         lambda before, after: not np.allclose(_holdings(before, MULTISCALE), _holdings(after, MULTISCALE))),
+        # δ sizes the slow-vol correction, which needs a return signal correlated with slow vol
+        ({"set_slow_correlation": -0.5, "set_signal_vol_usd_per_day_per_sqrt_day": 2.0, "set_signal_usd_per_day": 1.0},
+         "slider", "set_slow_scale_delta", 0.0,
+         lambda before, after: not np.allclose(_holdings(before, MULTISCALE), _holdings(after, MULTISCALE))),
+        # h above the starting vol ratio: no half-speed trading, so the order is worked off sooner
+        ({"set_current_vol_ratio": 2.0}, "slider", "set_half_step_threshold", 2.5,
+         lambda before, after: _holdings(after, MULTISCALE)[10] < _holdings(before, MULTISCALE)[10]),
+        # temporary impact x2: TWAP's temporary cost doubles
+        ({}, "select_slider", "eta_x", 2.0,
+         lambda before, after: np.isclose(_cost(after, "TWAP", "temporary_usd"),
+                                          2 * _cost(before, "TWAP", "temporary_usd"), rtol=1e-3)),
+        # permanent impact x2: TWAP's permanent cost doubles
+        ({}, "select_slider", "gamma_x", 2.0,
+         lambda before, after: np.isclose(_cost(after, "TWAP", "permanent_usd"),
+                                          2 * _cost(before, "TWAP", "permanent_usd"), rtol=1e-3)),
+        # a later start: VWAP follows the rest of the day's volume profile
+        ({}, "slider", "start_minutes", 240,
+         lambda before, after: not np.allclose(_holdings(before, "VWAP"), _holdings(after, "VWAP"))),
+        # fewer slices: shorter schedules
+        ({}, "number_input", "slices", 78,
+         lambda before, after: len(_holdings(after, "TWAP")) == 79 and len(_holdings(before, "TWAP")) == 391),
+        # a longer horizon: TWAP risk grows, its impact falls
+        ({}, "number_input", "horizon_days", 2.0,
+         lambda before, after: _cost(after, "TWAP", "temporary_usd") < _cost(before, "TWAP", "temporary_usd")
+         and _cost(after, "TWAP", "std_cost_usd") > _cost(before, "TWAP", "std_cost_usd")),
+    ],
+)  # fmt: skip
+def test_each_sidebar_control_changes_what_it_should(setup, widget, key, value, check):
+    before = AppTest.from_file("app_entry.py", default_timeout=60)
+    for setup_key, setup_value in setup.items():
+        before.session_state[setup_key] = setup_value
+    before.run()
+    after = AppTest.from_file("app_entry.py", default_timeout=60)
+    for setup_key, setup_value in setup.items():
+        after.session_state[setup_key] = setup_value
+    after.run()
+    getattr(after, widget)(key=key).set_value(value).run()
+    assert not before.exception and not after.exception and not after.error
+    assert check(before, after)

@@ -61,8 +61,16 @@ SETTING_WIDGETS = {
     "small_impact_theta": SettingWidget(
         "Small-impact θ", 0.0, 0.3, 0.01, "Scales persistent impact λ and decay β (multiscale); must stay below 0.2."
     ),
-    "fast_scale_epsilon": SettingWidget("Fast-vol scale ε", 0.01, 1.0, 0.01, "Time scale of the fast vol factor."),
-    "slow_scale_delta": SettingWidget("Slow-vol scale δ", 0.0, 1.0, 0.05, "Time scale of the slow vol factor."),
+    "fast_scale_epsilon": SettingWidget(
+        "Fast-vol scale ε", 0.01, 1.0, 0.01,
+        "Time scale of the fast vol factor: how fast a current vol away from its long-run level relaxes. Moves the "
+        "multiscale plan only when 'Current vol / long-run vol' is not 1.",
+    ),
+    "slow_scale_delta": SettingWidget(
+        "Slow-vol scale δ", 0.0, 1.0, 0.05,
+        "Time scale of the slow vol factor. Moves the multiscale plan only with a return signal correlated with "
+        "slow vol (Strategy settings: slow correlation, signal vol).",
+    ),
     "half_step_threshold": SettingWidget(
         "Half-step threshold h", 1.0, 3.0, 0.05, "Trading speed halves while current vol > h × long-run vol."
     ),
