@@ -172,7 +172,7 @@ def _setting_value(name: str, default: Any) -> Any:
         scale = 100.0 if spec.percent else 1.0
         return float(st.session_state.get(key, float(default) * scale)) / scale
     value = st.session_state.get(key, default)
-    if isinstance(default, bool) or isinstance(default, int):
+    if isinstance(default, (bool, int)):
         return type(default)(value)
     return value
 
