@@ -63,13 +63,14 @@ def results(ticket: Ticket) -> None:
     st.subheader("Schedules")
     panel = st.segmented_control(
         "Show",
-        list(charts.SCHEDULE_PANELS),
+        [*charts.SCHEDULE_PANELS, "all"],
         default="holdings",
-        format_func=lambda name: charts.SCHEDULE_PANELS[name][0],
+        format_func=lambda name: "All three, stacked" if name == "all" else charts.SCHEDULE_PANELS[name][0],
         key="plan_panel",
         bind="query-params",
     )
-    st.plotly_chart(charts.schedule_figure(plan, [panel or "holdings"]), width="stretch")
+    panels = list(charts.SCHEDULE_PANELS) if panel == "all" else [panel or "holdings"]
+    st.plotly_chart(charts.schedule_figure(plan, panels), width="stretch")
     st.subheader("Export")
     left, right = st.columns(2)
     left.download_button(

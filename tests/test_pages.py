@@ -93,3 +93,12 @@ def test_setting_labels_carry_their_units():
     assert setting_label("signal_vol_usd_per_day_per_sqrt_day") == "Signal vol ($/day/√day)"
     assert setting_label("ladder_levels") == "Ladder levels"
     assert setting_label("rl_agent") == "RL agent"
+
+
+def test_every_strategy_has_its_own_colour():
+    from optexec.strategies import registry
+    from optexec.ui.charts import strategy_colours
+
+    colours = strategy_colours()
+    assert set(colours) == set(registry.STRATEGIES)
+    assert len(set(colours.values())) == len(colours)

@@ -14,7 +14,8 @@ from optexec.planning import Plan, PlanRow
 from optexec.sensitivity import Sweep
 from optexec.strategies import registry
 
-_PALETTE = qualitative.D3 + qualitative.Set2
+# D3's ten, then colours far from all of them (Set2's next ones repeated D3's orange, teal and purple), then Set2
+_PALETTE = qualitative.D3 + ["#00a08b", "#fb00d1", "#1b1f24"] + qualitative.Set2
 
 
 def strategy_colours() -> dict[str, str]:
