@@ -152,7 +152,7 @@ def format_plan(plan: Plan) -> str:
     lines = [
         (
             f"{order.side} {order.shares:,.0f} {order.symbol} over {order.horizon_days:g} days in {order.slices} "
-            f"slices; price {market.price_usd:,.2f} $, notional {order.shares * market.price_usd:,.0f} $, "
+            f"slices; price ${market.price_usd:,.2f}, notional ${order.shares * market.price_usd:,.0f}, "
             f"risk aversion {plan.risk_aversion_per_usd:g} /$"
         ),
         "",

@@ -74,12 +74,12 @@ def report_html(plan: Plan, figures: list[go.Figure], calibration_note: str, gen
     )  # fmt: skip
     parameters = pd.DataFrame(
         [
-            ("arrival price", f"{market.price_usd:,.4f} $"),
+            ("arrival price", f"${market.price_usd:,.4f}"),
             (
                 "volatility σ",
                 f"{market.sigma_usd_per_sqrt_day:.6g} $/share/√day ({market.sigma_daily_fraction:.3%} a day)",
             ),
-            ("spread", f"{market.spread_usd:.6g} $ ({1e4 * market.spread_usd / market.price_usd:.2f} bps)"),
+            ("spread", f"${market.spread_usd:.6g} ({1e4 * market.spread_usd / market.price_usd:.2f} bps)"),
             ("ADV", f"{market.adv_shares:,.0f} shares/day"),
             ("temporary impact η", f"{market.eta_usd_day_per_share2:.6g} ($/share)/(share/day)"),
             ("permanent impact γ", f"{market.gamma_usd_per_share2:.6g} ($/share)/share"),
@@ -113,7 +113,7 @@ th:first-child, td:first-child {{ text-align: left; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money; bps of
-the arrival notional {order.shares * market.price_usd:,.0f} $; VaR95 = E + 1.645·std under the linear
+the arrival notional ${order.shares * market.price_usd:,.0f}; VaR95 = E + 1.645·std under the linear
 Almgren–Chriss model.</p>
 <h2>Order</h2>
 <p>{html.escape(order.side)} {order.shares:,.0f} shares of {html.escape(order.symbol)} over {order.horizon_days:g}
