@@ -102,3 +102,57 @@ def test_every_strategy_has_its_own_colour():
     colours = strategy_colours()
     assert set(colours) == set(registry.STRATEGIES)
     assert len(set(colours.values())) == len(colours)
+
+
+APP = str(Path(__file__).resolve().parent / "app_entry.py")
+
+
+@pytest.fixture
+def own_database(tmp_path, monkeypatch):
+    """A fresh database for one test (the symbol list is cached: cleared before and after)."""
+    import streamlit as st
+
+    from optexec.store import db
+
+    path = tmp_path / "own.duckdb"
+    db.open_database(path).close()
+    monkeypatch.setenv("OPTEXEC_DB", str(path))
+    st.cache_data.clear()
+    yield path
+    st.cache_data.clear()
+    db.close_all()
+
+
+def test_plan_page_on_an_empty_database_plans_the_demo_stock(own_database):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="symbol").options == ["DEMO"]
+    assert len(at.dataframe[0].value) > 10  # every strategy planned on the DEMO parameters
+
+
+def test_a_symbol_without_parameters_says_how_to_get_them(own_database):
+    from optexec.store import db
+    from optexec.store.loading import load_file
+
+    csv = own_database.parent / "NEW.csv"
+    csv.write_text("symbol,ts,open,high,low,close,volume\n" + "".join(
+        f"NEW,2025-01-02T14:{30 + k:02d}:00Z,10,11,9,10.5,{100 + k}\n" for k in range(20)))  # fmt: skip
+    con = db.open_database(own_database)
+    load_file(con, csv)
+    con.close()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.selectbox(key="symbol").set_value("NEW").run()
+    assert not at.exception
+    assert any("no parameters for NEW yet: calibrate it on the Calibrate page" in e.value for e in at.error)
+
+
+def test_an_ill_posed_riccati_problem_is_reported_and_the_rest_still_plans():
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in {"horizon_days": 20.0, "slices": 20, "risk_aversion": 1e-8, "set_small_impact_theta": 0.19,
+                       "set_discount_rate_per_day": 0.5, "set_persistent_impact_gain_per_day": 100.0,
+                       "set_persistent_impact_decay_per_day": 0.05}.items():  # fmt: skip
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception
+    assert any("Multiscale" in w.value and "ill-posed" in w.value for w in at.warning)
+    assert "Multiscale stochastic vol" not in list(at.dataframe[0].value["strategy"])
