@@ -30,7 +30,8 @@ with st.form("simulation"):
         slow_vov = cols[1].slider("Slow vol factor: vol of vol (per √day)", 0.0, 1.0, 0.0, 0.05, key="sim_slow")
         transient = cols[2].number_input(
             "Transient impact λ ($/share per share)", 0.0, value=0.0, format="%g", key="sim_transient",
-            help="dl = (λu − βl)dt, decaying with a 30-minute half-life; 0 = off"
+            help="dl = (λu − βl)dt, decaying with a 30-minute half-life; 0 = off. Obizhaeva–Wang plans for this "
+            "impact: with it off, its block trades only pay the linear costs and it looks worse than it is."
         )  # fmt: skip
         force_finish = cols[2].checkbox("Finish at the horizon at market", True, key="sim_finish")
         use_policies = cols[2].checkbox("Run feedback policies (else static schedules)", True, key="sim_policies")
