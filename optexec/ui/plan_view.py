@@ -74,7 +74,7 @@ def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.
     return table
 
 
-PREFETCH_DELAY_S = 0.25  # the page's own messages go out first: a busy thread would hold the GIL meanwhile
+PREFETCH_DELAY_S = 0.25  # after the page's own messages (a busy thread holds the GIL) and most of its drawing
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optexec-prefetch")
 _latest_request = {"id": 0, "at": 0.0}
 
