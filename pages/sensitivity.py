@@ -10,7 +10,7 @@ from optexec.strategies import registry
 from optexec.ui import charts, formats
 from optexec.ui.plan_view import cached_sweep
 from optexec.ui.state import live_view, valid_ticket
-from optexec.ui.ticket import Ticket
+from optexec.ui.ticket import Ticket, setting_label
 
 st.title("Sensitivity")
 ticket = valid_ticket()
@@ -35,7 +35,7 @@ def sweep_parameters(market: MarketParams, settings: dict) -> dict[str, tuple[st
     for name in sorted(registry.setting_names() - set(parameters)):
         current = float(settings.get(name, 0.0)) if isinstance(settings.get(name, 0.0), (int, float)) else None
         if current is not None and name != "seed":
-            parameters[name] = (name.replace("_", " "), 0.5 * current if current else 0.0, 2 * current or 1.0, False)
+            parameters[name] = (setting_label(name), 0.5 * current if current else 0.0, 2 * current or 1.0, False)
     return parameters
 
 
