@@ -17,10 +17,10 @@ risk_aversion = float(settings.get("risk_aversion_per_usd", 1e-6))
 periods = rl_eval.decision_periods(order, DEFAULT_PERIODS)
 st.caption(
     formats.markdown_safe(
-        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {order.horizon_days:g} days, {periods} "
-        f"decision periods, risk aversion λ = {risk_aversion:g} per $. Each period the agent picks the share of the "
-        "remaining order to trade; reward = −(shortfall increment) − λ·variance penalty; the simulator charges the "
-        "costs, so the agent is comparable with every strategy on the Simulate page."
+        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)}, "
+        f"{periods} decision periods, risk aversion λ = {risk_aversion:g} per $. Each period the agent picks the share "
+        "of the remaining order to trade; reward = −(shortfall increment) − λ·variance penalty; the simulator charges "
+        "the costs, so the agent is comparable with every strategy on the Simulate page."
     )
 )
 

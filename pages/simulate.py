@@ -74,7 +74,7 @@ else:
 
 st.markdown(
     formats.markdown_safe(
-        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {order.horizon_days:g} days in "
+        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)} in "
         f"{order.slices} slices · {config.paths:,} paths, seed {config.seed} · every strategy trades on the same "
         "paths, so differences to TWAP are paired"
     )

@@ -91,7 +91,8 @@ def pov(order: Order, market: MarketParams, params: POVParams) -> Schedule:
         trades[-1] += left_shares
         warnings = (
             (
-                f"POV at {params.participation_rate:.0%} of volume cannot finish within {order.horizon_days:g} days: "
+                f"POV at {params.participation_rate:.0%} of volume cannot finish within {order.horizon_days:g} "
+                f"day{'' if order.horizon_days == 1 else 's'}: "
                 f"{left_shares:,.0f} shares ({left_shares / order.shares:.1%} of the order) are left and go as one "
                 "market order in the last slice."
             ),
