@@ -49,6 +49,13 @@ def check_non_negative(name: str, value: float) -> float:
     return value
 
 
+def check_correlation(name: str, value: float) -> float:
+    value = check_finite(name, value)
+    if not -1 <= value <= 1:
+        raise ValueError(f"{name} must be in [-1, 1], got {value:g}")
+    return value
+
+
 def _frozen_array(values: Any) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     if array.flags.writeable and array.base is None:

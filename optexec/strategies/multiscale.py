@@ -41,7 +41,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optexec.models import MarketParams, Order, Schedule, check_finite, check_non_negative, check_positive
+from optexec.models import (
+    MarketParams,
+    Order,
+    Schedule,
+    check_correlation,
+    check_finite,
+    check_non_negative,
+    check_positive,
+)
 from optexec.strategies.base import Strategy
 from optexec.strategies.riccati import (
     ExpansionResult,
@@ -141,8 +149,7 @@ class MultiscaleModel:
             "capacity",
         ):
             check_positive(name.replace("_", " "), getattr(self, name))
-        if not -1 <= check_finite("slow correlation", self.slow_correlation) <= 1:
-            raise ValueError(f"slow correlation must be in [-1, 1], got {self.slow_correlation:g}")
+        check_correlation("slow correlation", self.slow_correlation)
 
     def nominal_problem(self) -> LQProblem:
         """The LQ problem with the nominal (unscaled) lambda, beta at the long-run variance."""
@@ -278,8 +285,7 @@ class MultiscaleParams:
         check_positive("current vol / long-run vol", self.current_vol_ratio)
         check_positive("half-step threshold", self.half_step_threshold)
         check_non_negative("slow-scale delta", self.slow_scale_delta)
-        if not -1 <= check_finite("slow correlation", self.slow_correlation) <= 1:
-            raise ValueError(f"slow correlation must be between -1 and 1, got {self.slow_correlation:g}")
+        check_correlation("slow correlation", self.slow_correlation)
         check_non_negative("slow vol of vol (per √day)", self.slow_vol_of_vol_per_sqrt_day)
 
     @property
