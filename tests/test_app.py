@@ -1,5 +1,6 @@
 """The Streamlit app runs end to end (AppTest), and the ticket drives the plan."""
 
+import base64
 import json
 
 import numpy as np
@@ -95,8 +96,6 @@ def test_model_sliders_rerun_the_whole_page_without_a_live_view(app, ticket_draw
 
 def _holdings(at: AppTest, label: str) -> np.ndarray:
     """The plotted holdings (shares left) of one strategy on the Plan page."""
-    import base64
-
 
     trace = next(t for t in _figure(at, 0)["data"] if t["name"] == label)
     y = trace["y"]

@@ -36,6 +36,11 @@ class SettingWidget:
     help: str
     percent: bool = False
 
+    @property
+    def scale(self) -> float:
+        """Widget units per strategy unit: 100 for a percent slider, else 1."""
+        return 100.0 if self.percent else 1.0
+
 
 SETTING_WIDGETS = {
     "participation_rate": SettingWidget(
@@ -149,8 +154,7 @@ def _setting_widget(name: str, default: Any) -> None:
     label = setting_label(name)
     choices = _setting_choices(name)
     if spec is not None:
-        scale = 100.0 if spec.percent else 1.0
-        st.slider(spec.label, spec.min_value, spec.max_value, float(default) * scale, spec.step, help=spec.help,
+        st.slider(spec.label, spec.min_value, spec.max_value, float(default) * spec.scale, spec.step, help=spec.help,
                   **common)  # fmt: skip
     elif choices:
         st.selectbox(label, choices, index=choices.index(default), **common)
@@ -169,8 +173,7 @@ def _setting_value(name: str, default: Any) -> Any:
     spec = SETTING_WIDGETS.get(name)
     key = f"set_{name}"
     if spec is not None:
-        scale = 100.0 if spec.percent else 1.0
-        return float(st.session_state.get(key, float(default) * scale)) / scale
+        return float(st.session_state.get(key, float(default) * spec.scale)) / spec.scale
     value = st.session_state.get(key, default)
     if isinstance(default, (bool, int)):
         return type(default)(value)
