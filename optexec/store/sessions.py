@@ -1,0 +1,170 @@
+"""Where and when an instrument trades: its exchange time zone, regular session and trading calendar.
+
+An instrument's market (``MarketSession``) is stored with the instrument (the ``instruments`` table's
+``time_zone``, ``calendar``, ``session_open`` and ``session_close``). The trading days, half days and holidays
+come from the ``exchange_calendars`` library (a calendar such as ``XNYS``), never from hand-written dates; an
+instrument without a calendar (the bundled synthetic sample) trades every weekday in its regular session.
+Times of day are local to the exchange, so a session is DST-correct by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
+import pandas as pd
+
+DEFAULT_OPEN = "09:30"
+DEFAULT_CLOSE = "16:00"
+#: calendars tried when a symbol's market is inferred from its data (one per major time zone and session)
+CANDIDATE_CALENDARS = ("XNYS", "XTSE", "XLON", "XETR", "XPAR", "XSWX", "XTKS", "XHKG", "XASX", "24/7")
+_CALENDAR_START = "1990-01-01"
+
+
+def parse_hhmm(text: str, what: str = "time of day") -> int:
+    """Minutes after midnight of an ``HH:MM`` time of day; ValueError naming ``what`` otherwise."""
+    try:
+        hours, minutes = str(text).strip().split(":")
+        value = int(hours) * 60 + int(minutes)
+    except (ValueError, AttributeError):
+        raise ValueError(f"{what} must be HH:MM (e.g. 09:30), got {text!r}") from None
+    if not (0 <= int(hours) <= 24 and 0 <= int(minutes) < 60 and 0 <= value <= 24 * 60):
+        raise ValueError(f"{what} must be a time of day between 00:00 and 24:00, got {text!r}")
+    return value
+
+
+def format_hhmm(minutes: int) -> str:
+    """``HH:MM`` of minutes after midnight."""
+    return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
+
+
+@functools.cache
+def exchange_calendar(code: str):
+    """The ``exchange_calendars`` calendar ``code`` (cached); ValueError for an unknown code."""
+    import exchange_calendars as xc
+
+    try:
+        return xc.get_calendar(code, start=_CALENDAR_START)
+    except xc.errors.InvalidCalendarName:
+        raise ValueError(f"unknown trading calendar {code!r}; use an exchange code such as XNYS, XLON or XTKS") from None
+    except ValueError:  # the calendar starts later than _CALENDAR_START
+        return xc.get_calendar(code)
+
+
+@dataclass(frozen=True)
+class MarketSession:
+    """An instrument's market: exchange time zone (IANA), regular session in local time, trading calendar.
+
+    Attributes
+    ----------
+    time_zone : IANA time-zone name of the exchange, e.g. ``America/New_York``.
+    open_local, close_local : the regular session's open and close, ``HH:MM`` local time.
+    calendar : ``exchange_calendars`` code (``XNYS``) giving trading days, holidays and half days; ``None``
+        trades every weekday in the regular session (the bundled synthetic sample).
+    """
+
+    time_zone: str
+    open_local: str = DEFAULT_OPEN
+    close_local: str = DEFAULT_CLOSE
+    calendar: str | None = None
+
+    def __post_init__(self) -> None:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ValueError(f"unknown time zone {self.time_zone!r}; use a name like America/New_York") from None
+        if self.close_minute <= self.open_minute:
+            raise ValueError(f"the session closes ({self.close_local}) before it opens ({self.open_local})")
+        if self.calendar is not None:
+            exchange_calendar(self.calendar)
+
+    @property
+    def open_minute(self) -> int:
+        """The regular open in minutes after local midnight."""
+        return parse_hhmm(self.open_local, "the session open")
+
+    @property
+    def close_minute(self) -> int:
+        """The regular close in minutes after local midnight."""
+        return parse_hhmm(self.close_local, "the session close")
+
+    @property
+    def session_minutes(self) -> int:
+        """Minutes in a full regular session."""
+        return self.close_minute - self.open_minute
+
+    def describe(self) -> str:
+        """E.g. ``XNYS, America/New_York, 09:30–16:00``."""
+        calendar = self.calendar or "every weekday (no exchange calendar)"
+        return f"{calendar}, {self.time_zone}, {self.open_local}–{self.close_local}"
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "time_zone": self.time_zone,
+            "calendar": self.calendar,
+            "session_open": self.open_local,
+            "session_close": self.close_local,
+        }
+
+
+def from_calendar(code: str) -> MarketSession:
+    """The market of an exchange calendar: its time zone and its regular (latest) open and close."""
+    cal = exchange_calendar(code)
+    open_time, close_time = cal.open_times[-1][1], cal.close_times[-1][1]
+    close_minutes = close_time.hour * 60 + close_time.minute
+    if getattr(cal, "close_offset", 0) or close_minutes <= open_time.hour * 60 + open_time.minute:
+        close_minutes = 24 * 60  # a session through midnight (24/7): local day boundaries
+    return MarketSession(str(cal.tz), format_hhmm(open_time.hour * 60 + open_time.minute), format_hhmm(close_minutes), code)
+
+
+def session_days(session: MarketSession, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The trading days in [start, end] (local dates) with their session in local minutes after midnight.
+
+    Columns: ``day`` (date), ``open_minute``, ``close_minute``, ``break_start_minute``, ``break_end_minute``
+    (NaN without a lunch break), ``half_day`` (a late open or early close against the regular session).
+    With a calendar the days, half days and holidays are the calendar's; without one every weekday.
+    """
+    columns = ["day", "open_minute", "close_minute", "break_start_minute", "break_end_minute", "half_day"]
+    if end < start:
+        return pd.DataFrame(columns=columns)
+    if session.calendar is None:
+        days = pd.bdate_range(start, end)
+        frame = pd.DataFrame({"day": days.date})
+        frame["open_minute"] = session.open_minute
+        frame["close_minute"] = session.close_minute
+        frame["break_start_minute"] = float("nan")
+        frame["break_end_minute"] = float("nan")
+        frame["half_day"] = False
+        return frame[columns]
+    cal = exchange_calendar(session.calendar)
+    lo = max(pd.Timestamp(start), cal.first_session)
+    hi = min(pd.Timestamp(end), cal.last_session)
+    if hi < lo:
+        raise ValueError(
+            f"the calendar {session.calendar} covers {cal.first_session.date()} to {cal.last_session.date()}, "
+            f"not {start} to {end}"
+        )
+    schedule = cal.schedule.loc[lo:hi]
+
+    def local_minutes(col: str) -> pd.Series:
+        stamps = schedule[col]
+        if stamps.isna().all():
+            return pd.Series(float("nan"), index=schedule.index)
+        local = stamps.dt.tz_convert(session.time_zone)
+        midnight = pd.to_datetime(schedule.index).tz_localize(session.time_zone)
+        return (local - midnight).dt.total_seconds() / 60.0
+
+    frame = pd.DataFrame(
+        {
+            "day": schedule.index.date,
+            "open_minute": local_minutes("open").to_numpy(),
+            "close_minute": local_minutes("close").to_numpy(),
+            "break_start_minute": local_minutes("break_start").to_numpy(),
+            "break_end_minute": local_minutes("break_end").to_numpy(),
+        }
+    )
+    frame["half_day"] = (frame["open_minute"] > session.open_minute) | (frame["close_minute"] < session.close_minute)
+    return frame[columns]
