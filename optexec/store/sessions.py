@@ -47,7 +47,9 @@ def exchange_calendar(code: str):
     try:
         return xc.get_calendar(code, start=_CALENDAR_START)
     except xc.errors.InvalidCalendarName:
-        raise ValueError(f"unknown trading calendar {code!r}; use an exchange code such as XNYS, XLON or XTKS") from None
+        raise ValueError(
+            f"unknown trading calendar {code!r}; use an exchange code such as XNYS, XLON or XTKS"
+        ) from None
     except ValueError:  # the calendar starts later than _CALENDAR_START
         return xc.get_calendar(code)
 
@@ -117,7 +119,9 @@ def from_calendar(code: str) -> MarketSession:
     close_minutes = close_time.hour * 60 + close_time.minute
     if getattr(cal, "close_offset", 0) or close_minutes <= open_time.hour * 60 + open_time.minute:
         close_minutes = 24 * 60  # a session through midnight (24/7): local day boundaries
-    return MarketSession(str(cal.tz), format_hhmm(open_time.hour * 60 + open_time.minute), format_hhmm(close_minutes), code)
+    return MarketSession(
+        str(cal.tz), format_hhmm(open_time.hour * 60 + open_time.minute), format_hhmm(close_minutes), code
+    )
 
 
 def session_days(session: MarketSession, start: dt.date, end: dt.date) -> pd.DataFrame:
