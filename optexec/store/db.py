@@ -8,9 +8,11 @@ in the repository. A missing default database is built from the bundled sample i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,33 @@ def cursor(path: str | os.PathLike | None = None, read_only: bool = False) -> du
     if cur is None:
         cur = cache[key] = con.cursor()
     return cur
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to read the database with, for the length of the ``with`` block (the app's way in)."""
+    yield cursor(path)
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to write the database with, for the length of the ``with`` block (the app's way in)."""
+    yield connect(path)
+
+
+def version(path: str | os.PathLike | None = None) -> str:
+    """A stamp that changes whenever the database file changes (size and modification time of the file and its
+    write-ahead log); cheap, and takes no lock. Caches of what the store holds are keyed on it."""
+    resolved = resolve_path(path)
+    parts = []
+    for file in (resolved, Path(f"{resolved}.wal")):
+        try:
+            st = file.stat()
+        except FileNotFoundError:
+            parts.append("-")
+        else:
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+    return f"{resolved}|{'|'.join(parts)}"
 
 
 def write_lock(con: duckdb.DuckDBPyConnection) -> threading.RLock:

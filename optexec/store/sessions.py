@@ -172,3 +172,21 @@ def session_days(session: MarketSession, start: dt.date, end: dt.date) -> pd.Dat
     )
     frame["half_day"] = (frame["open_minute"] > session.open_minute) | (frame["close_minute"] < session.close_minute)
     return frame[columns]
+
+
+def instrument_session(con, symbol: str) -> MarketSession | None:
+    """The stored market of ``symbol`` (instruments table), or None when the symbol has no instrument row.
+
+    A row without a session (older databases) has the default 09:30–16:00; without a time zone, UTC.
+    """
+    cur = con.cursor()
+    try:
+        row = cur.execute(
+            "SELECT time_zone, session_open, session_close, calendar FROM instruments WHERE symbol = ?", [symbol]
+        ).fetchone()
+    finally:
+        cur.close()
+    if row is None:
+        return None
+    time_zone, open_local, close_local, calendar = row
+    return MarketSession(time_zone or "UTC", open_local or DEFAULT_OPEN, close_local or DEFAULT_CLOSE, calendar or None)
