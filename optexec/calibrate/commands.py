@@ -2,8 +2,10 @@
 
 ``register(subparsers)`` adds it to the lead's argparse parser; the handler returns 0 on success and 2 on
 a user error (one plain line on stderr, never a traceback). The run is saved to the calibrations table
-and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing saved), or unless the window
-holds fewer than 20 trading days (then only with ``--accept``).
+and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing saved), or unless the data do
+not support it (``Calibration.not_acceptable``: fewer than 20 trading days, bars missing from the session's first or
+last hour on many days, sparse bars); such a run is saved but not accepted, the reasons go to stderr, and ``--accept``
+insists (the override is recorded with the run).
 """
 
 from __future__ import annotations
@@ -31,37 +33,36 @@ def _fmt(x: float) -> str:
     return "-" if x is None or not math.isfinite(x) else f"{x:.6g}"
 
 
-MIN_DAYS_TO_ACCEPT = 20  # shorter windows are saved for inspection but not made the symbol's parameters
-
-
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """``calibrate --symbol S [--start D] [--end D] [--json]``: run, save, accept and print."""
+    """``calibrate --symbol S [--start D] [--end D] [--json]``: run, save, accept (when acceptable) and print."""
     from optexec.calibrate import run
     from optexec.store import db
 
+    path = getattr(args, "db", None)
     try:
-        con = db.connect(getattr(args, "db", None), read_only=args.dry_run)
-        if args.symbol not in db.list_symbols(con):
-            return _fail(f"unknown symbol {args.symbol!r}: the store holds {', '.join(db.list_symbols(con)) or 'none'}")
-        result = run.calibrate(con, args.symbol, args.start, args.end)
-        weak = result.days < MIN_DAYS_TO_ACCEPT
-        accept = not (args.dry_run or args.no_accept) and (args.accept or not weak)
-        if not args.dry_run:
-            result = run.save(con, result, accept=accept)
+        with db.reading(path) if args.dry_run else db.writing(path) as con:
+            if args.symbol not in db.list_symbols(con):
+                known = ", ".join(db.list_symbols(con)) or "none"
+                return _fail(f"unknown symbol {args.symbol!r}: the store holds {known}")
+            result = run.calibrate(con, args.symbol, args.start, args.end)
+            reasons = result.not_acceptable
+            accept = not (args.dry_run or args.no_accept) and (args.accept or not reasons)
+            if not args.dry_run:
+                result = run.save(con, result, accept=accept, insist=args.accept)
     except ValueError as exc:
         return _fail(str(exc))
-    held_back = (
-        f"not accepted: only {result.days} trading days (at least {MIN_DAYS_TO_ACCEPT} are needed; --accept overrides)"
-        if weak and not (args.accept or args.dry_run or args.no_accept) else None
-    )  # fmt: skip
-    if held_back:
-        print(held_back, file=sys.stderr)
+    if reasons and not (args.dry_run or args.no_accept):
+        if accept:
+            print(f"accepted despite (--accept): {'; '.join(reasons)}", file=sys.stderr)
+        else:
+            print(f"not accepted: {'; '.join(reasons)} (--accept overrides)", file=sys.stderr)
     if args.json:
         out = result.to_json()
         out["accepted"] = accept
         print(json.dumps(out, indent=1))
         return 0
     print(f"{result.symbol}: {result.days} days {result.window_start} to {result.window_end} ({result.seconds:.2f} s)")
+    print(f"data: {result.coverage.summary()}")
     print(f"{'parameter':32s}{'value':>14s}{'stderr':>14s}  method")
     for name, e in result.estimates.items():
         flag = " (fallback)" if e.fallback else ""
@@ -72,6 +73,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print("not saved (--dry-run)")
     else:
         state = "saved and accepted" if accept else "saved (not accepted)"
+        if accept and reasons:
+            state = "saved and accepted despite the reasons above (--accept)"
         print(f"{state} as run {result.run_ts.isoformat()}Z")
     return 0
 
@@ -85,7 +88,10 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-accept", action="store_true", help="save the run without making it the symbol's parameters")
     p.add_argument(
-        "--accept", action="store_true", help=f"accept even a window under {MIN_DAYS_TO_ACCEPT} trading days"
+        "--accept",
+        action="store_true",
+        help="accept even a run the data do not support (too few trading days, bars missing from the session's "
+        "first or last hour, sparse bars): the override is recorded with the run",
     )
     p.add_argument("--dry-run", action="store_true", help="do not save the run")
     p.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $OPTEXEC_DB or the sample)")

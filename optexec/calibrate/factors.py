@@ -23,7 +23,6 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from optexec.calibrate.results import Estimate
-from optexec.models import SESSION_MINUTES
 
 LN2 = math.log(2.0)
 
@@ -77,7 +76,7 @@ def fit_vol_factors(
     ``daily_variance`` is the long-run level mu reported (a daily variance of returns, e.g. sigma_daily^2).
     """
     series = log_variance_series(high, low, bucket_minutes).ravel()
-    per_day = SESSION_MINUTES // bucket_minutes
+    per_day = np.shape(high)[1] // bucket_minutes  # buckets per day of the session grid (lags in trading days)
     if np.isfinite(series).sum() < 5 * per_day:
         raise ValueError("volatility factors need at least 5 days of minute bars")
     max_lag = int(min(max_lag_days * per_day, series.size // 3))

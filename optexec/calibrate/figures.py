@@ -8,11 +8,10 @@ import plotly.graph_objects as go
 
 from optexec.calibrate.run import Calibration
 
-SESSION_OPEN = 9 * 60 + 30
 
-
-def _clock(minutes: np.ndarray) -> list[str]:
-    return [f"{(SESSION_OPEN + int(m)) // 60:02d}:{(SESSION_OPEN + int(m)) % 60:02d}" for m in minutes]
+def _clock(minutes: np.ndarray, open_minute: int) -> list[str]:
+    """Local times of day ``HH:MM`` of minutes after the session open."""
+    return [f"{(open_minute + int(m)) // 60:02d}:{(open_minute + int(m)) % 60:02d}" for m in minutes]
 
 
 def volatility_figure(cal: Calibration) -> go.Figure:
@@ -34,9 +33,10 @@ def volatility_figure(cal: Calibration) -> go.Figure:
 
 
 def profile_figure(cal: Calibration) -> go.Figure:
-    """Median intraday volume share per minute with its 10–90% day-to-day band."""
+    """Median intraday volume share per minute with its 10–90% day-to-day band (exchange-local times)."""
     prof = cal.volume_profile
-    x = _clock(np.arange(prof.share.size))
+    session = cal.coverage.session if cal.coverage else None
+    x = _clock(np.arange(prof.share.size), session.open_minute if session else 0)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=prof.high * 100, line={"width": 0}, name="90th percentile", hoverinfo="skip"))
     fig.add_trace(
@@ -55,7 +55,12 @@ def profile_figure(cal: Calibration) -> go.Figure:
             x=x, y=prof.share * 100, name="median share", hovertemplate="%{x}<br>%{y:.3f}% of the day<extra></extra>"
         )
     )
-    fig.update_layout(yaxis_title="share of daily volume (%)", height=360, margin={"t": 20, "b": 20})
+    fig.update_layout(
+        yaxis_title="share of daily volume (%)",
+        xaxis_title=f"local time ({session.time_zone})" if session else "minute of the session",
+        height=360,
+        margin={"t": 20, "b": 20},
+    )
     return fig
 
 

@@ -1,16 +1,18 @@
 """Market impact from the store: rules of thumb, Kyle's lambda, a propagator fit of signed flow, ATHL.
 
 The fit (MATH.md sections 2, 4 and 5) explains each one-minute change of the bar close, r_m = C_m - C_{m-1},
-by the net signed volume Q_m of the minute (buyer- minus seller-initiated shares, v_m = 390 Q_m shares/day):
+by the net signed volume Q_m of the minute (buyer- minus seller-initiated shares, v_m = M Q_m shares/day):
 
     r_m = h(v_m) - h(v_{m-1}) + gamma Q_m + kappa (S_m - S_{m-1}) + c0 + noise,   S_m = sum_{j<m} a^{m-1-j} Q_j
 
 h is the temporary impact (it reverts fully after one minute; AC's h(v) = eta v), gamma the permanent impact,
-kappa e^{-beta t} the transient (Obizhaeva–Wang) kernel with a = exp(-beta / 390). For fixed a and a fixed
+kappa e^{-beta t} the transient (Obizhaeva–Wang) kernel with a = exp(-beta / M). For fixed a and a fixed
 shape of h the model is linear, so a and the power-law exponent are found by profiling the residual sum of
 squares over a grid; their 95% intervals are the profile-likelihood intervals n ln(RSS/RSS_min) <= 3.84.
 Standard errors of the linear coefficients are heteroskedasticity-robust (White HC0). The filter restarts
-each day (no transient impact carried overnight). Minutes are in trading time: 390 a day.
+each day (no transient impact carried overnight). Minutes are in trading time: M a day, the width of the minute
+grid, which is the instrument's session (390 for XNYS, 510 for XLON, 1440 for 24/7) and so the session length of
+the MarketParams the estimates go into (len(volume_profile)); a lunch break counts as session minutes there too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import numpy as np
 from scipy.signal import lfilter
 
 from optexec.calibrate.results import CurveFit, Estimate
-from optexec.models import SESSION_MINUTES
 
 # ATHL 2005 published constants (MATH.md section 3)
 ATHL_GAMMA, ATHL_GAMMA_SE = 0.314, 0.041
@@ -211,8 +212,8 @@ def flow_data(close: np.ndarray, flow: np.ndarray, high: np.ndarray, low: np.nda
 
 
 def _transient_regressor(data: FlowData, decay_per_day: float) -> np.ndarray:
-    """S_m - S_{m-1} with S_m = sum_{j<m} a^{m-1-j} Q_j within each day, a = exp(-beta/390)."""
-    a = math.exp(-decay_per_day / SESSION_MINUTES)
+    """S_m - S_{m-1} with S_m = sum_{j<m} a^{m-1-j} Q_j within each day, a = exp(-beta / minutes per day)."""
+    a = math.exp(-decay_per_day / data.q_grid.shape[1])
     filtered = lfilter([1.0], [1.0, -a], data.q_grid, axis=1)  # F_m = sum_{j<=m} a^{m-j} Q_j = S_{m+1}
     s = np.concatenate([np.zeros((filtered.shape[0], 1)), filtered[:, :-1]], axis=1)
     ds = np.diff(s, axis=1, prepend=0.0)
@@ -265,7 +266,8 @@ def fit_propagator(
     n = data.n
     w = data.weight
     dots = _Dots(y, [data.q * w, w])  # fixed columns: Q_m and the constant (weighted)
-    v, vp = SESSION_MINUTES * data.q, SESSION_MINUTES * data.q_prev
+    minutes_per_day = close.shape[1]  # the session's minutes: shares per minute -> shares per day
+    v, vp = minutes_per_day * data.q, minutes_per_day * data.q_prev
     transients = {beta: _transient_regressor(data, beta) * w for beta in DECAY_GRID_PER_DAY}
     v_ref = REFERENCE_PARTICIPATION * adv_shares  # power curves are fitted as h_ref (v / v_ref)^p
     u, up = v / v_ref, vp / v_ref

@@ -6,6 +6,12 @@ cannot identify it: eta and gamma come from the propagator fit when significant,
 published law, else from the Almgren–Chriss rules of thumb. ``save`` writes a run to the calibrations table
 (one row per parameter, history kept); ``accept`` marks a run as the symbol's parameters, and
 ``latest_market_params`` reads the latest accepted run back as ``MarketParams``.
+
+Acceptance follows one rule: ``Calibration.not_acceptable`` lists the reasons the data do not support the run
+(fewer than ``MIN_DAYS_TO_ACCEPT`` trading days; the session-coverage checks of ``data.SessionCoverage``, which
+catch a wrong time zone or session). ``save(accept=True)`` and ``accept`` refuse such a run unless
+``insist=True``; an insisted acceptance is recorded with the run ("accepted despite: ...") and read back by
+``StoredCalibration.acceptance``.
 """
 
 from __future__ import annotations
@@ -25,13 +31,19 @@ from optexec.calibrate import factors as cal_factors
 from optexec.calibrate import impact as cal_impact
 from optexec.calibrate import liquidity, volatility
 from optexec.calibrate.results import Estimate
-from optexec.models import SESSION_MINUTES, MarketParams
+from optexec.models import MarketParams
 from optexec.store.db import _fetch, write_lock
 
 PROFILE_PREFIX = "volume_profile_"
+PROFILE_METHOD = "median share of the day's volume per session minute over full days, normalised"
 ACCEPTED = "accepted"
 DEFAULT_DECAY_PER_DAY = 0.1  # the project brief's default beta (MATH.md section 0), used when not identified
 PRIMARY_VOL = "yang_zhang"
+MIN_DAYS_TO_ACCEPT = 20  # shorter windows are saved for inspection but not made the symbol's parameters
+NOT_ACCEPTABLE = "not_acceptable"
+DATA_PREFIX = "data_"
+_ACCEPTED_NOTE = "accepted as the symbol's parameters"
+REASON_SEPARATOR = " | "
 
 Progress = Callable[[float, str], None]
 
@@ -42,7 +54,8 @@ class Calibration:
 
     ``estimates`` holds the chosen parameters by their JSON name (sigma_daily, adv_shares, spread, eta,
     gamma, ...) plus the alternatives for comparison; ``volatility`` every volatility estimator;
-    ``impact`` and ``factors`` the fits behind the charts (None when the data could not support them).
+    ``impact`` and ``factors`` the fits behind the charts (None when the data could not support them);
+    ``coverage`` the market used and the bars and days used and ignored.
     """
 
     symbol: str
@@ -58,10 +71,21 @@ class Calibration:
     seconds: float = 0.0
     run_ts: dt.datetime | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    coverage: cal_data.SessionCoverage | None = None
 
     @property
     def price_usd(self) -> float:
         return self.estimates["price_usd"].value
+
+    @property
+    def not_acceptable(self) -> tuple[str, ...]:
+        """Why the run should not become the symbol's parameters (empty: it may)."""
+        short = (
+            (f"only {self.days} trading days in the window (at least {MIN_DAYS_TO_ACCEPT} are needed)",)
+            if self.days < MIN_DAYS_TO_ACCEPT
+            else ()
+        )
+        return short + (self.coverage.problems if self.coverage else ())
 
     def market_params(self) -> MarketParams:
         """The chosen parameters as MarketParams (AC units, MATH.md section 2)."""
@@ -81,13 +105,16 @@ class Calibration:
         params = {name: est.to_json() for name, est in self.estimates.items()}
         params["volume_profile"] = {
             "value": [float(x) for x in self.volume_profile.share],
-            "method": "median share of the day's volume per minute over days, normalised",
+            "method": PROFILE_METHOD,
             "observations": self.volume_profile.days,
+            "minutes": int(self.volume_profile.share.size),
         }
         return {
             "symbol": self.symbol,
             "window": {"start": self.window_start.isoformat(), "end": self.window_end.isoformat(), "days": self.days},
             "run_ts": self.run_ts.isoformat() + "Z" if self.run_ts else None,
+            "data": self.coverage.to_json() if self.coverage else None,
+            "not_acceptable": list(self.not_acceptable),
             "parameters": params,
             "volatility_estimators": {k: v.to_json() for k, v in self.volatility.items()},
             "warnings": list(self.warnings),
@@ -145,7 +172,8 @@ def calibrate(
 ) -> Calibration:
     """Estimate every parameter the strategies need for ``symbol`` from the store (window in local dates).
 
-    Raises ValueError with a plain message when the symbol has no bars in the window.
+    Raises ValueError with a plain message when the symbol's market is unknown or it has no bars in its
+    regular session in the window. The bars and days read and left out are in ``Calibration.coverage``.
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -158,14 +186,21 @@ def calibrate(
 
     report(0.0, "reading bars and trades")
     m = cal_data.load_minutes(con, symbol, start, end)
-    quotes = cal_data.daily_spreads(con, symbol, start, end)
+    quotes = cal_data.daily_spreads(con, symbol, m.days)
     inst = _instrument(con, symbol)
     t = lap("read", t0)
-    warnings: list[str] = []
+    warnings: list[str] = list(m.coverage.problems)
     if m.bars_source != "bars":
         warnings.append(f"no bars in the window: using {m.bars_source}")
-    if m.n_days < 20:
+    if m.n_days < MIN_DAYS_TO_ACCEPT:
         warnings.append(f"only {m.n_days} trading days in the window: estimates are rough")
+    full = m.full_day
+    if not full.any():
+        full = np.ones_like(full)
+        warnings.append(
+            "every day in the window is a half day: ADV and the volume profile come from half days (a shorter "
+            "day's volume, too low for a full session)"
+        )
 
     report(0.2, "volatility")
     daily = volatility.daily_bars(m.open, m.high, m.low, m.close)
@@ -197,8 +232,8 @@ def calibrate(
     t = lap("volatility", t)
 
     report(0.35, "liquidity")
-    adv, adv_median = liquidity.adv_estimates(m.volume)
-    profile = liquidity.volume_profile(m.volume)
+    adv, adv_median = liquidity.adv_estimates(m.volume[full])
+    profile = liquidity.volume_profile(m.volume[full])
     spread = liquidity.spread_estimate(quotes, m.close, m.high, m.low, price)
     est.update({"adv_shares": adv, "adv_median_shares": adv_median, "spread": replace(spread, name="spread")})
     t = lap("liquidity", t)
@@ -289,6 +324,7 @@ def calibrate(
         warnings=tuple(dict.fromkeys(warnings)),
         seconds=time.perf_counter() - t0,
         timings=timings,
+        coverage=m.coverage,
     )
 
 
@@ -317,12 +353,47 @@ def _insert_rows(con, rows: list[tuple]) -> None:
         cur.close()
 
 
-def save(con, result: Calibration, accept: bool = False) -> Calibration:
+def _refusal(symbol: str, reasons: tuple[str, ...]) -> str:
+    return f"the calibration of {symbol} is not acceptable: {'; '.join(reasons)} (accept anyway to override)"
+
+
+def _accepted_note(reasons: tuple[str, ...]) -> str:
+    return f"accepted despite: {'; '.join(reasons)}" if reasons else _ACCEPTED_NOTE
+
+
+def _data_rows(result: Calibration) -> list[tuple]:
+    """The data behind a run, stored with it: market, bars and days used, coverage, reasons not acceptable."""
+    cov = result.coverage
+    rows = []
+    if cov is not None:
+        summary = cov.summary()[:500]
+        rows += [
+            (f"{DATA_PREFIX}session_minutes", float(cov.session.session_minutes), None, cov.session.describe()),
+            (f"{DATA_PREFIX}bars_used", float(cov.bars_used), None, summary),
+            (f"{DATA_PREFIX}days_used", float(cov.days_used), None, "full trading days in the profile and ADV"),
+            (f"{DATA_PREFIX}median_coverage", cov.median_coverage, None, "median share of session minutes with a bar"),
+        ]
+        rows += [
+            (f"{DATA_PREFIX}ignored_bars_{k}", float(n), None, "bars left out") for k, n in cov.bars_ignored.items()
+        ]
+        rows += [
+            (f"{DATA_PREFIX}ignored_days_{k}", float(n), None, "days left out") for k, n in cov.days_ignored.items()
+        ]
+    if result.not_acceptable:
+        reasons = REASON_SEPARATOR.join(result.not_acceptable)[:500]
+        rows.append((NOT_ACCEPTABLE, float(len(result.not_acceptable)), None, reasons))
+    return rows
+
+
+def save(con, result: Calibration, accept: bool = False, insist: bool = False) -> Calibration:
     """Write a run to the calibrations table (one row per parameter; earlier runs are kept).
 
-    Returns the calibration with its ``run_ts`` (UTC). With ``accept`` the run also becomes the
-    symbol's parameters.
+    Returns the calibration with its ``run_ts`` (UTC). With ``accept`` the run also becomes the symbol's
+    parameters; a run with reasons not to accept it (``Calibration.not_acceptable``) is then refused with a
+    ValueError naming them, saving nothing, unless ``insist``, which records "accepted despite: ...".
     """
+    if accept and result.not_acceptable and not insist:
+        raise ValueError(_refusal(result.symbol, result.not_acceptable))
     rows = []
     for name, e in result.estimates.items():
         if math.isfinite(e.value):
@@ -332,13 +403,14 @@ def save(con, result: Calibration, accept: bool = False) -> Calibration:
         (f"{PROFILE_PREFIX}{k:03d}", float(x), None, "median volume share")
         for k, x in enumerate(result.volume_profile.share)
     ]
+    rows += _data_rows(result)
     with write_lock(con):
         run_ts = _now()
         last = _fetch(con, "SELECT max(run_ts) FROM calibrations WHERE symbol = ?", [result.symbol])[0][0]
         if last is not None and run_ts <= last:
             run_ts = last + dt.timedelta(microseconds=1)
         if accept:
-            rows.append((ACCEPTED, 1.0, None, "accepted as the symbol's parameters"))
+            rows.append((ACCEPTED, 1.0, None, _accepted_note(result.not_acceptable)[:500]))
         _insert_rows(
             con,
             [(result.symbol, run_ts, _day_start(result.window_start), _day_start(result.window_end), *r) for r in rows],
@@ -346,23 +418,33 @@ def save(con, result: Calibration, accept: bool = False) -> Calibration:
     return replace(result, run_ts=run_ts)
 
 
-def accept(con, symbol: str, run_ts: dt.datetime) -> None:
-    """Mark a saved run as the symbol's parameters (the latest accepted run is the one used)."""
+def accept(con, symbol: str, run_ts: dt.datetime, insist: bool = False) -> None:
+    """Mark a saved run as the symbol's parameters (the latest accepted run is the one used).
+
+    A run saved with reasons not to accept it is refused (ValueError naming them) unless ``insist``.
+    """
     with write_lock(con):
         found = _fetch(con, "SELECT count(*) FROM calibrations WHERE symbol = ? AND run_ts = ?", [symbol, run_ts])
         if not found[0][0]:
             raise ValueError(f"no calibration of {symbol} was run at {run_ts}")
+        reasons = load_run(con, symbol, run_ts).not_acceptable
+        if reasons and not insist:
+            raise ValueError(_refusal(symbol, reasons))
         _fetch(
             con,
-            "INSERT INTO calibrations VALUES (?, ?, NULL, NULL, ?, 1.0, NULL, 'accepted as the symbol''s parameters') "
-            "ON CONFLICT DO NOTHING",
-            [symbol, run_ts, ACCEPTED],
+            "INSERT INTO calibrations VALUES (?, ?, NULL, NULL, ?, 1.0, NULL, ?) ON CONFLICT DO NOTHING",
+            [symbol, run_ts, ACCEPTED, _accepted_note(reasons)[:500]],
         )
 
 
 @dataclass(frozen=True)
 class StoredCalibration:
-    """A saved run read back: its parameter values, run time, data window and acceptance."""
+    """A saved run read back: its parameter values, run time, data window and acceptance.
+
+    ``values`` holds the parameters, the volume profile (``volume_profile_NNN``), the data behind the run
+    (``data_*``: session minutes, bars and days used and ignored, coverage) and, when the data did not support
+    accepting it, ``not_acceptable``; ``methods`` the text of each, including how the run was accepted.
+    """
 
     symbol: str
     run_ts: dt.datetime
@@ -375,8 +457,26 @@ class StoredCalibration:
 
     @property
     def volume_profile(self) -> tuple[float, ...]:
-        keys = sorted(k for k in self.values if k.startswith(PROFILE_PREFIX))
+        """The volume share per minute of the session, at the session's own length (390 for XNYS, ...)."""
+        keys = sorted(
+            (k for k in self.values if k.startswith(PROFILE_PREFIX)), key=lambda k: int(k[len(PROFILE_PREFIX) :])
+        )
         return tuple(self.values[k] for k in keys)
+
+    @property
+    def not_acceptable(self) -> tuple[str, ...]:
+        """The reasons the run's data did not support accepting it, as saved (empty: none)."""
+        return tuple(self.methods[NOT_ACCEPTABLE].split(REASON_SEPARATOR)) if NOT_ACCEPTABLE in self.values else ()
+
+    @property
+    def acceptance(self) -> str | None:
+        """How the run was accepted ("accepted despite: ..." when insisted), None when it was not."""
+        return self.methods.get(ACCEPTED) if self.accepted else None
+
+    @property
+    def data_summary(self) -> str | None:
+        """The market, bars and days behind the run (None for runs saved before this was recorded)."""
+        return self.methods.get(f"{DATA_PREFIX}bars_used")
 
     def market_params(self) -> MarketParams:
         """The run's parameters as MarketParams (ValueError when a needed one is missing or invalid)."""
@@ -384,10 +484,11 @@ class StoredCalibration:
         missing = [
             k for k in ("price_usd", "sigma_usd_per_sqrt_day", "spread", "adv_shares", "eta", "gamma") if k not in v
         ]
+        profile = self.volume_profile
+        if not profile:
+            missing.append("volume_profile")
         if missing:
             raise ValueError(f"the calibration of {self.symbol} lacks {', '.join(missing)}")
-        profile = self.volume_profile
-        kwargs = {"volume_profile": profile} if len(profile) == SESSION_MINUTES else {}
         return MarketParams(
             price_usd=v["price_usd"],
             sigma_usd_per_sqrt_day=v["sigma_usd_per_sqrt_day"],
@@ -395,7 +496,7 @@ class StoredCalibration:
             adv_shares=v["adv_shares"],
             eta_usd_day_per_share2=v["eta"],
             gamma_usd_per_share2=max(v["gamma"], 0.0),
-            **kwargs,
+            volume_profile=profile,
         )
 
 
@@ -445,8 +546,9 @@ def latest_market_params(con, symbol: str) -> MarketParams | None:
     """The symbol's parameters from its latest accepted calibration (MarketParams units), or None.
 
     price_usd = last close of the window, sigma in $/share/sqrt(day), the full spread in $, ADV in shares,
-    eta and gamma in AC units and the 390-minute volume profile. ``latest_calibration`` also gives the
-    run time and data window.
+    eta and gamma in AC units and the volume profile per minute of the instrument's session (its length is the
+    session's: 390 for XNYS, 510 for XLON, 1440 for 24/7). ``latest_calibration`` also gives the run time, the
+    data window and how the run was accepted.
     """
     stored = latest_calibration(con, symbol)
     return None if stored is None else stored.market_params()
@@ -489,7 +591,10 @@ def save_recalibrated(con, symbol: str, parameter: str, value: float, method: st
             )
             for name, v in values.items()
         ]
-        rows.append((symbol, run_ts, None, None, ACCEPTED, 1.0, None, "accepted: post-trade update"))
+        note = "accepted: post-trade update"
+        if stored.not_acceptable:
+            note += f" of a run {_accepted_note(stored.not_acceptable)}"
+        rows.append((symbol, run_ts, None, None, ACCEPTED, 1.0, None, note[:500]))
         _insert_rows(con, rows)
     return run_ts
 
