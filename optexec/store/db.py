@@ -1,18 +1,31 @@
-"""The per-process DuckDB handle, cursors per thread, and what the database holds.
+"""Short-lived connections to the DuckDB store, shared safely by the app, the command line and their threads.
 
-DESIGN.md section 4: one database handle per process, a cursor per thread; a second process
-that finds the file locked gets a clear message (``DatabaseBusyError``), never a hang.
-The database path comes from the argument, else ``OPTEXEC_DB``, else ``data/optexec.duckdb``
-in the repository. A missing default database is built from the bundled sample in ``data/`` first.
+DESIGN.md section 5. DuckDB lets one process hold a database file read-write, or any number of processes hold it
+read-only; within one process a read-only and a read-write connection to the same file cannot coexist. So:
+
+- ``reading(path)`` opens a read-only connection for the ``with`` block and closes it; ``writing(path)`` a read-write
+  one. Blocks of one process on one path share one connection (a cursor each) while they overlap: readers join an
+  open reader or writer, a writer waits until this process's readers are done (and new readers wait behind it).
+- ``connect(path)`` is the long-lived handle of a command-line run or a test: kept until ``close_all()``; blocks on
+  the same path join it.
+- Opening while another process holds the file retries with backoff for up to ``OPTEXEC_DB_WAIT_SECONDS`` (default
+  10 s), then raises ``DatabaseBusyError`` naming the holder's process id.
+
+The database path comes from the argument, else ``OPTEXEC_DB``, else ``data/optexec.duckdb`` in the repository.
+A missing default database is built from the bundled sample in ``data/`` first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import random
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +37,33 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
 DEFAULT_DB_PATH = DATA_DIR / "optexec.duckdb"
 ENV_VAR = "OPTEXEC_DB"
-
-_lock = threading.RLock()
-_handles: dict[tuple[str, bool], tuple[int, duckdb.DuckDBPyConnection]] = {}
-_write_locks: dict[str, threading.RLock] = {}
-_local = threading.local()
+WAIT_ENV_VAR = "OPTEXEC_DB_WAIT_SECONDS"
+DEFAULT_WAIT_SECONDS = 10.0
+_FIRST_RETRY_SECONDS = 0.02
+_LONGEST_RETRY_SECONDS = 0.5
 
 
 class DatabaseBusyError(ValueError):
-    """Another process holds the database file open for writing."""
+    """Another process (or this one's other readers) kept the database file for longer than the wait allows."""
+
+
+@dataclasses.dataclass
+class _Entry:
+    """This process's connection on one database file while anyone uses it (``con`` is None while it opens)."""
+
+    read_only: bool
+    con: duckdb.DuckDBPyConnection | None = None
+    users: int = 0
+    pinned: bool = False  # a connect() handle: kept until close_all()
+    pid: int = dataclasses.field(default_factory=os.getpid)
+
+
+_cond = threading.Condition(threading.Lock())
+_entries: dict[str, _Entry] = {}
+_writers_waiting: Counter[str] = Counter()
+_write_locks: dict[str, threading.RLock] = {}
+_local = threading.local()  # .held: Counter of the paths this thread is inside a reading/writing block of
+_wait_notice: Callable[[str], None] | None = None
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
@@ -41,93 +72,250 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
-def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def wait_seconds() -> float:
+    """How long an open waits for another process to let the file go: ``$OPTEXEC_DB_WAIT_SECONDS``, default 10 s."""
+    text = os.environ.get(WAIT_ENV_VAR, "").strip()
+    if not text:
+        return DEFAULT_WAIT_SECONDS
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            pid = re.search(r"PID (\d+)", text)
-            who = f" (process {pid.group(1)})" if pid else ""
-            raise DatabaseBusyError(
-                f"the database {path} is in use by another program{who}; close it (e.g. stop the app) "
-                "or choose another database with --db"
-            ) from None
-        raise ValueError(f"cannot open the database {path}: {text.splitlines()[0]}") from None
-    except duckdb.Error as exc:
-        raise ValueError(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
-    con.execute("SET GLOBAL TimeZone = 'UTC'")
-    if not read_only:
-        create_schema(con)
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{WAIT_ENV_VAR} must be a number of seconds >= 0, got {text!r}")
+    return seconds
+
+
+def set_wait_notice(notice: Callable[[str], None] | None) -> None:
+    """Call ``notice(message)`` once per open that has to wait for another process (the command line prints it)."""
+    global _wait_notice
+    _wait_notice = notice
+
+
+def _holder(message: str) -> tuple[str, bool]:
+    """Who holds the file, from DuckDB's lock error: 'process N (its command line)', and whether only for reading."""
+    found = re.search(r"PID (\d+)", message)
+    if not found:
+        return "another process", False
+    pid = found.group(1)
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        command = ""
+    if len(command) > 80:
+        command = command[:77] + "..."
+    return f"process {pid}" + (f" ({command})" if command else ""), "read-only mode" in message
+
+
+def _open(path: Path, read_only: bool, deadline: float | None = None) -> duckdb.DuckDBPyConnection:
+    """A new connection with UTC session time (and the schema, when writable); retries while another process holds
+    the file, until ``deadline`` (``time.monotonic()``; default: now + ``wait_seconds()``)."""
+    if deadline is None:
+        deadline = time.monotonic() + wait_seconds()
+    started, delay, announced = time.monotonic(), _FIRST_RETRY_SECONDS, False
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise ValueError(f"cannot open the database {path}: {text.splitlines()[0]}") from None
+            holder, reading_only = _holder(text)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                how = "reading" if reading_only else "writing"
+                raise DatabaseBusyError(
+                    f"the database {path} is busy: {holder} has it open for {how} and did not let go within "
+                    f"{time.monotonic() - started:.1f} s; try again when it has finished (or wait longer with "
+                    f"{WAIT_ENV_VAR}=SECONDS, or choose another database with --db)"
+                ) from None
+            if not announced and _wait_notice is not None:
+                _wait_notice(f"waiting for the database {path}: held by {holder} (up to {remaining:.0f} s)")
+                announced = True
+            time.sleep(min(remaining, delay * random.uniform(0.5, 1.0)))
+            delay = min(2 * delay, _LONGEST_RETRY_SECONDS)
+        except duckdb.ConnectionException as exc:  # this process holds it in the other mode, outside this module
+            raise _OtherMode(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise ValueError(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
+    try:
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
+        if not read_only:
+            create_schema(con)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
+class _OtherMode(ValueError):
+    """This process already has the file open in the other mode through a connection this module does not manage."""
+
+
 def open_database(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a new (uncached) connection with the schema in place; the caller closes it."""
+    """Open a new connection of the caller's own (waits like every open), with the schema in place; the caller
+    closes it. It does not join this module's connections: use it where nothing else in the process has the file."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     return _open(path, read_only)
 
 
+def _prepare_file(path: Path, write: bool, build_sample: bool | None) -> None:
+    """Build a missing default database from the sample (or ``build_sample``); a reader needs an existing file."""
+    if path.exists():
+        return
+    if build_sample is None:
+        build_sample = path == DEFAULT_DB_PATH.resolve()
+    if build_sample:
+        from optexec.store.sample import build_sample_database
+
+        build_sample_database(path)
+    elif not write:
+        raise ValueError(f"the database {path} does not exist")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _held() -> Counter[str]:
+    held = getattr(_local, "held", None)
+    if held is None:
+        held = _local.held = Counter()
+    return held
+
+
+def _wait(key: str, deadline: float) -> None:
+    """Wait (``_cond`` held) for this process's other users of ``key``; DatabaseBusyError past the deadline."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DatabaseBusyError(
+            f"the database {key} is still in use elsewhere in this program after {wait_seconds():g} s; try again "
+            f"(or wait longer with {WAIT_ENV_VAR}=SECONDS)"
+        )
+    _cond.wait(min(remaining, 1.0))
+
+
+def _acquire(path: Path, write: bool, pin: bool = False, build_sample: bool | None = None) -> _Entry:
+    """Join or open this process's connection on ``path`` for a reader or a writer (module docstring)."""
+    key = str(path)
+    deadline = time.monotonic() + wait_seconds()
+    mine = _held()[key] > 0  # this thread is already inside a block on this path: join, never wait for itself
+    with _cond:
+        while True:
+            entry = _entries.get(key)
+            if entry is not None and entry.pid != os.getpid():  # inherited through fork: not this process's
+                del _entries[key]
+                entry = None
+            if entry is not None and entry.con is None:  # another thread is opening it
+                _wait(key, deadline)
+                continue
+            if entry is not None and write and entry.read_only:
+                if entry.pinned or mine:
+                    raise ValueError(
+                        f"cannot write to the database {key}: this program holds it open read-only "
+                        f"({'db.connect(read_only=True)' if entry.pinned else 'inside a reading block'})"
+                    )
+                _writers_waiting[key] += 1
+                try:
+                    _wait(key, deadline)
+                finally:
+                    _writers_waiting[key] -= 1
+                continue
+            if entry is not None:
+                if entry.read_only and _writers_waiting[key] and not (mine or entry.pinned):
+                    _wait(key, deadline)  # a writer of this process is waiting for the readers: queue behind it
+                    continue
+                entry.pinned = entry.pinned or pin
+                entry.users += 0 if pin else 1
+                return entry
+            if not write and _writers_waiting[key] and not mine:
+                _wait(key, deadline)
+                continue
+            entry = _entries[key] = _Entry(read_only=not write, pinned=pin, users=0 if pin else 1)
+            break
+    try:  # open outside the lock: it may wait for another process
+        _prepare_file(path, write, build_sample)
+        try:
+            con = _open(path, entry.read_only, deadline)
+        except _OtherMode:
+            if write:
+                raise
+            con = _open(path, False, deadline)  # an unmanaged read-write connection of this process: join it
+            entry.read_only = False
+    except BaseException:
+        with _cond:
+            del _entries[key]
+            _cond.notify_all()
+        raise
+    with _cond:
+        entry.con = con
+        _cond.notify_all()
+    return entry
+
+
+def _release(path: Path, entry: _Entry) -> None:
+    with _cond:
+        entry.users -= 1
+        if entry.users == 0 and not entry.pinned and _entries.get(str(path)) is entry:
+            del _entries[str(path)]
+            entry.con.close()
+            _cond.notify_all()
+
+
+@contextlib.contextmanager
+def _block(path: str | os.PathLike | None, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    resolved = resolve_path(path)
+    entry = _acquire(resolved, write)
+    held = _held()
+    held[str(resolved)] += 1
+    try:
+        cur = entry.con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+    finally:
+        held[str(resolved)] -= 1
+        _release(resolved, entry)
+
+
+def reading(path: str | os.PathLike | None = None) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A connection to read the database with, for the length of the ``with`` block, then closed (module docstring).
+
+    Waits up to ``wait_seconds()`` while another process writes to the file, then raises ``DatabaseBusyError``;
+    ValueError when the file does not exist (the default database is built from the sample first) or is not a
+    database. Inside a block of ``writing`` or of a ``connect()`` handle on the same path it joins that connection.
+    """
+    return _block(path, write=False)
+
+
+def writing(path: str | os.PathLike | None = None) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A connection to write the database with, for the length of the ``with`` block, then closed.
+
+    Waits (up to ``wait_seconds()``) for other processes and for this process's open readers; creates a missing
+    file (the default database from the sample).
+    """
+    return _block(path, write=True)
+
+
 def connect(
     path: str | os.PathLike | None = None, read_only: bool = False, build_sample: bool | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """The process-wide handle on the database (created once per process and path).
+    """The long-lived handle of a command-line run or a test on the database, kept until ``close_all()``.
 
     Parameters
     ----------
     path : database file; default ``$OPTEXEC_DB`` or ``data/optexec.duckdb``.
-    read_only : open for reading only (other read-only processes may then open it too).
+    read_only : open for reading only (other read-only processes may then open it too); an open read-write handle
+        of this process is returned as it is.
     build_sample : load the bundled sample when the file does not exist yet (default: only for the
         default database ``data/optexec.duckdb``; any other new file starts empty).
 
-    Share the handle between threads only through ``cursor()``: a DuckDB connection object
-    is not safe for concurrent use, its cursors are.
+    Waits like ``reading``/``writing``. The app never calls it (it would hold the file while idle). Share the
+    handle between threads only through ``con.cursor()``.
     """
-    resolved = resolve_path(path)
-    key = (str(resolved), bool(read_only))
-    with _lock:
-        pid, con = _handles.get(key, (None, None))
-        if con is not None and pid == os.getpid():
-            return con
-        if not resolved.exists():
-            if build_sample is None:
-                build_sample = resolved == DEFAULT_DB_PATH.resolve()
-            if build_sample:
-                from optexec.store.sample import build_sample_database
-
-                build_sample_database(resolved)
-            elif read_only:
-                raise ValueError(f"the database {resolved} does not exist")
-        con = open_database(resolved, read_only=read_only)
-        _handles[key] = (os.getpid(), con)
-        return con
-
-
-def cursor(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A cursor on the process handle for the calling thread (one per thread, reused)."""
-    con = connect(path, read_only)
-    cache = getattr(_local, "cursors", None)
-    if cache is None:
-        cache = _local.cursors = {}
-    key = id(con)
-    cur = cache.get(key)
-    if cur is None:
-        cur = cache[key] = con.cursor()
-    return cur
-
-
-@contextlib.contextmanager
-def reading(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to read the database with, for the length of the ``with`` block (the app's way in)."""
-    yield cursor(path)
-
-
-@contextlib.contextmanager
-def writing(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to write the database with, for the length of the ``with`` block (the app's way in)."""
-    yield connect(path)
+    return _acquire(resolve_path(path), write=not read_only, pin=True, build_sample=build_sample).con
 
 
 def version(path: str | os.PathLike | None = None) -> str:
@@ -141,14 +329,14 @@ def version(path: str | os.PathLike | None = None) -> str:
         except FileNotFoundError:
             parts.append("-")
         else:
-            parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+            parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}")
     return f"{resolved}|{'|'.join(parts)}"
 
 
 def write_lock(con: duckdb.DuckDBPyConnection) -> threading.RLock:
     """The in-process lock that serialises loads into one database (reads need none)."""
     name = database_file(con)
-    with _lock:
+    with _cond:
         return _write_locks.setdefault(name, threading.RLock())
 
 
@@ -163,13 +351,13 @@ def database_file(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def close_all() -> None:
-    """Close every cached handle of this process (tests; the app never needs it)."""
-    with _lock:
-        for pid, con in _handles.values():
-            if pid == os.getpid():
-                con.close()
-        _handles.clear()
-        _local.__dict__.clear()
+    """Close every connection this process holds through this module (the command line when done; tests)."""
+    with _cond:
+        for entry in _entries.values():
+            if entry.pid == os.getpid() and entry.con is not None:
+                entry.con.close()
+        _entries.clear()
+        _cond.notify_all()
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None, how: str = "all") -> Any:
