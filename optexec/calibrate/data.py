@@ -105,11 +105,11 @@ def instrument_market(con, symbol: str) -> tuple[sessions.MarketSession, str]:
     if not time_zone:
         raise ValueError(f"the market of {symbol} is unknown (its instrument has no time zone): {_MARKET_HELP}")
     session = sessions.instrument_session(con, symbol)
-    notes = ["the instrument's market in the store"]
+    notes = ["stored with the instrument"]
     if not (open_local and close_local):
-        notes.append(f"no regular session stored: the default {session.open_local}–{session.close_local}")
+        notes.append(f"no session stored: the default {session.open_local}–{session.close_local} used")
     if not calendar:
-        notes.append("no trading calendar: every weekday is a trading day, without holidays or half days")
+        notes.append("no calendar: no holidays or half days")
     return session, "; ".join(notes)
 
 
@@ -150,12 +150,12 @@ class SessionCoverage:
 
     def summary(self) -> str:
         """One readable line: market, bars and days used and ignored, coverage."""
-        ignored_bars = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in self.bars_ignored.items() if n)
-        ignored_days = ", ".join(f"{n:,} {_DAY_LABELS[k]}" for k, n in self.days_ignored.items() if n)
+        ignored_bars = ", ".join(_count(n, *_BAR_LABELS[k]) for k, n in self.bars_ignored.items() if n)
+        ignored_days = ", ".join(_count(n, *_DAY_LABELS[k]) for k, n in self.days_ignored.items() if n)
         return (
             f"market {self.session.describe()} ({self.market_source}); "
-            f"{self.bars_used:,} session bars used on {self.days_used} full days"
-            f"{f' + {len(self.half_days)} half days (volatility only)' if self.half_days else ''}; "
+            f"{_count(self.bars_used, 'session bar', 'session bars')} used on "
+            f"{_count(self.days_used, 'full day', 'full days')}; "
             f"bars ignored: {ignored_bars or 'none'}; days ignored: {ignored_days or 'none'}; "
             f"coverage: median day {self.median_coverage:.0%} of its session minutes, no bar in the first hour on "
             f"{self.share_days_without_first_hour:.0%} of days, in the last hour on "
@@ -187,12 +187,24 @@ class SessionCoverage:
         }
 
 
-_DAY_LABELS = {
-    "half_day": "half days (volatility only)",
-    "outside_calendar": "weekend/holiday dates with bars",
-    "no_regular_session_bars": "trading days with bars outside the session only",
-    "no_bars": "trading days without bars",
+_BAR_LABELS = {
+    "extended_hours": ("extended-hours bar", "extended-hours bars"),
+    "lunch_break": ("bar in the lunch break", "bars in the lunch break"),
+    "outside_calendar": ("bar on a weekend/holiday", "bars on weekends/holidays"),
 }
+_DAY_LABELS = {
+    "half_day": ("half day (volatility only)", "half days (volatility only)"),
+    "outside_calendar": ("weekend/holiday date with bars", "weekend/holiday dates with bars"),
+    "no_regular_session_bars": (
+        "trading day with bars outside the session only",
+        "trading days with bars outside the session only",
+    ),
+    "no_bars": ("trading day without bars", "trading days without bars"),
+}
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n:,} {singular if n == 1 else plural}"
 
 
 @dataclass(frozen=True)
@@ -298,7 +310,7 @@ def _problems(coverage: dict[str, float], session: sessions.MarketSession) -> tu
     """The coverage checks of the module constants, as plain reasons (empty when the data look aligned)."""
     out = []
     name = session.calendar or "regular"
-    zone = f"is the instrument's time zone ({session.time_zone}) and session ({session.open_local}–"
+    zone = f"are the instrument's time zone ({session.time_zone}) and session ({session.open_local}–"
     zone += f"{session.close_local}) right?"
     for key, label in (("first", "first"), ("last", "last")):
         share = coverage[f"share_days_without_{key}_hour"]

@@ -53,7 +53,9 @@ def log_variance_series(high: np.ndarray, low: np.ndarray, bucket_minutes: int =
     n = hl.shape[1] // bucket_minutes * bucket_minutes
     buckets = np.nansum(hl[:, :n].reshape(hl.shape[0], -1, bucket_minutes), axis=2)
     logv = np.where(buckets > 0, np.log(np.where(buckets > 0, buckets, 1.0)), np.nan)
-    return logv - np.nanmean(logv, axis=0)
+    seen = np.isfinite(logv).sum(axis=0)
+    seasonal = np.nansum(logv, axis=0) / np.maximum(seen, 1)  # buckets never traded (a lunch break) stay NaN
+    return logv - np.where(seen > 0, seasonal, np.nan)
 
 
 def autocovariance(x: np.ndarray, max_lag: int) -> np.ndarray:
