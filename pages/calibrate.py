@@ -7,6 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
+from optexec.calibrate import data as cal_data
 from optexec.calibrate import figures, run
 from optexec.store import db
 from optexec.ui.state import ensure_navigation
@@ -16,8 +17,8 @@ ensure_navigation()
 st.title("Calibrate")
 
 try:
-    con = db.connect()
-    symbols = db.list_symbols(con)
+    with db.reading() as con:
+        symbols = db.list_symbols(con)
 except ValueError as exc:
     st.error(str(exc))
     st.stop()
@@ -30,23 +31,23 @@ ticket_symbol = st.session_state.get("symbol")  # default to the sidebar ticket'
 symbol = c1.selectbox(
     "Symbol", symbols, index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0, key="cal_symbol"
 )
-span = (
-    con.cursor()
-    .execute("SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM bars WHERE symbol = ?", [symbol])
-    .fetchone()
-)
-first, last = span if span and span[0] else (dt.date.today(), dt.date.today())
+try:
+    with db.reading() as con:
+        session, market_source = cal_data.instrument_market(con, symbol)
+        span = cal_data.local_span(con, symbol)
+        stored = run.latest_calibration(con, symbol)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+first, last = span or (dt.date.today(), dt.date.today())
 start = c2.date_input("From", value=first, key="cal_start")
 end = c3.date_input("To", value=last, key="cal_end")
+st.caption(f"Market: {session.describe()} ({market_source}); dates are exchange-local.")
 
-stored = run.latest_calibration(con, symbol)
 if stored is not None:
-    st.caption(
-        f"Parameters in use for {symbol}: run of {stored.run_ts:%Y-%m-%d %H:%M} UTC on data "
-        f"{stored.window_start:%Y-%m-%d} to {stored.window_end:%Y-%m-%d}."
-        if stored.window_start
-        else f"Parameters in use for {symbol}: run of {stored.run_ts:%Y-%m-%d %H:%M} UTC."
-    )
+    window = f" on data {stored.window_start:%Y-%m-%d} to {stored.window_end:%Y-%m-%d}" if stored.window_start else ""
+    despite = f" It was {stored.acceptance}." if stored.not_acceptable else ""
+    st.caption(f"Parameters in use for {symbol}: run of {stored.run_ts:%Y-%m-%d %H:%M} UTC{window}.{despite}")
 else:
     st.caption(f"{symbol} has no accepted calibration yet: the planner uses defaults for it.")
 
@@ -54,9 +55,10 @@ key = ("cal_result", symbol, str(start), str(end))
 if st.button("Run calibration", type="primary", key="cal_run"):
     bar = st.progress(0.0, text="starting")
     try:
-        result = run.calibrate(
-            con, symbol, start, end, progress=lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text)
-        )
+        with db.reading() as con:
+            result = run.calibrate(
+                con, symbol, start, end, progress=lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text)
+            )
     except ValueError as exc:
         st.session_state.pop("cal_result", None)
         st.error(str(exc))
@@ -71,10 +73,20 @@ result = saved[1]
 
 st.subheader(f"{result.symbol}: {result.days} days, {result.window_start} to {result.window_end}")
 st.caption(f"computed in {result.seconds:.2f} s")
+cov = result.coverage
+st.markdown(
+    f"**Data**: {cov.session.describe()}: {cov.bars_used:,} bars on {cov.days_used} full days"
+    f"{f' and {len(cov.half_days)} half days (volatility only)' if cov.half_days else ''}; the median day has bars "
+    f"in {cov.median_coverage:.0%} of its session minutes; no bar in the first hour on "
+    f"{cov.share_days_without_first_hour:.0%} of days, in the last hour on {cov.share_days_without_last_hour:.0%}."
+)
 table = run.as_table(result)
 st.dataframe(table, hide_index=True, width="stretch", key="cal_table")
+with st.expander("Bars and days used and left out"):
+    st.dataframe(cov.as_table(), hide_index=True, width="stretch", key="cal_data_table")
 for warning in result.warnings:
-    st.warning(warning.replace("$", "\\$"))
+    if warning not in result.not_acceptable:
+        st.warning(warning.replace("$", "\\$"))
 
 vol_tab, profile_tab, impact_tab, factor_tab = st.tabs(["Volatility", "Volume profile", "Impact", "Vol factors"])
 with vol_tab:
@@ -93,11 +105,22 @@ with factor_tab:
     else:
         st.plotly_chart(figures.factor_figure(result), width="stretch", key="cal_factor_chart")
 
-if st.button(f"Accept as {result.symbol}'s parameters", key="cal_accept"):
+reasons = result.not_acceptable
+if reasons:
+    st.warning(
+        "Not acceptable as it stands:\n\n"
+        + "\n".join(f"- {r}" for r in reasons).replace("$", "\\$")
+        + "\n\nCheck the instrument's market on the Data page, or accept anyway (the override is recorded)."
+    )
+a1, a2 = st.columns([2, 1])
+insist = a2.checkbox("Accept anyway", key="cal_insist", disabled=not reasons, help="accept despite the reasons above")
+if a1.button(f"Accept as {result.symbol}'s parameters", key="cal_accept"):
     try:
-        accepted = run.save(con, result, accept=True)
+        with db.writing() as con:
+            accepted = run.save(con, result, accept=True, insist=insist)
     except ValueError as exc:
         st.error(str(exc))
     else:
         st.session_state["cal_result"] = (key, accepted)
-        st.success(f"Saved and accepted: run {accepted.run_ts:%Y-%m-%d %H:%M:%S} UTC.")
+        note = " despite the reasons above (recorded with the run)" if reasons else ""
+        st.success(f"Saved and accepted{note}: run {accepted.run_ts:%Y-%m-%d %H:%M:%S} UTC.")

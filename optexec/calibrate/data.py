@@ -162,6 +162,14 @@ class SessionCoverage:
             f"{self.share_days_without_last_hour:.0%}"
         )
 
+    def as_table(self) -> pd.DataFrame:
+        """Bars and days used and left out, one row per reason (what, reason, count), for pages."""
+        rows = [("bars", "used: inside their day's regular session", self.bars_used)]
+        rows += [("bars", f"left out: {_BAR_LABELS[k][1]}", n) for k, n in self.bars_ignored.items()]
+        rows.append(("days", "used: full trading days (volume profile, ADV, volatility, impact)", self.days_used))
+        rows += [("days", f"left out: {_DAY_LABELS[k][1]}", n) for k, n in self.days_ignored.items()]
+        return pd.DataFrame(rows, columns=["what", "reason", "count"])
+
     def to_json(self) -> dict[str, Any]:
         return {
             "market": {**self.session.to_json(), "source": self.market_source},
@@ -185,6 +193,24 @@ class SessionCoverage:
             },
             "problems": list(self.problems),
         }
+
+
+def local_span(con, symbol: str) -> tuple[dt.date, dt.date] | None:
+    """First and last exchange-local dates of the symbol's bars (else trade prints), None without either.
+
+    ValueError when the symbol's market is unknown (``instrument_market``).
+    """
+    session, _ = instrument_market(con, symbol)
+    for table in ("bars", "trades"):
+        (first, last), *_ = _fetch(
+            con,
+            f"SELECT CAST(timezone($tz, timezone('UTC', min(ts))) AS DATE), "
+            f"CAST(timezone($tz, timezone('UTC', max(ts))) AS DATE) FROM {table} WHERE symbol = $symbol",
+            {"tz": session.time_zone, "symbol": symbol},
+        )
+        if first is not None:
+            return first, last
+    return None
 
 
 _BAR_LABELS = {

@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 from optexec.calibrate import run
 from optexec.store import db
 
+from . import planted
+
 ROOT = Path(__file__).resolve().parents[2]
 CALIBRATE = str(ROOT / "pages" / "calibrate.py")
 POSTTRADE = str(ROOT / "pages" / "posttrade.py")
@@ -60,6 +62,37 @@ def test_calibrate_page_bad_window_shows_an_error(page_db):
     at.button(key="cal_run").click().run()
     assert not at.exception
     assert at.error and "no regular-session bars" in at.error[0].value
+
+
+def test_calibrate_page_shows_the_data_and_refuses_a_misregistered_run_unless_insisted(tmp_path, monkeypatch):
+    """New York bars on an instrument registered as UTC: the reasons are shown, Accept is refused until insisted."""
+    path = tmp_path / "utc.duckdb"
+    con = db.open_database(path)
+    planted.write(con, planted.new_york_autumn(), "UTC", None, "09:30", "16:00")
+    con.close()
+    db.close_all()
+    monkeypatch.setenv("OPTEXEC_DB", str(path))
+    at = AppTest.from_file(CALIBRATE, default_timeout=60).run()
+    assert not at.exception and not at.error
+    assert any("Market: every weekday (no exchange calendar), UTC, 09:30–16:00" in c.value for c in at.caption)
+    at.button(key="cal_run").click().run()
+    assert not at.exception and not at.error
+    assert any("Not acceptable as it stands" in w.value and "first hour" in w.value for w in at.warning)
+    data = at.dataframe[1].value  # the bars and days used and left out
+    assert data.loc[data["reason"] == "left out: extended-hours bars", "count"].item() == 15_600
+    at.button(key="cal_accept").click().run()
+    assert at.error and "not acceptable" in at.error[0].value and not at.success
+    at.checkbox(key="cal_insist").check().run()
+    at.button(key="cal_accept").click().run()
+    assert not at.exception and at.success and "despite" in at.success[0].value
+    db.close_all()
+    con = db.open_database(path, read_only=True)
+    try:
+        stored = run.latest_calibration(con, "PLNT")
+    finally:
+        con.close()
+        db.close_all()
+    assert stored.acceptance.startswith("accepted despite: ")
 
 
 def test_posttrade_page_decomposes_and_updates(page_db):
