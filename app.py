@@ -4,11 +4,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from optexec.ui.state import freeze_startup_objects, publish_ticket, retract_ticket
+from optexec.ui.state import freeze_startup_objects, publish_ticket, retract_ticket, show_notices
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="optexec · pre-trade planner", page_icon=":material/stacked_line_chart:", layout="wide")
+DATA_PAGE = st.Page(PAGES / "data.py", title="Data", icon=":material/database:")
 navigation = st.navigation(
     [
         st.Page(PAGES / "plan.py", title="Plan", icon=":material/route:", default=True),
@@ -18,10 +19,10 @@ navigation = st.navigation(
         st.Page(PAGES / "rl.py", title="RL agent", icon=":material/smart_toy:"),
         st.Page(PAGES / "calibrate.py", title="Calibrate", icon=":material/model_training:"),
         st.Page(PAGES / "posttrade.py", title="Post-trade", icon=":material/fact_check:"),
-        st.Page(PAGES / "data.py", title="Data", icon=":material/database:"),
+        DATA_PAGE,
     ]
 )
-publish_ticket()
+show_notices(publish_ticket(), DATA_PAGE)
 try:
     navigation.run()
 finally:

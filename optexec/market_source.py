@@ -6,37 +6,72 @@ synthetic symbols, the parameters planted by the sample generator (data/planted_
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from optexec.calibrate import latest_calibration
+from optexec.calibrate import StoredCalibration, latest_calibration
+from optexec.calibrate.run import load_run
 from optexec.models import MarketParams
 from optexec.store import db, sample
+
+CALIBRATION, PLANTED, DEMO = "calibration", "planted", "demo"
 
 
 @dataclass(frozen=True)
 class SymbolParams:
-    """A symbol's default parameters and a sentence saying where they come from (for reports)."""
+    """A symbol's default parameters, a sentence saying where they come from, and which calibration run it is.
+
+    ``kind`` is "calibration" (``run_ts`` is the run, UTC), "planted" (bundled sample) or "demo".
+    """
 
     market: MarketParams
     source: str
+    kind: str = CALIBRATION
+    run_ts: dt.datetime | None = None
+
+
+def calibration_params(stored: StoredCalibration, latest: bool = True) -> SymbolParams:
+    """A stored calibration run's parameters with the sentence naming the run and its data window."""
+    window = (
+        f" on data from {stored.window_start:%Y-%m-%d} to {stored.window_end:%Y-%m-%d}"
+        if stored.window_start and stored.window_end
+        else ""
+    )
+    which = (
+        "latest accepted run" if latest else ("an earlier accepted run" if stored.accepted else "a run never accepted")
+    )
+    return SymbolParams(
+        stored.market_params(),
+        f"Parameters: calibration of {stored.symbol} run {stored.run_ts:%Y-%m-%d %H:%M:%S} UTC{window} ({which}).",
+        CALIBRATION,
+        stored.run_ts,
+    )
 
 
 def symbol_params(con, symbol: str) -> SymbolParams:
     """The symbol's parameters: latest accepted calibration, else planted sample parameters, else ValueError."""
     stored = latest_calibration(con, symbol)
     if stored is not None:
-        return SymbolParams(
-            stored.market_params(),
-            f"Parameters: calibration of {symbol} run {stored.run_ts:%Y-%m-%d %H:%M} UTC on data from "
-            f"{stored.window_start} to {stored.window_end} (latest accepted run).",
-        )
+        return calibration_params(stored)
     if symbol in sample.sample_symbols():
         return SymbolParams(
             sample.planted_market_params(symbol),
             f"Parameters: {symbol} is a synthetic symbol of the bundled sample, not yet calibrated; these are the "
             "parameters planted by the sample generator (data/planted_params.json).",
+            PLANTED,
         )
     raise ValueError(f"no parameters for {symbol} yet: calibrate it on the Calibrate page (or `calibrate --symbol`)")
+
+
+def run_params(con, symbol: str, run_ts: dt.datetime) -> SymbolParams | None:
+    """The parameters of one calibration run of ``symbol`` (e.g. the run a shared link was priced with), or None
+    when the store holds no such run."""
+    try:
+        stored = load_run(con, symbol, run_ts)
+    except ValueError:
+        return None
+    latest = latest_calibration(con, symbol)
+    return calibration_params(stored, latest=latest is not None and latest.run_ts == run_ts)
 
 
 def plannable_symbols(con) -> list[str]:

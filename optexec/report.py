@@ -54,10 +54,20 @@ def _table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="costs", float_format=lambda v: f"{v:,.1f}")
 
 
-def report_html(plan: Plan, figures: list[go.Figure], calibration_note: str, generated: dt.datetime) -> str:
+def _link_html(link: str | None) -> str:
+    if not link:
+        return ""
+    return f'<p class="muted">The same plan in the app: <a href="{html.escape(link)}">{html.escape(link)}</a></p>'
+
+
+def report_html(
+    plan: Plan, figures: list[go.Figure], calibration_note: str, generated: dt.datetime, link: str | None = None
+) -> str:
     """The pre-trade report: order, parameters (with where they come from), cost table, schedules and charts.
 
-    Self-contained: plotly.js is inlined once, so the file opens offline.
+    ``calibration_note`` says where the parameters come from (the calibration run, overrides typed over it);
+    ``link`` is the app's link to the same plan. Self-contained: plotly.js is inlined once, so the file opens
+    offline.
     """
     order, market = plan.order, plan.market
     best = best_row(plan)
@@ -121,6 +131,7 @@ trading days in {order.slices} slices, starting {order.start_minutes_after_open:
 ({order.shares / market.adv_shares:.1%} of ADV).</p>
 <h2>Parameters</h2>
 <p class="muted">{html.escape(calibration_note)}</p>
+{_link_html(link)}
 {parameters.to_html(index=False, border=0)}
 <h2>Expected cost and risk</h2>
 <p>Lowest E + λ·Var: <b>{html.escape(best.strategy.label) if best else "none"}</b>.</p>

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optexec.ui import charts
+from optexec.strategies import registry
+from optexec.ui import charts, links
 from optexec.ui.model_view import show_core_diagnostics
 from optexec.ui.plan_view import cached_frontier, cached_plan
 from optexec.ui.state import live_view, valid_ticket
@@ -12,6 +13,9 @@ from optexec.ui.ticket import Ticket
 
 st.title("Compare strategies")
 ticket = valid_ticket()
+LABELS = [strategy.label for strategy in registry.STRATEGIES.values()]
+links.page_choice("compare_a", "strategy A", LABELS, "the lowest E + λ·Var")
+links.page_choice("compare_b", "strategy B", LABELS, "the runner-up")
 
 
 def comparison(ticket: Ticket) -> None:
@@ -41,10 +45,16 @@ def comparison(ticket: Ticket) -> None:
     different = [row for row in ranked[1:] if row.cost.objective_usd(plan.risk_aversion_per_usd) > best_objective + 1.0]
     runner_up_index = labels.index(different[0].strategy.label) if different else best_index  # first one $1 worse
     left, right = st.columns(2)
-    first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, index=best_index, key="compare_a",
-                           bind="query-params")  # fmt: skip
-    second = right.selectbox("Strategy B (default: the runner-up)", labels, index=runner_up_index, key="compare_b",
-                             bind="query-params")  # fmt: skip
+    for key, index in (("compare_a", best_index), ("compare_b", runner_up_index)):
+        held = st.session_state.get(key)
+        if held is not None and held not in labels:
+            st.warning(f"{held} could not plan this order (see the Plan page): comparing {labels[index]} instead.")
+        if held not in labels:
+            st.session_state[key] = labels[index]
+    first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, key="compare_a")
+    second = right.selectbox("Strategy B (default: the runner-up)", labels, key="compare_b")
+    links.write({"compare_a": None if first == labels[best_index] else first,
+                 "compare_b": None if second == labels[runner_up_index] else second})  # fmt: skip
     a, b = planned[first], planned[second]
     rows = [
         ("expected cost", a.cost.expected_usd, b.cost.expected_usd),

@@ -6,7 +6,7 @@ import streamlit as st
 
 from optexec import report
 from optexec.planning import best_row, recommendation
-from optexec.ui import charts, formats
+from optexec.ui import charts, formats, links
 from optexec.ui.plan_view import cached_plan, prefetch_neighbouring_risk_aversions, show_cost_table
 from optexec.ui.state import live_view, valid_ticket
 from optexec.ui.ticket import Ticket
@@ -14,13 +14,23 @@ from optexec.ui.ticket import Ticket
 st.title("Pre-trade plan")
 ticket = valid_ticket()
 order, market = ticket.order, ticket.market
+overridden = {o.key.split(".")[0] for o in ticket.overrides}
 st.markdown(
     formats.markdown_safe(
         f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)} in "
-        f"{order.slices} slices · arrival price ${market.price_usd:,.2f} · notional "
-        f"{formats.usd(order.shares * market.price_usd)} · {order.shares / market.adv_shares:.1%} of ADV"
+        f"{order.slices} slices · arrival price ${market.price_usd:,.2f}{' (override)' * ('price' in overridden)} · "
+        f"notional {formats.usd(order.shares * market.price_usd)} · {order.shares / market.adv_shares:.1%} of ADV"
+        f"{' (ADV override)' * ('adv' in overridden)}"
     )
 )
+PANELS = [*charts.SCHEDULE_PANELS, "all"]
+
+
+def panel_label(name: str) -> str:
+    return "All three, stacked" if name == "all" else charts.SCHEDULE_PANELS[name][0]
+
+
+links.page_choice("plan_panel", "schedule panel", PANELS, "holdings", panel_label)
 
 
 def results(ticket: Ticket) -> None:
@@ -61,15 +71,11 @@ def results(ticket: Ticket) -> None:
         descriptions = (f"- **{row.strategy.label}**: {row.strategy.description}" for row in plan.rows)
         st.markdown(formats.markdown_safe("\n".join(descriptions)))
     st.subheader("Schedules")
-    panel = st.segmented_control(
-        "Show",
-        [*charts.SCHEDULE_PANELS, "all"],
-        default="holdings",
-        format_func=lambda name: "All three, stacked" if name == "all" else charts.SCHEDULE_PANELS[name][0],
-        key="plan_panel",
-        bind="query-params",
-    )
-    panels = list(charts.SCHEDULE_PANELS) if panel == "all" else [panel or "holdings"]
+    st.session_state.setdefault("plan_panel", "holdings")
+    panel = st.segmented_control("Show", PANELS, required=True, format_func=panel_label, key="plan_panel")
+    panel = panel if panel in PANELS else "holdings"
+    links.write({"plan_panel": None if panel == "holdings" else panel})
+    panels = list(charts.SCHEDULE_PANELS) if panel == "all" else [panel]
     st.plotly_chart(charts.schedule_figure(plan, panels), width="stretch")
     st.subheader("Export")
     left, right = st.columns(2)
@@ -86,8 +92,9 @@ def results(ticket: Ticket) -> None:
         lambda: report.report_html(
             plan,
             [charts.schedule_figure(plan)],
-            ticket.parameter_source,
+            ticket.market_note,
             dt.datetime.now(dt.UTC),
+            links.plan_link(),
         ),
         file_name=f"{order.symbol}_{order.side}_pretrade_report.html",
         mime="text/html",

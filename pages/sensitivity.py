@@ -7,7 +7,7 @@ from optexec.models import MarketParams
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, sweep
 from optexec.simulate import SimulationConfig
 from optexec.strategies import registry
-from optexec.ui import charts, formats
+from optexec.ui import charts, formats, links
 from optexec.ui.plan_view import cached_sweep
 from optexec.ui.state import live_view, valid_ticket
 from optexec.ui.ticket import Ticket, setting_label
@@ -43,9 +43,10 @@ def sweep_view(ticket: Ticket) -> None:
     """The sweep and its controls; reruns alone when they or the model sliders move."""
     order, market, settings = ticket.order, ticket.market, ticket.settings
     parameters = sweep_parameters(market, settings)
-    param = st.selectbox(
-        "Parameter", list(parameters), format_func=lambda p: parameters[p][0], key="sweep_param", bind="query-params"
-    )
+    names = list(parameters)
+    links.page_choice("sweep_param", "swept parameter", names, names[0], lambda p: parameters[p][0])
+    param = st.selectbox("Parameter", names, format_func=lambda p: parameters[p][0], key="sweep_param")
+    links.write({"sweep_param": None if param == names[0] else param})
     label, low_default, high_default, log_default = parameters[param]
     cols = st.columns(4)
     low = cols[0].number_input("from", value=float(low_default), format="%g", key=f"sweep_low_{param}")
@@ -64,8 +65,8 @@ def sweep_view(ticket: Ticket) -> None:
         st.error("a log-scale sweep needs 'from' > 0")
         return
     labels = {name: strategy.label for name, strategy in registry.STRATEGIES.items()}
-    names = st.multiselect("Strategies", list(labels), default=list(labels), format_func=labels.get, key="sweep_names")
-    if not names:
+    chosen = st.multiselect("Strategies", list(labels), default=list(labels), format_func=labels.get, key="sweep_names")
+    if not chosen:
         st.info("Pick at least one strategy.")
         return
     values = np.geomspace(low, high, points) if log_x else np.linspace(low, high, points)
@@ -74,19 +75,22 @@ def sweep_view(ticket: Ticket) -> None:
     try:
         if simulated:
             bar = st.progress(0.0, text="Simulating…")
-            result = sweep(order, market, settings, param, values, names, SimulationConfig(paths=int(paths)),
+            result = sweep(order, market, settings, param, values, chosen, SimulationConfig(paths=int(paths)),
                            progress=lambda done: bar.progress(done, text=f"Simulating… {done:.0%}"))  # fmt: skip
             bar.empty()
         else:
-            result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(names))
+            result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(chosen))
     except ValueError as error:
         st.error(formats.markdown_safe(str(error)))
         return
     st.plotly_chart(charts.sweep_figure(result, label, log_x), width="stretch")
     st.caption(
         formats.markdown_safe(
-            ("Monte Carlo means, std and 95% VaR of the shortfall (optexec.simulate); " if simulated else
-             "Closed-form linear-impact costs of each strategy's schedule (MATH.md §2, §8); ")
+            (
+                "Monte Carlo means, std and 95% VaR of the shortfall (optexec.simulate); "
+                if simulated
+                else "Closed-form linear-impact costs of each strategy's schedule (MATH.md §2, §8); "
+            )
             + "every other input as in the sidebar ticket; "
             f"bps of each point's arrival notional (now {formats.usd(order.shares * market.price_usd)})."
         )

@@ -5,17 +5,22 @@ import streamlit as st
 from optexec.simulate import SimulationConfig, simulate
 from optexec.simulation import figures
 from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel
-from optexec.ui import formats
+from optexec.ui import formats, links
 from optexec.ui.state import valid_ticket
 
 st.title("Monte Carlo simulation")
 ticket = valid_ticket()
 order, market, settings = ticket.order, ticket.market, ticket.settings
+PATHS, SEED = links.Number("Paths", 100, 100_000, integer=True), links.Number("Seed", 0, 2**31 - 1, integer=True)
+links.page_number("sim_paths", PATHS, 2_000)
+links.page_number("sim_seed", SEED, 0)
 
 with st.form("simulation"):
     top = st.columns(4)
-    paths = top[0].number_input("Paths", 100, 100_000, 2_000, 500, key="sim_paths", bind="query-params")
-    seed = top[1].number_input("Seed", 0, 2**31 - 1, 0, 1, key="sim_seed", bind="query-params")
+    st.session_state.setdefault("sim_paths", 2_000)
+    st.session_state.setdefault("sim_seed", 0)
+    paths = top[0].number_input("Paths", step=500, key="sim_paths", help="100 to 100,000")
+    seed = top[1].number_input("Seed", step=1, key="sim_seed")
     price_model = top[2].selectbox("Mid price", ["arithmetic", "geometric"], key="sim_price_model")
     temporary_model = top[3].selectbox(
         "Temporary impact", TEMPORARY_MODELS, key="sim_temporary", help="linear (Almgren–Chriss), power law "
@@ -37,6 +42,11 @@ with st.form("simulation"):
         use_policies = cols[2].checkbox("Run feedback policies (else static schedules)", True, key="sim_policies")
     st.form_submit_button("Run simulation", icon=":material/play_arrow:", type="primary")
 
+links.write({"sim_paths": None if paths == 2_000 else paths, "sim_seed": None if seed == 0 else seed})
+for spec, value in ((PATHS, paths), (SEED, seed)):
+    if spec.problem(value):
+        st.error(links.input_error(spec.label, value, spec.problem(value)).replace("plan", "simulation"))
+        st.stop()
 try:
     model = MarketModel(
         price_model=price_model,

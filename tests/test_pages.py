@@ -45,7 +45,8 @@ def test_bad_market_input_shows_an_error_on_every_page():
         at.run()
         at.number_input(key="adv.SYN-LARGE").set_value(0.0).run()
         assert not at.exception, name
-        assert any("average daily volume" in e.value for e in at.error), name
+        assert any("ADV (shares/day) = 0 is not valid (> 0)" in e.value for e in at.error), name
+        assert not at.dataframe, name  # no plan on a market that is not valid
 
 
 def test_theta_at_the_guard_is_reported_and_the_rest_still_plans():
@@ -77,12 +78,14 @@ def test_switching_symbol_starts_from_the_new_symbols_parameters():
     from optexec.market_source import symbol_params
     from optexec.store import db
 
-    small = symbol_params(db.connect(), "SYN-SMALL").market
-    assert at.number_input(key="price.SYN-SMALL").value == pytest.approx(small.price_usd)
-    assert at.number_input(key="adv.SYN-SMALL").value == pytest.approx(small.adv_shares)
+    with db.reading() as con:
+        small = symbol_params(con, "SYN-SMALL").market
+    assert at.number_input(key="price.SYN-SMALL").value is None  # no override: SYN-SMALL's own price
+    assert at.number_input(key="price.SYN-SMALL").proto.placeholder == f"{small.price_usd:,.2f} · planted"
+    assert at.number_input(key="adv.SYN-SMALL").proto.placeholder == f"{small.adv_shares:,.0f} · planted"
     assert at.number_input(key="shares.SYN-SMALL").value == pytest.approx(round(0.05 * small.adv_shares, -3))
     header = at.markdown[0].value
-    assert "SYN-SMALL" in header and f"{small.price_usd:,.2f}" in header
+    assert "SYN-SMALL" in header and f"arrival price \\${small.price_usd:,.2f} ·" in header
 
 
 def test_setting_labels_carry_their_units():
@@ -126,7 +129,7 @@ def own_database(tmp_path, monkeypatch):
 def test_plan_page_on_an_empty_database_plans_the_demo_stock(own_database):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception and not at.error
-    assert at.selectbox(key="symbol").options == ["DEMO"]
+    assert at.selectbox(key="symbol").options == ["DEMO · made-up parameters (Almgren–Chriss Table 1 example)"]
     assert len(at.dataframe[0].value) > 10  # every strategy planned on the DEMO parameters
 
 

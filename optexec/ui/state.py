@@ -9,7 +9,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from optexec.ui.ticket import LIVE_VIEW_KEY, Ticket, current_settings, order_ticket
+from optexec.ui import formats, links, markets
+from optexec.ui.settings import LIVE_VIEW_KEY, current_settings, settings_url
+from optexec.ui.ticket import Ticket, order_ticket
 
 _KEY = "_optexec_ticket"
 
@@ -49,25 +51,115 @@ def current_ticket() -> Ticket:
 
 
 def valid_ticket() -> Ticket:
-    """This run's ticket; when the order or market is invalid, show why on the page and stop the page here."""
+    """This run's ticket; when the order or market is invalid, show why on the page and stop the page here.
+
+    Otherwise a caption under the page's title says where the market parameters come from and what overrides them.
+    """
     ticket = current_ticket()
     if ticket.errors:
         for error in ticket.errors:
-            st.error(error.replace("$", "\\$"))
+            st.error(formats.markdown_safe(error), icon=":material/error:")
         st.stop()
+    st.caption(formats.markdown_safe(ticket.market_note))
     return ticket
+
+
+def _load_sample() -> None:
+    """The empty-store button: load the bundled sample into the store, with a spinner."""
+    with st.spinner("Loading the bundled sample into the store (a few seconds)…"):
+        try:
+            added = markets.load_bundled_sample()
+        except ValueError as error:
+            st.session_state["_optexec_sample_error"] = str(error)
+            return
+    st.session_state["_optexec_sample_loaded"] = sum(added.values())
+
+
+def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
+    """At the top of every page: notes about the link, the store's state and the calibration run of the link.
+
+    app.py calls this once per run, after the ticket and before the page (``data_page``: the Data page, linked
+    from the empty-store message).
+    """
+    notes = links.notes()
+    if notes:
+        with st.container(border=True, key="link_notes"):
+            for note in notes:
+                st.warning(formats.markdown_safe(note), icon=":material/link_off:")
+            st.button("Dismiss", key="dismiss_link_notes", on_click=links.dismiss_notes, type="tertiary")
+    store = ticket.store
+    loaded = st.session_state.pop("_optexec_sample_loaded", None)
+    if loaded:
+        st.success(f"Loaded the bundled sample: {loaded:,} rows. Its four synthetic symbols are in the ticket.")
+    failed = st.session_state.pop("_optexec_sample_error", None)
+    if failed:
+        st.error(formats.markdown_safe(f"The bundled sample could not be loaded: {failed}"))
+    if store is not None and store.problem:
+        st.warning(
+            formats.markdown_safe(
+                f"The market-data store cannot be read now: {store.problem}. The ticket keeps "
+                f"{ticket.symbol}"
+                + (" (DEMO, made-up parameters)" if ticket.symbol == markets.DEMO_SYMBOL else "")
+                + "; stored symbols come back on the next run once the store can be read."
+            ),
+            icon=":material/database_off:",
+        )
+        st.button("Try again", key="store_retry", icon=":material/refresh:")
+    elif store is not None and store.empty:
+        with st.container(border=True, key="empty_store"):
+            st.info(
+                formats.markdown_safe(
+                    f"The market-data store {store.path} is empty: no symbol to plan but DEMO, whose parameters "
+                    "are made up (the Almgren–Chriss Table 1 example). Load the bundled sample (four synthetic "
+                    "symbols, 62 days of minute bars) or your own files on the Data page."
+                ),
+                icon=":material/database:",
+            )
+            left, right = st.columns(2)
+            left.button("Load the bundled sample", key="load_sample", type="primary", on_click=_load_sample,
+                        icon=":material/download:")  # fmt: skip
+            if data_page is not None:
+                right.page_link(data_page, label="Load your own files on the Data page", icon=":material/upload:")
+    if ticket.linked_run is not None and ticket.latest is not None:
+        linked, latest = ticket.linked_run, ticket.latest
+        st.warning(
+            formats.markdown_safe(
+                f"This link was priced with {ticket.symbol}'s calibration run of {linked.run_ts:%Y-%m-%d %H:%M:%S} "
+                f"UTC; a newer calibration has been accepted since ({latest.source.removeprefix('Parameters: ')})"
+            ),
+            icon=":material/history:",
+        )
+        st.radio(
+            "Price this plan with",
+            ["link", "latest"],
+            format_func=lambda c: {
+                "link": f"the link's run ({linked.run_ts:%Y-%m-%d %H:%M} UTC)",
+                "latest": "the latest accepted calibration",
+            }[c],  # fmt: skip
+            horizontal=True,
+            key="cal_choice",
+        )
+    elif ticket.symbol == markets.DEMO_SYMBOL:
+        st.caption("DEMO is not a real stock: its parameters are made up (the Almgren–Chriss Table 1 example).")
 
 
 def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
     """Draw ``view(ticket)`` as a fragment that the model sliders (risk aversion, strategy settings) rerun alone.
 
     Moving such a slider then reruns only this view, not the ticket, the navigation and the rest of the page;
-    the view reads the settings back from the widgets' state. The order and market still rerun everything.
+    the view reads the settings back from the widgets' state and writes them into the URL. The order and market
+    still rerun everything, and so does a change of the store (a file stat, no read) seen by a view rerunning
+    alone.
     """
     st.session_state[LIVE_VIEW_KEY] = key
+    full_run = [True]  # the first call is part of the full run, which has just read the store
 
     @st.fragment(key=key)
     def fragment() -> None:
+        alone = not full_run.pop() if full_run else True
+        if alone and ticket.store is not None and markets.store_version() != ticket.store.version:
+            st.rerun(scope="app")  # the store changed (a load, an accepted calibration): redraw the ticket too
+        links.write(settings_url())
         view(dataclasses.replace(ticket, settings=current_settings()))
 
     fragment()

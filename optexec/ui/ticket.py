@@ -1,378 +1,504 @@
-"""The sidebar order ticket shared by every page: order, market parameters and strategy settings.
+"""The sidebar order ticket shared by every page: the order, the symbol's market and the strategy settings.
 
-Every widget is bound to the URL (``bind="query-params"``), so a plan is a link.
+The market is the symbol's latest accepted calibration (or the bundled sample's planted parameters, or DEMO's
+made-up ones) unless the user typed an override: each market box is empty (its placeholder shows the calibrated
+value) until a value is typed; a typed value is marked as an override with a button to clear it. One
+MarketParams is built per run, and the header, the sidebar, the tables, the report and the link use it.
+
+The link is read once per session: every value is checked (``links``); one that cannot be used gives a note at
+the top of the page. The URL is then written back from what the ticket holds: the order and settings that are
+not the defaults, the overrides, and ``cal=`` the calibration run the plan is priced with.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import datetime as dt
 import math
-import typing
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
+from optexec.market_source import CALIBRATION, DEMO, PLANTED, SymbolParams
 from optexec.models import MarketParams, Order
 from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD
-from optexec.strategies import registry
-from optexec.ui import markets
+from optexec.ui import links, markets, settings
+from optexec.ui.settings import (  # noqa: F401  (re-exported: pages and tests import them from here)
+    LIVE_VIEW_KEY,
+    SETTING_WIDGETS,
+    current_settings,
+    rerun_live_view,
+    setting_label,
+)
 
 TRADING_DAYS_PER_YEAR = 252
 MAX_UI_SLICES = 5_000
 RISK_AVERSION_GRID = [0.0] + [m * 10.0**e for e in range(-9, -3) for m in (1, 2, 5)] + [1e-3]
 IMPACT_MULTIPLIERS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
+SIDES = ("buy", "sell")
+SIZE_MODES = ("shares", "% of ADV")
+DEFAULTS: dict[str, Any] = {"side": "sell", "size_mode": "shares", "pct_adv": 5.0, "horizon_days": 1.0,
+                            "slices": 390, "start_minutes": 0, "risk_aversion": DEFAULT_RISK_AVERSION_PER_USD,
+                            "eta_x": 1.0, "gamma_x": 1.0, "drift_bps": 0.0}  # fmt: skip
+NUMBERS = {
+    "pct_adv": links.Number("Order size (% of ADV)", 0.0, low_open=True),
+    "horizon_days": links.Number("Horizon (trading days)", 0.0, 252.0, low_open=True),
+    "slices": links.Number("Slices", 1, MAX_UI_SLICES, integer=True),
+    "drift_bps": links.Number("Expected drift (bps/day)", -10_000.0, 10_000.0),
+}
+SHARES = links.Number("Shares", 0.0, low_open=True)
+NO_SOURCE_SHARES = 100_000.0  # the size box of a symbol without parameters (no ADV to take 5% of)
+CHOICES = {"side": SIDES, "size_mode": SIZE_MODES, "risk_aversion": RISK_AVERSION_GRID,
+           "eta_x": IMPACT_MULTIPLIERS, "gamma_x": IMPACT_MULTIPLIERS}  # fmt: skip
+PAGE_KEYS = ("plan_panel", "compare_a", "compare_b", "sweep_param", "sim_paths", "sim_seed")
+SEEDED_KEY, LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY = "_optexec_seeded", "_optexec_link_cal", "_optexec_run", "_side"
 
 
 @dataclass(frozen=True)
-class SettingWidget:
-    """How to show one strategy setting: label, range and help (shared by every strategy using it)."""
+class MarketField:
+    """One market box: label, the calibrated value it overrides, its valid range and how values read."""
 
     label: str
-    min_value: float
-    max_value: float
+    spec: links.Number
+    text: str  # format of a value, e.g. "${:,.2f}"
+    widget_format: str
     step: float
-    help: str
-    percent: bool = False
 
-    @property
-    def scale(self) -> float:
-        """Widget units per strategy unit: 100 for a percent slider, else 1."""
-        return 100.0 if self.percent else 1.0
+    def calibrated(self, name: str, base: MarketParams) -> float:
+        """The value of this field in the symbol's own parameters."""
+        return {
+            "price": base.price_usd,
+            "vol_pct": 100 * base.sigma_daily_fraction * math.sqrt(TRADING_DAYS_PER_YEAR),
+            "spread_bps": 1e4 * base.spread_usd / base.price_usd,
+            "adv": base.adv_shares,
+        }[name]
 
 
-SETTING_WIDGETS = {
-    "participation_rate": SettingWidget(
-        "POV participation (%)", 1.0, 100.0, 1.0, "Share of expected market volume per slice.", percent=True
+MARKET_FIELDS = {
+    "price": MarketField("Price ($)", links.Number("Price ($)", 0.0, low_open=True), "${:,.2f}", "%.2f", 1.0),
+    "vol_pct": MarketField(
+        "Volatility (% a year)", links.Number("Volatility (% a year)", 0.0, 1_000.0), "{:.2f}% a year", "%.2f", 1.0
     ),
-    "randomize_fraction": SettingWidget(
-        "TWAP randomisation (%)", 0.0, 90.0, 5.0, "Slice sizes drawn within ± this share of X/N.", percent=True
-    ),
-    "ladder_touch_fill_probability": SettingWidget(
-        "Ladder fill probability at the touch (%)",
-        0.0,
-        100.0,
-        5.0,
-        "Chance a slice posted at the touch fills.",
-        percent=True,
-    ),
-    "regime_high_fraction": SettingWidget(
-        "Regime: share of remainder per period, high liquidity (%)", 1.0, 100.0, 1.0, "", percent=True
-    ),
-    "regime_low_fraction": SettingWidget(
-        "Regime: share of remainder per period, low liquidity (%)", 1.0, 100.0, 1.0, "", percent=True
-    ),
-    "small_impact_theta": SettingWidget(
-        "Small-impact θ", 0.0, 0.3, 0.01, "Scales persistent impact λ and decay β (multiscale); must stay below 0.2."
-    ),
-    "fast_scale_epsilon": SettingWidget(
-        "Fast-vol scale ε", 0.01, 1.0, 0.01,
-        "Time scale of the fast vol factor: how fast a current vol away from its long-run level relaxes. Moves the "
-        "multiscale plan only when 'Current vol / long-run vol' is not 1.",
-    ),
-    "slow_scale_delta": SettingWidget(
-        "Slow-vol scale δ", 0.0, 1.0, 0.05,
-        "Time scale of the slow vol factor. Moves the multiscale plan only with a return signal correlated with "
-        "slow vol (Strategy settings: slow correlation, signal vol).",
-    ),
-    "half_step_threshold": SettingWidget(
-        "Half-step threshold h", 1.0, 3.0, 0.05, "Trading speed halves while current vol > h × long-run vol."
-    ),
-    "current_vol_ratio": SettingWidget(
-        "Current vol / long-run vol", 0.25, 3.0, 0.05, "Where the fast vol factor starts (1 = normal)."
+    "spread_bps": MarketField("Spread (bps)", links.Number("Spread (bps)", 0.0, 10_000.0), "{:.2f} bps", "%.2f", 0.5),
+    "adv": MarketField(
+        "ADV (shares/day)", links.Number("ADV (shares/day)", 0.0, low_open=True), "{:,.0f} sh/day", "%.0f", 1e5
     ),
 }
-UNIT_SUFFIXES = (  # setting-name suffix -> unit shown in its label, longest first
-    ("_usd_per_day_per_sqrt_day", "$/day/√day"), ("_usd_per_share2", "$/share²"), ("_usd_per_share", "$/share"),
-    ("_usd_per_day", "$/day"), ("_per_sqrt_day", "1/√day"), ("_per_day", "1/day"), ("_minutes", "minutes"),
-    ("_spreads", "spreads"), ("_shares", "shares"), ("_usd", "$"),
-)  # fmt: skip
-NAMED_SETTINGS = {
-    "rl_agent": "RL agent", "seed": "Random seed", "method": "Solver", "cost_model": "Cost model",
-    "exponent": "Impact exponent p", "impact_coefficient": "Impact coefficient Y (dimensionless)",
-    "max_participation": "Max participation (fraction of slice volume)", "var_limit_usd": "95% VaR limit ($)",
-    "linear_usd_per_share": "Linear cost ε ($/share; empty = half spread)",
-}  # fmt: skip
+PER_SYMBOL = ("shares", *MARKET_FIELDS)
+SOURCE_WORD = {CALIBRATION: "calibrated", PLANTED: "planted", DEMO: "DEMO"}
 
 
-def setting_label(name: str) -> str:
-    """A setting's label with its unit, from its name: "resilience_per_day" -> "Resilience (1/day)"."""
-    if name in NAMED_SETTINGS:
-        return NAMED_SETTINGS[name]
-    for suffix, unit in UNIT_SUFFIXES:
-        if name.endswith(suffix):
-            return f"{name.removesuffix(suffix).replace('_', ' ').capitalize()} ({unit})"
-    return name.replace("_", " ").capitalize()
+@dataclass(frozen=True)
+class Override:
+    """A market value the user typed (or an impact multiplier or drift set) instead of the symbol's own."""
 
-
-MODEL_SLIDERS = ("small_impact_theta", "fast_scale_epsilon", "slow_scale_delta", "half_step_threshold",
-                 "current_vol_ratio")  # fmt: skip
+    key: str
+    label: str
+    value_text: str
+    own_text: str
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """What the sidebar holds: the order, the market and the strategy settings, or why they are invalid."""
+    """What the sidebar holds: the order, the market and the strategy settings, or why they are invalid.
+
+    ``source`` is where the symbol's own parameters come from (with ``linked_run`` and ``latest`` set when the
+    link was priced with an older calibration run than the latest accepted one); ``overrides`` what the user
+    typed over them.
+    """
 
     order: Order | None
     market: MarketParams | None
     settings: dict[str, Any]
-    base_market: MarketParams
+    base_market: MarketParams | None
     parameter_source: str
     errors: tuple[str, ...]
+    symbol: str = markets.DEMO_SYMBOL
+    source: SymbolParams | None = None
+    overrides: tuple[Override, ...] = ()
+    store: markets.Store | None = None
+    linked_run: SymbolParams | None = None
+    latest: SymbolParams | None = None
 
-
-@functools.cache
-def _setting_defaults() -> dict[str, Any]:
-    """Each setting name's default (first strategy that declares it wins)."""
-    defaults = {}
-    for strategy in registry.STRATEGIES.values():
-        for field in dataclasses.fields(strategy.params_type):
-            if field.default is not dataclasses.MISSING:
-                defaults.setdefault(field.name, field.default)
-    return defaults
-
-
-@functools.cache
-def _setting_choices(name: str) -> tuple | None:
-    """The allowed values of a setting typed as a Literal (e.g. a solver method), else None."""
-    for strategy in registry.STRATEGIES.values():
-        hint = typing.get_type_hints(strategy.params_type).get(name)
-        if typing.get_origin(hint) is typing.Literal:
-            return typing.get_args(hint)
-    return None
-
-
-def _setting_widget(name: str, default: Any) -> None:
-    """Draw one setting's widget: from SETTING_WIDGETS, else from its Literal choices or the type of its default.
-
-    A setting whose default is None ("automatic") gets an empty number box: left empty it stays automatic.
-    A change reruns only the page's live view when the page has one (see ``rerun_live_view``).
-    """
-    spec = SETTING_WIDGETS.get(name)
-    common = {"key": f"set_{name}", "bind": "query-params", "on_change": rerun_live_view}
-    label = setting_label(name)
-    choices = _setting_choices(name)
-    if spec is not None:
-        st.slider(spec.label, spec.min_value, spec.max_value, float(default) * spec.scale, spec.step, help=spec.help,
-                  **common)  # fmt: skip
-    elif choices:
-        st.selectbox(label, choices, index=choices.index(default), **common)
-    elif isinstance(default, bool):
-        st.checkbox(label, default, **common)
-    elif isinstance(default, int):
-        st.number_input(label, value=default, step=1, **common)
-    elif isinstance(default, float) or default is None:
-        st.number_input(label, value=default, format="%g", placeholder="automatic", **common)
-    else:
-        st.text_input(label, str(default), **common)
-
-
-def _setting_value(name: str, default: Any) -> Any:
-    """A setting's value as its widget holds it now, in the strategy's units (percent sliders divided by 100)."""
-    spec = SETTING_WIDGETS.get(name)
-    key = f"set_{name}"
-    if spec is not None:
-        return float(st.session_state.get(key, float(default) * spec.scale)) / spec.scale
-    value = st.session_state.get(key, default)
-    if isinstance(default, (bool, int)):
-        return type(default)(value)
-    return value
-
-
-def current_settings() -> dict[str, Any]:
-    """Risk aversion and every strategy setting as the sidebar widgets hold them now.
-
-    Read from the widgets' state, so a live view rerunning alone (a fragment) sees a slider's new value
-    without drawing the ticket again.
-    """
-    settings: dict[str, Any] = {
-        "risk_aversion_per_usd": float(st.session_state.get("risk_aversion", DEFAULT_RISK_AVERSION_PER_USD))
-    }
-    for name, default in _setting_defaults().items():
-        if name != "risk_aversion_per_usd":
-            settings[name] = _setting_value(name, default)
-    return settings
-
-
-def _strategy_settings() -> None:
-    defaults = _setting_defaults()
-    drawn = set()
-    with st.sidebar:
-        for name in MODEL_SLIDERS:
-            if name in defaults:
-                _setting_widget(name, defaults[name])
-                drawn.add(name)
-    with st.sidebar.expander("Strategy settings"):
-        for strategy in registry.STRATEGIES.values():  # grouped under the first strategy that uses each setting
-            own = [f.name for f in dataclasses.fields(strategy.params_type)
-                   if f.name in defaults and f.name not in drawn and f.name != "risk_aversion_per_usd"]  # fmt: skip
-            if own:
-                st.markdown(f"**{strategy.label}**")
-            for name in own:
-                _setting_widget(name, defaults[name])
-                drawn.add(name)
-
-
-LIVE_VIEW_KEY = "_optexec_live_view"
-
-
-def rerun_live_view() -> None:
-    """Callback of the model sliders: rerun only the current page's live view (a fragment), if it has one.
-
-    The page registers its view under LIVE_VIEW_KEY during the full run (``state.live_view``); without one
-    the callback returns and the whole app reruns as usual.
-    """
-    key = st.session_state.get(LIVE_VIEW_KEY)
-    if key:
-        st.rerun(key)
+    @property
+    def market_note(self) -> str:
+        """Where the parameters come from and what was typed over them, in one paragraph (page captions, report)."""
+        if not self.overrides:
+            return self.parameter_source
+        typed = "; ".join(f"{o.label} {o.value_text} (own value {o.own_text})" for o in self.overrides)
+        return f"{self.parameter_source} Overrides typed in the ticket: {typed}."
 
 
 def symbol_key(name: str, symbol: str) -> str:
-    """Widget key (and URL parameter) of a value whose default depends on the symbol, e.g. "price.SYN-MID": a new
-    symbol starts from its own defaults instead of keeping the previous symbol's values."""
+    """Widget key (and URL parameter) of a value that belongs to one symbol, e.g. "price.SYN-MID": a new
+    symbol starts from its own parameters instead of keeping the previous symbol's values."""
     return f"{name}.{symbol}"
 
 
+def _is_ticket_key(key: str) -> bool:
+    name = str(key).split(".")[0]
+    return (
+        name in DEFAULTS
+        or name in PER_SYMBOL
+        or str(key).startswith("set_")
+        or str(key).startswith("clear_")
+        or key in ("symbol", "cal_choice", *PAGE_KEYS)
+    )
+
+
 def _reset() -> None:
-    """Forget every ticket and setting widget value (and so the URL parameters they are bound to)."""
+    """Forget the order, the settings, the overrides, the link's calibration run and notes: all back to defaults
+    (the URL is written from them at the end of the run)."""
     for key in list(st.session_state):
-        if str(key).split(".")[0] in _TICKET_KEYS or str(key).startswith("set_"):
+        if _is_ticket_key(key) or key in (LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY, links.PAGE_RAW_KEY):
             del st.session_state[key]
+    links.dismiss_notes()
 
 
-_TICKET_KEYS = {"side", "size_mode", "shares", "pct_adv", "horizon_days", "slices", "start_minutes", "risk_aversion",
-                "price", "vol_pct", "spread_bps", "adv", "eta_x", "gamma_x", "drift_bps"}  # fmt: skip
+def _clear(keys: list[str]) -> None:
+    """Clear overrides: market boxes back to empty (the symbol's own value), multipliers to 1, drift to 0."""
+    for key in keys:
+        st.session_state[key] = DEFAULTS.get(key)
+
+
+def _keep_side() -> None:
+    """The side is always buy or sell: clicking the selected side again keeps it selected."""
+    if st.session_state.get("side") not in SIDES:
+        st.session_state["side"] = st.session_state.get(SIDE_KEY, DEFAULTS["side"])
+
+
+def _parse_run_ts(text: str) -> dt.datetime:
+    """An ISO 8601 run time as naive UTC (how the store keeps it); ValueError when it is not one."""
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _choice_from_link(key: str, raw: str) -> tuple[Any, str | None]:
+    options = CHOICES[key]
+    if key in ("side", "size_mode"):
+        if raw in options:
+            return raw, None
+        return None, links.link_note(key, raw, " or ".join(options), f"using {DEFAULTS[key]}")
+    try:
+        value = float(raw)
+        match = next(o for o in options if math.isclose(o, value, rel_tol=1e-9, abs_tol=1e-15))
+    except (ValueError, StopIteration):
+        notches = f"{', '.join(f'{o:g}' for o in options[:4])} … {options[-1]:g}"
+        return None, links.link_note(key, raw, f"a notch of the slider: {notches}", f"using {DEFAULTS[key]:g}")
+    return match, None
+
+
+def _number_from_link(key: str, raw: str, spec: links.Number, default: Any) -> tuple[Any, str | None]:
+    try:
+        value = spec.parse(raw)
+    except ValueError:
+        value = None
+    rule = spec.problem(value)
+    if rule:
+        return None, links.link_note(key, raw, rule, default)
+    return value, None
+
+
+def _seed_from_link(store: markets.Store) -> None:
+    """Once per session: take the link's values into the ticket's state, each checked; note what is not used."""
+    raw = links.raw_params()
+    symbol = raw.get("symbol")
+    if symbol is not None:
+        st.session_state["symbol"] = symbol
+    symbol = symbol or _default_symbol(store)
+    try:
+        own = markets.params_for(symbol, store.version)
+    except ValueError:
+        own = None
+    session_minutes = own.market.session_minutes if own else 390
+    page_raw = {}
+    for key, text in raw.items():
+        name, _, key_symbol = key.partition(".")
+        value, note = None, None
+        if key == "symbol":
+            continue
+        if key == "cal":
+            _seed_calibration_run(symbol, text, own)
+            continue
+        if key in NUMBERS:
+            value, note = _number_from_link(key, text, NUMBERS[key], f"using {links.number_text(DEFAULTS[key])}")
+        elif key == "start_minutes":
+            spec = links.Number("Start (minutes after the open)", 0, session_minutes - 1, integer=True)
+            value, note = _number_from_link(key, text, spec, "using 0 (the open)")
+        elif key in CHOICES:
+            value, note = _choice_from_link(key, text)
+        elif key in settings.setting_keys():
+            value, note = settings.parse_link_setting(key.removeprefix("set_"), text)
+        elif key_symbol and name in PER_SYMBOL:
+            if key_symbol != symbol:
+                note = f"Link value {key}={text} is for {key_symbol}, not the link's symbol {symbol}: ignored."
+            else:
+                spec = SHARES if name == "shares" else MARKET_FIELDS[name].spec
+                instead = "using 5% of ADV" if name == "shares" else f"using {symbol}'s own value"
+                value, note = _number_from_link(key, text, spec, instead)
+        elif key in PAGE_KEYS:
+            page_raw[key] = text
+            continue
+        else:
+            note = f"Link parameter {key}={text} is not one optexec knows: ignored."
+        if note:
+            links.add_note(note)
+        elif value is not None:
+            st.session_state[key] = value
+    st.session_state[links.PAGE_RAW_KEY] = page_raw
+    st.session_state[SEEDED_KEY] = True
+
+
+def _seed_calibration_run(symbol: str, text: str, own: SymbolParams | None) -> None:
+    """The link's ``cal=``: pin the plan to that run when it is older than the latest accepted one."""
+    try:
+        run_ts = _parse_run_ts(text)
+    except ValueError:
+        links.add_note(links.link_note("cal", text, "a calibration run time such as 2026-01-02T03:04:05.678901",
+                                       "using the latest accepted calibration"))  # fmt: skip
+        return
+    if own is not None and own.kind == CALIBRATION and own.run_ts == run_ts:
+        return  # priced with what is still the latest run
+    st.session_state[LINK_CAL_KEY] = (symbol, run_ts)
+
+
+def _default_symbol(store: markets.Store) -> str:
+    return store.symbols[0] if store.symbols else markets.DEMO_SYMBOL
+
+
+def _symbol_options(store: markets.Store) -> list[str]:
+    """The store's symbols and DEMO, plus the ticket's symbol when the store cannot say (busy) or lacks it."""
+    options = [*store.symbols, markets.DEMO_SYMBOL]
+    held = st.session_state.get("symbol")
+    if held is not None and held not in options:
+        options.insert(0, held)
+    return options
+
+
+def _symbol_label(store: markets.Store):
+    def label(symbol: str) -> str:
+        if symbol == markets.DEMO_SYMBOL:
+            return markets.DEMO_LABEL
+        if store.problem is None and symbol not in store.symbols:
+            return f"{symbol} · not in this store"
+        return symbol
+
+    return label
+
+
+def _resolve_source(symbol: str, store: markets.Store) -> tuple[SymbolParams | None, SymbolParams | None, str | None]:
+    """(parameters used, the link's older calibration run if it has one, error) for the ticket's symbol.
+
+    When the link pins an older run than the latest accepted one, the ``cal_choice`` radio at the top of the
+    page says which of the two is used (the link's by default)."""
+    if store.problem is None and symbol != markets.DEMO_SYMBOL and symbol not in store.symbols:
+        known = ", ".join([*store.symbols, markets.DEMO_SYMBOL])
+        return None, None, (f"Symbol {symbol} is not in this store (symbols: {known}): no plan is shown until you "
+                            "choose one in the sidebar.")  # fmt: skip
+    try:
+        latest = markets.params_for(symbol, store.version)
+    except ValueError as error:
+        if store.problem:
+            return None, None, f"Cannot read {symbol}'s parameters now: {store.problem}. Try again in a moment."
+        return None, None, str(error)
+    pinned = st.session_state.get(LINK_CAL_KEY)
+    if not pinned or pinned[0] != symbol:
+        return latest, None, None
+    run_ts = pinned[1]
+    try:
+        linked = markets.params_of_run(symbol, run_ts, store.version)
+    except ValueError as error:
+        return None, None, f"Cannot read {symbol}'s calibration run of {run_ts:%Y-%m-%d %H:%M:%S} UTC: {error}"
+    if linked is None or (latest.kind == CALIBRATION and latest.run_ts == run_ts):
+        if linked is None:
+            links.add_note(
+                f"The link was priced with {symbol}'s calibration run of {run_ts:%Y-%m-%d %H:%M:%S} UTC, which this "
+                f"store does not hold (any more): using {latest.source[0].lower()}{latest.source[1:]}"
+            )
+        del st.session_state[LINK_CAL_KEY]
+        return latest, None, None
+    use_link = st.session_state.get("cal_choice", "link") == "link"
+    return (linked if use_link else latest), linked, None
+
+
+def _note_new_calibration(symbol: str, source: SymbolParams) -> None:
+    """Say so when the symbol's parameters changed since this session's last run (accepted elsewhere)."""
+    used = (symbol, source.kind, source.run_ts)
+    last = st.session_state.get(LAST_RUN_KEY)
+    st.session_state[LAST_RUN_KEY] = used
+    if last and last[0] == symbol and last[1:] != used[1:] and st.session_state.get(LINK_CAL_KEY) is None:
+        st.toast(f"{symbol}: new parameters since the last run. {source.source}", icon=":material/update:")
+
+
+def _size(sidebar, symbol: str, base: MarketParams | None) -> tuple[str, float | None]:
+    """The size box (shares or % of ADV) and what it holds."""
+    size_mode = sidebar.radio("Size in", SIZE_MODES, horizontal=True, key="size_mode")
+    if size_mode == "shares":
+        key = symbol_key("shares", symbol)
+        st.session_state.setdefault(key, float(round(0.05 * base.adv_shares, -3)) if base else NO_SOURCE_SHARES)
+        return size_mode, sidebar.number_input("Shares", step=10_000.0, format="%.0f", key=key)
+    return size_mode, sidebar.number_input("Order size (% of ADV)", step=1.0, key="pct_adv")
+
+
+def _market_boxes(symbol: str, source: SymbolParams | None) -> tuple[dict[str, Any], list[Override]]:
+    """The market expander: one override box per market value, the impact multipliers and the drift."""
+    base = source.market if source else None
+    word = SOURCE_WORD.get(source.kind, "own") if source else "own"
+    keys = {name: symbol_key(name, symbol) for name in MARKET_FIELDS}
+    typed = {name: st.session_state.get(key) for name, key in keys.items()}
+    changed = [k for k in ("eta_x", "gamma_x", "drift_bps") if st.session_state.get(k, DEFAULTS[k]) != DEFAULTS[k]]
+    count = sum(v is not None for v in typed.values()) + len(changed)
+    title = f"Market parameters · {count} override{'s' * (count != 1)}" if count else "Market parameters"
+    overrides: list[Override] = []
+    with st.sidebar.expander(title, expanded=bool(count), icon=":material/edit_note:" if count else None):
+        if source:
+            st.caption(f"Empty boxes use {symbol}'s {word} values (shown greyed); a typed value overrides them.")
+        values: dict[str, Any] = {}
+        for name, field in MARKET_FIELDS.items():
+            own = field.calibrated(name, base) if base else None
+            own_text = field.text.format(own) if own is not None else "unknown"
+            values[name] = st.number_input(
+                field.label, value=None, step=field.step, format=field.widget_format, key=keys[name],
+                placeholder=f"{own:,.{field.widget_format[2]}f} · {word}" if own is not None else "no value",
+            )  # fmt: skip
+            if values[name] is not None:
+                value_text = field.text.format(values[name]) if field.spec.problem(values[name]) is None else "invalid"
+                overrides.append(Override(keys[name], field.label, value_text, own_text))
+                left, right = st.columns([3, 1], vertical_alignment="center")
+                left.caption(f":orange-badge[override] {word} {own_text}".replace("$", "\\$"))
+                right.button("Clear", key=f"clear_{keys[name]}", on_click=_clear, args=([keys[name]],),
+                             help=f"Back to {symbol}'s {word} value")  # fmt: skip
+        for key, label, own_label in (("eta_x", "Temporary impact η (× symbol's)", "η"),
+                                      ("gamma_x", "Permanent impact γ (× symbol's)", "γ")):  # fmt: skip
+            st.session_state.setdefault(key, DEFAULTS[key])
+            values[key] = st.select_slider(label, IMPACT_MULTIPLIERS, key=key)
+            if values[key] != DEFAULTS[key]:
+                overrides.append(Override(key, f"{own_label} multiplier", f"× {values[key]:g}", "× 1"))
+        st.session_state.setdefault("drift_bps", DEFAULTS["drift_bps"])
+        values["drift_bps"] = st.number_input("Expected drift (bps/day)", step=1.0, key="drift_bps")
+        if values["drift_bps"] != DEFAULTS["drift_bps"]:
+            overrides.append(Override("drift_bps", "drift", f"{values['drift_bps']:g} bps/day", "0 bps/day"))
+        if overrides:
+            st.button("Clear all overrides", key="clear_all_overrides", icon=":material/backspace:",
+                      on_click=_clear, args=([o.key for o in overrides],))  # fmt: skip
+    return values, overrides
+
+
+def _build_market(base: MarketParams, values: dict[str, Any]) -> MarketParams:
+    """The symbol's own market with the typed overrides: σ and the spread keep their % and bps when only the
+    price is overridden."""
+    price = values["price"] if values["price"] is not None else base.price_usd
+    scale = price / base.price_usd
+    sigma = (values["vol_pct"] / 100 / math.sqrt(TRADING_DAYS_PER_YEAR) * price if values["vol_pct"] is not None
+             else base.sigma_usd_per_sqrt_day * scale)  # fmt: skip
+    spread = values["spread_bps"] / 1e4 * price if values["spread_bps"] is not None else base.spread_usd * scale
+    changes = {
+        "price_usd": price,
+        "sigma_usd_per_sqrt_day": sigma,
+        "spread_usd": spread,
+        "adv_shares": values["adv"] if values["adv"] is not None else base.adv_shares,
+        "eta_usd_day_per_share2": base.eta_usd_day_per_share2 * values["eta_x"],
+        "gamma_usd_per_share2": base.gamma_usd_per_share2 * values["gamma_x"],
+        "drift_usd_per_day": values["drift_bps"] / 1e4 * price,
+    }
+    if all(getattr(base, name) == value for name, value in changes.items()):
+        return base
+    return dataclasses.replace(base, **changes)
+
+
+def _check(errors: list[str], spec: links.Number, value: Any) -> bool:
+    rule = spec.problem(value)
+    if rule:
+        errors.append(links.input_error(spec.label, value, rule))
+    return rule is None
 
 
 def order_ticket() -> Ticket:
-    """Draw the sidebar ticket and return what it holds; invalid input is reported, never raised."""
+    """Draw the sidebar ticket and return what it holds; invalid input is reported, never raised or repaired."""
+    store = markets.store()
+    if not st.session_state.get(SEEDED_KEY):
+        _seed_from_link(store)
     sidebar = st.sidebar
     sidebar.header("Order ticket")
-    sidebar.button("Reset to defaults", on_click=_reset, icon=":material/restart_alt:", key="reset_ticket")
-    symbols = markets.symbols()
-    symbol = sidebar.selectbox("Symbol", symbols, key="symbol", bind="query-params")
-    try:
-        source = markets.params_for(symbol)
-    except ValueError as error:
-        source = markets.params_for(markets.DEMO_SYMBOL)
-        symbol_error = f"{error} (the ticket shows the DEMO parameters meanwhile)"
-    else:
-        symbol_error = None
-    base = source.market
-    side = sidebar.segmented_control("Side", ["buy", "sell"], default="sell", key="side", bind="query-params")
-    size_mode = sidebar.radio("Size in", ["shares", "% of ADV"], horizontal=True, key="size_mode", bind="query-params")
-    if size_mode == "shares":
-        shares = sidebar.number_input(
-            "Shares",
-            min_value=0.0,
-            value=float(round(0.05 * base.adv_shares, -3)),
-            step=10_000.0,
-            format="%.0f",
-            key=symbol_key("shares", symbol),
-            bind="query-params",
-        )
-    else:
-        pct = sidebar.number_input(
-            "Order size (% of ADV)", min_value=0.0, value=5.0, step=1.0, key="pct_adv", bind="query-params"
-        )
-        shares = pct / 100 * base.adv_shares
-        sidebar.caption(f"= {shares:,.0f} shares")
-    horizon_days = sidebar.number_input(
-        "Horizon (trading days)", min_value=0.0, value=1.0, step=0.25, key="horizon_days", bind="query-params"
-    )
-    slices = sidebar.number_input(
-        "Slices",
-        min_value=1,
-        max_value=MAX_UI_SLICES,
-        value=390,
-        step=1,
-        key="slices",
-        bind="query-params",
-        help=f"At most {MAX_UI_SLICES:,} here (the command line takes more).",
-    )
-    start_minutes = sidebar.slider(
-        "Start (minutes after the open)", 0, base.session_minutes - 1, 0, 5, key="start_minutes", bind="query-params"
-    )
+    sidebar.button("Reset to defaults", on_click=_reset, icon=":material/restart_alt:", key="reset_ticket",
+                   help="Order, model settings, overrides and the link back to their defaults")  # fmt: skip
+    st.session_state.setdefault("symbol", _default_symbol(store))
+    symbol = sidebar.selectbox("Symbol", _symbol_options(store), key="symbol", format_func=_symbol_label(store))
+    source, linked, symbol_error = _resolve_source(symbol, store)
+    base = source.market if source else None
+    if source:
+        _note_new_calibration(symbol, source)
+    for key, default in DEFAULTS.items():
+        st.session_state.setdefault(key, default)
+    side = sidebar.segmented_control("Side", SIDES, required=True, key="side", on_change=_keep_side)
+    st.session_state[SIDE_KEY] = side if side in SIDES else st.session_state.get(SIDE_KEY, DEFAULTS["side"])
+    side = st.session_state[SIDE_KEY]
+    size_mode, size = _size(sidebar, symbol, base)
+    size_caption = sidebar.empty()
+    horizon_days = sidebar.number_input("Horizon (trading days)", step=0.25, key="horizon_days")
+    slices = sidebar.number_input("Slices", step=1, key="slices",
+                                  help=f"1 to {MAX_UI_SLICES:,} here (the command line takes more).")  # fmt: skip
+    session_minutes = base.session_minutes if base else 390
+    start_minutes = sidebar.slider("Start (minutes after the open)", 0, session_minutes - 1, step=5,
+                                   key="start_minutes")  # fmt: skip
 
     sidebar.header("Model")
-    sidebar.select_slider(
-        "Risk aversion λ (1/$)",
-        RISK_AVERSION_GRID,
-        value=DEFAULT_RISK_AVERSION_PER_USD,
-        format_func=lambda v: f"{v:g}",
-        key="risk_aversion",
-        bind="query-params",
-        help="λ in E + λ·Var: 0 is risk neutral (TWAP); larger trades faster.",
-        on_change=rerun_live_view,
-    )
-    _strategy_settings()
-    settings = current_settings()
-    with sidebar.expander("Market parameters", expanded=False):
-        price = st.number_input(
-            "Price ($)",
-            min_value=0.0,
-            value=base.price_usd,
-            format="%.2f",
-            key=symbol_key("price", symbol),
-            bind="query-params",
-        )
-        base_vol_pct = 100 * base.sigma_daily_fraction * math.sqrt(TRADING_DAYS_PER_YEAR)
-        vol_pct = st.number_input(
-            "Volatility (% a year)",
-            min_value=0.0,
-            value=base_vol_pct,
-            step=1.0,
-            format="%.2f",
-            key=symbol_key("vol_pct", symbol),
-            bind="query-params",
-        )
-        spread_bps = st.number_input(
-            "Spread (bps)",
-            min_value=0.0,
-            value=1e4 * base.spread_usd / base.price_usd,
-            step=0.5,
-            format="%.2f",
-            key=symbol_key("spread_bps", symbol),
-            bind="query-params",
-        )
-        adv = st.number_input(
-            "ADV (shares/day)",
-            min_value=0.0,
-            value=base.adv_shares,
-            step=100_000.0,
-            format="%.0f",
-            key=symbol_key("adv", symbol),
-            bind="query-params",
-        )
-        eta_x = st.select_slider(
-            "Temporary impact η (× symbol's)", IMPACT_MULTIPLIERS, value=1.0, key="eta_x", bind="query-params"
-        )
-        gamma_x = st.select_slider(
-            "Permanent impact γ (× symbol's)", IMPACT_MULTIPLIERS, value=1.0, key="gamma_x", bind="query-params"
-        )
-        drift_bps = st.number_input(
-            "Expected drift (bps/day)", value=0.0, step=1.0, key="drift_bps", bind="query-params"
-        )
+    sidebar.select_slider("Risk aversion λ (1/$)", RISK_AVERSION_GRID, format_func=lambda v: f"{v:g}",
+                          key="risk_aversion", on_change=rerun_live_view,
+                          help="λ in E + λ·Var: 0 is risk neutral (TWAP); larger trades faster.")  # fmt: skip
+    settings.strategy_settings()
+    held_settings = current_settings()
+    values, overrides = _market_boxes(symbol, source)
 
     errors = [symbol_error] if symbol_error else []
+    valid = all(
+        [
+            _check(errors, SHARES if size_mode == "shares" else NUMBERS["pct_adv"], size),
+            _check(errors, NUMBERS["horizon_days"], horizon_days),
+            _check(errors, NUMBERS["slices"], slices),
+            _check(errors, NUMBERS["drift_bps"], values["drift_bps"]),
+            *(_check(errors, MARKET_FIELDS[n].spec, values[n]) for n in MARKET_FIELDS if values[n] is not None),
+        ]
+    )
     order = market = None
-    try:
-        order = Order(symbol, side or "sell", shares, horizon_days, int(slices), float(start_minutes))
-    except ValueError as error:
-        errors.append(str(error))
-    try:
-        sigma = vol_pct / 100 / math.sqrt(TRADING_DAYS_PER_YEAR) * price
-        market = MarketParams(
-            price_usd=price,
-            sigma_usd_per_sqrt_day=sigma,
-            spread_usd=spread_bps / 1e4 * price,
-            adv_shares=adv,
-            eta_usd_day_per_share2=base.eta_usd_day_per_share2 * eta_x,
-            gamma_usd_per_share2=base.gamma_usd_per_share2 * gamma_x,
-            drift_usd_per_day=drift_bps / 1e4 * price,
-            volume_profile=base.volume_profile,
-        )
-    except ValueError as error:
-        errors.append(str(error))
-    return Ticket(order, market, settings, base, source.source, tuple(errors))
+    if base is not None and valid:
+        try:
+            market = _build_market(base, values)
+            shares = size if size_mode == "shares" else size / 100 * market.adv_shares
+            order = Order(symbol, side, shares, horizon_days, int(slices), float(start_minutes))
+        except ValueError as error:
+            errors.append(f"{str(error)[:1].upper()}{str(error)[1:]}: the plan is not updated until it is fixed.")
+            order = None
+    if market is not None:
+        shares = size if size_mode == "shares" else size / 100 * market.adv_shares
+        size_caption.caption(
+            f"= {shares / market.adv_shares:.1%} of ADV ({market.adv_shares:,.0f} sh/day)" if size_mode == "shares"
+            else f"= {shares:,.0f} shares (ADV {market.adv_shares:,.0f} sh/day)"
+        )  # fmt: skip
+    _write_url(symbol, source, store, size_mode, overrides)
+    latest = markets.params_for(symbol, store.version) if linked else None
+    return Ticket(order, market if order else None, held_settings, base, source.source if source else "",
+                  tuple(errors), symbol, source, tuple(overrides), store, linked, latest)  # fmt: skip
+
+
+def _write_url(symbol: str, source: SymbolParams | None, store: markets.Store, size_mode: str, overrides) -> None:
+    """The URL from what the ticket holds: what differs from the defaults, the overrides, the calibration run."""
+    state = st.session_state
+    values: dict[str, Any] = {"symbol": None if symbol == _default_symbol(store) else symbol}
+    for key, default in DEFAULTS.items():
+        if key not in ("risk_aversion", "pct_adv"):
+            values[key] = None if state.get(key) == default else state.get(key)
+    if size_mode == "shares":
+        key = symbol_key("shares", symbol)
+        default = round(0.05 * source.market.adv_shares, -3) if source else NO_SOURCE_SHARES
+        values[key] = None if state.get(key) == default else state.get(key)
+    else:
+        values["pct_adv"] = None if state.get("pct_adv") == DEFAULTS["pct_adv"] else state.get("pct_adv")
+    for name in MARKET_FIELDS:
+        values[symbol_key(name, symbol)] = state.get(symbol_key(name, symbol))
+    values["cal"] = source.run_ts.isoformat() if source and source.kind == CALIBRATION and source.run_ts else None
+    if source is None and store.problem:  # the store cannot be read now: keep the link's calibration run as it is
+        values.pop("cal")
+    values.update(settings.settings_url())
+    links.write(values, keep=(*PAGE_KEYS, *(["cal"] if "cal" not in values else [])))

@@ -1,0 +1,148 @@
+"""The plan as a link (AppTest of the whole app): every bad link value is named with what is used instead, the
+plan shown is that plan, valid link values are taken, reset really resets, the side is always buy or sell and a
+bad typed value stops the plan with an error instead of being repaired."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = "app_entry.py"
+
+
+def _open(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    return at.run()
+
+
+def _header(at: AppTest) -> str:
+    return at.markdown[0].value
+
+
+def _notes(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if w.value.startswith("Link ")]
+
+
+@pytest.mark.parametrize(
+    "key, value, note, shown",
+    [
+        ("slices", "100000000", "Link value slices=100000000 is not valid (1–5,000): using 390.", "in 390 slices"),
+        ("slices", "0", "Link value slices=0 is not valid (1–5,000): using 390.", "in 390 slices"),
+        ("horizon_days", "-1", "Link value horizon_days=-1 is not valid (> 0, ≤ 252): using 1.", "over 1 trading day"),
+        ("side", "hold", "Link value side=hold is not valid (buy or sell): using sell.", "**SELL 250,000"),
+        ("shares.SYN-LARGE", "abc", "Link value shares.SYN-LARGE=abc is not valid (a number > 0): using 5% of ADV.",
+         "**SELL 250,000 SYN-LARGE**"),
+        ("shares.SYN-LARGE", "-5000", "Link value shares.SYN-LARGE=-5000 is not valid (> 0): using 5% of ADV.",
+         "**SELL 250,000 SYN-LARGE**"),
+        ("price.SYN-LARGE", "0", "Link value price.SYN-LARGE=0 is not valid (> 0): using SYN-LARGE's own value.",
+         "arrival price \\$100.00 ·"),
+        ("shares.SYN-MID", "5000", ("Link value shares.SYN-MID=5000 is for SYN-MID, not the link's symbol SYN-LARGE: "
+         "ignored."), "**SELL 250,000 SYN-LARGE**"),
+        ("bogus", "1", "Link parameter bogus=1 is not one optexec knows: ignored.", "**SELL 250,000 SYN-LARGE**"),
+    ],
+)  # fmt: skip
+def test_a_bad_link_value_is_named_and_the_plan_is_the_one_it_says(key, value, note, shown):
+    at = _open(**{key: value})
+    assert not at.exception
+    assert note in _notes(at)
+    assert shown in _header(at)
+    assert key not in at.query_params  # the link now holds the plan on the screen
+    assert len(at.dataframe[0].value) > 10  # and that plan is shown
+
+
+@pytest.mark.parametrize(
+    "key, value, note, widget, used",
+    [
+        ("risk_aversion", "nan", ("Link value risk_aversion=nan is not valid (a notch of the slider: 0, 1e-09, 2e-09, "
+         "5e-09 … 0.001): using 1e-06."), ("select_slider", "risk_aversion"), 1e-6),
+        ("start_minutes", "999", "Link value start_minutes=999 is not valid (0–389): using 0 (the open).",
+         ("slider", "start_minutes"), 0),
+        ("set_participation_rate", "500", ("Link value set_participation_rate=500 is not valid (1–100): using the "
+         "default 10."), ("slider", "set_participation_rate"), 10.0),
+        ("set_method", "magic", "Link value set_method=magic is not valid (one of", ("selectbox", "set_method"),
+         "waterfill"),
+        ("eta_x", "7", "Link value eta_x=7 is not valid (a notch of the slider", ("select_slider", "eta_x"), 1.0),
+    ],
+)  # fmt: skip
+def test_a_bad_link_setting_is_named_and_the_default_is_used(key, value, note, widget, used):
+    at = _open(**{key: value})
+    assert not at.exception
+    assert any(n.startswith(note) for n in _notes(at)), _notes(at)
+    kind, widget_key = widget
+    assert getattr(at, kind)(key=widget_key).value == used
+
+
+def test_an_unknown_symbol_is_not_replaced_by_another():
+    at = _open(symbol="NOPE", slices="78")
+    assert not at.exception
+    assert at.selectbox(key="symbol").value == "NOPE"
+    assert any("Symbol NOPE is not in this store" in e.value and "no plan is shown" in e.value for e in at.error)
+    assert not at.dataframe  # no plan of some other symbol
+    assert at.query_params["symbol"] == "NOPE"  # the link keeps what it was sent with
+    at.selectbox(key="symbol").set_value("SYN-MID").run()
+    assert not at.error and "SYN-MID" in _header(at) and "in 78 slices" in _header(at)
+
+
+def test_valid_link_values_give_that_plan_and_stay_in_the_link():
+    at = _open(**{"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78",
+                  "horizon_days": "2", "risk_aversion": "1e-05", "price.SYN-MID": "42.5"})  # fmt: skip
+    assert not at.exception and not _notes(at)
+    assert "**BUY 123,000 SYN-MID** over 2 trading days in 78 slices · arrival price \\$42.50 (override)" in _header(at)
+    assert at.select_slider(key="risk_aversion").value == 1e-5
+    expected = {"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78", "price.SYN-MID": "42.5"}
+    assert {k: at.query_params[k] for k in expected} == expected
+
+
+def test_notes_are_shown_once_at_the_top_and_can_be_dismissed():
+    at = _open(slices="-3")
+    assert _notes(at) == ["Link value slices=-3 is not valid (1–5,000): using 390."]
+    at.run()
+    assert len(_notes(at)) == 1  # still there on the next run, once
+    at.button(key="dismiss_link_notes").click().run()
+    assert not _notes(at)
+
+
+def test_reset_restores_the_defaults_and_clears_the_link():
+    link = {"side": "buy", "shares.SYN-LARGE": "123000", "slices": "78", "risk_aversion": "1e-05",
+            "price.SYN-LARGE": "120", "set_participation_rate": "20", "eta_x": "2", "plan_panel": "trades"}  # fmt: skip
+    at = _open(**link)
+    assert "**BUY 123,000 SYN-LARGE** over 1 trading day in 78 slices · arrival price \\$120.00" in _header(at)
+    assert len(at.query_params) == 8
+    at.button(key="reset_ticket").click().run()
+    assert not at.exception
+    assert dict(at.query_params) == {}
+    assert "**SELL 250,000 SYN-LARGE** over 1 trading day in 390 slices · arrival price \\$100.00 ·" in _header(at)
+    assert at.select_slider(key="risk_aversion").value == 1e-6
+    assert at.slider(key="set_participation_rate").value == 10.0
+    assert at.number_input(key="price.SYN-LARGE").value is None
+    assert at.select_slider(key="eta_x").value == 1.0
+    assert next(b for b in at.get("button_group") if b.key == "plan_panel").value == "holdings"
+
+
+def test_the_side_cannot_be_deselected():
+    at = _open()
+    side = next(b for b in at.get("button_group") if b.key == "side")
+    side.set_value("buy").run()
+    assert "**BUY" in _header(at) and at.query_params["side"] == "buy"
+    next(b for b in at.get("button_group") if b.key == "side").set_value(None).run()  # the selected side clicked again
+    assert next(b for b in at.get("button_group") if b.key == "side").value == "buy"
+    assert "**BUY" in _header(at) and at.query_params["side"] == "buy"
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("shares.SYN-LARGE", -5000.0, "Shares = −5,000 is not valid (> 0): the plan is not updated until it is fixed."),
+        ("horizon_days", 0.0, "Horizon (trading days) = 0 is not valid (> 0, ≤ 252): the plan is not updated"),
+        ("slices", 0, "Slices = 0 is not valid (1–5,000): the plan is not updated until it is fixed."),
+        ("adv.SYN-LARGE", -1.0, "ADV (shares/day) = −1 is not valid (> 0): the plan is not updated"),
+    ],
+)  # fmt: skip
+def test_an_invalid_typed_value_stops_the_plan_with_an_error(key, value, message):
+    at = _open()
+    at.number_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(e.value.startswith(message) for e in at.error), [e.value for e in at.error]
+    assert not at.dataframe and not at.get("plotly_chart")  # no stale plan left standing
+    assert at.number_input(key=key).value == value  # what was typed stays, to be fixed
