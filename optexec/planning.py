@@ -196,9 +196,7 @@ def recommendation(plan: Plan) -> str | None:
                      None)  # fmt: skip
     if runner_up is not None:
         gap = runner_up.cost.objective_usd(lam) - cost.objective_usd(lam)
-        text += (
-            f" The next best, {runner_up.strategy.label}, costs {bps(gap):.2f} bps (${gap:,.0f}) more in E + λ·Var."
-        )
+        text += f" The next best, {runner_up.strategy.label}, costs {bps(gap):.2f} bps (${gap:,.0f}) more in E + λ·Var."
     twap = next((row for row in plan.planned if row.strategy.name == "twap" and row is not best), None)
     if twap is not None:
         d_mean = bps(twap.cost.expected_usd - cost.expected_usd)

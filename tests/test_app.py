@@ -42,8 +42,11 @@ def test_schedule_panel_switch_shows_child_orders(app):
     assert _figure(app, 0)["layout"]["yaxis"]["title"]["text"] == "shares per slice"
     next(b for b in app.get("button_group") if b.key == "plan_panel").set_value("all").run()
     layout = _figure(app, 0)["layout"]
-    assert [layout[f"yaxis{s}"]["title"]["text"] for s in ("", "2", "3")] == ["shares", "shares per slice",
-                                                                               "% of volume"]
+    assert [layout[f"yaxis{s}"]["title"]["text"] for s in ("", "2", "3")] == [
+        "shares",
+        "shares per slice",
+        "% of volume",
+    ]
     assert layout["xaxis"]["matches"] == layout["xaxis2"]["matches"] == "x3"  # one time axis for the three
 
 
