@@ -40,6 +40,9 @@ ACCEPTED = "accepted"
 DEFAULT_DECAY_PER_DAY = 0.1  # the project brief's default beta (MATH.md section 0), used when not identified
 PRIMARY_VOL = "yang_zhang"
 MIN_DAYS_TO_ACCEPT = 20  # shorter windows are saved for inspection but not made the symbol's parameters
+#: an overnight move beyond this (|ln(open / previous close)|, about -30% / +42%) is taken for a split or bad prices:
+#: the store's prices are not adjusted, and daily volatility estimators would read it as volatility
+MAX_OVERNIGHT_LOG_GAP = 0.35
 NOT_ACCEPTABLE = "not_acceptable"
 DATA_PREFIX = "data_"
 _ACCEPTED_NOTE = "accepted as the symbol's parameters"
@@ -55,7 +58,8 @@ class Calibration:
     ``estimates`` holds the chosen parameters by their JSON name (sigma_daily, adv_shares, spread, eta,
     gamma, ...) plus the alternatives for comparison; ``volatility`` every volatility estimator;
     ``impact`` and ``factors`` the fits behind the charts (None when the data could not support them);
-    ``coverage`` the market used and the bars and days used and ignored.
+    ``coverage`` the market used and the bars and days used and ignored; ``data_problems`` what in the data
+    makes the run untrustworthy (the coverage checks, overnight price gaps such as an unadjusted split).
     """
 
     symbol: str
@@ -72,6 +76,7 @@ class Calibration:
     run_ts: dt.datetime | None = None
     timings: dict[str, float] = field(default_factory=dict)
     coverage: cal_data.SessionCoverage | None = None
+    data_problems: tuple[str, ...] = ()
 
     @property
     def price_usd(self) -> float:
@@ -85,7 +90,7 @@ class Calibration:
             if self.days < MIN_DAYS_TO_ACCEPT
             else ()
         )
-        return short + (self.coverage.problems if self.coverage else ())
+        return short + self.data_problems
 
     def market_params(self) -> MarketParams:
         """The chosen parameters as MarketParams (AC units, MATH.md section 2)."""
@@ -125,6 +130,17 @@ class Calibration:
 def _instrument(con, symbol: str) -> dict[str, Any]:
     rows = _fetch(con, "SELECT shares_outstanding FROM instruments WHERE symbol = ?", [symbol])
     return {"shares_outstanding": rows[0][0] if rows and rows[0][0] else None}
+
+
+def _overnight_gaps(daily: dict[str, np.ndarray], days: tuple[dt.date, ...]) -> list[str]:
+    """Overnight moves too large to be volatility (``MAX_OVERNIGHT_LOG_GAP``), each named with its day."""
+    gaps = np.log(daily["open"][1:] / daily["close"][:-1])
+    return [
+        f"the price gaps overnight by {math.expm1(g):+.0%} on {day}: a split or bad prices (the store's prices are "
+        "not adjusted) and the daily volatility estimates read it as volatility"
+        for g, day in zip(gaps, days[1:], strict=True)
+        if abs(g) > MAX_OVERNIGHT_LOG_GAP
+    ]
 
 
 def _pick(name: str, candidates: list[Estimate], why: str) -> Estimate:
@@ -205,6 +221,8 @@ def calibrate(
     report(0.2, "volatility")
     daily = volatility.daily_bars(m.open, m.high, m.low, m.close)
     price = float(daily["close"][-1])
+    problems = [*m.coverage.problems, *_overnight_gaps(daily, m.days)]
+    warnings.extend(problems[len(m.coverage.problems) :])
     vols = volatility.vol_estimates(m.open, m.high, m.low, m.close)
     primary = PRIMARY_VOL if math.isfinite(vols[PRIMARY_VOL].value) else "realised_15min"
     sig = vols[primary]
@@ -325,6 +343,7 @@ def calibrate(
         seconds=time.perf_counter() - t0,
         timings=timings,
         coverage=m.coverage,
+        data_problems=tuple(problems),
     )
 
 
