@@ -290,8 +290,13 @@ def _params(symbol: str, tz: str, start: dt.date | None, end: dt.date | None) ->
     }
 
 
-def _dates(column: pd.Series) -> np.ndarray:
-    return np.array([d.date() if hasattr(d, "date") else d for d in column], dtype=object)
+def _day_numbers(column: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 of a column of dates (vectorised, for matching bars to trading days)."""
+    return pd.to_datetime(column).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _date(day_number: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=int(day_number))
 
 
 @dataclass(frozen=True)
@@ -306,10 +311,15 @@ class _Placement:
 
 def _place(frame: pd.DataFrame, calendar: pd.DataFrame, session: sessions.MarketSession) -> _Placement:
     """Classify rows (local day, minute after midnight) against each trading day's session."""
-    index = {d: k for k, d in enumerate(calendar["day"])}
-    days = _dates(frame["day"])
-    k = np.array([index.get(d, -1) for d in days], dtype=np.intp)
+    trading = calendar["day_number"].to_numpy()
+    days = _day_numbers(frame["day"])
     minute = frame["minute"].to_numpy(dtype=float)
+    col = (minute - session.open_minute).astype(np.intp)
+    if not trading.size:  # only weekend/holiday dates
+        k = np.full(days.size, -1, dtype=np.intp)
+        return _Placement(k, col, np.zeros(days.size, dtype=bool), np.full(days.size, "outside_calendar"))
+    k = np.minimum(np.searchsorted(trading, days), trading.size - 1)
+    k = np.where(trading[k] == days, k, -1)
     in_calendar = k >= 0
     kk = np.where(in_calendar, k, 0)
     o, c = calendar["o"].to_numpy()[kk], calendar["c"].to_numpy()[kk]
@@ -320,13 +330,14 @@ def _place(frame: pd.DataFrame, calendar: pd.DataFrame, session: sessions.Market
     reason = np.where(
         used, "", np.where(~in_calendar, "outside_calendar", np.where(in_break, "lunch_break", "extended_hours"))
     )
-    return _Placement(k, (minute - session.open_minute).astype(np.intp), used, reason)
+    return _Placement(k, col, used, reason)
 
 
 def _trading_days(session: sessions.MarketSession, first: dt.date, last: dt.date) -> pd.DataFrame:
     """The calendar's trading days in [first, last] with each day's session clipped to the instrument's."""
     calendar = sessions.session_days(session, first, last).reset_index(drop=True)
-    calendar["day"] = _dates(calendar["day"])
+    calendar["day_number"] = _day_numbers(calendar["day"])
+    calendar["day"] = [_date(n) for n in calendar["day_number"]]
     calendar["o"] = np.maximum(calendar["open_minute"].to_numpy(dtype=float), session.open_minute)
     calendar["c"] = np.minimum(calendar["close_minute"].to_numpy(dtype=float), session.close_minute)
     return calendar
@@ -384,8 +395,8 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
         source = "one-minute bars built from trade prints"
     if bars.empty:
         raise ValueError(f"{symbol} has no regular-session bars between {params['start']} and {params['end']}")
-    local_days = _dates(bars["day"])
-    calendar = _trading_days(session, min(local_days), max(local_days))
+    local_days = _day_numbers(bars["day"])
+    calendar = _trading_days(session, _date(local_days.min()), _date(local_days.max()))
     place = _place(bars, calendar, session)
     if not place.used.any():
         raise ValueError(
@@ -420,7 +431,7 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
         days_used=int(full_day.sum()),
         days_ignored={
             "half_day": int((~full_day).sum()),
-            "outside_calendar": len(set(local_days[place.row < 0])),
+            "outside_calendar": int(np.unique(local_days[place.row < 0]).size),
             "no_regular_session_bars": len(days_with_bars) - grid_rows.size,
             "no_bars": len(calendar) - len(days_with_bars),
         },

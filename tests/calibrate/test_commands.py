@@ -10,6 +10,8 @@ import pytest
 from optexec.calibrate import commands, run
 from optexec.store import db
 
+from . import planted
+
 
 def main(argv):
     parser = argparse.ArgumentParser()
@@ -65,7 +67,56 @@ def test_a_short_window_is_saved_but_not_accepted_unless_asked(db_copy, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["accepted"] is False and "not accepted: only 2 trading days" in captured.err
     assert main([*args, "--json", "--accept"]) == 0
-    assert json.loads(capsys.readouterr().out)["accepted"] is True
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["accepted"] is True and "accepted despite (--accept)" in captured.err
+    db.close_all()
+    con = db.open_database(db_copy, read_only=True)
+    try:
+        assert run.latest_calibration(con, "SYN-MID").acceptance.startswith("accepted despite: only 2 trading days")
+    finally:
+        con.close()
+
+
+def test_text_output_says_which_data_were_used(db_copy, capsys):
+    assert main(["--db", str(db_copy), "calibrate", "--symbol", "SYN-SMALL", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    data = [line for line in lines if line.startswith("data: ")]
+    assert len(data) == 1 and "America/New_York, 09:30–16:00" in data[0]
+    assert "24,180 session bars used on 62 full days" in data[0] and "no calendar" in data[0]
+
+
+def test_misregistered_market_is_saved_not_accepted_and_says_why(tmp_path, capsys):
+    path = tmp_path / "utc.duckdb"
+    con = db.open_database(path)
+    planted.write(con, planted.new_york_autumn(), "UTC", None, "09:30", "16:00")
+    con.close()
+    assert main(["--db", str(path), "calibrate", "--symbol", "PLNT"]) == 0
+    captured = capsys.readouterr()
+    assert "not accepted: the first hour of the regular session has no bars on 100% of days" in captured.err
+    assert "time zone (UTC)" in captured.err and "saved (not accepted)" in captured.out
+    assert main(["--db", str(path), "calibrate", "--symbol", "PLNT", "--json", "--accept"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["accepted"] is True and out["not_acceptable"] and out["data"]["market"]["time_zone"] == "UTC"
+    assert out["data"]["bars_ignored"]["extended_hours"] == 15_600
+    db.close_all()
+    con = db.open_database(path, read_only=True)
+    try:
+        stored = run.latest_calibration(con, "PLNT")
+        assert stored.acceptance.startswith("accepted despite: the first hour")
+        assert len(run.runs(con, "PLNT")) == 2
+    finally:
+        con.close()
+
+
+def test_unknown_market_exits_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "bare.duckdb"
+    con = db.open_database(path)
+    con.execute("INSERT INTO bars VALUES ('BARE', TIMESTAMP '2025-01-02 14:30:00', 1, 1, 1, 1, 100)")
+    con.close()
+    assert main(["--db", str(path), "calibrate", "--symbol", "BARE"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "market of BARE is unknown" in err and "set its market" in err
+    db.close_all()
 
 
 def test_unknown_symbol_is_named_as_such(db_copy, capsys):

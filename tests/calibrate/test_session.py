@@ -226,3 +226,30 @@ def test_lunch_break_minutes_hold_no_trading(tmp_path):
     assert cal.coverage.bars_used == (390 - 60) * len(days)
     assert np.all(cal.volume_profile.share[lunch] == 0) and cal.volume_profile.share.sum() == pytest.approx(1.0)
     assert cal.coverage.median_coverage == 1.0 and cal.coverage.problems == ()
+
+
+def test_bars_only_on_a_holiday_are_refused_with_the_reason(tmp_path):
+    planted = pl.Planted("HOL", [], [], pl.u_profile(390), pl.ADV_SHARES)
+    pl.add_bars(planted, "America/New_York", dt.date(2024, 11, 28), "10:00", 30)  # Thanksgiving
+    con = db.open_database(tmp_path / "holiday.duckdb")
+    try:
+        pl.write(con, planted, "America/New_York", "XNYS", "09:30", "16:00")
+        with pytest.raises(ValueError, match="no regular-session bars .*30 bars all fall outside the XNYS"):
+            run.calibrate(con, "HOL")
+    finally:
+        con.close()
+
+
+def test_market_params_accept_a_profile_with_a_lunch_break(tmp_path):
+    days = list(pd.bdate_range("2025-03-03", "2025-03-07").date)
+    planted = pl.plant_days("HK", "Asia/Hong_Kong", "09:30", [(d, 390) for d in days], 390, extended=False)
+    con = db.open_database(tmp_path / "hk.duckdb")
+    try:
+        pl.write(con, planted, "Asia/Hong_Kong", "XHKG", "09:30", "16:00")
+        cal = run.calibrate(con, "HK")
+    finally:
+        con.close()
+    params = cal.market_params()
+    assert params.session_minutes == 390
+    assert sum(params.volume_profile[150:210]) == 0.0  # 12:00–13:00 lunch break
+    assert cal.coverage.bars_ignored["lunch_break"] == 60 * len(days)
