@@ -85,6 +85,8 @@ def test_calibrate_page_shows_the_data_and_refuses_a_misregistered_run_unless_in
     at.checkbox(key="cal_insist").check().run()
     at.button(key="cal_accept").click().run()
     assert not at.exception and at.success and "despite" in at.success[0].value
+    at.run()  # the parameters in use now say how they were accepted
+    assert any("It was accepted despite: the first hour" in c.value for c in at.caption)
     db.close_all()
     con = db.open_database(path, read_only=True)
     try:

@@ -153,6 +153,11 @@ def test_misregistered_time_zone_warns_and_is_not_acceptable(misregistered):
         insisted = run.save(con, cal, accept=True, insist=True)
         assert run.latest_calibration(con, "PLNT").run_ts == insisted.run_ts
         assert "accepted despite" in run.latest_calibration(con, "PLNT").acceptance
+        # a post-trade update of that run still says it was accepted despite the reasons, and keeps its data
+        run.save_recalibrated(con, "PLNT", "eta", 1e-7, "post-trade")
+        updated = run.latest_calibration(con, "PLNT")
+        assert "post-trade update of a run accepted despite: the first hour" in updated.acceptance
+        assert updated.not_acceptable == reasons and "UTC" in updated.data_summary
     finally:
         con.close()
 
