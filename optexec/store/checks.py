@@ -19,23 +19,12 @@ def raw_text(expr: str) -> str:
     return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
 
 
-#: a time written with a UTC offset or zone letter after the seconds, e.g. "09:30:00-05:00", "14:30:00Z"
-OFFSET_RE = r":\d\d(\.\d+)?\s*([Zz]|UTC|[+-]\d\d(:?\d\d)?)$"
-
-
-def typed_sql(col: Column, expr: str, utc: bool = False) -> str:
+def typed_sql(col: Column, expr: str) -> str:
     """SQL parsing a raw value into the column's type (NULL when it cannot be read).
 
-    Timestamps become UTC: a written offset wins, otherwise the session time zone (the load's
-    ``tz``) applies; ``utc`` selects a faster path when that time zone is UTC.
+    Timestamps are not parsed here but in ``optexec.store.timestamps`` (offsets, zone names, DST).
     """
     kind = col.kind
-    if kind == "ts":
-        aware = f"timezone('UTC', TRY_CAST({expr} AS TIMESTAMPTZ))"
-        if not utc:
-            return aware  # the session time zone interprets times written without an offset
-        text = f"CAST({expr} AS VARCHAR)"
-        return f"CASE WHEN regexp_matches({text}, '{OFFSET_RE}') THEN {aware} ELSE TRY_CAST({expr} AS TIMESTAMP) END"
     if kind in ("price", "size", "volume", "number"):
         return f"TRY_CAST({expr} AS DOUBLE)"
     if kind == "seq":
@@ -67,10 +56,11 @@ def row_checks(table: Table, present: set[str], required_now: set[str]) -> list[
             "volume": "a number",
             "number": "a number",
         }.get(col.kind)
+        if col.kind == "ts":  # a time refused for its zone or a DST change, with the reason
+            checks.append((name, f"_why_{name} IS NOT NULL", f"_why_{name}"))
         if what:
-            checks.append(
-                (name, f"{name} IS NULL AND {raw} IS NOT NULL", f"'cannot read ''' || {raw} || ''' as {what}'")
-            )
+            unread = f"{name} IS NULL AND {raw} IS NOT NULL" + (f" AND _why_{name} IS NULL" if col.kind == "ts" else "")
+            checks.append((name, unread, f"'cannot read ''' || {raw} || ''' as {what}'"))
         if col.kind in ("price", "size", "volume", "number"):
             checks.append((name, f"NOT isfinite({name})", f"'{name} must be a finite number, got ' || {name}"))
         if col.kind in ("price", "size"):

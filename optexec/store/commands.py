@@ -1,4 +1,4 @@
-"""The ``load`` and ``db info`` sub-commands of ``python -m optexec`` (DESIGN.md section 7).
+"""The ``load``, ``db info``, ``db market`` and ``db init`` sub-commands of ``python -m optexec`` (DESIGN.md 7).
 
 ``register(subparsers)`` adds them to the lead's argparse parser; each handler returns an exit
 code: 0 on success, 2 on a user error (one plain line on stderr, never a traceback).
@@ -33,17 +33,19 @@ def cmd_load(args: argparse.Namespace) -> int:
     from optexec.store import db, loading
 
     try:
-        con = db.connect(getattr(args, "db", None))
-        report = loading.load_file(
-            con,
-            args.path,
-            table=args.table,
-            format=args.format,
-            mapping=_mapping(args.map),
-            symbol=args.symbol,
-            tz=args.tz,
-            skip_bad_rows=args.skip_bad_rows,
-        )
+        with db.writing(getattr(args, "db", None)) as con:
+            report = loading.load_file(
+                con,
+                args.path,
+                table=args.table,
+                format=args.format,
+                mapping=_mapping(args.map),
+                symbol=args.symbol,
+                tz=args.tz,
+                calendar=args.calendar,
+                session=args.session,
+                skip_bad_rows=args.skip_bad_rows,
+            )
     except loading.LoadError as exc:
         if args.json and exc.report is not None:
             print(json.dumps({**exc.report.to_json(), "error": str(exc)}, indent=1))
@@ -58,6 +60,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         f"({report.rows_already_present:,} already there, {report.rows_rejected:,} rejected) "
         f"in {report.seconds:.2f} s"
     )
+    for note in report.notes():
+        print(f"  {note}")
     for reject in report.rejects[:20]:
         column = f" [{reject.column}]" if reject.column else ""
         print(f"  line {reject.line}{column}: {reject.reason}")
@@ -65,6 +69,53 @@ def cmd_load(args: argparse.Namespace) -> int:
         print(f"  ... {report.rows_rejected - 20:,} more rejected rows (see --json)")
     for warning in report.warnings:
         print(f"  warning: {warning}")
+    return 0
+
+
+def cmd_db_market(args: argparse.Namespace) -> int:
+    """``db market SYMBOL [--calendar C] [--tz Z] [--session HH:MM-HH:MM]``: show or correct a symbol's market."""
+    from optexec.store import db, instruments
+
+    change = any(v is not None for v in (args.calendar, args.tz, args.session))
+    try:
+        if change:
+            with db.writing(getattr(args, "db", None)) as con:
+                result = instruments.set_market(
+                    con, args.symbol, calendar=args.calendar, tz=args.tz, session=args.session,
+                    source="set with db market",
+                )  # fmt: skip
+        else:
+            with db.reading(getattr(args, "db", None)) as con:
+                result = instruments.market_of(con, args.symbol)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(result["message"] if change else f"{args.symbol}: {result['describe']} ({result['source']})")
+    return 0
+
+
+def cmd_db_init(args: argparse.Namespace) -> int:
+    """``db init [--sample]``: a database with the schema; with ``--sample`` the bundled sample loaded into it."""
+    from optexec.store import db, sample
+
+    try:
+        path = db.resolve_path(getattr(args, "db", None))
+        with db.writing(path) as con:
+            added = sample.init_sample(con) if args.sample else {}
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps({"path": str(path), "sample": bool(args.sample), "rows_added": added}, indent=1))
+        return 0
+    if not args.sample:
+        print(f"{path}: the schema is in place (no data loaded; add the bundled sample with db init --sample)")
+        return 0
+    listed = ", ".join(f"{table} {n:,}" for table, n in added.items())
+    print(f"{path}: the bundled synthetic sample loaded; rows added: {listed}")
+    if not any(added.values()):
+        print("  nothing added: the sample was already there")
     return 0
 
 
@@ -102,20 +153,37 @@ def register(subparsers) -> None:
     )
     load.add_argument("--symbol", help="symbol of every row, for files without a symbol column")
     load.add_argument(
-        "--tz", help="time zone of timestamps written without an offset (default: the symbol's, else UTC)"
+        "--tz",
+        help="time zone of times written without an offset, and of a new symbol's market unless --calendar is given "
+        "(default: inferred from the data and stated)",
     )
+    load.add_argument("--calendar", help="a new symbol's exchange calendar, e.g. XNYS (its zone and session)")
+    load.add_argument("--session", metavar="HH:MM-HH:MM", help="a new symbol's regular session, local time")
     load.add_argument("--map", action="append", metavar="FILE_COLUMN=OUR_COLUMN", help="name a column (repeatable)")
     load.add_argument("--skip-bad-rows", action="store_true", help="load the good rows and report the bad ones")
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     _db_option(load)
     load.set_defaults(func=cmd_load)
 
-    database = subparsers.add_parser("db", help="inspect the database")
+    database = subparsers.add_parser("db", help="inspect the database, correct a market, create a database")
     db_sub = database.add_subparsers(dest="db_command", required=True)
     info = db_sub.add_parser("info", help="rows, symbols and time range per table")
     info.add_argument("--json", action="store_true", help="print as JSON")
     _db_option(info)
     info.set_defaults(func=cmd_db_info)
+    market = db_sub.add_parser("market", help="show or correct an instrument's market (time zone, session, calendar)")
+    market.add_argument("symbol")
+    market.add_argument("--calendar", help="exchange calendar code, e.g. XNYS (sets the zone and session too)")
+    market.add_argument("--tz", help="exchange time zone, e.g. America/New_York")
+    market.add_argument("--session", metavar="HH:MM-HH:MM", help="regular session, local time")
+    market.add_argument("--json", action="store_true", help="print as JSON")
+    _db_option(market)
+    market.set_defaults(func=cmd_db_market)
+    init = db_sub.add_parser("init", help="create the database (schema); --sample loads the bundled sample into it")
+    init.add_argument("--sample", action="store_true", help="load the bundled synthetic sample")
+    init.add_argument("--json", action="store_true", help="print as JSON")
+    _db_option(init)
+    init.set_defaults(func=cmd_db_init)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,12 +4,15 @@ Both are read by DuckDB (``read_csv`` with explicit column types) into our table
 through the same validation and single-transaction insert as any CSV (``loading.load_source``).
 
 * LOBSTER (lobsterdata.com): ``<TICKER>_<YYYY-MM-DD>_<start>_<end>_message_<L>.csv`` plus the
-  matching ``orderbook`` file, no header; time in seconds after midnight New York time, prices in
+  matching ``orderbook`` file, no header; time in seconds after midnight New York time (a new symbol's
+  market: XNAS, "the LOBSTER format"), prices in
   $ x 10,000. Trades = executions (type 4 visible: the aggressor is the opposite of the resting
   order's direction; type 5 hidden: side unknown). Quotes = level 1 of the order book, one row
   per change, rows with an empty side left out.
 * LEAN / AlgoSeek zips: ``<YYYYMMDD>_<ticker>_<minute|second|tick>_<trade|quote>.csv`` inside
-  ``<YYYYMMDD>_<trade|quote>.zip``; milliseconds after midnight New York time, prices / 10,000.
+  ``<YYYYMMDD>_<trade|quote>.zip``; milliseconds after midnight New York time, prices / 10,000 (a new
+  symbol's market: XNYS, America/New_York, 09:30–16:00, "the LEAN format"; minute files run 04:00–20:00,
+  the extended hours are counted in the report).
   Minute/second trade bars -> bars, quote bars -> quotes (the closing bid/ask at the bar's end),
   tick trades -> trades (side unknown), tick quotes -> quotes (consolidated, below).
 
@@ -103,6 +106,15 @@ def _lobster_files(path: Path, tmp: str) -> tuple[Path, Path, re.Match]:
     return path, book, match
 
 
+def _format_market(fmt: str) -> tuple:
+    """The market a file format implies for a new symbol: LEAN is US equities (NYSE calendar), LOBSTER NASDAQ."""
+    from optexec.store.sessions import from_calendar
+
+    return (
+        (from_calendar("XNYS"), "the LEAN format") if fmt == "lean" else (from_calendar("XNAS"), "the LOBSTER format")
+    )
+
+
 def _load_lobster(con, path: Path, table: str, tmp: str, symbol=None, **options) -> LoadReport:
     if table not in ("trades", "quotes"):
         raise LoadError("LOBSTER files load into trades or quotes")
@@ -169,7 +181,7 @@ def _load_lobster(con, path: Path, table: str, tmp: str, symbol=None, **options)
         }
     labels = {k: k for k in exprs if k != "_row"}
     source = Source(from_sql, params, exprs, labels, line_sql="_row", first_line=1, prepare=prepare)
-    options["tz"] = options.get("tz") or EXCHANGE_TZ
+    options["format_market"] = _format_market("lobster")
     return load_source(con, table, source, source_name=message.name, format="lobster", **options)
 
 
@@ -248,7 +260,7 @@ def _load_lean(con, path: Path, table: str | None, tmp: str, symbol=None, **opti
         file_columns=tuple(cols),
         first_line=1,
     )
-    options["tz"] = options.get("tz") or EXCHANGE_TZ
+    options["format_market"] = _format_market("lean")
     return load_source(
         con,
         table,
@@ -405,7 +417,7 @@ def _load_lean_tick_quotes(con, path: Path, csv_path: Path, day_iso: str, symbol
         first_line=1,
         prepare=prepare,
     )
-    options["tz"] = options.get("tz") or EXCHANGE_TZ
+    options["format_market"] = _format_market("lean")
 
     def amend(report: LoadReport | None) -> LoadReport | None:
         if report is None or "rows_read" not in found:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 
+from optexec.store import timestamps
 from optexec.store.checks import fix_lines, raw_text, row_checks, typed_sql
 from optexec.store.db import write_lock
 from optexec.store.detect import (
@@ -30,8 +32,10 @@ from optexec.store.detect import (
     read_header,
     resolve_columns,
 )
+from optexec.store.markets import STORED, Decision, MarketRequest, decide, place_counts
 from optexec.store.reports import MAX_REJECTS_LISTED, LoadError, LoadReport, Progress, Reject, Source
 from optexec.store.schema import TABLES, Table
+from optexec.store.sessions import MarketSession
 
 __all__ = [
     "FORMATS",
@@ -57,14 +61,22 @@ def load_source(
     format: str,
     symbol: str | None = None,
     tz: str | None = None,
+    calendar: str | None = None,
+    session: str | None = None,
+    format_market: tuple[MarketSession, str] | None = None,
     skip_bad_rows: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
     structural_rejects: bool = False,
 ) -> LoadReport:
-    """Stage, validate and insert a ``Source`` into ``table_name`` in one transaction."""
+    """Stage, validate and insert a ``Source`` into ``table_name`` in one transaction.
+
+    ``tz``, ``calendar`` and ``session`` (``HH:MM-HH:MM``) say what the user knows of the market; the rest is
+    decided by ``optexec.store.markets.decide``. ``format_market`` is the market a file format implies (LEAN).
+    """
     started = time.perf_counter()
     table = TABLES[table_name]
+    request = MarketRequest.parse(tz, calendar, session)
     step = progress or (lambda fraction, text: None)
     with write_lock(con):
         cur = con.cursor()
@@ -76,7 +88,8 @@ def load_source(
                 source_name,
                 format,
                 symbol,
-                tz,
+                request,
+                format_market,
                 skip_bad_rows,
                 dry_run,
                 step,
@@ -87,16 +100,44 @@ def load_source(
             cur.close()
 
 
-def _resolve_tz(cur, tz: str | None, symbol: str | None) -> str:
-    if tz is None and symbol is not None:
-        row = cur.execute("SELECT time_zone FROM instruments WHERE symbol = $s", {"s": symbol}).fetchone()
-        tz = row[0] if row and row[0] else None
-    if tz is None:
-        return "UTC"
-    row = cur.execute("SELECT name FROM pg_timezone_names() WHERE name = $tz", {"tz": tz}).fetchone()
-    if row is None:
-        raise LoadError(f"unknown time zone {tz!r}; use a name like America/New_York or UTC")
-    return row[0]
+#: the column whose value measures activity when the market is inferred (other tables: one per row)
+ACTIVITY = {"bars": "volume", "trades": "size", "fills": "qty"}
+
+
+def _layers(table: Table, source: Source, params: dict) -> tuple[str, list[str]]:
+    """SQL reading the source with every timestamp worked out (see ``timestamps``), and the ts columns."""
+    raw = [f"{expr} AS _raw_{name}" for name, expr in source.exprs.items() if name != "_row"]
+    if "symbol_const" in params:
+        raw.append("CAST($symbol_const AS VARCHAR) AS _raw_symbol")
+    if "_row" in source.exprs:
+        raw.append(f"{source.exprs['_row']} AS _row")
+    ts_cols = [c.name for c in table.columns if c.kind == "ts" and c.name in source.exprs]
+    sql = f"(SELECT {', '.join(raw)} FROM {source.from_sql})"
+    parts = [p for n in ts_cols for p in timestamps.parts_sql(n)]
+    if parts:
+        sql = f"(SELECT *, {', '.join(parts)} FROM {sql})"
+    return sql, ts_cols
+
+
+def _activity_histogram(cur, table: Table, layer1: str, params: dict) -> pd.DataFrame:
+    """Activity per symbol and minute (UTC when the time says its zone, wall clock when naive) for ``decide``."""
+    t = table.time_column
+    columns = ["symbol", "naive", "minute", "weight", "rows"]
+    if t is None or f"_k_{t}" not in layer1 or "symbol" not in table.column_names:
+        return pd.DataFrame(columns=columns)
+    weight = "1.0"
+    if table.name in ACTIVITY and f"_raw_{ACTIVITY[table.name]}" in layer1:
+        w = f"TRY_CAST(_raw_{ACTIVITY[table.name]} AS DOUBLE)"
+        weight = f"CASE WHEN isfinite({w}) AND {w} > 0 THEN {w} ELSE 0 END"
+    minute = f"date_trunc('minute', CASE WHEN _k_{t} = 'naive' THEN _w_{t} ELSE {timestamps.known_utc_sql(t)} END)"
+    sql = (
+        f"SELECT symbol, naive, minute, sum(weight) AS weight, count(*) AS rows FROM ("
+        f"SELECT {raw_text('_raw_symbol')} AS symbol, _k_{t} = 'naive' AS naive, {minute} AS minute, "
+        f"{weight} AS weight FROM {layer1}) WHERE minute IS NOT NULL AND symbol IS NOT NULL GROUP BY ALL"
+    )
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    frame = cur.execute(sql, used).df()
+    return frame if not frame.empty else pd.DataFrame(columns=columns)
 
 
 def _load(
@@ -106,41 +147,59 @@ def _load(
     source_name,
     fmt,
     symbol,
-    tz,
+    request: MarketRequest,
+    format_market,
     skip_bad_rows,
     dry_run,
     step,
     structural_rejects,
     started,
 ) -> LoadReport:
-    tz_name = _resolve_tz(cur, tz, symbol)
-    # tz_name is DuckDB's own spelling from pg_timezone_names(), checked to contain no quote.
-    if "'" in tz_name:
-        raise LoadError(f"unknown time zone {tz!r}")
-    cur.execute(f"SET TimeZone = '{tz_name}'")
+    cur.execute("SET TimeZone = 'UTC'")
+    timestamps.create_macros(cur)
     params = dict(source.params)
     present = set(source.exprs) - {"_row"}
     if symbol is not None and "symbol" not in present and "symbol" in table.column_names:
         params["symbol_const"] = symbol
-    inner, outer = [], []
+    step(0.02, "reading the file")
+    try:
+        if source.prepare is not None:
+            source.prepare(cur)
+        layer1, ts_cols = _layers(table, source, params)
+        hist = _activity_histogram(cur, table, layer1, params)
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+
+    decision = decide(cur, hist, request, format_market)
+    params["naive_tz"] = decision.naive_zone or "UTC"
+    typed = []
+    outer = []
     for col in table.columns:
         name = col.name
-        if name in source.exprs:
-            expr = source.exprs[name]
-            inner.append(f"{typed_sql(col, expr, tz_name == 'UTC')} AS {name}")
+        if name in source.exprs or (name == "symbol" and "symbol_const" in params):
+            if col.kind == "ts":
+                typed += timestamps.final_sql(name)
+                typed += [f"_w_{name}", f"_raw_{name}"]
+                outer.append(
+                    f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}, "
+                    f"_why_{name}, _amb_{name}, _early_{name}, _late_{name}, _w_{name}"
+                )
+                continue
+            typed.append(f"{typed_sql(col, '_raw_' + name)} AS {name}")
             if col.kind in ("symbol", "text", "tz"):
                 outer.append(f"{name}, NULL AS r_{name}")
             else:
-                inner.append(f"{expr} AS _raw_{name}")
+                typed.append(f"_raw_{name}")
                 outer.append(f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}")
-        elif name == "symbol" and "symbol_const" in params:
-            inner.append("CAST($symbol_const AS VARCHAR) AS symbol")
-            outer.append("symbol, NULL AS r_symbol")
         else:
             outer.append(f"CAST({col.default_sql} AS {col.sql_type}) AS {name}, NULL AS r_{name}")
     if "_row" in source.exprs:
-        inner.append(f"{source.exprs['_row']} AS _row")
+        typed.append("_row")
         outer.append("_row")
+    layer2 = layer1
+    candidates = [c for n in ts_cols for c in timestamps.candidates_sql(n)]
+    if candidates:
+        layer2 = f"(SELECT *, {', '.join(candidates)} FROM {layer1})"
     present_all = present | ({"symbol"} if "symbol_const" in params else set())
     required_now = {c.name for c in table.columns if c.required} | ({"seq"} & present)
     checks = row_checks(table, present_all, required_now)
@@ -151,15 +210,14 @@ def _load(
 
     flags = dict.fromkeys(flag(col, cond) for col, cond, _ in checks)  # ordered, without repeats
     bad_any = f"coalesce({' OR '.join(f'({c})' for c in flags)}, false)" if flags else "false"
-    step(0.05, "reading the file")
     try:
-        if source.prepare is not None:
-            source.prepare(cur)
+        used = {k: v for k, v in params.items() if f"${k}" in layer2 or f"${k}" in source.from_sql}
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad FROM "
-            f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source.from_sql}))",
-            params,
+            f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))",
+            used,
         )
+        _resolve_repeated_hour(cur, table, ts_cols, bad_any)
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
     step(0.45, "checking every row")
@@ -235,6 +293,9 @@ def _load(
         rejects=tuple(rejects[:MAX_REJECTS_LISTED]),
         warnings=tuple(warnings),
         symbols=symbols,
+        markets=tuple(n for n in decision.notes if set(n.symbols) & set(symbols)),
+        time_zone_note=decision.zone_sentence,
+        **_place_counts(cur, table, decision, good, line),
     )
     if n_staged + len(skipped) == 0:
         raise LoadError(f"{source_name} holds no data rows", report)
@@ -262,12 +323,8 @@ def _load(
     cur.begin()
     try:
         inserted = int(cur.execute(insert).fetchone()[0])
-        if table.name != "instruments" and "symbol" in table.column_names and symbols:
-            cur.execute(
-                "INSERT INTO instruments (symbol, currency, time_zone) SELECT unnest($symbols), 'USD', $tz "
-                "ON CONFLICT DO NOTHING",
-                {"symbols": list(symbols), "tz": tz_name},
-            )
+        if table.name != "instruments":
+            _register_instruments(cur, decision, symbols)
         step(0.9, "committing")
         if dry_run:
             cur.rollback()
@@ -296,6 +353,56 @@ def _load(
             "seconds": time.perf_counter() - started,
         }
     )
+
+
+def _resolve_repeated_hour(cur, table: Table, ts_cols: list[str], bad_any: str) -> None:
+    """Ambiguous wall times held exactly twice by a symbol: the first (file order) is the earlier instant.
+
+    See ``timestamps``: any other ambiguous time stays rejected with its reason.
+    """
+    group = "symbol, " if "symbol" in table.column_names else ""
+    for n in ts_cols:
+        (count_amb,) = cur.execute(f"SELECT count(*) FROM _stage WHERE _amb_{n}").fetchone()
+        if not count_amb:
+            continue
+        cur.execute(
+            f"UPDATE _stage SET {n} = CASE WHEN x.k = 1 THEN _early_{n} ELSE _late_{n} END, _why_{n} = NULL, "
+            f"r_{n} = NULL FROM (SELECT rowid AS rid, row_number() OVER (PARTITION BY {group}_w_{n} ORDER BY rowid) "
+            f"AS k, count(*) OVER (PARTITION BY {group}_w_{n}) AS n FROM _stage WHERE _amb_{n}) x "
+            "WHERE _stage.rowid = x.rid AND x.n = 2"
+        )
+        cur.execute(f"UPDATE _stage SET _bad = ({bad_any}) WHERE _amb_{n}")
+
+
+def _register_instruments(cur, decision: Decision, symbols) -> None:
+    """Insert the new symbols of a load into instruments with their market and where it came from."""
+    rows = [
+        (s, "USD", m.time_zone, m.calendar, m.open_local, m.close_local, source)
+        for s, (m, source) in decision.markets.items()
+        if s in symbols and source != STORED
+    ]
+    if rows:
+        cur.executemany(
+            "INSERT INTO instruments (symbol, currency, time_zone, calendar, session_open, session_close, "
+            "market_source) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+
+def _place_counts(cur, table: Table, decision: Decision, good: str, line: str) -> dict[str, int]:
+    """The report's counts of good rows in, outside the regular session and on days outside the calendar."""
+    if table.time_column != "ts" or "symbol" not in table.column_names or not decision.markets:
+        return {}
+    frame = cur.execute(
+        f"SELECT symbol, date_trunc('minute', ts) AS minute, count(*) AS rows FROM "
+        f"(SELECT {line} AS line, * FROM _stage) WHERE {good} AND ts IS NOT NULL GROUP BY ALL"
+    ).df()
+    counts = place_counts(frame, decision.markets)
+    return {
+        "rows_in_session": counts["regular"],
+        "rows_outside_session": counts["outside"],
+        "rows_off_calendar": counts["off_day"],
+    }
 
 
 def _may_conflict(cur, table: Table, symbols: tuple[str, ...]) -> bool:
@@ -352,6 +459,8 @@ def load_file(
     mapping: Mapping[str, str] | None = None,
     symbol: str | None = None,
     tz: str | None = None,
+    calendar: str | None = None,
+    session: str | None = None,
     skip_bad_rows: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
@@ -367,7 +476,10 @@ def load_file(
     format : csv, parquet, lobster or lean; detected from the name when omitted.
     mapping : the file's column names -> ours, for columns detection does not recognise.
     symbol : the symbol of every row, for files without a symbol column.
-    tz : time zone of timestamps written without an offset (default: the symbol's, else UTC).
+    tz : time zone of timestamps written without an offset, and of a new symbol's market unless ``calendar``
+        is given (default: inferred, see ``optexec.store.markets``).
+    calendar : a new symbol's exchange calendar (``XNYS``): its zone and regular session.
+    session : a new symbol's regular session, ``HH:MM-HH:MM`` local time.
     skip_bad_rows : load the good rows and report the bad ones, instead of refusing the file.
     dry_run : validate and count, then roll back (the Data page's preview).
     progress : ``progress(fraction, text)`` callback.
@@ -386,7 +498,15 @@ def load_file(
         raise LoadError(f"unknown table {table!r}; use one of {', '.join(TABLES)}")
     if symbol is not None and not str(symbol).strip():
         raise LoadError("the symbol must not be empty")
-    options = dict(symbol=symbol, tz=tz, skip_bad_rows=skip_bad_rows, dry_run=dry_run, progress=progress)
+    options = dict(
+        symbol=symbol,
+        tz=tz,
+        calendar=calendar,
+        session=session,
+        skip_bad_rows=skip_bad_rows,
+        dry_run=dry_run,
+        progress=progress,
+    )
     if fmt in ("lobster", "lean"):
         from optexec.store import importers
 

@@ -38,6 +38,11 @@ class LoadReport:
     rejects : the problems, by line (at most ``MAX_REJECTS_LISTED`` listed).
     warnings : remarks that did not stop the load (e.g. timestamps out of order).
     symbols : symbols in the good rows.
+    markets : each symbol's market, where it came from and the sentence saying so (``markets.MarketNote``).
+    time_zone_note : how times written without an offset were read (empty when every time had one).
+    rows_in_session, rows_outside_session, rows_off_calendar : good rows inside their symbol's regular session,
+        outside it on a trading day (pre-/post-market, a half day's afternoon, a lunch break), and on days that
+        are not trading days of the calendar (weekends, holidays); all are stored, calibration uses the first.
     committed : whether the rows are now in the store.
     """
 
@@ -53,6 +58,11 @@ class LoadReport:
     rejects: tuple[Reject, ...] = ()
     warnings: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()
+    markets: tuple[Any, ...] = ()
+    time_zone_note: str = ""
+    rows_in_session: int | None = None
+    rows_outside_session: int | None = None
+    rows_off_calendar: int | None = None
     committed: bool = False
     seconds: float = 0.0
 
@@ -72,9 +82,28 @@ class LoadReport:
             "source": self.source,
             "format": self.format,
             "columns": dict(self.columns),
+            "markets": [m.to_json() for m in self.markets],
+            "time_zone_note": self.time_zone_note,
+            "rows_in_session": self.rows_in_session,
+            "rows_outside_session": self.rows_outside_session,
+            "rows_off_calendar": self.rows_off_calendar,
             "committed": self.committed,
             "seconds": round(self.seconds, 4),
         }
+
+    def notes(self) -> list[str]:
+        """The report's sentences about markets, time zones and where the rows fall."""
+        out = [m.sentence for m in self.markets]
+        if self.time_zone_note:
+            out.append(self.time_zone_note)
+        if self.rows_outside_session is not None:
+            total = self.rows_in_session + self.rows_outside_session + self.rows_off_calendar
+            out.append(
+                f"{self.rows_outside_session:,} of {total:,} rows are outside the regular session (pre-/post-market) "
+                f"and {self.rows_off_calendar:,} on days outside the calendar (weekends, holidays); they are kept in "
+                "the store and calibration ignores them"
+            )
+        return out
 
 
 class LoadError(ValueError):

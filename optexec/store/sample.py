@@ -37,6 +37,25 @@ def load_sample(con, data_dir: str | Path = DATA_DIR) -> dict[str, int]:
     return added
 
 
+def init_sample(con, data_dir: str | Path = DATA_DIR) -> dict[str, int]:
+    """``db init --sample``: load the bundled sample into ``con``'s database; rows added per table.
+
+    Allowed on an empty database and on one that holds only the bundled sample's symbols (re-running then adds
+    only what is missing, usually nothing). Refused (ValueError) when the database holds other symbols: the
+    sample's made-up symbols would sit beside the user's real ones.
+    """
+    from optexec.store.db import list_symbols
+
+    others = sorted(set(list_symbols(con)) - set(sample_symbols()))
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise ValueError(
+            f"the database already holds other data ({shown}); the bundled sample is not loaded beside it. "
+            "Use a new database (--db PATH) for the sample"
+        )
+    return load_sample(con, data_dir)
+
+
 def build_sample_database(path: str | Path, data_dir: str | Path = DATA_DIR) -> Path:
     """Create the database file ``path`` from the bundled sample, atomically.
 

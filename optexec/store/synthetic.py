@@ -281,6 +281,30 @@ def _fills(p, orders, ts_minute, path, spread, sigma_usd) -> tuple[pd.DataFrame,
     return (pd.concat(fills) if fills else empty), pd.DataFrame(rows)
 
 
+#: where the sample instruments' market comes from (its days are plain weekdays, NYSE holidays included)
+MARKET_SOURCE = "synthetic sample: every weekday"
+
+
+def instruments_frame() -> pd.DataFrame:
+    """The sample's instruments: New York time, 09:30–16:00, no exchange calendar (every weekday: synthetic)."""
+    n = len(SYMBOLS)
+    return pd.DataFrame(
+        {
+            "symbol": [p.symbol for p in SYMBOLS],
+            "currency": "USD",
+            "time_zone": TIME_ZONE,
+            "calendar": pd.Series([None] * n, dtype="string"),
+            "session_open": "09:30",
+            "session_close": "16:00",
+            "market_source": MARKET_SOURCE,
+            "tick_size": TICK_USD,
+            "lot_size": 1.0,
+            "shares_outstanding": [p.adv_shares * 200 for p in SYMBOLS],
+            "name": [p.name for p in SYMBOLS],
+        }
+    )
+
+
 def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], dict]:
     """Every table of the sample plus the planted parameters (with realised summary statistics)."""
     rng = np.random.default_rng(seed)
@@ -312,19 +336,8 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], dict]:
             "first_close_usd": float(out["bars"]["close"].iloc[MINUTES - 1]),
             "last_close_usd": float(out["bars"]["close"].iloc[-1]),
         }
-    instruments = pd.DataFrame(
-        {
-            "symbol": [p.symbol for p in SYMBOLS],
-            "currency": "USD",
-            "time_zone": TIME_ZONE,
-            "tick_size": TICK_USD,
-            "lot_size": 1.0,
-            "shares_outstanding": [p.adv_shares * 200 for p in SYMBOLS],
-            "name": [p.name for p in SYMBOLS],
-        }
-    )
     frames = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
-    frames["instruments"] = instruments
+    frames["instruments"] = instruments_frame()
     return frames, planted
 
 

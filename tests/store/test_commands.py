@@ -13,6 +13,8 @@ from .conftest import BAR_HEADER, bar_lines
 
 
 def run(argv, capsys):
+    if "load" in argv and "--calendar" not in argv:  # these tests are about the command line, not the market
+        argv = [*argv, "--calendar", "XNYS", "--tz", "UTC"]
     parser = argparse.ArgumentParser()
     parser.add_argument("--db")
     commands.register(parser.add_subparsers(dest="command", required=True))

@@ -12,9 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from optexec.store import checks, loading
-from optexec.store.loading import LoadError, load_file
+from optexec.store.loading import LoadError
+from optexec.store.loading import load_file as _load_file
 
 from .conftest import BAR_HEADER, bar_lines, count
+
+
+def load_file(con, path, *args, **options):
+    """``load_file`` with the market given (XNYS, naive times UTC): these tests are about validation."""
+    options.setdefault("calendar", "XNYS")
+    options.setdefault("tz", "UTC")
+    return _load_file(con, path, *args, **options)
 
 
 def write(tmp_path, name, text):
@@ -31,7 +39,9 @@ def test_good_csv_loads_and_reloading_adds_nothing(con, tmp_path):
     again = load_file(con, path)
     assert again.rows_loaded == 0 and again.rows_already_present == 50
     assert count(con, "bars") == 50
-    assert con.execute("SELECT symbol, time_zone FROM instruments").fetchall() == [("AAA", "UTC")]
+    assert con.execute("SELECT symbol, time_zone, calendar FROM instruments").fetchall() == [
+        ("AAA", "America/New_York", "XNYS")
+    ]
 
 
 def test_detects_common_column_names_and_mapping(con, tmp_path):

@@ -1,0 +1,234 @@
+"""A new symbol's market from its data: which exchange session holds the volume, and how naive times read.
+
+The evidence is the volume by time of day (bars: volume; trades and fills: sizes; quotes and orders: one per row).
+A candidate answer is a market (``sessions.MarketSession``: zone, regular session, calendar) together with the
+zone that times written without an offset are read in (``naive_zone``; irrelevant when every time carries an
+offset or a zone). For each candidate, over the data's local dates:
+
+* ``share``: the share of the volume inside the regular sessions of the calendar's trading days;
+* ``coverage``: the share of session minutes (on trading days with data) that are *active*: a minute is active
+  when its volume is at least ``ACTIVE_FRACTION`` of that day's average session-minute volume, so that a few
+  thin pre-market bars do not make a longer session look covered;
+* ``day_fit``: the share of the calendar's trading days in the data's span that have data.
+
+A candidate is eligible when ``share >= MIN_SHARE``, ``coverage >= MIN_COVERAGE`` and ``day_fit >= MIN_DAY_FIT``;
+the score is ``share * coverage``. The best eligible candidate is the answer when the best different answer
+scores below ``MAX_RUNNER_UP`` times it; otherwise (or when nothing is eligible) there is no answer and the load
+asks. Candidates that classify every row identically (XNYS and XTSE: same hours, same offsets) are one answer:
+the first in ``sessions.CANDIDATE_CALENDARS`` order is taken and the others are named in the sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optexec.store.sessions import (
+    CANDIDATE_CALENDARS,
+    MarketSession,
+    format_hhmm,
+    from_calendar,
+    parse_hhmm,
+    session_days,
+)
+
+MIN_SHARE = 0.8
+MIN_COVERAGE = 0.25
+MIN_DAY_FIT = 0.8
+MAX_RUNNER_UP = 0.85
+ACTIVE_FRACTION = 0.2
+
+
+def parse_session(text: str) -> tuple[str, str]:
+    """``(open, close)`` of an ``HH:MM-HH:MM`` regular session; ValueError otherwise (or close before open)."""
+    parts = str(text).replace("–", "-").split("-")
+    if len(parts) != 2:
+        raise ValueError(f"the session must be HH:MM-HH:MM (e.g. 09:30-16:00), got {text!r}")
+    opens, closes = (
+        format_hhmm(parse_hhmm(p, what)) for p, what in zip(parts, ("the session open", "the close"), strict=True)
+    )
+    if parse_hhmm(closes) <= parse_hhmm(opens):
+        raise ValueError(f"the session closes ({closes}) before it opens ({opens})")
+    return opens, closes
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How one candidate (market, naive zone) fits the data."""
+
+    market: MarketSession
+    naive_zone: str | None
+    share: float
+    coverage: float
+    day_fit: float
+    weight: float
+
+    @property
+    def eligible(self) -> bool:
+        return self.share >= MIN_SHARE and self.coverage >= MIN_COVERAGE and self.day_fit >= MIN_DAY_FIT
+
+    @property
+    def score(self) -> float:
+        return self.share * self.coverage
+
+    def key(self) -> tuple:
+        return (
+            round(self.share, 9),
+            round(self.coverage, 9),
+            round(self.day_fit, 9),
+            self.market.open_local,
+            self.market.close_local,
+        )
+
+    def describe(self) -> str:
+        zone = f"; times without an offset as {self.naive_zone}" if self.naive_zone else ""
+        return (
+            f"{self.market.describe()}{zone}: {self.share:.1%} of volume inside the session, "
+            f"{self.coverage:.0%} of session minutes active, data on {self.day_fit:.0%} of its trading days"
+        )
+
+
+@dataclass(frozen=True)
+class Inference:
+    """The answer (``best``, None when there is none), every candidate's fit, and why not when there is none."""
+
+    best: Fit | None
+    fits: tuple[Fit, ...]
+    same_as_best: tuple[str, ...] = ()
+    problem: str = ""
+
+    def sentence(self) -> str:
+        """E.g. ``inferred XNYS, America/New_York, 09:30–16:00 from the volume by time of day (...)``."""
+        b = self.best
+        same = (
+            f"; {', '.join(self.same_as_best)} fits the same way (give the calendar if it is that one)"
+            if (self.same_as_best)
+            else ""
+        )
+        return (
+            f"inferred {b.market.describe()} from the volume by time of day ({b.share:.1%} of volume inside "
+            f"the session, {b.coverage:.0%} of session minutes active){same}"
+        )
+
+    def candidates_text(self, n: int = 3) -> str:
+        ranked = sorted(self.fits, key=lambda f: -f.score)
+        seen, out = set(), []
+        for fit in ranked:
+            if fit.key() + (fit.naive_zone,) in seen:
+                continue
+            seen.add(fit.key() + (fit.naive_zone,))
+            out.append(fit.describe())
+            if len(out) == n:
+                break
+        return "; ".join(out)
+
+
+def utc_minutes(hist: pd.DataFrame, naive_zone: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """UTC minute stamps (datetime64) and weights of a histogram, its naive rows read in ``naive_zone``.
+
+    Naive wall times that do not exist or are ambiguous in ``naive_zone`` are left out (they are rejected by line
+    when the rows are loaded).
+    """
+    aware = ~hist["naive"].to_numpy(bool)
+    stamps = [hist["minute"].to_numpy("datetime64[ns]")[aware]]
+    weights = [hist["weight"].to_numpy(float)[aware]]
+    if naive_zone is not None and (~aware).any():
+        wall = pd.DatetimeIndex(hist["minute"].to_numpy("datetime64[ns]")[~aware])
+        utc = wall.tz_localize(naive_zone, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC").tz_localize(None)
+        ok = ~utc.isna()
+        stamps.append(utc.to_numpy()[ok])
+        weights.append(hist["weight"].to_numpy(float)[~aware][ok])
+    return np.concatenate(stamps), np.concatenate(weights)
+
+
+def classify(stamps_utc: np.ndarray, market: MarketSession) -> pd.DataFrame:
+    """Each UTC minute's local date, local minute and place: ``regular``, ``outside`` (a trading day, outside
+    the regular session or in its break) or ``off_day`` (not a trading day of the calendar)."""
+    local = pd.DatetimeIndex(stamps_utc).tz_localize("UTC").tz_convert(market.time_zone)
+    frame = pd.DataFrame({"day": local.date, "minute": local.hour * 60 + local.minute})
+    if frame.empty:
+        frame["place"] = pd.Series(dtype=object)
+        return frame
+    days = session_days(market, min(frame["day"]), max(frame["day"]))
+    merged = frame.merge(days, on="day", how="left")
+    minute = merged["minute"].to_numpy(float)
+    trading = merged["open_minute"].notna().to_numpy()
+    inside = (
+        trading & (minute >= merged["open_minute"].to_numpy(float)) & (minute < merged["close_minute"].to_numpy(float))
+    )
+    brk = (minute >= merged["break_start_minute"].to_numpy(float)) & (
+        minute < merged["break_end_minute"].to_numpy(float)
+    )
+    inside &= ~brk
+    frame["place"] = np.where(inside, "regular", np.where(trading, "outside", "off_day"))
+    return frame
+
+
+def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fit:
+    """How the histogram fits ``market`` with naive times read in ``naive_zone`` (see the module docstring)."""
+    stamps, weights = utc_minutes(hist, naive_zone)
+    total = float(weights.sum())
+    places = classify(stamps, market)
+    if places.empty or total <= 0:
+        return Fit(market, naive_zone, 0.0, 0.0, 0.0, total)
+    places["w"] = weights
+    inside = places[places["place"] == "regular"]
+    share = float(inside["w"].sum()) / total
+    days = session_days(market, min(places["day"]), max(places["day"]))
+    sess = days["close_minute"] - days["open_minute"]
+    sess = sess - (days["break_end_minute"] - days["break_start_minute"]).fillna(0)
+    minutes_by_day = dict(zip(days["day"], sess.to_numpy(float), strict=True))
+    data_days = set(places["day"]) & set(minutes_by_day)
+    per_minute = inside.groupby(["day", "minute"])["w"].sum().reset_index()
+    day_total = per_minute.groupby("day")["w"].transform("sum")
+    day_minutes = per_minute["day"].map(minutes_by_day)
+    active = int((per_minute["w"] >= ACTIVE_FRACTION * day_total / day_minutes).sum())
+    session_total = sum(minutes_by_day[d] for d in data_days)
+    coverage = active / session_total if session_total else 0.0
+    day_fit = len(data_days) / len(days) if len(days) else 0.0
+    return Fit(market, naive_zone, share, coverage, day_fit, total)
+
+
+def candidate_markets(
+    tz: str | None = None, calendar: str | None = None, session: tuple[str, str] | None = None
+) -> list[MarketSession]:
+    """The markets a new symbol may have given what the user said (any of tz, calendar, session).
+
+    With a calendar: that calendar (its session replaced by ``session`` when given; ``tz`` then only says how
+    naive times read). Otherwise the candidate calendars consistent with ``tz`` and ``session``, plus, when both
+    are given, the market without a calendar (every weekday).
+    """
+    if calendar is not None:
+        market = from_calendar(calendar)
+        if session is not None:
+            market = dataclasses.replace(market, open_local=session[0], close_local=session[1])
+        return [market]
+    out = []
+    for code in CANDIDATE_CALENDARS:
+        market = from_calendar(code)
+        if tz is not None and market.time_zone != tz:
+            continue
+        if session is not None:
+            market = dataclasses.replace(market, open_local=session[0], close_local=session[1])
+        out.append(market)
+    if tz is not None and session is not None:
+        out.append(MarketSession(tz, session[0], session[1], None))
+    return out
+
+
+def infer(hist: pd.DataFrame, markets: list[MarketSession], naive_zones: list[str | None]) -> Inference:
+    """The best (market, naive zone) for the data, or none with the reason (see the module docstring)."""
+    fits = tuple(fit(hist, m, z) for z in naive_zones for m in markets)
+    eligible = sorted((f for f in fits if f.eligible), key=lambda f: -f.score)
+    if not eligible:
+        return Inference(None, fits, problem="the volume by time of day fits no candidate market")
+    best = eligible[0]
+    same = [f for f in eligible[1:] if f.key() == best.key() and f.naive_zone == best.naive_zone]
+    others = [f for f in eligible[1:] if f not in same]
+    if others and others[0].score >= MAX_RUNNER_UP * best.score:
+        return Inference(None, fits, problem="the volume by time of day fits more than one market")
+    names = tuple(dict.fromkeys(f.market.calendar or f.market.describe() for f in same if f.market != best.market))
+    return Inference(best, fits, names)

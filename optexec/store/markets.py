@@ -1,0 +1,274 @@
+"""The market of the symbols in a load: given, inferred, from the file format or already stored; and where rows fall.
+
+``decide`` settles, before the rows are staged, the zone that times written without an offset are read in and
+each symbol's market (``sessions.MarketSession``), or refuses the load with a question. The rules:
+
+* A stored instrument keeps its stored market (and says so). A ``tz``/``calendar``/``session`` that disagrees with
+  it is refused with the stored market and how to change it (``db market``). ``tz`` is the zone of the
+  instrument unless a calendar is given: with ``calendar`` it only says how times without an offset read.
+* A new symbol takes the market given (``calendar``, or ``tz`` and ``session``), else the file format's (LEAN:
+  XNYS; LOBSTER: XNAS), else the one inferred from its volume by time of day (``optexec.store.inference``);
+  partly given (only ``tz`` or only ``session``) infers the rest among the consistent candidates. All new symbols
+  of one file get one market (load files of different markets separately).
+* Times without an offset are read in ``tz`` when given; otherwise in whichever of the markets' zones and UTC
+  puts the volume in the session (inferred and stated), or the load asks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zoneinfo
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optexec.store import inference
+from optexec.store.reports import LoadError
+from optexec.store.sessions import MarketSession, exchange_calendar, from_calendar, instrument_session
+
+#: what a symbol's ``market_source`` says, by origin
+GIVEN, INFERRED, STORED = "given", "inferred from the volume by time of day", "the instrument already stored"
+#: the best share of volume in the session that settles the naive zone of a stored symbol's file, and the margin
+ZONE_MARGIN = 0.1
+HOW_TO_CHOOSE = "say which market it is with --calendar CODE (e.g. XNYS), or --tz ZONE and --session HH:MM-HH:MM"
+
+
+@dataclass(frozen=True)
+class MarketRequest:
+    """What the user said about the market: time zone, calendar code, regular session (each optional)."""
+
+    tz: str | None = None
+    calendar: str | None = None
+    session: tuple[str, str] | None = None
+
+    @classmethod
+    def parse(cls, tz: str | None = None, calendar: str | None = None, session: str | None = None) -> MarketRequest:
+        """Validate the three inputs (unknown zone or calendar, a bad or inverted session: ValueError)."""
+        tz = (tz or "").strip() or None
+        calendar = (calendar or "").strip().upper() or None
+        if calendar == "24/7" or (calendar or "").lower() == "24/7":
+            calendar = "24/7"
+        if tz is not None:
+            try:
+                zoneinfo.ZoneInfo(tz)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise LoadError(f"unknown time zone {tz!r}; use a name like America/New_York or UTC") from None
+        if calendar is not None:
+            exchange_calendar(calendar)
+        parsed = inference.parse_session(session) if (session or "").strip() else None
+        return cls(tz, calendar, parsed)
+
+    @property
+    def given(self) -> bool:
+        return any(v is not None for v in (self.tz, self.calendar, self.session))
+
+    def market_zone(self) -> str | None:
+        """The instrument's zone implied: the calendar's, else ``tz``."""
+        return from_calendar(self.calendar).time_zone if self.calendar else self.tz
+
+
+@dataclass(frozen=True)
+class MarketNote:
+    """One line of the load report about a market: the symbols, their market, where it came from, the sentence."""
+
+    symbols: tuple[str, ...]
+    market: MarketSession
+    source: str
+    sentence: str
+
+    def to_json(self) -> dict:
+        return {"symbols": list(self.symbols), **self.market.to_json(), "source": self.source,
+                "sentence": self.sentence}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The naive zone (None: no time without an offset), each symbol's market and source, and the notes."""
+
+    naive_zone: str | None
+    markets: dict[str, tuple[MarketSession, str]]
+    notes: tuple[MarketNote, ...]
+    zone_sentence: str = ""
+
+    @property
+    def new_symbols(self) -> list[str]:
+        return [s for s, (_, source) in self.markets.items() if source != STORED]
+
+
+def stored_markets(cur, symbols) -> dict[str, tuple[MarketSession, str]]:
+    """The stored market and its source for each of ``symbols`` that has an instrument row."""
+    out = {}
+    for symbol in symbols:
+        market = instrument_session(cur, symbol)
+        if market is not None:
+            row = cur.execute("SELECT market_source FROM instruments WHERE symbol = ?", [symbol]).fetchone()
+            out[symbol] = (market, (row[0] if row else None) or "not recorded")
+    return out
+
+
+def _check_disagreement(stored: dict, request: MarketRequest) -> None:
+    for symbol, (market, source) in stored.items():
+        said = []
+        if request.calendar is not None and request.calendar != market.calendar:
+            said.append(f"--calendar {request.calendar}")
+        zone = request.market_zone()
+        if zone is not None and zone != market.time_zone:
+            said.append(f"--tz {request.tz}" if not request.calendar else f"--calendar {request.calendar}")
+        if request.session is not None and request.session != (market.open_local, market.close_local):
+            said.append(f"--session {request.session[0]}-{request.session[1]}")
+        if said:
+            raise LoadError(
+                f"{symbol} is stored with the market {market.describe()} ({source}); {', '.join(said)} disagrees. "
+                f"Load without it, or change the stored market first: python -m optexec db market {symbol} "
+                f"{' '.join(said)}"
+            )
+
+
+def _fit_sentence(fit: inference.Fit | None) -> str:
+    if fit is None or fit.weight <= 0:
+        return ""
+    return f" ({fit.share:.1%} of the volume inside the session)"
+
+
+def _zone_sentence(zone: str | None, how: str) -> str:
+    if zone is None:
+        return ""
+    reading = "as they are (UTC)" if zone == "UTC" else f"as {zone} local time"
+    return f"times written without an offset are read {reading} ({how})"
+
+
+def _question(problem: str, fits_text: str) -> LoadError:
+    return LoadError(
+        f"cannot tell the market of this file: {problem}. Best candidates: {fits_text or 'none'}. {HOW_TO_CHOOSE}"
+    )
+
+
+def decide(
+    cur, hist: pd.DataFrame, request: MarketRequest, format_market: tuple[MarketSession, str] | None = None
+) -> Decision:
+    """Each symbol's market and the naive zone of a file, from what was said, the format, the store, the data."""
+    symbols = sorted(str(s) for s in hist["symbol"].dropna().unique())
+    stored = stored_markets(cur, symbols)
+    _check_disagreement(stored, request)
+    new = [s for s in symbols if s not in stored]
+    has_naive = bool(hist["naive"].any())
+    markets: dict[str, tuple[MarketSession, str]] = {s: stored[s] for s in stored}
+    notes = [
+        MarketNote((s,), m, STORED, f"{s}: the stored market {m.describe()} ({source})")
+        for s, (m, source) in stored.items()
+    ]
+    zone, zone_how = (request.tz, "given") if request.tz else (None, "")
+    if new:
+        market, source, sentence, zone, zone_how = _new_market(hist[hist["symbol"].isin(new)], request, format_market,
+                                                               has_naive, zone, zone_how)  # fmt: skip
+        markets.update({s: (market, source) for s in new})
+        notes.append(MarketNote(tuple(new), market, source, sentence))
+    elif has_naive and zone is None:
+        zone, zone_how = _stored_zone(hist, stored)
+    if not has_naive:
+        zone = None
+    return Decision(zone, markets, tuple(notes), _zone_sentence(zone, zone_how))
+
+
+def _new_market(hist, request, format_market, has_naive, zone, zone_how):
+    """(market, source, sentence, naive zone, how the zone was chosen) for the new symbols of a file."""
+    if request.given:
+        candidates = inference.candidate_markets(request.tz, request.calendar, request.session)
+        if not candidates:
+            raise LoadError(
+                f"no candidate calendar trades in {request.tz}; give the session with --session HH:MM-HH:MM "
+                "(and --calendar CODE if it has an exchange calendar)"
+            )
+    elif format_market is not None:
+        candidates = [format_market[0]]
+    else:
+        candidates = inference.candidate_markets()
+    if zone is not None:
+        zones = [zone]
+    elif not has_naive:
+        zones = [None]
+    else:
+        zones = list(dict.fromkeys([m.time_zone for m in candidates] + ["UTC"]))
+    complete = request.calendar is not None or format_market is not None and not request.given
+    if len(candidates) == 1 and len(zones) == 1:
+        fit = inference.fit(hist, candidates[0], zones[0])
+        best, same = fit, ()
+    else:
+        result = inference.infer(hist, candidates, zones)
+        best, same = result.best, result.same_as_best
+        if best is None:
+            fallback = [m for m in candidates if m.calendar is None]
+            if fallback and len(zones) == 1:  # tz and session given, no calendar fits: every weekday
+                best = inference.fit(hist, fallback[0], zones[0])
+            elif complete:
+                raise LoadError(
+                    f"cannot tell how the times written without an offset read: {result.candidates_text()}. "
+                    "Give their zone with --tz ZONE (e.g. --tz UTC), or write offsets in the file (e.g. -05:00)"
+                )
+            else:
+                raise _question(result.problem, result.candidates_text())
+        elif not complete and len(candidates) > 1:
+            zone_how = zone_how or "inferred with the market"
+    market = best.market
+    if zone is None and best.naive_zone is not None:
+        zone, zone_how = best.naive_zone, ("the format" if format_market and not request.given else "inferred with "
+                                           "the market, from the volume by time of day")  # fmt: skip
+    if request.calendar is not None or (request.tz and request.session and market.calendar is None):
+        source = GIVEN
+        sentence = f"market given: {market.describe()}{_fit_sentence(best)}"
+    elif request.given:
+        said = ", ".join(k for k, v in (("time zone", request.tz), ("session", request.session)) if v)
+        source = f"{INFERRED} ({said} given)"
+        sentence = inference.Inference(best, (best,), same).sentence() + f"; {said} given"
+    elif format_market is not None:
+        source = format_market[1]
+        sentence = f"{market.describe()} from {format_market[1]}{_fit_sentence(best)}"
+    else:
+        source = INFERRED
+        sentence = inference.Inference(best, (best,), same).sentence()
+    return market, source, sentence, zone, zone_how
+
+
+def _stored_zone(hist: pd.DataFrame, stored: dict) -> tuple[str, str]:
+    """The naive zone of a file of stored symbols: their zone or UTC, whichever puts the volume in the session."""
+    zones = list(dict.fromkeys([m.time_zone for m, _ in stored.values()] + ["UTC"]))
+    if len(zones) == 1:
+        return zones[0], "the stored market's time zone"
+    shares = {}
+    for zone in zones:
+        inside = total = 0.0
+        for symbol, (market, _) in stored.items():
+            f = inference.fit(hist[hist["symbol"] == symbol], market, zone)
+            inside, total = inside + f.share * f.weight, total + f.weight
+        shares[zone] = inside / total if total else 0.0
+    ranked = sorted(shares, key=lambda z: -shares[z])
+    best, second = ranked[0], ranked[1]
+    listed = ", ".join(f"as {z}: {shares[z]:.1%}" for z in ranked)
+    if shares[best] < inference.MIN_SHARE or shares[second] > shares[best] - ZONE_MARGIN:
+        raise LoadError(
+            f"cannot tell how the times written without an offset read (share of the volume inside the stored "
+            f"session {listed}); write offsets in the file (e.g. -05:00), or give --calendar CODE --tz ZONE"
+        )
+    return best, f"inferred: they put the volume in the stored session, {listed}"
+
+
+def place_counts(frame: pd.DataFrame, markets: dict[str, tuple[MarketSession, str]]) -> dict[str, int]:
+    """Rows in the regular session, outside it on trading days, and on days outside the calendar.
+
+    ``frame`` has one row per (symbol, UTC minute) with the number of ``rows`` there.
+    """
+    counts = {"regular": 0, "outside": 0, "off_day": 0}
+    for symbol, part in frame.groupby("symbol"):
+        if symbol not in markets:
+            continue
+        places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[symbol][0])
+        rows = part["rows"].to_numpy(np.int64)
+        for place in counts:
+            counts[place] += int(rows[(places["place"] == place).to_numpy()].sum())
+    return counts
+
+
+def with_source(market: MarketSession, **changes) -> MarketSession:
+    """A copy of ``market`` with ``changes`` (validated by MarketSession)."""
+    return dataclasses.replace(market, **changes)
