@@ -221,8 +221,8 @@ def calibrate(
     report(0.2, "volatility")
     daily = volatility.daily_bars(m.open, m.high, m.low, m.close)
     price = float(daily["close"][-1])
-    problems = [*m.coverage.problems, *_overnight_gaps(daily, m.days)]
-    warnings.extend(problems[len(m.coverage.problems) :])
+    gaps = _overnight_gaps(daily, m.days)
+    warnings.extend(gaps)
     vols = volatility.vol_estimates(m.open, m.high, m.low, m.close)
     primary = PRIMARY_VOL if math.isfinite(vols[PRIMARY_VOL].value) else "realised_15min"
     sig = vols[primary]
@@ -343,7 +343,7 @@ def calibrate(
         seconds=time.perf_counter() - t0,
         timings=timings,
         coverage=m.coverage,
-        data_problems=tuple(problems),
+        data_problems=(*m.coverage.problems, *gaps),
     )
 
 
