@@ -6,14 +6,19 @@ User errors exit with status 2 and one plain line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+import duckdb
 
 from optexec import simulate_commands
 from optexec.calibrate import commands as calibrate_commands
+from optexec.calibrate import latest_calibration
 from optexec.market_source import symbol_params
 from optexec.models import MarketParams, Order
 from optexec.planning import (
@@ -28,7 +33,7 @@ from optexec.planning import (
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
 from optexec.simulate import SimulationConfig
 from optexec.store import commands as store_commands
-from optexec.store import db
+from optexec.store import db, sample
 from optexec.strategies import registry
 
 
@@ -89,12 +94,36 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@contextlib.contextmanager
+def read_store(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection on the command's store (``--db``) for the ``with`` block; blocks inside it (the
+    symbol's parameters, a stored RL policy) join it, so a command reads one state of the store. A store that cannot
+    be read (busy past the wait, not a database, a missing file other than the default) is a UserError."""
+    with contextlib.ExitStack() as stack:
+        try:
+            con = stack.enter_context(db.reading(args.db))
+        except ValueError as error:
+            raise UserError(f"cannot read the symbol's parameters: {error}") from None
+        yield con
+
+
 def _stored_market(args: argparse.Namespace) -> tuple[MarketParams | None, str]:
-    """The symbol's parameters from the store (latest accepted calibration or planted sample), and why not."""
-    try:
-        return symbol_params(db.connect(args.db), args.symbol).market, ""
-    except ValueError as error:
-        return None, str(error)
+    """The symbol's parameters from the store (latest accepted calibration or planted sample), or None and why not
+    when the store holds none for it; never None because the store could not be read (``read_store``)."""
+    with read_store(args) as con:
+        try:
+            if latest_calibration(con, args.symbol) is None and args.symbol not in sample.sample_symbols():
+                return None, (
+                    f"no parameters for {args.symbol} in the store {db.resolve_path(args.db)} (calibrate it with "
+                    f"`calibrate --symbol {args.symbol}`)"
+                )
+            return symbol_params(con, args.symbol).market, ""
+        except ValueError as error:  # a stored calibration that does not make market parameters
+            raise UserError(f"cannot use the stored parameters of {args.symbol}: {error}") from None
+        except duckdb.Error as error:
+            raise UserError(
+                f"cannot read the symbol's parameters from {db.resolve_path(args.db)}: {str(error).splitlines()[0]}"
+            ) from None
 
 
 def market_from_args(args: argparse.Namespace) -> MarketParams:
@@ -186,7 +215,8 @@ def format_plan(plan: Plan) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = plan_from_args(args)
+    with read_store(args):
+        plan = plan_from_args(args)
     if not plan.planned:
         raise UserError(
             "no strategy could plan this order: " + "; ".join(f"{r.strategy.name}: {r.error}" for r in plan.rows)
@@ -203,7 +233,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
     settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
     simulation = SimulationConfig(paths=args.paths, seed=args.seed) if args.paths else None
-    result = sweep(order, market_from_args(args), settings, args.param, values, args.strategy, simulation)
+    with read_store(args):
+        result = sweep(order, market_from_args(args), settings, args.param, values, args.strategy, simulation)
     if args.json:
         print(json.dumps(sweep_to_json(result), indent=1))
         return 0
@@ -238,13 +269,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: commands that write to the store: they say so on stderr while they wait for another process to let it go
+WRITERS = {"load", "calibrate", "db init"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    already_open, env_db = db.open_handles(), os.environ.get(db.ENV_VAR)
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "db", None):  # everything the command opens (e.g. a stored RL policy) is in this store
+            os.environ[db.ENV_VAR] = args.db
+        command = " ".join(filter(None, [args.command, getattr(args, "db_command", None)]))
+        if command in WRITERS and not getattr(args, "dry_run", False):
+            db.set_wait_notice(lambda message: print(message, file=sys.stderr, flush=True))
         return args.func(args)
     except (UserError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except duckdb.Error as error:  # the store failed under a command: one line, no traceback
+        print(f"error: the database failed: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # output piped into e.g. head: stop quietly
         sys.stderr.close()
         return 0
+    finally:
+        db.set_wait_notice(None)
+        db.release_handles(keep=already_open)  # a one-shot command lets go of the store as soon as it is done
+        if env_db is None:
+            os.environ.pop(db.ENV_VAR, None)
+        else:
+            os.environ[db.ENV_VAR] = env_db

@@ -59,7 +59,7 @@ def format_result(result: SimulationResult) -> str:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the simulation and print the table or the JSON."""
-    from optexec.cli import _parse_setting, market_from_args
+    from optexec.cli import _parse_setting, market_from_args, read_store
 
     order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
     settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
@@ -70,7 +70,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         force_finish=not args.no_finish,
         use_policies=not args.static,
     )
-    result = simulate(order, market_from_args(args), settings, args.strategy, config)
+    with read_store(args):  # the parameters and any stored RL policy from one state of the store
+        result = simulate(order, market_from_args(args), settings, args.strategy, config)
     print(json.dumps(result.to_json(), indent=1) if args.json else format_result(result))
     return 0
 

@@ -14,8 +14,8 @@ ensure_navigation()
 st.title("Post-trade")
 
 try:
-    con = db.connect()
-    symbols = [r[0] for r in con.cursor().execute("SELECT DISTINCT symbol FROM orders ORDER BY symbol").fetchall()]
+    with db.reading() as con:
+        symbols = [r[0] for r in con.execute("SELECT DISTINCT symbol FROM orders ORDER BY symbol").fetchall()]
 except ValueError as exc:
     st.error(str(exc))
     st.stop()
@@ -27,7 +27,14 @@ ticket_symbol = st.session_state.get("symbol")  # default to the sidebar ticket'
 symbol = st.selectbox(
     "Symbol", symbols, index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0, key="pt_symbol"
 )
-orders = posttrade.order_slippage(con, symbol)
+try:
+    with db.reading() as con:  # one state of the store for the whole page
+        orders = posttrade.order_slippage(con, symbol)
+        stored = run.latest_calibration(con, symbol)
+        history = run.parameter_history(con, symbol, "eta")
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
 if orders.empty:
     st.info(f"{symbol} has no orders with a usable arrival price.")
     st.stop()
@@ -37,7 +44,6 @@ st.dataframe(orders, hide_index=True, width="stretch", key="pt_orders")
 st.plotly_chart(figures.decomposition_figure(orders), width="stretch", key="pt_decomposition")
 
 st.subheader("Weekly recalibration of the temporary impact eta")
-stored = run.latest_calibration(con, symbol)
 if stored is None or "eta" not in stored.values:
     st.info(f"{symbol} has no accepted calibration: calibrate it on the Calibrate page first.")
     st.stop()
@@ -67,15 +73,16 @@ if not weeks.empty:
         )
     if st.button("Apply the update to the symbol's parameters", key="pt_apply"):
         try:
-            ts = run.save_recalibrated(
-                con, symbol, "eta", new_eta, f"post-trade weekly update over {len(weeks)} week(s)"
-            )
+            with db.writing() as con:
+                ts = run.save_recalibrated(
+                    con, symbol, "eta", new_eta, f"post-trade weekly update over {len(weeks)} week(s)"
+                )
+                history = run.parameter_history(con, symbol, "eta")
         except ValueError as exc:
             st.error(str(exc))
         else:
             st.success(f"Saved and accepted as run {ts:%Y-%m-%d %H:%M:%S} UTC.")
 
-history = run.parameter_history(con, symbol, "eta")
 st.subheader("History of eta")
 st.plotly_chart(figures.history_figure(history, "eta"), width="stretch", key="pt_history")
 st.dataframe(history, hide_index=True, width="stretch", key="pt_history_table",

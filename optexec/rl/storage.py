@@ -10,9 +10,11 @@ again replaces the row.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -47,29 +49,35 @@ def problem_key(order: Order, market: MarketParams, risk_aversion_per_usd: float
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _ensure(con: duckdb.DuckDBPyConnection) -> bool:
-    """Create the table if needed; False when it is absent and cannot be created (read-only database)."""
+def _exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the table is there (a store no policy was ever saved to has none)."""
     cur = con.cursor()
     try:
-        cur.execute(TABLE_SQL)
-        return True
-    except duckdb.Error:
         found = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rl_policies'").fetchone()
-        return bool(found and found[0])
     finally:
         cur.close()
+    return bool(found and found[0])
+
+
+@contextlib.contextmanager
+def _store(con: duckdb.DuckDBPyConnection | None, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The caller's connection, else a short-lived one on the store (``db.writing`` / ``db.reading``)."""
+    if con is not None:
+        yield con
+        return
+    with db.writing() if write else db.reading() as opened:
+        yield opened
 
 
 def save_policy(name: str, key: str, agent: Any, summary: dict[str, Any] | None = None,
                 con: duckdb.DuckDBPyConnection | None = None) -> None:  # fmt: skip
-    """Store (or replace) a trained agent under ``name`` for the problem ``key``."""
+    """Store (or replace) a trained agent under ``name`` for the problem ``key`` (in ``con``, else the store)."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError("a policy needs a non-empty name")
-    con = con or db.connect()
-    with db.write_lock(con):
-        _ensure(con)
+    with _store(con, write=True) as con, db.write_lock(con):
         cur = con.cursor()
         try:
+            cur.execute(TABLE_SQL)
             cur.execute(
                 "INSERT OR REPLACE INTO rl_policies VALUES (?, ?, ?, ?, ?, ?)",
                 [name.strip(), key, agent.kind, dt.datetime.now(dt.UTC).replace(tzinfo=None),
@@ -82,20 +90,20 @@ def save_policy(name: str, key: str, agent: Any, summary: dict[str, Any] | None 
 def load_policy(key: str, kind: str | None = None, name: str | None = None,
                 con: duckdb.DuckDBPyConnection | None = None) -> tuple[Any, dict[str, Any]] | None:  # fmt: skip
     """(agent, row info) of the latest policy stored for ``key`` (of that kind / name), or None."""
-    con = con or db.connect()
-    if not _ensure(con):
-        return None
     sql = "SELECT name, agent, trained_at, params, summary FROM rl_policies WHERE problem_key = ?"
     args: list[Any] = [key]
     if kind:
         sql, args = sql + " AND agent = ?", [*args, kind]
     if name:
         sql, args = sql + " AND name = ?", [*args, name]
-    cur = con.cursor()
-    try:
-        row = cur.execute(sql + " ORDER BY trained_at DESC LIMIT 1", args).fetchone()
-    finally:
-        cur.close()
+    with _store(con, write=False) as con:
+        if not _exists(con):
+            return None
+        cur = con.cursor()
+        try:
+            row = cur.execute(sql + " ORDER BY trained_at DESC LIMIT 1", args).fetchone()
+        finally:
+            cur.close()
     if row is None:
         return None
     info = {"name": row[0], "agent": row[1], "trained_at": row[2], "summary": json.loads(row[4])}
@@ -104,15 +112,15 @@ def load_policy(key: str, kind: str | None = None, name: str | None = None,
 
 def list_policies(con: duckdb.DuckDBPyConnection | None = None):
     """Every stored policy (without its parameters), newest first, as a DataFrame."""
-    con = con or db.connect()
-    if not _ensure(con):
-        import pandas as pd
+    with _store(con, write=False) as con:
+        if not _exists(con):
+            import pandas as pd
 
-        return pd.DataFrame(columns=["name", "agent", "problem_key", "trained_at", "summary"])
-    cur = con.cursor()
-    try:
-        return cur.execute(
-            "SELECT name, agent, problem_key, trained_at, summary FROM rl_policies ORDER BY trained_at DESC"
-        ).df()
-    finally:
-        cur.close()
+            return pd.DataFrame(columns=["name", "agent", "problem_key", "trained_at", "summary"])
+        cur = con.cursor()
+        try:
+            return cur.execute(
+                "SELECT name, agent, problem_key, trained_at, summary FROM rl_policies ORDER BY trained_at DESC"
+            ).df()
+        finally:
+            cur.close()

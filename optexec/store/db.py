@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +99,10 @@ def _holder(message: str) -> tuple[str, bool]:
         return "another process", False
     pid = found.group(1)
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
     except OSError:
         command = ""
+    command = " ".join(command.split())  # one line, whatever the holder's arguments hold
     if len(command) > 80:
         command = command[:77] + "..."
     return f"process {pid}" + (f" ({command})" if command else ""), "read-only mode" in message
@@ -350,8 +351,27 @@ def database_file(con: duckdb.DuckDBPyConnection) -> str:
     return row[0] if row and row[0] else ":memory:"
 
 
+def open_handles() -> frozenset[str]:
+    """The database files this process has a ``connect()`` handle on."""
+    with _cond:
+        return frozenset(key for key, entry in _entries.items() if entry.pinned and entry.pid == os.getpid())
+
+
+def release_handles(keep: Collection[str] = ()) -> None:
+    """Let go of this process's ``connect()`` handles but those on the files in ``keep`` (see ``open_handles``);
+    one still in use by a block closes when that block ends (the command line, when a command is done)."""
+    with _cond:
+        for key, entry in list(_entries.items()):
+            if entry.pinned and key not in keep and entry.pid == os.getpid():
+                entry.pinned = False
+                if entry.users == 0 and entry.con is not None:
+                    del _entries[key]
+                    entry.con.close()
+        _cond.notify_all()
+
+
 def close_all() -> None:
-    """Close every connection this process holds through this module (the command line when done; tests)."""
+    """Close every connection this process holds through this module, in use or not (tests)."""
     with _cond:
         for entry in _entries.values():
             if entry.pid == os.getpid() and entry.con is not None:
