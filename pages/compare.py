@@ -8,11 +8,12 @@ from optexec.strategies import registry
 from optexec.ui import charts, links
 from optexec.ui.model_view import show_core_diagnostics
 from optexec.ui.plan_view import cached_frontier, cached_plan
-from optexec.ui.state import live_view, valid_ticket
+from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
 
 st.title("Compare strategies")
 ticket = valid_ticket()
+show_market_note(ticket)
 LABELS = [strategy.label for strategy in registry.STRATEGIES.values()]
 links.page_choice("compare_a", "strategy A", LABELS, "the lowest E + λ·Var")
 links.page_choice("compare_b", "strategy B", LABELS, "the runner-up")

@@ -8,7 +8,7 @@ from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats, links
 from optexec.ui.plan_view import cached_plan, prefetch_neighbouring_risk_aversions, show_cost_table
-from optexec.ui.state import live_view, valid_ticket
+from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
 
 st.title("Pre-trade plan")
@@ -23,6 +23,7 @@ st.markdown(
         f"{' (ADV override)' * ('adv' in overridden)}"
     )
 )
+show_market_note(ticket)
 PANELS = [*charts.SCHEDULE_PANELS, "all"]
 
 

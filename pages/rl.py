@@ -8,10 +8,11 @@ from optexec.rl import evaluate as rl_eval
 from optexec.rl import storage
 from optexec.strategies.rl_agent import DEFAULT_PERIODS
 from optexec.ui import formats
-from optexec.ui.state import valid_ticket
+from optexec.ui.state import show_market_note, valid_ticket
 
 st.title("Reinforcement-learning agent")
 ticket = valid_ticket()
+show_market_note(ticket)
 order, market, settings = ticket.order, ticket.market, ticket.settings
 risk_aversion = float(settings.get("risk_aversion_per_usd", 1e-6))
 periods = rl_eval.decision_periods(order, DEFAULT_PERIODS)

@@ -9,11 +9,12 @@ from optexec.simulate import SimulationConfig
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.plan_view import cached_sweep
-from optexec.ui.state import live_view, valid_ticket
+from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket, setting_label
 
 st.title("Sensitivity")
 ticket = valid_ticket()
+show_market_note(ticket)
 
 
 def sweep_parameters(market: MarketParams, settings: dict) -> dict[str, tuple[str, float, float, bool]]:

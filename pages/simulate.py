@@ -6,10 +6,11 @@ from optexec.simulate import SimulationConfig, simulate
 from optexec.simulation import figures
 from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel
 from optexec.ui import formats, links
-from optexec.ui.state import valid_ticket
+from optexec.ui.state import show_market_note, valid_ticket
 
 st.title("Monte Carlo simulation")
 ticket = valid_ticket()
+show_market_note(ticket)
 order, market, settings = ticket.order, ticket.market, ticket.settings
 PATHS, SEED = links.Number("Paths", 100, 100_000, integer=True), links.Number("Seed", 0, 2**31 - 1, integer=True)
 links.page_number("sim_paths", PATHS, 2_000)

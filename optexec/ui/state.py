@@ -51,17 +51,18 @@ def current_ticket() -> Ticket:
 
 
 def valid_ticket() -> Ticket:
-    """This run's ticket; when the order or market is invalid, show why on the page and stop the page here.
-
-    Otherwise a caption under the page's title says where the market parameters come from and what overrides them.
-    """
+    """This run's ticket; when the order or market is invalid, show why on the page and stop the page here."""
     ticket = current_ticket()
     if ticket.errors:
         for error in ticket.errors:
             st.error(formats.markdown_safe(error), icon=":material/error:")
         st.stop()
-    st.caption(formats.markdown_safe(ticket.market_note))
     return ticket
+
+
+def show_market_note(ticket: Ticket) -> None:
+    """A caption saying where the market parameters come from and what the user typed over them."""
+    st.caption(formats.markdown_safe(ticket.market_note))
 
 
 def _load_sample() -> None:
@@ -83,10 +84,10 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
     """
     notes = links.notes()
     if notes:
-        with st.container(border=True, key="link_notes"):
-            for note in notes:
-                st.warning(formats.markdown_safe(note), icon=":material/link_off:")
-            st.button("Dismiss", key="dismiss_link_notes", on_click=links.dismiss_notes, type="tertiary")
+        for note in notes:
+            st.warning(formats.markdown_safe(note), icon=":material/link_off:")
+        st.button("Dismiss the link messages", key="dismiss_link_notes", on_click=links.dismiss_notes,
+                  type="tertiary", icon=":material/close:")  # fmt: skip
     store = ticket.store
     loaded = st.session_state.pop("_optexec_sample_loaded", None)
     if loaded:

@@ -86,6 +86,7 @@ MARKET_FIELDS = {
     ),
 }
 PER_SYMBOL = ("shares", *MARKET_FIELDS)
+OVERRIDE_NAMES = {"price": "price", "vol_pct": "volatility", "spread_bps": "spread", "adv": "ADV"}
 SOURCE_WORD = {CALIBRATION: "calibrated", PLANTED: "planted", DEMO: "DEMO"}
 
 
@@ -358,17 +359,17 @@ def _market_boxes(symbol: str, source: SymbolParams | None) -> tuple[dict[str, A
         for name, field in MARKET_FIELDS.items():
             own = field.calibrated(name, base) if base else None
             own_text = field.text.format(own) if own is not None else "unknown"
+            label = f":orange[{field.label} · override]" if typed[name] is not None else field.label
             values[name] = st.number_input(
-                field.label, value=None, step=field.step, format=field.widget_format, key=keys[name],
+                label, value=None, step=field.step, format=field.widget_format, key=keys[name],
                 placeholder=f"{own:,.{field.widget_format[2]}f} · {word}" if own is not None else "no value",
             )  # fmt: skip
             if values[name] is not None:
                 value_text = field.text.format(values[name]) if field.spec.problem(values[name]) is None else "invalid"
-                overrides.append(Override(keys[name], field.label, value_text, own_text))
-                left, right = st.columns([3, 1], vertical_alignment="center")
-                left.caption(f":orange-badge[override] {word} {own_text}".replace("$", "\\$"))
-                right.button("Clear", key=f"clear_{keys[name]}", on_click=_clear, args=([keys[name]],),
-                             help=f"Back to {symbol}'s {word} value")  # fmt: skip
+                overrides.append(Override(keys[name], OVERRIDE_NAMES[name], value_text, own_text))
+                st.caption(f":orange-badge[override] {word} {own_text}".replace("$", "\\$"))
+                st.button(f"Clear: back to {own_text}".replace("$", "\\$"), key=f"clear_{keys[name]}", on_click=_clear,
+                          args=([keys[name]],), type="tertiary", icon=":material/close:")  # fmt: skip
         for key, label, own_label in (("eta_x", "Temporary impact η (× symbol's)", "η"),
                                       ("gamma_x", "Permanent impact γ (× symbol's)", "γ")):  # fmt: skip
             st.session_state.setdefault(key, DEFAULTS[key])
@@ -443,13 +444,14 @@ def order_ticket() -> Ticket:
     start_minutes = sidebar.slider("Start (minutes after the open)", 0, session_minutes - 1, step=5,
                                    key="start_minutes")  # fmt: skip
 
+    values, overrides = _market_boxes(symbol, source)
+
     sidebar.header("Model")
     sidebar.select_slider("Risk aversion λ (1/$)", RISK_AVERSION_GRID, format_func=lambda v: f"{v:g}",
                           key="risk_aversion", on_change=rerun_live_view,
                           help="λ in E + λ·Var: 0 is risk neutral (TWAP); larger trades faster.")  # fmt: skip
     settings.strategy_settings()
     held_settings = current_settings()
-    values, overrides = _market_boxes(symbol, source)
 
     errors = [symbol_error] if symbol_error else []
     valid = all(

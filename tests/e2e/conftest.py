@@ -55,11 +55,11 @@ def page(browser, app_url):
     context.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot once the frontend has drawn the finished run."""
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot (the full page, or what the viewport shows) once the frontend has drawn the finished run."""
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(400)
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -76,10 +76,57 @@ def test_plan_page_end_to_end(page, app_url):
     assert ((sums - 1e6).abs() < 1e-3).all()
 
 
+def _alerts(page, kind: str) -> list[str]:
+    """The texts of the page's alerts of one kind (Warning, Error, ...), without their icons."""
+    return page.locator(f"[data-testid='stAlertContent{kind}'] [data-testid='stMarkdownContainer']").all_inner_texts()
+
+
+def _header(page) -> str:
+    """The Plan page's order line (side, size, symbol, horizon, slices, price, notional, % of ADV)."""
+    lines = page.locator("[data-testid='stMain'] [data-testid='stMarkdownContainer']", has_text="notional")
+    return lines.first.inner_text()
+
+
 def test_bad_input_shows_a_message_not_a_traceback(page, app_url):
     page.goto(f"{app_url}/?horizon_days=0")
     wait_idle(page)
+    page.wait_for_selector("[data-testid='stMetricValue']")
+    assert "Link value horizon_days=0 is not valid (> 0, ≤ 252): using 1." in _alerts(page, "Warning")
+    assert "SELL 250,000 SYN-LARGE over 1 trading day" in _header(page)
+    assert "horizon_days" not in page.url  # the link now holds the plan on the screen
+    shares = page.get_by_label("Shares", exact=True)
+    shares.fill("-5000")
+    shares.press("Enter")
     page.wait_for_selector("[data-testid='stAlertContentError']")
-    assert "horizon (days) must be > 0" in page.locator("[data-testid='stAlertContentError']").first.inner_text()
+    wait_idle(page)
+    assert any("Shares = −5,000 is not valid (> 0): the plan is not updated until it is fixed." in e
+               for e in _alerts(page, "Error"))  # fmt: skip
+    assert page.locator("[data-testid='stMetricValue']").count() == 0  # no stale plan left standing
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "05_bad_input")
+
+
+def test_an_override_and_a_link_message_on_desktop_and_phone(browser, app_url):
+    """A link with an override and a bad value, at 1440 px and 390 px: the message on top, the override marked in
+    the header and in the sidebar (screenshots 06_* and 07_*)."""
+    for width, height in ((1440, 1100), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            page.goto(f"{app_url}/?price.SYN-LARGE=120&slices=100000000")
+            wait_idle(page)
+            page.wait_for_selector("[data-testid='stMetricValue']")
+            assert "Link value slices=100000000 is not valid (1–5,000): using 390." in _alerts(page, "Warning")
+            header = _header(page)
+            assert "in 390 slices" in header and "arrival price $120.00 (override)" in header
+            assert "price.SYN-LARGE=120" in page.url and "slices" not in page.url
+            screenshot(page, f"06_link_message_{width}px", full_page=False)
+            if width < 800:
+                page.locator("[data-testid='stExpandSidebarButton']").click()
+            sidebar = page.locator("[data-testid='stSidebar']")
+            market = sidebar.get_by_text("Market parameters · 1 override")
+            market.scroll_into_view_if_needed()
+            assert sidebar.get_by_role("button", name="Clear: back to $100.00").is_visible()
+            screenshot(page, f"07_override_{width}px", full_page=False)
+        finally:
+            context.close()
