@@ -12,10 +12,13 @@ offset or a zone). For each candidate, over the data's local dates:
 * ``day_fit``: the share of the calendar's trading days in the data's span that have data.
 
 A candidate is eligible when ``share >= MIN_SHARE``, ``coverage >= MIN_COVERAGE`` and ``day_fit >= MIN_DAY_FIT``;
-the score is ``share * coverage``. The best eligible candidate is the answer when the best different answer
-scores below ``MAX_RUNNER_UP`` times it; otherwise (or when nothing is eligible) there is no answer and the load
-asks. Candidates that classify every row identically (XNYS and XTSE: same hours, same offsets) are one answer:
-the first in ``sessions.CANDIDATE_CALENDARS`` order is taken and the others are named in the sentence.
+its score is ``share**2 * coverage * day_fit`` (volume outside the session counts twice: naive wall times fit any
+zone whose exchange keeps similar hours, and only the edges of the session, lunch breaks and holidays tell them
+apart). Candidates with the same clock (the same UTC instants in the same local session: XNYS and XTSE, or naive
+times read as UTC or London time in winter) are one answer, the one whose trading days fit the data best (the
+first of ``sessions.CANDIDATE_CALENDARS`` and of the zones, UTC first, on a tie), the others named in the sentence.
+The best answer stands when the next different answer scores below ``MAX_RUNNER_UP`` times it; otherwise, or when
+nothing is eligible, there is no answer and the load asks.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class Fit:
     coverage: float
     day_fit: float
     weight: float
+    clock: tuple = ()
 
     @property
     def eligible(self) -> bool:
@@ -72,16 +76,10 @@ class Fit:
 
     @property
     def score(self) -> float:
-        return self.share * self.coverage
+        return self.share**2 * self.coverage * self.day_fit
 
     def key(self) -> tuple:
-        return (
-            round(self.share, 9),
-            round(self.coverage, 9),
-            round(self.day_fit, 9),
-            self.market.open_local,
-            self.market.close_local,
-        )
+        return (round(self.share, 9), round(self.coverage, 9), round(self.day_fit, 9), self.clock)
 
     def describe(self) -> str:
         zone = f"; times without an offset as {self.naive_zone}" if self.naive_zone else ""
@@ -103,11 +101,7 @@ class Inference:
     def sentence(self) -> str:
         """E.g. ``inferred XNYS, America/New_York, 09:30–16:00 from the volume by time of day (...)``."""
         b = self.best
-        same = (
-            f"; {', '.join(self.same_as_best)} fits the same way (give the calendar if it is that one)"
-            if (self.same_as_best)
-            else ""
-        )
+        same = "".join(f"; {text}" for text in self.same_as_best)
         return (
             f"inferred {b.market.describe()} from the volume by time of day ({b.share:.1%} of volume inside "
             f"the session, {b.coverage:.0%} of session minutes active){same}"
@@ -174,6 +168,8 @@ def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fi
     places = classify(stamps, market)
     if places.empty or total <= 0:
         return Fit(market, naive_zone, 0.0, 0.0, 0.0, total)
+    local = places["minute"].to_numpy(np.int64).tobytes() + pd.to_datetime(places["day"]).to_numpy().tobytes()
+    clock = (market.open_local, market.close_local, hash(local))  # the same instants in the same local session
     places["w"] = weights
     inside = places[places["place"] == "regular"]
     share = float(inside["w"].sum()) / total
@@ -189,7 +185,7 @@ def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fi
     session_total = sum(minutes_by_day[d] for d in data_days)
     coverage = active / session_total if session_total else 0.0
     day_fit = len(data_days) / len(days) if len(days) else 0.0
-    return Fit(market, naive_zone, share, coverage, day_fit, total)
+    return Fit(market, naive_zone, share, coverage, day_fit, total, clock)
 
 
 def candidate_markets(
@@ -225,10 +221,19 @@ def infer(hist: pd.DataFrame, markets: list[MarketSession], naive_zones: list[st
     eligible = sorted((f for f in fits if f.eligible), key=lambda f: -f.score)
     if not eligible:
         return Inference(None, fits, problem="the volume by time of day fits no candidate market")
-    best = eligible[0]
-    same = [f for f in eligible[1:] if f.key() == best.key() and f.naive_zone == best.naive_zone]
-    others = [f for f in eligible[1:] if f not in same]
-    if others and others[0].score >= MAX_RUNNER_UP * best.score:
+    groups: dict[tuple, list[Fit]] = {}
+    for f in eligible:  # same clock: same local times and session (XNYS, XTSE): the calendars' days decide
+        groups.setdefault(f.clock, []).append(f)
+    ranked = [max(group, key=lambda f: (f.day_fit * f.share, -group.index(f))) for group in groups.values()]
+    ranked.sort(key=lambda f: -f.score)
+    best = ranked[0]
+    if len(ranked) > 1 and ranked[1].score >= MAX_RUNNER_UP * best.score:
         return Inference(None, fits, problem="the volume by time of day fits more than one market")
-    names = tuple(dict.fromkeys(f.market.calendar or f.market.describe() for f in same if f.market != best.market))
+    same = [f for f in groups[best.clock] if f is not best]
+    names = tuple(
+        f"{f.market.calendar or 'no calendar'} has the same hours"
+        + (" and fits the same way (give the calendar if it is that one)" if f.key() == best.key() else
+           f" but its trading days fit the data less well ({f.day_fit:.0%} of them have data)")
+        for f in same
+    )  # fmt: skip
     return Inference(best, fits, names)

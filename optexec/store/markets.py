@@ -189,7 +189,7 @@ def _new_market(hist, request, format_market, has_naive, zone, zone_how):
     elif not has_naive:
         zones = [None]
     else:
-        zones = list(dict.fromkeys([m.time_zone for m in candidates] + ["UTC"]))
+        zones = list(dict.fromkeys(["UTC"] + [m.time_zone for m in candidates]))  # UTC wins a tie (same instants)
     complete = request.calendar is not None or format_market is not None and not request.given
     if len(candidates) == 1 and len(zones) == 1:
         fit = inference.fit(hist, candidates[0], zones[0])

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 DEFAULT_OPEN = "09:30"
@@ -129,7 +130,9 @@ def session_days(session: MarketSession, start: dt.date, end: dt.date) -> pd.Dat
 
     Columns: ``day`` (date), ``open_minute``, ``close_minute``, ``break_start_minute``, ``break_end_minute``
     (NaN without a lunch break), ``half_day`` (a late open or early close against the regular session).
-    With a calendar the days, half days and holidays are the calendar's; without one every weekday.
+    With a calendar the days, half days and holidays are the calendar's; without one every weekday. A session
+    whose hours differ from the calendar's regular ones (set by the user) replaces them on full days; on the
+    calendar's half days the earlier close (or later open) of the two applies.
     """
     columns = ["day", "open_minute", "close_minute", "break_start_minute", "break_end_minute", "half_day"]
     if end < start:
@@ -170,6 +173,18 @@ def session_days(session: MarketSession, start: dt.date, end: dt.date) -> pd.Dat
             "break_end_minute": local_minutes("break_end").to_numpy(),
         }
     )
+    regular = from_calendar(session.calendar)
+    if (regular.open_local, regular.close_local) != (session.open_local, session.close_local):
+        # a session set apart from the calendar's: it replaces the regular hours; a late open or early close of
+        # the calendar (a half day) still shortens it
+        late = frame["open_minute"] > regular.open_minute
+        early = frame["close_minute"] < regular.close_minute
+        frame["open_minute"] = np.where(
+            late, np.maximum(frame["open_minute"], session.open_minute), session.open_minute
+        )
+        frame["close_minute"] = np.where(
+            early, np.minimum(frame["close_minute"], session.close_minute), session.close_minute
+        )
     frame["half_day"] = (frame["open_minute"] > session.open_minute) | (frame["close_minute"] < session.close_minute)
     return frame[columns]
 
