@@ -36,3 +36,13 @@ def test_report_is_self_contained_and_complete(plan):
     assert "911,227.0" in text  # the AC expected cost of MATH.md section 9 T4, in the cost table
     assert "541,956" in text  # the AC holdings after day 1, in the schedule table
     assert "Plotly" in html and not re.search(r"<script[^>]+src=", html)  # plotly.js inlined, nothing fetched
+
+
+def test_report_names_the_parameters_source_its_overrides_and_the_link(plan):
+    note = "Parameters: calibration of DEMO run 2026-01-02 03:04:05 UTC. Overrides typed in the ticket: price $60.00."
+    link = "http://localhost:8501/?symbol=DEMO&price.DEMO=60&cal=2026-01-02T03:04:05"
+    html = report_html(plan, [], note, dt.datetime(2026, 1, 2, 3, 4), link)
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "Overrides typed in the ticket: price $60.00." in text
+    assert f'href="{link.replace("&", "&amp;")}"' in html
+    assert "The same plan in the app" not in report_html(plan, [], note, dt.datetime(2026, 1, 2, 3, 4))

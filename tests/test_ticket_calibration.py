@@ -188,3 +188,27 @@ def test_a_store_that_cannot_be_read_keeps_the_links_symbol(store, monkeypatch):
     monkeypatch.setenv("OPTEXEC_DB", str(store[0]))
     at.button(key="store_retry").click().run()
     assert not at.error and "SYN-MID" in _header(at) and "in 78 slices" in _header(at)
+
+
+def test_a_model_slider_after_a_store_change_redraws_the_whole_app(store, monkeypatch):
+    """A control of the results reruns them alone, but not on a store that changed since: the ticket is drawn
+    again with the new accepted run (a file stat in the fragment, no store read)."""
+    from optexec.ui import state
+
+    draws: list[int] = []
+    draw = state.order_ticket
+    monkeypatch.setattr(state, "order_ticket", lambda: draws.append(1) or draw())
+    path, _, latest = store
+    at = _open()
+    at.select_slider(key="risk_aversion").set_value(2e-6).run()
+    assert len(draws) == 1  # the slider reran the results alone
+    con = db.open_database(path)
+    try:
+        newer = run.save(con, run.calibrate(con, SYMBOL, latest.window_start, latest.window_end - dt.timedelta(days=5)),
+                         accept=True)  # fmt: skip
+    finally:
+        con.close()
+    next(b for b in at.get("button_group") if b.key == "plan_panel").set_value("trades").run()  # in the results too
+    assert len(draws) == 2
+    assert f"arrival price \\${newer.market_params().price_usd:,.2f} ·" in _header(at)
+    assert at.select_slider(key="risk_aversion").value == 2e-6

@@ -146,3 +146,28 @@ def test_an_invalid_typed_value_stops_the_plan_with_an_error(key, value, message
     assert any(e.value.startswith(message) for e in at.error), [e.value for e in at.error]
     assert not at.dataframe and not at.get("plotly_chart")  # no stale plan left standing
     assert at.number_input(key=key).value == value  # what was typed stays, to be fixed
+
+
+def test_a_bad_page_value_in_the_link_is_named_on_its_page():
+    at = _open(plan_panel="pie")
+    assert any(w.value.startswith("Link value plan_panel=pie is not valid (schedule panel: one of holdings, trades, "
+                                  "participation, all): using Shares left to trade.") for w in at.warning)  # fmt: skip
+    assert next(b for b in at.get("button_group") if b.key == "plan_panel").value == "holdings"
+    assert "plan_panel" not in at.query_params
+
+
+def test_a_good_page_value_in_the_link_is_taken():
+    at = _open(plan_panel="trades")
+    assert next(b for b in at.get("button_group") if b.key == "plan_panel").value == "trades"
+    assert at.query_params["plan_panel"] == "trades"
+    assert not _notes(at)
+
+
+def test_a_bad_simulation_value_in_the_link_is_named_on_the_simulate_page():
+    from pathlib import Path
+
+    at = _open(sim_paths="5")
+    at.switch_page(str(Path(__file__).resolve().parents[1] / "pages" / "simulate.py")).run()
+    assert not at.exception
+    assert any(w.value == "Link value sim_paths=5 is not valid (Paths: 100–100,000): using 2,000." for w in at.warning)
+    assert at.number_input(key="sim_paths").value == 2_000
