@@ -315,7 +315,7 @@ def _resolve_source(symbol: str, store: markets.Store) -> tuple[SymbolParams | N
         if linked is None:
             links.add_note(
                 f"The link was priced with {symbol}'s calibration run of {run_ts:%Y-%m-%d %H:%M:%S} UTC, which this "
-                f"store does not hold (any more): using {latest.source[0].lower()}{latest.source[1:]}"
+                f"store does not hold (any more): using its current parameters ({latest.source.removeprefix('Parameters: ')})"
             )
         del st.session_state[LINK_CAL_KEY]
         return latest, None, None
