@@ -313,9 +313,10 @@ def _resolve_source(symbol: str, store: markets.Store) -> tuple[SymbolParams | N
         return None, None, f"Cannot read {symbol}'s calibration run of {run_ts:%Y-%m-%d %H:%M:%S} UTC: {error}"
     if linked is None or (latest.kind == CALIBRATION and latest.run_ts == run_ts):
         if linked is None:
+            current = latest.source.removeprefix("Parameters: ")
             links.add_note(
                 f"The link was priced with {symbol}'s calibration run of {run_ts:%Y-%m-%d %H:%M:%S} UTC, which this "
-                f"store does not hold (any more): using its current parameters ({latest.source.removeprefix('Parameters: ')})"
+                f"store does not hold (any more): using its current parameters ({current})"
             )
         del st.session_state[LINK_CAL_KEY]
         return latest, None, None
