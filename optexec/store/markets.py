@@ -140,7 +140,8 @@ def _zone_sentence(zone: str | None, how: str) -> str:
 
 def _question(problem: str, fits_text: str) -> LoadError:
     return LoadError(
-        f"cannot tell the market of this file: {problem}. Best candidates: {fits_text or 'none'}. {HOW_TO_CHOOSE}"
+        f"cannot tell the market of this file: {problem}. Best candidates: {fits_text or 'none'}. "
+        f"To load it, {HOW_TO_CHOOSE}"
     )
 
 
@@ -248,7 +249,7 @@ def _stored_zone(hist: pd.DataFrame, stored: dict) -> tuple[str, str]:
     if shares[best] < inference.MIN_SHARE or shares[second] > shares[best] - ZONE_MARGIN:
         raise LoadError(
             f"cannot tell how the times written without an offset read (share of the volume inside the stored "
-            f"session {listed}); write offsets in the file (e.g. -05:00), or give --calendar CODE --tz ZONE"
+            f"session {listed}); write offsets in the file (e.g. -05:00), or give --calendar CODE and --tz ZONE"
         )
     return best, f"inferred: they put the volume in the stored session, {listed}"
 

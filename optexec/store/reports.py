@@ -132,3 +132,30 @@ class Source:
     file_columns: tuple[str, ...] = ()  # the file's own column names, by position
     first_line: int = 2  # file line of the first data row (2 below a header, 1 without)
     prepare: Callable[[Any], None] | None = None  # run on the load's cursor before staging
+
+
+#: command-line words in messages -> the Data page's words (the page never tells the user a flag)
+_PAGE_WORDS = (
+    (r"python -m optexec db market \S+(?: --[a-z]+ \S+)*", "the Markets tab of this page"),
+    (r"--calendar CODE(?: \(e\.g\. XNYS\))?", "the Calendar input (e.g. XNYS)"),
+    (r"--tz ZONE(?: \(e\.g\. --tz UTC\))?", "the Time zone input (e.g. UTC)"),
+    (r"--session HH:MM-HH:MM", "the Session input (HH:MM-HH:MM)"),
+    (r"--calendar (\S+)", r"the calendar \1"),
+    (r"--tz (\S+)", r"the time zone \1"),
+    (r"--session (\S+)", r"the session \1"),
+    (r"--skip-bad-rows", "the 'Skip bad rows' option"),
+    (r"--map FILE_COLUMN=OUR_COLUMN", "renaming the file's columns"),
+    (r"--table", "the Table input"),
+    (r"--symbol", "the Symbol input"),
+    (r"--format (\S+)", r"the Format input (\1)"),
+    (r"--db PATH", "another database (OPTEXEC_DB)"),
+)
+
+
+def for_page(message: str) -> str:
+    """A load or market message in the Data page's words: its inputs instead of command-line flags."""
+    import re
+
+    for pattern, words in _PAGE_WORDS:
+        message = re.sub(pattern, words, message)
+    return message
