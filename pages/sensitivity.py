@@ -9,8 +9,9 @@ from optexec.simulate import SimulationConfig
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.plan_view import cached_sweep
+from optexec.ui.settings import setting_label
 from optexec.ui.state import live_view, show_market_note, valid_ticket
-from optexec.ui.ticket import Ticket, setting_label
+from optexec.ui.ticket import Ticket
 
 st.title("Sensitivity")
 ticket = valid_ticket()

@@ -89,7 +89,7 @@ def test_switching_symbol_starts_from_the_new_symbols_parameters():
 
 
 def test_setting_labels_carry_their_units():
-    from optexec.ui.ticket import setting_label
+    from optexec.ui.settings import setting_label
 
     assert setting_label("resilience_per_day") == "Resilience (1/day)"
     assert setting_label("transient_impact_usd_per_share2") == "Transient impact ($/share²)"

@@ -24,13 +24,7 @@ from optexec.market_source import CALIBRATION, DEMO, PLANTED, SymbolParams
 from optexec.models import MarketParams, Order
 from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD
 from optexec.ui import links, markets, settings
-from optexec.ui.settings import (  # noqa: F401  (re-exported: pages and tests import them from here)
-    LIVE_VIEW_KEY,
-    SETTING_WIDGETS,
-    current_settings,
-    rerun_live_view,
-    setting_label,
-)
+from optexec.ui.settings import current_settings, rerun_live_view
 
 TRADING_DAYS_PER_YEAR = 252
 MAX_UI_SLICES = 5_000
@@ -112,7 +106,6 @@ class Ticket:
     order: Order | None
     market: MarketParams | None
     settings: dict[str, Any]
-    base_market: MarketParams | None
     parameter_source: str
     errors: tuple[str, ...]
     symbol: str = markets.DEMO_SYMBOL
@@ -481,7 +474,7 @@ def order_ticket() -> Ticket:
         )  # fmt: skip
     _write_url(symbol, source, store, size_mode, overrides)
     latest = markets.params_for(symbol, store.version) if linked else None
-    return Ticket(order, market if order else None, held_settings, base, source.source if source else "",
+    return Ticket(order, market if order else None, held_settings, source.source if source else "",
                   tuple(errors), symbol, source, tuple(overrides), store, linked, latest)  # fmt: skip
 
 
