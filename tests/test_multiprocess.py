@@ -7,22 +7,20 @@ as a trader would run them from terminals next to the app.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from optexec.store import sample
 from optexec.store.db import WAIT_ENV_VAR
+from tests.cli_processes import bars_file, finish, instruments_file, run, start
 from tests.e2e.conftest import browser  # noqa: F401  (the fixture, for the app test)
 from tests.e2e.server import running_app, wait_idle
 
-ROOT = Path(__file__).resolve().parents[1]
 PLAN = ["plan", "--symbol", "SYN-LARGE", "--side", "buy", "--shares", "200000", "--horizon-days", "1", "--slices",
         "10", "--json"]  # fmt: skip
 MARKET = ["--price", "50", "--sigma", "0.95", "--spread", "0.125", "--adv", "5e6"]
@@ -47,31 +45,6 @@ def store(sample_db, tmp_path) -> Path:
     return path
 
 
-def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
-
-
-def start(store: Path, *args: str, **env: str) -> subprocess.Popen:
-    """``python -m optexec --db STORE ARGS`` started in the background."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "optexec", "--db", str(store), *args],
-        cwd=ROOT,
-        env=_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=300)
-    return proc.returncode, out, err
-
-
-def run(store: Path, *args: str, **env: str) -> tuple[int, str, str]:
-    return finish(start(store, *args, **env))
-
-
 @pytest.fixture
 def holder(store):
     """Another process holding the store read-write (as a long load would)."""
@@ -80,29 +53,6 @@ def holder(store):
     yield proc
     proc.kill()
     proc.wait(30)
-
-
-def bars_file(store: Path, path: Path, symbol: str, scale: float = 2.0, copies: int = 1) -> Path:
-    """A bars CSV of a new symbol: the sample's SYN-MID bars with prices times ``scale`` (``copies`` symbols
-    ``symbol``, ``symbol``-1, ...: a longer load)."""
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        names = [symbol] + [f"{symbol}-{k}" for k in range(1, copies)]
-        union = " UNION ALL ".join(
-            f"SELECT '{name}' AS symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open * {scale} AS open, "
-            f"high * {scale} AS high, low * {scale} AS low, close * {scale} AS close, volume "
-            "FROM bars WHERE symbol = 'SYN-MID'"
-            for name in names
-        )  # test-made names and numbers only
-        con.execute(f"COPY ({union}) TO '{path}' (HEADER)")
-    finally:
-        con.close()
-    return path
-
-
-def instruments_file(path: Path, symbol: str) -> Path:
-    path.write_text(f"symbol,time_zone,name\n{symbol},America/New_York,test instrument\n")
-    return path
 
 
 @pytest.mark.parametrize("market", [[], MARKET], ids=["stored", "price-sigma-spread-adv-given"])
