@@ -28,12 +28,13 @@ class SymbolParams:
     source: str
     kind: str = CALIBRATION
     run_ts: dt.datetime | None = None
+    window: str = ""  # the calibration's data window, "2025-01-02 to 2025-03-28"
 
 
 def calibration_params(stored: StoredCalibration, latest: bool = True) -> SymbolParams:
     """A stored calibration run's parameters with the sentence naming the run and its data window."""
     window = (
-        f" on data from {stored.window_start:%Y-%m-%d} to {stored.window_end:%Y-%m-%d}"
+        f"{stored.window_start:%Y-%m-%d} to {stored.window_end:%Y-%m-%d}"
         if stored.window_start and stored.window_end
         else ""
     )
@@ -42,9 +43,11 @@ def calibration_params(stored: StoredCalibration, latest: bool = True) -> Symbol
     )
     return SymbolParams(
         stored.market_params(),
-        f"Parameters: calibration of {stored.symbol} run {stored.run_ts:%Y-%m-%d %H:%M:%S} UTC{window} ({which}).",
+        f"Parameters: calibration of {stored.symbol} run {stored.run_ts:%Y-%m-%d %H:%M:%S} UTC"
+        f"{f' on data from {window}' if window else ''} ({which}).",
         CALIBRATION,
         stored.run_ts,
+        window,
     )
 
 

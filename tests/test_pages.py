@@ -129,7 +129,7 @@ def own_database(tmp_path, monkeypatch):
 def test_plan_page_on_an_empty_database_plans_the_demo_stock(own_database):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception and not at.error
-    assert at.selectbox(key="symbol").options == ["DEMO · made-up parameters (Almgren–Chriss Table 1 example)"]
+    assert at.selectbox(key="symbol").options == ["DEMO · made-up example"]
     assert len(at.dataframe[0].value) > 10  # every strategy planned on the DEMO parameters
 
 

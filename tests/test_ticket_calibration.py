@@ -159,12 +159,13 @@ def test_an_empty_store_offers_the_bundled_sample(tmp_path, monkeypatch):
         at = _open()
         assert not at.exception
         assert any("is empty" in i.value and "made up" in i.value for i in at.info)
-        assert at.selectbox(key="symbol").options == ["DEMO · made-up parameters (Almgren–Chriss Table 1 example)"]
+        assert at.selectbox(key="symbol").options == ["DEMO · made-up example"]
         assert len(at.dataframe[0].value) > 10  # DEMO still plans, labelled as made up
         at.button(key="load_sample").click().run()
         assert not at.exception
-        assert any("Loaded the bundled sample" in s.value for s in at.success)
+        assert any("Loaded the bundled sample" in s.value and "now plans SYN-LARGE" in s.value for s in at.success)
         assert "SYN-LARGE" in at.selectbox(key="symbol").options
+        assert at.selectbox(key="symbol").value == "SYN-LARGE" and "SYN-LARGE" in _header(at)
         assert not any("is empty" in i.value for i in at.info)
     finally:
         db.close_all()

@@ -14,7 +14,7 @@ from optexec.models import MarketParams, u_shaped_volume_profile
 from optexec.store import db
 
 DEMO_SYMBOL = "DEMO"
-DEMO_LABEL = "DEMO · made-up parameters (Almgren–Chriss Table 1 example)"
+DEMO_LABEL = "DEMO · made-up example"
 DEMO_SOURCE = (
     "Parameters: DEMO is not a real stock: the made-up Almgren–Chriss (2000) Table 1 example with a stylised U-shaped "
     "volume profile."

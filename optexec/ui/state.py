@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from optexec.store.sample import sample_symbols
 from optexec.ui import formats, links, markets
 from optexec.ui.settings import LIVE_VIEW_KEY, current_settings, settings_url
 from optexec.ui.ticket import Ticket, order_ticket
@@ -73,7 +74,10 @@ def _load_sample() -> None:
         except ValueError as error:
             st.session_state["_optexec_sample_error"] = str(error)
             return
-    st.session_state["_optexec_sample_loaded"] = sum(added.values())
+    first = sample_symbols()[0]
+    st.session_state["_optexec_sample_loaded"] = (sum(added.values()), first)
+    if st.session_state.get("symbol") in (None, markets.DEMO_SYMBOL):
+        st.session_state["symbol"] = first
 
 
 def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
@@ -91,7 +95,10 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
     store = ticket.store
     loaded = st.session_state.pop("_optexec_sample_loaded", None)
     if loaded:
-        st.success(f"Loaded the bundled sample: {loaded:,} rows. Its four synthetic symbols are in the ticket.")
+        rows, first = loaded
+        now = f" (the first of them, {first})" if ticket.symbol == first else ""
+        st.success(f"Loaded the bundled sample: {rows:,} rows. Its synthetic symbols are in the ticket, which now "
+                   f"plans {ticket.symbol}{now}.")  # fmt: skip
     failed = st.session_state.pop("_optexec_sample_error", None)
     if failed:
         st.error(formats.markdown_safe(f"The bundled sample could not be loaded: {failed}"))
@@ -125,23 +132,22 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
         linked, latest = ticket.linked_run, ticket.latest
         st.warning(
             formats.markdown_safe(
-                f"This link was priced with {ticket.symbol}'s calibration run of {linked.run_ts:%Y-%m-%d %H:%M:%S} "
-                f"UTC; a newer calibration has been accepted since ({latest.source.removeprefix('Parameters: ')})"
+                f"This link was priced with {ticket.symbol}'s calibration run of {_run(linked)}. A newer "
+                f"calibration has been accepted since: the run of {_run(latest)}."
             ),
             icon=":material/history:",
         )
-        st.radio(
-            "Price this plan with",
-            ["link", "latest"],
-            format_func=lambda c: {
-                "link": f"the link's run ({linked.run_ts:%Y-%m-%d %H:%M} UTC)",
-                "latest": "the latest accepted calibration",
-            }[c],  # fmt: skip
-            horizontal=True,
-            key="cal_choice",
-        )
-    elif ticket.symbol == markets.DEMO_SYMBOL:
-        st.caption("DEMO is not a real stock: its parameters are made up (the Almgren–Chriss Table 1 example).")
+        labels = {
+            "link": f"the link's run ({linked.run_ts:%Y-%m-%d %H:%M:%S} UTC)",
+            "latest": f"the latest ({latest.run_ts:%Y-%m-%d %H:%M:%S} UTC)",
+        }
+        st.radio("Price this plan with", list(labels), format_func=labels.get, horizontal=True, key="cal_choice")
+
+
+def _run(params) -> str:
+    """ "2026-01-02 03:04:05 UTC (data 2025-01-02 to 2025-03-28)" """
+    window = f" (data {params.window})" if params.window else ""
+    return f"{params.run_ts:%Y-%m-%d %H:%M:%S} UTC{window}"
 
 
 def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
