@@ -138,9 +138,10 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
             icon=":material/history:",
         )
         labels = {
-            "link": f"the link's run ({linked.run_ts:%Y-%m-%d %H:%M:%S} UTC)",
-            "latest": f"the latest ({latest.run_ts:%Y-%m-%d %H:%M:%S} UTC)",
+            "link": f"the link's run ({linked.run_ts:%Y-%m-%d %H:%M:%S} UTC, price ${linked.market.price_usd:,.2f})",
+            "latest": f"the latest ({latest.run_ts:%Y-%m-%d %H:%M:%S} UTC, price ${latest.market.price_usd:,.2f})",
         }
+        labels = {key: formats.markdown_safe(label) for key, label in labels.items()}
         st.radio("Price this plan with", list(labels), format_func=labels.get, horizontal=True, key="cal_choice")
 
 
