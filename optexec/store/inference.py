@@ -228,7 +228,12 @@ def infer(hist: pd.DataFrame, markets: list[MarketSession], naive_zones: list[st
     ranked.sort(key=lambda f: -f.score)
     best = ranked[0]
     if len(ranked) > 1 and ranked[1].score >= MAX_RUNNER_UP * best.score:
-        return Inference(None, fits, problem="the volume by time of day fits more than one market")
+        if ranked[1].market == best.market:
+            zones = ", ".join(dict.fromkeys(str(f.naive_zone) for f in ranked if f.market == best.market))
+            problem = f"times written without an offset fit {best.market.describe()} read in several zones ({zones})"
+        else:
+            problem = "the volume by time of day fits more than one market"
+        return Inference(None, fits, problem=problem)
     same = [f for f in groups[best.clock] if f is not best]
     names = tuple(
         f"{f.market.calendar or 'no calendar'} has the same hours"

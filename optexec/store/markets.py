@@ -191,30 +191,25 @@ def _new_market(hist, request, format_market, has_naive, zone, zone_how):
         zones = [None]
     else:
         zones = list(dict.fromkeys(["UTC"] + [m.time_zone for m in candidates]))  # UTC wins a tie (same instants)
-    complete = request.calendar is not None or format_market is not None and not request.given
-    if len(candidates) == 1 and len(zones) == 1:
-        fit = inference.fit(hist, candidates[0], zones[0])
-        best, same = fit, ()
+    fixed = request.calendar is not None or (format_market is not None and not request.given)  # market known
+    if fixed and len(zones) == 1:
+        best, same = inference.fit(hist, candidates[0], zones[0]), ()
     else:
         result = inference.infer(hist, candidates, zones)
         best, same = result.best, result.same_as_best
-        if best is None:
-            fallback = [m for m in candidates if m.calendar is None]
-            if fallback and len(zones) == 1:  # tz and session given, no calendar fits: every weekday
-                best = inference.fit(hist, fallback[0], zones[0])
-            elif complete:
-                raise LoadError(
-                    f"cannot tell how the times written without an offset read: {result.candidates_text()}. "
-                    "Give their zone with --tz ZONE (e.g. --tz UTC), or write offsets in the file (e.g. -05:00)"
-                )
-            else:
-                raise _question(result.problem, result.candidates_text())
-        elif not complete and len(candidates) > 1:
-            zone_how = zone_how or "inferred with the market"
+        fallback = [m for m in candidates if m.calendar is None]
+        if best is None and fallback and len(zones) == 1:  # tz and session given, no calendar fits: every weekday
+            best, same = inference.fit(hist, fallback[0], zones[0]), ()
+        elif best is None and fixed:
+            raise LoadError(
+                f"cannot tell how the times written without an offset read: {result.candidates_text()}. "
+                "Give their zone with --tz ZONE (e.g. --tz UTC), or write offsets in the file (e.g. -05:00)"
+            )
+        elif best is None:
+            raise _question(result.problem, result.candidates_text())
     market = best.market
     if zone is None and best.naive_zone is not None:
-        zone, zone_how = best.naive_zone, ("the format" if format_market and not request.given else "inferred with "
-                                           "the market, from the volume by time of day")  # fmt: skip
+        zone, zone_how = best.naive_zone, "inferred from the volume by time of day"
     if request.calendar is not None or (request.tz and request.session and market.calendar is None):
         source = GIVEN
         sentence = f"market given: {market.describe()}{_fit_sentence(best)}"

@@ -84,3 +84,89 @@ def test_db_option_before_or_after_the_sub_command(tmp_path, dbfile, capsys):
     assert code == 0 and json.loads(out)["rows_loaded"] == 3
     code, out, _ = run(["--db", dbfile, "db", "info", "--json"], capsys)
     assert json.loads(out)["tables"]["bars"]["rows"] == 3
+
+
+def test_load_with_a_calendar_states_the_market(tmp_path, dbfile, capsys):
+    csv = tmp_path / "b.csv"
+    csv.write_text(BAR_HEADER + bar_lines("CAL", 3))
+    code, out, _ = run(["--db", dbfile, "load", str(csv), "--calendar", "XNYS"], capsys)
+    assert code == 0 and "  market given: XNYS, America/New_York, 09:30–16:00 (100.0% of the volume" in out
+    assert "0 of 3 rows are outside the regular session" in out
+    code, out, err = run(["--db", dbfile, "load", str(csv), "--calendar", "XLON"], capsys)
+    assert code == 2 and out == "" and "CAL is stored with the market XNYS" in err and len(err.splitlines()) == 1
+    code, out, err = run(["--db", dbfile, "load", str(csv), "--tz", "UTC", "--calendar", "XNYS", "--json"], capsys)
+    doc = json.loads(out)
+    assert doc["markets"][0]["source"] == "the instrument already stored" and doc["rows_already_present"] == 3
+
+
+def test_a_small_file_without_a_market_is_a_question(tmp_path, dbfile, capsys):
+    csv = tmp_path / "b.csv"
+    csv.write_text(BAR_HEADER + bar_lines("Q", 3))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db")
+    commands.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["--db", dbfile, "load", str(csv)])
+    code = args.func(args)
+    db.close_all()
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot tell the market of this file")
+    assert "--calendar CODE (e.g. XNYS), or --tz ZONE and --session HH:MM-HH:MM" in err
+
+
+def test_db_market_shows_corrects_and_validates(tmp_path, dbfile, capsys):
+    csv = tmp_path / "b.csv"
+    csv.write_text(BAR_HEADER + bar_lines("MKT", 3))
+    run(["--db", dbfile, "load", str(csv), "--calendar", "XNYS"], capsys)
+    code, out, _ = run(["--db", dbfile, "db", "market", "MKT"], capsys)
+    assert code == 0 and out.strip() == "MKT: XNYS, America/New_York, 09:30–16:00 (given)"
+    code, out, _ = run(["--db", dbfile, "db", "market", "MKT", "--session", "09:30-13:00", "--json"], capsys)
+    doc = json.loads(out)
+    assert (doc["session_close"], doc["calendar"], doc["source"]) == ("13:00", "XNYS", "set with db market")
+    assert doc["message"].endswith(
+        "the next calibration of MKT uses XNYS, America/New_York, 09:30–13:00; "
+        "the accepted calibration is unchanged until you recalibrate"
+    )
+    for argv, message in (
+        (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+        (["--calendar", "NOPE"], "unknown trading calendar 'NOPE'"),
+        (["--session", "16:00-09:30"], "closes (09:30) before it opens (16:00)"),
+        (["--tz", "Asia/Tokyo"], "the calendar XNYS trades in America/New_York, not Asia/Tokyo"),
+    ):
+        code, out, err = run(["--db", dbfile, "db", "market", "MKT", *argv], capsys)
+        assert code == 2 and message in err and len(err.splitlines()) == 1, argv
+    code, out, _ = run(["--db", dbfile, "db", "market", "MKT", "--calendar", "none", "--tz", "Asia/Tokyo"], capsys)
+    assert code == 0 and "uses every weekday (no exchange calendar), Asia/Tokyo, 09:30–13:00" in out
+    code, _, err = run(["--db", dbfile, "db", "market", "NOPE"], capsys)
+    assert code == 2 and "'NOPE' is not in the store" in err
+
+
+def test_db_init_empty_and_with_the_sample(tmp_path, capsys):
+
+    empty = tmp_path / "empty.duckdb"
+    code, out, _ = run(["--db", str(empty), "db", "init"], capsys)
+    assert code == 0 and "the schema is in place" in out
+    code, out, _ = run(["--db", str(empty), "db", "info", "--json"], capsys)
+    assert all(t["rows"] == 0 for t in json.loads(out)["tables"].values())
+    code, out, _ = run(["--db", str(empty), "db", "init", "--sample", "--json"], capsys)
+    added = json.loads(out)["rows_added"]
+    assert code == 0 and added["instruments"] == 4 and added["bars"] == 96_720
+    code, out, _ = run(["--db", str(empty), "db", "init", "--sample"], capsys)
+    assert code == 0 and "nothing added: the sample was already there" in out  # re-running is harmless
+    code, out, _ = run(["--db", str(empty), "db", "market", "SYN-LARGE", "--json"], capsys)
+    assert json.loads(out) == {
+        "symbol": "SYN-LARGE",
+        "time_zone": "America/New_York",
+        "calendar": None,
+        "session_open": "09:30",
+        "session_close": "16:00",
+        "describe": "every weekday (no exchange calendar), America/New_York, 09:30–16:00",
+        "source": "synthetic sample: every weekday",
+    }
+    other = tmp_path / "other.duckdb"
+    csv = tmp_path / "b.csv"
+    csv.write_text(BAR_HEADER + bar_lines("MINE", 3))
+    run(["--db", str(other), "load", str(csv)], capsys)
+    code, out, err = run(["--db", str(other), "db", "init", "--sample"], capsys)
+    assert code == 2 and "already holds other data (MINE)" in err
+    code, out, _ = run(["--db", str(other), "db", "info", "--json"], capsys)
+    assert json.loads(out)["tables"]["bars"]["rows"] == 3  # nothing added
