@@ -53,7 +53,7 @@ def other_process(path, mode: str, hold: float = 0.0, wait: float = 0.0, backgro
 def path(tmp_path):
     file = tmp_path / "store.duckdb"
     with db.writing(file) as con:
-        load_file(con, _csv(tmp_path, "A", 30))
+        load_file(con, _csv(tmp_path, "A", 30), calendar="XNYS")
     yield file
     db.close_all()
 
@@ -126,7 +126,7 @@ def test_sixteen_threads_read_and_write_one_file(path, tmp_path):
             for _ in range(6):
                 if mine:
                     with db.writing(path) as con:
-                        report = load_file(con, mine.pop())
+                        report = load_file(con, mine.pop(), calendar="XNYS")
                     with lock:
                         loaded.append(report.rows_loaded)
                 with db.reading(path) as con:
