@@ -130,3 +130,40 @@ def test_an_override_and_a_link_message_on_desktop_and_phone(browser, app_url):
             screenshot(page, f"07_override_{width}px", full_page=False)
         finally:
             context.close()
+
+
+def test_a_calibration_accepted_from_the_command_line_shows_in_an_open_tab(browser, tmp_path):
+    """The app and the CLI on one store: `optexec calibrate` accepts a run while a tab shows SYN-LARGE on its planted
+    parameters; the tab's next run (here a risk-aversion notch, which reruns only the results otherwise) shows the
+    calibrated price, and its link records the run."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.e2e.server import ROOT, running_app
+
+    path = tmp_path / "live.duckdb"
+    with running_app(path, tmp_path / "st.log") as url:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        try:
+            page = context.new_page()
+            page.goto(url)
+            wait_idle(page)
+            page.wait_for_selector("[data-testid='stMetricValue']")
+            assert "arrival price $100.00 ·" in _header(page)  # the planted parameters
+            done = subprocess.run(
+                [sys.executable, "-m", "optexec", "--db", str(path), "calibrate", "--symbol", "SYN-LARGE", "--json"],
+                capture_output=True, text=True, cwd=ROOT, timeout=120,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            price = json.loads(done.stdout)["parameters"]["price_usd"]["value"]
+            slider = page.get_by_role("slider", name="Risk aversion λ (1/$)")
+            slider.focus()
+            slider.press("ArrowRight")
+            deadline = time.time() + 30
+            while f"arrival price ${price:,.2f} ·" not in _header(page) and time.time() < deadline:
+                page.wait_for_timeout(200)
+            assert f"arrival price ${price:,.2f} ·" in _header(page)
+            assert "cal=" in page.url
+        finally:
+            context.close()
