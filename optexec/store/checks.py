@@ -93,6 +93,8 @@ def row_checks(table: Table, present: set[str], required_now: set[str]) -> list[
                     f"'{name} ' || {name} || ' is outside [low ' || low || ', high ' || high || ']'",
                 )
             )
+    if table.name == "instruments":
+        checks += _instrument_checks(present)
     if table.name == "quotes":
         checks.append(("bid", "bid > ask", "'bid ' || bid || ' is above ask ' || ask || ' (crossed quote)'"))
     if table.name == "orders":
@@ -110,3 +112,37 @@ def fix_lines(lines: np.ndarray, skipped: tuple[int, ...], first_data_line: int)
     adjusted = skipped_idx - np.arange(skipped_idx.size)  # good rows before each skipped line
     k = lines - first_data_line
     return first_data_line + k + np.searchsorted(adjusted, k, side="right")
+
+
+HHMM_RE = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
+
+def _instrument_checks(present: set[str]) -> list[tuple[str, str, str]]:
+    """An instruments file's market: a known calendar code, HH:MM session times, the close after the open."""
+    import exchange_calendars as xc
+
+    checks = []
+    if "calendar" in present:
+        codes = ", ".join(f"'{c}'" for c in sorted(xc.get_calendar_names(include_aliases=True)) if "'" not in c)
+        checks.append(
+            (
+                "calendar",
+                f"calendar IS NOT NULL AND calendar NOT IN ({codes})",
+                "'unknown trading calendar ''' || calendar || ''' (use an exchange code such as XNYS)'",
+            )
+        )
+    for name in ("session_open", "session_close"):
+        if name in present:
+            checks.append(
+                (
+                    name,
+                    f"{name} IS NOT NULL AND NOT regexp_matches({name}, '{HHMM_RE}')",
+                    f"'{name} must be HH:MM (e.g. 09:30), got ''' || {name} || ''''",
+                )
+            )
+    if {"session_open", "session_close"} <= present:
+        both = f"regexp_matches(session_open, '{HHMM_RE}') AND regexp_matches(session_close, '{HHMM_RE}')"
+        checks.append(
+            ("session_close", f"{both} AND session_close <= session_open", "'the session closes before it opens'")
+        )
+    return checks

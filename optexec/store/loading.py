@@ -170,7 +170,7 @@ def _load(
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
 
-    decision = decide(cur, hist, request, format_market)
+    decision = decide(cur, hist, request, format_market, table.name)
     params["naive_tz"] = decision.naive_zone or "UTC"
     typed = []
     outer = []
@@ -274,6 +274,8 @@ def _load(
     n_rejected = len({r.line for r in rejects})
     step(0.55, "checking the time order")
     warnings = _order_warnings(cur, table, line, skipped, source.first_line)
+    if table.name == "instruments":
+        warnings += _instrument_warnings(cur, present)
     if symbol is not None and "symbol" in present and "symbol" in table.column_names:
         warnings.append("the file has its own symbol column; --symbol was not used")
     good = "NOT _bad" + (" AND line NOT IN (SELECT line FROM _dups)" if dups else "")
@@ -372,6 +374,24 @@ def _resolve_repeated_hour(cur, table: Table, ts_cols: list[str], bad_any: str) 
             "WHERE _stage.rowid = x.rid AND x.n = 2"
         )
         cur.execute(f"UPDATE _stage SET _bad = ({bad_any}) WHERE _amb_{n}")
+
+
+def _instrument_warnings(cur, present: set[str]) -> list[str]:
+    """Instruments of a file without a time zone or a session: named, with what is used until they are set."""
+    zone = "UTC" if "time_zone" in present else "America/New_York"
+    rows = cur.execute(
+        "SELECT symbol FROM _stage WHERE NOT _bad AND (time_zone IS NULL OR session_open IS NULL "
+        "OR session_close IS NULL) ORDER BY symbol"
+    ).fetchall()
+    if not rows:
+        return []
+    names = ", ".join(r[0] for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    text = (
+        f"{len(rows)} instruments have no time zone or regular session in the file ({names}): until they are set "
+        f"(python -m optexec db market SYMBOL --calendar CODE) they use {zone} for a missing time zone and "
+        "09:30–16:00 for a missing session"
+    )
+    return [text]
 
 
 def _register_instruments(cur, decision: Decision, symbols) -> None:

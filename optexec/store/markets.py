@@ -31,6 +31,8 @@ from optexec.store.sessions import MarketSession, exchange_calendar, from_calend
 GIVEN, INFERRED, STORED = "given", "inferred from the volume by time of day", "the instrument already stored"
 #: the best share of volume in the session that settles the naive zone of a stored symbol's file, and the margin
 ZONE_MARGIN = 0.1
+#: fewer distinct minutes than this cannot tell the zone of a stored symbol's naive times
+MIN_MINUTES_TO_TELL = 30
 HOW_TO_CHOOSE = "say which market it is with --calendar CODE (e.g. XNYS), or --tz ZONE and --session HH:MM-HH:MM"
 
 
@@ -145,8 +147,16 @@ def _question(problem: str, fits_text: str) -> LoadError:
     )
 
 
+#: tables whose rows are not market activity: a file of stored symbols may fall back on their zone
+OWN_RECORDS = ("orders", "fills", "calibrations")
+
+
 def decide(
-    cur, hist: pd.DataFrame, request: MarketRequest, format_market: tuple[MarketSession, str] | None = None
+    cur,
+    hist: pd.DataFrame,
+    request: MarketRequest,
+    format_market: tuple[MarketSession, str] | None = None,
+    table: str = "bars",
 ) -> Decision:
     """Each symbol's market and the naive zone of a file, from what was said, the format, the store, the data."""
     symbols = sorted(str(s) for s in hist["symbol"].dropna().unique())
@@ -166,7 +176,7 @@ def decide(
         markets.update({s: (market, source) for s in new})
         notes.append(MarketNote(tuple(new), market, source, sentence))
     elif has_naive and zone is None:
-        zone, zone_how = _stored_zone(hist, stored)
+        zone, zone_how = _stored_zone(hist, stored, table in OWN_RECORDS)
     if not has_naive:
         zone = None
     return Decision(zone, markets, tuple(notes), _zone_sentence(zone, zone_how))
@@ -226,8 +236,12 @@ def _new_market(hist, request, format_market, has_naive, zone, zone_how):
     return market, source, sentence, zone, zone_how
 
 
-def _stored_zone(hist: pd.DataFrame, stored: dict) -> tuple[str, str]:
-    """The naive zone of a file of stored symbols: their zone or UTC, whichever puts the volume in the session."""
+def _stored_zone(hist: pd.DataFrame, stored: dict, own_records: bool = False) -> tuple[str, str]:
+    """The naive zone of a file of stored symbols: their zone or UTC, whichever puts the volume in the session.
+
+    When the data cannot tell, a file of our own records (orders, fills, calibrations) is read in the symbols'
+    stored zone, and the report says so; market data is refused with the question.
+    """
     zones = list(dict.fromkeys([m.time_zone for m, _ in stored.values()] + ["UTC"]))
     if len(zones) == 1:
         return zones[0], "the stored market's time zone"
@@ -241,7 +255,12 @@ def _stored_zone(hist: pd.DataFrame, stored: dict) -> tuple[str, str]:
     ranked = sorted(shares, key=lambda z: -shares[z])
     best, second = ranked[0], ranked[1]
     listed = ", ".join(f"as {z}: {shares[z]:.1%}" for z in ranked)
-    if shares[best] < inference.MIN_SHARE or shares[second] > shares[best] - ZONE_MARGIN:
+    few = len(hist) < MIN_MINUTES_TO_TELL
+    if few:
+        listed += f"; only {len(hist)} distinct minutes"
+    if few or shares[best] < inference.MIN_SHARE or shares[second] > shares[best] - ZONE_MARGIN:
+        if own_records and len(zones) == 2:
+            return zones[0], f"the stored market's time zone: the rows cannot tell ({listed} inside the session)"
         raise LoadError(
             f"cannot tell how the times written without an offset read (share of the volume inside the stored "
             f"session {listed}); write offsets in the file (e.g. -05:00), or give --calendar CODE and --tz ZONE"

@@ -104,7 +104,7 @@ TABLES: dict[str, Table] = {
                 _c("calendar", "text", False, "exchange_calendar trading_calendar mic"),
                 _c("session_open", "text", False, "open_time regular_open"),
                 _c("session_close", "text", False, "close_time regular_close"),
-                _c("market_source", "text", False, "market_from"),
+                _c("market_source", "text", False, "market_from", "'the instruments file'"),
                 _c("tick_size", "price", False, "tick ticksize min_tick"),
                 _c("lot_size", "size", False, "lot lotsize round_lot"),
                 _c("shares_outstanding", "size", False, "shares_out outstanding shares_outstanding_shares"),

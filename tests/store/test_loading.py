@@ -375,3 +375,28 @@ def test_fix_lines_maps_staged_rows_to_file_lines(skipped, data):
     staged_lines = np.array([2 + k for k in picks], dtype=np.int64)
     fixed = checks.fix_lines(staged_lines, tuple(sorted(skipped)), 2)
     assert fixed.tolist() == [kept[k] for k in picks]
+
+
+def test_an_instruments_file_market_is_checked_and_gaps_named(con, tmp_path):
+    text = (
+        "symbol,time_zone,calendar,session_open,session_close\n"
+        "OK,America/New_York,XNYS,09:30,16:00\n"
+        "BADCAL,America/New_York,NOPE,09:30,16:00\n"
+        "BADTIME,America/New_York,,9.30,16:00\n"
+        "BACKWARDS,America/New_York,,16:00,09:30\n"
+        "BARE,,,,\n"
+    )
+    report = _load_file(con, write(tmp_path, "i.csv", text), table="instruments", skip_bad_rows=True)
+    reasons = {r.line: r.reason for r in report.rejects}
+    assert reasons == {
+        3: "unknown trading calendar 'NOPE' (use an exchange code such as XNYS)",
+        4: "session_open must be HH:MM (e.g. 09:30), got '9.30'",
+        5: "the session closes before it opens",
+    }
+    assert report.rows_loaded == 2
+    assert any(
+        w.startswith("1 instruments have no time zone or regular session in the file (BARE)") for w in report.warnings
+    )
+    assert (
+        con.execute("SELECT market_source FROM instruments WHERE symbol = 'OK'").fetchone()[0] == "the instruments file"
+    )

@@ -198,3 +198,20 @@ def test_trades_and_quotes_infer_from_sizes_and_counts(con, tmp_path, truth):
     report = load_file(con, quotes)
     assert report.table == "quotes" and report.markets[0].market.calendar == "XNYS"
     assert report.rows_outside_session == 0 and report.rows_in_session == len(regular)
+
+
+def test_a_few_naive_fills_of_a_stored_symbol_read_in_its_zone_and_say_so(con, tmp_path):
+    path, _ = write_bars(tmp_path / "b.csv", "utc_offset")
+    load_file(con, path)
+    fills = tmp_path / "f.csv"
+    fills.write_text("order_id,symbol,ts,side,qty,price\nO1,PLNT,2025-11-03 10:00:00,buy,100,10\n")
+    report = load_file(con, fills)
+    assert report.time_zone_note.startswith(
+        "times written without an offset are read as America/New_York local time (the stored market's time zone: "
+        "the rows cannot tell"
+    )
+    assert con.execute("SELECT CAST(ts AS VARCHAR) FROM fills").fetchone()[0] == "2025-11-03 15:00:00"
+    bars = tmp_path / "few.csv"
+    bars.write_text(HEADER + "PLNT,2025-11-03 10:00:00,10,10,10,10,5\n")
+    with pytest.raises(LoadError, match="cannot tell how the times written without an offset read"):
+        load_file(con, bars)  # market data must not be guessed
