@@ -98,9 +98,9 @@ class Override:
 class Ticket:
     """What the sidebar holds: the order, the market and the strategy settings, or why they are invalid.
 
-    ``source`` is where the symbol's own parameters come from (with ``linked_run`` and ``latest`` set when the
-    link was priced with an older calibration run than the latest accepted one); ``overrides`` what the user
-    typed over them.
+    ``parameter_source`` says where the symbol's own parameters come from; ``overrides`` are what the user typed
+    over them; ``linked_run`` and ``latest`` are set when the link was priced with an older calibration run than
+    the latest accepted one (``store``: what the store offered this run).
     """
 
     order: Order | None
@@ -109,7 +109,6 @@ class Ticket:
     parameter_source: str
     errors: tuple[str, ...]
     symbol: str = markets.DEMO_SYMBOL
-    source: SymbolParams | None = None
     overrides: tuple[Override, ...] = ()
     store: markets.Store | None = None
     linked_run: SymbolParams | None = None
@@ -475,7 +474,7 @@ def order_ticket() -> Ticket:
     _write_url(symbol, source, store, size_mode, overrides)
     latest = markets.params_for(symbol, store.version) if linked else None
     return Ticket(order, market if order else None, held_settings, source.source if source else "",
-                  tuple(errors), symbol, source, tuple(overrides), store, linked, latest)  # fmt: skip
+                  tuple(errors), symbol, tuple(overrides), store, linked, latest)  # fmt: skip
 
 
 def _write_url(symbol: str, source: SymbolParams | None, store: markets.Store, size_mode: str, overrides) -> None:
