@@ -44,7 +44,6 @@ def _load_and_calibrate(tmp_path, frame, style):
 
 def _check_recovery(result):
     adv = result.estimates["adv_shares"].value
-    sigma = result.estimates["sigma_daily"]  # Yang–Zhang from daily OHLC: ~3% noise over 73 days
     realised = result.volatility["realised_15min"]  # from the minute bars: ~2% noise
     assert adv == pytest.approx(own_data.ADV, rel=0.05)
     assert realised.value == pytest.approx(own_data.SIGMA_DAILY, rel=0.05)
