@@ -41,10 +41,15 @@ def calibration_params(stored: StoredCalibration, latest: bool = True) -> Symbol
     which = (
         "latest accepted run" if latest else ("an earlier accepted run" if stored.accepted else "a run never accepted")
     )
+    notes = ""
+    if stored.not_acceptable and stored.acceptance:  # an acceptance insisted on against the data's checks
+        notes += f" It was {stored.acceptance.rstrip('.')}."
+    if stored.values.get("gamma", 0.0) < 0:
+        notes += f" The fitted permanent impact γ was negative ({stored.values['gamma']:.3g}); 0 is used."
     return SymbolParams(
         stored.market_params(),
         f"Parameters: calibration of {stored.symbol} run {stored.run_ts:%Y-%m-%d %H:%M:%S} UTC"
-        f"{f' on data from {window}' if window else ''} ({which}).",
+        f"{f' on data from {window}' if window else ''} ({which}).{notes}",
         CALIBRATION,
         stored.run_ts,
         window,

@@ -1,11 +1,13 @@
 """Shared fixtures: a private sample database, and the Almgren–Chriss Table 1 example (MATH.md section 2)."""
 
 import os
+from pathlib import Path
 
 import pytest
 
 from optexec.models import MarketParams, Order
 from optexec.store.sample import build_sample_database
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture
@@ -33,3 +35,30 @@ def _private_sample_database(tmp_path_factory):
         os.environ.pop("OPTEXEC_DB", None)
     else:
         os.environ["OPTEXEC_DB"] = previous
+
+
+def _browser_missing_reason() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return "chromium is not installed (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One chromium for the whole test run (DESIGN.md section 7): the browser tests in tests/e2e and those next to
+    the command-line tests share it (a second Playwright in the same process cannot start)."""
+    reason = _browser_missing_reason()
+    if reason:
+        if os.environ.get("OPTEXEC_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required here but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -18,7 +18,6 @@ import pytest
 from optexec.store import sample
 from optexec.store.db import WAIT_ENV_VAR
 from tests.cli_processes import bars_file, finish, instruments_file, run, start
-from tests.e2e.conftest import browser  # noqa: F401  (the fixture, for the app test)
 from tests.e2e.server import running_app, wait_idle
 
 PLAN = ["plan", "--symbol", "SYN-LARGE", "--side", "buy", "--shares", "200000", "--horizon-days", "1", "--slices",
@@ -130,7 +129,7 @@ def test_a_missing_or_broken_store_is_an_error_even_with_every_value_given(tmp_p
 
 
 @pytest.mark.browser
-def test_the_command_line_works_while_the_app_runs(store, tmp_path, browser):  # noqa: F811
+def test_the_command_line_works_while_the_app_runs(store, tmp_path, browser):
     with running_app(store, tmp_path / "st.log") as url:
         page = browser.new_page()
         try:

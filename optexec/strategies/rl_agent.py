@@ -57,17 +57,19 @@ def trained_agent(order: Order, market: MarketParams, params: RLParams) -> tuple
     from optexec.rl.evaluate import decision_periods
 
     key = storage.problem_key(order, market, params.risk_aversion_per_usd, decision_periods(order, DEFAULT_PERIODS))
+    name = params.rl_agent.replace("_", "-")
     try:
         found = storage.load_policy(key, params.rl_agent)
-    except (ValueError, duckdb.Error):  # store missing, locked or unreadable: fall back to the quick agent
+        why = f"no trained {name} policy is stored for this order"
+    except (ValueError, duckdb.Error) as error:  # store missing, busy or unreadable: said in the warning
         found = None
+        why = f"the stored {name} policies could not be read ({str(error).rstrip('.')})"
     if found is not None:
         return found[0], None
     agent = _quick_agent(order, market, params.rl_agent, params.risk_aversion_per_usd)
     return agent, (
-        f"no trained {params.rl_agent.replace('_', '-')} policy is stored for this order: a small default agent was "
-        f"trained on the spot ({QUICK_ITERATIONS[params.rl_agent]} iterations, calm then normal market); "
-        "train a better one on the RL page"
+        f"{why}: a small default agent was trained on the spot ({QUICK_ITERATIONS[params.rl_agent]} iterations, "
+        "calm then normal market); train a better one on the RL page"
     )
 
 

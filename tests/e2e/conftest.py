@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.e2e.server import running_app
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-
-
-def _browser_missing_reason() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return "chromium is not installed (apt-get install -y chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = _browser_missing_reason()
-    if reason:
-        if os.environ.get("OPTEXEC_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests are required here but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")
