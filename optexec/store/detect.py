@@ -9,15 +9,18 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 
+from optexec.store import archives
 from optexec.store.reports import LoadError, Source
 from optexec.store.schema import TABLES, Table, normalise_name
 
 FORMATS = ("csv", "parquet", "lobster", "lean")
+LEAN_CSV_RE = re.compile(r"\d{8}_[a-z0-9.\-]+_(minute|second|hour|tick)_(trade|quote)\.csv$")
 
 
 def detect_format(path: str | Path) -> str:
@@ -26,16 +29,13 @@ def detect_format(path: str | Path) -> str:
     if name.endswith((".parquet", ".pq", ".parq")):
         return "parquet"
     if name.endswith(".zip"):
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(path) as zf:
-                members = " ".join(zf.namelist()).lower()
-        except (OSError, zipfile.BadZipFile):
-            raise LoadError(f"{Path(path).name} is not a readable zip file") from None
+        with archives.open_zip(Path(path)) as zf:
+            members = " ".join(zf.namelist()).lower()
         return "lobster" if "_message_" in members else "lean"
     if "_message_" in name and name.endswith(".csv"):
         return "lobster"
+    if LEAN_CSV_RE.match(name):  # a LEAN csv taken out of its zip (it has no header line)
+        return "lean"
     return "csv"
 
 

@@ -46,12 +46,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 
-import numpy as np
-
-from optexec.store.checks import fix_lines
+from optexec.store import archives
 from optexec.store.loading import LoadError, LoadReport, Source, load_source
 
 EXCHANGE_TZ = "America/New_York"
@@ -64,14 +61,6 @@ _LOBSTER_EMPTY = 9_999_999_999
 def _local_ts(day_param: str, offset_sql: str) -> str:
     """SQL for a New York wall-clock time (the day + an interval) as TIMESTAMPTZ."""
     return f"timezone('{EXCHANGE_TZ}', CAST(${day_param} AS TIMESTAMP) + {offset_sql})"
-
-
-def _extract(zf: zipfile.ZipFile, member: str, directory: str) -> Path:
-    target = Path(directory) / Path(member).name
-    with zf.open(member) as src, open(target, "wb") as dst:
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
-    return target
 
 
 def load(con, path: Path, fmt: str, table: str | None, **options) -> LoadReport:
@@ -88,7 +77,7 @@ def load(con, path: Path, fmt: str, table: str | None, **options) -> LoadReport:
 
 def _lobster_files(path: Path, tmp: str) -> tuple[Path, Path, re.Match]:
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
+        with archives.open_zip(path) as zf:
             names = zf.namelist()
             message = next((n for n in names if _LOBSTER_RE.search(Path(n).name)), None)
             if message is None:
@@ -96,7 +85,8 @@ def _lobster_files(path: Path, tmp: str) -> tuple[Path, Path, re.Match]:
             book = message.replace("_message_", "_orderbook_")
             if book not in names:
                 raise LoadError(f"{path.name} holds {Path(message).name} but not its orderbook file")
-            return _extract(zf, message, tmp), _extract(zf, book, tmp), _LOBSTER_RE.search(Path(message).name)
+            extracted = archives.extract(zf, path.name, message, tmp), archives.extract(zf, path.name, book, tmp)
+            return *extracted, _LOBSTER_RE.search(Path(message).name)
     match = _LOBSTER_RE.search(path.name)
     if match is None:
         raise LoadError(f"{path.name} is not named like a LOBSTER message file (<TICKER>_<date>_..._message_<L>.csv)")
@@ -189,17 +179,30 @@ def _load_lobster(con, path: Path, table: str, tmp: str, symbol=None, **options)
 # LEAN / AlgoSeek
 
 
+def _lean_csv(path: Path, tmp: str) -> Path:
+    """The LEAN csv of ``path``: the file itself (unzipped), or the one member of the zip, extracted into ``tmp``."""
+    if path.suffix.lower() != ".zip":
+        if not _LEAN_RE.search(path.name):
+            raise LoadError(
+                f"{path.name} is not named like a LEAN csv (<YYYYMMDD>_<ticker>_<minute|tick>_<trade|quote>.csv)"
+            )
+        return path
+    with archives.open_zip(path) as zf:
+        members = [n for n in zf.namelist() if _LEAN_RE.search(Path(n).name)]
+        if len(members) != 1:
+            raise LoadError(
+                f"{path.name} should hold one LEAN csv named <YYYYMMDD>_<ticker>_<minute|tick>_<trade|quote>.csv"
+            )
+        return archives.extract(zf, path.name, members[0], tmp)
+
+
+def _lean_name(path: Path, csv_path: Path) -> str:
+    """The source's name in reports: the zip and its member, or the csv."""
+    return path.name if csv_path == path else f"{path.name}:{csv_path.name}"
+
+
 def _load_lean(con, path: Path, table: str | None, tmp: str, symbol=None, **options) -> LoadReport:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = [n for n in zf.namelist() if _LEAN_RE.search(Path(n).name)]
-            if len(members) != 1:
-                raise LoadError(
-                    f"{path.name} should hold one LEAN csv named <YYYYMMDD>_<ticker>_<minute|tick>_<trade|quote>.csv"
-                )
-            csv_path = _extract(zf, members[0], tmp)
-    except zipfile.BadZipFile:
-        raise LoadError(f"{path.name} is not a readable zip file") from None
+    csv_path = _lean_csv(path, tmp)
     day, ticker, *words = _LEAN_RE.search(csv_path.name).groups()
     words = {w.lower() for w in words}
     kind = "quote" if "quote" in words else "trade"
@@ -265,7 +268,7 @@ def _load_lean(con, path: Path, table: str | None, tmp: str, symbol=None, **opti
         con,
         table,
         source,
-        source_name=f"{path.name}:{csv_path.name}",
+        source_name=_lean_name(path, csv_path),
         format="lean",
         structural_rejects=True,
         **options,
@@ -338,11 +341,20 @@ UNION ALL SELECT 'backwards', count(*), min(_line), 0 FROM (
 """
 
 
+def _file_line(row: int, skipped: tuple[int, ...]) -> int:
+    """The file line (1 = first) of the reader's ``row``-th row when its reader dropped the lines ``skipped``."""
+    line = row
+    for dropped in sorted(skipped):
+        if dropped <= line:
+            line += 1
+    return line
+
+
 def _tick_quote_warnings(counts: dict[str, tuple[int, int, int]], skipped: tuple[int, ...]) -> list[str]:
     """The report's lines about the consolidation: what was dropped, why, and the first file line of each."""
 
     def line(k: str) -> int:
-        return int(fix_lines(np.array([counts[k][1]], dtype=np.int64), skipped, 1)[0])
+        return _file_line(counts[k][1], skipped)
 
     kept, n_ms = counts["kept"][0], counts["kept"][2]
     summary = (
@@ -430,7 +442,7 @@ def _load_lean_tick_quotes(con, path: Path, csv_path: Path, day_iso: str, symbol
             con,
             "quotes",
             source,
-            source_name=f"{path.name}:{csv_path.name}",
+            source_name=_lean_name(path, csv_path),
             format="lean",
             structural_rejects=True,
             **options,
