@@ -33,14 +33,58 @@ def schedule_frame(plan: Plan) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+#: a spreadsheet reads a cell that starts with one of these as a formula (or, for tab and CR, skips to one)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: characters a spreadsheet may split a comment line on (separators of every locale, quotes, line breaks)
+_SPLITTERS = {",": "\\x2c", ";": "\\x3b", "\t": "\\t", '"': "\\x22", "\r": "\\r", "\n": "\\n", "\\": "\\\\"}
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A text cell a spreadsheet will show as text: one starting with = + - @ tab or CR gets a leading apostrophe
+    (the OWASP CSV-injection rule); numbers and other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names are ``spreadsheet_cell``-safe (numbers untouched)."""
+    safe = frame.rename(columns=spreadsheet_cell)
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(spreadsheet_cell)
+    return safe
+
+
+def table_csv(frame: pd.DataFrame) -> str:
+    """A table as CSV text for a spreadsheet (``spreadsheet_safe``)."""
+    return spreadsheet_safe(frame).to_csv(index=False, float_format="%.10g")
+
+
+def _comment_text(text: str) -> str:
+    """``text`` for the schedule's comment line: separators, quotes and line breaks written as escapes (``\\x2c``
+    for a comma ...), so the line stays one cell starting with ``#`` in any spreadsheet."""
+    return "".join(_SPLITTERS.get(char, char) for char in text)
+
+
 def schedule_csv(plan: Plan) -> str:
-    """The schedule table as CSV text, with the order in a comment line on top."""
+    """The schedule table as CSV text, with the order in a comment line on top (no cell a formula).
+
+    A symbol holding a comma, semicolon, quote, tab or line break is written in the comment with escapes
+    (``\\x2c`` ...), and the line says so; every text cell of the table goes through ``spreadsheet_cell``.
+    """
     order = plan.order
-    header = (
-        f"# optexec schedule: {order.side} {order.shares:.0f} {order.symbol}, horizon {order.horizon_days:g} days, "
-        f"{order.slices} slices, start {order.start_minutes_after_open:g} min after the open\n"
+    symbol = _comment_text(order.symbol)
+    escaped = (
+        " (in the symbol: \\x2c is a comma · \\x3b a semicolon · \\x22 a double quote · \\t a tab · \\r \\n line "
+        "breaks · \\\\ a backslash)"
     )
-    return header + schedule_frame(plan).to_csv(index=False, float_format="%.10g")
+    header = (
+        f"# optexec schedule: {order.side} {order.shares:.0f} {symbol}, horizon {order.horizon_days:g} days, "
+        f"{order.slices} slices, start {order.start_minutes_after_open:g} min after the open"
+        f"{escaped if symbol != order.symbol else ''}\n"
+    )
+    return header + table_csv(schedule_frame(plan))
 
 
 def _snapshot_html(plan: Plan) -> str:

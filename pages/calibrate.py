@@ -10,6 +10,7 @@ import streamlit as st
 from optexec.calibrate import data as cal_data
 from optexec.calibrate import figures, run
 from optexec.store import db
+from optexec.ui import formats
 from optexec.ui.state import ensure_navigation
 
 ensure_navigation()
@@ -20,7 +21,7 @@ try:
     with db.reading() as con:
         symbols = db.list_symbols(con)
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(formats.message(exc))
     st.stop()
 if not symbols:
     st.info("The store holds no market data yet: load bars (and trades, quotes) on the Data page first.")
@@ -37,19 +38,21 @@ try:
         span = cal_data.local_span(con, symbol)
         stored = run.latest_calibration(con, symbol)
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(formats.message(exc))
     st.stop()
 first, last = span or (dt.date.today(), dt.date.today())
 start = c2.date_input("From", value=first, key="cal_start")
 end = c3.date_input("To", value=last, key="cal_end")
-st.caption(f"Market: {session.describe()} ({market_source}); dates are exchange-local.")
+st.caption(formats.message(f"Market: {session.describe()} ({market_source}); dates are exchange-local."))
 
 if stored is not None:
     window = f" on data {stored.window_start:%Y-%m-%d} to {stored.window_end:%Y-%m-%d}" if stored.window_start else ""
     despite = f" It was {stored.acceptance}." if stored.not_acceptable else ""
-    st.caption(f"Parameters in use for {symbol}: run of {stored.run_ts:%Y-%m-%d %H:%M} UTC{window}.{despite}")
+    st.caption(
+        formats.message(f"Parameters in use for {symbol}: run of {stored.run_ts:%Y-%m-%d %H:%M} UTC{window}.{despite}")
+    )
 else:
-    st.caption(f"{symbol} has no accepted calibration yet: the planner uses defaults for it.")
+    st.caption(formats.plain(f"{symbol} has no accepted calibration yet: the planner uses defaults for it."))
 
 key = ("cal_result", symbol, str(start), str(end))
 if st.button("Run calibration", type="primary", key="cal_run"):
@@ -61,7 +64,7 @@ if st.button("Run calibration", type="primary", key="cal_run"):
             )
     except ValueError as exc:
         st.session_state.pop("cal_result", None)
-        st.error(str(exc))
+        st.error(formats.message(exc))
         st.stop()
     st.session_state["cal_result"] = (key, result)
 
@@ -71,11 +74,11 @@ if not saved or saved[0] != key:
     st.stop()
 result = saved[1]
 
-st.subheader(f"{result.symbol}: {result.days} days, {result.window_start} to {result.window_end}")
+st.subheader(formats.plain(f"{result.symbol}: {result.days} days, {result.window_start} to {result.window_end}"))
 st.caption(f"computed in {result.seconds:.2f} s")
 cov = result.coverage
 st.markdown(
-    f"**Data**: {cov.session.describe()}: {cov.bars_used:,} bars on {cov.days_used} full days"
+    f"**Data**: {formats.plain(cov.session.describe())}: {cov.bars_used:,} bars on {cov.days_used} full days"
     f"{f' and {len(cov.half_days)} half days (volatility only)' if cov.half_days else ''}; the median day has bars "
     f"in {cov.median_coverage:.0%} of its session minutes; no bar in the first hour on "
     f"{cov.share_days_without_first_hour:.0%} of days, in the last hour on {cov.share_days_without_last_hour:.0%}."
@@ -86,7 +89,7 @@ with st.expander("Bars and days used and left out"):
     st.dataframe(cov.as_table(), hide_index=True, width="stretch", key="cal_data_table")
 for warning in result.warnings:
     if warning not in result.not_acceptable:
-        st.warning(warning.replace("$", "\\$"))
+        st.warning(formats.message(warning))
 
 vol_tab, profile_tab, impact_tab, factor_tab = st.tabs(["Volatility", "Volume profile", "Impact", "Vol factors"])
 with vol_tab:
@@ -98,7 +101,7 @@ with impact_tab:
         st.info("No signed trades in the window: impact comes from published laws (see the table).")
     else:
         st.plotly_chart(figures.impact_figure(result), width="stretch", key="cal_impact_chart")
-        st.caption(f"Best temporary-impact form by AIC: {result.impact.best_form}.")
+        st.caption(formats.plain(f"Best temporary-impact form by AIC: {result.impact.best_form}."))
 with factor_tab:
     if result.factors is None:
         st.info("Too few days for the volatility factors.")
@@ -109,18 +112,18 @@ reasons = result.not_acceptable
 if reasons:
     st.warning(
         "Not acceptable as it stands:\n\n"
-        + "\n".join(f"- {r}" for r in reasons).replace("$", "\\$")
+        + "\n".join(f"- {formats.message(r)}" for r in reasons)
         + "\n\nCheck the instrument's market on the Data page, or accept anyway (the override is recorded)."
     )
 a1, a2 = st.columns([2, 1])
 insist = a2.checkbox("Accept anyway", key="cal_insist", disabled=not reasons, help="accept despite the reasons above")
-if a1.button(f"Accept as {result.symbol}'s parameters", key="cal_accept"):
+if a1.button(formats.plain(f"Accept as {result.symbol}'s parameters"), key="cal_accept"):
     try:
         with db.writing() as con:
             accepted = run.save(con, result, accept=True, insist=insist)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(formats.message(exc))
     else:
         st.session_state["cal_result"] = (key, accepted)
         note = " despite the reasons above (recorded with the run)" if reasons else ""
-        st.success(f"Saved and accepted{note}: run {accepted.run_ts:%Y-%m-%d %H:%M:%S} UTC.")
+        st.success(formats.plain(f"Saved and accepted{note}: run {accepted.run_ts:%Y-%m-%d %H:%M:%S} UTC."))

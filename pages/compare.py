@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from optexec.strategies import registry
-from optexec.ui import charts, links
+from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_core_diagnostics
 from optexec.ui.plan_view import cached_frontier, cached_plan
 from optexec.ui.state import live_view, show_market_note, valid_ticket
@@ -36,7 +36,7 @@ def comparison(ticket: Ticket) -> None:
         st.plotly_chart(charts.frontier_figure(plan, cached_frontier(plan.order, plan.market)), width="stretch")
         st.caption("The Almgren–Chriss optimum over risk aversion λ (MATH.md §2); no schedule lies below it.")
     except ValueError as error:
-        st.info(f"No frontier for this order: {error}".replace("$", "\\$"))
+        st.info(formats.message(f"No frontier for this order: {error}"))
 
     st.subheader("Two strategies side by side")
     labels = list(planned)
@@ -49,7 +49,11 @@ def comparison(ticket: Ticket) -> None:
     for key, index in (("compare_a", best_index), ("compare_b", runner_up_index)):
         held = st.session_state.get(key)
         if held is not None and held not in labels:
-            st.warning(f"{held} could not plan this order (see the Plan page): comparing {labels[index]} instead.")
+            st.warning(
+                formats.plain(
+                    f"{held} could not plan this order (see the Plan page): comparing {labels[index]} instead."
+                )
+            )
         if held not in labels:
             st.session_state[key] = labels[index]
     first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, key="compare_a")

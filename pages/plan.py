@@ -16,8 +16,9 @@ ticket = valid_ticket()
 order, market = ticket.order, ticket.market
 overridden = {o.key.split(".")[0] for o in ticket.overrides}
 st.markdown(
-    formats.markdown_safe(
-        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)} in "
+    f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
+    + formats.markdown_safe(
+        f"over {formats.days(order.horizon_days)} in "
         f"{order.slices} slices · arrival price ${market.price_usd:,.2f}{' (override)' * ('price' in overridden)} · "
         f"notional {formats.usd(order.shares * market.price_usd)} · {order.shares / market.adv_shares:.1%} of ADV"
         f"{' (ADV override)' * ('adv' in overridden)}"
@@ -51,14 +52,14 @@ def results(ticket: Ticket) -> None:
             strict=True,
         ):
             column.metric(label, formats.bps(cost.to_bps(usd)), formats.usd(usd), delta_color="off", delta_arrow="off")
-        st.success(formats.markdown_safe(recommendation(plan)), icon=":material/recommend:")
+        st.success(formats.message(recommendation(plan)), icon=":material/recommend:")
     for row in plan.rows:
         if row.error:
             reason = row.error[:1].upper() + row.error[1:]
-            st.warning(formats.markdown_safe(f"{row.strategy.label}: not planned. {reason}"))
+            st.warning(formats.message(f"{row.strategy.label}: not planned. {reason}"))
         else:
             for warning in row.schedule.warnings:
-                st.info(formats.markdown_safe(f"{row.strategy.label}: {warning}"))
+                st.info(formats.message(f"{row.strategy.label}: {warning}"))
 
     st.subheader("Expected cost and risk")
     show_cost_table(plan)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from optexec.calibrate import figures, posttrade, run
 from optexec.store import db
+from optexec.ui import formats
 from optexec.ui.state import ensure_navigation
 
 ensure_navigation()
@@ -17,7 +18,7 @@ try:
     with db.reading() as con:
         symbols = [r[0] for r in con.execute("SELECT DISTINCT symbol FROM orders ORDER BY symbol").fetchall()]
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(formats.message(exc))
     st.stop()
 if not symbols:
     st.info("No past orders in the store: load orders and fills on the Data page to compare them with estimates.")
@@ -33,10 +34,10 @@ try:
         stored = run.latest_calibration(con, symbol)
         history = run.parameter_history(con, symbol, "eta")
 except ValueError as exc:
-    st.error(str(exc))
+    st.error(formats.message(exc))
     st.stop()
 if orders.empty:
-    st.info(f"{symbol} has no orders with a usable arrival price.")
+    st.info(formats.plain(f"{symbol} has no orders with a usable arrival price."))
     st.stop()
 
 st.subheader("Realised against expected, per order")
@@ -45,7 +46,7 @@ st.plotly_chart(figures.decomposition_figure(orders), width="stretch", key="pt_d
 
 st.subheader("Weekly recalibration of the temporary impact eta")
 if stored is None or "eta" not in stored.values:
-    st.info(f"{symbol} has no accepted calibration: calibrate it on the Calibrate page first.")
+    st.info(formats.plain(f"{symbol} has no accepted calibration: calibrate it on the Calibrate page first."))
     st.stop()
 weeks = posttrade.weekly_recalibration(orders, stored.values["eta"])
 st.caption("eta_new = eta_old x clip(realised / expected, 0.5, 2), one step per week of order ends.")
@@ -79,7 +80,7 @@ if not weeks.empty:
                 )
                 history = run.parameter_history(con, symbol, "eta")
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(formats.message(exc))
         else:
             st.success(f"Saved and accepted as run {ts:%Y-%m-%d %H:%M:%S} UTC.")
 

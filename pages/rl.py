@@ -17,8 +17,9 @@ order, market, settings = ticket.order, ticket.market, ticket.settings
 risk_aversion = float(settings.get("risk_aversion_per_usd", 1e-6))
 periods = rl_eval.decision_periods(order, DEFAULT_PERIODS)
 st.caption(
-    formats.markdown_safe(
-        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)}, "
+    f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
+    + formats.markdown_safe(
+        f"over {formats.days(order.horizon_days)}, "
         f"{periods} decision periods, risk aversion λ = {risk_aversion:g} per $. Each period the agent picks the share "
         "of the remaining order to trade; reward = −(shortfall increment) − λ·variance penalty; the simulator charges "
         "the costs, so the agent is comparable with every strategy on the Simulate page."
@@ -66,11 +67,11 @@ if trained:
         if regime_name != "trending":  # the trending regime changes the market's drift: a different problem
             storage.save_policy(name, key, agent, summary)
             st.cache_data.clear()  # cached plans and sweeps still hold the quick default agent
-            st.success(formats.markdown_safe(f"Saved as “{name}”: the RL agent strategy now uses it on every page."))
+            st.success(formats.plain(f"Saved as “{name}”: the RL agent strategy now uses it on every page."))
         else:
             st.info("Trained for the trending regime (a drift the ticket does not have): evaluated here, not saved.")
     except ValueError as error:
-        st.error(formats.markdown_safe(str(error)))
+        st.error(formats.message(error))
         st.stop()
     bar.empty()
     st.session_state["rl_trained"] = (key, kind, regime_name, agent, curve)
@@ -98,7 +99,7 @@ st.subheader("Stored policies")
 try:
     policies = storage.list_policies()
 except ValueError as error:
-    st.warning(formats.markdown_safe(f"Store unavailable: {error}"))
+    st.warning(formats.message(f"Store unavailable: {error}"))
 else:
     if policies.empty:
         st.caption("None yet: without one, the RL agent strategy trains a small default agent and says so.")

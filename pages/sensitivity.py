@@ -83,7 +83,7 @@ def sweep_view(ticket: Ticket) -> None:
         else:
             result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(chosen))
     except ValueError as error:
-        st.error(formats.markdown_safe(str(error)))
+        st.error(formats.message(error))
         return
     st.plotly_chart(charts.sweep_figure(result, label, log_x), width="stretch")
     st.caption(
@@ -100,7 +100,7 @@ def sweep_view(ticket: Ticket) -> None:
     st.subheader("Cost–risk paths")
     st.plotly_chart(charts.sweep_frontier_figure(result, label), width="stretch")
     for name, messages in result.errors.items():
-        st.warning(formats.markdown_safe(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
+        st.warning(formats.message(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
 
 
 live_view("sensitivity_sweep", sweep_view, ticket)

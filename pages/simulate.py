@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from optexec import report
 from optexec.simulate import SimulationConfig, simulate
 from optexec.simulation import figures
 from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel
@@ -46,7 +47,7 @@ with st.form("simulation"):
 links.write({"sim_paths": None if paths == 2_000 else paths, "sim_seed": None if seed == 0 else seed})
 for spec, value in ((PATHS, paths), (SEED, seed)):
     if spec.problem(value):
-        st.error(links.input_error(spec.label, value, spec.problem(value)).replace("plan", "simulation"))
+        st.error(formats.plain(links.input_error(spec.label, value, spec.problem(value)).replace("plan", "simulation")))
         st.stop()
 try:
     model = MarketModel(
@@ -64,7 +65,7 @@ try:
     )
     config = SimulationConfig(int(paths), int(seed), model, force_finish, use_policies=use_policies)
 except ValueError as error:
-    st.error(formats.markdown_safe(str(error)))
+    st.error(formats.message(error))
     st.stop()
 
 key = (order, market, tuple(sorted(settings.items())), config)
@@ -76,7 +77,7 @@ if stored is None or stored[0] != key:
                           lambda done, label: bar.progress(done, text=f"Simulated {label}"))  # fmt: skip
     except ValueError as error:
         bar.empty()
-        st.error(formats.markdown_safe(str(error)))
+        st.error(formats.message(error))
         st.stop()
     bar.empty()
     st.session_state["sim_result"] = (key, result)
@@ -84,14 +85,14 @@ else:
     result = stored[1]
 
 st.markdown(
-    formats.markdown_safe(
-        f"**{order.side.upper()} {order.shares:,.0f} {order.symbol}** over {formats.days(order.horizon_days)} in "
-        f"{order.slices} slices · {config.paths:,} paths, seed {config.seed} · every strategy trades on the same "
-        "paths, so differences to TWAP are paired"
+    f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
+    + formats.markdown_safe(
+        f"over {formats.days(order.horizon_days)} in {order.slices} slices · {config.paths:,} paths, seed "
+        f"{config.seed} · every strategy trades on the same paths, so differences to TWAP are paired"
     )
 )
 for name, error in result.errors.items():
-    st.warning(formats.markdown_safe(f"{name}: not simulated. {error}"))
+    st.warning(formats.message(f"{name}: not simulated. {error}"))
 if not result.runs:
     st.stop()
 
@@ -154,7 +155,7 @@ chosen = st.multiselect("Strategies", list(labels), default=cheapest, key="sim_p
 st.plotly_chart(figures.paths_figure(result, [labels[label] for label in chosen]), width="stretch")
 st.download_button(
     "Statistics (CSV)",
-    table.to_csv(index=False),
+    report.table_csv(table),
     file_name=f"{order.symbol}_{order.side}_simulation.csv",
     mime="text/csv",
     key="sim_download",

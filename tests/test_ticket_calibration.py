@@ -15,6 +15,7 @@ from optexec.calibrate import run
 from optexec.models import Order
 from optexec.planning import make_plan
 from optexec.store import db
+from tests.shown import shown
 
 APP = "app_entry.py"
 SYMBOL = "SYN-LARGE"
@@ -56,11 +57,11 @@ def _open(**query: str) -> AppTest:
 
 
 def _header(at: AppTest) -> str:
-    return at.markdown[0].value
+    return shown(at.markdown[0].value)
 
 
 def _size_caption(at: AppTest) -> str:
-    return next(c.value for c in at.sidebar.caption if "of ADV" in c.value)
+    return next(shown(c.value) for c in at.sidebar.caption if "of ADV" in shown(c.value))
 
 
 def test_the_plan_uses_the_accepted_calibration_everywhere(store):
@@ -71,11 +72,13 @@ def test_the_plan_uses_the_accepted_calibration_everywhere(store):
     assert not at.exception and not at.error
     shares = round(0.05 * market.adv_shares, -3)
     assert f"**SELL {shares:,.0f} {SYMBOL}**" in _header(at)
-    assert f"arrival price \\${market.price_usd:,.2f} ·" in _header(at) and "5.0% of ADV" in _header(at)
+    assert f"arrival price ${market.price_usd:,.2f} ·" in _header(at) and "5.0% of ADV" in _header(at)
     assert _size_caption(at) == f"= 5.0% of ADV ({market.adv_shares:,.0f} sh/day)"
     price_box = at.number_input(key=f"price.{SYMBOL}")
     assert price_box.value is None and price_box.proto.placeholder == f"{market.price_usd:,.2f} · calibrated"
-    assert any(f"run {latest.run_ts:%Y-%m-%d %H:%M:%S} UTC" in c.value for c in at.caption)  # where they come from
+    assert any(
+        f"run {latest.run_ts:%Y-%m-%d %H:%M:%S} UTC" in shown(c.value) for c in at.caption
+    )  # where they come from
     order = Order(SYMBOL, "sell", shares, 1.0, 390, 0.0)
     expected = make_plan(order, market, {"risk_aversion_per_usd": 1e-6}, ["twap"]).rows[0].cost.expected_usd
     table = at.dataframe[0].value.set_index("strategy")
@@ -88,14 +91,14 @@ def test_a_typed_override_is_marked_in_the_link_and_cleared_by_its_button(store)
     calibrated = latest.market_params().price_usd
     at = _open()
     at.number_input(key=f"price.{SYMBOL}").set_value(120.0).run()
-    assert "arrival price \\$120.00 (override)" in _header(at)
+    assert "arrival price $120.00 (override)" in _header(at)
     assert any(e.label == "Market parameters · 1 override" for e in at.sidebar.expander)
     assert any(f"override] calibrated \\${calibrated:,.2f}" in c.value for c in at.sidebar.caption)
     assert any(f"price $120.00 (own value ${calibrated:,.2f})" in c.value.replace("\\", "") for c in at.caption)
     assert at.query_params[f"price.{SYMBOL}"] == "120"
     at.button(key=f"clear_price.{SYMBOL}").click().run()
     assert at.number_input(key=f"price.{SYMBOL}").value is None
-    assert f"arrival price \\${calibrated:,.2f} ·" in _header(at)
+    assert f"arrival price ${calibrated:,.2f} ·" in _header(at)
     assert f"price.{SYMBOL}" not in at.query_params
 
 
@@ -111,7 +114,7 @@ def test_clear_all_overrides(store):
 def test_a_newer_accepted_calibration_shows_on_the_next_run(store):
     path, _, latest = store
     at = _open()
-    assert f"\\${latest.market_params().price_usd:,.2f}" in _header(at)
+    assert f"${latest.market_params().price_usd:,.2f}" in _header(at)
     con = db.open_database(path)  # as the Calibrate page or `optexec calibrate` would
     try:
         window = run.calibrate(con, SYMBOL, latest.window_start, latest.window_end - dt.timedelta(days=10))
@@ -119,7 +122,7 @@ def test_a_newer_accepted_calibration_shows_on_the_next_run(store):
     finally:
         con.close()
     at.run()
-    assert f"arrival price \\${newer.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in _header(at)
     assert at.query_params["cal"] == newer.run_ts.isoformat()
 
 
@@ -128,29 +131,29 @@ def test_a_link_priced_with_an_older_run_says_so_and_offers_both(store):
     at = _open(cal=older.run_ts.isoformat(), **{f"shares.{SYMBOL}": "300000"})
     assert not at.exception
     said = f"This link was priced with {SYMBOL}'s calibration run of {older.run_ts:%Y-%m-%d %H:%M:%S} UTC"
-    assert any(said in w.value for w in at.warning)
-    assert f"arrival price \\${older.market_params().price_usd:,.2f} ·" in _header(at)  # what the sender saw
+    assert any(said in shown(w.value) for w in at.warning)
+    assert f"arrival price ${older.market_params().price_usd:,.2f} ·" in _header(at)  # what the sender saw
     assert at.query_params["cal"] == older.run_ts.isoformat()
     at.radio(key="cal_choice").set_value("latest").run()
-    assert f"arrival price \\${latest.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${latest.market_params().price_usd:,.2f} ·" in _header(at)
     assert at.query_params["cal"] == latest.run_ts.isoformat()
     at.radio(key="cal_choice").set_value("link").run()
-    assert f"arrival price \\${older.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${older.market_params().price_usd:,.2f} ·" in _header(at)
 
 
 def test_a_link_whose_run_is_gone_says_so(store):
     _, _, latest = store
     at = _open(cal="2020-01-02T03:04:05.000006")
-    assert any("calibration run of 2020-01-02 03:04:05 UTC, which this store does not hold" in w.value
+    assert any("calibration run of 2020-01-02 03:04:05 UTC, which this store does not hold" in shown(w.value)
                for w in at.warning)  # fmt: skip
-    assert f"\\${latest.market_params().price_usd:,.2f}" in _header(at)
+    assert f"${latest.market_params().price_usd:,.2f}" in _header(at)
     assert at.query_params["cal"] == latest.run_ts.isoformat()
 
 
 def test_a_link_with_the_latest_run_shows_no_message(store):
     _, _, latest = store
     at = _open(cal=latest.run_ts.isoformat())
-    assert not [w for w in at.warning if "priced with" in w.value or w.value.startswith("Link")]
+    assert not [w for w in at.warning if "priced with" in shown(w.value) or shown(w.value).startswith("Link")]
 
 
 def test_an_empty_store_offers_the_bundled_sample(tmp_path, monkeypatch):
@@ -158,15 +161,18 @@ def test_an_empty_store_offers_the_bundled_sample(tmp_path, monkeypatch):
     try:
         at = _open()
         assert not at.exception
-        assert any("is empty" in i.value and "made up" in i.value for i in at.info)
+        assert any("is empty" in shown(i.value) and "made up" in shown(i.value) for i in at.info)
         assert at.selectbox(key="symbol").options == ["DEMO · made-up example"]
         assert len(at.dataframe[0].value) > 10  # DEMO still plans, labelled as made up
         at.button(key="load_sample").click().run()
         assert not at.exception
-        assert any("Loaded the bundled sample" in s.value and "now plans SYN-LARGE" in s.value for s in at.success)
+        assert any(
+            "Loaded the bundled sample" in shown(s.value) and "now plans SYN-LARGE" in shown(s.value)
+            for s in at.success
+        )
         assert "SYN-LARGE" in at.selectbox(key="symbol").options
         assert at.selectbox(key="symbol").value == "SYN-LARGE" and "SYN-LARGE" in _header(at)
-        assert not any("is empty" in i.value for i in at.info)
+        assert not any("is empty" in shown(i.value) for i in at.info)
     finally:
         db.close_all()
 
@@ -181,8 +187,9 @@ def test_a_store_that_cannot_be_read_keeps_the_links_symbol(store, monkeypatch):
     at = _open(symbol="SYN-MID", slices="78")
     assert not at.exception
     assert at.selectbox(key="symbol").value == "SYN-MID"
-    assert any("cannot be read now" in w.value and "process 4242" in w.value for w in at.warning)
-    assert any("Cannot read SYN-MID's parameters now" in e.value for e in at.error)
+    said = [shown(w.value) for w in at.warning if "cannot be read now" in shown(w.value)]
+    assert said and "another process" in said[0] and "4242" not in said[0]  # no process id in the browser
+    assert any("Cannot read SYN-MID's parameters now" in shown(e.value) for e in at.error)
     assert not at.dataframe  # nothing planned on other parameters
     assert at.query_params["symbol"] == "SYN-MID" and at.query_params["slices"] == "78"  # the link is not rewritten
     monkeypatch.undo()
@@ -211,5 +218,5 @@ def test_a_model_slider_after_a_store_change_redraws_the_whole_app(store, monkey
         con.close()
     next(b for b in at.get("button_group") if b.key == "plan_panel").set_value("trades").run()  # in the results too
     assert len(draws) == 2
-    assert f"arrival price \\${newer.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in _header(at)
     assert at.select_slider(key="risk_aversion").value == 2e-6

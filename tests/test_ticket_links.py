@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.shown import shown
+
 APP = "app_entry.py"
 
 
@@ -17,11 +19,11 @@ def _open(**query: str) -> AppTest:
 
 
 def _header(at: AppTest) -> str:
-    return at.markdown[0].value
+    return shown(at.markdown[0].value)
 
 
 def _notes(at: AppTest) -> list[str]:
-    return [w.value for w in at.warning if w.value.startswith("Link ")]
+    return [shown(w.value) for w in at.warning if shown(w.value).startswith("Link ")]
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,7 @@ def _notes(at: AppTest) -> list[str]:
         ("shares.SYN-LARGE", "-5000", "Link value shares.SYN-LARGE=-5000 is not valid (> 0): using 5% of ADV.",
          "**SELL 250,000 SYN-LARGE**"),
         ("price.SYN-LARGE", "0", "Link value price.SYN-LARGE=0 is not valid (> 0): using SYN-LARGE's own value.",
-         "arrival price \\$100.00 ·"),
+         "arrival price $100.00 ·"),
         ("shares.SYN-MID", "5000", ("Link value shares.SYN-MID=5000 is for SYN-MID, not the link's symbol SYN-LARGE: "
          "ignored."), "**SELL 250,000 SYN-LARGE**"),
         ("bogus", "1", "Link parameter bogus=1 is not one optexec knows: ignored.", "**SELL 250,000 SYN-LARGE**"),
@@ -77,7 +79,9 @@ def test_an_unknown_symbol_is_not_replaced_by_another():
     at = _open(symbol="NOPE", slices="78")
     assert not at.exception
     assert at.selectbox(key="symbol").value == "NOPE"
-    assert any("Symbol NOPE is not in this store" in e.value and "no plan is shown" in e.value for e in at.error)
+    assert any(
+        "Symbol NOPE is not in this store" in shown(e.value) and "no plan is shown" in shown(e.value) for e in at.error
+    )
     assert not at.dataframe  # no plan of some other symbol
     assert at.query_params["symbol"] == "NOPE"  # the link keeps what it was sent with
     at.selectbox(key="symbol").set_value("SYN-MID").run()
@@ -88,7 +92,7 @@ def test_valid_link_values_give_that_plan_and_stay_in_the_link():
     at = _open(**{"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78",
                   "horizon_days": "2", "risk_aversion": "1e-05", "price.SYN-MID": "42.5"})  # fmt: skip
     assert not at.exception and not _notes(at)
-    assert "**BUY 123,000 SYN-MID** over 2 trading days in 78 slices · arrival price \\$42.50 (override)" in _header(at)
+    assert "**BUY 123,000 SYN-MID** over 2 trading days in 78 slices · arrival price $42.50 (override)" in _header(at)
     assert at.select_slider(key="risk_aversion").value == 1e-5
     expected = {"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78", "price.SYN-MID": "42.5"}
     assert {k: at.query_params[k] for k in expected} == expected
@@ -107,12 +111,12 @@ def test_reset_restores_the_defaults_and_clears_the_link():
     link = {"side": "buy", "shares.SYN-LARGE": "123000", "slices": "78", "risk_aversion": "1e-05",
             "price.SYN-LARGE": "120", "set_participation_rate": "20", "eta_x": "2", "plan_panel": "trades"}  # fmt: skip
     at = _open(**link)
-    assert "**BUY 123,000 SYN-LARGE** over 1 trading day in 78 slices · arrival price \\$120.00" in _header(at)
+    assert "**BUY 123,000 SYN-LARGE** over 1 trading day in 78 slices · arrival price $120.00" in _header(at)
     assert len(at.query_params) == 8
     at.button(key="reset_ticket").click().run()
     assert not at.exception
     assert dict(at.query_params) == {}
-    assert "**SELL 250,000 SYN-LARGE** over 1 trading day in 390 slices · arrival price \\$100.00 ·" in _header(at)
+    assert "**SELL 250,000 SYN-LARGE** over 1 trading day in 390 slices · arrival price $100.00 ·" in _header(at)
     assert at.select_slider(key="risk_aversion").value == 1e-6
     assert at.slider(key="set_participation_rate").value == 10.0
     assert at.number_input(key="price.SYN-LARGE").value is None
@@ -143,15 +147,16 @@ def test_an_invalid_typed_value_stops_the_plan_with_an_error(key, value, message
     at = _open()
     at.number_input(key=key).set_value(value).run()
     assert not at.exception
-    assert any(e.value.startswith(message) for e in at.error), [e.value for e in at.error]
+    assert any(shown(e.value).startswith(message) for e in at.error), [shown(e.value) for e in at.error]
     assert not at.dataframe and not at.get("plotly_chart")  # no stale plan left standing
     assert at.number_input(key=key).value == value  # what was typed stays, to be fixed
 
 
 def test_a_bad_page_value_in_the_link_is_named_on_its_page():
     at = _open(plan_panel="pie")
-    assert any(w.value.startswith("Link value plan_panel=pie is not valid (schedule panel: one of holdings, trades, "
-                                  "participation, all): using Shares left to trade.") for w in at.warning)  # fmt: skip
+    assert any(shown(w.value).startswith("Link value plan_panel=pie is not valid (schedule panel: one of holdings, "
+                                         "trades, participation, all): using Shares left to trade.")
+               for w in at.warning)  # fmt: skip
     assert next(b for b in at.get("button_group") if b.key == "plan_panel").value == "holdings"
     assert "plan_panel" not in at.query_params
 
@@ -169,5 +174,7 @@ def test_a_bad_simulation_value_in_the_link_is_named_on_the_simulate_page():
     at = _open(sim_paths="5")
     at.switch_page(str(Path(__file__).resolve().parents[1] / "pages" / "simulate.py")).run()
     assert not at.exception
-    assert any(w.value == "Link value sim_paths=5 is not valid (Paths: 100–100,000): using 2,000." for w in at.warning)
+    assert any(
+        shown(w.value) == "Link value sim_paths=5 is not valid (Paths: 100–100,000): using 2,000." for w in at.warning
+    )
     assert at.number_input(key="sim_paths").value == 2_000

@@ -1,6 +1,13 @@
-"""Number formats used on every page: bps with one decimal, money with thousands separators."""
+"""Number formats used on every page (bps with one decimal, money with thousands separators) and text as text."""
 
 from __future__ import annotations
+
+import re
+import string
+
+#: every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and together they are all
+#: that Streamlit's markdown reads as syntax (links, images, HTML, emphasis, LaTeX ``$``, ``:emoji:``/``:red[...]``)
+_MARKDOWN_SPECIALS = frozenset(string.punctuation)
 
 
 def usd(value: float) -> str:
@@ -19,8 +26,38 @@ def shares(value: float) -> str:
 
 
 def markdown_safe(text: str) -> str:
-    """Escape $ so Streamlit's markdown does not read money as LaTeX."""
+    """Escape $ so Streamlit's markdown does not read money as LaTeX (for the app's own text only; see ``plain``)."""
     return text.replace("$", "\\$")
+
+
+def plain(text: object) -> str:
+    """Text for Streamlit's markdown (st.markdown, st.error, captions, labels) that shows exactly ``text``.
+
+    Every ASCII punctuation character is backslash-escaped, so a user's string (a symbol, a file or column name,
+    a note, a message that quotes one) is never read as a link, an image, HTML, emphasis, LaTeX or an icon: the
+    symbol ``![x](http://host/t.png)`` shows as those characters and the browser fetches nothing.
+    """
+    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in str(text))
+
+
+#: "process 1234 (python -m optexec load ...)", "PID 1234", "pid=1234": who holds the store, as the core says it
+_PROCESS = re.compile(r"\bprocess \d+(?: \((?:[^()]|\([^()]*\))*\))?|\bpid[ =:]?\d+|(?<= )by user \S+", re.IGNORECASE)
+#: an absolute path of two parts or more ("/srv/data/optexec.duckdb", "C:\\Temp\\up.csv", "~/x/y.csv")
+_PATH = re.compile(
+    r"""(?<![^\s'"(=\[])(?:[A-Za-z]:|~)?[/\\](?:[^\s/\\'"]+[/\\])+([^\s/\\'",;:)\]]*[^\s/\\'",;:.)\]])"""
+)
+
+
+def machine_free(text: object) -> str:
+    """``text`` without what the browser must not learn about the server: absolute paths (their file name is
+    kept) and process ids with their command lines ("another process")."""
+    return _PATH.sub(lambda found: found.group(1), _PROCESS.sub("another process", str(text)))
+
+
+def message(text: object) -> str:
+    """A message from the core (an error, a warning, a note quoting a user's value) for the page: machine details
+    removed (``machine_free``) and shown as text (``plain``)."""
+    return plain(machine_free(text))
 
 
 def days(value: float) -> str:

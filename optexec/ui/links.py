@@ -16,6 +16,8 @@ from typing import Any
 
 import streamlit as st
 
+from optexec.ui import formats
+
 NOTES_KEY = "_optexec_link_notes"
 PAGE_RAW_KEY = "_optexec_link_page_values"
 
@@ -138,7 +140,7 @@ def page_choice(key: str, label: str, options: Sequence[Any], default: Any, form
         st.session_state[key] = by_text[raw]
     else:
         choices = ", ".join(url_text(option) for option in options)
-        st.warning(link_note(key, raw, f"{label}: one of {choices}", f"using {format_func(default)}"))
+        st.warning(formats.plain(link_note(key, raw, f"{label}: one of {choices}", f"using {format_func(default)}")))
 
 
 def page_number(key: str, spec: Number, default: float) -> None:
@@ -152,7 +154,7 @@ def page_number(key: str, spec: Number, default: float) -> None:
         value = None
     rule = spec.problem(value)
     if rule:
-        st.warning(link_note(key, raw, f"{spec.label}: {rule}", f"using {number_text(default)}"))
+        st.warning(formats.plain(link_note(key, raw, f"{spec.label}: {rule}", f"using {number_text(default)}")))
     else:
         st.session_state[key] = value
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from optexec.strategies.multiscale import MultiscaleModel, solve_core
+from optexec.ui import formats
 
 
 @st.cache_data(show_spinner=False)
@@ -34,7 +35,7 @@ def show_core_diagnostics(settings: dict) -> None:
             table = core_table(theta, float(settings.get("fast_scale_epsilon", 0.1)),
                                float(settings.get("slow_scale_delta", 0.5)))  # fmt: skip
         except ValueError as error:
-            st.error(str(error).replace("$", "\\$"))
+            st.error(formats.message(error))
             return
         st.dataframe(table, hide_index=True, column_config={
             c: st.column_config.NumberColumn(format="%.6f") for c in table.columns[1:]})  # fmt: skip

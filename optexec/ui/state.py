@@ -56,14 +56,14 @@ def valid_ticket() -> Ticket:
     ticket = current_ticket()
     if ticket.errors:
         for error in ticket.errors:
-            st.error(formats.markdown_safe(error), icon=":material/error:")
+            st.error(formats.message(error), icon=":material/error:")
         st.stop()
     return ticket
 
 
 def show_market_note(ticket: Ticket) -> None:
     """A caption saying where the market parameters come from and what the user typed over them."""
-    st.caption(formats.markdown_safe(ticket.market_note))
+    st.caption(formats.message(ticket.market_note))
 
 
 def _load_sample() -> None:
@@ -89,7 +89,7 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
     notes = links.notes()
     if notes:
         for note in notes:
-            st.warning(formats.markdown_safe(note), icon=":material/link_off:")
+            st.warning(formats.message(note), icon=":material/link_off:")
         st.button("Dismiss the link messages", key="dismiss_link_notes", on_click=links.dismiss_notes,
                   type="tertiary", icon=":material/close:")  # fmt: skip
     store = ticket.store
@@ -97,14 +97,14 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
     if loaded:
         rows, first = loaded
         now = f" (the first of them, {first})" if ticket.symbol == first else ""
-        st.success(f"Loaded the bundled sample: {rows:,} rows. Its synthetic symbols are in the ticket, which now "
-                   f"plans {ticket.symbol}{now}.")  # fmt: skip
+        st.success(formats.plain(f"Loaded the bundled sample: {rows:,} rows. Its synthetic symbols are in the ticket, "
+                                 f"which now plans {ticket.symbol}{now}."))  # fmt: skip
     failed = st.session_state.pop("_optexec_sample_error", None)
     if failed:
-        st.error(formats.markdown_safe(f"The bundled sample could not be loaded: {failed}"))
+        st.error(formats.message(f"The bundled sample could not be loaded: {failed}"))
     if store is not None and store.problem:
         st.warning(
-            formats.markdown_safe(
+            formats.message(
                 f"The market-data store cannot be read now: {store.problem}. The ticket keeps "
                 f"{ticket.symbol}"
                 + (" (DEMO, made-up parameters)" if ticket.symbol == markets.DEMO_SYMBOL else "")
@@ -116,8 +116,8 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
     elif store is not None and store.empty:
         with st.container(border=True, key="empty_store"):
             st.info(
-                formats.markdown_safe(
-                    f"The market-data store {store.path} is empty: no symbol to plan but DEMO, whose parameters "
+                formats.plain(
+                    "The market-data store is empty: no symbol to plan but DEMO, whose parameters "
                     "are made up (the Almgren–Chriss Table 1 example). Load the bundled sample (four synthetic "
                     "symbols, 62 days of minute bars) or your own files on the Data page."
                 ),
@@ -131,7 +131,7 @@ def show_notices(ticket: Ticket, data_page: st.Page | None = None) -> None:
     if ticket.linked_run is not None and ticket.latest is not None:
         linked, latest = ticket.linked_run, ticket.latest
         st.warning(
-            formats.markdown_safe(
+            formats.plain(
                 f"This link was priced with {ticket.symbol}'s calibration run of {_run(linked)}. A newer "
                 f"calibration has been accepted since: the run of {_run(latest)}."
             ),

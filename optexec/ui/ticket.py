@@ -23,7 +23,7 @@ import streamlit as st
 from optexec.market_source import CALIBRATION, DEMO, PLANTED, SymbolParams
 from optexec.models import MarketParams, Order
 from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD
-from optexec.ui import links, markets, settings
+from optexec.ui import formats, links, markets, settings
 from optexec.ui.settings import current_settings, rerun_live_view
 
 TRADING_DAYS_PER_YEAR = 252
@@ -322,7 +322,9 @@ def _note_new_calibration(symbol: str, source: SymbolParams) -> None:
     last = st.session_state.get(LAST_RUN_KEY)
     st.session_state[LAST_RUN_KEY] = used
     if last and last[0] == symbol and last[1:] != used[1:] and st.session_state.get(LINK_CAL_KEY) is None:
-        st.toast(f"{symbol}: new parameters since the last run. {source.source}", icon=":material/update:")
+        st.toast(
+            formats.plain(f"{symbol}: new parameters since the last run. {source.source}"), icon=":material/update:"
+        )
 
 
 def _size(sidebar, symbol: str, base: MarketParams | None) -> tuple[str, float | None]:
@@ -347,7 +349,9 @@ def _market_boxes(symbol: str, source: SymbolParams | None) -> tuple[dict[str, A
     overrides: list[Override] = []
     with st.sidebar.expander(title, expanded=bool(count), icon=":material/edit_note:" if count else None):
         if source:
-            st.caption(f"Empty boxes use {symbol}'s {word} values (shown greyed); a typed value overrides them.")
+            st.caption(
+                formats.plain(f"Empty boxes use {symbol}'s {word} values (shown greyed); a typed value overrides them.")
+            )
         values: dict[str, Any] = {}
         for name, field in MARKET_FIELDS.items():
             own = field.calibrated(name, base) if base else None
