@@ -122,7 +122,11 @@ def _load_lobster(con, path: Path, table: str, tmp: str, symbol=None, **options)
     book_cols = {
         f"{k}{lvl}": "BIGINT" for lvl in range(1, levels + 1) for k in ("ask_px", "ask_sz", "bid_px", "bid_sz")
     }
-    read = "read_csv($file, header=false, auto_detect=false, delim=',', columns=$cols)"
+    # each row numbered as the reader returns it (file order), never by a table's rowid
+    read = (
+        "(SELECT row_number() OVER () AS _n, * FROM "
+        "read_csv($file, header=false, auto_detect=false, delim=',', columns=$cols))"
+    )
 
     def prepare(cur) -> None:
         cur.execute(
@@ -142,7 +146,7 @@ def _load_lobster(con, path: Path, table: str, tmp: str, symbol=None, **options)
     ts = _local_ts("day", "to_microseconds(CAST(round(time * 1e6) AS BIGINT))")
     params = {"day": day, "sym": symbol}
     if table == "trades":
-        from_sql = "(SELECT rowid + 1 AS _line, * FROM _lob_msg WHERE type IN (4, 5))"
+        from_sql = "(SELECT _n AS _line, * FROM _lob_msg WHERE type IN (4, 5))"
         exprs = {
             "symbol": "$sym",
             "ts": ts,
@@ -155,9 +159,9 @@ def _load_lobster(con, path: Path, table: str, tmp: str, symbol=None, **options)
     else:
         empty = _LOBSTER_EMPTY
         from_sql = (
-            "(SELECT * FROM (SELECT m.rowid + 1 AS _line, m.time, b.ask_px1, b.ask_sz1, b.bid_px1, b.bid_sz1, "
+            "(SELECT * FROM (SELECT m._n AS _line, m.time, b.ask_px1, b.ask_sz1, b.bid_px1, b.bid_sz1, "
             "(b.ask_px1, b.ask_sz1, b.bid_px1, b.bid_sz1) IS DISTINCT FROM lag((b.ask_px1, b.ask_sz1, b.bid_px1, "
-            "b.bid_sz1)) OVER (ORDER BY m.rowid) AS changed FROM _lob_msg m JOIN _lob_book b ON m.rowid = b.rowid) "
+            "b.bid_sz1)) OVER (ORDER BY m._n) AS changed FROM _lob_msg m JOIN _lob_book b ON m._n = b._n) "
             f"WHERE changed AND abs(ask_px1) < {empty} AND abs(bid_px1) < {empty} ORDER BY _line)"
         )
         exprs = {
@@ -250,16 +254,17 @@ def _load_lean(con, path: Path, table: str | None, tmp: str, symbol=None, **opti
         }
         exprs = {"ts": ts, "price": "price / 10000.0", "size": "size"}
     exprs["symbol"] = "$sym"
+    exprs["_row"] = "_n"  # the row's number as the reader returns it (file order), never a table's rowid
     from_sql = (
-        "read_csv($path, header=false, auto_detect=false, delim=',', columns=$columns, store_rejects=true, "
-        "rejects_table='_optexec_rej', rejects_scan='_optexec_rejscan')"
+        "(SELECT row_number() OVER () AS _n, * FROM read_csv($path, header=false, auto_detect=false, delim=',', "
+        "columns=$columns, store_rejects=true, rejects_table='_optexec_rej', rejects_scan='_optexec_rejscan'))"
     )
     source = Source(
         from_sql,
         {"path": str(csv_path), "columns": cols, "day": day_iso, "sym": symbol},
         exprs,
-        {k: k for k in exprs},
-        line_sql="(rowid + 1)",
+        {k: k for k in exprs if k != "_row"},
+        line_sql="_row",
         file_columns=tuple(cols),
         first_line=1,
     )
@@ -289,8 +294,8 @@ _TICK_QUOTE_COLUMNS = {
 # one statement per step of the rule in the module docstring; only fixed text, the file travels as $path
 _TICK_QUOTE_SQL = (
     (
-        "CREATE OR REPLACE TEMP TABLE _tq_file AS SELECT * FROM read_csv($path, header=false, auto_detect=false, "
-        f"delim=',', columns=$columns, {_REJECTS})"
+        "CREATE OR REPLACE TEMP TABLE _tq_file AS SELECT row_number() OVER () AS _n, * FROM read_csv($path, "
+        f"header=false, auto_detect=false, delim=',', columns=$columns, {_REJECTS})"
     ),
     # 1. classify every row: why it is dropped (NULL = kept) and which sides it quotes
     """CREATE OR REPLACE TEMP TABLE _tq_rows AS
@@ -299,7 +304,7 @@ _TICK_QUOTE_SQL = (
            WHEN lower(trim(coalesce(suspicious, ''))) NOT IN ('', '0', 'false', 'f') THEN 'suspicious'
            WHEN NOT (has_bid OR has_ask) OR (has_bid AND NOT (bid > 0 AND bid_size >= 0))
                 OR (has_ask AND NOT (ask > 0 AND ask_size >= 0)) THEN 'invalid' END AS reason
-    FROM (SELECT rowid + 1 AS _line, ms,
+    FROM (SELECT _n AS _line, ms,
             coalesce(bid, 0) AS bid, coalesce(bid_size, 0) AS bid_size,
             coalesce(ask, 0) AS ask, coalesce(ask_size, 0) AS ask_size,
             coalesce(bid, 0) <> 0 OR coalesce(bid_size, 0) <> 0 AS has_bid,

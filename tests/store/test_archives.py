@@ -252,3 +252,19 @@ def test_a_zip_bomb_keeps_the_command_line_small(tmp_path, store):
     code, peak_mb = map(int, first.split())
     assert code == 2 and len(err) == 1 and "expands" in err[0], done.stdout
     assert peak_mb < 400, f"peak RSS {peak_mb} MB"
+
+
+def test_lean_lines_are_the_files_lines(tmp_path, store):
+    """Rows numbered as the reader returns them: a bad row is named by its own line, no false order warning."""
+    n = 400_000
+    rows = [f"{34_200_000 + k // 20},{1_000_000 + k % 7},{1 + k % 50},Q,00000000,0\n" for k in range(n)]
+    bad = 123_457
+    rows[bad - 1] = f"{34_200_000 + (bad - 1) // 20},1000000,-5,Q,00000000,0\n"  # a negative size
+    path = write_zip(tmp_path / "20131007_trade.zip", {"20131007_ibm_Trade_Tick.csv": "".join(rows).encode()})
+    con = db.open_database(store)
+    try:
+        report = load_file(con, path, format="lean", skip_bad_rows=True, dry_run=True)
+    finally:
+        con.close()
+    assert [(r.line, r.column) for r in report.rejects] == [(bad, "size")]
+    assert not [w for w in report.warnings if "earlier than the row before" in w], report.warnings
