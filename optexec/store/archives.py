@@ -5,14 +5,14 @@ A LEAN or LOBSTER zip is opened here, never with a bare ``zipfile`` call, so tha
 * a file that is not a zip, a truncated or corrupt one (``BadZipFile``, ``zlib.error``, a bad CRC), an encrypted
   member or an unsupported compression method (e.g. 99, WinZip AES) is a ``LoadError`` (a ValueError) with one
   plain line naming the archive and the member, never a traceback;
-* a member larger than ``MAX_MEMBER_BYTES`` uncompressed (512 MiB), or expanding more than ``MAX_RATIO`` times
+* a member larger than ``MAX_MEMBER_BYTES`` uncompressed (256 MiB), or expanding more than ``MAX_RATIO`` times
   (100x; real market-data zips expand 3-20x) once it is above ``RATIO_FLOOR_BYTES``, is refused before anything is
   extracted, with its size and the limit; and the copy is capped while it is read, since a header can lie.
 
-A load holds several times a file's size in memory (the staged rows and their checks), so these limits bound the
-memory an archive can make a load take. A genuine file above them can be unzipped and its CSV loaded itself
-(``python -m optexec load NAME.csv --format lean``); the limits can be moved with ``OPTEXEC_MAX_MEMBER_MB`` and
-``OPTEXEC_MAX_ZIP_RATIO``.
+A load holds several times a file's size in memory (the staged rows and their checks: an 86 MB LEAN tick file
+peaked at 1.1 GB), so these limits bound what an archive can make a load take, to about 3 GB. A genuine file above
+them can be unzipped and its CSV loaded on its own (``python -m optexec load NAME.csv``; a LEAN csv is recognised by
+its name), or the limits moved with ``OPTEXEC_MAX_MEMBER_MB`` and ``OPTEXEC_MAX_ZIP_RATIO``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from optexec.store.reports import LoadError
 
-MAX_MEMBER_BYTES = 512 * 2**20
+MAX_MEMBER_BYTES = 256 * 2**20
 MAX_RATIO = 100.0
 RATIO_FLOOR_BYTES = 16 * 2**20
 MEMBER_ENV_VAR = "OPTEXEC_MAX_MEMBER_MB"
