@@ -20,25 +20,28 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "pages"
 #: the payload of issue 14: an image the browser would fetch and a live link, both to a dead local port
 EVIL = "![x](http://127.0.0.1:9/track.png) [click](http://127.0.0.1:9/phish)"
+#: the same as HTML, and a bare address (GitHub-flavoured Markdown would link it)
+EVIL_HTML = '<img src="http://127.0.0.1:9/html.png"> http://127.0.0.1:9/bare www.example.com'
 #: what would be live if a body held it unescaped (markdown link/image, HTML, an icon or colour directive)
 LIVE = re.compile(r"(?<!\\)\]\(|(?<!\\)<(img|a|script|b)\b|(?<!\\):[a-z-]+\[")
 FORMULAS = ("=1+1", '=HYPERLINK("http://127.0.0.1:9/phish","click")', "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1")
 
 
-def build_evil_store(path: Path) -> Path:
-    """A store whose only symbol is EVIL: SYN-LARGE's sample bars renamed, calibrated and accepted."""
+def build_evil_store(path: Path, symbols: tuple[str, ...] = (EVIL,)) -> Path:
+    """A store holding only ``symbols``: each SYN-LARGE's sample bars renamed, calibrated and accepted."""
     from optexec.calibrate import run
     from optexec.store.db import open_database
     from optexec.store.loading import load_file
 
     bars = pd.read_parquet(ROOT / "data" / "sample_bars.parquet")
-    bars = bars[bars["symbol"] == "SYN-LARGE"].assign(symbol=EVIL)
+    bars = bars[bars["symbol"] == "SYN-LARGE"]
     parquet = path.with_name("evil_bars.parquet")
-    bars.to_parquet(parquet)
+    pd.concat([bars.assign(symbol=symbol) for symbol in symbols]).to_parquet(parquet)
     con = open_database(path)
     try:
         load_file(con, parquet, table="bars", format="parquet", calendar="XNYS")
-        run.save(con, run.calibrate(con, EVIL, None, None), accept=True, insist=True)
+        for symbol in symbols:
+            run.save(con, run.calibrate(con, symbol, None, None), accept=True, insist=True)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -30,14 +30,22 @@ def markdown_safe(text: str) -> str:
     return text.replace("$", "\\$")
 
 
+#: where GitHub-flavoured Markdown links bare text ("http://", "www.", "name@host"): it finds them in the text after
+#: the escapes are read, so a WORD JOINER (U+2060, invisible) goes inside each to keep it text
+_BARE_LINKS = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
 def plain(text: object) -> str:
     """Text for Streamlit's markdown (st.markdown, st.error, captions, labels) that shows exactly ``text``.
 
     Every ASCII punctuation character is backslash-escaped, so a user's string (a symbol, a file or column name,
     a note, a message that quotes one) is never read as a link, an image, HTML, emphasis, LaTeX or an icon: the
-    symbol ``![x](http://host/t.png)`` shows as those characters and the browser fetches nothing.
+    symbol ``![x](http://host/t.png)`` shows as those characters and the browser fetches nothing. A bare address
+    (``http://``, ``www.``, an e-mail's ``@``) gets an invisible word joiner so that it is not made a live link.
     """
-    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in str(text))
+    text = _BARE_LINKS.sub(WORD_JOINER, str(text))
+    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIALS else char for char in text)
 
 
 #: "process 1234 (python -m optexec load ...)", "PID 1234", "pid=1234": who holds the store, as the core says it

@@ -1,6 +1,7 @@
 """End to end in a real browser: open the app, change the order and a slider, share the link, download the CSV."""
 
 import time
+import urllib.parse
 
 import pandas as pd
 
@@ -167,3 +168,46 @@ def test_a_calibration_accepted_from_the_command_line_shows_in_an_open_tab(brows
             assert "cal=" in page.url
         finally:
             context.close()
+
+
+def test_a_symbol_with_markdown_or_html_fetches_nothing_and_links_nowhere(browser, tmp_path):
+    """Issue 14 item 5 in a real browser: a store whose symbols are a Markdown image and link, and an HTML image
+    with bare addresses. On Plan, Simulate and Calibrate the browser sends no request to 127.0.0.1:9, no link or
+    image points there, and the symbol is shown as the characters it is."""
+    from tests.e2e.server import running_app
+    from tests.test_injection import EVIL, EVIL_HTML, build_evil_store
+
+    db_path = build_evil_store(tmp_path / "evil.duckdb", (EVIL, EVIL_HTML))
+    requests: list[str] = []
+    with running_app(db_path, tmp_path / "st.log") as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 2200})
+        try:
+            page = context.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            for symbol in (EVIL, EVIL_HTML):
+                for path in ("", "simulate", "calibrate"):
+                    query = urllib.parse.urlencode({"symbol": symbol})
+                    page.goto(f"{url}/{path}?{query}")
+                    wait_idle(page)
+                    if path == "calibrate":
+                        page.get_by_role("button", name="Run calibration").click()
+                        page.wait_for_selector("[data-testid='stMain'] h3", timeout=60_000)
+                    else:
+                        page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+                    wait_idle(page)
+                    page.wait_for_timeout(500)
+                    where = f"{path or 'plan'} with {symbol}"
+                    assert page.locator("[data-testid='stException']").count() == 0, where
+                    main = page.locator("[data-testid='stMain']")
+                    visible = main.inner_text().replace("\u2060", "")  # the word joiners that keep addresses text
+                    assert symbol in visible, where  # shown, character for character
+                    assert page.locator("a[href*='127.0.0.1:9/'], img[src*='127.0.0.1:9/']").count() == 0, where
+                    assert page.locator("[data-testid='stMain'] a[href*='example.com']").count() == 0, where
+                    box = page.locator("[data-testid='stSidebar'] input[aria-label='Symbol']")
+                    assert box.input_value() == symbol, where  # the ticket's symbol box: plain text
+                    screenshot(page, f"08_injection_{path or 'plan'}_{(EVIL, EVIL_HTML).index(symbol)}")
+        finally:
+            context.close()
+    assert requests, "the browser made requests (the test saw them)"
+    hosts = {urllib.parse.urlsplit(request).netloc for request in requests}
+    assert not hosts & {"127.0.0.1:9", "www.example.com"}, hosts
