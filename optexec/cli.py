@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -59,6 +60,30 @@ def _parse_setting(text: str) -> tuple[str, Any]:
     if lowered in ("true", "false"):
         return name.strip(), lowered == "true"
     return name.strip(), value.strip()
+
+
+def _first_non_finite(value: Any, where: str = "") -> str | None:
+    """Where the first NaN or infinity of a JSON-ready structure is, e.g. "strategies[2].mean_cost_usd"."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where or 'the result'} = {value}"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = _first_non_finite(item, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."))
+        if found:
+            return found
+    return None
+
+
+def dump_json(data: Any) -> str:
+    """``data`` as JSON that is valid everywhere: a NaN or an infinity is a UserError naming it, never a token that
+    JSON does not have (the results put null, with a reason, where a value is undefined)."""
+    try:
+        return json.dumps(data, indent=1, allow_nan=False)
+    except ValueError:
+        raise UserError(
+            f"the result holds a number that is not finite ({_first_non_finite(data)}): the inputs are outside the "
+            "model's range"
+        ) from None
 
 
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
@@ -164,14 +189,19 @@ def market_from_args(args: argparse.Namespace) -> MarketParams:
     )
 
 
-def plan_from_args(args: argparse.Namespace) -> Plan:
-    """The order, market and settings of a plan-like command, planned."""
+def order_from_args(args: argparse.Namespace, market: MarketParams) -> Order:
+    """The order of a plan-like command (plan, simulate, sweep), its start inside the market's session."""
     order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
-    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
-    market = market_from_args(args)
     if args.start_minutes >= market.session_minutes:
         raise UserError(f"--start-minutes must be below the session's {market.session_minutes} minutes")
-    return make_plan(order, market, settings, args.strategy)
+    return order
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """The order, market and settings of a plan-like command, planned."""
+    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
+    market = market_from_args(args)
+    return make_plan(order_from_args(args, market), market, settings, args.strategy)
 
 
 def format_plan(plan: Plan) -> str:
@@ -199,7 +229,9 @@ def format_plan(plan: Plan) -> str:
         )
     best = best_row(plan)
     if best:
-        lines += ["", f"lowest E + λV: {best.strategy.label}"]
+        caution = " (outside the model's range: see its warnings)" if best.outside_model else ""
+        lines += ["", f"lowest E + λV: {best.strategy.label}{caution}"]
+    lines += [f"warning: {w}" for w in plan.warnings]
     for row in plan.rows:
         if row.error:
             lines.append(f"{row.strategy.label}: not planned: {row.error}")
@@ -221,7 +253,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UserError(
             "no strategy could plan this order: " + "; ".join(f"{r.strategy.name}: {r.error}" for r in plan.rows)
         )
-    print(json.dumps(plan_to_json(plan), indent=1) if args.json else format_plan(plan))
+    print(dump_json(plan_to_json(plan)) if args.json else format_plan(plan))
     return 0
 
 
@@ -230,13 +262,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         values = [float(v) for v in args.values.split(",") if v.strip()]
     except ValueError:
         raise UserError(f"--values must be numbers separated by commas, got {args.values!r}") from None
-    order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
     settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
     simulation = SimulationConfig(paths=args.paths, seed=args.seed) if args.paths else None
     with read_store(args):
-        result = sweep(order, market_from_args(args), settings, args.param, values, args.strategy, simulation)
+        market = market_from_args(args)
+        result = sweep(order_from_args(args, market), market, settings, args.param, values, args.strategy, simulation)
     if args.json:
-        print(json.dumps(sweep_to_json(result), indent=1))
+        print(dump_json(sweep_to_json(result)))
         return 0
     what = f"mean simulated cost over {args.paths:,} paths, $" if args.paths else "expected cost, $"
     print(f"{args.param:>16}" + "".join(f"{name:>16}" for name in result.labels) + f"   ({what})")

@@ -24,6 +24,26 @@ Side = Literal["buy", "sell"]
 SESSION_MINUTES = 390
 MAX_SLICES = 1_000_000
 
+# The domain of an order and of market parameters (issue 14). Outside these ranges the numbers either overflow
+# ($ costs of shares^2 x impact pass 1e308) or describe no market a trader works in; inside them every closed-form
+# cost stays finite (shares^2 x eta / tau <= 1e24 x 1e6 / 4e-11 ~ 1e41).
+#: largest order, shares (a trillion: far above any listed company's float)
+MAX_ORDER_SHARES = 1e12
+#: shortest horizon, trading days: one second of a 390-minute session
+MIN_HORIZON_DAYS = 1.0 / (SESSION_MINUTES * 60)
+#: longest horizon, trading days (about four years)
+MAX_HORIZON_DAYS = 1_000.0
+#: latest start, minutes after the open (a 24-hour session)
+MAX_START_MINUTES = 1_440.0
+#: highest arrival price, $ per share; also the bound of sigma, spread and |drift| in $
+MAX_PRICE_USD = 1e7
+#: largest average daily volume, shares per day
+MAX_ADV_SHARES = 1e13
+#: largest temporary (eta) and permanent (gamma) impact coefficient
+MAX_IMPACT_COEFFICIENT = 1e6
+#: largest risk aversion lambda, 1/$ (at lambda = 1 a $1 standard deviation already weighs $1 per $ of variance)
+MAX_RISK_AVERSION_PER_USD = 1.0
+
 
 def check_finite(name: str, value: float) -> float:
     try:
@@ -47,6 +67,21 @@ def check_non_negative(name: str, value: float) -> float:
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value:g}")
     return value
+
+
+def check_range(name: str, value: float, low: float, high: float, low_open: bool = False) -> float:
+    """``value`` as a float when it lies in [low, high] ((low, high] with ``low_open``), else a ValueError naming
+    the value and the allowed range."""
+    value = check_finite(name, value)
+    if value > high or value < low or (low_open and value == low):
+        floor = f"above {low:g}" if low_open else f"at least {low:g}"
+        raise ValueError(f"{name} must be {floor} and at most {high:g}, got {value:g}")
+    return value
+
+
+def check_risk_aversion(value: float) -> float:
+    """The risk aversion lambda (1/$) of a plan or a simulation, checked against [0, MAX_RISK_AVERSION_PER_USD]."""
+    return check_range("risk aversion (1/$)", value, 0.0, MAX_RISK_AVERSION_PER_USD)
 
 
 def check_correlation(name: str, value: float) -> float:
@@ -92,14 +127,21 @@ class Order:
             raise ValueError("symbol must be a non-empty text")
         if self.side not in ("buy", "sell"):
             raise ValueError(f"side must be 'buy' or 'sell', got {self.side!r}")
-        object.__setattr__(self, "shares", check_positive("order size (shares)", self.shares))
-        object.__setattr__(self, "horizon_days", check_positive("horizon (days)", self.horizon_days))
+        shares = check_range("order size (shares)", self.shares, 0.0, MAX_ORDER_SHARES, low_open=True)
+        object.__setattr__(self, "shares", shares)
+        horizon = check_positive("horizon (days)", self.horizon_days)
+        if not MIN_HORIZON_DAYS <= horizon <= MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"horizon (days) must be between {MIN_HORIZON_DAYS:.3g} (one second of a {SESSION_MINUTES}-minute "
+                f"session) and {MAX_HORIZON_DAYS:g} trading days, got {horizon:g}"
+            )
+        object.__setattr__(self, "horizon_days", horizon)
         if isinstance(self.slices, bool) or not isinstance(self.slices, (int, np.integer)):
             raise ValueError(f"number of slices must be a whole number, got {self.slices!r}")
         if not 1 <= self.slices <= MAX_SLICES:
             raise ValueError(f"number of slices must be between 1 and {MAX_SLICES:,}, got {self.slices}")
         object.__setattr__(self, "slices", int(self.slices))
-        start = check_non_negative("start (minutes after the open)", self.start_minutes_after_open)
+        start = check_range("start (minutes after the open)", self.start_minutes_after_open, 0.0, MAX_START_MINUTES)
         object.__setattr__(self, "start_minutes_after_open", start)
 
     @property
@@ -164,21 +206,20 @@ class MarketParams:
     volume_profile: tuple[float, ...] = field(default_factory=flat_volume_profile)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "price_usd", check_positive("price ($)", self.price_usd))
-        object.__setattr__(
-            self,
-            "sigma_usd_per_sqrt_day",
-            check_non_negative("volatility sigma ($/share/√day)", self.sigma_usd_per_sqrt_day),
-        )
-        object.__setattr__(self, "spread_usd", check_non_negative("spread ($)", self.spread_usd))
-        object.__setattr__(self, "adv_shares", check_positive("average daily volume (shares)", self.adv_shares))
-        object.__setattr__(
-            self, "eta_usd_day_per_share2", check_positive("temporary impact eta", self.eta_usd_day_per_share2)
-        )
-        object.__setattr__(
-            self, "gamma_usd_per_share2", check_non_negative("permanent impact gamma", self.gamma_usd_per_share2)
-        )
-        object.__setattr__(self, "drift_usd_per_day", check_finite("drift ($/share/day)", self.drift_usd_per_day))
+        price = check_range("price ($)", self.price_usd, 0.0, MAX_PRICE_USD, low_open=True)
+        object.__setattr__(self, "price_usd", price)
+        # sigma, spread and drift in $ share the price's bound: beyond it their squares (and the costs) overflow
+        sigma = check_range("volatility sigma ($/share/√day)", self.sigma_usd_per_sqrt_day, 0.0, MAX_PRICE_USD)
+        object.__setattr__(self, "sigma_usd_per_sqrt_day", sigma)
+        object.__setattr__(self, "spread_usd", check_range("spread ($)", self.spread_usd, 0.0, MAX_PRICE_USD))
+        adv = check_range("average daily volume (shares)", self.adv_shares, 0.0, MAX_ADV_SHARES, low_open=True)
+        object.__setattr__(self, "adv_shares", adv)
+        eta = check_range("temporary impact eta", self.eta_usd_day_per_share2, 0.0, MAX_IMPACT_COEFFICIENT, True)
+        object.__setattr__(self, "eta_usd_day_per_share2", eta)
+        gamma = check_range("permanent impact gamma", self.gamma_usd_per_share2, 0.0, MAX_IMPACT_COEFFICIENT)
+        object.__setattr__(self, "gamma_usd_per_share2", gamma)
+        drift = check_range("drift ($/share/day)", self.drift_usd_per_day, -MAX_PRICE_USD, MAX_PRICE_USD)
+        object.__setattr__(self, "drift_usd_per_day", drift)
         profile = np.asarray(self.volume_profile, dtype=float)
         if profile.ndim != 1 or profile.size < 1:
             raise ValueError("the volume profile must be a list of per-minute volume shares")

@@ -1,10 +1,24 @@
 """One plan: every registered strategy's schedule and closed-form cost for an order.
 
 The command line and every page call ``make_plan``; the rows come out in registry order.
+
+Domain warnings (issue 14). The model is calibrated on orders that are a modest part of the market; outside that it
+still computes numbers, so the plan says where they stop meaning much:
+
+* on the order (``Plan.warnings``): an order above ``MAX_ORDER_ADV_SHARE`` (30%) of one day's average volume, a
+  horizon shorter than one bar of the market data (``MIN_HORIZON_MINUTES``, a minute);
+* on each schedule (``Schedule.warnings``, after the strategy's own): a child order above
+  ``MAX_SLICE_PARTICIPATION`` (100%) of the slice's expected market volume, an expected cost above
+  ``MAX_EXPECTED_COST_BPS`` (2,000 bps) of the arrival notional.
+
+A schedule with a participation or cost warning is one the model calls absurd (``PlanRow.outside_model``); the
+recommendation names it when it goes to one.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +27,20 @@ import numpy as np
 import pandas as pd
 
 from optexec.costs import CostEstimate, estimate
-from optexec.models import MarketParams, Order, Schedule, check_non_negative
+from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 from optexec.strategies.transient import schedule_transient_cost_usd
 
 DEFAULT_RISK_AVERSION_PER_USD = 1e-6
+#: an order above this share of one day's average volume is outside the impact model's calibrated range
+MAX_ORDER_ADV_SHARE = 0.30
+#: a horizon shorter than this many minutes is below the resolution of the market data (one-minute bars)
+MIN_HORIZON_MINUTES = 1.0
+#: a child order above this share of its slice's expected market volume is more than the market trades
+MAX_SLICE_PARTICIPATION = 1.0
+#: an expected cost above this many bps of the arrival notional is beyond what the model prices
+MAX_EXPECTED_COST_BPS = 2_000.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +51,12 @@ class PlanRow:
     schedule: Schedule | None
     cost: CostEstimate | None
     error: str | None = None
+    outside_model: bool = False
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The schedule's warnings (the strategy's own, then the planner's domain warnings); () without one."""
+        return self.schedule.warnings if self.schedule is not None else ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +67,7 @@ class Plan:
     market: MarketParams
     settings: dict[str, Any]
     rows: tuple[PlanRow, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def planned(self) -> list[PlanRow]:
@@ -62,12 +91,67 @@ def make_plan(
     unknown = set(settings) - registry.setting_names()
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    check_non_negative("risk aversion (1/$)", settings["risk_aversion_per_usd"])
+    check_risk_aversion(settings["risk_aversion_per_usd"])
     rows = []
     for result in registry.plan(order, market, settings, names):
-        cost = estimate(result.schedule, market) if result.schedule is not None else None
-        rows.append(PlanRow(result.strategy, result.schedule, cost, result.error))
-    return Plan(order, market, dict(settings), tuple(rows))
+        rows.append(_priced_row(result.strategy, result.schedule, market, result.error))
+    return Plan(order, market, dict(settings), tuple(rows), order_warnings(order, market))
+
+
+def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketParams, error: str | None) -> PlanRow:
+    """A plan row: the schedule priced, with the planner's domain warnings added to its own; a cost that is not a
+    finite number makes the row an error (never a NaN or an infinity in a table)."""
+    if schedule is None:
+        return PlanRow(strategy, None, None, error)
+    cost = estimate(schedule, market)
+    numbers = (cost.expected_usd, cost.variance_usd2, cost.spread_usd, cost.temporary_usd, cost.permanent_usd)
+    if not all(math.isfinite(x) for x in numbers):
+        return PlanRow(strategy, None, None, "its cost is not a finite number: the order is outside the model's range")
+    extra = schedule_warnings(schedule, cost)
+    if extra:
+        schedule = dataclasses.replace(schedule, warnings=(*schedule.warnings, *extra))
+    return PlanRow(strategy, schedule, cost, None, outside_model=bool(extra))
+
+
+def order_warnings(order: Order, market: MarketParams) -> tuple[str, ...]:
+    """The order's domain warnings (module docstring): its size against ADV, its horizon against a bar."""
+    warnings = []
+    adv_share = order.shares / market.adv_shares
+    if adv_share > MAX_ORDER_ADV_SHARE:
+        warnings.append(
+            f"the order is {adv_share:.0%} of the average daily volume ({market.adv_shares:,.0f} shares), above "
+            f"the {MAX_ORDER_ADV_SHARE:.0%} the impact model is calibrated for: its costs are extrapolated, "
+            "treat them as rough"
+        )
+    horizon_minutes = order.horizon_days * market.session_minutes
+    if horizon_minutes < MIN_HORIZON_MINUTES:
+        warnings.append(
+            f"the horizon is {horizon_minutes * 60:.3g} seconds, shorter than one bar ({MIN_HORIZON_MINUTES:g} "
+            "minute) of the market data: volume and volatility are not known at this scale"
+        )
+    return tuple(warnings)
+
+
+def schedule_warnings(schedule: Schedule, cost: CostEstimate) -> tuple[str, ...]:
+    """A priced schedule's domain warnings (module docstring): participation above 100%, a cost beyond the model."""
+    warnings = []
+    participation = schedule.participation
+    over = participation > MAX_SLICE_PARTICIPATION
+    if np.any(over):
+        peak = float(np.max(participation))
+        where = f"{int(over.sum()):,} of {over.size:,} slices above {MAX_SLICE_PARTICIPATION:.0%}"
+        if math.isinf(peak):
+            text = f"its child orders trade in slices where no market volume is expected ({where})"
+        else:
+            text = f"its child orders reach {peak:.0%} of the expected market volume ({where})"
+        warnings.append(f"{text}: it would be more than the whole market")
+    cost_bps = cost.to_bps(cost.expected_usd)
+    if cost_bps > MAX_EXPECTED_COST_BPS:
+        warnings.append(
+            f"its expected cost, {cost_bps:,.0f} bps of the notional, is above {MAX_EXPECTED_COST_BPS:,.0f} bps: "
+            "beyond the range the model prices"
+        )
+    return tuple(warnings)
 
 
 def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
@@ -133,7 +217,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "times": schedule.times_days.tolist(),
                 "holdings": schedule.holdings_shares.tolist(),
                 "trades": schedule.trades_shares.tolist(),
-                "participation": schedule.participation.tolist(),
+                "participation": _finite_or_none(schedule.participation),
                 "expected_cost_usd": cost.expected_usd,
                 "expected_cost_bps": cost.to_bps(cost.expected_usd),
                 "std_cost_usd": cost.std_usd,
@@ -148,8 +232,11 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 },
                 "params": schedule.params,
                 "warnings": list(schedule.warnings),
+                "outside_model": row.outside_model,
             }
         )
+        if not np.all(np.isfinite(schedule.participation)):
+            strategies[-1]["participation_null"] = "null in slices where no market volume is expected"
     best = best_row(plan)
     return {
         "order": {
@@ -171,14 +258,30 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "drift_usd_per_day": market.drift_usd_per_day,
         },
         "settings": plan.settings,
+        "warnings": list(plan.warnings),
         "best_strategy": best.strategy.name if best else None,
+        "recommendation": {
+            "strategy": best.strategy.name if best else None,
+            "text": recommendation(plan),
+            "outside_model": bool(best and (best.outside_model or plan.warnings)),
+            "warnings": [*plan.warnings, *(best.warnings if best else ())],
+        },
         "strategies": strategies,
         "errors": errors,
     }
 
 
+def _finite_or_none(values: np.ndarray) -> list[float | None]:
+    """A list for JSON with None where a value is not a finite number (JSON has no NaN or Infinity)."""
+    return [float(v) if math.isfinite(v) else None for v in values.tolist()]
+
+
 def recommendation(plan: Plan) -> str | None:
-    """Why the lowest E + lambda V strategy is recommended, against the runner-up and TWAP, in plain words."""
+    """Why the lowest E + lambda V strategy is recommended, against the runner-up and TWAP, in plain words.
+
+    When the order or the recommended schedule is outside the model's range (module docstring) the text starts
+    with "Caution:" and says why, so a recommendation never goes to a plan the model calls absurd in silence.
+    """
     ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
     if not ranked:
         return None
@@ -188,7 +291,18 @@ def recommendation(plan: Plan) -> str | None:
     def bps(usd: float) -> float:
         return cost.to_bps(usd)
 
-    text = (
+    text = ""
+    if best.outside_model or plan.warnings:
+        reasons = [*plan.warnings, *best.warnings[len(best.warnings) - _domain_count(best) :]]
+        sane = [row.strategy.label for row in ranked if not row.outside_model]
+        text = f"Caution: this plan is outside the model's range ({'; '.join(reasons)}). "
+        if best.outside_model:
+            text += (
+                f"Other strategies within the model's range: {', '.join(sane)}. "
+                if sane
+                else "No strategy plans this order within the model's range: resize the order or lengthen the horizon. "
+            )
+    text += (
         f"{best.strategy.label} has the lowest expected cost + λ·variance at λ = {lam:g} per $: "
         f"{bps(cost.expected_usd):.1f} bps expected with a standard deviation of {bps(cost.std_usd):.1f} bps."
     )
@@ -211,3 +325,8 @@ def recommendation(plan: Plan) -> str | None:
     if lam == 0:
         text += " With λ = 0 only the expected cost counts; raise λ to pay for less risk."
     return text
+
+
+def _domain_count(row: PlanRow) -> int:
+    """How many of the row's warnings the planner added (they come last)."""
+    return len(schedule_warnings(row.schedule, row.cost)) if row.schedule is not None else 0

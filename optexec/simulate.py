@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optexec.models import MarketParams, Order, Schedule
+from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
@@ -403,6 +403,9 @@ def simulate_strategies(
         except ValueError as error:
             errors[strategy.name] = str(error)
             continue
+        except registry.ARITHMETIC_ERRORS as error:
+            errors[strategy.name] = registry.arithmetic_error_message(error)
+            continue
         total, components, mean_part, max_part, unfinished, holdings = outcome
         runs.append(
             StrategyRun(
@@ -430,5 +433,7 @@ def simulate(
     unknown = set(settings or {}) - registry.setting_names()
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    if "risk_aversion_per_usd" in (settings or {}):
+        check_risk_aversion(settings["risk_aversion_per_usd"])
     chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
     return simulate_strategies(order, market, attach_feedback_policies(chosen), settings, config, progress)

@@ -6,9 +6,7 @@ python -m optexec simulate <plan options> --paths N --seed S [market-model optio
 from __future__ import annotations
 
 import argparse
-import json
 
-from optexec.models import Order
 from optexec.simulate import SimulationConfig, SimulationResult, simulate
 from optexec.simulation.market import PRICE_MODELS, TEMPORARY_MODELS, LiquidityRegimes, MarketModel
 
@@ -59,9 +57,8 @@ def format_result(result: SimulationResult) -> str:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the simulation and print the table or the JSON."""
-    from optexec.cli import _parse_setting, market_from_args, read_store
+    from optexec.cli import _parse_setting, dump_json, market_from_args, order_from_args, read_store
 
-    order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
     settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
     config = SimulationConfig(
         paths=args.paths,
@@ -71,8 +68,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         use_policies=not args.static,
     )
     with read_store(args):  # the parameters and any stored RL policy from one state of the store
-        result = simulate(order, market_from_args(args), settings, args.strategy, config)
-    print(json.dumps(result.to_json(), indent=1) if args.json else format_result(result))
+        market = market_from_args(args)
+        result = simulate(order_from_args(args, market), market, settings, args.strategy, config)
+    print(dump_json(result.to_json()) if args.json else format_result(result))
     return 0
 
 

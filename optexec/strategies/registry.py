@@ -77,4 +77,19 @@ def plan(
             results.append(PlanResult(strategy, strategy.schedule(order, market, settings)))
         except ValueError as error:
             results.append(PlanResult(strategy, None, str(error)))
+        except ARITHMETIC_ERRORS as error:
+            results.append(PlanResult(strategy, None, arithmetic_error_message(error)))
     return results
+
+
+#: what a strategy's own arithmetic raises when a setting or the order is beyond what it can compute
+ARITHMETIC_ERRORS = (OverflowError, ZeroDivisionError, FloatingPointError)
+
+
+def arithmetic_error_message(error: ArithmeticError) -> str:
+    """A strategy's overflow (or division by zero) as the one-line reason it could not plan."""
+    detail = error.args[-1] if error.args else type(error).__name__
+    return (
+        f"its numbers overflow ({detail}): a setting or the order is outside the range this strategy computes; "
+        "bring the settings back towards their defaults"
+    )
