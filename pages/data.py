@@ -1,22 +1,41 @@
 """Data page: load market-data files into the store, each instrument's market, and what is loaded.
 
 A thin page: every computation is in optexec.store; this file reads widgets and draws. Messages are shown in the
-page's words (``reports.for_page``), never as command-line flags.
+page's words (``reports.for_page``), never as command-line flags, and as text without anything of the machine
+(``formats.message``: no paths, no process ids); files are named as the user uploaded them.
+
+An uploaded file is validated once (a dry run of the load, and its preview), cached in the session under the
+file's SHA-256 and the inputs that change the result; a rerun of the page (any widget) shows the cached result.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from optexec.store import db, instruments, loading, sample
+from optexec.store import db, instruments, loading, reports, sample
 from optexec.store.reports import for_page
 from optexec.store.schema import LOADABLE_TABLES
+from optexec.ui.formats import message, plain
 from optexec.ui.state import ensure_navigation
+
+#: the load policies for rows already stored with other values, when the loader offers them (part A's keyword)
+ON_CONFLICT = (
+    getattr(reports, "ON_CONFLICT", ()) if "on_conflict" in inspect.signature(loading.load_file).parameters else ()
+)
+POLICY_WORDS = {
+    "refuse": "refuse: load nothing, list the conflicts",
+    "replace": "replace: store the file's values",
+    "keep": "keep: keep the stored values, add only new rows",
+}
 
 ensure_navigation()
 st.title("Market data")
@@ -25,7 +44,92 @@ st.title("Market data")
 def show_report(report) -> None:
     """The load report's sentences: market, time zones, rows outside the session and the calendar."""
     for note in report.notes():
-        st.info(note)
+        st.info(message(note))
+
+
+def upload_name(uploaded) -> str:
+    """The file's name as the user uploaded it (a folder upload's path within the folder loses its folders)."""
+    return Path(uploaded.name.replace("\\", "/")).name or "upload"
+
+
+def upload_digest(uploaded) -> str:
+    """The upload's SHA-256, computed once per uploaded file (each upload has its own ``file_id``)."""
+    memo = st.session_state.setdefault("data_upload_digest", {})
+    if memo.get("file_id") != uploaded.file_id:
+        with uploaded.getbuffer() as view:
+            memo.update(file_id=uploaded.file_id, digest=hashlib.sha256(view).hexdigest())
+    return memo["digest"]
+
+
+@contextlib.contextmanager
+def on_disk(uploaded) -> Iterator[Path]:
+    """The upload written to a temporary folder under its own name, for as long as the block runs."""
+    with tempfile.TemporaryDirectory(prefix="optexec-upload-") as folder:
+        path = Path(folder) / upload_name(uploaded)
+        with uploaded.getbuffer() as view:
+            path.write_bytes(view)
+        yield path
+
+
+def failure(exc: Exception) -> str:
+    """A failed validation or load for the page: the loader's message, or what an unexpected error was."""
+    if isinstance(exc, ValueError):
+        return message(for_page(str(exc)))
+    return message(f"the file could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+
+
+def validation(uploaded, options: dict) -> dict:
+    """The upload's preview and dry-run report, worked out once per file content and inputs (see the module).
+
+    Returns a dict with ``preview`` (a frame or None), ``check`` (the dry run's LoadReport or None), ``error``
+    (the message when the file cannot be loaded) and, once this page loaded the file, ``loaded`` (its report).
+    """
+    key = (upload_digest(uploaded), upload_name(uploaded), tuple(sorted(options.items())))
+    cache = st.session_state.setdefault("data_validation", {})
+    if key not in cache:
+        cache.clear()  # one file's result is kept: a session never holds more than the file it shows
+        result = {"preview": None, "check": None, "error": None, "loaded": None}
+        try:
+            with st.spinner(f"Validating {upload_name(uploaded)}..."), on_disk(uploaded) as path:
+                with db.writing() as con:
+                    result["preview"] = loading.preview_file(con, path, options["format"])
+                    result["check"] = loading.load_file(con, path, dry_run=True, skip_bad_rows=True, **options)
+        except Exception as exc:  # noqa: BLE001 - an uploaded file must never bring an exception box
+            result["error"] = failure(exc)
+        cache[key] = result
+    return cache[key]
+
+
+def show_check(check) -> None:
+    """The dry run's counts, notes, warnings, rejected rows and conflicts with stored rows."""
+    st.subheader("Validation")
+    good = check.rows_read - check.rows_rejected
+    text = (
+        f"{check.rows_read:,} rows into **{check.table}**: {good:,} good, {check.rows_rejected:,} rejected, "
+        f"{check.rows_already_present:,} already in the store"
+    )
+    conflicting = getattr(check, "rows_conflicting", 0)
+    if conflicting:
+        text += f", {conflicting:,} stored with other values (conflicts)"
+    st.write(text + ".")
+    show_report(check)
+    for warning in check.warnings:
+        st.warning(message(for_page(warning)))
+    if check.rejects:
+        st.dataframe([r.to_json() for r in check.rejects], hide_index=True)
+    if conflicting:
+        st.caption("Rows whose key is already stored with other values:")
+        st.dataframe([c.to_json() for c in check.conflicts], hide_index=True)
+
+
+def loaded_sentence(report) -> str:
+    """What a load did, in one sentence."""
+    parts = [f"{report.rows_already_present:,} were already there", f"{report.rows_rejected:,} rejected"]
+    if getattr(report, "rows_replaced", 0):
+        parts.append(f"{report.rows_replaced:,} stored rows replaced by the file's values")
+    if getattr(report, "rows_kept", 0):
+        parts.append(f"{report.rows_kept:,} conflicting rows kept as stored")
+    return f"Loaded {report.rows_loaded:,} rows into {report.table} ({', '.join(parts)})."
 
 
 try:
@@ -36,9 +140,8 @@ try:
     with db.reading() as con:
         summary = db.symbol_summary(con)
         markets = instruments.market_table(con)
-        database = db.database_file(con)
 except ValueError as exc:
-    st.error(for_page(str(exc)))
+    st.error(message(for_page(str(exc))))
     st.stop()
 
 browse, market_tab, load = st.tabs(["Browse", "Markets", "Load a file"])
@@ -51,11 +154,11 @@ with browse:
                 with db.writing() as con:
                     added = sample.init_sample(con)
             except ValueError as exc:
-                st.error(for_page(str(exc)))
+                st.error(message(for_page(str(exc))))
             else:
                 st.success("Loaded the bundled sample: " + ", ".join(f"{t} {n:,}" for t, n in added.items()))
     else:
-        st.caption(f"Database: {database} — times shown in each instrument's time zone.")
+        st.caption("Times shown in each instrument's time zone.")
         st.dataframe(summary, hide_index=True, width="stretch")
         symbols = summary["symbol"].tolist()
         col1, col2 = st.columns(2)
@@ -64,7 +167,7 @@ with browse:
         with db.reading() as con:
             bars = db.bars_local(con, symbol, int(days))
         if bars.empty:
-            st.info(f"{symbol} has no bars.")
+            st.info(f"{plain(symbol)} has no bars.")
         else:
             fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04)
             fig.add_trace(
@@ -128,9 +231,9 @@ with market_tab:
                         source="corrected on the Data page",
                     )
             except ValueError as exc:
-                st.error(for_page(str(exc)))
+                st.error(message(for_page(str(exc))))
             else:
-                st.success(result["message"])
+                st.success(message(result["message"]))
 
 with load:
     uploaded = st.file_uploader("File (CSV, CSV.gz, Parquet, LOBSTER zip, LEAN zip)", key="data_upload")
@@ -148,55 +251,54 @@ with load:
     session_in = c5.text_input("Session (HH:MM-HH:MM)", key="data_session")
     skip = st.checkbox("Skip bad rows (load the good ones, report the rest)", key="data_skip")
     if uploaded is not None:
-        # the upload lives in a temporary folder for this run only (a rerun writes it again)
-        with tempfile.TemporaryDirectory(prefix="optexec-upload-") as folder:
-            path = Path(folder) / Path(uploaded.name).name
-            path.write_bytes(uploaded.getvalue())
-            options = dict(
-                table=None if table == "detect" else table,
-                format=None if fmt == "detect" else fmt,
-                symbol=symbol_text or None,
-                tz=tz_in.strip() or None,
-                calendar=calendar_in.strip() or None,
-                session=session_in.strip() or None,
-                skip_bad_rows=skip,
-            )
-            try:
-                with db.writing() as con:
-                    head = loading.preview_file(con, path, options["format"])
-                    if head is not None:
-                        st.subheader("Preview")
-                        st.dataframe(head, hide_index=True)
-                    check = loading.load_file(con, path, dry_run=True, **{**options, "skip_bad_rows": True})
-            except ValueError as exc:
-                st.error(for_page(str(exc)))
-                check = None
-            if check is not None:
-                st.subheader("Validation")
-                st.write(
-                    f"{check.rows_read:,} rows into **{check.table}**: {check.rows_read - check.rows_rejected:,} good, "
-                    f"{check.rows_rejected:,} rejected, {check.rows_already_present:,} already in the store."
+        options = dict(
+            table=None if table == "detect" else table,
+            format=None if fmt == "detect" else fmt,
+            symbol=symbol_text or None,
+            tz=tz_in.strip() or None,
+            calendar=calendar_in.strip() or None,
+            session=session_in.strip() or None,
+        )
+        result = validation(uploaded, options)
+        st.caption(f"File: {plain(upload_name(uploaded))} ({uploaded.size:,} bytes)")
+        if result["preview"] is not None:
+            st.subheader("Preview")
+            st.dataframe(result["preview"], hide_index=True)
+        if result["error"]:
+            st.error(result["error"])
+        check = result["check"]
+        if check is not None and result["loaded"] is None:
+            show_check(check)
+            chosen = {}
+            if ON_CONFLICT:
+                default = getattr(check, "on_conflict", ON_CONFLICT[0])
+                chosen["on_conflict"] = st.radio(
+                    "On conflict (a row whose key is already stored with other values)",
+                    ON_CONFLICT,
+                    index=ON_CONFLICT.index(default) if default in ON_CONFLICT else 0,
+                    format_func=lambda policy: POLICY_WORDS.get(policy, policy),
+                    horizontal=True,
+                    key=f"data_on_conflict_{check.table}",
                 )
-                show_report(check)
-                for warning in check.warnings:
-                    st.warning(for_page(warning))
-                if check.rejects:
-                    st.dataframe([r.to_json() for r in check.rejects], hide_index=True)
-                if st.button("Load", type="primary", key="data_load_button"):
-                    bar = st.progress(0.0, text="starting")
-                    try:
-                        with db.writing() as con:
-                            report = loading.load_file(
-                                con,
-                                path,
-                                progress=lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text),
-                                **options,
-                            )
-                    except ValueError as exc:
-                        st.error(for_page(str(exc)))
-                    else:
-                        st.success(
-                            f"Loaded {report.rows_loaded:,} rows into {report.table} "
-                            f"({report.rows_already_present:,} were already there, {report.rows_rejected:,} rejected)."
+            if st.button("Load", type="primary", key="data_load_button"):
+                bar = st.progress(0.0, text="starting")
+                try:
+                    with on_disk(uploaded) as path, db.writing() as con:
+                        report = loading.load_file(
+                            con,
+                            path,
+                            skip_bad_rows=skip,
+                            progress=lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text),
+                            **options,
+                            **chosen,
                         )
-                        show_report(report)
+                except Exception as exc:  # noqa: BLE001 - a load must never bring an exception box
+                    st.error(failure(exc))
+                else:
+                    result["loaded"] = report
+                    st.rerun()  # the Browse and Markets tabs show what is now stored
+        if result["loaded"] is not None:
+            st.success(loaded_sentence(result["loaded"]))
+            show_report(result["loaded"])
+            for change in getattr(result["loaded"], "changes", ()):
+                st.info(message(change))
