@@ -7,7 +7,7 @@ from optexec.simulate import SimulationConfig, simulate
 from optexec.simulation import figures
 from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel
 from optexec.ui import formats, links
-from optexec.ui.state import show_market_note, valid_ticket
+from optexec.ui.state import ARITHMETIC_ERRORS, arithmetic_message, show_market_note, valid_ticket
 
 st.title("Monte Carlo simulation")
 ticket = valid_ticket()
@@ -78,6 +78,10 @@ if stored is None or stored[0] != key:
     except ValueError as error:
         bar.empty()
         st.error(formats.message(error))
+        st.stop()
+    except ARITHMETIC_ERRORS as error:
+        bar.empty()
+        st.error(arithmetic_message(error))
         st.stop()
     bar.empty()
     st.session_state["sim_result"] = (key, result)

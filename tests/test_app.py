@@ -55,7 +55,7 @@ def test_schedule_panel_switch_shows_child_orders(app):
 def test_zero_shares_shows_an_error_not_a_traceback(app):
     app.number_input(key="shares.SYN-LARGE").set_value(0.0).run()
     assert not app.exception
-    message = "Shares = 0 is not valid (> 0): the plan is not updated until it is fixed."
+    message = "Shares = 0 is not valid (> 0, ≤ 1,000,000,000,000): the plan is not updated until it is fixed."
     assert any(message in shown(e.value) for e in app.error)
 
 

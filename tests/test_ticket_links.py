@@ -33,11 +33,14 @@ def _notes(at: AppTest) -> list[str]:
         ("slices", "0", "Link value slices=0 is not valid (1–5,000): using 390.", "in 390 slices"),
         ("horizon_days", "-1", "Link value horizon_days=-1 is not valid (> 0, ≤ 252): using 1.", "over 1 trading day"),
         ("side", "hold", "Link value side=hold is not valid (buy or sell): using sell.", "**SELL 250,000"),
-        ("shares.SYN-LARGE", "abc", "Link value shares.SYN-LARGE=abc is not valid (a number > 0): using 5% of ADV.",
+        ("shares.SYN-LARGE", "abc", ("Link value shares.SYN-LARGE=abc is not valid (a number > 0, ≤ "
+         "1,000,000,000,000): using 5% of ADV."),
          "**SELL 250,000 SYN-LARGE**"),
-        ("shares.SYN-LARGE", "-5000", "Link value shares.SYN-LARGE=-5000 is not valid (> 0): using 5% of ADV.",
+        ("shares.SYN-LARGE", "-5000", ("Link value shares.SYN-LARGE=-5000 is not valid (> 0, ≤ 1,000,000,000,000): "
+         "using 5% of ADV."),
          "**SELL 250,000 SYN-LARGE**"),
-        ("price.SYN-LARGE", "0", "Link value price.SYN-LARGE=0 is not valid (> 0): using SYN-LARGE's own value.",
+        ("price.SYN-LARGE", "0", ("Link value price.SYN-LARGE=0 is not valid (> 0, ≤ 10,000,000): using SYN-LARGE's "
+         "own value."),
          "arrival price $100.00 ·"),
         ("shares.SYN-MID", "5000", ("Link value shares.SYN-MID=5000 is for SYN-MID, not the link's symbol SYN-LARGE: "
          "ignored."), "**SELL 250,000 SYN-LARGE**"),
@@ -137,10 +140,10 @@ def test_the_side_cannot_be_deselected():
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("shares.SYN-LARGE", -5000.0, "Shares = −5,000 is not valid (> 0): the plan is not updated until it is fixed."),
+        ("shares.SYN-LARGE", -5000.0, "Shares = −5,000 is not valid (> 0, ≤ 1,000,000,000,000): the plan is not"),
         ("horizon_days", 0.0, "Horizon (trading days) = 0 is not valid (> 0, ≤ 252): the plan is not updated"),
         ("slices", 0, "Slices = 0 is not valid (1–5,000): the plan is not updated until it is fixed."),
-        ("adv.SYN-LARGE", -1.0, "ADV (shares/day) = −1 is not valid (> 0): the plan is not updated"),
+        ("adv.SYN-LARGE", -1.0, "ADV (shares/day) = −1 is not valid (> 0, ≤ 1,000,000,000,000): the plan is not"),
     ],
 )  # fmt: skip
 def test_an_invalid_typed_value_stops_the_plan_with_an_error(key, value, message):
@@ -178,3 +181,62 @@ def test_a_bad_simulation_value_in_the_link_is_named_on_the_simulate_page():
         shown(w.value) == "Link value sim_paths=5 is not valid (Paths: 100–100,000): using 2,000." for w in at.warning
     )
     assert at.number_input(key="sim_paths").value == 2_000
+
+
+T12 = "1,000,000,000,000"
+
+
+@pytest.mark.parametrize(
+    "query, note",
+    [
+        ({"shares.SYN-LARGE": "1e308"}, (f"Link value shares.SYN-LARGE=1e308 is not valid (> 0, ≤ {T12}): using 5% "
+                                         "of ADV.")),
+        ({"price.SYN-LARGE": "1e308"}, ("Link value price.SYN-LARGE=1e308 is not valid (> 0, ≤ 10,000,000): using "
+                                        "SYN-LARGE's own value.")),
+        ({"adv.SYN-LARGE": "1e308"}, (f"Link value adv.SYN-LARGE=1e308 is not valid (> 0, ≤ {T12}): using "
+                                      "SYN-LARGE's own value.")),
+        ({"size_mode": "% of ADV", "pct_adv": "1e308"}, ("Link value pct_adv=1e308 is not valid (> 0, ≤ 10,000): "
+                                                         "using 5.")),
+        ({"horizon_days": "1e308"}, "Link value horizon_days=1e308 is not valid (> 0, ≤ 252): using 1."),
+        ({"drift_bps": "1e308"}, "Link value drift_bps=1e308 is not valid (-10,000–10,000): using 0."),
+        ({"set_signal_usd_per_day": "1e308"}, ("Link value set_signal_usd_per_day=1e308 is not valid "
+                                               f"(-{T12}–{T12}): using the default 0.")),
+        ({"set_ladder_levels": "1e308"}, f"Link value set_ladder_levels=1e308 is not valid (-{T12}–{T12}): using"),
+    ],
+)  # fmt: skip
+def test_a_huge_link_value_is_named_and_never_an_exception_box(query, note):
+    """Issue 14 item 4: 1e308 for shares, price or ADV showed an exception box (an OverflowError in the cost model)."""
+    at = _open(**query)
+    assert not at.exception
+    assert any(n.startswith(note) for n in _notes(at)), _notes(at)
+    assert len(at.dataframe[0].value) > 10  # the plan on the values used instead
+    assert "inf" not in " ".join(shown(s.value) for s in at.success)  # no "−inf bps" recommendation
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("shares.SYN-LARGE", 1e308, f"Shares = 1e+308 is not valid (> 0, ≤ {T12}): the plan is not updated"),
+        ("price.SYN-LARGE", 1e308, "Price ($) = 1e+308 is not valid (> 0, ≤ 10,000,000): the plan is not updated"),
+        ("adv.SYN-LARGE", 1e308, f"ADV (shares/day) = 1e+308 is not valid (> 0, ≤ {T12}): the plan is not updated"),
+        ("drift_bps", 1e308, "Expected drift (bps/day) = 1e+308 is not valid (-10,000–10,000): the plan is not"),
+    ],
+)  # fmt: skip
+def test_a_huge_typed_value_is_an_error_not_an_exception_box(key, value, message):
+    at = _open()
+    at.number_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(shown(e.value).startswith(message) for e in at.error), [shown(e.value) for e in at.error]
+
+
+def test_an_overflow_in_the_model_is_a_message_not_an_exception_box(monkeypatch):
+    """Whatever the bounds miss: arithmetic the model cannot do is said on the page (the safety net of live views)."""
+    from optexec.ui import plan_view
+
+    def overflowing(*args, **kwargs):
+        raise OverflowError("(34, 'Numerical result out of range')")
+
+    monkeypatch.setattr(plan_view, "make_plan", overflowing)
+    at = _open(slices="77")  # a plan no other test has cached
+    assert not at.exception
+    assert any("beyond what the cost model can compute" in shown(e.value) for e in at.error)

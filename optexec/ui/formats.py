@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import string
 
@@ -11,13 +12,15 @@ _MARKDOWN_SPECIALS = frozenset(string.punctuation)
 
 
 def usd(value: float) -> str:
-    """$1,234,567 (whole dollars)."""
+    """$1,234,567 (whole dollars); "not a finite amount" for inf or NaN (a model result that cannot be trusted)."""
+    if not math.isfinite(value):
+        return "not a finite amount"
     return f"${value:,.0f}" if value >= 0 else f"−${-value:,.0f}"
 
 
 def bps(value: float) -> str:
-    """12.3 bps."""
-    return f"{value:,.1f} bps"
+    """12.3 bps; "not a finite cost" for inf or NaN."""
+    return f"{value:,.1f} bps" if math.isfinite(value) else "not a finite cost"
 
 
 def shares(value: float) -> str:

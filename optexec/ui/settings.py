@@ -36,6 +36,8 @@ class SettingWidget:
         return 100.0 if self.percent else 1.0
 
 
+#: a link's number for a setting without a slider is taken between ± this (each strategy checks its own domain)
+MAX_SETTING_MAGNITUDE = 1e12
 SETTING_WIDGETS = {
     "participation_rate": SettingWidget(
         "POV participation (%)", 1.0, 100.0, 1.0, "Share of expected market volume per slice.", percent=True
@@ -157,9 +159,11 @@ def _setting_widget(name: str, default: Any) -> None:
     elif isinstance(default, bool):
         st.checkbox(label, **common)
     elif isinstance(default, int):
-        st.number_input(label, step=1, **common)
+        bound = int(MAX_SETTING_MAGNITUDE)
+        st.number_input(label, -bound, bound, step=1, **common)
     elif isinstance(default, float) or default is None:
-        st.number_input(label, value=None, format="%g", placeholder="automatic", **common)
+        st.number_input(label, -MAX_SETTING_MAGNITUDE, MAX_SETTING_MAGNITUDE, value=None, format="%g",
+                        placeholder="automatic", **common)  # fmt: skip
     else:
         st.text_input(label, **common)
 
@@ -194,11 +198,11 @@ def parse_link_setting(name: str, raw: str) -> tuple[Any, str | None]:
             return raw.lower() == "true", None
         return None, links.link_note(key, raw, "true or false", instead)
     elif isinstance(default, int):
-        rule = links.Number(setting_label(name), integer=True)
+        rule = links.Number(setting_label(name), -MAX_SETTING_MAGNITUDE, MAX_SETTING_MAGNITUDE, integer=True)
     elif isinstance(default, float) or default is None:
         if raw == "" and default is None:
             return None, None
-        rule = links.Number(setting_label(name))
+        rule = links.Number(setting_label(name), -MAX_SETTING_MAGNITUDE, MAX_SETTING_MAGNITUDE)
         instead = "using automatic" if default is None else instead
     else:
         return raw, None

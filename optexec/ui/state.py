@@ -151,6 +151,18 @@ def _run(params) -> str:
     return f"{params.run_ts:%Y-%m-%d %H:%M:%S} UTC{window}"
 
 
+#: what the model's arithmetic raises when the order's or market's numbers are beyond what it can compute
+ARITHMETIC_ERRORS = (OverflowError, ZeroDivisionError, FloatingPointError)
+
+
+def arithmetic_message(error: BaseException) -> str:
+    """The page's message when the model cannot compute with the ticket's numbers (never an exception box)."""
+    return formats.plain(
+        f"These numbers are beyond what the cost model can compute ({type(error).__name__}: {error}): nothing is "
+        "shown. Check the order size, the horizon and the market values in the sidebar."
+    )
+
+
 def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
     """Draw ``view(ticket)`` as a fragment that the model sliders (risk aversion, strategy settings) rerun alone.
 
@@ -168,7 +180,10 @@ def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
         if alone and ticket.store is not None and markets.store_version() != ticket.store.version:
             st.rerun(scope="app")  # the store changed (a load, an accepted calibration): redraw the ticket too
         links.write(settings_url())
-        view(dataclasses.replace(ticket, settings=current_settings()))
+        try:
+            view(dataclasses.replace(ticket, settings=current_settings()))
+        except ARITHMETIC_ERRORS as error:
+            st.error(arithmetic_message(error), icon=":material/error:")
 
     fragment()
 

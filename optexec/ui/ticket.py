@@ -35,13 +35,19 @@ SIZE_MODES = ("shares", "% of ADV")
 DEFAULTS: dict[str, Any] = {"side": "sell", "size_mode": "shares", "pct_adv": 5.0, "horizon_days": 1.0,
                             "slices": 390, "start_minutes": 0, "risk_aversion": DEFAULT_RISK_AVERSION_PER_USD,
                             "eta_x": 1.0, "gamma_x": 1.0, "drift_bps": 0.0}  # fmt: skip
+#: upper bounds of what the ticket takes (beyond any real order or market; they keep every product of the cost
+#: model finite: shares² × impact, price × shares ...): a larger link or typed value is refused with its rule
+MAX_SHARES = 1e12
+MAX_PCT_ADV = 10_000.0  # 100 × ADV
+MAX_PRICE_USD = 1e7
+MAX_ADV_SHARES = 1e12
 NUMBERS = {
-    "pct_adv": links.Number("Order size (% of ADV)", 0.0, low_open=True),
+    "pct_adv": links.Number("Order size (% of ADV)", 0.0, MAX_PCT_ADV, low_open=True),
     "horizon_days": links.Number("Horizon (trading days)", 0.0, 252.0, low_open=True),
     "slices": links.Number("Slices", 1, MAX_UI_SLICES, integer=True),
     "drift_bps": links.Number("Expected drift (bps/day)", -10_000.0, 10_000.0),
 }
-SHARES = links.Number("Shares", 0.0, low_open=True)
+SHARES = links.Number("Shares", 0.0, MAX_SHARES, low_open=True)
 NO_SOURCE_SHARES = 100_000.0  # the size box of a symbol without parameters (no ADV to take 5% of)
 CHOICES = {"side": SIDES, "size_mode": SIZE_MODES, "risk_aversion": RISK_AVERSION_GRID,
            "eta_x": IMPACT_MULTIPLIERS, "gamma_x": IMPACT_MULTIPLIERS}  # fmt: skip
@@ -70,13 +76,19 @@ class MarketField:
 
 
 MARKET_FIELDS = {
-    "price": MarketField("Price ($)", links.Number("Price ($)", 0.0, low_open=True), "${:,.2f}", "%.2f", 1.0),
+    "price": MarketField(
+        "Price ($)", links.Number("Price ($)", 0.0, MAX_PRICE_USD, low_open=True), "${:,.2f}", "%.2f", 1.0
+    ),
     "vol_pct": MarketField(
         "Volatility (% a year)", links.Number("Volatility (% a year)", 0.0, 1_000.0), "{:.2f}% a year", "%.2f", 1.0
     ),
     "spread_bps": MarketField("Spread (bps)", links.Number("Spread (bps)", 0.0, 10_000.0), "{:.2f} bps", "%.2f", 0.5),
     "adv": MarketField(
-        "ADV (shares/day)", links.Number("ADV (shares/day)", 0.0, low_open=True), "{:,.0f} sh/day", "%.0f", 1e5
+        "ADV (shares/day)",
+        links.Number("ADV (shares/day)", 0.0, MAX_ADV_SHARES, low_open=True),
+        "{:,.0f} sh/day",
+        "%.0f",
+        1e5,
     ),
 }
 PER_SYMBOL = ("shares", *MARKET_FIELDS)
