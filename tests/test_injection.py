@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from optexec.models import MarketParams, Order
 from optexec.planning import make_plan
+from tests.shown import shown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "pages"
@@ -183,3 +184,36 @@ def test_the_report_escapes_the_symbol_and_the_note():
     assert "<script>alert" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
     assert not re.search(r"""(src|href)=["']?http://127\.0\.0\.1:9""", html)
+
+
+@pytest.mark.parametrize("name", ["calibrate.py", "posttrade.py"])
+def test_a_store_error_shows_no_path_or_process_id(name, monkeypatch, tmp_path):
+    """Issue 14 item 7: the store's own message names its file and the process holding it; the page shows neither."""
+    from optexec.store import db
+
+    held = tmp_path / "desk" / "optexec.duckdb"
+
+    def busy(*args, **kwargs):
+        raise db.DatabaseBusyError(
+            f"the database {held} is busy: process 4242 (python -m optexec load /home/trader/fills.csv) has it open "
+            "for writing and did not let go within 10.0 s; try again when it has finished"
+        )
+
+    monkeypatch.setattr(db, "reading", busy)
+    at = AppTest.from_file(str(PAGES / name), default_timeout=60).run()
+    assert not at.exception
+    errors = [shown(e.value) for e in at.error]
+    assert errors and "optexec.duckdb is busy: another process has it open for writing" in errors[0], errors
+    assert not any(str(tmp_path) in e or "4242" in e or "/home/trader" in e for e in errors), errors
+
+
+def test_machine_free_keeps_units_and_drops_paths_and_processes():
+    from optexec.ui.formats import machine_free
+
+    assert machine_free("cost in $/share/√day (shares/day), 1/$ and bps/day") == (
+        "cost in $/share/√day (shares/day), 1/$ and bps/day"
+    )
+    assert machine_free("no such file: /tmp/upload-x1/bars.csv.") == "no such file: bars.csv."
+    assert machine_free('lock on "/srv/a/b.duckdb": held in /usr/bin/python3 (PID 99) by user root.') == (
+        'lock on "b.duckdb": held in python3 (another process).'
+    )

@@ -162,6 +162,7 @@ def test_an_empty_store_offers_the_bundled_sample(tmp_path, monkeypatch):
         at = _open()
         assert not at.exception
         assert any("is empty" in shown(i.value) and "made up" in shown(i.value) for i in at.info)
+        assert not any(str(tmp_path) in shown(i.value) for i in at.info)  # no path of the server in the browser
         assert at.selectbox(key="symbol").options == ["DEMO · made-up example"]
         assert len(at.dataframe[0].value) > 10  # DEMO still plans, labelled as made up
         at.button(key="load_sample").click().run()

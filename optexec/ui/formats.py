@@ -52,7 +52,8 @@ def plain(text: object) -> str:
 
 
 #: "process 1234 (python -m optexec load ...)", "PID 1234", "pid=1234": who holds the store, as the core says it
-_PROCESS = re.compile(r"\bprocess \d+(?: \((?:[^()]|\([^()]*\))*\))?|\bpid[ =:]?\d+|(?<= )by user \S+", re.IGNORECASE)
+_PROCESS = re.compile(r"\bprocess \d+(?: \((?:[^()]|\([^()]*\))*\))?|\bpid[ =:]?\d+", re.IGNORECASE)
+_USER = re.compile(r" by user [^\s.,;:]+")
 #: an absolute path of two parts or more ("/srv/data/optexec.duckdb", "C:\\Temp\\up.csv", "~/x/y.csv")
 _PATH = re.compile(
     r"""(?<![^\s'"(=\[])(?:[A-Za-z]:|~)?[/\\](?:[^\s/\\'"]+[/\\])+([^\s/\\'",;:)\]]*[^\s/\\'",;:.)\]])"""
@@ -61,8 +62,9 @@ _PATH = re.compile(
 
 def machine_free(text: object) -> str:
     """``text`` without what the browser must not learn about the server: absolute paths (their file name is
-    kept) and process ids with their command lines ("another process")."""
-    return _PATH.sub(lambda found: found.group(1), _PROCESS.sub("another process", str(text)))
+    kept), process ids with their command lines ("another process") and user names."""
+    text = _USER.sub("", _PROCESS.sub("another process", str(text)))
+    return _PATH.sub(lambda found: found.group(1), text)
 
 
 def message(text: object) -> str:

@@ -1,9 +1,11 @@
 """End to end in a real browser: open the app, change the order and a slider, share the link, download the CSV."""
 
+import socket
 import time
 import urllib.parse
 
 import pandas as pd
+import pytest
 
 from optexec.strategies import registry
 from tests.e2e.conftest import screenshot
@@ -211,3 +213,29 @@ def test_a_symbol_with_markdown_or_html_fetches_nothing_and_links_nowhere(browse
     assert requests, "the browser made requests (the test saw them)"
     hosts = {urllib.parse.urlsplit(request).netloc for request in requests}
     assert not hosts & {"127.0.0.1:9", "www.example.com"}, hosts
+
+
+def _outward_address() -> str | None:
+    """This machine's address on its outward interface (not loopback), or None when it has none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.255", 9))  # no packet is sent: this only picks the route's interface
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def test_the_server_listens_on_loopback_only(app_url):
+    """Issue 14 item 7: .streamlit/config.toml binds the server to 127.0.0.1; the same port on this machine's
+    outward address refuses the connection (Streamlit bound every interface before)."""
+    address = _outward_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to try")
+    port = urllib.parse.urlsplit(app_url).port
+    with socket.socket() as sock:
+        sock.settimeout(3)
+        assert sock.connect_ex((address, port)) != 0, f"the app answers on {address}:{port}"
+    with socket.socket() as sock:  # and it does answer on loopback
+        sock.settimeout(3)
+        assert sock.connect_ex(("127.0.0.1", port)) == 0
