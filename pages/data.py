@@ -90,7 +90,7 @@ def validation(uploaded, options: dict) -> dict:
         cache.clear()  # one file's result is kept: a session never holds more than the file it shows
         result = {"preview": None, "check": None, "error": None, "loaded": None}
         try:
-            with st.spinner(f"Validating {upload_name(uploaded)}..."), on_disk(uploaded) as path:
+            with st.spinner(f"Validating {plain(upload_name(uploaded))}..."), on_disk(uploaded) as path:
                 with db.writing() as con:
                     result["preview"] = loading.preview_file(con, path, options["format"])
                     result["check"] = loading.load_file(con, path, dry_run=True, skip_bad_rows=True, **options)
@@ -112,6 +112,7 @@ def show_check(check) -> None:
     if conflicting:
         text += f", {conflicting:,} stored with other values (conflicts)"
     st.write(text + ".")
+    st.caption("Checked against the store once, when the file was uploaded; Load checks every row again.")
     show_report(check)
     for warning in check.warnings:
         st.warning(message(for_page(warning)))
