@@ -4,11 +4,45 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from optexec.planning import Plan, best_row, cost_table, holdings_snapshot
+from optexec.planning import Plan, best_row, cost_table, holdings_snapshot, recommendation
+
+
+@dataclass(frozen=True)
+class PlanNotes:
+    """What a plan says besides its numbers, for the page and the report: each text once.
+
+    ``order``: the plan's own warnings (the order outside the model's range); ``not_planned``: (strategy label,
+    reason) per strategy that could not plan; ``schedules``: (strategy labels, warning) with every strategy whose
+    schedule carries that same warning named once, so twenty identical warnings are one line;
+    ``outside_model``: whether any schedule is one the model calls absurd.
+    """
+
+    order: tuple[str, ...]
+    not_planned: tuple[tuple[str, str], ...]
+    schedules: tuple[tuple[tuple[str, ...], str], ...]
+    outside_model: bool
+
+
+def plan_notes(plan: Plan) -> PlanNotes:
+    """The plan's warnings, errors and schedule warnings, grouped (``PlanNotes``)."""
+    grouped: dict[str, list[str]] = {}
+    not_planned = []
+    for row in plan.rows:
+        if row.error:
+            not_planned.append((row.strategy.label, row.error[:1].upper() + row.error[1:]))
+        for warning in row.warnings:
+            grouped.setdefault(warning, []).append(row.strategy.label)
+    return PlanNotes(
+        plan.warnings,
+        tuple(not_planned),
+        tuple((tuple(labels), warning) for warning, labels in grouped.items()),
+        any(row.outside_model for row in plan.rows),
+    )
 
 
 def schedule_frame(plan: Plan) -> pd.DataFrame:
@@ -149,11 +183,21 @@ def report_html(
         figure.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
         for i, figure in enumerate(figures)
     )
+    notes = plan_notes(plan)
+    outside = "".join(f"<li>{html.escape(warning)}</li>" for warning in notes.order)
     warnings = "".join(
-        f"<li>{html.escape(row.strategy.label)}: {html.escape(row.error or '; '.join(row.schedule.warnings))}</li>"
-        for row in plan.rows
-        if row.error or row.schedule.warnings
+        [
+            *(
+                f"<li>{html.escape(label)}: not planned. {html.escape(reason)}</li>"
+                for label, reason in notes.not_planned
+            ),
+            *(
+                f"<li>{html.escape(', '.join(labels))}: {html.escape(warning)}</li>"
+                for labels, warning in notes.schedules
+            ),
+        ]
     )
+    advice = recommendation(plan)
     title = f"Pre-trade report: {order.side} {order.shares:,.0f} {order.symbol}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -164,8 +208,10 @@ th, td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea
 th:first-child, td:first-child {{ text-align: left; }}
 .muted {{ color: #5b6673; font-size: 0.9rem; }}
 .wide {{ overflow-x: auto; }}
+.warn {{ background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
+{f'<div class="warn"><b>Outside the model&#39;s range</b><ul>{outside}</ul></div>' if outside else ""}
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money; bps of
 the arrival notional ${order.shares * market.price_usd:,.0f}; VaR95 = E + 1.645·std under the linear
 Almgren–Chriss model.</p>
@@ -179,8 +225,9 @@ trading days in {order.slices} slices, starting {order.start_minutes_after_open:
 {parameters.to_html(index=False, border=0)}
 <h2>Expected cost and risk</h2>
 <p>Lowest E + λ·Var: <b>{html.escape(best.strategy.label) if best else "none"}</b>.</p>
+{f'<p class="{"warn" if outside or notes.outside_model else "muted"}">{html.escape(advice)}</p>' if advice else ""}
 <div class="wide">{_table_html(shown)}</div>
-{f"<h3>Notes</h3><ul>{warnings}</ul>" if warnings else ""}
+{f'<h3>Warnings and notes</h3><ul class="{"warn" if notes.outside_model else ""}">{warnings}</ul>' if warnings else ""}
 <h2>Schedule (shares left to trade)</h2>
 <div class="wide">{_snapshot_html(plan)}</div>
 <p class="muted">The full schedule, slice by slice, is the CSV download.</p>

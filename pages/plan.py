@@ -7,7 +7,7 @@ import streamlit as st
 from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats, links
-from optexec.ui.plan_view import cached_plan, prefetch_neighbouring_risk_aversions, show_cost_table
+from optexec.ui.plan_view import cached_plan, prefetch_neighbouring_risk_aversions, show_cost_table, show_plan_notes
 from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
 
@@ -52,14 +52,7 @@ def results(ticket: Ticket) -> None:
             strict=True,
         ):
             column.metric(label, formats.bps(cost.to_bps(usd)), formats.usd(usd), delta_color="off", delta_arrow="off")
-        st.success(formats.message(recommendation(plan)), icon=":material/recommend:")
-    for row in plan.rows:
-        if row.error:
-            reason = row.error[:1].upper() + row.error[1:]
-            st.warning(formats.message(f"{row.strategy.label}: not planned. {reason}"))
-        else:
-            for warning in row.schedule.warnings:
-                st.info(formats.message(f"{row.strategy.label}: {warning}"))
+    show_plan_notes(plan, recommendation(plan) if best else None)
 
     st.subheader("Expected cost and risk")
     show_cost_table(plan)

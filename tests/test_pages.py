@@ -162,3 +162,32 @@ def test_an_ill_posed_riccati_problem_is_reported_and_the_rest_still_plans():
     assert not at.exception
     assert any("Multiscale" in shown(w.value) and "ill-posed" in shown(w.value) for w in at.warning)
     assert "Multiscale stochastic vol" not in list(at.dataframe[0].value["strategy"])
+
+
+def test_an_order_outside_the_model_says_so_once_and_warns_instead_of_recommending():
+    """Issue 14 item 6 on the page: 100x ADV gets the order's warning in one box on top, the recommendation as a
+    caution (not a green success), and the schedules' warnings grouped: one box, each text once."""
+    at = AppTest.from_file(str(PAGES / "plan.py"), default_timeout=90)
+    at.session_state["size_mode"] = "% of ADV"
+    at.session_state["pct_adv"] = 10_000.0
+    at.run()
+    assert not at.exception and not at.error
+    warnings = [shown(w.value) for w in at.warning]
+    order = [w for w in warnings if w.startswith("**This order is outside the model's range**")]
+    assert len(order) == 1 and "10000% of the average daily volume" in order[0], warnings
+    assert not any("Caution" in shown(s.value) for s in at.success)
+    assert any(w.startswith("Caution: this plan is outside the model's range") for w in warnings)
+    schedules = [w for w in warnings if w.startswith("**Schedules outside the model's range**")]
+    assert len(schedules) == 1, warnings
+    lines = [line for line in schedules[0].splitlines() if line.startswith("- ")]
+    assert len(lines) >= 2 and len(lines) == len({line.split(": ", 1)[1] for line in lines})  # each text once
+    assert any(line.startswith("- **TWAP, ") for line in lines)  # one line names every strategy with that text
+    assert len(at.warning) + len(at.info) <= 4  # not one box per strategy and warning
+
+
+def test_a_usual_order_has_no_order_warning_and_one_box_of_schedule_notes():
+    at = _page("plan.py")
+    warnings = [shown(w.value) for w in at.warning]
+    assert not any("This order is outside the model's range" in w for w in warnings)
+    assert any("lowest expected cost + λ·variance" in shown(s.value) for s in at.success)  # a plain recommendation
+    assert len([w for w in warnings if "Schedules outside the model's range" in w]) + len(at.info) == 1

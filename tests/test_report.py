@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import re
+from html import unescape
 
 import pandas as pd
 import pytest
@@ -46,3 +47,19 @@ def test_report_names_the_parameters_source_its_overrides_and_the_link(plan):
     assert "Overrides typed in the ticket: price $60.00." in text
     assert f'href="{link.replace("&", "&amp;")}"' in html
     assert "The same plan in the app" not in report_html(plan, [], note, dt.datetime(2026, 1, 2, 3, 4))
+
+
+def test_the_report_shows_the_plans_warnings_and_a_caution(table1_market):
+    """Issue 14 item 6 in the report: an order of 100x ADV names the order's warning on top, the recommendation as
+    a caution, and each schedule warning once with the strategies that have it."""
+    from optexec.models import Order
+
+    order = Order("DEMO", "sell", 100 * table1_market.adv_shares, 0.2, 20)
+    plan = make_plan(order, table1_market, {"risk_aversion_per_usd": 1e-6}, ["twap", "ac_discrete", "vwap"])
+    html = report_html(plan, [], "Parameters: test source", dt.datetime(2026, 1, 2, 3, 4))
+    text = unescape(re.sub(r"<[^>]+>", " ", html))
+    assert "Outside the model's range" in text and "10000% of the average daily volume" in text
+    assert "Caution: this plan is outside the model's range" in text
+    items = re.findall(r"<li>([^<]*)</li>", html.split("Warnings and notes")[1])
+    texts = [item.split(": ", 1)[1] for item in items]
+    assert items and len(texts) == len(set(texts))  # each warning once

@@ -12,8 +12,10 @@ import streamlit as st
 
 from optexec.costs import Frontier, default_frontier_risk_aversions, efficient_frontier
 from optexec.models import MarketParams, Order
-from optexec.planning import Plan, cost_table, make_plan
+from optexec.planning import Plan, best_row, cost_table, make_plan
+from optexec.report import plan_notes
 from optexec.sensitivity import Sweep, sweep
+from optexec.ui import formats
 from optexec.ui.ticket import RISK_AVERSION_GRID
 
 
@@ -108,6 +110,44 @@ def _prefetch(request_id: int, order: Order, market: MarketParams, settings_item
         return False
     cost_frame(order, market, settings_items)
     return True
+
+
+def _bullets(lines) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def show_plan_notes(plan: Plan, advice: str | None) -> None:
+    """The plan's warnings above its numbers: the order's (outside the model's range) first, then the
+    recommendation (a warning, not a success, when the model calls the plan or the order absurd), the strategies
+    that could not plan, and the schedules' warnings, each text once with every strategy that has it."""
+    notes = plan_notes(plan)
+    if notes.order:
+        st.warning(
+            "**This order is outside the model's range**\n\n" + _bullets(formats.message(w) for w in notes.order),
+            icon=":material/warning:",
+        )
+    if advice:
+        best = best_row(plan)
+        if notes.order or (best is not None and best.outside_model):
+            st.warning(formats.message(advice), icon=":material/recommend:")
+        else:
+            st.success(formats.message(advice), icon=":material/recommend:")
+    if notes.not_planned:
+        st.warning(
+            f"**Not planned** ({len(notes.not_planned)} of {len(plan.rows)} strategies)\n\n"
+            + _bullets(
+                f"**{formats.plain(label)}**: not planned. {formats.message(reason)}"
+                for label, reason in notes.not_planned
+            )
+        )
+    if notes.schedules:
+        lines = _bullets(
+            f"**{formats.plain(', '.join(labels))}**: {formats.message(warning)}" for labels, warning in notes.schedules
+        )
+        if notes.outside_model:
+            st.warning("**Schedules outside the model's range**\n\n" + lines, icon=":material/warning:")
+        else:
+            st.info(lines)
 
 
 def show_cost_table(plan: Plan) -> None:

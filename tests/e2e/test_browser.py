@@ -219,7 +219,7 @@ def _outward_address() -> str | None:
     """This machine's address on its outward interface (not loopback), or None when it has none."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
-            probe.connect(("192.0.2.255", 9))  # no packet is sent: this only picks the route's interface
+            probe.connect(("10.255.255.255", 1))  # UDP: no packet is sent, this only picks the outward interface
         except OSError:
             return None
         address = probe.getsockname()[0]
