@@ -21,6 +21,7 @@ Static schedules are evaluated without a loop over slices; policies loop over sl
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
-from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
+from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 from optexec.strategies.policies import Decision, Policy, StepState, attach_feedback_policies
@@ -38,6 +39,21 @@ from optexec.strategies.policies import Decision, Policy, StepState, attach_feed
 COMPONENTS = ("spread", "temporary", "permanent", "transient", "timing")
 CONFIDENCE = 0.95
 MAX_PATHS = 1_000_000
+
+#: the simulation's memory budget, bytes: the paths are drawn and simulated in chunks so that what is kept for every
+#: path plus one chunk's working arrays stay under it, for any slices x paths (``chunk_paths``); a request that
+#: cannot fit even one path at a time is refused with a message. The process adds its own ~0.2 GB (Python, numpy,
+#: pandas, DuckDB) to it.
+MEMORY_BUDGET_BYTES = 1_000_000_000
+#: bytes kept per path for each strategy run: its cost, five components and three participation numbers (float64)
+KEPT_BYTES_PER_PATH_RUN = 8 * (1 + len(COMPONENTS) + 3) + 1
+#: working bytes per path and slice of a chunk with the default model: tracemalloc measured a peak of 54 bytes
+#: (every strategy, 400 paths x 2,340 slices; 62 with power-law and transient impact), with a margin
+BASE_BYTES_PER_PATH_SLICE = 80
+#: extra working bytes per path and slice with stochastic volatility (two factor paths and their noise: +16 measured)
+STOCHASTIC_VOL_BYTES_PER_PATH_SLICE = 24
+#: extra working bytes per path and slice with a noisy signal (its path and its noise: +8 measured)
+SIGNAL_BYTES_PER_PATH_SLICE = 16
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,8 @@ class SimulationConfig:
     model : the market model. force_finish : True = anything left at the horizon is done at market in the last
     slice; False = it stays unfinished and is charged its opportunity cost. sample_paths : paths kept for charts.
     use_policies : False = run every strategy as its static schedule, even one with a feedback policy.
+    chunk_paths : paths simulated at a time (None = as many as the memory budget allows, ``chunk_paths``); the
+    numbers do not depend on it.
     """
 
     paths: int = 10_000
@@ -56,6 +74,7 @@ class SimulationConfig:
     force_finish: bool = True
     sample_paths: int = 20
     use_policies: bool = True
+    chunk_paths: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, bool) or not isinstance(self.paths, (int, np.integer)):
@@ -72,6 +91,11 @@ class SimulationConfig:
             or self.sample_paths < 0
         ):
             raise ValueError(f"the number of sample paths must be a whole number >= 0, got {self.sample_paths!r}")
+        if self.chunk_paths is not None and (
+            isinstance(self.chunk_paths, bool) or not isinstance(self.chunk_paths, (int, np.integer))
+            or self.chunk_paths < 1
+        ):  # fmt: skip
+            raise ValueError(f"paths per chunk must be a whole number >= 1, got {self.chunk_paths!r}")
 
 
 @dataclass(frozen=True)
@@ -158,6 +182,7 @@ class SimulationResult:
     runs: tuple[StrategyRun, ...]
     errors: dict[str, str]
     sample_mid_usd: np.ndarray
+    notes: tuple[str, ...] = ()
 
     def table(self) -> pd.DataFrame:
         """The statistics table, one row per strategy ($ and bps)."""
@@ -219,6 +244,7 @@ class SimulationResult:
             "seed": self.config.seed,
             "strategies": strategies,
             "errors": [{"name": name, "error": error} for name, error in self.errors.items()],
+            "notes": list(self.notes),
         }  # fmt: skip
 
 
@@ -254,32 +280,66 @@ class _Impact:
         return cost, self.decay * level + self.gain * rate * self.hold
 
 
-def _participation_stats(traded: np.ndarray, volume: np.ndarray) -> tuple[float, float]:
-    """(mean |n|/v over traded slices, mean over paths of max |n|/v) for (paths, N) arrays."""
-    ratio = np.abs(traded) / np.maximum(volume, 1e-12)
-    active = np.abs(traded) > 0
-    count = active.sum()
-    mean = float(ratio[active].sum() / count) if count else 0.0
-    return mean, float(ratio.max(axis=1).mean()) if ratio.size else 0.0
+@dataclass
+class _Outcome:
+    """One strategy on one chunk of paths, per path: what the run keeps of it (``simulate_strategies``).
+
+    part_sum, part_count, part_max : sum of |n_k| / v_k over the slices traded, their number, and the largest.
+    """
+
+    total: np.ndarray
+    components: dict[str, np.ndarray]
+    part_sum: np.ndarray
+    part_count: np.ndarray
+    part_max: np.ndarray
+    unfinished: np.ndarray
+    holdings: np.ndarray
+
+    @staticmethod
+    def join(parts: Sequence[_Outcome]) -> _Outcome:
+        """The outcomes of consecutive chunks as one (paths in order)."""
+        if len(parts) == 1:
+            return parts[0]
+        return _Outcome(
+            np.concatenate([p.total for p in parts]),
+            {name: np.concatenate([p.components[name] for p in parts]) for name in COMPONENTS},
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("part_sum", "part_count", "part_max")),
+            np.concatenate([p.unfinished for p in parts]),
+            np.concatenate([p.holdings for p in parts]),
+        )
+
+    def summary(self) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
+        """(cost per path, components per path, mean participation over traded slices, mean over paths of each
+        path's largest participation, share of paths unfinished, sample holdings)."""
+        count = int(self.part_count.sum())
+        mean = float(self.part_sum.sum() / count) if count else 0.0
+        peak = float(self.part_max.mean()) if self.part_max.size else 0.0
+        return self.total, self.components, mean, peak, float(self.unfinished.mean()), self.holdings
 
 
-def run_schedule(
+def _schedule_outcome(
     schedule: Schedule, market: MarketParams, paths: MarketPaths, model: MarketModel, samples: int
-) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
-    """Costs of a static schedule on every path, without a loop over paths (module docstring formulas)."""
+) -> _Outcome:
+    """A static schedule on every path of a chunk, without a loop over paths (module docstring formulas).
+
+    Per-path sums are row by row (``einsum``, not a BLAS product whose rounding depends on how many rows it is
+    given), so a path's numbers do not depend on the chunk it is simulated in.
+    """
     order = schedule.order
     sign, price = order.side_sign, market.price_usd
     impact = _Impact(order, market, model)
     trades = schedule.trades_shares
     volume = paths.volume_shares
+    count = paths.paths
     done_before = order.shares - schedule.holdings_shares[:-1]
+    size = np.abs(trades)
     components = {
-        "spread": 0.5 * (paths.spread_usd @ np.abs(trades)),
-        "permanent": np.full(paths.paths, market.gamma_usd_per_share2 * float(trades @ done_before)),
-        "timing": sign * (paths.mid_usd[:, :-1] @ trades - price * trades.sum()),
+        "spread": 0.5 * np.einsum("ij,j->i", paths.spread_usd, size),
+        "permanent": np.full(count, market.gamma_usd_per_share2 * float(trades @ done_before)),
+        "timing": sign * (np.einsum("ij,j->i", paths.mid_usd[:, :-1], trades) - price * trades.sum()),
     }
     if impact.model_name == "linear":
-        components["temporary"] = np.full(paths.paths, impact.eta_per_tau * float(trades @ trades))
+        components["temporary"] = np.full(count, impact.eta_per_tau * float(trades @ trades))
     else:
         active = trades != 0
         components["temporary"] = impact.temporary_usd(trades[active], volume[:, active]).sum(axis=1)
@@ -288,14 +348,26 @@ def run_schedule(
         for rate in trades / impact.tau:
             cost, level = impact.transient_step(level, rate)
             transient += cost
-    components["transient"] = np.full(paths.paths, transient)
+    components["transient"] = np.full(count, transient)
     total = sum(components[name] for name in COMPONENTS)
-    mean_part, max_part = _participation_stats(np.broadcast_to(trades, volume.shape), volume)
-    holdings = np.broadcast_to(schedule.holdings_shares, (min(samples, paths.paths), order.slices + 1))
-    return total, {name: components[name] for name in COMPONENTS}, mean_part, max_part, 0.0, holdings.copy()
+    ratio = np.maximum(volume, 1e-12)  # (paths, N), then |n| / v in place
+    np.divide(size, ratio, out=ratio)
+    part_sum, part_max = ratio.sum(axis=1), ratio.max(axis=1)
+    del ratio
+    holdings = np.broadcast_to(schedule.holdings_shares, (min(samples, count), order.slices + 1)).copy()
+    part_count = np.full(count, float(np.count_nonzero(trades)))
+    components = {name: components[name] for name in COMPONENTS}
+    return _Outcome(total, components, part_sum, part_count, part_max, np.zeros(count, bool), holdings)
 
 
-def run_policy(
+def run_schedule(
+    schedule: Schedule, market: MarketParams, paths: MarketPaths, model: MarketModel, samples: int
+) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
+    """Costs of a static schedule on every path, without a loop over paths (module docstring formulas)."""
+    return _schedule_outcome(schedule, market, paths, model, samples).summary()
+
+
+def _policy_outcome(
     policy: Policy,
     order: Order,
     market: MarketParams,
@@ -303,15 +375,15 @@ def run_policy(
     model: MarketModel,
     samples: int,
     force_finish: bool = True,
-) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
-    """Step a feedback policy through the slices, vectorised over paths (module docstring formulas)."""
+) -> _Outcome:
+    """Step a feedback policy through the slices, vectorised over the paths of a chunk (module docstring)."""
     count, n = paths.paths, order.slices
     sign, price, tau = order.side_sign, market.price_usd, order.slice_days
     impact = _Impact(order, market, model)
     remaining = np.full(count, order.shares)
     level = np.zeros(count)
     costs = {name: np.zeros(count) for name in COMPONENTS}
-    part_sum, part_count, part_max = 0.0, 0, np.zeros(count)
+    part_sum, part_count, part_max = np.zeros(count), np.zeros(count), np.zeros(count)
     holdings = np.empty((min(samples, count), n + 1))
     holdings[:, 0] = order.shares
     signal, fast, slow = paths.signal_usd_per_day, paths.fast_variance, paths.slow_variance
@@ -349,8 +421,8 @@ def run_policy(
             costs["transient"] += cost
         costs["timing"] += sign * (paths.mid_usd[:, k] - price) * traded
         ratio = np.abs(traded) / np.maximum(volume, 1e-12)  # 0 where nothing traded
-        part_sum += float(ratio.sum())
-        part_count += int(np.count_nonzero(traded))
+        part_sum += ratio
+        part_count += traded != 0
         np.maximum(part_max, ratio, out=part_max)
         remaining = remaining - traded
         holdings[:, k + 1] = remaining[: holdings.shape[0]]
@@ -359,13 +431,33 @@ def run_policy(
         end_price = paths.mid_usd[:, -1] + sign * (market.gamma_usd_per_share2 * (order.shares - remaining) + level)
         costs["timing"] += sign * remaining * (end_price - price)
     total = sum(costs[name] for name in COMPONENTS)
-    mean_part = part_sum / part_count if part_count else 0.0
-    return total, costs, mean_part, float(part_max.mean()), float(unfinished.mean()), holdings
+    return _Outcome(total, costs, part_sum, part_count, part_max, unfinished, holdings)
+
+
+def run_policy(
+    policy: Policy,
+    order: Order,
+    market: MarketParams,
+    paths: MarketPaths,
+    model: MarketModel,
+    samples: int,
+    force_finish: bool = True,
+) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
+    """Step a feedback policy through the slices, vectorised over paths (module docstring formulas)."""
+    return _policy_outcome(policy, order, market, paths, model, samples, force_finish).summary()
 
 
 def _twap(order: Order, market: MarketParams) -> Schedule:
     """The equal-slice reference schedule of the paired differences."""
     return Schedule.from_trades("twap", order, market, np.full(order.slices, order.shares / order.slices))
+
+
+def _prepare(strategy: Strategy, order: Order, market: MarketParams, settings: dict, config: SimulationConfig):
+    """(kind, schedule or policy prototype) of a strategy; a policy is copied fresh for every chunk of paths."""
+    params = strategy.make_params(settings)
+    if strategy.policy is not None and config.use_policies:
+        return "policy", strategy.policy(order, market, params)
+    return "schedule", strategy.build(order, market, params)
 
 
 def simulate_strategies(
@@ -378,44 +470,111 @@ def simulate_strategies(
 ) -> SimulationResult:
     """Simulate each strategy on the same market paths: its policy if it has one, else its static schedule.
 
+    The paths are drawn and simulated in chunks that keep the memory under ``MEMORY_BUDGET_BYTES``
+    (``chunk_paths``); every strategy sees every chunk, and a chunk's paths are the rows of one draw of all the
+    paths, so the numbers for a seed do not depend on the chunking (the nonlinear strategy's adaptive policy aside:
+    it groups the paths of a chunk by their realised volume, see ``SimulationResult.notes``).
     A strategy that cannot plan (invalid parameters) is reported in ``errors`` and the others still run.
-    ``progress(fraction_done, label)`` is called after the market draw and after each strategy.
+    ``progress(fraction_done, label)`` is called after each chunk's market draw and after each strategy.
     """
     config = config or SimulationConfig()
     settings = dict(settings or {})
     model = config.model
-    paths = generate_market_paths(order, market, model, config.paths, config.seed)
-    if progress:
-        progress(0.0, "market paths")
-    reference = run_schedule(_twap(order, market), market, paths, model, 0)[0]
-    runs, errors = [], {}
-    for i, strategy in enumerate(strategies):
+    chunk = config.chunk_paths or chunk_paths(order, model, config.paths, len(strategies) + 1, config.sample_paths)
+    starts = range(0, config.paths, chunk)
+    prepared, errors = {}, {}
+    for strategy in strategies:
         try:
-            params = strategy.make_params(settings)
-            if strategy.policy is not None and config.use_policies:
-                policy = strategy.policy(order, market, params)
-                outcome = run_policy(policy, order, market, paths, model, config.sample_paths, config.force_finish)
-                kind = "policy"
-            else:
-                schedule = strategy.build(order, market, params)
-                outcome = run_schedule(schedule, market, paths, model, config.sample_paths)
-                kind = "schedule"
+            prepared[strategy.name] = _prepare(strategy, order, market, settings, config)
         except ValueError as error:
             errors[strategy.name] = str(error)
-            continue
         except registry.ARITHMETIC_ERRORS as error:
             errors[strategy.name] = registry.arithmetic_error_message(error)
+    twap = _twap(order, market)
+    streams = market_streams(config.seed)
+    parts: dict[str, list[_Outcome]] = {name: [] for name in prepared}
+    references, mids = [], []
+    for c, start in enumerate(starts):
+        count = min(chunk, config.paths - start)
+        samples = max(0, min(config.sample_paths - start, count))
+        paths = generate_market_paths(order, market, model, count, None, streams)
+        if progress:
+            progress(c / len(starts), "market paths" if len(starts) == 1 else f"market paths ({c + 1}/{len(starts)})")
+        references.append(_schedule_outcome(twap, market, paths, model, 0).total)
+        mids.append(np.array(paths.mid_usd[:samples]))
+        for i, strategy in enumerate(strategies):
+            if strategy.name in prepared and strategy.name not in errors:
+                kind, plan = prepared[strategy.name]
+                try:
+                    if kind == "policy":
+                        outcome = _policy_outcome(copy.deepcopy(plan), order, market, paths, model, samples,
+                                                  config.force_finish)  # fmt: skip
+                    else:
+                        outcome = _schedule_outcome(plan, market, paths, model, samples)
+                    parts[strategy.name].append(outcome)
+                except ValueError as error:
+                    errors[strategy.name] = str(error)
+                except registry.ARITHMETIC_ERRORS as error:
+                    errors[strategy.name] = registry.arithmetic_error_message(error)
+            if progress:
+                progress((c + (i + 1) / len(strategies)) / len(starts), strategy.label)
+        del paths
+    reference = np.concatenate(references)
+    runs = []
+    for strategy in strategies:
+        if strategy.name in errors:
             continue
-        total, components, mean_part, max_part, unfinished, holdings = outcome
+        total, components, mean_part, max_part, unfinished, holdings = _Outcome.join(parts[strategy.name]).summary()
         runs.append(
             StrategyRun(
-                strategy.name, strategy.label, kind, order.shares * market.price_usd, total, components,
-                reference, mean_part, max_part, unfinished, holdings,
+                strategy.name, strategy.label, prepared[strategy.name][0], order.shares * market.price_usd, total,
+                components, reference, mean_part, max_part, unfinished, holdings,
             )
         )  # fmt: skip
-        if progress:
-            progress((i + 1) / len(strategies), strategy.label)
-    return SimulationResult(order, market, config, tuple(runs), errors, np.array(paths.mid_usd[: config.sample_paths]))
+    notes: list[str] = []
+    if len(starts) > 1:
+        budget = f"{MEMORY_BUDGET_BYTES / 1e9:g} GB"
+        notes.append(
+            f"simulated in {len(starts)} chunks of up to {chunk:,} paths to stay under the memory budget of {budget}"
+        )
+        if any(run.name == "nonlinear" and run.kind == "policy" for run in runs):
+            notes.append(
+                "the nonlinear strategy's adaptive policy groups the paths of each chunk by their realised volume, "
+                "so its numbers depend a little on the chunk size"
+            )
+    return SimulationResult(order, market, config, tuple(runs), errors, np.concatenate(mids), tuple(notes))
+
+
+def chunk_paths(order: Order, model: MarketModel, paths: int, runs: int, sample_paths: int) -> int:
+    """Paths per chunk so that a simulation of ``runs`` schedules or policies (TWAP's reference included) stays
+    under ``MEMORY_BUDGET_BYTES``: what is kept for every path (each run's costs by component and participation,
+    ``KEPT_BYTES_PER_PATH_RUN``), the sample paths kept for charts, and one chunk's working arrays
+    (``working_bytes_per_path_slice``). A ValueError says what to reduce when even one path at a time cannot fit.
+    """
+    slices = order.slices
+    kept = paths * runs * KEPT_BYTES_PER_PATH_RUN + (runs + 1) * min(sample_paths, paths) * (slices + 1) * 8
+    per_path = working_bytes_per_path_slice(model) * slices
+    room = MEMORY_BUDGET_BYTES - kept
+    if room < per_path:
+        need = (kept + per_path) / 1e9
+        raise ValueError(
+            f"simulating {paths:,} paths over {slices:,} slices needs about {need:.1f} GB even one path at a time, "
+            f"above the memory budget of {MEMORY_BUDGET_BYTES / 1e9:g} GB: use fewer paths, slices or sample paths"
+        )
+    return int(min(paths, room // per_path))
+
+
+def working_bytes_per_path_slice(model: MarketModel) -> int:
+    """Peak working memory of one path and slice while a chunk is drawn and simulated, bytes (measured with
+    tracemalloc; ``tests/test_simulate.py`` checks the bound): the draw's float64 mid, volume and spread, its float32
+    uniforms and normals, a strategy's (paths, N) temporaries, and the factor paths of stochastic volatility and the
+    signal's noise when the model has them."""
+    extra = 0
+    if model.stochastic_vol:
+        extra += STOCHASTIC_VOL_BYTES_PER_PATH_SLICE
+    if model.signal_vol_usd_per_day_per_sqrt_day > 0:
+        extra += SIGNAL_BYTES_PER_PATH_SLICE
+    return BASE_BYTES_PER_PATH_SLICE + extra
 
 
 def simulate(

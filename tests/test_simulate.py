@@ -396,3 +396,117 @@ def test_any_static_schedule_costs_its_closed_form_without_noise(weights, side, 
     expected = estimate(schedule, market).expected_usd
     assert total == pytest.approx(np.full(3, expected), rel=1e-9, abs=1e-6)
     assert looped == pytest.approx(total, rel=1e-9, abs=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Bounded memory (issue 14 item 3): paths simulated in chunks, the same numbers whatever the chunking
+# ----------------------------------------------------------------------------------------------------------------
+
+BUSY = MarketModel(fast_vol_of_vol_per_sqrt_day=1.0, slow_vol_of_vol_per_sqrt_day=0.3, initial_vol_ratio=1.5,
+                   signal_vol_usd_per_day_per_sqrt_day=0.5, signal_mean_reversion_per_day=2.0,
+                   temporary_model="power", transient_impact_usd_per_share2=1e-8)  # fmt: skip
+
+
+@pytest.mark.parametrize("model", [MarketModel(), BUSY], ids=["default", "busy"])
+def test_a_draw_in_chunks_is_the_rows_of_one_draw(model):
+    from optexec.simulation.market import market_streams
+
+    order, market = intraday()
+    whole = generate_market_paths(order, market, model, 23, 4)
+    streams = market_streams(4)
+    parts = [generate_market_paths(order, market, model, count, None, streams) for count in (1, 5, 17)]
+    for field in dataclasses.fields(whole):
+        value = getattr(whole, field.name)
+        if value.ndim == 2 and value.shape[0] == 23:
+            np.testing.assert_array_equal(np.concatenate([getattr(p, field.name) for p in parts]), value)
+
+
+@pytest.mark.parametrize("model", [MarketModel(), BUSY], ids=["default", "busy"])
+def test_every_number_is_the_same_whatever_the_chunking(model):
+    """Every strategy with its policy (the nonlinear one aside: its adaptive policy groups the paths of a chunk by
+    their realised volume, and says so), on one chunk and on chunks of 7 and 40 paths."""
+    order, market = intraday()
+    names = [name for name in registry.STRATEGIES if name != "nonlinear"]
+
+    def run(chunk):
+        config = SimulationConfig(paths=101, seed=9, model=model, sample_paths=12, chunk_paths=chunk)
+        return simulate(order, market, {}, names, config)
+
+    whole = run(None)
+    assert whole.notes == () and not whole.errors
+    for chunk in (7, 40):
+        chunked = run(chunk)
+        assert "chunks" in chunked.notes[0] and not chunked.errors
+        np.testing.assert_array_equal(chunked.sample_mid_usd, whole.sample_mid_usd)
+        for a, b in zip(whole.runs, chunked.runs, strict=True):
+            np.testing.assert_array_equal(a.cost_usd, b.cost_usd, err_msg=a.name)
+            np.testing.assert_array_equal(a.reference_cost_usd, b.reference_cost_usd)
+            for name in COMPONENTS:
+                np.testing.assert_array_equal(a.components_usd[name], b.components_usd[name], err_msg=name)
+            np.testing.assert_array_equal(a.sample_holdings_shares, b.sample_holdings_shares, err_msg=a.name)
+            assert (a.mean_participation, a.max_participation, a.unfinished_share) == (
+                b.mean_participation, b.max_participation, b.unfinished_share,
+            ), a.name  # fmt: skip
+
+
+def test_chunks_stay_under_the_memory_budget_or_the_request_is_refused():
+    from optexec import simulate as sim
+
+    order = Order("BIG", "sell", 1e6, 60.0, 23_400)
+    chunk = sim.chunk_paths(order, MarketModel(), 10_000, 14, 20)
+    kept = 10_000 * 14 * sim.KEPT_BYTES_PER_PATH_RUN + 15 * 20 * 23_401 * 8
+    assert 100 < chunk < 10_000
+    assert kept + chunk * 23_400 * sim.working_bytes_per_path_slice(MarketModel()) <= sim.MEMORY_BUDGET_BYTES
+    with pytest.raises(ValueError, match=r"1,000,000 paths over 1,000,000 slices needs about .* GB .* memory budget"):
+        sim.chunk_paths(Order("BIG", "sell", 1e6, 60.0, 1_000_000), MarketModel(), 1_000_000, 14, 20)
+
+
+def test_working_memory_per_path_and_slice_is_within_the_stated_bound():
+    """tracemalloc's peak of one chunk (every strategy but the RL agent, whose training is not per path) against
+    working_bytes_per_path_slice, for the default model and a busy one."""
+    import tracemalloc
+
+    from optexec import simulate as sim
+    from optexec.strategies.policies import attach_feedback_policies
+
+    order, market = Order("M", "sell", 1e6, 3.0, 1_170), MarketParams.from_rules_of_thumb(50, 0.95, 0.125, 5e6)
+    strategies = attach_feedback_policies([s for name, s in registry.STRATEGIES.items() if name != "rl_agent"])
+    for model in (MarketModel(), BUSY):
+        config = SimulationConfig(paths=300, seed=1, model=model, sample_paths=0, chunk_paths=300)
+        simulate_strategies(order, market, strategies[:2], {}, config)  # imports and caches outside the count
+        tracemalloc.start()
+        simulate_strategies(order, market, strategies, {}, config)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        kept = 300 * (len(strategies) + 1) * sim.KEPT_BYTES_PER_PATH_RUN
+        assert (peak - kept) / (300 * 1_170) < sim.working_bytes_per_path_slice(model)
+
+
+def test_simulate_23400_slices_peak_memory_follows_the_budget(tmp_path):
+    """A child process simulates 1,000 paths x 23,400 slices (TWAP and POV on realised volume) under a 150 MB
+    budget: its peak RSS stays near the budget plus the interpreter (it was 1.1 GB before the paths were chunked)."""
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import resource, optexec.simulate as sim\n"
+        "from optexec.models import MarketParams, Order\n"
+        "from optexec.simulation.market import MarketModel\n"
+        "sim.MEMORY_BUDGET_BYTES = 150_000_000\n"
+        "order = Order('BIG', 'sell', 1e6, 60.0, 23_400)\n"
+        "market = MarketParams.from_rules_of_thumb(50, 0.95, 0.125, 5e6)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "result = sim.simulate(order, market, {}, ['twap', 'pov'], sim.SimulationConfig(paths=1000, seed=0))\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(before // 1024, after // 1024, result.runs[1].mean_usd)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=600,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    before_mb, after_mb, _ = done.stdout.split()
+    assert int(after_mb) - int(before_mb) < 150 + 100, done.stdout  # the budget, and numpy's slack
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024 < 600

@@ -269,13 +269,28 @@ def _regime_path(rng, paths, steps, regimes: LiquidityRegimes, tau, session_minu
     return np.take_along_axis(low, last_decided, axis=1)
 
 
+def market_streams(seed: int | None) -> list[np.random.Generator]:
+    """The eight random streams of a market draw (one per feature, module docstring), from one seed."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+
+
 def generate_market_paths(
-    order: Order, market: MarketParams, model: MarketModel, paths: int, seed: int | None
+    order: Order,
+    market: MarketParams,
+    model: MarketModel,
+    paths: int,
+    seed: int | None,
+    streams: list[np.random.Generator] | None = None,
 ) -> MarketPaths:
-    """Draw ``paths`` market paths over the order's slices (module docstring; MATH.md sections 1.3, 1.6, 1.7)."""
+    """Draw ``paths`` market paths over the order's slices (module docstring; MATH.md sections 1.3, 1.6, 1.7).
+
+    With ``streams`` (``market_streams(seed)``; ``seed`` is then unused) the draw continues those streams: every
+    stream is drawn path after path, so draws of 300 and then 700 paths from one set of streams are, number for
+    number, the rows of one draw of 1,000 paths (how the simulator keeps its memory bounded, optexec.simulate).
+    """
     if isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or paths < 1:
         raise ValueError(f"the number of paths must be a whole number >= 1, got {paths!r}")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    streams = market_streams(seed) if streams is None else streams
     n, tau, price = order.slices, order.slice_days, market.price_usd
     sigma2 = market.sigma_usd_per_sqrt_day**2
 
