@@ -18,6 +18,7 @@ its name), or the limits moved with ``OPTEXEC_MAX_MEMBER_MB`` and ``OPTEXEC_MAX_
 from __future__ import annotations
 
 import contextlib
+import gzip
 import lzma
 import os
 import zipfile
@@ -72,10 +73,10 @@ def megabytes(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:,.1f} MB"
 
 
-def _anyway(member: str) -> str:
+def _anyway(member: str, how: str = "unzip it") -> str:
     csv = Path(member).name
     return (
-        f"if it is genuine, unzip it and load {csv} on its own, or raise the limit with "
+        f"if it is genuine, {how} and load {csv} on its own, or raise the limit with "
         f"{MEMBER_ENV_VAR} / {RATIO_ENV_VAR} (a load needs several times a file's size in memory)"
     )
 
@@ -159,3 +160,32 @@ def extract(zf: zipfile.ZipFile, archive: str, member: str, directory: str | Pat
         target.unlink(missing_ok=True)
         raise LoadError(f"{archive}: {info.filename} cannot be read, the archive is damaged ({_reason(exc)})") from None
     return target
+
+
+def check_gzip(path: Path) -> int:
+    """Refuse a gzip file (a ``.csv.gz``) that expands past the member limits; its uncompressed size in bytes.
+
+    The file is decompressed in chunks and counted (its trailer's size can lie, and holds only the last member's
+    size modulo 4 GiB), stopping as soon as a limit is passed, so a bomb costs at most ``RATIO_FLOOR_BYTES``.
+    """
+    limit, max_ratio = member_limit_bytes(), ratio_limit()
+    compressed = max(path.stat().st_size, 1)
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK_BYTES):
+                total += len(chunk)
+                if total > limit:
+                    raise LoadError(
+                        f"{path.name} expands to more than the {megabytes(limit)} limit for a compressed file; "
+                        f"{_anyway(path.stem, 'gunzip it')}"
+                    )
+                if total > RATIO_FLOOR_BYTES and total / compressed > max_ratio:
+                    raise LoadError(
+                        f"{path.name} expands more than {max_ratio:,.0f} times ({megabytes(compressed)} to over "
+                        f"{megabytes(total)}; market-data files compress 3-20x, this looks like a zip bomb or rows "
+                        f"repeated over and over); {_anyway(path.stem, 'gunzip it')}"
+                    )
+    except READ_ERRORS as exc:
+        raise LoadError(f"{path.name} is not a readable gzip file ({_reason(exc)})") from None
+    return total

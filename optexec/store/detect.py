@@ -128,7 +128,12 @@ def read_header(path: Path) -> tuple[list[str], str]:
 
 
 def csv_source(cur, path: Path, table: Table, mapping, symbol: str | None) -> tuple[Source, list[str]]:
-    """A CSV file as a staged source: every column read as text by position, structural errors kept."""
+    """A CSV file as a staged source: every column read as text by position, structural errors kept.
+
+    A gzipped CSV is first checked against the limits of ``archives`` (size and expansion).
+    """
+    if path.name.lower().endswith(".gz"):
+        archives.check_gzip(path)
     names, delim = read_header(path)
     found = resolve_columns(names, table, mapping, symbol is not None)
     columns = {f"c{i}": "VARCHAR" for i in range(len(names))}

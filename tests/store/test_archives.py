@@ -5,6 +5,7 @@ Every archive is generated here, from a valid one, by patching its bytes: nothin
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import struct
@@ -268,3 +269,40 @@ def test_lean_lines_are_the_files_lines(tmp_path, store):
         con.close()
     assert [(r.line, r.column) for r in report.rejects] == [(bad, "size")]
     assert not [w for w in report.warnings if "earlier than the row before" in w], report.warnings
+
+
+def test_a_gzipped_csv_bomb_is_refused_early(tmp_path, store):
+    path = tmp_path / "bars.csv.gz"
+    row = b"SYM,2025-01-02T14:30:00Z,10,11,9,10.5,100\n"
+    with gzip.open(path, "wb") as out:
+        out.write(b"symbol,ts,open,high,low,close,volume\n")
+        for _ in range(40):
+            out.write(row * (1 << 15))  # 40 x 1.3 MB of one repeated row
+    con = db.open_database(store)
+    try:
+        with pytest.raises(LoadError, match=r"^bars\.csv\.gz expands more than 100 times \(") as caught:
+            load_file(con, path, calendar="XNYS")
+    finally:
+        con.close()
+    assert "gunzip it and load bars.csv on its own" in str(caught.value)
+
+
+def test_a_gzipped_csv_above_the_size_limit_or_damaged_is_refused(tmp_path, store, monkeypatch):
+    rows = "".join(f"SYM,2025-01-02T14:{k // 60 % 60:02d}:{k % 60:02d}Z,10,11,9,10.5,{k}\n" for k in range(20_000))
+    path = tmp_path / "bars.csv.gz"
+    path.write_bytes(gzip.compress(("symbol,ts,open,high,low,close,volume\n" + rows).encode()))
+    damaged = tmp_path / "damaged.csv.gz"
+    damaged.write_bytes(path.read_bytes()[:2_000])
+    monkeypatch.setenv(archives.MEMBER_ENV_VAR, "0.5")
+    con = db.open_database(store)
+    try:
+        with pytest.raises(LoadError, match=r"^bars\.csv\.gz expands to more than the 512 KB limit"):
+            load_file(con, path, calendar="XNYS", skip_bad_rows=True)
+        with pytest.raises(LoadError, match=r"damaged\.csv\.gz: Compressed file ended"):
+            load_file(con, damaged, calendar="XNYS")
+        with pytest.raises(LoadError, match=r"^damaged\.csv\.gz is not a readable gzip file \(Compressed file ended"):
+            archives.check_gzip(damaged)
+        monkeypatch.delenv(archives.MEMBER_ENV_VAR)
+        assert load_file(con, path, calendar="XNYS", skip_bad_rows=True).rows_read == 20_000
+    finally:
+        con.close()
