@@ -24,7 +24,7 @@ from plotly.subplots import make_subplots
 from optexec.store import db, instruments, loading, reports, sample
 from optexec.store.reports import for_page
 from optexec.store.schema import LOADABLE_TABLES
-from optexec.ui.formats import message, plain
+from optexec.ui.formats import machine_free, message, plain
 from optexec.ui.state import ensure_navigation
 
 #: the load policies for rows already stored with other values, when the loader offers them (part A's keyword)
@@ -116,8 +116,9 @@ def show_check(check) -> None:
     show_report(check)
     for warning in check.warnings:
         st.warning(message(for_page(warning)))
-    if check.rejects:
-        st.dataframe([r.to_json() for r in check.rejects], hide_index=True)
+    if check.rejects:  # a table shows its cells as text; a reader's reason could still quote a path
+        rows = [{**r.to_json(), "reason": machine_free(r.reason)} for r in check.rejects]
+        st.dataframe(rows, hide_index=True)
     if conflicting:
         st.caption("Rows whose key is already stored with other values:")
         st.dataframe([c.to_json() for c in check.conflicts], hide_index=True)
