@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from optexec.models import MarketParams, Order
-from optexec.rl.env import DISCRETE_ACTIONS, BatchExecutionEnv, EnvConfig, tile_paths
+from optexec.rl.env import DISCRETE_ACTIONS, BatchExecutionEnv, EnvConfig
 from optexec.simulation.market import MarketModel, generate_market_paths
 
 Progress = Callable[[float, dict[str, Any]], None]
@@ -202,7 +202,7 @@ class CrossEntropyAgent:
             members = self.theta + self.spread * rng.standard_normal((population, self.theta.size))
             members[0] = self.theta
             draw = generate_market_paths(env.order, env.market, env.config.model, batch, int(seeds[it]))
-            obs = env.reset(paths=tile_paths(draw, population))
+            obs = env.reset(paths=draw, copies=population)
             rows = np.repeat(members, batch, axis=0)
             total = np.zeros(population * batch)
             while not env.done:

@@ -85,15 +85,21 @@ class BatchExecutionEnv:
         self.impact = _Impact(order, market, self.config.model)
         self.sigma2 = market.sigma_usd_per_sqrt_day**2
         self.paths: MarketPaths | None = None
+        self.copies = 1
+        self._columns: dict[str, np.ndarray] = {}
         self._drawn_key: tuple[int, int] | None = None  # (batch, seed) of the last seeded draw ...
         self._drawn: MarketPaths | None = None  # ... and its paths
         self.period = 0
 
-    def reset(self, batch: int = 1, seed: int | None = None, paths: MarketPaths | None = None) -> np.ndarray:
+    def reset(
+        self, batch: int = 1, seed: int | None = None, paths: MarketPaths | None = None, copies: int = 1
+    ) -> np.ndarray:
         """Start ``batch`` episodes on fresh market paths (or the given ones); the first observations (B, 6).
 
         The paths drawn for a seed are kept: a reset with the ``batch`` and ``seed`` of the last seeded draw
         reuses them (the same numbers without drawing them again, e.g. the fixed validation paths of training).
+        ``copies`` plays the given paths that many times over (episode j b is path b, as ``tile_paths``) without
+        copying the whole draw.
         """
         if paths is None:
             key = None if seed is None else (batch, seed)
@@ -101,8 +107,11 @@ class BatchExecutionEnv:
                 self._drawn_key = key
                 self._drawn = generate_market_paths(self.order, self.market, self.config.model, batch, seed)
             paths = self._drawn
+        if paths is not self.paths:
+            self._columns = {}  # slice-major copies of the draw's arrays, made on first use
         self.paths = paths
-        count = paths.paths
+        self.copies = int(copies)
+        count = paths.paths * self.copies
         self.remaining = np.full(count, self.order.shares)
         self.level = np.zeros(count)
         self.period = 0
@@ -118,16 +127,16 @@ class BatchExecutionEnv:
     def observe(self) -> np.ndarray:
         """The state at the start of the current period, (B, len(FEATURES)) (module docstring)."""
         paths, order, market = self.paths, self.order, self.market
-        count = paths.paths
         k = int(self.bounds[min(self.period, self.periods - 1)])
-        obs = np.empty((count, len(FEATURES)))
+        obs = np.empty((self.remaining.size, len(FEATURES)))
         obs[:, 0] = self.remaining / order.shares
         obs[:, 1] = k / order.slices
         normal = market.spread_usd if market.spread_usd > 0 else 1.0
-        obs[:, 2] = paths.spread_usd[:, min(k, order.slices - 1)] / normal if market.spread_usd > 0 else 1.0
+        copied = self._copied
+        obs[:, 2] = copied(paths.spread_usd[:, min(k, order.slices - 1)] / normal) if market.spread_usd > 0 else 1.0
         if self.sigma2 > 0:
             variance = paths.fast_variance[:, k] + paths.slow_variance[:, k] - self.sigma2
-            obs[:, 3] = np.sqrt(np.maximum(variance, 0.0) / self.sigma2)
+            obs[:, 3] = copied(np.sqrt(np.maximum(variance, 0.0) / self.sigma2))
         else:
             obs[:, 3] = 1.0
         if self.period == 0:
@@ -135,11 +144,26 @@ class BatchExecutionEnv:
         else:
             start = int(self.bounds[self.period - 1])
             expected = paths.expected_volume_shares[start:k].sum()
-            obs[:, 4] = paths.volume_shares[:, start:k].sum(axis=1) / expected if expected > 0 else 1.0
+            obs[:, 4] = copied(paths.volume_shares[:, start:k].sum(axis=1) / expected) if expected > 0 else 1.0
             scale = math.sqrt(self.sigma2 * (k - start) * order.slice_days)
             move = order.side_sign * (paths.mid_usd[:, k] - paths.mid_usd[:, start])
-            obs[:, 5] = move / scale if scale > 0 else 0.0
+            obs[:, 5] = copied(move / scale) if scale > 0 else 0.0
         return obs
+
+    def _copied(self, values: np.ndarray) -> np.ndarray:
+        """Per-path values of the draw, (paths,) or (1,), repeated for the ``copies`` of the paths played."""
+        if self.copies > 1 and values.shape[0] == self.paths.paths:
+            return np.tile(values, self.copies)
+        return values
+
+    def _block(self, name: str, start: int, end: int) -> np.ndarray:
+        """Slices start..end - 1 of the draw's (paths, ...) array ``name`` as a C-contiguous (m, paths) or (m, 1)
+        array, a row per slice (the draw is turned slice-major once per draw, then sliced; not repeated for the
+        copies played)."""
+        columns = self._columns.get(name)
+        if columns is None:
+            columns = self._columns[name] = np.ascontiguousarray(getattr(self.paths, name).T)
+        return columns[start:end]
 
     def step(self, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Execute ``fraction`` of the remainder over the period; (next observations, rewards in $, done).
@@ -149,7 +173,7 @@ class BatchExecutionEnv:
         """
         if self.paths is None or self.done:
             raise ValueError("the episode is over: call reset() first")
-        paths, order, market, impact = self.paths, self.order, self.market, self.impact
+        order, market, impact = self.order, self.market, self.impact
         fraction = np.clip(np.broadcast_to(np.asarray(fraction, dtype=float), self.remaining.shape), 0.0, 1.0)
         last_period = self.period == self.periods - 1
         if last_period:
@@ -159,21 +183,41 @@ class BatchExecutionEnv:
         traded, left = _period_trades(self.remaining, per_slice, end - start, end == order.slices)
         before, after = left[:-1], left[1:]  # x_k and x_{k+1}, shares
         sign, tau, lam = order.side_sign, order.slice_days, self.config.risk_aversion_per_usd
-        block = slice(start, end)
-        spread, volume = _slice_major(paths.spread_usd[:, block]), _slice_major(paths.volume_shares[:, block])
-        mid = _slice_major(paths.mid_usd[:, start : end + 1])  # M_start..M_end
-        variance = np.maximum(paths.fast_variance[:, block] + paths.slow_variance[:, block] - self.sigma2, 0.0)
-        variance = _slice_major(variance)  # v_k, (m, B) or (m, 1)
-        terms = [  # the charges of each slice, in run_policy's order (MATH.md section 8)
-            0.5 * spread * np.abs(traded),  # spread
-            impact.temporary_usd(traded, volume),  # temporary
-            market.gamma_usd_per_share2 * (order.shares - before) * traded,  # permanent
-        ]
-        if impact.gain > 0:
-            terms.append(self._transient_usd(traded))  # transient
-        terms.append(sign * after * (mid[1:] - mid[:-1]))  # s x_{k+1} (M_{k+1} - M_k)
-        cost = _sum_over_slices(*terms)
-        penalty = _sum_over_slices(lam * variance * tau * after**2)  # lambda v_k tau x_{k+1}^2
+        spread, volume = self._block("spread_usd", start, end), self._block("volume_shares", start, end)
+        mid = self._block("mid_usd", start, end + 1)  # M_start..M_end
+        fast, slow = self._block("fast_variance", start, end), self._block("slow_variance", start, end)
+        variance = np.maximum(fast + slow - self.sigma2, 0.0)  # v_k, (m, paths) or (m, 1)
+        transient = self._transient_usd(traded) if impact.gain > 0 else None
+        count, copies = traded.shape[1], self.copies
+        paths = count // copies
+
+        def charges(rows: slice) -> list[np.ndarray]:
+            """The charges of slices ``rows`` of the period, in run_policy's order (MATH.md section 8), as
+            (rows, copies, paths) arrays: the draw's columns broadcast against the copies played."""
+
+            def played(a: np.ndarray) -> np.ndarray:
+                return a[rows].reshape(-1, copies, paths)
+
+            def drawn(a: np.ndarray) -> np.ndarray:
+                return a[rows][:, None, :]
+
+            moved = sign * played(after) * drawn(mid[1:] - mid[:-1])  # s x_{k+1} (M_{k+1} - M_k)
+            terms = [
+                0.5 * drawn(spread) * np.abs(played(traded)),  # spread
+                impact.temporary_usd(played(traded), drawn(volume)),  # temporary
+                market.gamma_usd_per_share2 * (order.shares - played(before)) * played(traded),  # permanent
+            ]
+            if transient is not None:
+                terms.append(played(transient))  # transient
+            return [*terms, moved]
+
+        if count == 1:  # one episode: numpy sums a single column pairwise, so sum the period at once
+            cost = _sum_over_slices(*[t.reshape(-1, 1) for t in charges(slice(None))])
+            penalty = _sum_over_slices(lam * variance * tau * after**2)  # lambda v_k tau x_{k+1}^2
+        else:
+            cost, penalty = _blocked_sums(end - start, count, charges, lambda rows: (
+                lam * variance[rows][:, None, :] * tau * after[rows].reshape(-1, copies, paths) ** 2,
+            ))  # fmt: skip
         self.remaining = left[-1].copy()
         self.cost_usd += cost
         self.penalty_usd += penalty
@@ -213,9 +257,28 @@ def _period_trades(
     return traded, left
 
 
-def _slice_major(block: np.ndarray) -> np.ndarray:
-    """A (B, m) or (1, m) block of path columns as a C-contiguous (m, B) or (m, 1) array: a row per slice."""
-    return np.ascontiguousarray(block.T)
+#: slices charged at a time within a period: the arrays of a block stay in the processor's cache
+BLOCK_SLICES = 64
+
+
+def _blocked_sums(slices: int, count: int, *charges) -> tuple[np.ndarray, ...]:
+    """For each ``charges(rows) -> [(rows, copies, paths) arrays]``, the sum over the period's slices as
+    ``_sum_over_slices`` adds them (slice by slice, and within a slice in the order of the terms), computed
+    ``BLOCK_SLICES`` slices at a time: each block's rows follow the running total, which numpy adds one row after
+    another, so the result is the same to the last bit with a fraction of the memory traffic."""
+    totals = []
+    for charge in charges:
+        total = None
+        for first in range(0, slices, BLOCK_SLICES):
+            rows = slice(first, min(first + BLOCK_SLICES, slices))
+            terms = charge(rows)
+            block = np.empty((rows.stop - rows.start, len(terms), count))
+            for i, term in enumerate(terms):
+                block[:, i, :] = term.reshape(block.shape[0], count)
+            stacked = block.reshape(-1, count)
+            total = stacked.sum(axis=0) if total is None else np.concatenate([total[None], stacked]).sum(axis=0)
+        totals.append(total)
+    return tuple(totals)
 
 
 def _sum_over_slices(*terms: np.ndarray) -> np.ndarray:

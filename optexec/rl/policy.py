@@ -87,11 +87,55 @@ def expected_holdings(
     order: Order, market: MarketParams, agent: Agent, paths: int = 64, seed: int = 7, model: Any = None
 ) -> np.ndarray:
     """Mean shares left at t_0..t_N when the agent trades on ``paths`` simulated paths (the plan's schedule)."""
-    from optexec.simulate import run_policy
     from optexec.simulation.market import MarketModel, generate_market_paths
 
     model = model or MarketModel()
     draw = generate_market_paths(order, market, model, paths, seed)
-    holdings = run_policy(AgentPolicy(order, market, agent), order, market, draw, model, paths)[5]
-    mean = holdings.mean(axis=0)
+    mean = agent_holdings(AgentPolicy(order, market, agent), draw).mean(axis=0)
     return np.minimum.accumulate(np.clip(mean, 0.0, order.shares)) if math.isfinite(mean.sum()) else mean
+
+
+def agent_holdings(policy: AgentPolicy, draw: Any) -> np.ndarray:
+    """Shares left at t_0..t_N on every path of ``draw`` when ``policy`` trades it, (paths, N + 1): the numbers
+    ``optexec.simulate.run_policy`` finds, without its loop over the slices.
+
+    In a period the policy sends min(per_slice, x) per slice, so x_{k+1} = x_k - per_slice while x_k >= per_slice
+    and 0 from the first slice with less left: the running differences x_s - per_slice - per_slice - ... (one
+    subtraction per slice, ``np.subtract.accumulate``, as the loop rounds them) floored at 0. The order's last
+    slice trades everything left. The agent sees the state at each period's start, read from the draw.
+    """
+    from optexec.strategies.policies import StepState
+
+    order = policy.order
+    n, count = order.slices, draw.paths
+    holdings = np.empty((count, n + 1))
+    holdings[:, 0] = order.shares
+    remaining = holdings[:, 0].copy()
+    fast, slow = draw.fast_variance, draw.slow_variance
+    for period in range(policy.periods):
+        start, end = int(policy.bounds[period]), int(policy.bounds[period + 1])
+        state = StepState(
+            step=start, slices=n, t_days=float(draw.times_days[start]), slice_days=order.slice_days,
+            remaining_shares=remaining, impact_usd=np.zeros(count), signal_usd_per_day=np.zeros(count),
+            fast_variance=np.broadcast_to(fast[:, start], (count,)),
+            slow_variance=np.broadcast_to(slow[:, start], (count,)),
+            market_volume_shares=draw.volume_shares[:, start],
+            expected_volume_shares=float(draw.expected_volume_shares[start]), spread_usd=draw.spread_usd[:, start],
+            normal_spread_usd=policy.market.spread_usd, fill_uniform=draw.fill_uniform[:, start],
+            realised_volume_shares=draw.volume_shares[:, :start],
+        )  # fmt: skip
+        if start < n - 1:
+            policy.decide(state)  # the agent's fraction of the remainder, even over the period's slices
+            per_slice = policy.per_slice
+        else:
+            per_slice = remaining  # a period of the last slice alone: everything left
+        left = np.empty((end - start + 1, count))
+        left[0] = remaining
+        left[1:] = per_slice
+        np.subtract.accumulate(left, axis=0, out=left)
+        np.maximum(left, 0.0, out=left)
+        if end == n:
+            left[-1] = 0.0  # the last slice finishes the order
+        holdings[:, start + 1 : end + 1] = left[1:].T
+        remaining = left[-1].copy()
+    return holdings
