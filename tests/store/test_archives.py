@@ -261,13 +261,15 @@ def test_lean_lines_are_the_files_lines(tmp_path, store):
     rows = [f"{34_200_000 + k // 20},{1_000_000 + k % 7},{1 + k % 50},Q,00000000,0\n" for k in range(n)]
     bad = 123_457
     rows[bad - 1] = f"{34_200_000 + (bad - 1) // 20},1000000,-5,Q,00000000,0\n"  # a negative size
+    rows[999] = "34250000,1000000\n"  # too few columns: dropped by the reader, reported with its own line
     path = write_zip(tmp_path / "20131007_trade.zip", {"20131007_ibm_Trade_Tick.csv": "".join(rows).encode()})
     con = db.open_database(store)
     try:
         report = load_file(con, path, format="lean", skip_bad_rows=True, dry_run=True)
     finally:
         con.close()
-    assert [(r.line, r.column) for r in report.rejects] == [(bad, "size")]
+    assert sorted({r.line for r in report.rejects}) == [1000, bad], report.rejects[:3]
+    assert [r.column for r in report.rejects if r.line == bad] == ["size"]
     assert not [w for w in report.warnings if "earlier than the row before" in w], report.warnings
 
 
