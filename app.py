@@ -1,30 +1,44 @@
-"""optexec: the pre-trade execution planner (streamlit run app.py)."""
+"""optexec: the pre-trade execution planner (streamlit run app.py).
+
+One file, two roles. ``streamlit run app.py`` finds ``app`` below (an ``st.App``) and serves this same file
+through it, with the security headers of ``optexec.ui.headers``; every browser session then runs the file as
+``__main__``, which draws the sidebar ticket and the page.
+"""
 
 from pathlib import Path
 
 import streamlit as st
 
-from optexec.ui.state import freeze_startup_objects, publish_ticket, retract_ticket, show_notices
+if __name__ != "__main__":  # imported by the server (streamlit run's ASGI mode): the app with its headers
+    from starlette.middleware import Middleware
 
-PAGES = Path(__file__).resolve().parent / "pages"
+    from optexec.ui.headers import SecurityHeaders
 
-st.set_page_config(page_title="optexec · pre-trade planner", page_icon=":material/stacked_line_chart:", layout="wide")
-DATA_PAGE = st.Page(PAGES / "data.py", title="Data", icon=":material/database:")
-navigation = st.navigation(
-    [
-        st.Page(PAGES / "plan.py", title="Plan", icon=":material/route:", default=True),
-        st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:"),
-        st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon=":material/tune:"),
-        st.Page(PAGES / "simulate.py", title="Simulate", icon=":material/casino:"),
-        st.Page(PAGES / "rl.py", title="RL agent", icon=":material/smart_toy:"),
-        st.Page(PAGES / "calibrate.py", title="Calibrate", icon=":material/model_training:"),
-        st.Page(PAGES / "posttrade.py", title="Post-trade", icon=":material/fact_check:"),
-        DATA_PAGE,
-    ]
-)
-show_notices(publish_ticket(), DATA_PAGE)
-try:
-    navigation.run()
-finally:
-    retract_ticket()
-    freeze_startup_objects()
+    app = st.App(__file__, middleware=[Middleware(SecurityHeaders)])
+else:  # a session's run of the script
+    from optexec.ui.state import freeze_startup_objects, publish_ticket, retract_ticket, show_notices
+
+    PAGES = Path(__file__).resolve().parent / "pages"
+
+    st.set_page_config(
+        page_title="optexec · pre-trade planner", page_icon=":material/stacked_line_chart:", layout="wide"
+    )
+    DATA_PAGE = st.Page(PAGES / "data.py", title="Data", icon=":material/database:")
+    navigation = st.navigation(
+        [
+            st.Page(PAGES / "plan.py", title="Plan", icon=":material/route:", default=True),
+            st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:"),
+            st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon=":material/tune:"),
+            st.Page(PAGES / "simulate.py", title="Simulate", icon=":material/casino:"),
+            st.Page(PAGES / "rl.py", title="RL agent", icon=":material/smart_toy:"),
+            st.Page(PAGES / "calibrate.py", title="Calibrate", icon=":material/model_training:"),
+            st.Page(PAGES / "posttrade.py", title="Post-trade", icon=":material/fact_check:"),
+            DATA_PAGE,
+        ]
+    )
+    show_notices(publish_ticket(), DATA_PAGE)
+    try:
+        navigation.run()
+    finally:
+        retract_ticket()
+        freeze_startup_objects()

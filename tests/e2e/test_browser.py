@@ -3,6 +3,7 @@
 import socket
 import time
 import urllib.parse
+import urllib.request
 
 import pandas as pd
 import pytest
@@ -239,3 +240,24 @@ def test_the_server_listens_on_loopback_only(app_url):
     with socket.socket() as sock:  # and it does answer on loopback
         sock.settimeout(3)
         assert sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_responses_carry_the_security_headers_and_the_app_still_works(page, app_url):
+    """Issue 14 item 7: X-Frame-Options and a Content-Security-Policy on the app's responses (app.py serves itself
+    through an st.App with optexec.ui.headers), and the policy blocks nothing the app needs."""
+    from optexec.ui.headers import CONTENT_SECURITY_POLICY
+
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text
+            else None)  # fmt: skip
+    response = page.goto(app_url)
+    headers = response.headers
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+    wait_idle(page)
+    page.wait_for_selector("[data-testid='stMetricValue']")
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    assert not violations, violations
+    with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=5) as health:  # every route, not just the page
+        assert health.headers["X-Frame-Options"] == "DENY"
