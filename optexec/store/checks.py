@@ -5,13 +5,13 @@ Only our own column names and fixed text are put into SQL here (DESIGN.md sectio
 
 from __future__ import annotations
 
-import numpy as np
-
 from optexec.store.schema import Column, Table
 
 SIDE_BUY = ("buy", "b", "1", "+1", "bot", "bought", "long")
 SIDE_SELL = ("sell", "s", "-1", "sld", "sold", "short", "ss")
 SIDE_UNKNOWN = ("", "u", "0", "unknown", "n", "na", "none", "?")
+#: the times a load accepts (UTC, from inclusive, to exclusive): anything else is a typo or a sentinel value
+TIME_WINDOW = ("1970-01-01", "2100-01-01")
 
 
 def raw_text(expr: str) -> str:
@@ -56,8 +56,16 @@ def row_checks(table: Table, present: set[str], required_now: set[str]) -> list[
             "volume": "a number",
             "number": "a number",
         }.get(col.kind)
-        if col.kind == "ts":  # a time refused for its zone or a DST change, with the reason
+        if col.kind == "ts":  # a time refused for its zone or a DST change, with the reason; a time far out
             checks.append((name, f"_why_{name} IS NOT NULL", f"_why_{name}"))
+            start, end = TIME_WINDOW
+            checks.append(
+                (
+                    name,
+                    f"{name} IS NOT NULL AND NOT ({name} >= TIMESTAMP '{start}' AND {name} < TIMESTAMP '{end}')",
+                    f"'the time ' || CAST({name} AS VARCHAR) || ' (UTC) is outside {start} to {end}'",
+                )
+            )
         if what:
             unread = f"{name} IS NULL AND {raw} IS NOT NULL" + (f" AND _why_{name} IS NULL" if col.kind == "ts" else "")
             checks.append((name, unread, f"'cannot read ''' || {raw} || ''' as {what}'"))
@@ -102,16 +110,6 @@ def row_checks(table: Table, present: set[str], required_now: set[str]) -> list[
     if table.name == "calibrations" and {"window_start", "window_end"} <= present:
         checks.append(("window_end", "window_end < window_start", "'the data window ends before it starts'"))
     return checks
-
-
-def fix_lines(lines: np.ndarray, skipped: tuple[int, ...], first_data_line: int) -> np.ndarray:
-    """Map staged-row lines to file lines when DuckDB's reader dropped the lines ``skipped``."""
-    if not skipped or lines.size == 0:
-        return lines
-    skipped_idx = np.asarray(sorted(skipped), dtype=np.int64) - first_data_line
-    adjusted = skipped_idx - np.arange(skipped_idx.size)  # good rows before each skipped line
-    k = lines - first_data_line
-    return first_data_line + k + np.searchsorted(adjusted, k, side="right")
 
 
 HHMM_RE = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"

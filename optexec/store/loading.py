@@ -11,6 +11,7 @@ parameters and file columns are addressed by position.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,8 +20,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from optexec.store import timestamps
-from optexec.store.checks import fix_lines, raw_text, row_checks, typed_sql
+from optexec.store import merge, timestamps
+from optexec.store.checks import raw_text, row_checks, typed_sql
 from optexec.store.db import write_lock
 from optexec.store.detect import (
     FORMATS,
@@ -68,14 +69,17 @@ def load_source(
     dry_run: bool = False,
     progress: Progress | None = None,
     structural_rejects: bool = False,
+    on_conflict: str | None = None,
 ) -> LoadReport:
     """Stage, validate and insert a ``Source`` into ``table_name`` in one transaction.
 
     ``tz``, ``calendar`` and ``session`` (``HH:MM-HH:MM``) say what the user knows of the market; the rest is
     decided by ``optexec.store.markets.decide``. ``format_market`` is the market a file format implies (LEAN).
+    ``on_conflict`` is what to do with rows whose key is stored with other values (``optexec.store.merge``).
     """
     started = time.perf_counter()
     table = TABLES[table_name]
+    policy = merge.check_policy(on_conflict, table)
     request = MarketRequest.parse(tz, calendar, session)
     step = progress or (lambda fraction, text: None)
     with write_lock(con):
@@ -95,6 +99,7 @@ def load_source(
                 step,
                 structural_rejects,
                 started,
+                policy,
             )
         finally:
             cur.close()
@@ -154,6 +159,7 @@ def _load(
     step,
     structural_rejects,
     started,
+    policy,
 ) -> LoadReport:
     cur.execute("SET TimeZone = 'UTC'")
     timestamps.create_macros(cur)
@@ -217,11 +223,9 @@ def _load(
             f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))",
             used,
         )
-        _resolve_repeated_hour(cur, table, ts_cols, bad_any)
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
     step(0.45, "checking every row")
-    line = source.line_sql
     early = list(source.early_rejects)
     if structural_rejects:
         rows = cur.execute(
@@ -234,55 +238,37 @@ def _load(
             )
             early.append(Reject(int(ln), label, f"{str(etype).lower()}: {message}"))
     skipped = tuple(sorted({r.line for r in early})) if structural_rejects else ()
+    _number_lines(cur, source.line_sql, skipped, source.first_line)
+    try:
+        _resolve_repeated_hour(cur, table, ts_cols, bad_any)
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
     n_staged, n_bad = cur.execute("SELECT count(*), count(*) FILTER (WHERE _bad) FROM _stage").fetchone()
     rejects_sql = " UNION ALL ".join(
-        f"SELECT {line} AS line, '{col}' AS col, {msg} AS reason FROM _stage WHERE _bad AND coalesce({cond}, false)"
+        f"SELECT _line AS line, '{col}' AS col, {msg} AS reason FROM _stage WHERE _bad AND coalesce({cond}, false)"
         for col, cond, msg in checks
     )
     rejected = cur.execute(f"SELECT * FROM ({rejects_sql}) ORDER BY line, col").fetchall() if n_bad else []
     step(0.5, "checking for duplicate keys")
-    # duplicate keys inside the file (the first occurrence is kept, later ones are refused)
-    key = list(table.key)
-    if "seq" in key and "seq" not in present:
-        key = []  # seq is numbered from the file order below: rows cannot collide
-    key_sql = ", ".join(key) or "NULL AS nokey"
-    if key:
-        (n_dup_keys,) = cur.execute(
-            f"SELECT count(*) FROM (SELECT {key_sql} FROM _stage WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)"
-        ).fetchone()
-        if not n_dup_keys:
-            key = []
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _dups (line BIGINT, first_line BIGINT)"
-        if not key
-        else f"CREATE OR REPLACE TEMP TABLE _dups AS "
-        f"WITH s AS (SELECT {line} AS line, {key_sql} FROM _stage WHERE NOT _bad), "
-        f"d AS (SELECT {key_sql}, min(line) AS first_line FROM s GROUP BY ALL HAVING count(*) > 1) "
-        f"SELECT s.line, d.first_line FROM s JOIN d USING ({key_sql}) WHERE s.line > d.first_line"
-    )
-    dups = cur.execute("SELECT line, first_line FROM _dups ORDER BY line").fetchall() if key else []
-    key = key or list(table.key)
+    dups, key = _duplicates(cur, table, present)
     key_label = ", ".join(key)
-    rejected += [(ln, key[-1], f"duplicate key ({key_label}): same as line {first}") for ln, first in dups]
-    lines = np.array([r[0] for r in rejected], dtype=np.int64)
-    lines = fix_lines(lines, skipped, source.first_line)
-    rejects = early + [
-        Reject(int(ln), source.labels.get(col, col), reason)
-        for ln, (_, col, reason) in zip(lines, rejected, strict=True)
+    rejected += [
+        (ln, key[-1], f"repeats the key ({key_label}) of line {first}; the first is kept") for ln, first in dups
     ]
+    rejects = early + [Reject(int(ln), source.labels.get(col, col), reason) for ln, col, reason in rejected]
     rejects.sort(key=lambda r: (r.line, r.column))
     n_rejected = len({r.line for r in rejects})
+    good = "NOT _bad" + (" AND _line NOT IN (SELECT line FROM _dups)" if dups else "")
     step(0.55, "checking the time order")
-    warnings = _order_warnings(cur, table, line, skipped, source.first_line)
+    warnings = _order_warnings(cur, table, good)
     if table.name == "instruments":
         warnings += _instrument_warnings(cur, present)
     if symbol is not None and "symbol" in present and "symbol" in table.column_names:
         warnings.append("the file has its own symbol column; --symbol was not used")
-    good = "NOT _bad" + (" AND line NOT IN (SELECT line FROM _dups)" if dups else "")
     symbols = ()
     if "symbol" in table.column_names:
         symbols = tuple(
-            r[0] for r in cur.execute("SELECT DISTINCT symbol FROM _stage WHERE NOT _bad ORDER BY 1").fetchall()
+            r[0] for r in cur.execute(f"SELECT DISTINCT symbol FROM _stage WHERE {good} ORDER BY 1").fetchall()
         )
     report = LoadReport(
         table=table.name,
@@ -297,7 +283,8 @@ def _load(
         symbols=symbols,
         markets=tuple(n for n in decision.notes if set(n.symbols) & set(symbols)),
         time_zone_note=decision.zone_sentence,
-        **_place_counts(cur, table, decision, good, line),
+        on_conflict=policy,
+        **_place_counts(cur, table, decision, good),
     )
     if n_staged + len(skipped) == 0:
         raise LoadError(f"{source_name} holds no data rows", report)
@@ -309,24 +296,39 @@ def _load(
             "nothing was loaded (use --skip-bad-rows to load the good rows)",
             report,
         )
+    step(0.58, "comparing with the stored rows")
+    merge.stage_incoming(cur, table, present_all, good)
+    comparison = merge.compare(cur, table, present_all, policy, _may_conflict(cur, table, symbols))
+    report = LoadReport(
+        **{
+            **report.__dict__,
+            "rows_conflicting": comparison.conflicting,
+            "conflicts": comparison.conflicts,
+            "changes": comparison.changes,
+            "rows_already_present": comparison.same,
+        }
+    )
+    if comparison.conflicting and policy == "refuse" and not dry_run:
+        raise LoadError(merge.refusal(source_name, comparison), report)
     step(0.6, "writing to the store")
-    cols = ", ".join(table.column_names)
-    exprs = []
-    for col in table.column_names:
-        if col == "seq" and "seq" not in present:
-            part = ", ".join(k for k in table.key if k != "seq")
-            exprs.append(f"row_number() OVER (PARTITION BY {part} ORDER BY line) - 1")
-        else:
-            exprs.append(col)
-    needs_line = bool(dups) or ("seq" in table.column_names and "seq" not in present)
-    staged = f"(SELECT {line} AS line, * FROM _stage)" if needs_line else "_stage"
-    conflict = " ON CONFLICT DO NOTHING" if _may_conflict(cur, table, symbols) else ""
-    insert = f"INSERT INTO {table.name} ({cols}) SELECT {', '.join(exprs)} FROM {staged} WHERE {good}{conflict}"
     cur.begin()
     try:
-        inserted = int(cur.execute(insert).fetchone()[0])
+        new, replaced, kept = merge.write(cur, comparison)
         if table.name != "instruments":
             _register_instruments(cur, decision, symbols)
+        report = LoadReport(
+            **{
+                **report.__dict__,
+                "rows_loaded": 0 if dry_run else new + (replaced if not comparison.seqless else 0),
+                "rows_replaced": 0 if dry_run else replaced,
+                "rows_kept": kept,
+                "rows_new_prints": comparison.new_prints,
+                "committed": not dry_run,
+                "seconds": time.perf_counter() - started,
+            }
+        )
+        if not dry_run:
+            merge.record(cur, report, policy)
         step(0.9, "committing")
         if dry_run:
             cur.rollback()
@@ -343,18 +345,53 @@ def _load(
             ) from None
         raise
     finally:
-        cur.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _dups")
+        cur.execute(
+            "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _incoming; "
+            "DROP TABLE IF EXISTS _match; DROP TABLE IF EXISTS _groups"
+        )
     step(1.0, "done")
-    good_rows = int(n_staged) - int(n_bad) - len(dups)
-    return LoadReport(
-        **{
-            **report.__dict__,
-            "rows_loaded": 0 if dry_run else inserted,
-            "rows_already_present": good_rows - inserted,
-            "committed": not dry_run,
-            "seconds": time.perf_counter() - started,
-        }
+    return report
+
+
+def _number_lines(cur, line_sql: str, skipped: tuple[int, ...], first_line: int) -> None:
+    """Give every staged row its line in the file, ``_line``: the reader's row number, moved past the lines
+    DuckDB's CSV reader dropped (``skipped``, reported with their own lines)."""
+    cur.execute("ALTER TABLE _stage ADD COLUMN _line BIGINT")
+    cur.execute(f"UPDATE _stage SET _line = {line_sql}")
+    if not skipped:
+        return
+    index = np.asarray(skipped, dtype=np.int64) - first_line
+    before, counts = np.unique(index - np.arange(index.size), return_counts=True)  # good rows before each skip
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _skip AS SELECT unnest($before) AS before, unnest($n) AS n",
+        {"before": before.tolist(), "n": np.cumsum(counts).tolist()},
     )
+    cur.execute(
+        "UPDATE _stage SET _line = _stage._line + j.n FROM (SELECT s.rowid AS rid, k.n FROM _stage s "
+        f"ASOF JOIN _skip k ON s._line - {int(first_line)} >= k.before) j WHERE _stage.rowid = j.rid"
+    )
+    cur.execute("DROP TABLE _skip")
+
+
+def _duplicates(cur, table: Table, present: set[str]) -> tuple[list[tuple[int, int]], list[str]]:
+    """Rows repeating the key of an earlier good row of the file: (line, first line), and the key's columns.
+
+    The first occurrence (lowest line) is kept; ``_dups`` holds the later ones. A file without seq numbers its
+    prints from their order, so its rows cannot collide.
+    """
+    key = list(table.key)
+    cur.execute("CREATE OR REPLACE TEMP TABLE _dups (line BIGINT, first_line BIGINT)")
+    if "seq" in key and "seq" not in present:
+        return [], key
+    key_sql = ", ".join(key)
+    cur.execute(
+        f"INSERT INTO _dups WITH s AS (SELECT _line, {key_sql} FROM _stage WHERE NOT _bad), "
+        f"d AS (SELECT {key_sql}, min(_line) AS first_line FROM s GROUP BY ALL HAVING count(*) > 1) "
+        f"SELECT s._line, d.first_line FROM s JOIN d USING ({key_sql}) WHERE s._line > d.first_line"
+    )
+    return [
+        (int(a), int(b)) for a, b in cur.execute("SELECT line, first_line FROM _dups ORDER BY line").fetchall()
+    ], key
 
 
 def _resolve_repeated_hour(cur, table: Table, ts_cols: list[str], bad_any: str) -> None:
@@ -369,7 +406,7 @@ def _resolve_repeated_hour(cur, table: Table, ts_cols: list[str], bad_any: str) 
             continue
         cur.execute(
             f"UPDATE _stage SET {n} = CASE WHEN x.k = 1 THEN _early_{n} ELSE _late_{n} END, _why_{n} = NULL, "
-            f"r_{n} = NULL FROM (SELECT rowid AS rid, row_number() OVER (PARTITION BY {group}_w_{n} ORDER BY rowid) "
+            f"r_{n} = NULL FROM (SELECT rowid AS rid, row_number() OVER (PARTITION BY {group}_w_{n} ORDER BY _line) "
             f"AS k, count(*) OVER (PARTITION BY {group}_w_{n}) AS n FROM _stage WHERE _amb_{n}) x "
             "WHERE _stage.rowid = x.rid AND x.n = 2"
         )
@@ -409,13 +446,13 @@ def _register_instruments(cur, decision: Decision, symbols) -> None:
         )
 
 
-def _place_counts(cur, table: Table, decision: Decision, good: str, line: str) -> dict[str, int]:
+def _place_counts(cur, table: Table, decision: Decision, good: str) -> dict[str, int]:
     """The report's counts of good rows in, outside the regular session and on days outside the calendar."""
     if table.time_column != "ts" or "symbol" not in table.column_names or not decision.markets:
         return {}
     frame = cur.execute(
-        f"SELECT symbol, date_trunc('minute', ts) AS minute, count(*) AS rows FROM "
-        f"(SELECT {line} AS line, * FROM _stage) WHERE {good} AND ts IS NOT NULL GROUP BY ALL"
+        f"SELECT symbol, date_trunc('minute', ts) AS minute, count(*) AS rows FROM _stage "
+        f"WHERE {good} AND ts IS NOT NULL GROUP BY ALL"
     ).df()
     counts = place_counts(frame, decision.markets)
     return {
@@ -443,31 +480,32 @@ def _may_conflict(cur, table: Table, symbols: tuple[str, ...]) -> bool:
     return overlap > 0
 
 
-def _order_warnings(cur, table: Table, line: str, skipped, first_line: int) -> list[str]:
-    """Warn when a row's time is earlier than the previous row's of the same symbol (or order)."""
+def _order_warnings(cur, table: Table, good: str) -> list[str]:
+    """Warn when a good row's time is earlier than the previous good row's (in file order) of its symbol or order."""
     group = "order_id" if table.name == "fills" else "symbol"
     if table.time_column != "ts" or group not in table.column_names:
         return []
-    # a plain scan returns rows in table (= file) order: DuckDB preserves insertion order
-    arrays = cur.execute(f"SELECT epoch_us(ts) AS t, hash({group}) AS g FROM _stage WHERE NOT _bad").fetchnumpy()
-    t, g = np.asarray(arrays["t"]), np.asarray(arrays["g"])
-    if t.size < 2:
-        return []
-    blocks = 1 + int(np.count_nonzero(g[1:] != g[:-1]))
-    order = None if blocks == np.unique(g[np.r_[True, g[1:] != g[:-1]]]).size else np.argsort(g, kind="stable")
-    if order is not None:  # rows of a symbol are interleaved with others: compare within each symbol
-        t, g = t[order], g[order]
-    back = (g[1:] == g[:-1]) & (np.diff(t) < 0)
-    count = int(np.count_nonzero(back))
+    count, first = cur.execute(
+        f"SELECT count(*), min(_line) FROM (SELECT _line, ts, lag(ts) OVER (PARTITION BY {group} ORDER BY _line) "
+        f"AS previous FROM _stage WHERE {good}) WHERE ts < previous"
+    ).fetchone()
     if not count:
         return []
-    position = np.flatnonzero(back) + 1
-    position = int(position.min() if order is None else order[position].min())
-    (first,) = cur.execute(
-        f"SELECT {line} FROM (SELECT rowid, * FROM _stage WHERE NOT _bad) LIMIT 1 OFFSET $k", {"k": position}
-    ).fetchone()
-    first = int(fix_lines(np.array([first]), skipped, first_line)[0])
     return [f"{count} rows have a timestamp earlier than the row before them (first at line {first}); loaded anyway"]
+
+
+def _numbered(source: Source) -> Source:
+    """A CSV source whose rows carry their number in the file (``_row``, 1 = the first data row).
+
+    The number is taken on the reader's own output, in file order, before anything can reorder the rows (a
+    staging table's ``rowid`` need not follow the file); rows DuckDB's reader drops are accounted for later.
+    """
+    return dataclasses.replace(
+        source,
+        from_sql=f"(SELECT row_number() OVER () AS _file_row, * FROM {source.from_sql})",
+        exprs={**source.exprs, "_row": "_file_row"},
+        line_sql=f"(_row + {source.first_line - 1})",
+    )
 
 
 def load_file(
@@ -484,6 +522,7 @@ def load_file(
     skip_bad_rows: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    on_conflict: str | None = None,
 ) -> LoadReport:
     """Validate a file and load it into a store table in one transaction (DESIGN.md section 4).
 
@@ -501,8 +540,12 @@ def load_file(
     calendar : a new symbol's exchange calendar (``XNYS``): its zone and regular session.
     session : a new symbol's regular session, ``HH:MM-HH:MM`` local time.
     skip_bad_rows : load the good rows and report the bad ones, instead of refusing the file.
-    dry_run : validate and count, then roll back (the Data page's preview).
+    dry_run : validate and count, then roll back (the Data page's preview); conflicts are counted and listed
+        in the report, never raised.
     progress : ``progress(fraction, text)`` callback.
+    on_conflict : rows whose key is stored with other values: ``"refuse"`` the file (the default; instruments
+        files: ``"replace"``), ``"replace"`` the stored values with the file's, or ``"keep"`` the stored ones
+        (see ``optexec.store.merge``). Identical rows are "already there" whatever the policy.
 
     Returns
     -------
@@ -526,6 +569,7 @@ def load_file(
         skip_bad_rows=skip_bad_rows,
         dry_run=dry_run,
         progress=progress,
+        on_conflict=on_conflict,
     )
     if fmt in ("lobster", "lean"):
         from optexec.store import importers
@@ -536,7 +580,7 @@ def load_file(
         if fmt == "csv":
             names, _ = read_header(path)
             table = table or detect_table(names, symbol is not None)
-            source, _ = csv_source(cur, path, TABLES[table], mapping, symbol)
+            source = _numbered(csv_source(cur, path, TABLES[table], mapping, symbol)[0])
         else:
             if table is None:
                 described = cur.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()

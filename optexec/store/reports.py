@@ -8,6 +8,9 @@ from typing import Any
 
 Progress = Callable[[float, str], None]
 MAX_REJECTS_LISTED = 1000
+MAX_CONFLICTS_LISTED = 100
+#: what a load does with a row whose key is stored with different values (``load_file(..., on_conflict=...)``)
+ON_CONFLICT = ("refuse", "replace", "keep")
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,21 @@ class Reject:
 
     def to_json(self) -> dict[str, Any]:
         return {"line": self.line, "column": self.column, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A file row whose key is already stored with other values: its line, its key, and what differs."""
+
+    line: int
+    key: str
+    differences: str  # e.g. "close 10.8, stored 10.5"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "key": self.key, "differences": self.differences}
+
+    def sentence(self) -> str:
+        return f"line {self.line} ({self.key}): {self.differences}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,14 @@ class LoadReport:
     rows_in_session, rows_outside_session, rows_off_calendar : good rows inside their symbol's regular session,
         outside it on a trading day (pre-/post-market, a half day's afternoon, a lunch break), and on days that
         are not trading days of the calendar (weekends, holidays); all are stored, calibration uses the first.
+    on_conflict : the policy for rows whose key is stored with other values (``ON_CONFLICT``).
+    rows_conflicting : good rows whose key is stored with other values.
+    rows_replaced : of those, rows whose stored values the file's replaced (``replace``).
+    rows_kept : of those, rows whose stored values were kept and the file's ignored (``keep``).
+    conflicts : the conflicting rows, by line (at most ``MAX_CONFLICTS_LISTED`` listed).
+    changes : what a load changed in stored rows, in words ("XYZ: time_zone UTC -> Asia/Tokyo"); instruments list
+        every change, other tables the first ones.
+    rows_new_prints : rows of a file without a seq column added as further prints at a time that already had prints.
     committed : whether the rows are now in the store.
     """
 
@@ -63,6 +89,13 @@ class LoadReport:
     rows_in_session: int | None = None
     rows_outside_session: int | None = None
     rows_off_calendar: int | None = None
+    on_conflict: str = "refuse"
+    rows_conflicting: int = 0
+    rows_replaced: int = 0
+    rows_kept: int = 0
+    conflicts: tuple[Conflict, ...] = ()
+    changes: tuple[str, ...] = ()
+    rows_new_prints: int = 0
     committed: bool = False
     seconds: float = 0.0
 
@@ -87,6 +120,14 @@ class LoadReport:
             "rows_in_session": self.rows_in_session,
             "rows_outside_session": self.rows_outside_session,
             "rows_off_calendar": self.rows_off_calendar,
+            "on_conflict": self.on_conflict,
+            "rows_conflicting": self.rows_conflicting,
+            "rows_replaced": self.rows_replaced,
+            "rows_kept": self.rows_kept,
+            "conflicts": [c.to_json() for c in self.conflicts],
+            "conflicts_truncated": self.rows_conflicting > len(self.conflicts),
+            "changes": list(self.changes),
+            "rows_new_prints": self.rows_new_prints,
             "committed": self.committed,
             "seconds": round(self.seconds, 4),
         }
@@ -144,6 +185,7 @@ _PAGE_WORDS = (
     (r"--tz (\S+)", r"the time zone \1"),
     (r"--session (\S+)", r"the session \1"),
     (r"--skip-bad-rows", "the 'Skip bad rows' option"),
+    (r"--on-conflict (replace|keep|refuse)", r"the 'On conflict' choice '\1'"),
     (r"--map FILE_COLUMN=OUR_COLUMN", "renaming the file's columns"),
     (r"--table", "the Table input"),
     (r"--symbol", "the Symbol input"),

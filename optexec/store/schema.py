@@ -214,9 +214,27 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
 
 
+#: one row per committed load: which file went into which table, when (UTC), what happened to its rows, the policy
+LOAD_HISTORY_DDL = """CREATE TABLE IF NOT EXISTS load_history (
+  loaded_at TIMESTAMP NOT NULL,
+  file VARCHAR NOT NULL,
+  table_name VARCHAR NOT NULL,
+  format VARCHAR,
+  rows_read BIGINT,
+  rows_loaded BIGINT,
+  rows_already_present BIGINT,
+  rows_conflicting BIGINT,
+  rows_replaced BIGINT,
+  rows_kept BIGINT,
+  rows_rejected BIGINT,
+  on_conflict VARCHAR
+)"""
+
+
 def create_schema(con) -> None:
-    """Create every table (if missing) on a DuckDB connection."""
+    """Create every table (if missing) on a DuckDB connection, and the load history."""
     for table in TABLES.values():
         con.execute(table.ddl())
+    con.execute(LOAD_HISTORY_DDL)
     for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these columns
         con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
