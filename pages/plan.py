@@ -77,7 +77,7 @@ def results(ticket: Ticket) -> None:
     left.download_button(
         "Schedule (CSV)",
         lambda: report.schedule_csv(plan),
-        file_name=f"{order.symbol}_{order.side}_schedule.csv",
+        file_name=formats.file_name(order.symbol, order.side, "schedule.csv"),
         mime="text/csv",
         key="download_csv",
         icon=":material/table_view:",
@@ -91,7 +91,7 @@ def results(ticket: Ticket) -> None:
             dt.datetime.now(dt.UTC),
             links.plan_link(),
         ),
-        file_name=f"{order.symbol}_{order.side}_pretrade_report.html",
+        file_name=formats.file_name(order.symbol, order.side, "pretrade_report.html"),
         mime="text/html",
         key="download_report",
         icon=":material/description:",

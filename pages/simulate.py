@@ -160,7 +160,7 @@ st.plotly_chart(figures.paths_figure(result, [labels[label] for label in chosen]
 st.download_button(
     "Statistics (CSV)",
     report.table_csv(table),
-    file_name=f"{order.symbol}_{order.side}_simulation.csv",
+    file_name=formats.file_name(order.symbol, order.side, "simulation.csv"),
     mime="text/csv",
     key="sim_download",
     icon=":material/table_view:",

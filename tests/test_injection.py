@@ -217,3 +217,11 @@ def test_machine_free_keeps_units_and_drops_paths_and_processes():
     assert machine_free('lock on "/srv/a/b.duckdb": held in /usr/bin/python3 (PID 99) by user root.') == (
         'lock on "b.duckdb": held in python3 (another process).'
     )
+
+
+def test_download_names_hold_no_path_or_markup():
+    from optexec.ui.formats import file_name
+
+    assert file_name("SYN-LARGE", "sell", "schedule.csv") == "SYN-LARGE_sell_schedule.csv"
+    assert file_name("../../etc/x", "buy", "schedule.csv") == "_.._etc_x_buy_schedule.csv"
+    assert "/" not in file_name(EVIL, "sell", "schedule.csv") and "(" not in file_name(EVIL, "sell", "a.csv")

@@ -73,6 +73,16 @@ def message(text: object) -> str:
     return plain(machine_free(text))
 
 
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(*parts: str) -> str:
+    """A download's file name from its parts (a symbol, a side, what it is), joined by ``_``: any character but
+    letters, digits, ``.``, ``_`` and ``-`` becomes ``_``, and no name starts with a dot or a dash."""
+    stem = "_".join(_UNSAFE_IN_FILE_NAMES.sub("_", part) for part in parts)
+    return stem.lstrip(".-") or "optexec"
+
+
 def days(value: float) -> str:
     """1 trading day, 2.5 trading days."""
     return f"{value:g} trading day{'' if value == 1 else 's'}"
