@@ -45,6 +45,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                 calendar=args.calendar,
                 session=args.session,
                 skip_bad_rows=args.skip_bad_rows,
+                on_conflict=args.on_conflict,
             )
     except loading.LoadError as exc:
         if args.json and exc.report is not None:
@@ -55,11 +56,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
         return 0
-    print(
-        f"{report.source}: {report.rows_loaded:,} rows loaded into {report.table} "
-        f"({report.rows_already_present:,} already there, {report.rows_rejected:,} rejected) "
-        f"in {report.seconds:.2f} s"
-    )
+    print(summary_line(report))
     for note in report.notes():
         print(f"  {note}")
     for reject in report.rejects[:20]:
@@ -67,9 +64,31 @@ def cmd_load(args: argparse.Namespace) -> int:
         print(f"  line {reject.line}{column}: {reject.reason}")
     if report.rows_rejected > 20:
         print(f"  ... {report.rows_rejected - 20:,} more rejected rows (see --json)")
+    for conflict in report.conflicts[:20] if report.on_conflict != "replace" else ():  # replace: the changes say it
+        print(f"  conflict: {conflict.sentence()}")
+    if report.rows_conflicting > 20:
+        print(f"  ... {report.rows_conflicting - 20:,} more conflicting rows (see --json)")
+    for change in report.changes[:50]:
+        print(f"  changed: {change}")
     for warning in report.warnings:
         print(f"  warning: {warning}")
     return 0
+
+
+def summary_line(report) -> str:
+    """One line saying what a load did with every row of the file, and the on-conflict policy."""
+    parts = [f"{report.rows_already_present:,} already there"]
+    if report.rows_replaced:
+        parts.append(f"{report.rows_replaced:,} replaced stored values")
+    if report.rows_kept:
+        parts.append(f"{report.rows_kept:,} conflicting rows kept as stored")
+    if report.rows_new_prints:
+        parts.append(f"{report.rows_new_prints:,} further prints at stored times")
+    parts.append(f"{report.rows_rejected:,} rejected")
+    return (
+        f"{report.source}: {report.rows_loaded:,} rows loaded into {report.table} ({', '.join(parts)}; "
+        f"on conflict: {report.on_conflict}) in {report.seconds:.2f} s"
+    )
 
 
 def cmd_db_market(args: argparse.Namespace) -> int:
@@ -135,6 +154,15 @@ def cmd_db_info(args: argparse.Namespace) -> int:
     print(f"{'table':14s}{'rows':>12s}{'symbols':>9s}  {'start (UTC)':28s}{'end (UTC)':28s}")
     for name, t in summary["tables"].items():
         print(f"{name:14s}{t['rows']:>12,}{t['symbols']:>9}  {t['start'] or '-':28s}{t['end'] or '-':28s}")
+    loads = summary.get("loads") or []
+    print(f"latest loads ({len(loads)} shown):" if loads else "no loads recorded")
+    for h in loads:
+        print(
+            f"  {h['loaded_at']}  {h['file']} -> {h['table_name']}: read {h['rows_read']:,}, loaded "
+            f"{h['rows_loaded']:,}, already there {h['rows_already_present']:,}, conflicts {h['rows_conflicting']:,} "
+            f"(replaced {h['rows_replaced']:,}, kept {h['rows_kept']:,}), rejected {h['rows_rejected']:,}; "
+            f"on conflict: {h['on_conflict']}"
+        )
     return 0
 
 
@@ -161,6 +189,13 @@ def register(subparsers) -> None:
     load.add_argument("--session", metavar="HH:MM-HH:MM", help="a new symbol's regular session, local time")
     load.add_argument("--map", action="append", metavar="FILE_COLUMN=OUR_COLUMN", help="name a column (repeatable)")
     load.add_argument("--skip-bad-rows", action="store_true", help="load the good rows and report the bad ones")
+    load.add_argument(
+        "--on-conflict",
+        choices=("refuse", "replace", "keep"),
+        default=None,
+        help="rows whose key is stored with other values: refuse the file (default; instruments files: replace), "
+        "replace the stored values, or keep them",
+    )
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     _db_option(load)
     load.set_defaults(func=cmd_load)

@@ -396,8 +396,24 @@ def list_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _iso(value: Any) -> str | None:
+    """A stored time as ISO 8601 UTC text; one Python cannot hold (year > 9999 or before year 1) as DuckDB writes it."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat() + "Z"
+    return f"{value} (UTC; outside the years Python can show)"
+
+
+#: the load history rows ``db info`` shows (the latest first)
+HISTORY_SHOWN = 20
+
+
 def info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Row counts, symbol counts and time range (UTC, ISO 8601) of every table (``db info``)."""
+    """Row counts, symbol counts and time range (UTC, ISO 8601) of every table, and the latest loads (``db info``).
+
+    A stored time outside what Python can represent is shown as text, never an error.
+    """
     tables: dict[str, Any] = {}
     for table in TABLES.values():
         time_col = table.time_column
@@ -405,13 +421,31 @@ def info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         ((rows, symbols, start, end),) = _fetch(
             con, f"SELECT count(*), count(DISTINCT symbol), {span} FROM {table.name}"
         )
-        tables[table.name] = {
-            "rows": int(rows),
-            "symbols": int(symbols),
-            "start": start.isoformat() + "Z" if start is not None else None,
-            "end": end.isoformat() + "Z" if end is not None else None,
-        }
-    return {"path": database_file(con), "tables": tables}
+        tables[table.name] = {"rows": int(rows), "symbols": int(symbols), "start": _iso(start), "end": _iso(end)}
+    return {"path": database_file(con), "tables": tables, "loads": load_history(con, HISTORY_SHOWN)}
+
+
+def load_history(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[dict[str, Any]]:
+    """The committed loads, latest first: file, time (UTC), table, rows read/loaded/already there/conflicting/
+    replaced/kept/rejected and the on-conflict policy (empty for a database made before the history existed)."""
+    exists = _fetch(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'load_history' AND NOT temporary")
+    if not exists[0][0]:
+        return []
+    cur = con.cursor()
+    try:
+        result = cur.execute(
+            "SELECT * FROM load_history ORDER BY loaded_at DESC, rowid DESC LIMIT $n", {"n": limit or 2**62}
+        )
+        names = [d[0] for d in result.description]
+        rows = result.fetchall()
+    finally:
+        cur.close()
+    out = []
+    for row in rows:
+        entry = dict(zip(names, row, strict=True))
+        entry["loaded_at"] = _iso(entry["loaded_at"])
+        out.append(entry)
+    return out
 
 
 def symbol_summary(con: duckdb.DuckDBPyConnection):

@@ -306,6 +306,7 @@ def _load(
             "conflicts": comparison.conflicts,
             "changes": comparison.changes,
             "rows_already_present": comparison.same,
+            "warnings": report.warnings + comparison.notes,
         }
     )
     if comparison.conflicting and policy == "refuse" and not dry_run:
@@ -414,11 +415,14 @@ def _resolve_repeated_hour(cur, table: Table, ts_cols: list[str], bad_any: str) 
 
 
 def _instrument_warnings(cur, present: set[str]) -> list[str]:
-    """Instruments of a file without a time zone or a session: named, with what is used until they are set."""
+    """New instruments of a file without a time zone or a session: named, with what is used until they are set.
+
+    A symbol already stored keeps its stored market for what the file leaves empty.
+    """
     zone = "UTC" if "time_zone" in present else "America/New_York"
     rows = cur.execute(
         "SELECT symbol FROM _stage WHERE NOT _bad AND (time_zone IS NULL OR session_open IS NULL "
-        "OR session_close IS NULL) ORDER BY symbol"
+        "OR session_close IS NULL) AND symbol NOT IN (SELECT symbol FROM instruments) ORDER BY symbol"
     ).fetchall()
     if not rows:
         return []

@@ -28,8 +28,8 @@ from optexec.store.schema import Table
 #: instruments columns that make a symbol's market; a change of one of them records where the market came from
 MARKET_COLUMNS = ("time_zone", "calendar", "session_open", "session_close")
 MAX_CHANGES_LISTED = 1000
-#: a time (seqless prints) whose file prints and stored prints are not the same multiset
-DIFFERING = "(rows > matched OR stored > matched)"
+#: a time (seqless prints) whose file prints and stored prints are not the same multiset (a row of ``_groups``)
+DIFFERING = "(_groups.rows > _groups.matched OR _groups.stored > _groups.matched)"
 
 
 def default_policy(table: Table) -> str:
@@ -63,6 +63,7 @@ class Comparison:
     stored_replaced: int = 0  # seqless replace: stored prints deleted
     conflicts: tuple[Conflict, ...] = ()
     changes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # sentences for the report's warnings (seqless prints)
 
     @property
     def part(self) -> list[str]:
@@ -129,6 +130,7 @@ def compare(cur, table: Table, present: set[str], policy: str, may_overlap: bool
         "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match"
     ).fetchone()
     conflicts, changes = _describe(cur, result, int(conflicting)) if conflicting else ((), ())
+    changes = changes if policy == "replace" else ()  # keep and refuse change nothing
     return Comparison(
         **{**result.__dict__, "same": int(same), "conflicting": int(conflicting), "conflicts": conflicts,
            "changes": changes}
@@ -187,27 +189,27 @@ def _compare_prints(cur, c: Comparison) -> Comparison:
     )
     replace = c.policy == "replace"
     same, new_prints, differing, stored_differing = cur.execute(
-        f"SELECT coalesce(sum(matched) FILTER (WHERE NOT {DIFFERING} OR NOT $replace), 0), "
-        f"coalesce(sum(rows - matched), 0), count(*) FILTER (WHERE {DIFFERING}), "
-        f"coalesce(sum(stored) FILTER (WHERE {DIFFERING}), 0) FROM _groups",
+        f"SELECT coalesce(sum(_groups.matched) FILTER (WHERE NOT {DIFFERING} OR NOT $replace), 0), "
+        f"coalesce(sum(_groups.rows - _groups.matched), 0), count(*) FILTER (WHERE {DIFFERING}), "
+        f"coalesce(sum(_groups.stored) FILTER (WHERE {DIFFERING}), 0) FROM _groups",
         {"replace": replace},
     ).fetchone()
     first = cur.execute(
         f"SELECT i._line FROM _incoming i SEMI JOIN _groups g ON {' AND '.join(_eq('i', 'g', k) for k in part)} "
         "WHERE i._line NOT IN (SELECT _line FROM _match) ORDER BY i._line LIMIT 5"
     ).fetchall()
-    changes = ()
+    notes = ()
     if new_prints and not replace:
         lines = ", ".join(str(r[0]) for r in first)
-        changes = (
+        notes = (
             (
-                f"{int(new_prints):,} rows (first at lines {lines}) were added as further prints at times that "
+                f"{int(new_prints):,} rows (first at line {lines}) were added as further prints at times that "
                 "already had stored prints: the file has no seq column, so a row that matches no stored print is a "
                 "new print; if they are corrections of stored prints, load the file with --on-conflict replace"
             ),
         )
     elif replace and differing:
-        changes = (
+        notes = (
             (
                 f"the file's prints replaced the {int(stored_differing):,} stored prints at {int(differing):,} times "
                 "where they differed (the file has no seq column: its prints at a time replace that time's prints)"
@@ -216,7 +218,7 @@ def _compare_prints(cur, c: Comparison) -> Comparison:
     return Comparison(
         **{**c.__dict__, "same": int(same), "new_prints": 0 if replace else int(new_prints),
            "groups_replaced": int(differing) if replace else 0,
-           "stored_replaced": int(stored_differing) if replace else 0, "changes": changes}
+           "stored_replaced": int(stored_differing) if replace else 0, "notes": notes}
     )  # fmt: skip
 
 
@@ -243,15 +245,16 @@ def write(cur, c: Comparison) -> tuple[int, int, int]:
     if c.conflicting and c.policy == "keep":
         kept = c.conflicting
     elif c.conflicting and c.policy == "replace":
-        on = " AND ".join(f"{table.name}.{k} IS NOT DISTINCT FROM i.{k}" for k in table.key)
-        if table.name == "instruments":
-            sets = [f"{v} = coalesce(i.{v}, {table.name}.{v})" for v in c.value_columns]
+        t = table.name
+        on = " AND ".join(f"{t}.{k} IS NOT DISTINCT FROM i.{k}" for k in table.key)
+        if t == "instruments":
+            sets = [f"{v} = coalesce(i.{v}, {t}.{v})" for v in c.value_columns]
             market = [v for v in MARKET_COLUMNS if v in c.value_columns]
             if market and "market_source" not in c.value_columns:
-                changed = " OR ".join(
-                    f"(i.{v} IS NOT NULL AND i.{v} IS DISTINCT FROM {table.name}.{v})" for v in market
+                changed = " OR ".join(f"(i.{v} IS NOT NULL AND i.{v} IS DISTINCT FROM {t}.{v})" for v in market)
+                sets.append(
+                    f"market_source = CASE WHEN {changed} THEN 'the instruments file' ELSE {t}.market_source END"
                 )
-                sets.append(f"market_source = CASE WHEN {changed} THEN 'the instruments file' ELSE market_source END")
         else:
             sets = [f"{v} = i.{v}" for v in c.value_columns]
         (replaced,) = cur.execute(
@@ -266,12 +269,12 @@ def _write_prints(cur, c: Comparison) -> int:
     table, part = c.table, c.part
     cols = ", ".join(table.column_names)
     if c.policy == "replace" and c.groups_replaced:
-        in_group = " AND ".join(f"g.{k} IS NOT DISTINCT FROM {table.name}.{k}" for k in part)
-        cur.execute(f"DELETE FROM {table.name} WHERE EXISTS (SELECT 1 FROM _groups g WHERE {DIFFERING} AND {in_group})")
+        in_group = " AND ".join(f"_groups.{k} IS NOT DISTINCT FROM {table.name}.{k}" for k in part)
+        cur.execute(f"DELETE FROM {table.name} WHERE EXISTS (SELECT 1 FROM _groups WHERE {DIFFERING} AND {in_group})")
         # the file's prints of those times, numbered in file order, go in place of the stored ones
-        of_group = " AND ".join(_eq("i", "g", k) for k in part)
+        of_group = " AND ".join(_eq("i", "_groups", k) for k in part)
         cur.execute(
-            f"DELETE FROM _match WHERE _line IN (SELECT i._line FROM _incoming i SEMI JOIN _groups g ON {of_group} "
+            f"DELETE FROM _match WHERE _line IN (SELECT i._line FROM _incoming i JOIN _groups ON {of_group} "
             f"WHERE {DIFFERING})"
         )
         cur.execute(f"DELETE FROM _groups WHERE {DIFFERING}")
