@@ -1,5 +1,6 @@
 """Simulate: Monte Carlo cost distribution of every strategy on the same market paths."""
 
+import numpy as np
 import streamlit as st
 
 from optexec import report
@@ -14,6 +15,8 @@ ticket = valid_ticket()
 show_market_note(ticket)
 order, market, settings = ticket.order, ticket.market, ticket.settings
 PATHS, SEED = links.Number("Paths", 100, 100_000, integer=True), links.Number("Seed", 0, 2**31 - 1, integer=True)
+#: far above any fitted transient impact (1e-7 to 1e-5 $/share per share): keeps the simulated costs finite
+TRANSIENT = links.Number("Transient impact λ ($/share per share)", 0.0, 1_000.0)
 links.page_number("sim_paths", PATHS, 2_000)
 links.page_number("sim_seed", SEED, 0)
 
@@ -45,7 +48,7 @@ with st.form("simulation"):
     st.form_submit_button("Run simulation", icon=":material/play_arrow:", type="primary")
 
 links.write({"sim_paths": None if paths == 2_000 else paths, "sim_seed": None if seed == 0 else seed})
-for spec, value in ((PATHS, paths), (SEED, seed)):
+for spec, value in ((PATHS, paths), (SEED, seed), (TRANSIENT, transient)):
     if spec.problem(value):
         st.error(formats.plain(links.input_error(spec.label, value, spec.problem(value)).replace("plan", "simulation")))
         st.stop()
@@ -100,11 +103,21 @@ for name, error in result.errors.items():
 if not result.runs:
     st.stop()
 
+table = result.table()
+numbers = table.select_dtypes("number")
+not_finite = table.loc[~np.isfinite(numbers.to_numpy(dtype=float)).all(axis=1), "strategy"].tolist()
+if not_finite:
+    st.warning(
+        formats.plain(
+            f"Not a finite number in the statistics of {', '.join(not_finite)}: the simulation went beyond what it can "
+            "compute for this order and market model, so these statistics cannot be trusted (inf or empty cells)."
+        )
+    )
+
 st.subheader("Cost distributions")
 st.plotly_chart(figures.distribution_figure(result), width="stretch")
 
 st.subheader("Statistics")
-table = result.table()
 money = [column for column in table.columns if column.endswith("_usd")]
 st.dataframe(
     table.assign(**{column: table[column].round(0) for column in money}),
