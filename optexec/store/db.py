@@ -402,7 +402,7 @@ def _iso(value: Any) -> str | None:
         return None
     if hasattr(value, "isoformat"):
         return value.isoformat() + "Z"
-    return f"{value} (UTC; outside the years Python can show)"
+    return f"{value} (outside Python's date range)"
 
 
 #: the load history rows ``db info`` shows (the latest first)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from optexec.store import merge, timestamps
-from optexec.store.checks import raw_text, row_checks, typed_sql
+from optexec.store.checks import TIME_WINDOW, raw_text, row_checks, typed_sql
 from optexec.store.db import write_lock
 from optexec.store.detect import (
     FORMATS,
@@ -138,8 +138,9 @@ def _activity_histogram(cur, table: Table, layer1: str, params: dict) -> pd.Data
     sql = (
         f"SELECT symbol, naive, minute, sum(weight) AS weight, count(*) AS rows FROM ("
         f"SELECT {raw_text('_raw_symbol')} AS symbol, _k_{t} = 'naive' AS naive, {minute} AS minute, "
-        f"{weight} AS weight FROM {layer1}) WHERE minute IS NOT NULL AND symbol IS NOT NULL GROUP BY ALL"
-    )
+        f"{weight} AS weight FROM {layer1}) WHERE minute >= TIMESTAMP '{TIME_WINDOW[0]}' "
+        f"AND minute < TIMESTAMP '{TIME_WINDOW[1]}' AND symbol IS NOT NULL GROUP BY ALL"
+    )  # times outside the window are rejected: they say nothing of the market
     used = {k: v for k, v in params.items() if f"${k}" in sql}
     frame = cur.execute(sql, used).df()
     return frame if not frame.empty else pd.DataFrame(columns=columns)
