@@ -232,9 +232,15 @@ LOAD_HISTORY_DDL = """CREATE TABLE IF NOT EXISTS load_history (
 
 
 def create_schema(con) -> None:
-    """Create every table (if missing) on a DuckDB connection, and the load history."""
-    for table in TABLES.values():
-        con.execute(table.ddl())
-    con.execute(LOAD_HISTORY_DDL)
-    for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these columns
-        con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+    """Create every table (if missing) on a DuckDB connection, and the load history, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in TABLES.values():
+            con.execute(table.ddl())
+        con.execute(LOAD_HISTORY_DDL)
+        for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these
+            con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

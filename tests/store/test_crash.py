@@ -40,8 +40,11 @@ def big_csv(path: Path) -> Path:
 
 
 def rows_after_reopen(db_path: Path) -> int:
+    """Rows of bars after the crash (0 when the kill came before the schema was committed)."""
     con = duckdb.connect(str(db_path))
     try:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'bars'").fetchone()[0]:
+            return 0
         return con.execute("SELECT count(*) FROM bars").fetchone()[0]
     finally:
         con.close()
