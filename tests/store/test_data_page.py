@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from optexec.store import db
 from optexec.store.loading import load_file
+from tests.shown import shown
 
 from .conftest import BAR_HEADER, bar_lines
 
@@ -71,7 +72,7 @@ def test_upload_validate_and_load(page_db):
     at.checkbox(key="data_skip").check().run()
     at.button(key="data_load_button").click().run()
     assert any("Loaded 5 rows into bars" in s.value for s in at.success)
-    assert any(i.value.startswith("market given: XNYS, America/New_York, 09:30–16:00") for i in at.info)
+    assert any(shown(i.value).startswith("market given: XNYS, America/New_York, 09:30–16:00") for i in at.info)
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     assert at.dataframe[0].value["symbol"].tolist() == ["PAGE-A", "PAGE-B", "UPL"]
 
@@ -97,7 +98,7 @@ def test_markets_tab_shows_and_corrects_an_instrument(page_db):
     at.selectbox(key="market_symbol").set_value("PAGE-B").run()
     at.text_input(key="market_session_PAGE-B").input("16:00-09:30")
     at.button(key="market_save").click().run()
-    assert any("closes (09:30) before it opens (16:00)" in e.value for e in at.error)
+    assert any("closes (09:30) before it opens (16:00)" in shown(e.value) for e in at.error)
     at.text_input(key="market_session_PAGE-B").input("09:30-13:00")
     at.text_input(key="market_calendar_PAGE-B").input("")
     at.button(key="market_save").click().run()
@@ -105,9 +106,9 @@ def test_markets_tab_shows_and_corrects_an_instrument(page_db):
     (success,) = at.success
     assert (
         "the next calibration of PAGE-B uses every weekday (no exchange calendar), America/New_York, 09:30–13:00"
-        in (success.value)
+        in shown(success.value)
     )
-    assert "the accepted calibration is unchanged until you recalibrate" in success.value
+    assert "the accepted calibration is unchanged until you recalibrate" in shown(success.value)
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     row = at.dataframe[1].value.set_index("symbol").loc["PAGE-B"]
     assert (row["close"], row["calendar"], row["from"]) == (
@@ -122,8 +123,8 @@ def test_a_file_the_page_cannot_place_asks_in_the_pages_words(page_db):
     content = (BAR_HEADER + bar_lines("NEW", 5)).encode()
     at.get("file_uploader")[0].set_value(("new.csv", content, "text/csv")).run()
     (error,) = at.error
-    assert error.value.startswith("cannot tell the market of this file")
-    assert "the Calendar input (e.g. XNYS)" in error.value and "--" not in error.value
+    assert shown(error.value).startswith("cannot tell the market of this file")
+    assert "the Calendar input (e.g. XNYS)" in shown(error.value) and "--" not in shown(error.value)
     at.text_input(key="data_calendar").input("XNYS").run()
     assert not at.error
     assert any("Validation" in h.value for h in at.subheader)
@@ -136,6 +137,8 @@ def test_extended_hours_counts_are_shown(page_db):
     content = (BAR_HEADER + bar_lines("EXT", 3) + early).encode()
     at.get("file_uploader")[0].set_value(("ext.csv", content, "text/csv")).run()
     assert any(
-        i.value.startswith("2 of 5 rows are outside the regular session (pre-/post-market) and 0 on days outside")
+        shown(i.value).startswith(
+            "2 of 5 rows are outside the regular session (pre-/post-market) and 0 on days outside"
+        )
         for i in at.info
     )
