@@ -47,7 +47,7 @@ def test_bad_market_input_shows_an_error_on_every_page():
         at.run()
         at.number_input(key="adv.SYN-LARGE").set_value(0.0).run()
         assert not at.exception, name
-        message = "ADV (shares/day) = 0 is not valid (> 0, ≤ 1,000,000,000,000)"
+        message = "ADV (shares/day) = 0 is not valid (> 0, ≤ 10,000,000,000,000)"
         assert any(message in shown(e.value) for e in at.error), name
         assert not at.dataframe, name  # no plan on a market that is not valid
 

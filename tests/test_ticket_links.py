@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 from tests.shown import shown
 
 APP = "app_entry.py"
+T12, T13 = "1,000,000,000,000", "10,000,000,000,000"  # the ticket's bounds of shares and ADV
+H = "one second (4.27e-05) to 252 trading days"  # the ticket's horizon rule
 
 
 def _open(**query: str) -> AppTest:
@@ -31,7 +33,7 @@ def _notes(at: AppTest) -> list[str]:
     [
         ("slices", "100000000", "Link value slices=100000000 is not valid (1–5,000): using 390.", "in 390 slices"),
         ("slices", "0", "Link value slices=0 is not valid (1–5,000): using 390.", "in 390 slices"),
-        ("horizon_days", "-1", "Link value horizon_days=-1 is not valid (> 0, ≤ 252): using 1.", "over 1 trading day"),
+        ("horizon_days", "-1", f"Link value horizon_days=-1 is not valid ({H}): using 1.", "over 1 trading day"),
         ("side", "hold", "Link value side=hold is not valid (buy or sell): using sell.", "**SELL 250,000"),
         ("shares.SYN-LARGE", "abc", ("Link value shares.SYN-LARGE=abc is not valid (a number > 0, ≤ "
          "1,000,000,000,000): using 5% of ADV."),
@@ -141,9 +143,9 @@ def test_the_side_cannot_be_deselected():
     "key, value, message",
     [
         ("shares.SYN-LARGE", -5000.0, "Shares = −5,000 is not valid (> 0, ≤ 1,000,000,000,000): the plan is not"),
-        ("horizon_days", 0.0, "Horizon (trading days) = 0 is not valid (> 0, ≤ 252): the plan is not updated"),
+        ("horizon_days", 0.0, f"Horizon (trading days) = 0 is not valid ({H}): the plan is not updated"),
         ("slices", 0, "Slices = 0 is not valid (1–5,000): the plan is not updated until it is fixed."),
-        ("adv.SYN-LARGE", -1.0, "ADV (shares/day) = −1 is not valid (> 0, ≤ 1,000,000,000,000): the plan is not"),
+        ("adv.SYN-LARGE", -1.0, "ADV (shares/day) = −1 is not valid (> 0, ≤ 10,000,000,000,000): the plan is not"),
     ],
 )  # fmt: skip
 def test_an_invalid_typed_value_stops_the_plan_with_an_error(key, value, message):
@@ -183,9 +185,6 @@ def test_a_bad_simulation_value_in_the_link_is_named_on_the_simulate_page():
     assert at.number_input(key="sim_paths").value == 2_000
 
 
-T12 = "1,000,000,000,000"
-
-
 @pytest.mark.parametrize(
     "query, note",
     [
@@ -193,11 +192,12 @@ T12 = "1,000,000,000,000"
                                          "of ADV.")),
         ({"price.SYN-LARGE": "1e308"}, ("Link value price.SYN-LARGE=1e308 is not valid (> 0, ≤ 10,000,000): using "
                                         "SYN-LARGE's own value.")),
-        ({"adv.SYN-LARGE": "1e308"}, (f"Link value adv.SYN-LARGE=1e308 is not valid (> 0, ≤ {T12}): using "
+        ({"adv.SYN-LARGE": "1e308"}, (f"Link value adv.SYN-LARGE=1e308 is not valid (> 0, ≤ {T13}): using "
                                       "SYN-LARGE's own value.")),
         ({"size_mode": "% of ADV", "pct_adv": "1e308"}, ("Link value pct_adv=1e308 is not valid (> 0, ≤ 10,000): "
                                                          "using 5.")),
-        ({"horizon_days": "1e308"}, "Link value horizon_days=1e308 is not valid (> 0, ≤ 252): using 1."),
+        ({"horizon_days": "1e-9"}, f"Link value horizon_days=1e-9 is not valid ({H}): using 1."),
+        ({"horizon_days": "1e308"}, f"Link value horizon_days=1e308 is not valid ({H}): using 1."),
         ({"drift_bps": "1e308"}, "Link value drift_bps=1e308 is not valid (-10,000–10,000): using 0."),
         ({"set_signal_usd_per_day": "1e308"}, ("Link value set_signal_usd_per_day=1e308 is not valid "
                                                f"(-{T12}–{T12}): using the default 0.")),
@@ -218,7 +218,7 @@ def test_a_huge_link_value_is_named_and_never_an_exception_box(query, note):
     [
         ("shares.SYN-LARGE", 1e308, f"Shares = 1e+308 is not valid (> 0, ≤ {T12}): the plan is not updated"),
         ("price.SYN-LARGE", 1e308, "Price ($) = 1e+308 is not valid (> 0, ≤ 10,000,000): the plan is not updated"),
-        ("adv.SYN-LARGE", 1e308, f"ADV (shares/day) = 1e+308 is not valid (> 0, ≤ {T12}): the plan is not updated"),
+        ("adv.SYN-LARGE", 1e308, f"ADV (shares/day) = 1e+308 is not valid (> 0, ≤ {T13}): the plan is not"),
         ("drift_bps", 1e308, "Expected drift (bps/day) = 1e+308 is not valid (-10,000–10,000): the plan is not"),
     ],
 )  # fmt: skip

@@ -24,16 +24,20 @@ PAGE_RAW_KEY = "_optexec_link_page_values"
 
 @dataclass(frozen=True)
 class Number:
-    """A number the ticket takes: its label, unit-free range (None = unbounded) and whether it is whole."""
+    """A number the ticket takes: its label, unit-free range (None = unbounded), whether it is whole, and the
+    range in words when the bare numbers would not say it (``words``)."""
 
     label: str
     low: float | None = None
     high: float | None = None
     low_open: bool = False
     integer: bool = False
+    words: str | None = None
 
     def rule(self) -> str:
-        """The valid range in words: "> 0", "1–5,000", "≥ 0", "any number"."""
+        """The valid range in words: "> 0", "1–5,000", "≥ 0", "any number" (or ``words``)."""
+        if self.words:
+            return self.words
         if self.low is not None and self.high is not None:
             low = f"> {number_text(self.low)}, " if self.low_open else f"{number_text(self.low)}–"
             return f"{low}≤ {number_text(self.high)}" if self.low_open else f"{low}{number_text(self.high)}"

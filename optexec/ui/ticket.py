@@ -20,6 +20,7 @@ from typing import Any
 
 import streamlit as st
 
+from optexec import models
 from optexec.market_source import CALIBRATION, DEMO, PLANTED, SymbolParams
 from optexec.models import MarketParams, Order
 from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD
@@ -35,15 +36,21 @@ SIZE_MODES = ("shares", "% of ADV")
 DEFAULTS: dict[str, Any] = {"side": "sell", "size_mode": "shares", "pct_adv": 5.0, "horizon_days": 1.0,
                             "slices": 390, "start_minutes": 0, "risk_aversion": DEFAULT_RISK_AVERSION_PER_USD,
                             "eta_x": 1.0, "gamma_x": 1.0, "drift_bps": 0.0}  # fmt: skip
-#: upper bounds of what the ticket takes (beyond any real order or market; they keep every product of the cost
-#: model finite: shares² × impact, price × shares ...): a larger link or typed value is refused with its rule
-MAX_SHARES = 1e12
+#: the bounds of what the ticket takes are the model's own (optexec.models: beyond any real order or market, and
+#: every product of the cost model stays finite inside them); a link or typed value outside is refused by its rule
+MAX_SHARES = models.MAX_ORDER_SHARES
 MAX_PCT_ADV = 10_000.0  # 100 × ADV
-MAX_PRICE_USD = 1e7
-MAX_ADV_SHARES = 1e12
+MAX_PRICE_USD = models.MAX_PRICE_USD
+MAX_ADV_SHARES = models.MAX_ADV_SHARES
+MAX_UI_HORIZON_DAYS = 252.0  # a year here (the command line takes more)
 NUMBERS = {
     "pct_adv": links.Number("Order size (% of ADV)", 0.0, MAX_PCT_ADV, low_open=True),
-    "horizon_days": links.Number("Horizon (trading days)", 0.0, 252.0, low_open=True),
+    "horizon_days": links.Number(
+        "Horizon (trading days)",
+        models.MIN_HORIZON_DAYS,
+        MAX_UI_HORIZON_DAYS,
+        words=f"one second ({models.MIN_HORIZON_DAYS:.3g}) to {MAX_UI_HORIZON_DAYS:g} trading days",
+    ),
     "slices": links.Number("Slices", 1, MAX_UI_SLICES, integer=True),
     "drift_bps": links.Number("Expected drift (bps/day)", -10_000.0, 10_000.0),
 }

@@ -95,7 +95,9 @@ def test_bad_input_shows_a_message_not_a_traceback(page, app_url):
     page.goto(f"{app_url}/?horizon_days=0")
     wait_idle(page)
     page.wait_for_selector("[data-testid='stMetricValue']")
-    assert "Link value horizon_days=0 is not valid (> 0, ≤ 252): using 1." in _alerts(page, "Warning")
+    assert "Link value horizon_days=0 is not valid (one second (4.27e-05) to 252 trading days): using 1." in _alerts(
+        page, "Warning"
+    )
     assert "SELL 250,000 SYN-LARGE over 1 trading day" in _header(page)
     assert "horizon_days" not in page.url  # the link now holds the plan on the screen
     shares = page.get_by_label("Shares", exact=True)
