@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from optexec.store import merge, timestamps
@@ -228,9 +227,14 @@ def _load(
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
     step(0.45, "checking every row")
     early = list(source.early_rejects)
-    if structural_rejects:
+    structural_lines = structural_problems = 0
+    if structural_rejects:  # lines DuckDB's reader dropped: counted in SQL, the first ones listed
+        structural_lines, structural_problems = cur.execute(
+            "SELECT count(DISTINCT line), count(*) FROM _optexec_rej"
+        ).fetchone()
         rows = cur.execute(
-            "SELECT line, column_name, error_type, error_message FROM _optexec_rej ORDER BY line"
+            "SELECT line, column_name, error_type, error_message FROM _optexec_rej ORDER BY line LIMIT $n",
+            {"n": MAX_REJECTS_LISTED},
         ).fetchall()
         for ln, colname, etype, message in rows:
             position = int(colname[1:]) if colname and colname[1:].isdigit() else None
@@ -238,28 +242,40 @@ def _load(
                 source.file_columns[position] if position is not None and position < len(source.file_columns) else ""
             )
             early.append(Reject(int(ln), label, f"{str(etype).lower()}: {message}"))
-    skipped = tuple(sorted({r.line for r in early})) if structural_rejects else ()
-    _number_lines(cur, source.line_sql, skipped, source.first_line)
+    _number_lines(
+        cur, source.line_sql, "SELECT line FROM _optexec_rej" if structural_rejects else None, source.first_line
+    )
     try:
         _resolve_repeated_hour(cur, table, ts_cols, bad_any)
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
     n_staged, n_bad = cur.execute("SELECT count(*), count(*) FILTER (WHERE _bad) FROM _stage").fetchone()
-    rejects_sql = " UNION ALL ".join(
+    step(0.5, "checking for duplicate keys")
+    n_dups, key = _duplicates(cur, table, present)
+    # every problem stays in DuckDB: counted there, and only the first ones come to Python
+    problems_sql = [
         f"SELECT _line AS line, '{col}' AS col, {msg} AS reason FROM _stage WHERE _bad AND coalesce({cond}, false)"
         for col, cond, msg in checks
-    )
-    rejected = cur.execute(f"SELECT * FROM ({rejects_sql}) ORDER BY line, col").fetchall() if n_bad else []
-    step(0.5, "checking for duplicate keys")
-    dups, key = _duplicates(cur, table, present)
-    key_label = ", ".join(key)
-    rejected += [
-        (ln, key[-1], f"repeats the key ({key_label}) of line {first}; the first is kept") for ln, first in dups
     ]
-    rejects = early + [Reject(int(ln), source.labels.get(col, col), reason) for ln, col, reason in rejected]
+    repeat = f"'repeats the key ({', '.join(key)}) of line ' || first_line || '; the first is kept'"
+    problems_sql.append(f"SELECT line, '{key[-1]}' AS col, {repeat} AS reason FROM _dups")
+    problems_sql = " UNION ALL ".join(problems_sql)
+    n_problem_lines, n_problems = (0, 0)
+    listed = []
+    if n_bad or n_dups:
+        n_problem_lines, n_problems = cur.execute(
+            f"SELECT count(DISTINCT line), count(*) FROM ({problems_sql})"
+        ).fetchone()
+        listed = cur.execute(
+            f"SELECT * FROM ({problems_sql}) ORDER BY line, col LIMIT $n", {"n": MAX_REJECTS_LISTED}
+        ).fetchall()
+    rejects = early + [Reject(int(ln), source.labels.get(col, col), reason) for ln, col, reason in listed]
     rejects.sort(key=lambda r: (r.line, r.column))
-    n_rejected = len({r.line for r in rejects})
-    good = "NOT _bad" + (" AND _line NOT IN (SELECT line FROM _dups)" if dups else "")
+    other_lines = len({r.line for r in source.early_rejects})
+    n_rejected = int(n_problem_lines) + int(structural_lines) + other_lines
+    n_problems_all = int(n_problems) + int(structural_problems) + len(source.early_rejects)
+    skipped_rows = int(structural_lines)
+    good = "NOT _bad" + (" AND _line NOT IN (SELECT line FROM _dups)" if n_dups else "")
     step(0.55, "checking the time order")
     warnings = _order_warnings(cur, table, good)
     if table.name == "instruments":
@@ -276,9 +292,9 @@ def _load(
         source=source_name,
         format=fmt,
         columns={**source.labels, **({"symbol": "--symbol"} if "symbol_const" in params else {})},
-        rows_read=int(n_staged) + len(skipped),
+        rows_read=int(n_staged) + skipped_rows,
         rows_rejected=n_rejected,
-        problems=len(rejects),
+        problems=n_problems_all,
         rejects=tuple(rejects[:MAX_REJECTS_LISTED]),
         warnings=tuple(warnings),
         symbols=symbols,
@@ -287,7 +303,7 @@ def _load(
         on_conflict=policy,
         **_place_counts(cur, table, decision, good),
     )
-    if n_staged + len(skipped) == 0:
+    if n_staged + skipped_rows == 0:
         raise LoadError(f"{source_name} holds no data rows", report)
     if rejects and not skip_bad_rows:
         first = rejects[0]
@@ -355,18 +371,20 @@ def _load(
     return report
 
 
-def _number_lines(cur, line_sql: str, skipped: tuple[int, ...], first_line: int) -> None:
+def _number_lines(cur, line_sql: str, skipped_sql: str | None, first_line: int) -> None:
     """Give every staged row its line in the file, ``_line``: the reader's row number, moved past the lines
-    DuckDB's CSV reader dropped (``skipped``, reported with their own lines)."""
+    DuckDB's CSV reader dropped (``skipped_sql`` selects their ``line``; they are reported with their own lines)."""
     cur.execute("ALTER TABLE _stage ADD COLUMN _line BIGINT")
     cur.execute(f"UPDATE _stage SET _line = {line_sql}")
-    if not skipped:
+    if skipped_sql is None:
         return
-    index = np.asarray(skipped, dtype=np.int64) - first_line
-    before, counts = np.unique(index - np.arange(index.size), return_counts=True)  # good rows before each skip
+    # the j-th dropped line (from 0) has (its index - j) kept rows before it; a kept row moves down by the number
+    # of dropped lines whose count of kept rows before them is at most its own index
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _skip AS SELECT unnest($before) AS before, unnest($n) AS n",
-        {"before": before.tolist(), "n": np.cumsum(counts).tolist()},
+        "CREATE OR REPLACE TEMP TABLE _skip AS SELECT before, max(n) AS n FROM (SELECT line - $first - "
+        "(row_number() OVER (ORDER BY line) - 1) AS before, row_number() OVER (ORDER BY line) AS n "
+        f"FROM (SELECT DISTINCT line FROM ({skipped_sql}))) GROUP BY before",
+        {"first": int(first_line)},
     )
     cur.execute(
         "UPDATE _stage SET _line = _stage._line + j.n FROM (SELECT s.rowid AS rid, k.n FROM _stage s "
@@ -375,25 +393,25 @@ def _number_lines(cur, line_sql: str, skipped: tuple[int, ...], first_line: int)
     cur.execute("DROP TABLE _skip")
 
 
-def _duplicates(cur, table: Table, present: set[str]) -> tuple[list[tuple[int, int]], list[str]]:
-    """Rows repeating the key of an earlier good row of the file: (line, first line), and the key's columns.
+def _duplicates(cur, table: Table, present: set[str]) -> tuple[int, list[str]]:
+    """Rows repeating the key of an earlier good row of the file, in ``_dups(line, first_line)``: their number and
+    the key's columns.
 
-    The first occurrence (lowest line) is kept; ``_dups`` holds the later ones. A file without seq numbers its
-    prints from their order, so its rows cannot collide.
+    The first occurrence (lowest line) is kept. A file without seq numbers its prints from their order, so its rows
+    cannot collide. Everything stays in DuckDB (a file of a million identical rows costs no Python memory).
     """
     key = list(table.key)
     cur.execute("CREATE OR REPLACE TEMP TABLE _dups (line BIGINT, first_line BIGINT)")
     if "seq" in key and "seq" not in present:
-        return [], key
+        return 0, key
     key_sql = ", ".join(key)
     cur.execute(
         f"INSERT INTO _dups WITH s AS (SELECT _line, {key_sql} FROM _stage WHERE NOT _bad), "
         f"d AS (SELECT {key_sql}, min(_line) AS first_line FROM s GROUP BY ALL HAVING count(*) > 1) "
         f"SELECT s._line, d.first_line FROM s JOIN d USING ({key_sql}) WHERE s._line > d.first_line"
     )
-    return [
-        (int(a), int(b)) for a, b in cur.execute("SELECT line, first_line FROM _dups ORDER BY line").fetchall()
-    ], key
+    (n,) = cur.execute("SELECT count(*) FROM _dups").fetchone()
+    return int(n), key
 
 
 def _resolve_repeated_hour(cur, table: Table, ts_cols: list[str], bad_any: str) -> None:

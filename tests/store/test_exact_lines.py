@@ -182,3 +182,23 @@ def test_the_issue_case_line_2_and_the_last_line(tmp_path):
         assert price == 100.0  # the first occurrence, not the repeat's 99.99
     finally:
         con.close()
+
+
+def test_a_file_of_repeated_rows_is_counted_in_duckdb_not_in_python(tmp_path):
+    """300,000 copies of one bar: every repeat is counted and the first ones listed, without a Python list of them."""
+    import tracemalloc
+
+    path = tmp_path / "same.csv"
+    path.write_text("symbol,ts,open,high,low,close,volume\n" + "AAA,2025-01-02T14:30:00Z,10,11,9,10.5,100\n" * 300_000)
+    con = db.open_database(tmp_path / "t.duckdb")
+    try:
+        tracemalloc.start()
+        report = load_file(con, path, table="bars", calendar="XNYS", skip_bad_rows=True)
+        _, peak_bytes = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        con.close()
+    assert (report.rows_loaded, report.rows_rejected, report.problems) == (1, 299_999, 299_999)
+    assert len(report.rejects) == 1000 and report.rejects[0].line == 3
+    assert report.rejects[0].reason == "repeats the key (symbol, ts) of line 2; the first is kept"
+    assert peak_bytes < 40e6, f"{peak_bytes / 1e6:.0f} MB of Python objects"
