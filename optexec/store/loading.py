@@ -4,7 +4,11 @@ DESIGN.md section 4. A file is read by DuckDB itself (``read_csv`` with explicit
 ``read_parquet``) into a temporary staging table, every row is checked with vectorised SQL
 (a reason per row and column), and the good rows go into the store table in one transaction:
 the whole file, or with ``skip_bad_rows`` the good rows plus a report of the rejected ones.
-Rows already in the store (same primary key) are left alone, so loading twice adds nothing.
+Every reported line is the file's own: CSV rows are numbered on the reader's output, lines DuckDB's reader
+drops are accounted for, and the first occurrence of a repeated key is the one kept. Rows already in the
+store with the same values are "already there" (loading twice adds nothing); rows with a stored key and other
+values are conflicts, refused by default or replaced/kept on request (``optexec.store.merge``). Every
+committed load is recorded in ``load_history``.
 User text (paths, symbols, column names, time zones) never enters SQL text: values travel as
 parameters and file columns are addressed by position.
 """

@@ -226,7 +226,8 @@ def refusal(source_name: str, c: Comparison) -> str:
     """The message of a load refused because rows conflict with stored ones (policy refuse)."""
     listed = "; ".join(x.sentence() for x in c.conflicts[:3])
     return (
-        f"{source_name}: {c.conflicting:,} rows have the key of a row already in {c.table.name} but different values "
+        f"{source_name}: {c.conflicting:,} {'row has' if c.conflicting == 1 else 'rows have'} the key of a row "
+        f"already in {c.table.name} but different values "
         f"(first: {listed}); nothing was loaded. Use --on-conflict replace to store the file's values, or "
         "--on-conflict keep to keep the stored ones"
     )

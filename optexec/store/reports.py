@@ -50,7 +50,7 @@ class LoadReport:
     columns : our column -> the file's column it was read from (or a note such as "--symbol").
     rows_read : data rows in the file.
     rows_loaded : rows added to the store (0 for a dry run or a refused file).
-    rows_already_present : good rows whose key was already in the store.
+    rows_already_present : good rows already in the store with the same values (nothing written for them).
     rows_rejected : rows with at least one problem.
     problems : number of (row, column, reason) problems found.
     rejects : the problems, by line (at most ``MAX_REJECTS_LISTED`` listed).

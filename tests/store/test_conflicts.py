@@ -45,7 +45,7 @@ def test_a_corrected_bar_is_refused_by_default_naming_the_line_and_the_stored_va
     with pytest.raises(LoadError) as err:
         load_file(con, corrected)
     message = str(err.value)
-    assert "1 rows have the key of a row already in bars but different values" in message
+    assert "1 row has the key of a row already in bars but different values" in message
     assert "line 4 (AAA, 2025-01-02 14:32:00): close 10.8, stored 10.5" in message
     assert "nothing was loaded" in message and "--on-conflict replace" in message
     assert err.value.report.rows_conflicting == 1 and err.value.report.conflicts[0].line == 4
@@ -171,7 +171,7 @@ def test_quotes_fills_and_orders_follow_the_same_policy(con, tmp_path, table):
     old, new, difference, query, corrected = OTHER_TABLES[table]
     load_file(con, write(tmp_path, "a.csv", old), table=table, calendar="XNYS")
     path = write(tmp_path, "b.csv", new)
-    with pytest.raises(LoadError, match="1 rows have the key of a row already in"):
+    with pytest.raises(LoadError, match="1 row has the key of a row already in"):
         load_file(con, path, table=table)
     kept = load_file(con, path, table=table, on_conflict="keep")
     assert kept.rows_kept == 1 and kept.conflicts[0].differences == difference
