@@ -45,11 +45,16 @@ def _stamp(second: int) -> str:
 
 
 def make_file(seed: int, rows: int, symbol_length: int, symbols: int, interleaved: bool, table: str) -> Planted:
-    """A trades (with seq) or bars file with bad lines and repeated keys planted at random lines."""
+    """A trades (with seq or without: ``trades_noseq``) or bars file with bad lines and repeated keys planted at
+    random lines (a file without seq has no repeated keys: two prints at one time are two prints)."""
     rng = random.Random(seed)
     names = [f"{chr(65 + k)}{'X' * (symbol_length - 1)}"[:symbol_length] for k in range(symbols)]
     order = [k % symbols for k in range(rows)] if interleaved else [k * symbols // rows for k in range(rows)]
-    header = "symbol,ts,seq,price,size\n" if table == "trades" else "symbol,ts,open,high,low,close,volume\n"
+    header = {
+        "trades": "symbol,ts,seq,price,size\n",
+        "trades_noseq": "symbol,ts,price,size\n",
+        "bars": "symbol,ts,open,high,low,close,volume\n",
+    }[table]
     counters = [0] * symbols
     lines: list[str] = []
     keys: list[tuple] = []
@@ -60,21 +65,24 @@ def make_file(seed: int, rows: int, symbol_length: int, symbols: int, interleave
         if table == "trades":
             key = (names[s], _stamp(n // 4), n % 4)
             lines.append(f"{key[0]},{key[1]},{key[2]},{100 + n % 7}.25,{100 + n % 50}")
+        elif table == "trades_noseq":
+            key = (names[s], _stamp(n // 4))
+            lines.append(f"{key[0]},{key[1]},{100 + n % 7}.25,{100 + n % 50}")
         else:
             key = (names[s], _stamp(60 * n))
             lines.append(f"{key[0]},{key[1]},10,11,9,{10 + n % 9 / 10:.1f},{100 + n % 50}")
         keys.append(key)
-    planted = Planted(table, "", rows)
+    planted = Planted("trades" if table == "trades_noseq" else table, "", rows)
     count = max(1, min(rows // 50, rng.randint(1, 12)))
     positions = rng.sample(range(rows), min(rows, 2 * count + 1))
-    bad_positions, dup_positions = positions[:count], positions[count : 2 * count]
+    bad_positions, dup_positions = positions[:count], positions[count : 2 * count] if table != "trades_noseq" else []
     for k in bad_positions:
         kind = rng.choice(BAD_KINDS)
         cells = lines[k].split(",")
         if kind == "negative_size":
             cells[-1] = "-1"
         elif kind == "unreadable_price":
-            cells[3 if table == "trades" else 5] = "abc"
+            cells[{"trades": 3, "trades_noseq": 2, "bars": 5}[table]] = "abc"
         elif kind == "unreadable_time":
             cells[1] = "not a time"
         elif kind == "far_time":
@@ -145,7 +153,7 @@ def _run(planted: Planted, threads: int = 8) -> None:
     symbol_length=st.sampled_from([1, 4, 12, 40, 69, 100]),
     symbols=st.integers(1, 4),
     interleaved=st.booleans(),
-    table=st.sampled_from(["trades", "bars"]),
+    table=st.sampled_from(["trades", "trades_noseq", "bars"]),
 )
 def test_reported_lines_are_the_planted_lines(seed, rows, symbol_length, symbols, interleaved, table):
     _run(make_file(seed, rows, symbol_length, symbols, interleaved, table))
@@ -202,3 +210,20 @@ def test_a_file_of_repeated_rows_is_counted_in_duckdb_not_in_python(tmp_path):
     assert len(report.rejects) == 1000 and report.rejects[0].line == 3
     assert report.rejects[0].reason == "repeats the key (symbol, ts) of line 2; the first is kept"
     assert peak_bytes < 40e6, f"{peak_bytes / 1e6:.0f} MB of Python objects"
+
+
+def test_a_time_out_of_order_is_warned_at_its_own_line(tmp_path):
+    """The warning stays when it is true, and names the file's line (a long symbol, many rows)."""
+    symbol = "L" * 70
+    rows = [f"{symbol},{_stamp(k)},10,100" for k in range(30_000)]
+    rows[20_000], rows[20_001] = rows[20_001], rows[20_000]  # line 20,003 is earlier than line 20,002
+    path = tmp_path / "trades.csv"
+    path.write_text("symbol,ts,price,size\n" + "\n".join(rows) + "\n")
+    con = db.open_database(tmp_path / "t.duckdb")
+    try:
+        report = load_file(con, path, table="trades", calendar="XNYS")
+    finally:
+        con.close()
+    assert report.warnings == (
+        "1 rows have a timestamp earlier than the row before them (first at line 20003); loaded anyway",
+    )
