@@ -52,6 +52,7 @@ def format_result(result: SimulationResult) -> str:
         )
     for name, error in result.errors.items():
         lines.append(f"{name}: not simulated: {error}")
+    lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 

@@ -85,3 +85,14 @@ def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "optexec", *TABLE1, "--json"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["strategies"]
+
+
+def test_simulate_that_cannot_fit_the_memory_budget_is_refused_in_one_line(capsys):
+    """Issue 14 item 3: a simulation is chunked under its memory budget; one that cannot fit even one path at a
+    time (a million paths of a million slices) is refused with what to reduce, before anything is drawn."""
+    argv = [*TABLE1, "--slices", "1000000", "--paths", "1000000"]  # every strategy: 1 GB kept for the paths alone
+    argv[0] = "simulate"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "1,000,000 paths over 1,000,000 slices" in err and "memory budget of 1 GB" in err
