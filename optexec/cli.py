@@ -74,11 +74,16 @@ def _first_non_finite(value: Any, where: str = "") -> str | None:
     return None
 
 
-def dump_json(data: Any) -> str:
+#: above this many slices a plan's JSON is written without indentation: Python's json module encodes indented
+#: output in pure Python (about 1 s per million numbers), unindented output in C
+INDENT_MAX_SLICES = 1_000
+
+
+def dump_json(data: Any, indent: int | None = 1) -> str:
     """``data`` as JSON that is valid everywhere: a NaN or an infinity is a UserError naming it, never a token that
     JSON does not have (the results put null, with a reason, where a value is undefined)."""
     try:
-        return json.dumps(data, indent=1, allow_nan=False)
+        return json.dumps(data, indent=indent, allow_nan=False)
     except ValueError:
         raise UserError(
             f"the result holds a number that is not finite ({_first_non_finite(data)}): the inputs are outside the "
@@ -253,7 +258,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UserError(
             "no strategy could plan this order: " + "; ".join(f"{r.strategy.name}: {r.error}" for r in plan.rows)
         )
-    print(dump_json(plan_to_json(plan)) if args.json else format_plan(plan))
+    if args.json:
+        print(dump_json(plan_to_json(plan), indent=1 if plan.order.slices <= INDENT_MAX_SLICES else None))
+    else:
+        print(format_plan(plan))
     return 0
 
 
