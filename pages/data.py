@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +26,8 @@ from optexec.store.schema import LOADABLE_TABLES
 from optexec.ui.formats import machine_free, message, plain
 from optexec.ui.state import ensure_navigation
 
-#: the load policies for rows already stored with other values, when the loader offers them (part A's keyword)
-ON_CONFLICT = (
-    getattr(reports, "ON_CONFLICT", ()) if "on_conflict" in inspect.signature(loading.load_file).parameters else ()
-)
+#: the load policies for rows already stored with other values (the first is the default)
+ON_CONFLICT = reports.ON_CONFLICT
 POLICY_WORDS = {
     "refuse": "refuse: load nothing, list the conflicts",
     "replace": "replace: store the file's values",
@@ -108,7 +105,7 @@ def show_check(check) -> None:
         f"{check.rows_read:,} rows into **{check.table}**: {good:,} good, {check.rows_rejected:,} rejected, "
         f"{check.rows_already_present:,} already in the store"
     )
-    conflicting = getattr(check, "rows_conflicting", 0)
+    conflicting = check.rows_conflicting
     if conflicting:
         text += f", {conflicting:,} stored with other values (conflicts)"
     st.write(text + ".")
@@ -127,9 +124,9 @@ def show_check(check) -> None:
 def loaded_sentence(report) -> str:
     """What a load did, in one sentence."""
     parts = [f"{report.rows_already_present:,} were already there", f"{report.rows_rejected:,} rejected"]
-    if getattr(report, "rows_replaced", 0):
+    if report.rows_replaced:
         parts.append(f"{report.rows_replaced:,} stored rows replaced by the file's values")
-    if getattr(report, "rows_kept", 0):
+    if report.rows_kept:
         parts.append(f"{report.rows_kept:,} conflicting rows kept as stored")
     return f"Loaded {report.rows_loaded:,} rows into {report.table} ({', '.join(parts)})."
 
@@ -271,17 +268,14 @@ with load:
         check = result["check"]
         if check is not None and result["loaded"] is None:
             show_check(check)
-            chosen = {}
-            if ON_CONFLICT:
-                default = getattr(check, "on_conflict", ON_CONFLICT[0])
-                chosen["on_conflict"] = st.radio(
-                    "On conflict (a row whose key is already stored with other values)",
-                    ON_CONFLICT,
-                    index=ON_CONFLICT.index(default) if default in ON_CONFLICT else 0,
-                    format_func=lambda policy: POLICY_WORDS.get(policy, policy),
-                    horizontal=True,
-                    key=f"data_on_conflict_{check.table}",
-                )
+            on_conflict = st.radio(
+                "On conflict (a row whose key is already stored with other values)",
+                ON_CONFLICT,
+                index=ON_CONFLICT.index(check.on_conflict) if check.on_conflict in ON_CONFLICT else 0,
+                format_func=lambda policy: POLICY_WORDS.get(policy, policy),
+                horizontal=True,
+                key=f"data_on_conflict_{check.table}",
+            )
             if st.button("Load", type="primary", key="data_load_button"):
                 bar = st.progress(0.0, text="starting")
                 try:
@@ -291,8 +285,8 @@ with load:
                             path,
                             skip_bad_rows=skip,
                             progress=lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text),
+                            on_conflict=on_conflict,
                             **options,
-                            **chosen,
                         )
                 except Exception as exc:  # noqa: BLE001 - a load must never bring an exception box
                     st.error(failure(exc))
@@ -302,5 +296,5 @@ with load:
         if result["loaded"] is not None:
             st.success(loaded_sentence(result["loaded"]))
             show_report(result["loaded"])
-            for change in getattr(result["loaded"], "changes", ()):
+            for change in result["loaded"].changes:
                 st.info(message(change))
