@@ -103,7 +103,8 @@ def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketPar
     finite number makes the row an error (never a NaN or an infinity in a table)."""
     if schedule is None:
         return PlanRow(strategy, None, None, error)
-    cost = estimate(schedule, market)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite cost, refused below
+        cost = estimate(schedule, market)
     numbers = (cost.expected_usd, cost.variance_usd2, cost.spread_usd, cost.temporary_usd, cost.permanent_usd)
     if not all(math.isfinite(x) for x in numbers):
         return PlanRow(strategy, None, None, "its cost is not a finite number: the order is outside the model's range")

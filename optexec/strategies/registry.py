@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from optexec.models import MarketParams, Order, Schedule
 from optexec.strategies.base import Strategy
 
@@ -74,7 +76,11 @@ def plan(
     results = []
     for strategy in chosen:
         try:
-            results.append(PlanResult(strategy, strategy.schedule(order, market, settings)))
+            # a schedule with a NaN or an infinity is refused (Schedule: the row's error), so numpy's floating-point
+            # warnings on the way there would only be noise on stderr
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                schedule = strategy.schedule(order, market, settings)
+            results.append(PlanResult(strategy, schedule))
         except ValueError as error:
             results.append(PlanResult(strategy, None, str(error)))
         except ARITHMETIC_ERRORS as error:
