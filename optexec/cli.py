@@ -138,8 +138,9 @@ def read_store(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _stored_market(args: argparse.Namespace) -> tuple[MarketParams | None, str]:
-    """The symbol's parameters from the store (latest accepted calibration or planted sample), or None and why not
-    when the store holds none for it; never None because the store could not be read (``read_store``)."""
+    """The symbol's parameters from the store (latest accepted calibration or planted sample) and the sentence
+    saying where they come from, or None and why not when the store holds none for it; never None because the
+    store could not be read (``read_store``)."""
     with read_store(args) as con:
         try:
             if latest_calibration(con, args.symbol) is None and args.symbol not in sample.sample_symbols():
@@ -147,7 +148,8 @@ def _stored_market(args: argparse.Namespace) -> tuple[MarketParams | None, str]:
                     f"no parameters for {args.symbol} in the store {db.resolve_path(args.db)} (calibrate it with "
                     f"`calibrate --symbol {args.symbol}`)"
                 )
-            return symbol_params(con, args.symbol).market, ""
+            params = symbol_params(con, args.symbol)
+            return params.market, params.source
         except ValueError as error:  # a stored calibration that does not make market parameters
             raise UserError(f"cannot use the stored parameters of {args.symbol}: {error}") from None
         except duckdb.Error as error:
@@ -156,17 +158,37 @@ def _stored_market(args: argparse.Namespace) -> tuple[MarketParams | None, str]:
             ) from None
 
 
+#: the command line's market options, by MarketParams field
+MARKET_OPTIONS = {
+    "price_usd": "--price", "sigma_usd_per_sqrt_day": "--sigma", "spread_usd": "--spread", "adv_shares": "--adv",
+    "eta_usd_day_per_share2": "--eta", "gamma_usd_per_share2": "--gamma", "drift_usd_per_day": "--drift",
+}  # fmt: skip
+
+
 def market_from_args(args: argparse.Namespace) -> MarketParams:
-    """Market parameters: the command line over the symbol's stored parameters (optexec.market_source); without
-    those, the command line alone, with rules of thumb for missing impact (MATH.md section 7)."""
-    base, why_not = _stored_market(args)
+    """Market parameters of a plan-like command (``market_and_source`` without the sentence)."""
+    return market_and_source(args)[0]
+
+
+def market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str]:
+    """Market parameters and where they come from: the command line over the symbol's stored parameters
+    (optexec.market_source); without those, the command line alone, with rules of thumb for missing impact
+    (MATH.md section 7)."""
+    base, source = _stored_market(args)
     if base is not None:
         overrides = {
             "price_usd": args.price, "sigma_usd_per_sqrt_day": args.sigma, "spread_usd": args.spread,
             "adv_shares": args.adv, "eta_usd_day_per_share2": args.eta, "gamma_usd_per_share2": args.gamma,
             "drift_usd_per_day": args.drift or None,
         }  # fmt: skip
-        return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if given:
+            source += " Given on the command line over them: " + ", ".join(
+                f"{MARKET_OPTIONS[k]} {v:g}" for k, v in given.items()
+            )
+            source += "."
+        return dataclasses.replace(base, **given), source
+    why_not = source
     missing = [
         flag
         for flag, value in [
@@ -180,10 +202,14 @@ def market_from_args(args: argparse.Namespace) -> MarketParams:
     if missing:
         raise UserError(f"{why_not}; or give {', '.join(missing)}")
     extra = {"drift_usd_per_day": args.drift}
+    source = f"Parameters: given on the command line ({args.symbol} has none in the store)."
     if args.eta is not None and args.gamma is not None:
-        return MarketParams(args.price, args.sigma, args.spread, args.adv, args.eta, args.gamma, **extra)
+        return MarketParams(args.price, args.sigma, args.spread, args.adv, args.eta, args.gamma, **extra), source
     base = MarketParams.from_rules_of_thumb(args.price, args.sigma, args.spread, args.adv, **extra)
-    return MarketParams(
+    thumbs = [name for name, value in (("η = spread/(1% ADV)", args.eta), ("γ = spread/(10% ADV)", args.gamma))
+              if value is None]  # fmt: skip
+    source += f" Impact from the Almgren–Chriss rules of thumb: {', '.join(thumbs)}."
+    market = MarketParams(
         args.price,
         args.sigma,
         args.spread,
@@ -192,6 +218,7 @@ def market_from_args(args: argparse.Namespace) -> MarketParams:
         args.gamma if args.gamma is not None else base.gamma_usd_per_share2,
         **extra,
     )
+    return market, source
 
 
 def order_from_args(args: argparse.Namespace, market: MarketParams) -> Order:
@@ -202,11 +229,11 @@ def order_from_args(args: argparse.Namespace, market: MarketParams) -> Order:
     return order
 
 
-def plan_from_args(args: argparse.Namespace) -> Plan:
-    """The order, market and settings of a plan-like command, planned."""
+def plan_from_args(args: argparse.Namespace) -> tuple[Plan, str]:
+    """The order, market and settings of a plan-like command, planned, and where its parameters come from."""
     settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
-    market = market_from_args(args)
-    return make_plan(order_from_args(args, market), market, settings, args.strategy)
+    market, source = market_and_source(args)
+    return make_plan(order_from_args(args, market), market, settings, args.strategy), source
 
 
 def format_plan(plan: Plan) -> str:
@@ -253,15 +280,19 @@ def format_plan(plan: Plan) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     with read_store(args):
-        plan = plan_from_args(args)
+        plan, source = plan_from_args(args)
     if not plan.planned:
         raise UserError(
             "no strategy could plan this order: " + "; ".join(f"{r.strategy.name}: {r.error}" for r in plan.rows)
         )
     if args.json:
-        print(dump_json(plan_to_json(plan), indent=1 if plan.order.slices <= INDENT_MAX_SLICES else None))
+        out = plan_to_json(plan)
+        out = {**{k: v for k, v in out.items() if k != "strategies"}, "parameter_source": source,
+               "strategies": out["strategies"]}  # fmt: skip
+        print(dump_json(out, indent=1 if plan.order.slices <= INDENT_MAX_SLICES else None))
     else:
-        print(format_plan(plan))
+        text = format_plan(plan).split("\n", 1)
+        print("\n".join([text[0], source, *text[1:]]))
     return 0
 
 

@@ -100,6 +100,8 @@ st.markdown(
 )
 for name, error in result.errors.items():
     st.warning(formats.message(f"{name}: not simulated. {error}"))
+for note in result.notes:  # how the run was done (e.g. in chunks of paths under the memory budget)
+    st.info(formats.message(note), icon=":material/info:")
 if not result.runs:
     st.stop()
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from optexec.models import u_shaped_volume_profile
 from optexec.store.sessions import from_calendar, session_days
+from tests.store.planted import stamp  # the timestamp styles, written as in the store's own tests
 
 ADV = 2_533_000.0
 SIGMA_DAILY = 0.02
@@ -78,30 +79,14 @@ STYLES = {
     "local_offset": "2024-10-01 09:30:00-04:00 (local time with its offset)",
     "naive_local": "2024-10-01 09:30:00 (New York time, no zone)",
     "naive_utc": "2024-10-01 13:30:00 (UTC, no zone)",
-    "zone_name": "2024-10-01 09:30:00 America/New_York (zone name written)",
+    "zone_name": "2024-10-01 09:30:00 EDT / America/New_York (zone written: abbreviation or name)",
 }
-
-
-def timestamps(ts_utc: pd.Series, style: str) -> list[str]:
-    """The bars' timestamps as text in one of ``STYLES``."""
-    local = ts_utc.dt.tz_convert(ZONE)
-    if style == "utc_offset":
-        return [t.isoformat(sep=" ") for t in ts_utc]
-    if style == "local_offset":
-        return [t.isoformat(sep=" ") for t in local]
-    if style == "naive_local":
-        return list(local.dt.strftime("%Y-%m-%d %H:%M:%S"))
-    if style == "naive_utc":
-        return list(ts_utc.dt.strftime("%Y-%m-%d %H:%M:%S"))
-    if style == "zone_name":
-        return [f"{t} {ZONE}" for t in local.dt.strftime("%Y-%m-%d %H:%M:%S")]
-    raise ValueError(style)
 
 
 def write_csv(bars: pd.DataFrame, path: Path, style: str, symbol: str) -> Path:
     """Write ``bars`` as a CSV with a symbol column and timestamps in ``style``."""
     out = bars.drop(columns="ts_utc")
-    out.insert(0, "timestamp", timestamps(bars["ts_utc"], style))
+    out.insert(0, "timestamp", stamp(bars["ts_utc"], style))
     out.insert(0, "symbol", symbol)
     out.to_csv(path, index=False)
     return path

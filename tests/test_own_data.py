@@ -109,3 +109,21 @@ def test_bars_in_new_york_time_that_ignore_daylight_saving_are_not_accepted_sile
         assert "accepted despite: the last hour of the XNYS session has no bars on 47% of days" in source
     finally:
         con.close()
+
+
+def test_plan_says_which_calibration_it_priced_with(tmp_path, bars, capsys):
+    """`plan` of a calibrated symbol names the run (and what the command line typed over it) in text and JSON."""
+    import json
+
+    from optexec.cli import main
+
+    _, result, _, _ = _load_and_calibrate(tmp_path, bars, "utc_offset")
+    order = ["plan", "--symbol", "PLNT", "--side", "buy", "--shares", "1e5", "--horizon-days", "1", "--slices", "13"]
+    assert main(["--db", str(tmp_path / "own.duckdb"), *order, "--json", "--price", "171"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["parameter_source"].startswith(f"Parameters: calibration of PLNT run {result.run_ts:%Y-%m-%d %H:%M:%S}")
+    assert out["parameter_source"].endswith("Given on the command line over them: --price 171.")
+    assert out["market"]["price_usd"] == 171
+    assert out["market"]["adv_shares"] == pytest.approx(result.estimates["adv_shares"].value)
+    assert main(["--db", str(tmp_path / "own.duckdb"), *order]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("Parameters: calibration of PLNT run")

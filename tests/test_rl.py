@@ -25,6 +25,7 @@ from optexec.simulate import SimulationConfig, _Impact, run_policy, simulate_str
 from optexec.simulation.market import MarketModel, generate_market_paths
 from optexec.strategies import rl_agent
 from optexec.strategies.registry import get as registry_get
+from tests.shown import shown
 
 T4_OBJECTIVE = 1_275_355.56  # MATH.md section 9, T4: E + lambda V at lambda = 1e-6
 T4_HOLDINGS = [1e6, 541955.55, 289854.22, 147897.49, 62141.80, 0.0]
@@ -303,7 +304,7 @@ def test_rl_page_trains_with_a_curve_saves_and_evaluates():
     at.text_input(key="rl_name").set_value("page-test")
     at.button[0].click().run()
     assert not at.exception and not at.error
-    assert any("page-test" in s.value for s in at.success)
+    assert any("page-test" in shown(s.value) for s in at.success)
     curve = at.get("plotly_chart")[0].proto.spec
     assert "shortfall" in curve
     at.number_input(key="rl_paths").set_value(300)

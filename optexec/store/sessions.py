@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,14 +46,17 @@ def exchange_calendar(code: str):
     """The ``exchange_calendars`` calendar ``code`` (cached); ValueError for an unknown code."""
     import exchange_calendars as xc
 
-    try:
-        return xc.get_calendar(code, start=_CALENDAR_START)
-    except xc.errors.InvalidCalendarName:
-        raise ValueError(
-            f"unknown trading calendar {code!r}; use an exchange code such as XNYS, XLON or XTKS"
-        ) from None
-    except ValueError:  # the calendar starts later than _CALENDAR_START
-        return xc.get_calendar(code)
+    # exchange_calendars 4.13 builds its calendars with pandas APIs that pandas 3 deprecates: its warnings, not ours
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return xc.get_calendar(code, start=_CALENDAR_START)
+        except xc.errors.InvalidCalendarName:
+            raise ValueError(
+                f"unknown trading calendar {code!r}; use an exchange code such as XNYS, XLON or XTKS"
+            ) from None
+        except ValueError:  # the calendar starts later than _CALENDAR_START
+            return xc.get_calendar(code)
 
 
 @dataclass(frozen=True)
