@@ -486,7 +486,6 @@ def test_working_memory_per_path_and_slice_is_within_the_stated_bound():
 def test_simulate_23400_slices_peak_memory_follows_the_budget(tmp_path):
     """A child process simulates 1,000 paths x 23,400 slices (TWAP and POV on realised volume) under a 150 MB
     budget: its peak RSS stays near the budget plus the interpreter (it was 1.1 GB before the paths were chunked)."""
-    import resource
     import subprocess
     import sys
     from pathlib import Path
@@ -510,4 +509,4 @@ def test_simulate_23400_slices_peak_memory_follows_the_budget(tmp_path):
     assert done.returncode == 0, done.stderr
     before_mb, after_mb, _ = done.stdout.split()
     assert int(after_mb) - int(before_mb) < 150 + 100, done.stdout  # the budget, and numpy's slack
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024 < 600
+    assert int(after_mb) < 600, done.stdout  # the child's own peak (RUSAGE_CHILDREN would count every child so far)

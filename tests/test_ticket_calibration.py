@@ -115,12 +115,9 @@ def test_a_newer_accepted_calibration_shows_on_the_next_run(store):
     path, _, latest = store
     at = _open()
     assert f"${latest.market_params().price_usd:,.2f}" in _header(at)
-    con = db.open_database(path)  # as the Calibrate page or `optexec calibrate` would
-    try:
+    with db.writing(path) as con:  # as the Calibrate page would (background planning may be reading)
         window = run.calibrate(con, SYMBOL, latest.window_start, latest.window_end - dt.timedelta(days=10))
         newer = run.save(con, window, accept=True)
-    finally:
-        con.close()
     at.run()
     assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in _header(at)
     assert at.query_params["cal"] == newer.run_ts.isoformat()
@@ -211,12 +208,9 @@ def test_a_model_slider_after_a_store_change_redraws_the_whole_app(store, monkey
     at = _open()
     at.select_slider(key="risk_aversion").set_value(2e-6).run()
     assert len(draws) == 1  # the slider reran the results alone
-    con = db.open_database(path)
-    try:
+    with db.writing(path) as con:  # this process's background planning may be reading the store right now
         newer = run.save(con, run.calibrate(con, SYMBOL, latest.window_start, latest.window_end - dt.timedelta(days=5)),
                          accept=True)  # fmt: skip
-    finally:
-        con.close()
     next(b for b in at.get("button_group") if b.key == "plan_panel").set_value("trades").run()  # in the results too
     assert len(draws) == 2
     assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in _header(at)

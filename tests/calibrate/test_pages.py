@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from optexec.calibrate import run
 from optexec.store import db
+from tests.shown import shown
 
 from . import planted
 
@@ -61,7 +62,7 @@ def test_calibrate_page_bad_window_shows_an_error(page_db):
     at.date_input(key="cal_end").set_value(dt.date(2030, 2, 1))
     at.button(key="cal_run").click().run()
     assert not at.exception
-    assert at.error and "no regular-session bars" in at.error[0].value
+    assert at.error and "no regular-session bars" in shown(at.error[0].value)
 
 
 def test_calibrate_page_shows_the_data_and_refuses_a_misregistered_run_unless_insisted(tmp_path, monkeypatch):
@@ -74,19 +75,19 @@ def test_calibrate_page_shows_the_data_and_refuses_a_misregistered_run_unless_in
     monkeypatch.setenv("OPTEXEC_DB", str(path))
     at = AppTest.from_file(CALIBRATE, default_timeout=60).run()
     assert not at.exception and not at.error
-    assert any("Market: every weekday (no exchange calendar), UTC, 09:30–16:00" in c.value for c in at.caption)
+    assert any("Market: every weekday (no exchange calendar), UTC, 09:30–16:00" in shown(c.value) for c in at.caption)
     at.button(key="cal_run").click().run()
     assert not at.exception and not at.error
-    assert any("Not acceptable as it stands" in w.value and "first hour" in w.value for w in at.warning)
+    assert any("Not acceptable as it stands" in shown(w.value) and "first hour" in shown(w.value) for w in at.warning)
     data = at.dataframe[1].value  # the bars and days used and left out
     assert data.loc[data["reason"] == "left out: extended-hours bars", "count"].item() == 15_600
     at.button(key="cal_accept").click().run()
-    assert at.error and "not acceptable" in at.error[0].value and not at.success
+    assert at.error and "not acceptable" in shown(at.error[0].value) and not at.success
     at.checkbox(key="cal_insist").check().run()
     at.button(key="cal_accept").click().run()
-    assert not at.exception and at.success and "despite" in at.success[0].value
+    assert not at.exception and at.success and "despite" in shown(at.success[0].value)
     at.run()  # the parameters in use now say how they were accepted
-    assert any("It was accepted despite: the first hour" in c.value for c in at.caption)
+    assert any("It was accepted despite: the first hour" in shown(c.value) for c in at.caption)
     db.close_all()
     con = db.open_database(path, read_only=True)
     try:
@@ -103,7 +104,7 @@ def test_posttrade_page_decomposes_and_updates(page_db):
     at.selectbox(key="pt_symbol").set_value("SYN-LARGE").run()
     orders = at.dataframe[0].value
     assert orders["order_id"].tolist() == ["SAMPLE-1", "SAMPLE-2"]
-    assert at.info and "no accepted calibration" in at.info[0].value  # must calibrate first
+    assert at.info and "no accepted calibration" in shown(at.info[0].value)  # must calibrate first
     con = db.connect()
     run.save(con, run.calibrate(con, "SYN-LARGE"), accept=True)
     at.run()
