@@ -30,7 +30,11 @@ if not symbols:
 c1, c2, c3 = st.columns([2, 1, 1])
 ticket_symbol = st.session_state.get("symbol")  # default to the sidebar ticket's symbol
 symbol = c1.selectbox(
-    "Symbol", symbols, index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0, key="cal_symbol"
+    "Symbol",
+    symbols,
+    index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0,
+    key="cal_symbol",
+    on_change=lambda: [st.session_state.pop(k, None) for k in ("cal_start", "cal_end")],  # the new symbol's span
 )
 try:
     with db.reading() as con:

@@ -114,3 +114,23 @@ def test_posttrade_page_decomposes_and_updates(page_db):
     assert not at.exception and at.success
     history = at.dataframe[-1].value
     assert len(history) == 2 and history["value"].iloc[-1] == pytest.approx(weeks["after"].iloc[-1])
+
+
+def test_calibrate_page_window_follows_the_symbol(page_db):
+    """Choosing another symbol starts from its own data span, not the previous symbol's dates (which held no bars
+    of the new one: "SPY has no regular-session bars between 2025-01-02 and 2025-03-28")."""
+    import datetime as dt
+
+    with db.writing(page_db) as con:
+        planted.write(con, planted.new_york_autumn(), "America/New_York", "XNYS", "09:30", "16:00")
+    at = AppTest.from_file(CALIBRATE, default_timeout=60).run()
+    at.selectbox(key="cal_symbol").set_value("SYN-LARGE").run()
+    assert at.date_input(key="cal_start").value == dt.date(2025, 1, 2)
+    at.selectbox(key="cal_symbol").set_value("PLNT").run()
+    assert (at.date_input(key="cal_start").value, at.date_input(key="cal_end").value) == (
+        dt.date(2024, 9, 30),
+        dt.date(2024, 12, 13),
+    )
+    at.button(key="cal_run").click().run()
+    assert not at.exception and not at.error
+    assert "PLNT" in shown(at.subheader[0].value)
