@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
-from optexec.store import db, sample
+from optexec.store import commands, db, sample
 
 MARKETDATA = Path(__file__).resolve().parents[3] / "shared" / "marketdata"
 BAR_HEADER = "symbol,ts,open,high,low,close,volume\n"
@@ -32,6 +33,18 @@ def sample_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     sample.build_sample_database(path)
     return path
+
+
+def run_command(argv, capsys) -> tuple[int, str, str]:
+    """Run a store sub-command (``load``, ``db ...``) in this process: (exit code, stdout, stderr)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db")
+    commands.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code = args.func(args)
+    db.close_all()
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
 def count(con, table: str) -> int:

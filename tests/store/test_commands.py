@@ -9,20 +9,13 @@ import pytest
 
 from optexec.store import commands, db
 
-from .conftest import BAR_HEADER, bar_lines
+from .conftest import BAR_HEADER, bar_lines, run_command
 
 
 def run(argv, capsys):
     if "load" in argv and "--calendar" not in argv:  # these tests are about the command line, not the market
         argv = [*argv, "--calendar", "XNYS", "--tz", "UTC"]
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code = args.func(args)
-    db.close_all()
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_command(argv, capsys)
 
 
 @pytest.fixture

@@ -6,14 +6,15 @@ file's time zone was ignored; the same for quotes, fills and orders.
 
 from __future__ import annotations
 
-import argparse
 import json
 from datetime import datetime
 
 import pytest
 
-from optexec.store import commands, db
+from optexec.store import db
 from optexec.store.loading import LoadError, load_file
+
+from .conftest import run_command as run
 
 BARS = "symbol,ts,open,high,low,close,volume\n"
 
@@ -194,17 +195,6 @@ def test_every_load_is_in_the_history_and_db_info_shows_it(con, tmp_path):
     assert (latest["rows_conflicting"], latest["rows_replaced"], latest["rows_kept"]) == (1, 1, 0)
     assert latest["loaded_at"].endswith("Z")
     assert db.info(con)["loads"] == history
-
-
-def run(argv, capsys):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code = args.func(args)
-    db.close_all()
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_the_command_line_refuses_in_one_line_and_replaces_on_request(tmp_path, capsys):

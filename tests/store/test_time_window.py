@@ -6,14 +6,15 @@ Issue 14, item 4: ``10000-01-01``, ``294247-01-01`` and ``0044-03-15 BC`` were a
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import duckdb
 import pytest
 
-from optexec.store import commands, db
+from optexec.store import db
 from optexec.store.loading import LoadError, load_file
+
+from .conftest import run_command as run
 
 BARS = "symbol,ts,open,high,low,close,volume\n"
 FAR = {  # line -> the time written there
@@ -74,17 +75,6 @@ def test_the_window_holds_for_every_time_column(con, tmp_path):
     )
     report = load_file(con, path, table="orders", calendar="XNYS", skip_bad_rows=True)
     assert [(r.line, r.column) for r in report.rejects] == [(3, "end")]
-
-
-def run(argv, capsys):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code = args.func(args)
-    db.close_all()
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_db_info_never_fails_on_a_stored_far_out_time(tmp_path, capsys):
