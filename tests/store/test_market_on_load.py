@@ -128,7 +128,7 @@ def test_a_tiny_file_gets_a_question(con, tmp_path):
 
 def test_flat_weekday_volume_round_the_clock_fits_no_calendar(con, tmp_path):
     stamps = pd.date_range("2025-01-06", "2025-01-31 23:59", freq="min", tz="UTC")
-    stamps = stamps[stamps.dayofweek < 5]
+    stamps = stamps[stamps.day_of_week < 5]
     path = tmp_path / "flat.csv"
     path.write_text(HEADER + bar_rows(list(stamps.strftime("%Y-%m-%d %H:%M:%S+00:00")), np.full(len(stamps), 50)))
     with pytest.raises(LoadError, match="fits no candidate market"):
