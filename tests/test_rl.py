@@ -313,3 +313,30 @@ def test_rl_page_trains_with_a_curve_saves_and_evaluates():
     assert list(table["strategy"])[:5] == ["TWAP", "VWAP", "Almgren–Chriss", "DP optimum", "DP optimum (10% steps)"]
     assert table["improvement_vs_twap_pct"].iloc[0] == 0.0
     assert "page-test" in set(at.dataframe[1].value["name"])
+
+
+def test_the_quick_agent_of_a_fine_grid_trains_on_390_slices_and_costs_the_same():
+    """At 23,400 slices the quick agent is the one trained on 390 slices of the same horizon (its 10 decisions
+    fall at the same times), says so, and its plan costs what the 390-slice plan costs."""
+    from optexec.planning import cost_table, make_plan
+
+    market = MarketParams.from_rules_of_thumb(50.0, 0.95, 0.125, 5e6)
+    fine = Order("DEMO", "sell", 250_000, 1.0, 23_400)
+    coarse = dataclasses.replace(fine, slices=390)
+    assert rl_agent.training_order(fine) == coarse and rl_agent.training_order(coarse) == coarse
+    trained = [rl_agent._quick_agent(o, market, "cross_entropy", 1e-6).to_dict() for o in (fine, coarse)]
+    assert json_equal(trained[0], trained[1])
+    rows = {}
+    for order in (fine, coarse):
+        plan = make_plan(order, market, {"risk_aversion_per_usd": 1e-6}, ["rl_agent"])
+        rows[order.slices] = cost_table(plan).iloc[0]
+        warnings = plan.rows[0].schedule.warnings
+        assert any("on 390 slices of the same horizon" in w for w in warnings) == (order is fine)
+    assert rows[23_400]["expected_cost_bps"] == pytest.approx(rows[390]["expected_cost_bps"], abs=0.5)
+    assert rows[23_400]["std_cost_bps"] == pytest.approx(rows[390]["std_cost_bps"], rel=0.02)
+
+
+def json_equal(a, b) -> bool:
+    import json
+
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)

@@ -9,6 +9,7 @@ simulated paths of the default market model.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies.base import Strategy
 
 DEFAULT_PERIODS = 10
+QUICK_TRAINING_SLICES = 390  # the quick agent trains on at most this many slices (``training_order``)
 QUICK_ITERATIONS = {"cross_entropy": 8, "q_learning": 12}
 QUICK_SETTINGS = {"cross_entropy": {"population": 16, "batch": 24, "validation": 64},
                   "q_learning": {"batch": 128, "validation": 64}}  # fmt: skip
@@ -42,12 +44,22 @@ class RLParams:
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
 
 
+def training_order(order: Order) -> Order:
+    """The order the quick agent trains on: the order itself, or on more than ``QUICK_TRAINING_SLICES`` slices
+    the same order on that many (its DEFAULT_PERIODS decisions fall at the same times, its observations are
+    fractions, and an even split within a period costs the same at any slice length: only training gets faster)."""
+    if order.slices <= QUICK_TRAINING_SLICES:
+        return order
+    return dataclasses.replace(order, slices=QUICK_TRAINING_SLICES)
+
+
 @lru_cache(maxsize=32)
 def _quick_agent(order: Order, market: MarketParams, kind: str, risk_aversion_per_usd: float) -> Any:
     from optexec.rl import evaluate
 
-    agent, _ = evaluate.train_for_regime(kind, order, market, "normal", QUICK_ITERATIONS[kind], DEFAULT_PERIODS,
-                                         risk_aversion_per_usd, seed=0, **QUICK_SETTINGS[kind])  # fmt: skip
+    agent, _ = evaluate.train_for_regime(kind, training_order(order), market, "normal", QUICK_ITERATIONS[kind],
+                                         DEFAULT_PERIODS, risk_aversion_per_usd, seed=0,
+                                         **QUICK_SETTINGS[kind])  # fmt: skip
     return agent
 
 
@@ -67,9 +79,11 @@ def trained_agent(order: Order, market: MarketParams, params: RLParams) -> tuple
     if found is not None:
         return found[0], None
     agent = _quick_agent(order, market, params.rl_agent, params.risk_aversion_per_usd)
+    grid = training_order(order).slices
+    coarse = f", on {grid} slices of the same horizon" if grid != order.slices else ""
     return agent, (
         f"{why}: a small default agent was trained on the spot ({QUICK_ITERATIONS[params.rl_agent]} iterations, "
-        "calm then normal market); train a better one on the RL page"
+        f"calm then normal market{coarse}); train a better one on the RL page"
     )
 
 
