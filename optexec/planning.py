@@ -51,7 +51,12 @@ class PlanRow:
     schedule: Schedule | None
     cost: CostEstimate | None
     error: str | None = None
-    outside_model: bool = False
+    domain_warnings: tuple[str, ...] = ()  # the planner's (module docstring), also the last of ``warnings``
+
+    @property
+    def outside_model(self) -> bool:
+        """True for a schedule the model calls absurd (a participation or cost domain warning)."""
+        return bool(self.domain_warnings)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -111,7 +116,7 @@ def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketPar
     extra = schedule_warnings(schedule, cost)
     if extra:
         schedule = dataclasses.replace(schedule, warnings=(*schedule.warnings, *extra))
-    return PlanRow(strategy, schedule, cost, None, outside_model=bool(extra))
+    return PlanRow(strategy, schedule, cost, None, domain_warnings=extra)
 
 
 def order_warnings(order: Order, market: MarketParams) -> tuple[str, ...]:
@@ -294,7 +299,7 @@ def recommendation(plan: Plan) -> str | None:
 
     text = ""
     if best.outside_model or plan.warnings:
-        reasons = [*plan.warnings, *best.warnings[len(best.warnings) - _domain_count(best) :]]
+        reasons = [*plan.warnings, *best.domain_warnings]
         sane = [row.strategy.label for row in ranked if not row.outside_model]
         text = f"Caution: this plan is outside the model's range ({'; '.join(reasons)}). "
         if best.outside_model:
@@ -326,8 +331,3 @@ def recommendation(plan: Plan) -> str | None:
     if lam == 0:
         text += " With λ = 0 only the expected cost counts; raise λ to pay for less risk."
     return text
-
-
-def _domain_count(row: PlanRow) -> int:
-    """How many of the row's warnings the planner added (they come last)."""
-    return len(schedule_warnings(row.schedule, row.cost)) if row.schedule is not None else 0
