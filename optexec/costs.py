@@ -1,27 +1,26 @@
-"""Expected cost and variance of any schedule under the linear Almgren–Chriss model (MATH.md sections 2 and 8).
+"""Expected cost and variance of any schedule under its market's cost model (docs/MATH.md sections 2, 8 and 11).
 
-For child orders n_k and holdings x_k (shares still to trade after child order k), slices of tau days:
+The formulas live in optexec.market (one cost model for the planner, the simulator, the RL environment and the
+allocators); this module packages them for one schedule and holds the Almgren–Chriss closed forms and frontier.
+Under the linear model, for child orders n_k and holdings x_k after child order k, slices of tau days:
 
-    spread     = eps sum |n_k|                       (eps = half spread)
-    temporary  = (eta / tau) sum n_k^2
-    permanent  = gamma sum x_k n_k = gamma (X^2 - sum n_k^2) / 2
-    drift      = s alpha tau sum_{k=1}^{N} x_k       (s = +1 buy, -1 sell: adverse drift costs)
-    E          = spread + temporary + permanent + drift
-               = 1/2 gamma X^2 + eps sum|n_k| + (eta~ / tau) sum n_k^2 + drift,  eta~ = eta - gamma tau / 2   (eq 8)
-    V          = sigma^2 tau sum_{k=1}^{N} x_k^2                                                           (eq 5)
+    E = 1/2 gamma X^2 + eps sum|n_k| + (eta~ / tau) sum n_k^2 + drift,  eta~ = eta - gamma tau / 2   (eq 8)
+    V = sigma^2 tau sum_{k=1}^{N} x_k^2                                                           (eq 5)
 
 Costs are in $ (positive = money lost, buys and sells alike) and in bps of the arrival notional X S_0.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 
+from optexec import market as market_model
+from optexec.market import value_at_risk_usd
 from optexec.models import MarketParams, Order, Schedule
 from optexec.strategies.almgren_chriss import eta_tilde, kappa_discrete
 
@@ -37,11 +36,12 @@ class CostEstimate:
     permanent_usd: float
     drift_usd: float
     variance_usd2: float
+    transient_usd: float = 0.0
 
     @property
     def expected_usd(self) -> float:
         """Expected cost E: the sum of the components."""
-        return self.spread_usd + self.temporary_usd + self.permanent_usd + self.drift_usd
+        return self.spread_usd + self.temporary_usd + self.permanent_usd + self.transient_usd + self.drift_usd
 
     @property
     def std_usd(self) -> float:
@@ -53,7 +53,7 @@ class CostEstimate:
         return 1e4 * usd / self.arrival_notional_usd
 
     def objective_usd(self, risk_aversion_per_usd: float) -> float:
-        """Mean-variance objective E + lambda V (MATH.md section 2)."""
+        """Mean-variance objective E + lambda V (docs/MATH.md section 2)."""
         return self.expected_usd + risk_aversion_per_usd * self.variance_usd2
 
     def var_usd(self, confidence: float = 0.95) -> float:
@@ -61,28 +61,22 @@ class CostEstimate:
         return value_at_risk_usd(self.expected_usd, self.variance_usd2, confidence)
 
 
-def value_at_risk_usd(expected_usd: float, variance_usd2: float, confidence: float = 0.95) -> float:
-    """E + z_c sqrt(V): the cost exceeded with probability 1 - c under a normal cost distribution."""
-    if not 0.5 <= confidence < 1:
-        raise ValueError(f"the VaR confidence level must be in [0.5, 1), got {confidence:g}")
-    return expected_usd + float(norm.ppf(confidence)) * math.sqrt(max(variance_usd2, 0.0))
-
-
-def estimate(schedule: Schedule, market: MarketParams) -> CostEstimate:
-    """Expected cost split by component, and variance, of any schedule (MATH.md section 2 eq 5 and 8)."""
-    order = schedule.order
-    tau = order.slice_days
-    trades = schedule.trades_shares
-    holdings_after = schedule.holdings_shares[1:]
-    sum_trades_sq = float(trades @ trades)
+def estimate(schedule: Schedule, market: MarketParams | None = None) -> CostEstimate:
+    """Expected cost split by component, and variance, of any schedule under a market's cost model (the schedule's
+    own market by default; docs/MATH.md sections 2, 8 and 11)."""
+    if market is not None and market is not schedule.market:
+        schedule = dataclasses.replace(schedule, market=market)
+    cost = market_model.expected_cost(schedule)
+    buckets = cost.buckets_usd
     return CostEstimate(
         strategy=schedule.strategy,
-        arrival_notional_usd=order.shares * market.price_usd,
-        spread_usd=market.half_spread_usd * float(np.abs(trades).sum()),
-        temporary_usd=market.eta_usd_day_per_share2 / tau * sum_trades_sq,
-        permanent_usd=0.5 * market.gamma_usd_per_share2 * (order.shares**2 - sum_trades_sq),
-        drift_usd=order.side_sign * market.drift_usd_per_day * tau * float(holdings_after.sum()) + 0.0,
-        variance_usd2=market.sigma_usd_per_sqrt_day**2 * tau * float(holdings_after @ holdings_after),
+        arrival_notional_usd=schedule.order.shares * schedule.market.price_usd,
+        spread_usd=float(buckets["spread"]),
+        temporary_usd=float(buckets["temporary"]),
+        permanent_usd=float(buckets["permanent"]),
+        drift_usd=float(cost.drift_usd),
+        variance_usd2=float(cost.variance_usd2),
+        transient_usd=float(buckets["transient"]),
     )
 
 

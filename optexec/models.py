@@ -20,7 +20,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from optexec import constants
+
 Side = Literal["buy", "sell"]
+#: the cost models a plan can be priced under (optexec.market, docs/MATH.md section 11)
+COST_MODELS = ("linear", "linear+transient", "calibrated")
 SESSION_MINUTES = 390
 MAX_SLICES = 1_000_000
 
@@ -181,6 +185,25 @@ def u_shaped_volume_profile(session_minutes: int = SESSION_MINUTES, depth: float
 
 
 @dataclass(frozen=True)
+class ParameterSource:
+    """Where one market-model parameter comes from: its value, unit, standard error and source.
+
+    source : plain words, e.g. "calibration run 2026-11-30 12:00 (Yang–Zhang)", "ATHL 2005 published value",
+        "set on the ticket", "default: square-root law, Y of order 1".
+    """
+
+    name: str
+    value: float
+    unit: str
+    stderr: float | None
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        """{value, unit, stderr, source} (``plan --json``'s model)."""
+        return {"value": self.value, "unit": self.unit, "stderr": self.stderr, "source": self.source}
+
+
+@dataclass(frozen=True)
 class MarketParams:
     """Market and impact parameters of one instrument, in Almgren–Chriss units (MATH.md section 2).
 
@@ -194,6 +217,17 @@ class MarketParams:
     gamma_usd_per_share2 : permanent impact gamma, ($/share) per share.
     drift_usd_per_day : expected price drift alpha, $/share/day (positive = price rises).
     volume_profile : share of a day's volume traded in each minute of the session (sums to 1).
+    cost_model : which components price a trade (optexec.market, docs/MATH.md section 11): "linear" (spread,
+        linear temporary eta, linear permanent gamma), "linear+transient" (and transient impact), "calibrated"
+        (spread, power-law temporary, permanent, and transient impact when its strength is > 0).
+    power_coefficient, power_exponent : Y and p of the power-law temporary impact Y sigma (n / v)^p per share,
+        n a slice's shares, v its expected market volume (ATHL 2005: 0.142 and 0.6, docs/MATH.md section 3).
+    transient_strength_usd_per_share2 : kappa, price displacement per share traded ($/share per share) of the
+        exponentially decaying impact; None = rho eta (docs/MATH.md section 4 default).
+    transient_decay_per_day : rho, its decay rate per trading day; None = ln 2 / 30 trading minutes.
+    block_coefficient, block_exponent : Y and d of a block done at once, Y sigma (Q / ADV)^d per share (square-root
+        law, docs/MATH.md section 5).
+    sources : where each parameter comes from (value, unit, stderr, source), for the plan's JSON and report.
     """
 
     price_usd: float
@@ -204,6 +238,14 @@ class MarketParams:
     gamma_usd_per_share2: float
     drift_usd_per_day: float = 0.0
     volume_profile: tuple[float, ...] = field(default_factory=flat_volume_profile)
+    cost_model: str = "linear"
+    power_coefficient: float = constants.ATHL_TEMPORARY_COEFFICIENT
+    power_exponent: float = constants.ATHL_TEMPORARY_EXPONENT
+    transient_strength_usd_per_share2: float | None = None
+    transient_decay_per_day: float | None = None
+    block_coefficient: float = constants.SQUARE_ROOT_COEFFICIENT
+    block_exponent: float = constants.SQUARE_ROOT_EXPONENT
+    sources: tuple[ParameterSource, ...] = ()
 
     def __post_init__(self) -> None:
         price = check_range("price ($)", self.price_usd, 0.0, MAX_PRICE_USD, low_open=True)
@@ -226,6 +268,38 @@ class MarketParams:
         if not np.all(np.isfinite(profile)) or np.any(profile < 0) or profile.sum() <= 0:
             raise ValueError("the volume profile must hold non-negative numbers with a positive total")
         object.__setattr__(self, "volume_profile", tuple(profile / profile.sum()))
+        if self.cost_model not in COST_MODELS:
+            raise ValueError(f"the cost model must be one of {', '.join(COST_MODELS)}, got {self.cost_model!r}")
+        for name, label, low, high in [
+            ("power_coefficient", "power-law impact coefficient Y", 0.0, MAX_IMPACT_COEFFICIENT),
+            ("power_exponent", "power-law impact exponent p", 0.0, 2.0),
+            ("block_coefficient", "block impact coefficient Y", 0.0, MAX_IMPACT_COEFFICIENT),
+            ("block_exponent", "block impact exponent", 0.0, 2.0),
+        ]:
+            object.__setattr__(self, name, check_range(label, getattr(self, name), low, high, low_open=True))
+        if self.transient_strength_usd_per_share2 is not None:
+            strength = check_range(
+                "transient impact strength kappa", self.transient_strength_usd_per_share2, 0.0, MAX_IMPACT_COEFFICIENT
+            )
+            object.__setattr__(self, "transient_strength_usd_per_share2", strength)
+        if self.transient_decay_per_day is not None:
+            decay = check_range("transient impact decay (per day)", self.transient_decay_per_day, 0.0, 1e7)
+            object.__setattr__(self, "transient_decay_per_day", decay)
+        object.__setattr__(self, "sources", tuple(self.sources))
+
+    @property
+    def transient_decay(self) -> float:
+        """rho per trading day: the given decay, or ln 2 / 30 trading minutes (docs/MATH.md section 4)."""
+        if self.transient_decay_per_day is not None:
+            return self.transient_decay_per_day
+        return math.log(2.0) * self.session_minutes / constants.DEFAULT_TRANSIENT_HALF_LIFE_MINUTES
+
+    @property
+    def transient_strength(self) -> float:
+        """kappa, $/share per share: the given strength, or rho eta (docs/MATH.md section 4)."""
+        if self.transient_strength_usd_per_share2 is not None:
+            return self.transient_strength_usd_per_share2
+        return self.transient_decay * self.eta_usd_day_per_share2
 
     @property
     def half_spread_usd(self) -> float:
@@ -267,8 +341,8 @@ class MarketParams:
             sigma_usd_per_sqrt_day=sigma_usd_per_sqrt_day,
             spread_usd=spread_usd,
             adv_shares=adv_shares,
-            eta_usd_day_per_share2=spread_usd / (0.01 * adv_shares),
-            gamma_usd_per_share2=spread_usd / (0.10 * adv_shares),
+            eta_usd_day_per_share2=spread_usd / (constants.RULE_OF_THUMB_TEMPORARY_ADV_SHARE * adv_shares),
+            gamma_usd_per_share2=spread_usd / (constants.RULE_OF_THUMB_PERMANENT_ADV_SHARE * adv_shares),
             **kwargs,
         )
 
@@ -306,6 +380,9 @@ class Schedule:
     holdings_shares : shares still to trade at t_0..t_N (holdings[0] = order size, holdings[-1] = 0).
     params : the strategy parameters that produced it.
     warnings : plain-language remarks (e.g. POV could not finish in the horizon).
+    blocks_shares : the part of each child order done as one block at the start of its slice (an immediate sweep,
+        priced by the block law of the market model), the rest being worked at a constant rate over the slice;
+        None = every child order is worked (docs/MATH.md section 11).
     """
 
     strategy: str
@@ -314,6 +391,7 @@ class Schedule:
     holdings_shares: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    blocks_shares: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         holdings = _frozen_array(self.holdings_shares)
@@ -327,6 +405,20 @@ class Schedule:
             raise ValueError(f"strategy {self.strategy!r} produced a schedule that does not trade the whole order")
         object.__setattr__(self, "holdings_shares", holdings)
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        if self.blocks_shares is not None:
+            blocks = _frozen_array(self.blocks_shares)
+            trades = holdings[:-1] - holdings[1:]
+            if blocks.shape != (n,):
+                raise ValueError(f"a schedule for {n} slices needs {n} block sizes, got {blocks.shape}")
+            inside = (blocks * trades >= 0) & (np.abs(blocks) <= np.abs(trades) * (1 + 1e-12) + tolerance)
+            if not np.all(np.isfinite(blocks)) or not np.all(inside):
+                raise ValueError(f"strategy {self.strategy!r} produced blocks larger than their child orders")
+            object.__setattr__(self, "blocks_shares", blocks)
+
+    @property
+    def block_trades_shares(self) -> np.ndarray:
+        """The part of each child order done as a block at its slice's start (zeros when none)."""
+        return np.zeros(self.order.slices) if self.blocks_shares is None else self.blocks_shares
 
     @cached_property
     def market_volume_shares(self) -> np.ndarray:
@@ -342,6 +434,7 @@ class Schedule:
         trades_shares: np.ndarray,
         params: dict[str, Any] | None = None,
         warnings: tuple[str, ...] = (),
+        blocks_shares: np.ndarray | None = None,
     ) -> Schedule:
         """Build a schedule from child-order sizes; the last one absorbs rounding so the sum is exact.
 
@@ -351,7 +444,7 @@ class Schedule:
         holdings[0] = order.shares
         np.cumsum(trades_shares, out=holdings[1:])
         np.subtract(order.shares, holdings[1:], out=holdings[1:])
-        return cls.from_holdings(strategy, order, market, holdings, params, warnings)
+        return cls.from_holdings(strategy, order, market, holdings, params, warnings, blocks_shares)
 
     @classmethod
     def from_holdings(
@@ -362,6 +455,7 @@ class Schedule:
         holdings_shares: np.ndarray,
         params: dict[str, Any] | None = None,
         warnings: tuple[str, ...] = (),
+        blocks_shares: np.ndarray | None = None,
     ) -> Schedule:
         """Build a schedule from holdings on the slice grid; the end points, once checked, are set exactly to X and 0.
 
@@ -377,7 +471,7 @@ class Schedule:
                     f"{holdings[0]:,.0f} and leaves {holdings[-1]:,.0f} of {order.shares:,.0f} shares"
                 )
             holdings[0], holdings[-1] = order.shares, 0.0
-        return cls(strategy, order, market, holdings, dict(params or {}), warnings)
+        return cls(strategy, order, market, holdings, dict(params or {}), warnings, blocks_shares)
 
     @property
     def times_days(self) -> np.ndarray:
