@@ -11,9 +11,11 @@ just before the key press until the caption shows the new λ, the schedule chart
 has finished. While the N desks move, ``--joins`` more sessions open the page one after the other ("join": a
 desk's first load while N others are busy) and close again.
 
-Alongside: the health endpoint's round trip during the moves, the app server's peak RSS, and how the machine's two
-cores were spent (app server, the browsers and Playwright, everything else: other processes on the machine). The
-browsers run on the same cores as the server here; on a trading floor they are on the desks' own machines.
+Alongside: the health endpoint's round trip during the moves (p90, and in brackets how often it did not answer
+within 2 s), the server's peak RSS, how the machine's cores were spent (per cent of one core: the servers, the
+browsers with Playwright, everything else, i.e. other processes on the machine), the servers' CPU seconds and the
+level's wall time. The browsers run on the same cores as the server here; on a trading floor they are on the
+desks' own machines. Errors: loads or moves that failed or timed out, or showed an exception.
 
     python -m benchmarks.bench_desks [--desks 1,8,16] [--moves 10] [--joins 3] [--think 1.0] [--port 8601]
 """
@@ -154,7 +156,9 @@ class Result:
     joins_s: list[float] = field(default_factory=list)
     moves_s: list[float] = field(default_factory=list)
     health_ms: list[float] = field(default_factory=list)
+    health_timeouts: int = 0
     errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
     rss_peak_mb: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -248,7 +252,8 @@ class Sampler:
             for group, last in self._last.items()
         }
         machine = (self._end[1] - self._start[1]) / ticks_per_percent
-        return {**used, "others": max(0.0, machine - used["server"] - used["client"])}
+        server_s = used["server"] / 100 * (self._end[0] - self._start[0])
+        return {**used, "others": max(0.0, machine - used["server"] - used["client"]), "server_s": server_s}
 
 
 # --- servers -------------------------------------------------------------------------------------------------
@@ -299,7 +304,7 @@ async def poll_health(url: str, result: Result, stop: asyncio.Event) -> None:
     while not stop.is_set():
         ms = await asyncio.to_thread(_health_round_trip_ms, url)
         if ms is None:
-            result.errors.append("health endpoint did not answer ok")
+            result.health_timeouts += 1  # no "ok" within 2 s: the reference probe's, not a desk's error
         else:
             result.health_ms.append(ms)
         with contextlib.suppress(TimeoutError):
@@ -364,6 +369,7 @@ async def run_level(browser, url: str, pid: int, chart: bool, desks: list[Desk],
     """N desks open at once, then move while the joiners open one after the other."""
     result = Result()
     contexts = []
+    start = time.monotonic()
     with Sampler(pid, server_pids) as sampler:
         try:
             opened = await asyncio.gather(*(open_page(browser, url, d, chart) for d in desks), return_exceptions=True)
@@ -407,6 +413,7 @@ async def run_level(browser, url: str, pid: int, chart: bool, desks: list[Desk],
                     await context.close()
     result.rss_peak_mb = sampler.peak_mb
     result.cpu = sampler.cpu()
+    result.wall_s = time.monotonic() - start
     return result
 
 
@@ -423,7 +430,8 @@ def quantiles(values: list[float]) -> str:
 
 HEADER = (
     f"{'desks':>5} {'page':<5} {'first load p50/p90/max s':>24} {'join p50/max s':>14} {'moves':>5} "
-    f"{'move p50/p90/max s':>18} {'health p90 ms':>13} {'RSS peak MB':>11} {'CPU% srv/cli/oth':>16} {'errors':>6}"
+    f"{'move p50/p90/max s':>18} {'health p90 ms (t/o)':>19} {'RSS peak MB':>11} {'CPU% srv/cli/oth':>16} "
+    f"{'srv CPU s':>9} {'wall s':>6} {'errors':>6}"
 )
 
 
@@ -431,10 +439,12 @@ def row(desks: int, kind: str, r: Result) -> str:
     joins = "–" if not r.joins_s else f"{statistics.median(r.joins_s):.2f} {max(r.joins_s):.2f}"
     health = sorted(r.health_ms)
     health_p90 = f"{health[min(len(health) - 1, int(0.9 * len(health)))]:.0f}" if health else "–"
+    health_p90 += f" ({r.health_timeouts})"
     cpu = f"{r.cpu['server']:.0f}/{r.cpu['client']:.0f}/{r.cpu['others']:.0f}"
     return (
         f"{desks:>5} {kind:<5} {quantiles(r.loads_s):>24} {joins:>14} {len(r.moves_s):>5} {quantiles(r.moves_s):>18} "
-        f"{health_p90:>13} {r.rss_peak_mb:>11.0f} {cpu:>16} {len(r.errors):>6}"
+        f"{health_p90:>19} {r.rss_peak_mb:>11.0f} {cpu:>16} {r.cpu['server_s']:>9.1f} {r.wall_s:>6.0f} "
+        f"{len(r.errors):>6}"
     )
 
 
