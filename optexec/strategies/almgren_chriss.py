@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
-from optexec.strategies.base import Strategy
+from optexec.strategies.base import Strategy, shared
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ACParams:
     risk_aversion_per_usd : lambda in E + lambda V, per $ (0 = risk neutral, gives TWAP).
     """
 
-    risk_aversion_per_usd: float = 1e-6
+    risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
 
     def __post_init__(self) -> None:
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
