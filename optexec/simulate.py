@@ -33,8 +33,7 @@ import pandas as pd
 from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
 from optexec.strategies import registry
-from optexec.strategies.base import Strategy
-from optexec.strategies.base import Decision, Policy, StepState
+from optexec.strategies.base import Decision, Policy, StepState, Strategy
 
 COMPONENTS = ("spread", "temporary", "permanent", "transient", "timing")
 CONFIDENCE = 0.95

@@ -98,15 +98,23 @@ def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any
     trained_for = f"λ = {DEFAULT_AGENT_RISK_AVERSION_PER_USD:g} /$"
     if lam != DEFAULT_AGENT_RISK_AVERSION_PER_USD:
         trained_for += f", not the plan's λ = {lam:g} /$"
-    return ResolvedAgent(agent, (
-        f"{why}: a small default agent is used, trained once for this order and market "
-        f"({QUICK_ITERATIONS[kind]} iterations, calm then normal market{coarse}, at {trained_for}); "
-        "train one for this λ on the RL page"
-    ))
+    return ResolvedAgent(
+        agent,
+        (
+            f"{why}: a small default agent is used, trained once for this order and market "
+            f"({QUICK_ITERATIONS[kind]} iterations, calm then normal market{coarse}, at {trained_for}); "
+            "train one for this λ on the RL page"
+        ),
+    )
 
 
-def resolve_inputs(order: Order, market: MarketParams, settings: Mapping[str, Any],
-                   strategies: Iterable[Strategy], wait_seconds: float | None = WAIT_SECONDS) -> dict[str, Any]:  # fmt: skip
+def resolve_inputs(
+    order: Order,
+    market: MarketParams,
+    settings: Mapping[str, Any],
+    strategies: Iterable[Strategy],
+    wait_seconds: float | None = WAIT_SECONDS,
+) -> dict[str, Any]:
     """Settings entries (base.RESOLVED_PREFIX + kind) with what ``strategies`` need resolved (module docstring)."""
     kinds = {kind for strategy in strategies for kind in strategy.resolves}
     resolved: dict[str, Any] = {}

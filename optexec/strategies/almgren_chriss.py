@@ -134,6 +134,7 @@ def ac_drift(order: Order, market: MarketParams, params: ACParams) -> Schedule:
         warnings = ("the drift is strong enough that this schedule trades against the order at times",)
     return Schedule.from_holdings("ac_drift", order, market, holdings, params.__dict__, warnings)
 
+
 STRATEGIES = [
     Strategy(
         "ac_discrete",

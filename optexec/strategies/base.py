@@ -151,8 +151,14 @@ SHARED_SETTINGS: dict[str, SharedSetting] = {
     "risk_aversion_per_usd": SharedSetting(
         "risk_aversion_per_usd",
         1e-6,
-        ParamSpec("Risk aversion λ", "1/$", 0.0, 1e-4, None,
-                  "λ in E + λ·Var: the plan's ranking and every strategy that says it uses it."),  # fmt: skip
+        ParamSpec(
+            "Risk aversion λ",
+            "1/$",
+            0.0,
+            1e-4,
+            None,
+            "λ in E + λ·Var: the plan's ranking and every strategy that says it uses it.",
+        ),  # fmt: skip
     ),
 }
 RESERVED_SHARED_NAMES = ("max_participation", "cost_model")

@@ -129,6 +129,7 @@ STRATEGIES = [
     ),
     Strategy("twap", "TWAP", TWAPParams, twap, "Equal child orders in every slice (optionally randomised)."),
     Strategy("vwap", "VWAP", NoParams, vwap, "Child orders in proportion to the expected market volume."),
-    Strategy("pov", "POV", POVParams, pov, "A fixed fraction of the expected market volume until done.",
-             policy=pov_policy),  # fmt: skip
+    Strategy(
+        "pov", "POV", POVParams, pov, "A fixed fraction of the expected market volume until done.", policy=pov_policy
+    ),  # fmt: skip
 ]

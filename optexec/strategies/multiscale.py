@@ -257,7 +257,12 @@ class MultiscaleParams:
 
     risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
     small_impact_theta: float = param(
-        0.1, "Small-impact θ", min_value=0.0, max_value=0.3, step=0.01, sidebar=True,
+        0.1,
+        "Small-impact θ",
+        min_value=0.0,
+        max_value=0.3,
+        step=0.01,
+        sidebar=True,
         help="Scales persistent impact λ and decay β (multiscale); must stay below 0.2.",
     )
     persistent_impact_gain_per_day: float = param(0.1, "Persistent impact gain", "1/day", min_value=0.0)
@@ -267,21 +272,41 @@ class MultiscaleParams:
     signal_mean_reversion_per_day: float = param(1.0, "Signal mean reversion", "1/day", min_value=0.0)
     signal_vol_usd_per_day_per_sqrt_day: float = param(0.0, "Signal vol", "$/day/√day", min_value=0.0)
     fast_scale_epsilon: float = param(
-        0.1, "Fast-vol scale ε", min_value=0.01, max_value=1.0, step=0.01, sidebar=True,
+        0.1,
+        "Fast-vol scale ε",
+        min_value=0.01,
+        max_value=1.0,
+        step=0.01,
+        sidebar=True,
         help="Time scale of the fast vol factor: how fast a current vol away from its long-run level relaxes. "
         "Moves the multiscale plan only when 'Current vol / long-run vol' is not 1.",
     )
     fast_mean_reversion_per_day: float = param(1.0, "Fast mean reversion", "1/day", min_value=0.0)
     current_vol_ratio: float = param(
-        1.0, "Current vol / long-run vol", min_value=0.25, max_value=3.0, step=0.05, sidebar=True,
+        1.0,
+        "Current vol / long-run vol",
+        min_value=0.25,
+        max_value=3.0,
+        step=0.05,
+        sidebar=True,
         help="Where the fast vol factor starts (1 = normal).",
     )
     half_step_threshold: float = param(
-        1.2, "Half-step threshold h", min_value=1.0, max_value=3.0, step=0.05, sidebar=True,
+        1.2,
+        "Half-step threshold h",
+        min_value=1.0,
+        max_value=3.0,
+        step=0.05,
+        sidebar=True,
         help="Trading speed halves while current vol > h × long-run vol.",
     )
     slow_scale_delta: float = param(
-        0.5, "Slow-vol scale δ", min_value=0.0, max_value=1.0, step=0.05, sidebar=True,
+        0.5,
+        "Slow-vol scale δ",
+        min_value=0.0,
+        max_value=1.0,
+        step=0.05,
+        sidebar=True,
         help="Time scale of the slow vol factor. Moves the multiscale plan only with a return signal correlated "
         "with slow vol (Strategy settings: slow correlation, signal vol).",
     )

@@ -31,7 +31,6 @@ from scipy.stats import norm
 from optexec.models import MarketParams, Order, Schedule, check_finite, check_positive
 from optexec.strategies.base import RESOLVED_KEY, Decision, StepState, Strategy, param, user_settings
 
-
 # --------------------------------------------------------------------------------------------------------------
 # Limit-order ladder
 # --------------------------------------------------------------------------------------------------------------
@@ -52,7 +51,12 @@ class LadderParams:
     ladder_levels: int = param(3, "Ladder levels")  # whole, 1-20: checked by the strategy
     ladder_spacing_spreads: float = param(0.5, "Ladder spacing", "spreads", min_value=0.0)
     ladder_touch_fill_probability: float = param(
-        0.5, "Ladder fill probability at the touch", min_value=0.0, max_value=1.0, step=5.0, percent=True,
+        0.5,
+        "Ladder fill probability at the touch",
+        min_value=0.0,
+        max_value=1.0,
+        step=5.0,
+        percent=True,
         help="Chance a slice posted at the touch fills.",
     )
     ladder_depth_decay: float = param(0.7, "Ladder depth decay", min_value=0.0)
@@ -256,7 +260,7 @@ def regime_adaptive(order: Order, market: MarketParams, params: RegimeParams) ->
     """
     model = params.liquidity_model
     if model is None:
-        raise ValueError("the regime-adaptive schedule needs the market model it is computed under (make_plan gives it)")
+        raise ValueError("the regime-adaptive schedule needs the market model it is computed under (make_plan has it)")
     high, low = params.slice_fractions(order, market)
     detected_low = detection_probabilities(params, model)
     traded = np.array([high, high]) * (1.0 - detected_low) + np.array([low, low]) * detected_low
