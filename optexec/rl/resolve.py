@@ -69,8 +69,9 @@ def forget_default_agents() -> None:
 
 
 def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any],
-                  wait_seconds: float | None = WAIT_SECONDS) -> ResolvedAgent:  # fmt: skip
-    """The agent the RL strategy runs for this order, market and settings (module docstring)."""
+                  wait_seconds: float | None = None) -> ResolvedAgent:  # fmt: skip
+    """The agent the RL strategy runs for this order, market and settings (module docstring); ``wait_seconds``
+    (default WAIT_SECONDS) is how long a first call waits for the default agent's training."""
     from optexec.rl.evaluate import decision_periods
 
     defaults = RLParams()
@@ -87,7 +88,7 @@ def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any
            else f"no trained {name} policy is stored for this order")  # fmt: skip
     future = start_default_agent(order, market, kind)
     try:
-        agent = future.result(timeout=wait_seconds)
+        agent = future.result(timeout=WAIT_SECONDS if wait_seconds is None else wait_seconds)
     except concurrent.futures.TimeoutError:
         return ResolvedAgent(None, f"{why}, and the default {name} agent for this order is still training in the "
                                    "background: it shows on the next update")  # fmt: skip
@@ -113,7 +114,7 @@ def resolve_inputs(
     market: MarketParams,
     settings: Mapping[str, Any],
     strategies: Iterable[Strategy],
-    wait_seconds: float | None = WAIT_SECONDS,
+    wait_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Settings entries (base.RESOLVED_PREFIX + kind) with what ``strategies`` need resolved (module docstring)."""
     kinds = {kind for strategy in strategies for kind in strategy.resolves}

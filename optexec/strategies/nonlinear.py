@@ -79,7 +79,7 @@ class NonlinearParams:
     max_child_order_shares: float | None = param(None, "Max child order", "shares", min_value=0.0)
     method: Method = param("waterfill", "Solver")
     # its own risk aversion, default 0 (risk neutral: pure water-filling), not the shared one (base.SHARED_SETTINGS)
-    risk_aversion_per_usd: float = param(0.0, "Nonlinear risk aversion λ", "1/$", min_value=0.0,
+    risk_aversion_per_usd: float = param(0.0, "Nonlinear risk aversion λ", "1/$", min_value=0.0, max_value=1e-4,
                                          setting="nonlinear_risk_aversion_per_usd",
                                          help="The nonlinear allocator's own λ (0 = risk neutral); the plan's λ "
                                          "does not change it.")  # fmt: skip
