@@ -22,9 +22,8 @@ from optexec.simulate import (
 from optexec.simulation.market import LiquidityRegimes, MarketModel, _regime_path, generate_market_paths
 from optexec.strategies import registry
 from optexec.strategies.almgren_chriss import ACParams, ac_discrete
-from optexec.strategies.benchmarks import NoParams, TWAPParams, immediate, twap
 from optexec.strategies.base import SchedulePolicy
-from optexec.strategies.benchmarks import POVPolicy
+from optexec.strategies.benchmarks import NoParams, POVPolicy, TWAPParams, immediate, twap
 
 QUIET = MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))
 
