@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import threading
@@ -41,6 +42,12 @@ CREATE TABLE IF NOT EXISTS rl_policies (
 )"""
 
 
+@functools.lru_cache(maxsize=64)
+def _profile_hash(profile: tuple[float, ...]) -> str:
+    """The volume profile's part of a problem key (kept: a new risk aversion does not hash 390 numbers again)."""
+    return hashlib.sha1(json.dumps([round(v, 12) for v in profile]).encode()).hexdigest()
+
+
 def problem_key(order: Order, market: MarketParams, risk_aversion_per_usd: float, periods: int) -> str:
     """A short hash of everything the trained policy depends on (module docstring)."""
     fields = {
@@ -48,7 +55,7 @@ def problem_key(order: Order, market: MarketParams, risk_aversion_per_usd: float
         "start": order.start_minutes_after_open, "price": market.price_usd, "sigma": market.sigma_usd_per_sqrt_day,
         "spread": market.spread_usd, "adv": market.adv_shares, "eta": market.eta_usd_day_per_share2,
         "gamma": market.gamma_usd_per_share2, "drift": market.drift_usd_per_day,
-        "profile": hashlib.sha1(json.dumps([round(v, 12) for v in market.volume_profile]).encode()).hexdigest(),
+        "profile": _profile_hash(tuple(market.volume_profile)),
         "lambda": risk_aversion_per_usd, "periods": periods,
     }  # fmt: skip
     text = json.dumps({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in fields.items()}, sort_keys=True)

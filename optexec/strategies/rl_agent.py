@@ -11,8 +11,12 @@ the plan view shows its mean holdings over 32 simulated paths of the default mar
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies.base import RESOLVED_KEY, Strategy, param, shared, user_settings
@@ -28,7 +32,8 @@ QUICK_SETTINGS = {"cross_entropy": {"population": 16, "batch": 24, "validation":
 class ResolvedAgent:
     """The agent the RL strategy runs, resolved by the caller (optexec.rl.resolve).
 
-    agent : a trained agent (optexec.rl.policy.Agent), or None while the default agent is still training.
+    agent : a trained agent (optexec.rl.policy.Agent), or None while the default agent is still training; it must
+        not change once resolved (its expected holdings are kept per order and market, ``rl_schedule``).
     note : where it comes from, when it is not a stored policy for exactly this problem (shown as a warning); with
         ``agent`` None, why there is no agent yet.
     """
@@ -88,12 +93,35 @@ def rl_policy(order: Order, market: MarketParams, params: RLParams) -> Any:
     return AgentPolicy(order, market, _resolved(params).agent)
 
 
+EXPECTED_PATHS = 32
+_KEPT_PER_AGENT = 16  # orders and markets whose expected holdings are kept per agent
+_holdings_lock = threading.Lock()
+_holdings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _expected_holdings(order: Order, market: MarketParams, agent: Any) -> np.ndarray:
+    """The agent's mean holdings over EXPECTED_PATHS simulated paths, kept per agent, order and market: they do
+    not depend on the risk aversion, so a new one (the default agent serves them all) costs no simulation."""
+    from optexec.rl.policy import expected_holdings
+
+    with _holdings_lock:
+        kept = _holdings.get(agent)
+        found = kept.get((order, market)) if kept is not None else None
+    if found is not None:
+        return found.copy()
+    holdings = expected_holdings(order, market, agent, paths=EXPECTED_PATHS)
+    with _holdings_lock:
+        kept = _holdings.setdefault(agent, {})
+        if len(kept) >= _KEPT_PER_AGENT:
+            kept.pop(next(iter(kept)))
+        kept[(order, market)] = holdings.copy()
+    return holdings
+
+
 def rl_schedule(order: Order, market: MarketParams, params: RLParams) -> Schedule:
     """Expected schedule: the agent's mean holdings over 32 simulated paths of the default market model."""
     resolved = _resolved(params)
-    from optexec.rl.policy import expected_holdings
-
-    holdings = expected_holdings(order, market, resolved.agent, paths=32)
+    holdings = _expected_holdings(order, market, resolved.agent)
     warnings = (resolved.note,) if resolved.note else ()
     return Schedule.from_holdings("rl_agent", order, market, holdings, user_settings(params), warnings)
 
