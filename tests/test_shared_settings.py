@@ -88,3 +88,19 @@ def test_every_setting_has_a_label_and_the_sliders_their_range():
     assert set(sidebar) == {"small_impact_theta", "fast_scale_epsilon", "slow_scale_delta", "half_step_threshold",
                             "current_vol_ratio"}  # fmt: skip
     assert registry.SETTINGS["participation_rate"].spec.display_label == "POV participation (%)"
+
+
+def test_the_strategies_import_neither_the_simulator_nor_the_rl_package_nor_the_store():
+    """Layers import only downwards: the registry (every strategy module) loads without the simulator, the
+    market simulation, the RL package, the store or DuckDB."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, optexec.strategies.registry\n"
+        "upper = ('optexec.simulate', 'optexec.simulation', 'optexec.rl', 'optexec.store', 'optexec.planning', "
+        "'duckdb', 'streamlit')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(upper)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -13,12 +13,17 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from optexec.models import MarketParams, Order
 from optexec.rl import storage
+from optexec.rl.policy import AgentPolicy, expected_holdings
 from optexec.simulation.market import MarketModel
 from optexec.strategies.base import RESOLVED_PREFIX, SHARED_SETTINGS, Strategy
 from optexec.strategies.rl_agent import (
@@ -68,6 +73,40 @@ def forget_default_agents() -> None:
         _default_agents.clear()
 
 
+EXPECTED_PATHS = 32  # simulated paths of the RL schedule's expected holdings
+_KEPT_PER_AGENT = 16  # orders and markets whose expected holdings are kept per agent
+_holdings_lock = threading.Lock()
+_holdings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def agent_holdings(agent: Any, order: Order, market: MarketParams) -> np.ndarray:
+    """The agent's mean holdings over EXPECTED_PATHS simulated paths (optexec.rl.policy.expected_holdings), kept
+    per agent, order and market: they do not depend on the risk aversion, so a new one costs no simulation when
+    the same agent serves it (the default agent). An agent must not change once resolved."""
+    with _holdings_lock:
+        kept = _holdings.get(agent)
+        found = kept.get((order, market)) if kept is not None else None
+    if found is not None:
+        return found.copy()
+    holdings = expected_holdings(order, market, agent, paths=EXPECTED_PATHS)
+    with _holdings_lock:
+        kept = _holdings.setdefault(agent, {})
+        if len(kept) >= _KEPT_PER_AGENT:
+            kept.pop(next(iter(kept)))
+        kept[(order, market)] = holdings.copy()
+    return holdings
+
+
+def _with_agent(agent: Any, note: str | None = None) -> ResolvedAgent:
+    """The resolved agent with its feedback policy and expected holdings."""
+    return ResolvedAgent(
+        agent,
+        note,
+        policy=lambda order, market: AgentPolicy(order, market, agent),
+        expected_holdings=functools.partial(agent_holdings, agent),
+    )
+
+
 def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any],
                   wait_seconds: float | None = None) -> ResolvedAgent:  # fmt: skip
     """The agent the RL strategy runs for this order, market and settings (module docstring); ``wait_seconds``
@@ -83,7 +122,7 @@ def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any
     index, problem = storage.policy_index()
     key = storage.problem_key(order, market, lam, decision_periods(order, DEFAULT_PERIODS))
     if (key, kind) in index:
-        return ResolvedAgent(index[(key, kind)])
+        return _with_agent(index[(key, kind)])
     why = (f"the stored {name} policies could not be read ({problem})" if problem
            else f"no trained {name} policy is stored for this order")  # fmt: skip
     future = start_default_agent(order, market, kind)
@@ -99,7 +138,7 @@ def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any
     trained_for = f"λ = {DEFAULT_AGENT_RISK_AVERSION_PER_USD:g} /$"
     if lam != DEFAULT_AGENT_RISK_AVERSION_PER_USD:
         trained_for += f", not the plan's λ = {lam:g} /$"
-    return ResolvedAgent(
+    return _with_agent(
         agent,
         (
             f"{why}: a small default agent is used, trained once for this order and market "

@@ -1,7 +1,8 @@
 """The RL execution agent as a registry strategy (optexec.rl; issue 8).
 
 ``build`` and ``policy`` are pure: they run the agent the caller resolved and put in ``RLParams.resolved_agent``
-(a ``ResolvedAgent``: the agent and the note that says where it comes from). The planning layer resolves it
+(a ``ResolvedAgent``: the agent, the note that says where it comes from, the agent as a feedback policy and its
+expected holdings); this module imports neither the RL package nor the simulator. The planning layer resolves it
 (optexec.rl.resolve: the policy stored for this order, market, risk aversion and number of decision periods, else
 a small default agent trained once per order shape and market in the background and cached for the process); a
 new risk aversion then costs no training and no store read. The simulator runs the agent as a feedback policy;
@@ -11,15 +12,14 @@ the plan view shows its mean holdings over 32 simulated paths of the default mar
 from __future__ import annotations
 
 import dataclasses
-import threading
-import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
-from optexec.strategies.base import RESOLVED_KEY, Strategy, param, shared, user_settings
+from optexec.strategies.base import RESOLVED_KEY, Policy, Strategy, param, shared, user_settings
 
 DEFAULT_PERIODS = 10
 QUICK_TRAINING_SLICES = 390  # the quick agent trains on at most this many slices (``training_order``)
@@ -30,16 +30,19 @@ QUICK_SETTINGS = {"cross_entropy": {"population": 16, "batch": 24, "validation":
 
 @dataclass(frozen=True)
 class ResolvedAgent:
-    """The agent the RL strategy runs, resolved by the caller (optexec.rl.resolve).
+    """The agent the RL strategy runs, resolved by the caller (optexec.rl.resolve), with what it does.
 
-    agent : a trained agent (optexec.rl.policy.Agent), or None while the default agent is still training; it must
-        not change once resolved (its expected holdings are kept per order and market, ``rl_schedule``).
+    agent : a trained agent (optexec.rl.policy.Agent), or None while the default agent is still training.
     note : where it comes from, when it is not a stored policy for exactly this problem (shown as a warning); with
         ``agent`` None, why there is no agent yet.
+    policy : ``policy(order, market) -> Policy``, the agent as the simulator's feedback policy.
+    expected_holdings : ``expected_holdings(order, market) -> array``, its mean holdings t_0..t_N (the schedule).
     """
 
     agent: Any
     note: str | None = None
+    policy: Callable[[Order, MarketParams], Policy] | None = None
+    expected_holdings: Callable[[Order, MarketParams], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,47 +84,21 @@ def _resolved(params: RLParams) -> ResolvedAgent:
             "no trained agent was given to the RL strategy: plan it through optexec.planning.make_plan or "
             "optexec.simulate.simulate, which resolve one"
         )
-    if resolved.agent is None:
+    if resolved.agent is None or resolved.policy is None or resolved.expected_holdings is None:
         raise ValueError(resolved.note or "the RL agent is not trained yet")
     return resolved
 
 
-def rl_policy(order: Order, market: MarketParams, params: RLParams) -> Any:
-    """The agent as a feedback policy for the simulator (optexec.rl.policy.AgentPolicy)."""
-    from optexec.rl.policy import AgentPolicy  # the RL package imports the simulator, which imports the registry
-
-    return AgentPolicy(order, market, _resolved(params).agent)
-
-
-EXPECTED_PATHS = 32
-_KEPT_PER_AGENT = 16  # orders and markets whose expected holdings are kept per agent
-_holdings_lock = threading.Lock()
-_holdings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _expected_holdings(order: Order, market: MarketParams, agent: Any) -> np.ndarray:
-    """The agent's mean holdings over EXPECTED_PATHS simulated paths, kept per agent, order and market: they do
-    not depend on the risk aversion, so a new one (the default agent serves them all) costs no simulation."""
-    from optexec.rl.policy import expected_holdings
-
-    with _holdings_lock:
-        kept = _holdings.get(agent)
-        found = kept.get((order, market)) if kept is not None else None
-    if found is not None:
-        return found.copy()
-    holdings = expected_holdings(order, market, agent, paths=EXPECTED_PATHS)
-    with _holdings_lock:
-        kept = _holdings.setdefault(agent, {})
-        if len(kept) >= _KEPT_PER_AGENT:
-            kept.pop(next(iter(kept)))
-        kept[(order, market)] = holdings.copy()
-    return holdings
+def rl_policy(order: Order, market: MarketParams, params: RLParams) -> Policy:
+    """The agent as a feedback policy for the simulator (the resolved agent's ``policy``)."""
+    return _resolved(params).policy(order, market)
 
 
 def rl_schedule(order: Order, market: MarketParams, params: RLParams) -> Schedule:
-    """Expected schedule: the agent's mean holdings over 32 simulated paths of the default market model."""
+    """Expected schedule: the agent's mean holdings over simulated paths of the default market model (the
+    resolved agent's ``expected_holdings``, optexec.rl.resolve)."""
     resolved = _resolved(params)
-    holdings = _expected_holdings(order, market, resolved.agent)
+    holdings = resolved.expected_holdings(order, market)
     warnings = (resolved.note,) if resolved.note else ()
     return Schedule.from_holdings("rl_agent", order, market, holdings, user_settings(params), warnings)
 
