@@ -104,3 +104,26 @@ def test_the_strategies_import_neither_the_simulator_nor_the_rl_package_nor_the_
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_reserved_shared_setting_is_one_entry_and_the_registry_then_names_the_clash(monkeypatch):
+    """max_participation and cost_model are reserved: adding one to SHARED_SETTINGS is one entry; the nonlinear
+    allocator's own max_participation (0.1 of slice volume) would then be refused until it is declared shared or
+    renamed, instead of being overridden silently."""
+    from optexec.strategies.base import RESERVED_SHARED_NAMES, ParamSpec, SharedSetting
+
+    assert set(RESERVED_SHARED_NAMES) == {"max_participation", "cost_model"}
+    assert not set(RESERVED_SHARED_NAMES) & set(SHARED_SETTINGS)
+    setting = SharedSetting("max_participation", 0.25, ParamSpec("Max participation", min_value=0.01, max_value=1.0))
+    monkeypatch.setitem(SHARED_SETTINGS, "max_participation", setting)
+    with pytest.raises(ValueError, match="'nonlinear' has its own setting 'max_participation'"):
+        registry.collect_settings(registry.STRATEGIES.values())
+
+    @dataclasses.dataclass(frozen=True)
+    class Capped:
+        max_participation: float = shared("max_participation")
+
+    strategy = Strategy("capped", "Capped", Capped, twap, "x")
+    assert strategy.shared_settings == ("max_participation",)
+    assert strategy.make_params({}).max_participation == 0.25
+    assert strategy.make_params({"max_participation": 0.1}).max_participation == 0.1

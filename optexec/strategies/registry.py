@@ -25,7 +25,6 @@ import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule
 from optexec.strategies.base import (
-    RESERVED_SHARED_NAMES,
     SHARED_KEY,
     SHARED_SETTINGS,
     ParamSpec,
@@ -98,8 +97,6 @@ def _load() -> dict[str, Strategy]:
 
 STRATEGIES: dict[str, Strategy] = _load()
 SETTINGS: dict[str, Setting] = collect_settings(STRATEGIES.values())
-#: the names a shared setting may take later (base.RESERVED_SHARED_NAMES)
-RESERVED_NAMES = RESERVED_SHARED_NAMES
 
 
 def get(name: str) -> Strategy:
