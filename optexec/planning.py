@@ -86,7 +86,8 @@ class Plan:
 
     def shared_used(self, row: PlanRow) -> dict[str, Any]:
         """The shared settings (base.SHARED_SETTINGS) the row's strategy used, with the plan's values."""
-        return {name: self.settings[name] for name in row.strategy.shared_settings}
+        defaults = registry.shared_defaults()
+        return {name: self.settings.get(name, defaults[name]) for name in row.strategy.shared_settings}
 
 
 def make_plan(
