@@ -32,7 +32,7 @@ from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 from optexec.strategies.transient import schedule_transient_cost_usd
 
-DEFAULT_RISK_AVERSION_PER_USD = 1e-6
+DEFAULT_RISK_AVERSION_PER_USD = registry.shared_defaults()["risk_aversion_per_usd"]  # base.SHARED_SETTINGS
 #: an order above this share of one day's average volume is outside the impact model's calibrated range
 MAX_ORDER_ADV_SHARE = 0.30
 #: a horizon shorter than this many minutes is below the resolution of the market data (one-minute bars)
@@ -84,6 +84,11 @@ class Plan:
         """The plan's risk aversion lambda (1/$), used to rank strategies by E + lambda V."""
         return float(self.settings.get("risk_aversion_per_usd", DEFAULT_RISK_AVERSION_PER_USD))
 
+    def shared_used(self, row: PlanRow) -> dict[str, Any]:
+        """The shared settings (base.SHARED_SETTINGS) the row's strategy used, with the plan's values."""
+        defaults = registry.shared_defaults()
+        return {name: self.settings.get(name, defaults[name]) for name in row.strategy.shared_settings}
+
 
 def make_plan(
     order: Order,
@@ -91,16 +96,34 @@ def make_plan(
     settings: Mapping[str, Any] | None = None,
     names: Iterable[str] | None = None,
 ) -> Plan:
-    """Schedules and costs of every (or the named) registered strategy (MATH.md sections 2 and 8)."""
-    settings = {"risk_aversion_per_usd": DEFAULT_RISK_AVERSION_PER_USD, **(settings or {})}
+    """Schedules and costs of every (or the named) registered strategy (MATH.md sections 2 and 8).
+
+    The shared settings (base.SHARED_SETTINGS) not given take their one default and reach only the strategies
+    that declare they use them (``Plan.shared_used``); what a strategy needs resolved (a trained RL agent, the
+    market model it computes under) is resolved here (``resolve_inputs``), never inside a strategy.
+    """
+    settings = {**registry.shared_defaults(), **(settings or {})}
     unknown = set(settings) - registry.setting_names()
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     check_risk_aversion(settings["risk_aversion_per_usd"])
+    chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
+    resolved = resolve_inputs(order, market, settings, chosen)
     rows = []
-    for result in registry.plan(order, market, settings, names):
+    for result in registry.plan(order, market, {**settings, **resolved}, [s.name for s in chosen]):
         rows.append(_priced_row(result.strategy, result.schedule, market, result.error))
     return Plan(order, market, dict(settings), tuple(rows), order_warnings(order, market))
+
+
+def resolve_inputs(
+    order: Order, market: MarketParams, settings: Mapping[str, Any], strategies: Iterable[Strategy]
+) -> dict[str, Any]:
+    """What the strategies need resolved by their caller, as settings entries (base.RESOLVED_PREFIX + kind):
+    "rl_agent" (optexec.rl.resolve: a stored policy, else the default agent trained once in the background) and
+    "market_model" (the simulator's default market model)."""
+    from optexec.rl import resolve
+
+    return resolve.resolve_inputs(order, market, settings, strategies)
 
 
 def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketParams, error: str | None) -> PlanRow:
@@ -186,9 +209,23 @@ def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
                 "drift_usd": cost.drift_usd,
                 "transient_model_usd": schedule_transient_cost_usd(row.schedule, plan.market, include_spread=True),
                 "max_participation": float(np.max(row.schedule.participation)),
+                "shared_settings": shared_text(plan.shared_used(row)),
             }
         )
     return pd.DataFrame.from_records(records)
+
+
+def shared_text(used: Mapping[str, Any]) -> str:
+    """The shared settings a strategy used, for a table cell: "λ = 1e-06 /$", or "none"."""
+    if not used:
+        return "none"
+    specs = registry.shared_settings()
+    parts = []
+    for name, value in used.items():
+        spec = specs[name].spec
+        shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        parts.append(f"{spec.label} = {shown}" + (f" ({spec.unit})" if spec.unit else ""))
+    return ", ".join(parts)
 
 
 def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
@@ -237,6 +274,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                     "drift": cost.drift_usd,
                 },
                 "params": schedule.params,
+                "shared_settings": plan.shared_used(row),
                 "warnings": list(schedule.warnings),
                 "outside_model": row.outside_model,
             }
