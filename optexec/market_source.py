@@ -18,7 +18,14 @@ from optexec.models import MarketParams
 from optexec.store import db, sample
 
 CALIBRATION, PLANTED, DEMO = "calibration", "planted", "demo"
-__all__ = ["SymbolParams", "calibration_params", "multiscale_settings", "plannable_symbols", "run_params", "symbol_params"]
+__all__ = [
+    "SymbolParams",
+    "calibration_params",
+    "multiscale_settings",
+    "plannable_symbols",
+    "run_params",
+    "symbol_params",
+]
 
 
 @dataclass(frozen=True)
