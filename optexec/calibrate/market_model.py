@@ -201,11 +201,14 @@ def market_params(
         )
     sources.append(gamma_source)
 
-    power = (
-        (e["power_coefficient"], e["power_exponent"])
-        if "power_coefficient" in e and "power_exponent" in e
-        else athl_power_law("the run has no power-law fit")
-    )
+    if "power_coefficient" in e and "power_exponent" in e:
+        power = (e["power_coefficient"], e["power_exponent"])
+    elif "power_impact_at_10pct_adv_usd" in e and "power_p" in e:  # a run saved before Y and p were stored
+        power = power_law(e["power_impact_at_10pct_adv_usd"], e["power_p"], e["sigma_usd_per_sqrt_day"]) or (
+            athl_power_law("the run's power-law fit is not significant")
+        )
+    else:
+        power = athl_power_law("the run has no power-law fit")
     sources += [
         _source("power_coefficient", UNITS["power_coefficient"], power[0], run),
         _source("power_exponent", "dimensionless", power[1], run),

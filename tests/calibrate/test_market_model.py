@@ -76,6 +76,15 @@ def test_power_law_not_identified_is_none_and_athl_is_a_visible_fallback():
     assert _source(market, "power_coefficient").source.startswith("default for run R: ATHL 2005")
 
 
+def test_a_run_saved_before_y_and_p_were_stored_gets_them_from_its_power_curve():
+    old = {k: v for k, v in _estimates().items() if not k.startswith("power")}
+    old["power_impact_at_10pct_adv_usd"] = Estimate("power_impact_at_10pct_adv_usd", 0.0116, 0.0004, "power curve")
+    old["power_p"] = Estimate("power_p", 0.6, 0.013, "power temporary curve")
+    market = market_model.market_params(old, np.ones(390), np.ones(390), "run R")
+    assert market.power_coefficient == pytest.approx(0.0116 * 10**0.6 / SIGMA_USD)
+    assert market.power_exponent == 0.6
+
+
 def test_every_parameter_has_a_source_with_unit_and_stderr():
     market = _market()
     names = {s.name for s in market.sources}
