@@ -23,6 +23,9 @@ class Strategy:
     description : one line for tooltips and the README.
     policy : optional ``policy(order, market, params) -> Policy``, a feedback policy the simulator runs
         (optexec.strategies.policies.Policy); None = the simulator follows the static schedule.
+    optimises : the cost model the strategy's method optimises, in plain words, or a function of the market
+        that says it (e.g. "linear Almgren–Chriss: spread, linear temporary, linear permanent"); None = not
+        declared. ``optimises_under(market)`` reads it.
     """
 
     name: str
@@ -31,6 +34,13 @@ class Strategy:
     build: Callable[[Order, MarketParams, Any], Schedule]
     description: str
     policy: Callable[[Order, MarketParams, Any], Any] | None = None
+    optimises: str | Callable[[MarketParams], str] | None = None
+
+    def optimises_under(self, market: MarketParams) -> str:
+        """The model this strategy optimises for this market, in plain words (the plan's "optimises under")."""
+        if self.optimises is None:
+            return "not declared"
+        return self.optimises if isinstance(self.optimises, str) else self.optimises(market)
 
     def make_params(self, settings: Mapping[str, Any] | None = None) -> Any:
         """The strategy's parameters from the matching entries of ``settings`` (others keep defaults)."""

@@ -1,0 +1,62 @@
+"""Grid invariance (issue 13 item 4): every registered strategy's expected cost at 24, 78 and 390 slices under each
+cost model, for the issue's order (a 2%-of-ADV buy over 2 hours), and the build time.
+
+    python benchmarks/bench_grid.py            # the table (bps of the arrival notional)
+    python benchmarks/bench_grid.py --no-rl    # without the RL agent (it trains an agent per grid)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from optexec import costs  # noqa: E402
+from optexec.models import COST_MODELS, MarketParams, Order, u_shaped_volume_profile  # noqa: E402
+from optexec.strategies import registry  # noqa: E402
+
+GRIDS = (24, 78, 390)
+
+
+def market(cost_model: str) -> MarketParams:
+    """A $50 stock, 2% daily vol, 2-cent spread, 5M ADV, rules-of-thumb impact, U-shaped volume."""
+    return MarketParams.from_rules_of_thumb(
+        50.0, 1.0, 0.02, 5e6, volume_profile=u_shaped_volume_profile(), cost_model=cost_model
+    )
+
+
+def order(slices: int) -> Order:
+    """The issue's order: 2% of ADV, a buy over 2 hours."""
+    return Order("GRID", "buy", 100_000, 120 / 390, slices)
+
+
+def table(names: list[str]) -> list[tuple[str, str, list[float], float]]:
+    """(strategy, cost model, expected cost in bps at each grid, build seconds) rows."""
+    rows = []
+    for cost_model in COST_MODELS:
+        m = market(cost_model)
+        for name in names:
+            strategy = registry.get(name)
+            start = time.perf_counter()
+            bps = []
+            for slices in GRIDS:
+                estimate = costs.estimate(strategy.schedule(order(slices), m))
+                bps.append(estimate.to_bps(estimate.expected_usd))
+            rows.append((name, cost_model, bps, time.perf_counter() - start))
+    return rows
+
+
+def main() -> None:
+    names = [n for n in registry.STRATEGIES if not ("--no-rl" in sys.argv and n == "rl_agent")]
+    print(f"{'strategy':<16} {'cost model':<17}" + "".join(f"{n:>10}" for n in GRIDS) + f"{'24->390':>10}"
+          f"{'78->390':>10}{'build s':>9}")  # fmt: skip
+    for name, cost_model, bps, seconds in table(names):
+        change = [abs(b - bps[-1]) / abs(bps[-1]) if bps[-1] else 0.0 for b in bps[:-1]]
+        print(f"{name:<16} {cost_model:<17}" + "".join(f"{b:10.2f}" for b in bps)
+              + "".join(f"{c:10.2%}" for c in change) + f"{seconds:9.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
