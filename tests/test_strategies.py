@@ -1,6 +1,7 @@
 """Every registered strategy: invariants with hypothesis, validation, and the benchmark schedules."""
 
 import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
