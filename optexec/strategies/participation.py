@@ -1,5 +1,5 @@
-"""The participation limit: no child order above a share of its slice's expected market volume (docs/MATH.md
-section 11; issue 13 item 5).
+"""The participation limit: no child order above a share of its slice's expected market volume (issue 13 item 5;
+the slice volumes are those of optexec.models.slice_market_volume, docs/MATH.md section 8).
 
 ``limit_participation(schedule, max_participation)`` caps each child order n_k at cap_k = max_participation x v_k
 (v_k the slice's expected market volume), moving the excess forward to the next slices with room and, when the
