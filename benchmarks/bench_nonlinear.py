@@ -1,6 +1,7 @@
 """Benchmark the static nonlinear-impact allocator (MATH.md section 6): water-filling, SLSQP, differential evolution.
 
-N = 390 one-minute slices, random instances (market, order size, cost model, exponent, child-order cap). Prints one
+N = 390 one-minute slices, random instances (market, order size, the market's cost model and power exponent,
+child-order cap): the allocator's per-slice costs are the market model's separable parts. Prints one
 row per instance (time and objective per method), then the ratio of SLSQP to water-filling time and the worst
 relative objective gaps; then the risk-term solver against SLSQP and the adaptive policy's decision time.
 
@@ -17,9 +18,8 @@ import time
 
 import numpy as np
 
-from optexec.models import MarketParams, Order, u_shaped_volume_profile
+from optexec.models import COST_MODELS, MarketParams, Order, u_shaped_volume_profile
 from optexec.strategies.nonlinear import (
-    COST_MODELS,
     NonlinearParams,
     NonlinearPolicy,
     differential_evolution_allocation,
@@ -36,19 +36,21 @@ def random_instance(rng: np.random.Generator, index: int, risk: bool = False):
     price = rng.uniform(10, 200)
     adv = rng.uniform(1e6, 2e7)
     market = MarketParams.from_rules_of_thumb(
-        price, price * rng.uniform(0.01, 0.03), price * rng.uniform(2e-4, 1e-3), adv, volume_profile=tuple(profile)
-    )
+        price, price * rng.uniform(0.01, 0.03), price * rng.uniform(2e-4, 1e-3), adv, volume_profile=tuple(profile),
+        cost_model=COST_MODELS[index % 3], power_exponent=float(rng.uniform(0.4, 1.0)),
+    )  # fmt: skip
     shares = float(round(adv * rng.uniform(0.01, 0.08)))
     order = Order("BENCH", "buy" if index % 2 else "sell", shares, 1.0, 390)
     child = None if index % 4 == 0 else float(round(shares / 390 * rng.uniform(1.3, 3.0)))
     params = NonlinearParams(
-        cost_model=COST_MODELS[index % 3],
-        exponent=float(rng.uniform(1.4, 2.0)),
         max_participation=0.1,
         max_child_order_shares=child,
         # with risk: AC urgency kappa T in [1, 4], lambda = kappa^2 eta / sigma^2 (MATH.md section 2, eq 19)
-        risk_aversion_per_usd=float(rng.uniform(1, 4)) ** 2 * market.eta_usd_day_per_share2
-        / market.sigma_usd_per_sqrt_day**2 if risk else 0.0,
+        risk_aversion_per_usd=float(rng.uniform(1, 4)) ** 2
+        * market.eta_usd_day_per_share2
+        / market.sigma_usd_per_sqrt_day**2
+        if risk
+        else 0.0,
     )
     return order, market, params
 
@@ -64,8 +66,10 @@ def best_time(function, repeats: int) -> tuple[float, object]:
 
 def static_table(instances: int, de_generations: int, run_de: bool) -> None:
     rng = np.random.default_rng(2026)
-    header = (f"{'#':>2} {'model':<16} {'p':>4} {'caps':>5} {'wf ms':>8} {'slsqp s':>8} {'de s':>7} "
-              f"{'wf objective $':>15} {'slsqp gap':>10} {'de gap':>9}")
+    header = (
+        f"{'#':>2} {'model':<16} {'p':>4} {'caps':>5} {'wf ms':>8} {'slsqp s':>8} {'de s':>7} "
+        f"{'wf objective $':>15} {'slsqp gap':>10} {'de gap':>9}"
+    )
     print(header)
     print("-" * len(header))
     ratios, gaps, de_gaps = [], [], []
@@ -87,11 +91,15 @@ def static_table(instances: int, de_generations: int, run_de: bool) -> None:
         ratios.append(sl_time / wf_time)
         gaps.append(gap)
         binding = int(np.sum(wf.trades_shares >= costs.caps_shares * (1 - 1e-9)))
-        print(f"{index:>2} {params.cost_model:<16} {costs.exponent:>4.2f} {binding:>5} {wf_time * 1e3:>8.3f} "
-              f"{sl_time:>8.3f} {de_time:>7.2f} {wf.cost_usd:>15,.2f} {-gap:>10.2e} {de_gap:>9.2e}")
+        print(
+            f"{index:>2} {market.cost_model:<16} {costs.exponent:>4.2f} {binding:>5} {wf_time * 1e3:>8.3f} "
+            f"{sl_time:>8.3f} {de_time:>7.2f} {wf.cost_usd:>15,.2f} {-gap:>10.2e} {de_gap:>9.2e}"
+        )
     print()
-    print(f"SLSQP / water-filling time: min {min(ratios):,.0f}x, median {np.median(ratios):,.0f}x, "
-          f"max {max(ratios):,.0f}x")
+    print(
+        f"SLSQP / water-filling time: min {min(ratios):,.0f}x, median {np.median(ratios):,.0f}x, "
+        f"max {max(ratios):,.0f}x"
+    )
     print(f"worst (water-filling - SLSQP) / SLSQP objective: {max(gaps):.3e}  (target <= 1e-9)")
     if de_gaps:
         print(f"differential evolution above the optimum: median {np.median(de_gaps):.2%}, worst {max(de_gaps):.2%}")
@@ -108,16 +116,20 @@ def risk_table(instances: int) -> None:
         ex_time, ex = best_time(lambda costs=costs, order=order: exact_allocation(order.shares, costs), 3)
         sl_time, sl = best_time(lambda costs=costs, order=order: slsqp_allocation(order.shares, costs), 1)
         gap = (sl.cost_usd - ex.cost_usd) / abs(ex.cost_usd)
-        print(f"{index:>2} {params.cost_model:<16} {ex_time * 1e3:>10.2f} {sl_time:>8.3f} {ex.cost_usd:>14,.2f} "
-              f"{gap:>10.2e}")
+        print(
+            f"{index:>2} {market.cost_model:<16} {ex_time * 1e3:>10.2f} {sl_time:>8.3f} {ex.cost_usd:>14,.2f} "
+            f"{gap:>10.2e}"
+        )
 
 
 def policy_timing() -> None:
     print()
     order = Order("BENCH", "buy", 400_000, 1.0, 390)
     market = MarketParams.from_rules_of_thumb(50.0, 1.0, 0.02, 5e6, volume_profile=u_shaped_volume_profile())
-    for label, params in [("no risk, child cap 2000", NonlinearParams(max_child_order_shares=2000.0)),
-                          ("risk 1e-6", NonlinearParams(risk_aversion_per_usd=1e-6))]:
+    for label, params in [
+        ("no risk, child cap 2000", NonlinearParams(max_child_order_shares=2000.0)),
+        ("risk 1e-6", NonlinearParams(risk_aversion_per_usd=1e-6)),
+    ]:
         for paths in (1, 10_000):
             policy = NonlinearPolicy(order, market, params, reoptimise_every_slices=5)
             policy.trades(0, np.full(paths, order.shares))
@@ -128,8 +140,10 @@ def policy_timing() -> None:
                 policy.trades(k, remaining)
                 times.append(time.perf_counter() - start)
                 remaining = remaining * 0.97
-            print(f"policy decision ({label}, {paths:>6} paths, re-solving 385..290 slices): "
-                  f"median {np.median(times) * 1e3:.2f} ms, max {max(times) * 1e3:.2f} ms")
+            print(
+                f"policy decision ({label}, {paths:>6} paths, re-solving 385..290 slices): "
+                f"median {np.median(times) * 1e3:.2f} ms, max {max(times) * 1e3:.2f} ms"
+            )
 
 
 def main() -> None:

@@ -223,7 +223,13 @@ def shared_text(used: Mapping[str, Any]) -> str:
     parts = []
     for name, value in used.items():
         spec = specs[name].spec
-        shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and spec.percent:
+            parts.append(
+                f"{spec.label} = {value:.0%}" + (f" of {spec.unit.removeprefix('share of ')}" if spec.unit else "")
+            )
+            continue
+        shown = f"{value:g}" if number else str(value)
         parts.append(f"{spec.label} = {shown}" + (f" ({spec.unit})" if spec.unit else ""))
     return ", ".join(parts)
 

@@ -29,7 +29,7 @@ def test_t4_table1_values(table1_order, table1_market):
     assert kappa == pytest.approx(0.607076, rel=1e-6)
     assert kappa * 5 == pytest.approx(3.0354, rel=2e-5)
     assert 1 / kappa == pytest.approx(1.6472, rel=3e-5)
-    schedule = ac_discrete(table1_order, table1_market, ACParams(LAMBDA))
+    schedule = ac_discrete(table1_order, table1_market, ACParams(LAMBDA, max_participation=1.0))
     np.testing.assert_allclose(
         schedule.holdings_shares, [1e6, 541955.55, 289854.22, 147897.49, 62141.80, 0], rtol=1e-8, atol=0.005
     )
@@ -54,29 +54,32 @@ def test_closed_form_equals_sums(table1_market, lam):
     """Eq 20 closed-form E and V equal the sums over the schedule (MATH.md section 2)."""
     for order in (Order("DEMO", "sell", 1e6, 5.0, 5), Order("DEMO", "buy", 2e5, 1.0, 390)):
         expected, variance = costs.ac_closed_form(order, table1_market, lam)
-        cost = costs.estimate(ac_discrete(order, table1_market, ACParams(lam)), table1_market)
+        cost = costs.estimate(ac_discrete(order, table1_market, ACParams(lam, max_participation=1.0)), table1_market)
         assert cost.expected_usd == pytest.approx(expected, rel=1e-9)
         assert cost.variance_usd2 == pytest.approx(variance, rel=1e-9)
 
 
 def test_lambda_zero_is_twap(table1_order, table1_market):
-    ac = ac_discrete(table1_order, table1_market, ACParams(0.0))
+    ac = ac_discrete(table1_order, table1_market, ACParams(0.0, max_participation=1.0))
     flat = twap(table1_order, table1_market, TWAPParams())
     np.testing.assert_allclose(ac.holdings_shares, flat.holdings_shares, rtol=1e-12)
-    tiny = ac_discrete(table1_order, table1_market, ACParams(1e-14))
+    tiny = ac_discrete(table1_order, table1_market, ACParams(1e-14, max_participation=1.0))
     np.testing.assert_allclose(tiny.holdings_shares, flat.holdings_shares, rtol=1e-6)
 
 
 def test_lambda_infinity_approaches_immediate(table1_order, table1_market):
-    now = costs.estimate(immediate(table1_order, table1_market, NoParams()), table1_market)
+    """lambda -> inf: everything in the first slice, worked over it: eps X + eta X^2 / tau (the AC limit; the
+    Immediate strategy is one block priced by the block law instead, docs/MATH.md section 11)."""
+    now = 0.0625 * 1e6 + 2.5e-6 * 1e12 / table1_order.slice_days
+    assert immediate(table1_order, table1_market, NoParams()).blocks_shares[0] == 1e6
     previous_first_trade = 0.0
     for lam in (1e-4, 1e-2, 1.0, 1e4):
-        schedule = ac_discrete(table1_order, table1_market, ACParams(lam))
+        schedule = ac_discrete(table1_order, table1_market, ACParams(lam, max_participation=1.0))
         assert schedule.trades_shares[0] > previous_first_trade
         previous_first_trade = schedule.trades_shares[0]
     assert schedule.trades_shares[0] == pytest.approx(1e6, rel=1e-6)
-    assert costs.estimate(schedule, table1_market).expected_usd == pytest.approx(now.expected_usd, rel=1e-5)
-    huge = ac_discrete(table1_order, table1_market, ACParams(1e300))
+    assert costs.estimate(schedule, table1_market).expected_usd == pytest.approx(now, rel=1e-5)
+    huge = ac_discrete(table1_order, table1_market, ACParams(1e300, max_participation=1.0))
     assert huge.trades_shares[0] == 1e6
 
 
@@ -110,7 +113,7 @@ def test_discrete_schedule_equals_numerical_minimisation(lam, drift):
     for side in ("sell", "buy"):
         order = Order("DEMO", side, 1e6, 5.0, 12)
         build = ac_drift if drift else ac_discrete
-        schedule = build(order, market, ACParams(lam))
+        schedule = build(order, market, ACParams(lam, max_participation=1.0))
         if np.any(schedule.trades_shares < 0):
             assert "trades against the order" in schedule.warnings[0]
             continue
@@ -122,8 +125,8 @@ def test_continuous_converges_to_discrete(table1_market):
     order = Order("DEMO", "sell", 1e6, 5.0, 5000)
     gap = np.max(
         np.abs(
-            ac_continuous(order, table1_market, ACParams(LAMBDA)).holdings_shares
-            - ac_discrete(order, table1_market, ACParams(LAMBDA)).holdings_shares
+            ac_continuous(order, table1_market, ACParams(LAMBDA, max_participation=1.0)).holdings_shares
+            - ac_discrete(order, table1_market, ACParams(LAMBDA, max_participation=1.0)).holdings_shares
         )
     )
     assert gap < 1e-3 * order.shares
@@ -133,7 +136,7 @@ def test_continuous_converges_to_discrete(table1_market):
     X, T = order.shares, order.horizon_days
     int_xdot2 = X**2 * kappa**2 * (T / 2 + math.sinh(2 * kappa * T) / (4 * kappa)) / math.sinh(kappa * T) ** 2
     int_x2 = X**2 * (math.sinh(2 * kappa * T) / (4 * kappa) - T / 2) / math.sinh(kappa * T) ** 2
-    cost = costs.estimate(ac_continuous(order, market, ACParams(LAMBDA)), market)
+    cost = costs.estimate(ac_continuous(order, market, ACParams(LAMBDA, max_participation=1.0)), market)
     assert cost.variance_usd2 == pytest.approx(market.sigma_usd_per_sqrt_day**2 * int_x2, rel=1e-3)
     assert cost.temporary_usd + cost.permanent_usd - 0.5 * market.gamma_usd_per_share2 * X**2 == pytest.approx(
         market.eta_usd_day_per_share2 * int_xdot2, rel=1e-3
@@ -143,8 +146,8 @@ def test_continuous_converges_to_discrete(table1_market):
 def test_buy_and_sell_mirror(table1_market):
     profile_market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile())
     for market in (table1_market, profile_market):
-        sell = ac_discrete(Order("D", "sell", 1e6, 5.0, 20), market, ACParams(LAMBDA))
-        buy = ac_discrete(Order("D", "buy", 1e6, 5.0, 20), market, ACParams(LAMBDA))
+        sell = ac_discrete(Order("D", "sell", 1e6, 5.0, 20), market, ACParams(LAMBDA, max_participation=1.0))
+        buy = ac_discrete(Order("D", "buy", 1e6, 5.0, 20), market, ACParams(LAMBDA, max_participation=1.0))
         np.testing.assert_array_equal(sell.holdings_shares, buy.holdings_shares)
         assert costs.estimate(sell, market).expected_usd == costs.estimate(buy, market).expected_usd
 
@@ -152,16 +155,18 @@ def test_buy_and_sell_mirror(table1_market):
 def test_drift_sign_for_buys_and_sells():
     """A rising price makes a seller wait (hold more) and a buyer hurry (hold less)."""
     market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, drift_usd_per_day=0.05)
-    sell = ac_drift(Order("D", "sell", 1e6, 5.0, 10), market, ACParams(LAMBDA)).holdings_shares
-    buy = ac_drift(Order("D", "buy", 1e6, 5.0, 10), market, ACParams(LAMBDA)).holdings_shares
-    plain = ac_discrete(Order("D", "sell", 1e6, 5.0, 10), market, ACParams(LAMBDA)).holdings_shares
+    sell = ac_drift(Order("D", "sell", 1e6, 5.0, 10), market, ACParams(LAMBDA, max_participation=1.0)).holdings_shares
+    buy = ac_drift(Order("D", "buy", 1e6, 5.0, 10), market, ACParams(LAMBDA, max_participation=1.0)).holdings_shares
+    plain = ac_discrete(
+        Order("D", "sell", 1e6, 5.0, 10), market, ACParams(LAMBDA, max_participation=1.0)
+    ).holdings_shares
     assert np.all(sell[1:-1] > plain[1:-1]) and np.all(buy[1:-1] < plain[1:-1])
 
 
 def test_too_long_slices_are_refused():
     market = MarketParams(50.0, 0.95, 0.125, 5e6, 1e-7, 2.5e-7)
     with pytest.raises(ValueError, match="slices are too long"):
-        ac_discrete(Order("D", "sell", 1e6, 5.0, 5), market, ACParams(LAMBDA))
+        ac_discrete(Order("D", "sell", 1e6, 5.0, 5), market, ACParams(LAMBDA, max_participation=1.0))
 
 
 @pytest.mark.parametrize("lam", [1e-24, 1e-20, 1e-16])
@@ -169,5 +174,7 @@ def test_drift_schedule_is_continuous_as_risk_aversion_vanishes(lam):
     """Tiny lambda must give the lambda = 0 parabola, not digits lost in arccosh(1 + d) or in x_bar terms."""
     market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, drift_usd_per_day=0.02)
     order = Order("DEMO", "sell", 1e6, 5.0, 5)
-    limit = ac_drift(order, market, ACParams(0.0)).holdings_shares
-    np.testing.assert_allclose(ac_drift(order, market, ACParams(lam)).holdings_shares, limit, rtol=0, atol=1e-3)
+    limit = ac_drift(order, market, ACParams(0.0, max_participation=1.0)).holdings_shares
+    np.testing.assert_allclose(
+        ac_drift(order, market, ACParams(lam, max_participation=1.0)).holdings_shares, limit, rtol=0, atol=1e-3
+    )

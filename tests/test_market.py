@@ -17,7 +17,7 @@ from optexec.market import (
     value_at_risk_usd,
 )
 from optexec.models import MarketParams, Order, Schedule, u_shaped_volume_profile
-from optexec.strategies.transient import ow_discrete_cost_usd, transient_cost_usd
+from optexec.strategies.transient import ow_continuous, ow_discrete_cost_usd
 
 MODELS = ("linear", "linear+transient", "calibrated")
 
@@ -93,9 +93,15 @@ def test_transient_sum_matches_obizhaeva_wang_for_blocks():
     )  # fmt: skip
     schedule = Schedule.from_trades("ow", order, market, trades, blocks_shares=trades)
     transient = float(expected_cost(schedule).buckets_usd["transient"])
-    assert transient == pytest.approx(float(transient_cost_usd(trades, order.times_days[:-1], 1.0, 0.25)), rel=1e-12)
     assert transient == pytest.approx(ow_discrete_cost_usd(1.0, 4, 4.0, 1.0, 0.25), rel=1e-12)
     assert transient == pytest.approx(0.33390944, rel=1e-7)
+    # blocks at 0 and T with a constant rate between (continuous OW over T = 4 days): kappa X^2 / (rho T + 2)
+    ow = ow_continuous(1.0, 4.0, 1.0, 0.25)
+    blocks = np.array([ow.block_shares, 0.0, 0.0, 0.0, ow.block_shares])
+    continuous = blocks + np.array([1.0, 1.0, 1.0, 1.0, 0.0]) * ow.rate_shares_per_day
+    schedule = Schedule.from_trades("ow", order, market, continuous, blocks_shares=blocks)
+    transient = float(expected_cost(schedule).buckets_usd["transient"])
+    assert transient == pytest.approx(ow.transient_cost_usd, rel=1e-12)
 
 
 def test_transient_of_a_steady_rate_is_the_almgren_chriss_temporary_cost():

@@ -43,16 +43,30 @@ T1_TOL = 1e-8
 
 def t1_problem(lam: float, beta: float) -> LQProblem:
     """MATH.md section 9 T1: K = 1, gamma = 5, rho = 0.2, kappa = 1, sigma^2 = 0.04."""
-    return LQProblem(cost_k=1.0, impact_gain=lam, impact_decay=beta, risk_aversion=5.0, variance=0.04,
-                     discount_rate=0.2, signal_mean_reversion=1.0)
+    return LQProblem(
+        cost_k=1.0,
+        impact_gain=lam,
+        impact_decay=beta,
+        risk_aversion=5.0,
+        variance=0.04,
+        discount_rate=0.2,
+        signal_mean_reversion=1.0,
+    )
 
 
 # ---------------------------------------------------------------- T1: Riccati (MATH.md section 1.3-1.4)
 
+
 def test_t1_riccati_coefficients_with_impact():
     solution = solve_care(t1_problem(0.1, 0.1))
-    expected = {"Aqq": 0.4235842127, "Aql": -0.1594952273, "All": 0.0589802513, "Aqx": 0.6512244286,
-                "Axl": -0.0760447874, "Axx": 0.1882939272}
+    expected = {
+        "Aqq": 0.4235842127,
+        "Aql": -0.1594952273,
+        "All": 0.0589802513,
+        "Aqx": 0.6512244286,
+        "Axl": -0.0760447874,
+        "Axx": 0.1882939272,
+    }
     for name, value in expected.items():
         assert solution.coefficients[name] == pytest.approx(value, abs=T1_TOL), name
     np.testing.assert_allclose(solution.gain, [-0.3395337354, -0.1535972022, 0.6436199498], atol=T1_TOL)
@@ -146,6 +160,7 @@ def test_riccati_is_optimal_against_perturbed_feedback():
 
 # ---------------------------------------------------------------- small-impact expansion (MATH.md section 1.5)
 
+
 def test_expansion_error_is_second_order_in_theta():
     nominal = t1_problem(0.1, 0.1)
     errors = [small_impact_expansion(nominal, theta).max_abs_error for theta in (0.1, 0.01, 0.001)]
@@ -167,6 +182,7 @@ def test_expansion_first_order_term_matches_finite_difference_with_k_not_1():
 
 
 # ---------------------------------------------------------------- T2 and the fast correction (MATH.md section 1.6)
+
 
 def test_t2_fast_correction_uses_fast_mean_reversion_not_small_impact_theta():
     change = fast_correction_per_share(0.06, 0.04, epsilon=0.1, gamma=5.0, fast_mean_reversion=1.0, cost_k=1.0)
@@ -208,12 +224,12 @@ def test_fast_correction_lowers_target_and_speeds_tracking():
 
 # ---------------------------------------------------------------- slow correction (MATH.md section 1.7)
 
+
 def test_variance_sensitivity_matches_finite_difference():
     h = 1e-6
     up = solve_care(dataclasses.replace(t1_problem(0.1, 0.1), variance=0.04 + h)).p
     down = solve_care(dataclasses.replace(t1_problem(0.1, 0.1), variance=0.04 - h)).p
-    np.testing.assert_allclose(variance_sensitivity(solve_care(t1_problem(0.1, 0.1))), (up - down) / (2 * h),
-                               atol=1e-8)
+    np.testing.assert_allclose(variance_sensitivity(solve_care(t1_problem(0.1, 0.1))), (up - down) / (2 * h), atol=1e-8)
 
 
 def test_slow_correction_b_solves_the_linear_system_of_section_1_7():
@@ -226,11 +242,13 @@ def test_slow_correction_b_solves_the_linear_system_of_section_1_7():
     k, lam, beta, rho, kappa = 1.0, 0.1, 0.1, 0.2, 1.0
     aq, al, ax = solution.gain * k
     # unknowns Bq, Bl, Bx with b = Bq + lam Bl, written as one 3x3 linear system
-    matrix = np.array([
-        [rho - aq / k, -lam * aq / k, 0.0],
-        [-al / k, rho + beta - lam * al / k, 0.0],
-        [-ax / k, -lam * ax / k, rho + kappa],
-    ])
+    matrix = np.array(
+        [
+            [rho - aq / k, -lam * aq / k, 0.0],
+            [-al / k, rho + beta - lam * al / k, 0.0],
+            [-ax / k, -lam * ax / k, rho + kappa],
+        ]
+    )
     bq, bl, _ = np.linalg.solve(matrix, c_z * np.array([d_aqx, d_axl, d_axx]))
     assert b == pytest.approx(bq + lam * bl, rel=1e-12)
     assert slow_correction_b(solution, 0.0) == 0.0
@@ -259,6 +277,7 @@ def test_finite_horizon_slow_b_tends_to_stationary_b():
 
 
 # ---------------------------------------------------------------- half-step rule and core guards
+
 
 def test_half_step_rule_threshold():
     mu = 0.04
@@ -330,6 +349,7 @@ def test_core_model_uses_theta_scaled_impact():
 
 # ---------------------------------------------------------------- finite horizon (execution of an order)
 
+
 @pytest.fixture
 def market() -> MarketParams:
     return MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7)
@@ -354,8 +374,9 @@ def test_reduces_to_continuous_almgren_chriss(market, side, shares, horizon_days
 def test_permanent_persistent_impact_does_not_change_the_plan(market):
     """beta = 0 and rho = 0: -int q dl = lambda X^2 / 2 is a constant, so the plan is still AC (derived)."""
     order = Order("DEMO", "sell", 1e6, 5.0, 20)
-    params = MultiscaleParams(small_impact_theta=0.15, persistent_impact_gain_per_day=3.0,
-                              persistent_impact_decay_per_day=0.0)
+    params = MultiscaleParams(
+        small_impact_theta=0.15, persistent_impact_gain_per_day=3.0, persistent_impact_decay_per_day=0.0
+    )
     mine = multiscale(order, market, params).holdings_shares
     theirs = ac_continuous(order, market, ACParams(1e-6)).holdings_shares
     np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-8 * 1e6)
@@ -369,9 +390,13 @@ def test_risk_neutral_no_impact_is_twap(market):
 
 def test_penalty_riccati_ode_converges_to_the_exact_terminal_constraint(market):
     """solve_ivp with terminal penalty M on q: the error in P falls like 1/M (MATH.md section 1.3, finite T)."""
-    problem = order_problem(Order("DEMO", "sell", 1e6, 5.0, 5), market,
-                            MultiscaleParams(small_impact_theta=0.19, persistent_impact_gain_per_day=2.0,
-                                             persistent_impact_decay_per_day=2.0))
+    problem = order_problem(
+        Order("DEMO", "sell", 1e6, 5.0, 5),
+        market,
+        MultiscaleParams(
+            small_impact_theta=0.19, persistent_impact_gain_per_day=2.0, persistent_impact_decay_per_day=2.0
+        ),
+    )
     exact = finite_horizon(problem, 5.0, 500)
     t_eval = exact.times[:-1:50]
     reference = exact.p[:-1:50]
@@ -399,9 +424,13 @@ def _discretised_cost(problem: LQProblem, shares: float, x0: float, horizon: flo
     t = np.arange(steps) * h
     x_mid = x0 * np.exp(-kappa * (t + h / 2))
     q_mid = q + u * h / 2
-    running = (problem.cost_k / 2 * u**2 * h
-               + problem.risk_aversion * problem.variance / 2 * h * (q**2 + q * u * h + u**2 * h**2 / 3)
-               - h * q_mid * x_mid - lam * u * h * q_mid + beta * h * q_mid * l_mid)
+    running = (
+        problem.cost_k / 2 * u**2 * h
+        + problem.risk_aversion * problem.variance / 2 * h * (q**2 + q * u * h + u**2 * h**2 / 3)
+        - h * q_mid * x_mid
+        - lam * u * h * q_mid
+        + beta * h * q_mid * l_mid
+    )
     return float(running.sum())
 
 
@@ -412,8 +441,12 @@ def test_finite_horizon_matches_direct_minimisation_with_persistent_impact_and_s
     so the check is not vacuous.
     """
     order = Order("DEMO", "sell", 1e6, 5.0, 100)
-    params = MultiscaleParams(small_impact_theta=0.19, persistent_impact_gain_per_day=2.0,
-                              persistent_impact_decay_per_day=2.0, signal_usd_per_day=-0.05)
+    params = MultiscaleParams(
+        small_impact_theta=0.19,
+        persistent_impact_gain_per_day=2.0,
+        persistent_impact_decay_per_day=2.0,
+        signal_usd_per_day=-0.05,
+    )
     problem = order_problem(order, market, params)
     shares, horizon, steps = 1e6, 5.0, 100
     h = horizon / steps
@@ -453,6 +486,7 @@ def test_finite_horizon_refuses_unbounded_cost():
 
 def test_signal_sign_for_buys_and_sells(market):
     """A rising price favours waiting on a sell and hurrying on a buy; with no signal buy = sell."""
+
     def holdings(side, signal):
         order = Order("DEMO", side, 1e6, 5.0, 10)
         return multiscale(order, market, MultiscaleParams(signal_usd_per_day=signal)).holdings_shares
@@ -478,6 +512,7 @@ def test_buy_and_sell_mirror_with_the_slow_correction_on(market):
 
 # ---------------------------------------------------------------- the feedback policy
 
+
 def test_policy_reproduces_the_plan_and_ends_flat(market):
     order = Order("DEMO", "sell", 1e6, 5.0, 5)
     policy = MultiscalePolicy(order, market, MultiscaleParams(signal_usd_per_day=0.03))
@@ -492,8 +527,9 @@ def test_policy_reproduces_the_plan_and_ends_flat(market):
 
 def test_policy_is_vectorised_and_matches_scalar_calls(market):
     order = Order("DEMO", "buy", 2e5, 1.0, 390)
-    policy = MultiscalePolicy(order, market, MultiscaleParams(slow_correlation=-0.5,
-                                                              signal_vol_usd_per_day_per_sqrt_day=0.05))
+    policy = MultiscalePolicy(
+        order, market, MultiscaleParams(slow_correlation=-0.5, signal_vol_usd_per_day_per_sqrt_day=0.05)
+    )
     rng = np.random.default_rng(1)
     n = 1000
     mu = policy.long_run_variance
@@ -532,14 +568,16 @@ def test_policy_fast_correction_and_half_step(market):
 
 def test_policy_slow_correction_matches_b_path(market):
     order = Order("DEMO", "sell", 1e6, 5.0, 5)
-    params = MultiscaleParams(slow_correlation=-0.6, signal_vol_usd_per_day_per_sqrt_day=0.1,
-                              slow_vol_of_vol_per_sqrt_day=0.2)
+    params = MultiscaleParams(
+        slow_correlation=-0.6, signal_vol_usd_per_day_per_sqrt_day=0.1, slow_vol_of_vol_per_sqrt_day=0.2
+    )
     policy = MultiscalePolicy(order, market, params)
     plain = MultiscalePolicy(order, market, dataclasses.replace(params, slow_correlation=0.0))
     mu = policy.long_run_variance
     t = policy.solution.times[400]
-    difference = (float(policy.rate_shares_per_day(t, 3e5, 0.0, 0.0, mu, mu))
-                  - float(plain.rate_shares_per_day(t, 3e5, 0.0, 0.0, mu, mu)))
+    difference = float(policy.rate_shares_per_day(t, 3e5, 0.0, 0.0, mu, mu)) - float(
+        plain.rate_shares_per_day(t, 3e5, 0.0, 0.0, mu, mu)
+    )
     b = finite_horizon_slow_b(policy.solution)[400]
     c_z = -0.6 * 0.1 * 0.2 * mu
     assert difference == pytest.approx(-math.sqrt(0.5) * c_z * b / policy.problem.cost_k, rel=1e-9)
@@ -547,6 +585,7 @@ def test_policy_slow_correction_matches_b_path(market):
 
 
 # ---------------------------------------------------------------- the registry strategy
+
 
 def test_strategy_object_and_settings(market):
     (strategy,) = STRATEGIES
@@ -582,9 +621,13 @@ def test_high_vol_start_warns_and_slows_the_first_slices(market):
 
 def test_ill_posed_order_reports_a_plain_error(market):
     order = Order("DEMO", "sell", 1e6, 20.0, 20)
-    params = MultiscaleParams(discount_rate_per_day=0.5, small_impact_theta=0.19,
-                              persistent_impact_gain_per_day=100.0, persistent_impact_decay_per_day=0.05,
-                              risk_aversion_per_usd=1e-8)
+    params = MultiscaleParams(
+        discount_rate_per_day=0.5,
+        small_impact_theta=0.19,
+        persistent_impact_gain_per_day=100.0,
+        persistent_impact_decay_per_day=0.05,
+        risk_aversion_per_usd=1e-8,
+    )
     with pytest.raises(ValueError, match="ill-posed"):
         multiscale(order, market, params)
 
@@ -601,8 +644,12 @@ def test_ill_posed_order_reports_a_plain_error(market):
 def test_plans_trade_the_whole_order_monotonically(market, risk_aversion, horizon, slices, theta, gain, decay):
     """Without a signal and with rho = 0 a plan sells down monotonically and ends flat (hypothesis)."""
     order = Order("DEMO", "sell", 1e6, horizon, slices)
-    params = MultiscaleParams(risk_aversion_per_usd=risk_aversion, small_impact_theta=theta,
-                              persistent_impact_gain_per_day=gain, persistent_impact_decay_per_day=decay)
+    params = MultiscaleParams(
+        risk_aversion_per_usd=risk_aversion,
+        small_impact_theta=theta,
+        persistent_impact_gain_per_day=gain,
+        persistent_impact_decay_per_day=decay,
+    )
     holdings = multiscale(order, market, params).holdings_shares
     assert holdings[0] == 1e6 and holdings[-1] == 0.0
     assert np.all(np.diff(holdings) <= 1e-9 * 1e6)

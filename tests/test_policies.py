@@ -90,18 +90,43 @@ def test_ladder_carrying_unfilled_shares_matches_its_expected_schedule():
     assert np.all(np.diff(holdings, axis=1) <= 1e-9)
 
 
-def test_regime_without_regimes_trades_the_high_fraction():
+def speed_path(order, speed):
+    """Holdings of a constant speed f: x_k = x_{k-1} (1 - min(1, f / (N - k + 1))), the last slice finishing."""
+    n = order.slices
+    keep = 1.0 - np.minimum(1.0, speed / (n - np.arange(n - 1)))
+    return order.shares * np.concatenate([[1.0], np.cumprod(keep), [0.0]])
+
+
+def test_regime_without_regimes_trades_the_base_rate_times_the_high_speed():
     order, market = intraday()
-    params = RegimeParams()
-    high, low = params.slice_fractions(order, market)
-    minutes = order.slice_days * market.session_minutes
-    assert high == pytest.approx(1 - 0.8 ** (minutes / 15))
-    assert low == pytest.approx(1 - 0.9 ** (minutes / 15))
+    params = RegimeParams(max_participation=1.0)
     market_paths = generate_market_paths(order, market, QUIET, 10, 0)
     holdings = run_policy(RegimePolicy(order, market, params), order, market, market_paths, QUIET, 10)[5]
-    expected = order.shares * (1 - high) ** np.arange(order.slices + 1)
-    expected[-1] = 0.0
-    assert holdings[0] == pytest.approx(expected, rel=1e-12)
+    assert holdings[0] == pytest.approx(speed_path(order, 1.5), rel=1e-12)
+
+
+@pytest.mark.parametrize("speed", [0.75, 1.0, 1.5, 3.0])
+def test_regime_speed_path_is_defined_in_time(speed):
+    """At a constant speed f the holdings converge to X ((T - t) / T)^f as the grid is refined (module docstring):
+    the same trajectory in time on every grid, within an error that shrinks with the slices."""
+    errors = []
+    for slices in (24, 78, 390):
+        order = Order("DEMO", "sell", 250_000, 1.0, slices)
+        continuous = order.shares * (1.0 - order.times_days / order.horizon_days) ** speed
+        errors.append(np.max(np.abs(speed_path(order, speed) - continuous)) / order.shares)
+    if speed == 1.0:
+        assert max(errors) < 1e-12  # f = 1 is TWAP of the remainder: a straight line on any grid
+    else:
+        assert errors[-1] < 0.02 and errors[1] < errors[0] and errors[2] < errors[1]
+
+
+def test_regime_on_the_table1_order_finishes_within_the_horizon_at_its_speed():
+    """Sell 1M over 5 days in 5 slices (the issue: the old per-15-minute fractions sold 97.5% in the first slice):
+    the first slice sells between 0.75 x 20% and 1.5 x 20% of the order."""
+    order = Order("DEMO", "sell", 1e6, 5.0, 5)
+    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7)
+    first = regime_adaptive(order, market, RegimeParams(liquidity_model=MarketModel())).trades_shares[0]
+    assert 0.15 * 1e6 <= first <= 0.30 * 1e6
 
 
 def test_regime_detection_is_perfect_without_noise():
@@ -130,23 +155,21 @@ def _state(market_paths, market, k):
 def test_regime_expected_schedule_matches_the_simulated_mean():
     """The build's Markov recursion is the mean of the policy under the default market model (4 SE)."""
     order, market = intraday()
-    schedule = regime_adaptive(order, market, RegimeParams(liquidity_model=MarketModel()))
+    params = RegimeParams(max_participation=1.0, liquidity_model=MarketModel())
+    schedule = regime_adaptive(order, market, params)
     paths = 8000
     market_paths = generate_market_paths(order, market, MarketModel(), paths, 6)
-    holdings = run_policy(RegimePolicy(order, market, RegimeParams()), order, market, market_paths,
-                          MarketModel(), paths)[5]  # fmt: skip
+    holdings = run_policy(RegimePolicy(order, market, params), order, market, market_paths, MarketModel(), paths)[5]
     mean, stderr = holdings.mean(axis=0), holdings.std(axis=0) / math.sqrt(paths)
     assert np.all(np.abs(mean - schedule.holdings_shares) <= 4 * stderr + 1e-9 * order.shares)
-    # low liquidity slows it down: between the all-high and all-low geometric paths
-    high, low = RegimeParams().slice_fractions(order, market)
-    k = np.arange(1, order.slices)
-    assert np.all(schedule.holdings_shares[1:-1] > order.shares * (1 - high) ** k)
-    assert np.all(schedule.holdings_shares[1:-1] < order.shares * (1 - low) ** k)
+    # low liquidity slows it down: between the all-high and all-low speed paths
+    assert np.all(schedule.holdings_shares[1:-1] > speed_path(order, 1.5)[1:-1])
+    assert np.all(schedule.holdings_shares[1:-1] < speed_path(order, 0.75)[1:-1])
 
 
 def test_regime_warns_when_much_is_left_for_the_last_slice():
     order, market = intraday()
-    slow = regime_adaptive(order, market, RegimeParams(regime_high_fraction=0.02, regime_low_fraction=0.01,
+    slow = regime_adaptive(order, market, RegimeParams(regime_high_speed=0.6, regime_low_speed=0.55,
                                                        liquidity_model=MarketModel()))  # fmt: skip
     assert slow.warnings and "last slice" in slow.warnings[0]
     assert not regime_adaptive(order, market, RegimeParams(liquidity_model=MarketModel())).warnings
@@ -281,10 +304,10 @@ def test_ladder_schedule_invariants(levels, probability, decay, cross, slices):
 
 
 @settings(max_examples=30, deadline=None)
-@given(high=st.floats(0.01, 1.0), low=st.floats(0.01, 1.0), period=st.floats(1.0, 400.0), slices=st.integers(1, 60))
-def test_regime_schedule_invariants(high, low, period, slices):
+@given(high=st.floats(0.51, 5.0), low=st.floats(0.51, 5.0), slices=st.integers(1, 60))
+def test_regime_schedule_invariants(high, low, slices):
     order, market = intraday(slices)
-    schedule = regime_adaptive(order, market, RegimeParams(high, low, period, liquidity_model=MarketModel()))
+    schedule = regime_adaptive(order, market, RegimeParams(high, low, liquidity_model=MarketModel()))
     holdings = schedule.holdings_shares
     assert holdings[0] == order.shares and holdings[-1] == 0
     assert np.all(np.diff(holdings) <= 1e-9 * order.shares) and np.all(holdings >= 0)
@@ -296,8 +319,9 @@ def test_regime_schedule_invariants(high, low, period, slices):
         (lambda: LadderParams(ladder_levels=0), "levels"),
         (lambda: LadderParams(ladder_touch_fill_probability=1.5), "fill probability"),
         (lambda: LadderParams(ladder_spacing_spreads=-1), "spacing"),
-        (lambda: RegimeParams(regime_high_fraction=0.0), "high-liquidity fraction"),
-        (lambda: RegimeParams(regime_period_minutes=0.0), "period"),
+        (lambda: RegimeParams(regime_high_speed=0.5), "high-liquidity speed"),
+        (lambda: RegimeParams(regime_low_speed=6.0), "low-liquidity speed"),
+        (lambda: RegimeParams(max_participation=1.5), "maximum participation"),
         (lambda: RegimeParams(regime_spread_threshold=-1.0), "spread threshold"),
     ],
 )

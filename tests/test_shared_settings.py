@@ -16,17 +16,18 @@ from optexec.strategies.nonlinear import NonlinearParams, nonlinear
 
 def test_every_shared_setting_has_one_default_and_each_strategy_that_uses_it_keeps_it():
     assert DEFAULT_RISK_AVERSION_PER_USD == SHARED_SETTINGS["risk_aversion_per_usd"].default
-    users = set()
+    users: dict[str, set[str]] = {name: set() for name in SHARED_SETTINGS}
     for strategy in registry.STRATEGIES.values():
         for field in user_fields(strategy.params_type):
             if SHARED_KEY in field.metadata:
                 name = field.metadata[SHARED_KEY]
                 assert field.default == SHARED_SETTINGS[name].default
                 assert param_spec(field) is SHARED_SETTINGS[name].spec
-                users.add(strategy.name)
+                users[name].add(strategy.name)
             else:  # a strategy's own setting never carries a shared setting's name
                 assert (field.metadata.get("optexec_setting") or field.name) not in SHARED_SETTINGS
-    assert users == {"ac_discrete", "ac_continuous", "ac_drift", "multiscale", "rl_agent"}
+    assert users["risk_aversion_per_usd"] == {"ac_discrete", "ac_continuous", "ac_drift", "multiscale", "rl_agent"}
+    assert users["max_participation"] == set(registry.STRATEGIES)  # every strategy takes the participation limit
     for name, setting in registry.SETTINGS.items():  # one default per setting name, whoever declares it
         defaults = {f.default for s in registry.STRATEGIES.values() for f in user_fields(s.params_type)
                     if (f.metadata.get(SHARED_KEY) or f.metadata.get("optexec_setting") or f.name) == name}  # fmt: skip
@@ -62,8 +63,11 @@ def test_the_nonlinear_default_runs_from_make_plan_unless_its_own_risk_aversion_
     for settings in ({}, {"risk_aversion_per_usd": 1e-5}):
         plan = make_plan(order, market, settings, ["nonlinear", "ac_discrete"])
         np.testing.assert_array_equal(plan.rows[0].schedule.holdings_shares, neutral)
-        assert plan.shared_used(plan.rows[0]) == {}
-        assert plan.shared_used(plan.rows[1]) == {"risk_aversion_per_usd": settings.get("risk_aversion_per_usd", 1e-6)}
+        assert plan.shared_used(plan.rows[0]) == {"max_participation": 0.25}  # not the plan's risk aversion
+        assert plan.shared_used(plan.rows[1]) == {
+            "risk_aversion_per_usd": settings.get("risk_aversion_per_usd", 1e-6),
+            "max_participation": 0.25,
+        }
     plan = make_plan(order, market, {"nonlinear_risk_aversion_per_usd": 1e-5}, ["nonlinear"])
     np.testing.assert_array_equal(plan.rows[0].schedule.holdings_shares, averse)
 
@@ -73,9 +77,11 @@ def test_the_plan_table_and_json_say_which_shared_settings_each_strategy_used():
     market = MarketParams.from_rules_of_thumb(50.0, 1.0, 0.02, 5e6)
     plan = make_plan(order, market, {"risk_aversion_per_usd": 3e-6}, ["twap", "ac_discrete"])
     table = cost_table(plan).set_index("strategy")["shared_settings"]
-    assert table["TWAP"] == "none" and table["Almgren–Chriss"] == "Risk aversion λ = 3e-06 (1/$)"
+    limit = "Max participation = 25% of the slice's expected volume"
+    assert table["TWAP"] == limit and table["Almgren–Chriss"] == f"Risk aversion λ = 3e-06 (1/$), {limit}"
     rows = {row["name"]: row["shared_settings"] for row in plan_to_json(plan)["strategies"]}
-    assert rows == {"twap": {}, "ac_discrete": {"risk_aversion_per_usd": 3e-6}}
+    assert rows == {"twap": {"max_participation": 0.25},
+                    "ac_discrete": {"risk_aversion_per_usd": 3e-6, "max_participation": 0.25}}  # fmt: skip
 
 
 def test_every_setting_has_a_label_and_the_sliders_their_range():
@@ -106,18 +112,26 @@ def test_the_strategies_import_neither_the_simulator_nor_the_rl_package_nor_the_
     assert out.strip() == "[]"
 
 
-def test_a_reserved_shared_setting_is_one_entry_and_the_registry_then_names_the_clash(monkeypatch):
-    """max_participation and cost_model are reserved: adding one to SHARED_SETTINGS is one entry; the nonlinear
-    allocator's own max_participation (0.1 of slice volume) would then be refused until it is declared shared or
-    renamed, instead of being overridden silently."""
-    from optexec.strategies.base import RESERVED_SHARED_NAMES, ParamSpec, SharedSetting
+def test_the_participation_limit_is_shared_and_the_cost_model_name_is_reserved():
+    """max_participation is one shared setting (25%) that every strategy takes; a strategy field of that name not
+    declared shared is refused, and so is any strategy setting called cost_model (the market's, not a strategy's)."""
+    from optexec.strategies.base import RESERVED_SHARED_NAMES
 
-    assert set(RESERVED_SHARED_NAMES) == {"max_participation", "cost_model"}
-    assert not set(RESERVED_SHARED_NAMES) & set(SHARED_SETTINGS)
-    setting = SharedSetting("max_participation", 0.25, ParamSpec("Max participation", min_value=0.01, max_value=1.0))
-    monkeypatch.setitem(SHARED_SETTINGS, "max_participation", setting)
-    with pytest.raises(ValueError, match="'nonlinear' has its own setting 'max_participation'"):
-        registry.collect_settings(registry.STRATEGIES.values())
+    assert SHARED_SETTINGS["max_participation"].default == 0.25
+    assert RESERVED_SHARED_NAMES == ("cost_model",) and "cost_model" not in SHARED_SETTINGS
+
+    @dataclasses.dataclass(frozen=True)
+    class OwnCap:
+        max_participation: float = 0.1
+
+    @dataclasses.dataclass(frozen=True)
+    class OwnModel:
+        cost_model: str = "linear"
+
+    with pytest.raises(ValueError, match="'own' has its own setting 'max_participation'"):
+        registry.collect_settings([Strategy("own", "Own", OwnCap, twap, "x")])
+    with pytest.raises(ValueError, match="'model' has a setting 'cost_model': that name is reserved"):
+        registry.collect_settings([Strategy("model", "Model", OwnModel, twap, "x")])
 
     @dataclasses.dataclass(frozen=True)
     class Capped:

@@ -1,4 +1,5 @@
-"""Obizhaeva–Wang transient impact: MATH.md section 9 T6, a direct QP, limits and the slice-grid mapping."""
+"""Obizhaeva–Wang transient impact: MATH.md section 9 T6, a direct QP, limits and the slice-grid mapping; the
+transient cost of any schedule is the market model's (optexec.market.TransientImpact)."""
 
 import math
 
@@ -6,6 +7,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from optexec.market import StaticTrades, TransientImpact
+from optexec.market import expected_cost as model_cost
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
 from optexec.strategies.benchmarks import NoParams, TWAPParams, immediate, twap, vwap
 from optexec.strategies.transient import (
@@ -16,12 +19,22 @@ from optexec.strategies.transient import (
     ow_discrete_cost_usd,
     ow_discrete_trades,
     schedule_transient_cost_usd,
-    transient_cost_usd,
 )
 
 
-def market() -> MarketParams:
-    return MarketParams(50.0, 1.0, 0.02, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile())
+def market(**kwargs) -> MarketParams:
+    return MarketParams(
+        50.0, 1.0, 0.02, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile(), cost_model="linear+transient",
+        **kwargs,
+    )  # fmt: skip
+
+
+def transient_cost_usd(trades, times, kappa, rho):
+    """The market model's transient cost of blocks at equally spaced times (``times`` t_0, t_0 + tau, ...)."""
+    trades = np.asarray(trades, dtype=float)
+    tau = float(times[1] - times[0]) if len(times) > 1 else 1.0
+    static = StaticTrades(trades, trades, tau, np.ones(trades.shape[-1]), float(np.sum(trades, axis=-1).max()))
+    return TransientImpact(kappa, rho).expected_usd(static)
 
 
 def qp_optimum(total, times, kappa, rho):
@@ -95,94 +108,91 @@ def test_resilience_limits():
     assert ow_discrete_cost_usd(1.0, 5, 1.0, 1.0, 1e4) == pytest.approx(1 / 12, rel=1e-12)
 
 
-def test_cost_vectorised_over_paths_and_extras():
-    rng = np.random.default_rng(0)
-    trades = rng.uniform(0, 1, (4, 7))
-    times = np.sort(rng.uniform(0, 1, 7))
-    batch = transient_cost_usd(trades, times, 0.7, 2.0, half_spread_usd=0.01, permanent_usd_per_share2=0.1)
-    for path in range(4):
-        single = transient_cost_usd(trades[path], times, 0.7, 2.0)
-        total = trades[path].sum()
-        assert batch[path] == pytest.approx(single + 0.01 * total + 0.1 * total**2 / 2, rel=1e-13)
-
-
-def test_bad_times_raise():
-    with pytest.raises(ValueError, match="one trade time per trade"):
-        transient_cost_usd([1.0, 2.0], [0.0], 1.0, 1.0)
-    with pytest.raises(ValueError, match="increasing order"):
-        transient_cost_usd([1.0, 2.0], [1.0, 0.0], 1.0, 1.0)
-
-
 # ---- the registry strategy on the slice grid --------------------------------------------------------------------
 
 
-def test_strategy_cost_equals_formula_on_grid():
-    order = Order("X", "buy", 100_000, 1.0, 26)
-    params = TransientParams(transient_impact_usd_per_share2=2e-5, resilience_per_day=20.0)
-    schedule = obizhaeva_wang(order, market(), params)
-    cost = schedule_transient_cost_usd(schedule, market(), params)
-    expected = ow_discrete_cost_usd(1e5, 25, 25 * order.slice_days, 2e-5, 20.0)
-    assert cost == pytest.approx(expected, rel=1e-12)
-    assert schedule.trades_shares[0] == pytest.approx(schedule.trades_shares[-1], rel=1e-12)
-    np.testing.assert_allclose(schedule.trades_shares[1:-1], schedule.trades_shares[1], rtol=1e-12)
+@pytest.mark.parametrize("slices", [2, 26, 390])
+def test_strategy_cost_is_the_continuous_optimum_over_the_grid(slices):
+    """Blocks at the start of the first and last slice and a constant rate between: the market model's transient
+    cost is exactly the continuous OW cost kappa X^2 / (rho T' + 2) over T' = (N - 1) tau (module docstring)."""
+    order = Order("X", "buy", 100_000, 1.0, slices)
+    m = market(transient_strength_usd_per_share2=2e-5, transient_decay_per_day=20.0)
+    schedule = obizhaeva_wang(order, m, TransientParams(max_participation=1.0))
+    horizon = (slices - 1) * order.slice_days
+    ow = ow_continuous(1e5, horizon, 2e-5, 20.0)
+    assert float(model_cost(schedule).buckets_usd["transient"]) == pytest.approx(ow.transient_cost_usd, rel=1e-10)
+    assert schedule_transient_cost_usd(schedule, m) == pytest.approx(ow.transient_cost_usd, rel=1e-10)
+    blocks = schedule.blocks_shares
+    assert blocks[0] == pytest.approx(ow.block_shares, rel=1e-12) and blocks[-1] == pytest.approx(blocks[0])
+    np.testing.assert_allclose(blocks[1:-1], 0.0)
+    worked = schedule.trades_shares - blocks
+    np.testing.assert_allclose(worked[:-1], ow.rate_shares_per_day * order.slice_days, rtol=1e-12)
+    assert worked[-1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_strategy_cost_converges_to_the_continuous_optimum():
+    """As the grid is refined the strategy's transient cost falls to kappa X^2 / (rho T + 2), with an error
+    kappa X^2 rho tau / (rho T + 2)^2 to first order."""
+    m = market(transient_strength_usd_per_share2=2e-5, transient_decay_per_day=20.0)
+    limit = ow_continuous(1e5, 1.0, 2e-5, 20.0).transient_cost_usd
+    errors = []
+    for slices in (24, 78, 390, 1560):
+        schedule = obizhaeva_wang(Order("X", "buy", 100_000, 1.0, slices), m, TransientParams(max_participation=1.0))
+        errors.append(float(model_cost(schedule).buckets_usd["transient"]) / limit - 1.0)
+        assert errors[-1] == pytest.approx(20.0 / slices / 22.0, rel=0.1)
+    assert all(np.diff(errors) < 0) and errors[-1] > 0
 
 
 @pytest.mark.parametrize("side", ["buy", "sell"])
 def test_optimum_beats_twap_vwap_and_immediate(side):
     order = Order("X", side, 100_000, 1.0, 39)
     m = market()
-    params = TransientParams()
-    best = schedule_transient_cost_usd(obizhaeva_wang(order, m, params), m, params)
+    best = schedule_transient_cost_usd(obizhaeva_wang(order, m, TransientParams()), m)
     for other in (twap(order, m, TWAPParams()), vwap(order, m, NoParams()), immediate(order, m, NoParams())):
-        assert best < schedule_transient_cost_usd(other, m, params)
+        assert best < schedule_transient_cost_usd(other, m)
     # immediate = one block: kappa X^2 / 2
-    kappa, _ = params.resolve(m)
-    assert schedule_transient_cost_usd(immediate(order, m, NoParams()), m, params) == pytest.approx(
-        0.5 * kappa * 1e10, rel=1e-12
+    assert schedule_transient_cost_usd(immediate(order, m, NoParams()), m) == pytest.approx(
+        0.5 * m.transient_strength * 1e10, rel=1e-12
     )
 
 
-def test_default_parameters_from_market():
+def test_kappa_and_rho_are_the_markets():
     m = market()
-    kappa, rho = TransientParams().resolve(m)
-    assert rho == pytest.approx(math.log(2) * 390 / 30, rel=1e-12)  # 30-minute half-life
-    assert kappa == pytest.approx(rho * 2.5e-6, rel=1e-12)  # slow constant rate costs eta v^2 per day
-    # check the matching: a constant rate v over T costs (kappa v^2/rho)(T - (1 - e^{-rho T})/rho) in continuous
-    # time (displacement kappa v (1 - e^{-rho t})/rho), i.e. eta v^2 T less the build-up; fine blocks approximate it
-    times = np.linspace(0, 5, 50_001)
-    v = 1e5
-    cost = transient_cost_usd(np.full(times.size, v * 5 / times.size), times, kappa, rho)
-    assert cost == pytest.approx(2.5e-6 * v**2 * (5 - (1 - math.exp(-5 * rho)) / rho), rel=1e-3)
+    assert m.transient_decay == pytest.approx(math.log(2) * 390 / 30, rel=1e-12)  # 30-minute half-life
+    assert m.transient_strength == pytest.approx(m.transient_decay * 2.5e-6, rel=1e-12)  # kappa = rho eta
+    schedule = obizhaeva_wang(Order("X", "buy", 1000, 0.5, 10), m, TransientParams())
+    assert schedule.params["resilience_per_day"] == m.transient_decay
+    assert schedule.params["transient_impact_usd_per_share2"] == m.transient_strength
+    fitted = market(transient_decay_per_day=3.0)
+    slower = obizhaeva_wang(Order("X", "buy", 1000, 0.5, 10), fitted, TransientParams())
+    assert slower.blocks_shares[0] == pytest.approx(1000 / (3.0 * 0.45 + 2), rel=1e-12)
+
+
+def test_default_strength_makes_a_slow_rate_cost_the_linear_temporary_cost():
+    """kappa = rho eta: a constant rate v over T costs (kappa v^2/rho)(T - (1 - e^{-rho T})/rho) in continuous
+    time, i.e. eta v^2 T less the build-up (the model prices a constant rate exactly on any grid)."""
+    m = market()
+    order = Order("X", "buy", 5e5, 5.0, 50)
+    cost = schedule_transient_cost_usd(twap(order, m, TWAPParams(max_participation=1.0)), m)
+    v, rho = 1e5, m.transient_decay
+    assert cost == pytest.approx(2.5e-6 * v**2 * (5 - (1 - math.exp(-5 * rho)) / rho), rel=1e-12)
 
 
 def test_one_slice_is_one_block():
     order = Order("X", "sell", 1000, 0.1, 1)
     schedule = obizhaeva_wang(order, market(), TransientParams())
     np.testing.assert_allclose(schedule.trades_shares, [1000.0])
+    np.testing.assert_allclose(schedule.blocks_shares, [1000.0])
 
 
-@pytest.mark.parametrize(
-    ("field", "value"), [("transient_impact_usd_per_share2", 0.0), ("resilience_per_day", -1.0)]
-)
-def test_params_validation(field, value):
-    with pytest.raises(ValueError, match="must be > 0"):
-        TransientParams(**{field: value})
+def test_params_validation():
+    with pytest.raises(ValueError, match="maximum participation"):
+        TransientParams(max_participation=0.0)
 
 
 def test_registry_entry():
     (strategy,) = STRATEGIES
     assert strategy.name == "obizhaeva_wang"
-    schedule = strategy.schedule(Order("X", "buy", 1000, 0.5, 10), market(), {"resilience_per_day": 5.0})
-    assert schedule.params["resilience_per_day"] == 5.0
-
-
-def test_uniform_grid_filter_equals_the_step_by_step_recursion():
-    """The lfilter shortcut on a uniform grid gives the recursion's cost (a 1e-9 day jitter forces the loop)."""
-    rng = np.random.default_rng(0)
-    trades = rng.uniform(0, 1, (3, 390))
-    times = np.linspace(0, 1, 391)[:-1]
-    jittered = times.copy()
-    jittered[5] += 1e-9
-    np.testing.assert_allclose(
-        transient_cost_usd(trades, times, 2.0, 9.0), transient_cost_usd(trades, jittered, 2.0, 9.0), rtol=1e-8
-    )
+    assert "kappa and rho" in strategy.optimises_under(market())
+    schedule = strategy.schedule(Order("X", "buy", 1000, 0.5, 10), market(), {"max_participation": 0.5})
+    assert schedule.params["max_participation"] == 0.5

@@ -15,6 +15,10 @@ import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies.base import Strategy, shared
+from optexec.strategies.participation import check_max_participation, limit_participation
+
+#: what the Almgren–Chriss strategies optimise (the "optimises under" of the plan table)
+LINEAR_AC = "linear Almgren–Chriss: spread, linear temporary, linear permanent"
 
 
 @dataclass(frozen=True)
@@ -22,12 +26,16 @@ class ACParams:
     """Almgren–Chriss parameters.
 
     risk_aversion_per_usd : lambda in E + lambda V, per $ (0 = risk neutral, gives TWAP).
+    max_participation : the shared participation limit: the optimal schedule is capped by it afterwards
+        (optexec.strategies.participation), so a front-loaded schedule is spread over later slices.
     """
 
     risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
+    max_participation: float = shared("max_participation")
 
     def __post_init__(self) -> None:
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
+        check_max_participation(self.max_participation)
 
 
 def eta_tilde(order: Order, market: MarketParams) -> float:
@@ -76,7 +84,8 @@ def ac_discrete(order: Order, market: MarketParams, params: ACParams) -> Schedul
     """x_j = X sinh(kappa (T - t_j)) / sinh(kappa T) with the exact discrete kappa (eq 17-19)."""
     kappa = kappa_discrete(order, market, params.risk_aversion_per_usd)
     holdings = order.shares * sinh_ratio(kappa, order.times_days, order.horizon_days)
-    return Schedule.from_holdings("ac_discrete", order, market, holdings, params.__dict__)
+    schedule = Schedule.from_holdings("ac_discrete", order, market, holdings, params.__dict__)
+    return limit_participation(schedule, params.max_participation)
 
 
 def ac_continuous(order: Order, market: MarketParams, params: ACParams) -> Schedule:
@@ -84,7 +93,8 @@ def ac_continuous(order: Order, market: MarketParams, params: ACParams) -> Sched
     sampled on the slice grid (MATH.md section 8)."""
     kappa = kappa_continuous(market, params.risk_aversion_per_usd)
     holdings = order.shares * sinh_ratio(kappa, order.times_days, order.horizon_days)
-    return Schedule.from_holdings("ac_continuous", order, market, holdings, params.__dict__)
+    schedule = Schedule.from_holdings("ac_continuous", order, market, holdings, params.__dict__)
+    return limit_participation(schedule, params.max_participation)
 
 
 def favourable_drift_usd_per_day(order: Order, market: MarketParams) -> float:
@@ -132,7 +142,8 @@ def ac_drift(order: Order, market: MarketParams, params: ACParams) -> Schedule:
         holdings = order.shares * sinh_ratio(kappa, t, horizon) + drift_term
     if np.any(holdings < -1e-9 * order.shares) or np.any(np.diff(holdings) > 1e-9 * order.shares):
         warnings = ("the drift is strong enough that this schedule trades against the order at times",)
-    return Schedule.from_holdings("ac_drift", order, market, holdings, params.__dict__, warnings)
+    schedule = Schedule.from_holdings("ac_drift", order, market, holdings, params.__dict__, warnings)
+    return limit_participation(schedule, params.max_participation)
 
 
 STRATEGIES = [
@@ -142,6 +153,7 @@ STRATEGIES = [
         ACParams,
         ac_discrete,
         "Minimises expected cost + risk aversion x variance under linear impact (exact discrete solution).",
+        optimises=LINEAR_AC,
     ),
     Strategy(
         "ac_continuous",
@@ -149,6 +161,7 @@ STRATEGIES = [
         ACParams,
         ac_continuous,
         "The continuous-time Almgren–Chriss trajectory sampled on the slices.",
+        optimises=LINEAR_AC + " (continuous time)",
     ),
     Strategy(
         "ac_drift",
@@ -156,5 +169,6 @@ STRATEGIES = [
         ACParams,
         ac_drift,
         "Almgren–Chriss with the expected price drift: holds more when the drift favours waiting.",
+        optimises=LINEAR_AC + ", and the price drift",
     ),
 ]

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from optexec import constants
 from optexec.models import MarketParams, Order, Schedule
 
 # --------------------------------------------------------------------------------------------------------------
@@ -144,9 +145,9 @@ class SharedSetting:
     spec: ParamSpec
 
 
-#: The shared settings, each with its one default (the only place it is set). Names reserved for later:
-#: ``max_participation`` and ``cost_model`` (a strategy that uses one declares it with ``shared``; adding one is
-#: one entry here; the registry then refuses any strategy field of that name that is not declared shared).
+#: The shared settings, each with its one default (the only place it is set). A strategy that uses one declares it
+#: with ``shared``; the registry refuses any strategy field of such a name that is not declared shared. The name
+#: ``cost_model`` is reserved: the cost model is the market's (MarketParams.cost_model), never a strategy setting.
 SHARED_SETTINGS: dict[str, SharedSetting] = {
     "risk_aversion_per_usd": SharedSetting(
         "risk_aversion_per_usd",
@@ -160,8 +161,22 @@ SHARED_SETTINGS: dict[str, SharedSetting] = {
             "λ in E + λ·Var: the plan's ranking and every strategy that says it uses it.",
         ),  # fmt: skip
     ),
+    "max_participation": SharedSetting(
+        "max_participation",
+        constants.DEFAULT_MAX_PARTICIPATION,
+        ParamSpec(
+            "Max participation",
+            "share of the slice's expected volume",
+            0.01,
+            1.0,
+            1.0,
+            "No child order above this share of its slice's expected market volume (every strategy that can; a "
+            "strategy that cannot says so in its row).",
+            percent=True,
+        ),  # fmt: skip
+    ),
 }
-RESERVED_SHARED_NAMES = ("max_participation", "cost_model")
+RESERVED_SHARED_NAMES = ("cost_model",)
 
 
 def shared(name: str) -> Any:
@@ -267,6 +282,9 @@ class Strategy:
     description : one line for tooltips and the README.
     policy : optional ``policy(order, market, params) -> Policy``, a feedback policy the simulator runs;
         None = the simulator follows the static schedule.
+    optimises : the cost model the strategy's method optimises, in plain words, or a function of the market
+        that says it (e.g. "linear Almgren–Chriss: spread, linear temporary, linear permanent"); None = not
+        declared. ``optimises_under(market)`` reads it.
     """
 
     name: str
@@ -275,6 +293,13 @@ class Strategy:
     build: Callable[[Order, MarketParams, Any], Schedule]
     description: str
     policy: Callable[[Order, MarketParams, Any], Policy] | None = None
+    optimises: str | Callable[[MarketParams], str] | None = None
+
+    def optimises_under(self, market: MarketParams) -> str:
+        """The model this strategy optimises for this market, in plain words (the plan's "optimises under")."""
+        if self.optimises is None:
+            return "not declared"
+        return self.optimises if isinstance(self.optimises, str) else self.optimises(market)
 
     @property
     def shared_settings(self) -> tuple[str, ...]:

@@ -51,6 +51,7 @@ from optexec.models import (
     check_positive,
 )
 from optexec.strategies.base import Decision, StepState, Strategy, param, shared
+from optexec.strategies.participation import check_max_participation, limit_participation
 from optexec.strategies.riccati import (
     ExpansionResult,
     FiniteHorizonSolution,
@@ -253,6 +254,7 @@ class MultiscaleParams:
     slow_correlation : rho_xz between the signal noise and the slow factor, in [-1, 1]; 0 (default) = no
         slow correction (the brief gives no value).
     slow_vol_of_vol_per_sqrt_day : nu_z in g(z) = nu_z z, the slow factor's volatility.
+    max_participation : the shared participation limit: the expected schedule is capped by it afterwards.
     """
 
     risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
@@ -312,9 +314,11 @@ class MultiscaleParams:
     )
     slow_correlation: float = param(0.0, "Slow correlation", min_value=-1.0, max_value=1.0)
     slow_vol_of_vol_per_sqrt_day: float = param(0.1, "Slow vol of vol", "1/√day", min_value=0.0)
+    max_participation: float = shared("max_participation")
 
     def __post_init__(self) -> None:
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
+        check_max_participation(self.max_participation)
         check_theta(self.small_impact_theta)
         check_non_negative("persistent impact gain (per day)", self.persistent_impact_gain_per_day)
         check_non_negative("persistent impact decay (per day)", self.persistent_impact_decay_per_day)
@@ -505,9 +509,10 @@ def multiscale(order: Order, market: MarketParams, params: MultiscaleParams) -> 
             f"{params.half_step_threshold:g}: the plan trades at half speed until it calms down (the brief's rule; "
             "the fast-factor correction alone would trade faster when volatility is high)"
         )
-    return Schedule.from_trades(
+    schedule = Schedule.from_trades(
         "multiscale", order, market, holdings[:-1] - holdings[1:], params.__dict__, tuple(warnings)
     )
+    return limit_participation(schedule, params.max_participation)
 
 
 class MultiscaleFeedback:
@@ -545,5 +550,7 @@ STRATEGIES = [
         "Gârleanu–Pedersen execution with persistent impact, a return signal and fast/slow volatility "
         "corrections (Chan–Sircar–Zimbidis); ends flat over the horizon.",
         policy=multiscale_policy,
+        optimises="linear temporary impact (eta) with its own persistent impact, signal and volatility factors "
+        "(Gârleanu–Pedersen), not the market's spread, permanent or transient parts",
     ),
 ]

@@ -1,29 +1,33 @@
 """Static nonlinear-impact allocator (MATH.md sections 0 and 6) and its adaptive re-optimising policy.
 
 The order is split over the slices to minimise sum_t g_t(x_t) (+ lambda V) with sum_t x_t = S and
-0 <= x_t <= cap_t. Per-slice costs come from the market (``period_costs``), in $ for x shares in a slice with
-expected market volume v_t (tau = slice length in days, v_bar = mean slice volume of the order):
+0 <= x_t <= cap_t. The per-slice costs g_t(x) = a_t x + c_t x^p are the market's own (``period_costs``): the
+separable parts of its cost model (optexec.market.cost_model(market).separable, docs/MATH.md section 11), so the
+allocator optimises what the plan prices, less the parts that are not per-slice sizes:
 
-- ``linear_quadratic`` (MATH.md section 6, first bullet; section 8 note): g_t(x) = eps x + (eta/tau)(v_bar/v_t) x^2,
-  eps = half spread ($/share), eta = the market's temporary impact (AC units). Impact scales inversely with the
-  slice's volume, so without caps and risk the optimum is VWAP (MATH.md section 8).
-- ``power`` (section 6, second bullet; section 3 / 5 laws): g_t(x) = Y price sigma_daily (x/v_t)^(p-1) x, i.e. a
-  per-share impact of Y sigma (participation)^(p-1) as a fraction of price; p = 1.5 is the square-root law,
-  p = 1.6 ATHL's 3/5 law with Y = eta_ATHL = 0.142 (MATH.md section 3).
-- ``linear_power`` (section 6, third bullet): eps x + the power term.
+- "linear": spread eps x, linear temporary (eta / tau) x^2 and the linear permanent part -(gamma / 2) x^2, i.e.
+  eps x + (eta~ / tau) x^2 with eta~ = eta - gamma tau / 2 (MATH.md section 2, eq 8): without caps and risk the
+  optimum is TWAP, with risk aversion the discrete Almgren–Chriss schedule;
+- "calibrated": spread eps x and the power law Y sigma x (x / v_t)^p (ATHL: Y = 0.142, p = 0.6 unless fitted) of
+  the slice's expected volume v_t; the permanent part -(gamma / 2) x^2 has another exponent and is left out;
+- the block law and transient impact are never separable (a block is a choice of how to trade, transient impact
+  couples the slices) and are left out; ``optimises(market)`` says what is kept.
 
-Caps: cap_t = min(max_participation v_t, max_child_order_shares) (brief: 0.1 and 1000 shares; None = no child cap).
-Risk: lambda V with V = sigma^2 tau sum_k h_k^2 of the holdings after each slice (MATH.md section 2, eq 5).
-Permanent impact gamma X^2/2 is the same for every schedule that trades in one direction and does not change the
-allocation; it is included in the VaR check.
+A user who wants the old power-law allocation chooses the calibrated cost model with the power coefficient and
+exponent (MarketParams.power_coefficient, power_exponent: 0.142 and 0.6 is ATHL's total exponent 1.6).
+
+Caps: cap_t = min(max_participation v_t, max_child_order_shares): the participation limit is a constraint of the
+problem (max_participation, default 25%). Risk: lambda V with V = sigma^2 tau sum_k h_k^2 of the holdings after
+each slice (MATH.md section 2, eq 5). The permanent cost gamma X^2 / 2 is the same for every schedule that trades in
+one direction; it is added to the expected cost of the VaR check.
 
 Methods: ``waterfill`` (exact: KKT water-filling, or the interior-point solver of ``waterfill.solve_with_risk``
-when lambda > 0), ``slsqp`` and ``differential_evolution`` (scipy, for comparison). Concave costs (p < 1) are not
-convex: the exact method then returns a greedy vertex solution (see ``vertex_allocation``) and says so.
+when lambda > 0), ``slsqp`` and ``differential_evolution`` (scipy, for comparison).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -31,8 +35,11 @@ from typing import Literal, get_args
 import numpy as np
 from scipy.optimize import brentq, differential_evolution, minimize
 
+from optexec import constants
+from optexec import market as market_model
 from optexec.models import MarketParams, Order, Schedule, check_finite, check_non_negative, slice_market_volume
-from optexec.strategies.base import Decision, StepState, Strategy, param
+from optexec.strategies.base import Decision, StepState, Strategy, param, shared
+from optexec.strategies.participation import check_max_participation, limit_participation
 from optexec.strategies.waterfill import (
     Allocation,
     check_feasible,
@@ -44,38 +51,27 @@ from optexec.strategies.waterfill import (
     waterfill_batch,
 )
 
-CostModel = Literal["linear_quadratic", "power", "linear_power"]
 Method = Literal["waterfill", "slsqp", "differential_evolution"]
-COST_MODELS = get_args(CostModel)
 METHODS = get_args(Method)
-Z_95 = 1.645  # one-sided 95% normal quantile used by the VaR limit (MATH.md section 2, lambda_v)
 
 
 @dataclass(frozen=True)
 class NonlinearParams:
-    """Parameters of the static nonlinear-impact allocator (MATH.md section 6).
+    """Parameters of the static nonlinear-impact allocator (MATH.md section 6); the costs are the market's.
 
-    cost_model : "linear_quadratic", "power" or "linear_power" (see the module docstring for the formulas).
-    exponent : p of the power models (1.5 square root, 1.6 ATHL; <= 1 is concave, see ``vertex_allocation``).
-        Ignored by "linear_quadratic" (p = 2).
-    impact_coefficient : Y of the power models, dimensionless (default 0.142, ATHL's temporary eta).
-    linear_usd_per_share : linear cost eps in $/share; None = half the market's spread.
-    max_participation : cap on each child order as a fraction of the slice's expected volume, in (0, 1].
+    max_participation : cap on each child order as a fraction of the slice's expected volume, in (0, 1] (the
+        shared participation limit).
     max_child_order_shares : cap on each child order in shares; None = no cap.
     method : "waterfill" (exact), "slsqp" or "differential_evolution".
     risk_aversion_per_usd : lambda in cost + lambda V, 1/$ (0 = risk neutral); the setting
         ``nonlinear_risk_aversion_per_usd``, its own (the shared risk aversion does not reach it).
-    var_limit_usd : optional 95% VaR limit: expected cost + 1.645 sd <= this many $; None = no limit.
+    var_limit_usd : optional VaR limit (constants.VAR_CONFIDENCE, 95%): expected cost + z sd <= this many $;
+        None = no limit.
     reoptimise_every_minutes : how often the adaptive policy re-solves the remainder in the simulator, in trading
         minutes (the brief: every 5-10 minutes); rounded to whole slices, at least one.
     """
 
-    cost_model: CostModel = param("linear_power", "Cost model")
-    exponent: float = param(1.6, "Impact exponent p")
-    impact_coefficient: float = param(0.142, "Impact coefficient Y", "dimensionless")
-    linear_usd_per_share: float | None = param(None, "Linear cost ε", "$/share", help="Empty = half the spread.")
-    max_participation: float = param(0.1, "Max participation", "fraction of slice volume", min_value=0.0,
-                                     max_value=1.0)  # fmt: skip
+    max_participation: float = shared("max_participation")
     max_child_order_shares: float | None = param(None, "Max child order", "shares", min_value=0.0)
     method: Method = param("waterfill", "Solver")
     # its own risk aversion, default 0 (risk neutral: pure water-filling), not the shared one (base.SHARED_SETTINGS)
@@ -87,20 +83,9 @@ class NonlinearParams:
     reoptimise_every_minutes: float = param(10.0, "Reoptimise every", "minutes", min_value=0.0)
 
     def __post_init__(self) -> None:
-        if self.cost_model not in COST_MODELS:
-            raise ValueError(f"cost model must be one of {', '.join(COST_MODELS)}, got {self.cost_model!r}")
         if self.method not in METHODS:
             raise ValueError(f"solver method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        exponent = check_finite("impact exponent p", self.exponent)
-        if not 0 < exponent <= 5:
-            raise ValueError(f"impact exponent p must be in (0, 5], got {exponent:g}")
-        if check_finite("impact coefficient Y", self.impact_coefficient) <= 0:
-            raise ValueError(f"impact coefficient Y must be > 0, got {self.impact_coefficient:g}")
-        if self.linear_usd_per_share is not None:
-            check_non_negative("linear cost ($/share)", self.linear_usd_per_share)
-        rate = check_finite("maximum participation", self.max_participation)
-        if not 0 < rate <= 1:
-            raise ValueError(f"maximum participation must be in (0, 1] (a fraction of volume), got {rate:g}")
+        check_max_participation(self.max_participation)
         if self.max_child_order_shares is not None:
             if check_finite("maximum child order (shares)", self.max_child_order_shares) <= 0:
                 raise ValueError(f"maximum child order must be > 0 shares, got {self.max_child_order_shares:g}")
@@ -109,11 +94,6 @@ class NonlinearParams:
             raise ValueError(f"the VaR limit must be > 0 $, got {self.var_limit_usd:g}")
         if check_finite("re-optimisation interval (minutes)", self.reoptimise_every_minutes) <= 0:
             raise ValueError(f"the re-optimisation interval must be > 0 minutes, got {self.reoptimise_every_minutes:g}")
-
-    @property
-    def effective_exponent(self) -> float:
-        """p actually used: 2 for the linear + quadratic model."""
-        return 2.0 if self.cost_model == "linear_quadratic" else float(self.exponent)
 
 
 @dataclass(frozen=True)
@@ -146,52 +126,86 @@ class PeriodCosts:
         return risk_term_usd(trades_shares, total_shares, self.variance_weight_usd2_per_share2)
 
 
+@dataclass(frozen=True)
+class _Split:
+    """The market model's components an allocator keeps (their summed a_t, c_t, p) and leaves out."""
+
+    linear_usd_per_share: np.ndarray
+    coefficient: np.ndarray
+    exponent: float
+    kept: tuple
+    left_out: tuple
+
+
+def _split(market: MarketParams, volume_shares: np.ndarray, slice_days: float) -> _Split:
+    """Sum the separable parts of the market's cost model that share the exponent of its convex impact part.
+
+    Every linear term a_t is kept. Of the x^p terms, the exponent group with a positive coefficient (the temporary
+    impact) is kept with everything of the same exponent (under the linear model the permanent -(gamma/2) x^2
+    joins eta / tau x^2); the other groups and the non-separable components are left out.
+    """
+    model = market_model.cost_model(market)
+    n = volume_shares.size
+    linear = np.zeros(n)
+    groups: dict[float, list] = {}
+    parts = []
+    left_out = []
+    for component in model.components:
+        part = component.separable(volume_shares, slice_days)
+        if part is None:
+            left_out.append(component)
+            continue
+        parts.append((component, part))
+        linear = linear + np.broadcast_to(np.asarray(part.linear_usd_per_share, dtype=float), (n,))
+        if np.any(np.asarray(part.coefficient) != 0):
+            groups.setdefault(float(part.exponent), []).append((component, part))
+    convex = [p for p, members in groups.items() if any(np.all(np.asarray(m.coefficient) >= 0) for _, m in members)]
+    if len(convex) != 1:
+        raise ValueError(f"the {market.cost_model} cost model has no single convex impact part for the allocator")
+    exponent = convex[0]
+    coefficient = np.zeros(n)
+    for _, part in groups[exponent]:
+        coefficient = coefficient + np.broadcast_to(np.asarray(part.coefficient, dtype=float), (n,))
+    kept_members = {id(c) for c, _ in groups[exponent]}
+    kept = tuple(c for c, part in parts if id(c) in kept_members or np.all(np.asarray(part.coefficient) == 0))
+    left_out += [c for c, _ in parts if c not in kept]
+    return _Split(linear, coefficient, exponent, kept, tuple(left_out))
+
+
+def optimises(market: MarketParams) -> str:
+    """What the allocator optimises for this market, in plain words (the plan's "optimises under")."""
+    split = _split(market, np.ones(1), 1.0)
+    model = market_model.cost_model(market)
+
+    def words(components) -> str:
+        return dataclasses.replace(model, components=tuple(components)).describe()
+
+    kept = f"the market's cost model less its non-separable parts: {words(split.kept)}"
+    return kept + (f" (left out: {words(split.left_out)})" if split.left_out else "")
+
+
 def period_costs(order: Order, market: MarketParams, params: NonlinearParams, volume_shares=None) -> PeriodCosts:
-    """The per-slice cost coefficients and caps of an order from the market (see the module docstring).
+    """The per-slice costs of an order from the market's cost model (module docstring) and the caps.
 
     ``volume_shares`` overrides the expected market volume per slice (used by the adaptive policy).
     """
     volume = slice_market_volume(order, market) if volume_shares is None else np.asarray(volume_shares, float)
-    n = volume.size
     tau = order.slice_days
-    p = params.effective_exponent
-    eps = market.half_spread_usd if params.linear_usd_per_share is None else float(params.linear_usd_per_share)
-    linear = np.full(n, 0.0 if params.cost_model == "power" else eps)
     positive = volume > 0
-    safe_volume = np.where(positive, volume, 1.0)
-    if params.cost_model == "linear_quadratic":
-        mean_volume = volume.mean() if volume.mean() > 0 else 1.0
-        coefficient = market.eta_usd_day_per_share2 / tau * mean_volume / safe_volume
-    else:
-        coefficient = params.impact_coefficient * market.sigma_usd_per_sqrt_day * safe_volume ** (1.0 - p)
+    split = _split(market, volume, tau)
+    if np.any(split.coefficient[positive] <= 0):
+        raise ValueError(
+            "the slices are too long for these impact coefficients: the temporary impact per slice must exceed the "
+            "permanent impact's discrete part (eta > gamma x slice length / 2); use more slices"
+        )
     child = math.inf if params.max_child_order_shares is None else float(params.max_child_order_shares)
     caps = np.where(positive, np.minimum(params.max_participation * volume, child), 0.0)
     sigma2_tau = market.sigma_usd_per_sqrt_day**2 * tau
-    return PeriodCosts(linear, coefficient, p, caps, params.risk_aversion_per_usd * sigma2_tau, sigma2_tau)
-
-
-def vertex_allocation(total_shares: float, costs: PeriodCosts) -> Allocation:
-    """Greedy vertex solution for p <= 1 (concave or linear cost), where water-filling does not apply.
-
-    A concave objective over {sum x = S, 0 <= x <= cap} is minimised at a vertex: every slice but at most one at
-    0 or at its cap (MATH.md section 6). Slices are filled to their caps in increasing order of average cost
-    per share at the cap, g_t(cap_t)/cap_t (g_t(S)/S without a cap), the last one partly. This is exact for
-    p = 1 (a fractional knapsack) and without caps (everything in the cheapest slice); with caps and p < 1 it is
-    a heuristic, not a guaranteed optimum. The risk term is ignored.
-    """
-    caps = costs.caps_shares
-    check_feasible(total_shares, caps)
-    size = np.minimum(caps, total_shares)
-    full_cost = costs.linear_usd_per_share * size + costs.coefficient * size**costs.exponent  # g_t(size_t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_share = np.where(size > 0, full_cost / size, np.inf)
-    order = np.argsort(per_share, kind="stable")
-    filled = np.cumsum(size[order])
-    before = filled - size[order]
-    take = np.clip(total_shares - before, 0.0, size[order])
-    x = np.zeros(caps.size)
-    x[order] = take
-    return Allocation(x, math.nan, float(costs.objective_usd(x, total_shares)))
+    coefficient = np.where(positive, split.coefficient, 1.0)  # closed slices (cap 0) need a finite placeholder
+    return PeriodCosts(
+        split.linear_usd_per_share, coefficient, split.exponent, caps, params.risk_aversion_per_usd * sigma2_tau,
+        sigma2_tau,
+    )  # fmt: skip
 
 
 def _scaled_problem(total_shares: float, costs: PeriodCosts):
@@ -278,10 +292,9 @@ def differential_evolution_allocation(
 
 
 def exact_allocation(total_shares: float, costs: PeriodCosts) -> Allocation:
-    """The exact solution: water-filling (lambda = 0), interior point (lambda > 0) or the vertex rule (p <= 1)."""
+    """The exact solution: water-filling (lambda = 0) or interior point (lambda > 0); the market's impact
+    exponent is above 1, so the problem is convex."""
     p, mu = costs.exponent, costs.risk_weight_usd_per_share2
-    if p < 1 or (p == 1 and mu == 0):
-        return vertex_allocation(total_shares, costs)
     if mu == 0:
         return waterfill(total_shares, costs.linear_usd_per_share, costs.coefficient, p, costs.caps_shares)
     return solve_with_risk(total_shares, costs.linear_usd_per_share, costs.coefficient, p, costs.caps_shares, mu)
@@ -299,9 +312,10 @@ def allocate(total_shares: float, costs: PeriodCosts, method: str = "waterfill")
 
 
 def value_at_risk_usd(trades_shares, total_shares: float, costs: PeriodCosts, permanent_usd: float = 0.0) -> float:
-    """95% VaR of the cost: E + 1.645 sqrt(V), E = sum g_t + permanent cost (MATH.md section 2)."""
+    """VaR of the cost (constants.VAR_CONFIDENCE): E + z sqrt(V), E = sum g_t + permanent cost (MATH.md section 2;
+    optexec.market.value_at_risk_usd)."""
     expected = float(costs.cost_usd(trades_shares)) + permanent_usd
-    return expected + Z_95 * math.sqrt(max(float(costs.variance_usd2(trades_shares, total_shares)), 0.0))
+    return market_model.value_at_risk_usd(expected, float(costs.variance_usd2(trades_shares, total_shares)))
 
 
 def _with_risk(costs: PeriodCosts, risk_aversion_per_usd: float) -> PeriodCosts:
@@ -322,7 +336,8 @@ def var_limited_allocation(
     risk_aversion_per_usd: float,
     permanent_usd: float = 0.0,
 ) -> tuple[Allocation, float]:
-    """Minimise E + lambda V subject to E + 1.645 sqrt(V) <= limit; returns the allocation and the lambda used.
+    """Minimise E + lambda V subject to E + z sqrt(V) <= limit (z of constants.VAR_CONFIDENCE); returns the
+    allocation and the lambda used.
 
     The constraint is convex, so its KKT point is on the E-V frontier with a larger lambda' (the Lagrangian of
     E + lambda V + theta (E + z sqrt V) is a multiple of E + lambda' V). Along the frontier the VaR falls while
@@ -330,8 +345,7 @@ def var_limited_allocation(
     If the VaR at lambda is within the limit it is kept; else lambda' in (lambda, lambda*] with VaR = limit is
     found by Brent's method; if even lambda* breaks the limit a ValueError says what the lowest VaR is.
     """
-    if costs.exponent < 1:
-        raise ValueError("a VaR limit needs a convex cost model (impact exponent p >= 1)")
+    z = constants.normal_quantile(constants.VAR_CONFIDENCE)
 
     def solve(lam: float) -> tuple[Allocation, float]:
         allocation = exact_allocation(total_shares, _with_risk(costs, lam))
@@ -344,7 +358,7 @@ def var_limited_allocation(
     best = (var, lam, allocation)
     for _ in range(200):  # lambda_{n+1} = z / (2 sqrt V(lambda_n)), increasing to the VaR-minimising lambda*
         sd = math.sqrt(max(float(costs.variance_usd2(allocation.trades_shares, total_shares)), 1e-300))
-        new = Z_95 / (2.0 * sd)
+        new = z / (2.0 * sd)
         if new <= lam * (1 + 1e-6) or not math.isfinite(new):
             break
         lam = new
@@ -354,7 +368,8 @@ def var_limited_allocation(
             break
     if best[0] > var_limit_usd:
         raise ValueError(
-            f"the 95% VaR limit of ${var_limit_usd:,.0f} cannot be met: the lowest VaR (expected cost + 1.645 sd) "
+            f"the {constants.VAR_CONFIDENCE:.0%} VaR limit of ${var_limit_usd:,.0f} cannot be met: the lowest VaR "
+            f"(expected cost + {z:.3f} sd) "
             f"found along the cost-risk frontier under this cost model and caps is ${best[0]:,.0f}"
         )
     low, high = risk_aversion_per_usd, best[1]
@@ -363,46 +378,36 @@ def var_limited_allocation(
 
 
 def nonlinear(order: Order, market: MarketParams, params: NonlinearParams) -> Schedule:
-    """Static nonlinear-impact schedule: min sum_t g_t(x_t) + lambda V under the caps (MATH.md sections 0, 6).
+    """Static nonlinear-impact schedule: min sum_t g_t(x_t) + lambda V under the caps (MATH.md sections 0, 6), the
+    costs being the market's separable parts (module docstring).
 
-    Raises ValueError if the caps cannot hold the order. Warns in the schedule when the cost is concave (p < 1)
-    or when the VaR limit raised the risk aversion. With a VaR limit the exact solver is used whatever the method.
+    When the participation caps hold less than the order, every slice is filled to its cap and the rest left to the
+    last slice, with the warning of optexec.strategies.participation (the row says it cannot respect the limit);
+    a maximum child order too small for the order raises ValueError. Warns when the VaR limit raised the risk
+    aversion. With a VaR limit the exact solver is used whatever the method.
     """
     costs = period_costs(order, market, params)
     S = order.shares
+    participation_caps = params.max_participation * np.maximum(slice_market_volume(order, market), 0.0)
+    if params.max_child_order_shares is None and participation_caps.sum() < S * (1 - 1e-12):
+        trades = participation_caps.copy()
+        trades[-1] += S - trades.sum()
+        schedule = Schedule.from_trades("nonlinear", order, market, trades, params.__dict__)
+        return limit_participation(schedule, params.max_participation)
     check_feasible(S, costs.caps_shares)
     warnings: list[str] = []
-    p = costs.exponent
-    if p < 1:
-        warnings.append(
-            f"impact exponent p = {p:g} < 1 makes the cost concave: the problem is not convex, so there is no "
-            "water-filling solution; "
-            + (
-                "the schedule is a greedy vertex solution (slices filled to their caps, cheapest first), "
-                "not guaranteed optimal, and ignores risk"
-                if params.method == "waterfill"
-                else f"{params.method} returns a local / heuristic answer"
-            )
-            + ". Concave impact rewards block trading, which real markets penalise."
-        )
     if params.var_limit_usd is not None:
         permanent = 0.5 * market.gamma_usd_per_share2 * S**2
         allocation, lam = var_limited_allocation(
             S, costs, params.var_limit_usd, params.risk_aversion_per_usd, permanent
         )
         if lam > params.risk_aversion_per_usd:
-            warnings.append(f"the 95% VaR limit binds: risk aversion raised to {lam:.3g} per $")
+            warnings.append(
+                f"the {constants.VAR_CONFIDENCE:.0%} VaR limit binds: risk aversion raised to {lam:.3g} per $"
+            )
     else:
         allocation = allocate(S, _with_risk(costs, params.risk_aversion_per_usd), params.method)
     return Schedule.from_trades("nonlinear", order, market, allocation.trades_shares, params.__dict__, tuple(warnings))
-
-
-def nonlinear_cost_usd(schedule: Schedule, market: MarketParams, params: NonlinearParams | None = None) -> float:
-    """Expected cost of ANY schedule under the nonlinear model: sum_t g_t(n_t) + gamma X^2 / 2 ($)."""
-    params = params or NonlinearParams()
-    costs = period_costs(schedule.order, market, params)
-    trades = np.abs(schedule.trades_shares)
-    return float(costs.cost_usd(trades)) + 0.5 * market.gamma_usd_per_share2 * schedule.order.shares**2
 
 
 class NonlinearPolicy:
@@ -440,8 +445,6 @@ class NonlinearPolicy:
             raise ValueError("re-optimise every k slices: k must be a whole number")
         if reoptimise_every_slices < 1:
             raise ValueError(f"re-optimise every k slices: k must be >= 1, got {reoptimise_every_slices}")
-        if params.effective_exponent <= 1:
-            raise ValueError("the adaptive policy needs a convex cost model (impact exponent p > 1)")
         self.order, self.market, self.params = order, market, params
         self.every = int(reoptimise_every_slices)
         self.grid_points = int(risk_grid_points)
@@ -534,8 +537,10 @@ STRATEGIES = [
         "Nonlinear impact (KKT)",
         NonlinearParams,
         nonlinear,
-        "Splits the order to minimise nonlinear (power-law or quadratic) impact under participation caps, "
+        "Splits the order to minimise the market's per-slice costs (power-law or linear impact) under "
+        "participation caps, "
         "solved exactly by water-filling; optional risk aversion or a 95% VaR limit.",
         policy=nonlinear_policy,
+        optimises=optimises,
     ),
 ]

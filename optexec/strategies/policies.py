@@ -12,16 +12,18 @@ costs. Each strategy module declares its own policy in ``Strategy(..., policy=..
   are charged on every share traded, passive or not (conservative: only the spread is saved). Unfilled shares
   cross the spread at the end of the slice, or (``ladder_cross_unfilled`` False) are posted again in the next
   slice; at the horizon everything left is done at market.
-* ``RegimePolicy`` (strategy "regime_adaptive"): trades a fraction of the remainder per period, 20% when liquidity
-  looks high and 10% when it looks low. Low liquidity is detected when the slice's market volume is below
-  ``regime_volume_threshold`` x its expectation or the spread is above ``regime_spread_threshold`` x normal. The
-  last slice finishes the order.
+* ``RegimePolicy`` (strategy "regime_adaptive"): a rate in time that finishes at the horizon, sped up or slowed
+  by the liquidity it sees. The base rate is what is left over the time left, q / (T - t) (TWAP of the remainder,
+  renormalised every slice); it is multiplied by ``regime_high_speed`` when liquidity looks high and by
+  ``regime_low_speed`` when it looks low. Low liquidity is detected when the slice's market volume is below
+  ``regime_volume_threshold`` x its expectation or the spread is above ``regime_spread_threshold`` x normal. A
+  slice of tau trades min(1, f tau / (T - t)) of the remainder; the last slice finishes the order. In continuous
+  time at a constant speed f the holdings are X ((T - t) / T)^f, whatever the grid (docs/MATH.md section 11).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +31,8 @@ import numpy as np
 from scipy.stats import norm
 
 from optexec.models import MarketParams, Order, Schedule, check_finite, check_positive
-from optexec.strategies.base import RESOLVED_KEY, Decision, StepState, Strategy, param, user_settings
+from optexec.strategies.base import RESOLVED_KEY, Decision, StepState, Strategy, param, shared, user_settings
+from optexec.strategies.participation import check_max_participation, limit_participation
 
 # --------------------------------------------------------------------------------------------------------------
 # Limit-order ladder
@@ -46,6 +49,7 @@ class LadderParams:
     ladder_depth_decay : fill chance falls by exp(-decay) per level deeper (>= 0).
     ladder_cross_unfilled : True = unfilled shares cross the spread at the end of the slice; False = post them
         again in the next slice (the rest goes at market at the horizon).
+    max_participation : the shared participation limit of the expected schedule.
     """
 
     ladder_levels: int = param(3, "Ladder levels")  # whole, 1-20: checked by the strategy
@@ -61,8 +65,10 @@ class LadderParams:
     )
     ladder_depth_decay: float = param(0.7, "Ladder depth decay", min_value=0.0)
     ladder_cross_unfilled: bool = param(True, "Ladder cross unfilled")
+    max_participation: float = shared("max_participation")
 
     def __post_init__(self) -> None:
+        check_max_participation(self.max_participation)
         levels = self.ladder_levels
         if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or not 1 <= levels <= 20:
             raise ValueError(f"the ladder needs a whole number of levels between 1 and 20, got {levels!r}")
@@ -156,7 +162,8 @@ def limit_ladder(order: Order, market: MarketParams, params: LadderParams) -> Sc
         else "the cost table prices this expected schedule, paying the half spread on every share; passive fills "
         "save part of it (see the Simulate page)"
     )
-    return Schedule.from_trades("limit_ladder", order, market, trades, params.__dict__, (note,))
+    schedule = Schedule.from_trades("limit_ladder", order, market, trades, params.__dict__, (note,))
+    return limit_participation(schedule, params.max_participation)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -168,54 +175,56 @@ def limit_ladder(order: Order, market: MarketParams, params: LadderParams) -> Sc
 class RegimeParams:
     """Regime-adaptive parameters (module docstring).
 
-    regime_high_fraction : share of the remainder traded per period when liquidity is high, in (0, 1].
-    regime_low_fraction : the same when liquidity is low, in (0, 1].
-    regime_period_minutes : the period those fractions refer to, trading minutes (slices convert them:
-        1 - (1 - f)^(slice minutes / period)).
+    regime_high_speed : multiple of the base rate (remainder / time left) when liquidity is high, in (0.5, 5].
+    regime_low_speed : the same when liquidity is low, in (0.5, 5]. Below 0.5 the rate near the horizon grows so
+        fast that the temporary cost diverges as the slices shorten.
     regime_volume_threshold : low liquidity when the slice's volume < this x its expectation.
     regime_spread_threshold : low liquidity when the spread > this x the normal spread.
+    max_participation : the shared participation limit, a share of each slice's expected (in the simulator:
+        realised) market volume.
     liquidity_model : the market model whose liquidity regimes and noise the expected schedule is computed
         under (the caller resolves it: the simulator's default model; not a user setting).
     """
 
-    regime_high_fraction: float = param(0.2, "Regime: share of remainder per period, high liquidity",
-                                        min_value=0.01, max_value=1.0, step=1.0, percent=True)  # fmt: skip
-    regime_low_fraction: float = param(0.1, "Regime: share of remainder per period, low liquidity",
-                                       min_value=0.01, max_value=1.0, step=1.0, percent=True)  # fmt: skip
-    regime_period_minutes: float = param(15.0, "Regime period", "minutes", min_value=0.0)
+    regime_high_speed: float = param(1.5, "Regime: speed in high liquidity", "× the rate that finishes on time",
+                                     min_value=0.55, max_value=5.0, step=0.05)  # fmt: skip
+    regime_low_speed: float = param(0.75, "Regime: speed in low liquidity", "× the rate that finishes on time",
+                                    min_value=0.55, max_value=5.0, step=0.05)  # fmt: skip
     regime_volume_threshold: float = param(0.75, "Regime volume threshold", min_value=0.0)
     regime_spread_threshold: float = param(1.3, "Regime spread threshold", min_value=0.0)
+    max_participation: float = shared("max_participation")
     liquidity_model: Any = dataclasses.field(default=None, compare=False, repr=False,
                                              metadata={RESOLVED_KEY: "market_model"})  # fmt: skip
 
     def __post_init__(self) -> None:
         for label, value in [
-            ("high-liquidity fraction", self.regime_high_fraction),
-            ("low-liquidity fraction", self.regime_low_fraction),
+            ("high-liquidity speed", self.regime_high_speed),
+            ("low-liquidity speed", self.regime_low_speed),
         ]:
-            if not 0 < check_finite(label, value) <= 1:
-                raise ValueError(f"the {label} must be in (0, 1] (a share of the remainder), got {value:g}")
-        check_positive("regime period (minutes)", self.regime_period_minutes)
+            if not 0.5 < check_finite(label, value) <= 5:
+                raise ValueError(
+                    f"the {label} must be above 0.5 and at most 5 (a multiple of the rate that finishes at the "
+                    f"horizon), got {value:g}"
+                )
         check_positive("regime volume threshold", self.regime_volume_threshold)
         check_positive("regime spread threshold", self.regime_spread_threshold)
+        check_max_participation(self.max_participation)
 
-    def slice_fractions(self, order: Order, market: MarketParams) -> tuple[float, float]:
-        """(high, low) share of the remainder per slice."""
-        periods = order.slice_days * market.session_minutes / self.regime_period_minutes
-        return (
-            float(-math.expm1(periods * math.log1p(-self.regime_high_fraction)))
-            if self.regime_high_fraction < 1 else 1.0,
-            float(-math.expm1(periods * math.log1p(-self.regime_low_fraction)))
-            if self.regime_low_fraction < 1 else 1.0,
-        )  # fmt: skip
+
+def slice_fractions(speeds: np.ndarray, order: Order, step: int) -> np.ndarray:
+    """Share of the remainder a slice traded at a speed f takes: min(1, f tau / (T - t)) at slice ``step``; the
+    last slice takes everything (module docstring)."""
+    if step >= order.slices - 1:
+        return np.ones_like(np.asarray(speeds, dtype=float))
+    return np.minimum(1.0, np.asarray(speeds, dtype=float) / (order.slices - step))
 
 
 class RegimePolicy:
-    """Trade the high or low fraction of the remainder depending on the liquidity seen in the slice."""
+    """Trade the base rate times the high or low speed, depending on the liquidity seen in the slice, at most the
+    participation limit of the slice's volume (module docstring)."""
 
     def __init__(self, order: Order, market: MarketParams, params: RegimeParams) -> None:
-        self.params = params
-        self.high, self.low = params.slice_fractions(order, market)
+        self.order, self.params = order, params
 
     def detect_low(self, state: StepState) -> np.ndarray:
         """True where the slice's volume or spread says liquidity is low."""
@@ -225,11 +234,13 @@ class RegimePolicy:
         return thin | wide
 
     def decide(self, state: StepState) -> Decision:
-        """fraction x remainder; everything in the last slice."""
+        """speed x remainder / slices left, at most max participation x the slice's volume; all in the last."""
         if state.is_last:
             return Decision(state.remaining_shares.copy())
-        fraction = np.where(self.detect_low(state), self.low, self.high)
-        return Decision(fraction * state.remaining_shares)
+        p = self.params
+        speed = np.where(self.detect_low(state), p.regime_low_speed, p.regime_high_speed)
+        wanted = slice_fractions(speed, self.order, state.step) * state.remaining_shares
+        return Decision(np.minimum(wanted, p.max_participation * state.market_volume_shares))
 
 
 def regime_policy(order: Order, market: MarketParams, params: RegimeParams) -> RegimePolicy:
@@ -253,26 +264,31 @@ def detection_probabilities(params: RegimeParams, model: Any) -> np.ndarray:
 
 def regime_adaptive(order: Order, market: MarketParams, params: RegimeParams) -> Schedule:
     """Expected holdings under the liquidity model the caller resolved (``params.liquidity_model``: the
-    simulator's default optexec.simulation.market.MarketModel).
+    simulator's default optexec.simulation.market.MarketModel), capped by the participation limit of the expected
+    volume.
 
-    With a_k[j] = E[x_k; regime j in slice k]: a_{k+1}[m] = sum_j a_k[j] (1 - f_j) P(j -> m), where f_j is the
-    traded fraction averaged over detection errors; exact in expectation for that market model.
+    With a_k[j] = E[x_k; regime j in slice k]: a_{k+1}[m] = sum_j a_k[j] (1 - f_kj) P(j -> m), where f_kj is the
+    share of the remainder slice k trades in regime j (``slice_fractions``) averaged over detection errors; exact
+    in expectation for that market model.
     """
     model = params.liquidity_model
     if model is None:
         raise ValueError("the regime-adaptive schedule needs the market model it is computed under (make_plan has it)")
-    high, low = params.slice_fractions(order, market)
     detected_low = detection_probabilities(params, model)
-    traded = np.array([high, high]) * (1.0 - detected_low) + np.array([low, low]) * detected_low
     regimes = model.regimes
     to_low, stay_low = regimes.transition(order.slice_days, market.session_minutes)
-    keep_high, keep_low = 1.0 - float(traded[0]), 1.0 - float(traded[1])
     low_share = regimes.low_share if regimes.active else 0.0
     high, low = order.shares * (1.0 - low_share), order.shares * low_share  # E[x_k; regime], plain floats: fast
-    holdings = np.empty(order.slices + 1)
+    speeds = np.array([params.regime_high_speed, params.regime_low_speed])
+    n = order.slices
+    # f_kj for k = 0..N-2 and the true regime j: E over detection of min(1, f tau / (T - t_k))
+    steps = np.arange(max(n - 1, 0))
+    shares = np.minimum(1.0, speeds[None, :] / (n - steps)[:, None])  # (k, detected high / low)
+    keep = 1.0 - (shares[:, :1] * (1.0 - detected_low[None, :]) + shares[:, 1:] * detected_low[None, :])
+    holdings = np.empty(n + 1)
     holdings[0] = order.shares
-    for k in range(order.slices - 1):
-        high, low = high * keep_high, low * keep_low
+    for k in range(n - 1):
+        high, low = high * float(keep[k, 0]), low * float(keep[k, 1])
         high, low = high * (1.0 - to_low) + low * (1.0 - stay_low), high * to_low + low * stay_low
         holdings[k + 1] = high + low
     holdings[-1] = 0.0
@@ -281,11 +297,12 @@ def regime_adaptive(order: Order, market: MarketParams, params: RegimeParams) ->
     if last > 0.05 * order.shares:
         warnings = (
             (
-                f"about {last / order.shares:.0%} of the order is expected to be left for the last slice (done at "
-                "market); raise the fractions or shorten the period"
+                f"about {last / order.shares:.0%} of the order is expected to be left for the last slice; "
+                "raise the speeds or use more slices"
             ),
         )
-    return Schedule.from_holdings("regime_adaptive", order, market, holdings, user_settings(params), warnings)
+    schedule = Schedule.from_holdings("regime_adaptive", order, market, holdings, user_settings(params), warnings)
+    return limit_participation(schedule, params.max_participation)
 
 
 STRATEGIES = [
@@ -296,13 +313,15 @@ STRATEGIES = [
         limit_ladder,
         "TWAP slices posted at the touch and deeper; passive fills save the half-spread, the rest crosses.",
         ladder_policy,
+        optimises="none: a benchmark schedule (TWAP) posted as limit orders",
     ),
     Strategy(
         "regime_adaptive",
         "Regime-adaptive",
         RegimeParams,
         regime_adaptive,
-        "A share of the remainder per period: more when volume and spread show high liquidity, less when low.",
+        "A rate that finishes at the horizon, faster when volume and spread show high liquidity, slower when low.",
         regime_policy,
+        optimises="none: a rule (the remainder over the time left, sped up or slowed by the detected liquidity)",
     ),
 ]

@@ -25,6 +25,7 @@ import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule
 from optexec.strategies.base import (
+    RESERVED_SHARED_NAMES,
     SHARED_KEY,
     SHARED_SETTINGS,
     ParamSpec,
@@ -66,6 +67,11 @@ def collect_settings(strategies: Iterable[Strategy]) -> dict[str, Setting]:
         for field in user_fields(strategy.params_type):
             name = setting_name(field)
             is_shared = SHARED_KEY in field.metadata
+            if name in RESERVED_SHARED_NAMES:
+                raise ValueError(
+                    f"strategy {strategy.name!r} has a setting {name!r}: that name is reserved (the cost model is the "
+                    "market's, MarketParams.cost_model, the same for every strategy of a plan)"
+                )
             if name in SHARED_SETTINGS and not is_shared:
                 raise ValueError(
                     f"strategy {strategy.name!r} has its own setting {name!r}, the name of a shared setting: "

@@ -20,6 +20,7 @@ import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies.base import RESOLVED_KEY, Policy, Strategy, param, shared, user_settings
+from optexec.strategies.participation import check_max_participation
 
 DEFAULT_PERIODS = 10
 QUICK_TRAINING_SLICES = 390  # the quick agent trains on at most this many slices (``training_order``)
@@ -52,11 +53,14 @@ class RLParams:
     rl_agent : which trained agent runs: "cross_entropy" (continuous fraction, linear policy) or "q_learning"
         (fractions 0%, 10%, ..., 100%, linear Q-function).
     risk_aversion_per_usd : lambda of the training reward's risk penalty, per $ (the shared risk aversion).
+    max_participation : the shared participation limit; the trained policy does not take it, so the row says when
+        the agent's expected child orders go above it.
     resolved_agent : the agent to run, resolved by the caller (not a user setting).
     """
 
     rl_agent: Literal["cross_entropy", "q_learning"] = param("cross_entropy", "RL agent")
     risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
+    max_participation: float = shared("max_participation")
     resolved_agent: ResolvedAgent | None = dataclasses.field(
         default=None, compare=False, repr=False, metadata={RESOLVED_KEY: "rl_agent"}
     )
@@ -65,6 +69,7 @@ class RLParams:
         if self.rl_agent not in QUICK_ITERATIONS:
             raise ValueError(f"the RL agent must be cross_entropy or q_learning, got {self.rl_agent!r}")
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
+        check_max_participation(self.max_participation)
 
 
 def training_order(order: Order) -> Order:
@@ -100,7 +105,14 @@ def rl_schedule(order: Order, market: MarketParams, params: RLParams) -> Schedul
     resolved = _resolved(params)
     holdings = resolved.expected_holdings(order, market)
     warnings = (resolved.note,) if resolved.note else ()
-    return Schedule.from_holdings("rl_agent", order, market, holdings, user_settings(params), warnings)
+    schedule = Schedule.from_holdings("rl_agent", order, market, holdings, user_settings(params), warnings)
+    peak = float(np.max(schedule.participation))
+    if peak > params.max_participation * (1 + 1e-9):
+        schedule = dataclasses.replace(schedule, warnings=(*schedule.warnings, (
+            f"cannot respect the max participation of {params.max_participation:.0%}: its trained policy does not "
+            f"take the limit, and its expected child orders reach {peak:.0%} of their slice's expected volume"
+        )))  # fmt: skip
+    return schedule
 
 
 STRATEGIES = [
@@ -112,5 +124,7 @@ STRATEGIES = [
         "A reinforcement-learning agent trained on the simulator: the fraction of the remainder to trade each "
         "period from time, remainder, spread, volatility and volume.",
         policy=rl_policy,
+        optimises="the simulator's mean-variance reward under the market's cost model (a trained policy, not an "
+        "exact optimum)",
     )
 ]

@@ -1,0 +1,118 @@
+"""The participation limit: no child order above a share of its slice's expected market volume (issue 13 item 5;
+the slice volumes are those of optexec.models.slice_market_volume, docs/MATH.md section 8).
+
+``limit_participation(schedule, max_participation)`` caps each child order n_k at cap_k = max_participation x v_k
+(v_k the slice's expected market volume), moving the excess forward to the next slices with room and, when the
+end of the horizon is reached with shares left, back to the latest earlier slices with room. It is a pure
+function: it returns a new Schedule whose warnings say what was moved, or that the strategy cannot respect the
+limit and its maximum participation:
+
+* a block (``Schedule.blocks_shares``: an immediate sweep, Obizhaeva–Wang's end blocks, POV's final sweep) is the
+  strategy's choice and is never split; a block larger than its slice's cap breaks the limit;
+* when the caps of all slices hold less than the order, the capped schedule fills every slice to its cap and the
+  rest stays in the last slice;
+* child orders against the order's direction (a strong drift) are left as they are.
+
+The forward pass is a Lindley recursion, carry_k = max(0, carry_{k-1} + n_k - cap_k), computed without a loop as
+carry_k = S_k - min_{j <= k} S_j with S_k = sum_{i <= k} (n_i - cap_i) and S_0 = 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optexec import constants
+from optexec.models import Schedule, check_finite
+
+#: the default limit (constants.DEFAULT_MAX_PARTICIPATION: 25% of a slice's expected market volume)
+DEFAULT_MAX_PARTICIPATION = constants.DEFAULT_MAX_PARTICIPATION
+
+
+def check_max_participation(value: float) -> float:
+    """The maximum participation as a float in (0, 1]; ValueError otherwise."""
+    rate = check_finite("maximum participation", value)
+    if not 0 < rate <= 1:
+        raise ValueError(
+            f"the maximum participation must be above 0 and at most 1 (a share of each slice's expected market "
+            f"volume), got {rate:g}"
+        )
+    return rate
+
+
+def _forward_carry(excess: np.ndarray) -> np.ndarray:
+    """carry_k = max(0, carry_{k-1} + excess_k), carry_0 = 0 (Lindley recursion, vectorised; module docstring)."""
+    running = np.concatenate([[0.0], np.cumsum(excess)])
+    return (running - np.minimum.accumulate(running))[1:]
+
+
+def _fill_backward(room: np.ndarray, shares: float) -> np.ndarray:
+    """Shares added to each slice when ``shares`` go into the latest slices with room first."""
+    later = np.cumsum(room[::-1])[::-1] - room  # room after slice k
+    return np.clip(shares - later, 0.0, room)
+
+
+def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_MAX_PARTICIPATION) -> Schedule:
+    """The schedule with no child order above ``max_participation`` x its slice's expected volume where it can
+    (module docstring); its warnings name the limit, or say why the strategy cannot respect it."""
+    rate = check_max_participation(max_participation)
+    order = schedule.order
+    volume = np.asarray(schedule.market_volume_shares, dtype=float)
+    trades = np.asarray(schedule.trades_shares, dtype=float)
+    blocks = schedule.block_trades_shares
+    tolerance = 1e-9 * order.shares
+    cap = rate * np.maximum(volume, 0.0)
+    if np.all(trades <= cap + tolerance):
+        return schedule
+    limit_words = f"{rate:.0%} of each slice's expected market volume"
+    # a block is never split: its slice may take at least the block
+    fixed = np.maximum(blocks, 0.0)
+    room_cap = np.maximum(cap, fixed)
+    along = np.maximum(trades, 0.0)  # child orders in the order's direction are capped, the others kept
+    against = trades - along
+    carry = _forward_carry(along - room_cap)
+    taken = along + np.concatenate([[0.0], carry[:-1]]) - carry
+    left = carry[-1]
+    backward = 0.0
+    if left > tolerance:
+        room = np.maximum(room_cap - taken, 0.0)
+        added = _fill_backward(room, left)
+        taken = taken + added
+        backward = float(added.sum())
+        left -= backward
+    if left > tolerance:
+        taken[-1] += left  # the caps cannot hold the order: the rest stays in the last slice
+    new_trades = taken + against
+    moved = float(np.sum(np.abs(new_trades - trades))) / 2.0
+    warnings = list(schedule.warnings)
+    over = new_trades > cap * (1 + 1e-9) + tolerance
+    if moved > tolerance:
+        warnings.append(
+            f"child orders capped at {limit_words} (max participation): {moved:,.0f} shares "
+            f"({moved / order.shares:.1%} of the order) moved to "
+            + ("later slices with room" if backward <= tolerance else "other slices with room")
+        )
+    if np.any(over):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(volume > 0, new_trades / volume, np.inf)
+        peak = float(np.max(share[over]))
+        peak_words = "more than the slice's whole volume" if not np.isfinite(peak) else f"{peak:.0%}"
+        reasons = []
+        if np.any(over & (fixed > cap * (1 + 1e-9) + tolerance)):
+            reasons.append("its blocks are done at once and are not split")
+        if left > tolerance:
+            capacity = float(cap.sum())
+            reasons.append(
+                f"the slices hold at most {capacity:,.0f} shares at that limit, less than the order of "
+                f"{order.shares:,.0f}"
+            )
+        if not reasons:
+            reasons.append("its child orders against the order's direction are kept")
+        warnings.append(
+            f"cannot respect the max participation of {limit_words}: " + "; ".join(reasons)
+            + f"; its maximum participation is {peak_words} of a slice's expected volume"
+        )  # fmt: skip
+    holdings = order.shares - np.concatenate([[0.0], np.cumsum(new_trades)])
+    capped = Schedule.from_holdings(
+        schedule.strategy, order, schedule.market, holdings, schedule.params, tuple(warnings), schedule.blocks_shares
+    )
+    return capped
