@@ -67,8 +67,9 @@ class SimulationConfig:
 
     paths : number of Monte Carlo paths. seed : random seed (None = fresh entropy, not reproducible).
     model : the simulated market's dynamics (price, volatility, signal, volume and spread noise, regimes); what
-    trading costs is the market's cost model (MarketParams.cost_model, optexec.market). force_finish : True = anything left at the horizon is done at market in the last
-    slice; False = it stays unfinished and is charged its opportunity cost. sample_paths : paths kept for charts.
+    trading costs is the market's cost model (MarketParams.cost_model, optexec.market).
+    force_finish : True = anything left at the horizon is done at market in the last slice; False = it stays
+    unfinished and is charged its opportunity cost. sample_paths : paths kept for charts.
     use_policies : False = run every strategy as its static schedule, even one with a feedback policy.
     chunk_paths : paths simulated at a time (None = as many as the memory budget allows, ``chunk_paths``); the
     numbers do not depend on it.

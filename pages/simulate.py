@@ -4,9 +4,9 @@ import numpy as np
 import streamlit as st
 
 from optexec import report
+from optexec.market import cost_model
 from optexec.simulate import SimulationConfig, simulate
 from optexec.simulation import figures
-from optexec.market import cost_model
 from optexec.simulation.market import LiquidityRegimes, MarketModel
 from optexec.ui import formats, links
 from optexec.ui.state import ARITHMETIC_ERRORS, arithmetic_message, show_market_note, valid_ticket

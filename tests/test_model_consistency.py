@@ -171,8 +171,9 @@ def test_the_dp_charges_what_the_simulator_charges_for_its_schedule(cost_model):
         cost_of = PeriodCost(order, market, config)
         x = solution.holdings_path()
         dp_charge = sum(float(cost_of.charges_usd(j, x[j], x[j + 1])) for j in range(len(x) - 1))
-        trades = np.concatenate([np.full(e - s, (x[j] - x[j + 1]) / (e - s))
-                                 for j, (s, e) in enumerate(zip(solution.bounds[:-1], solution.bounds[1:]))])  # fmt: skip
+        bounds = solution.bounds
+        trades = np.concatenate([np.full(bounds[j + 1] - bounds[j], (x[j] - x[j + 1]) / (bounds[j + 1] - bounds[j]))
+                                 for j in range(len(x) - 1)])  # fmt: skip
         schedule = Schedule.from_trades("dp", order, market, trades)
         paths = generate_market_paths(order, market, model, 20_000 if model.volume_noise else 3, 5)
         parts = run_schedule(schedule, market, paths, 0)[1]

@@ -286,7 +286,8 @@ def train_curriculum(agent: Any, order: Order, market: MarketParams, stages: Seq
     counts = np.maximum(1, np.round(iterations * shares / shares.sum()).astype(int))
     started, done_before, curve = time.perf_counter(), 0, []
     for i, (stage, count) in enumerate(zip(stages, counts, strict=True)):
-        env = BatchExecutionEnv(order, stage.market(market), EnvConfig(agent.periods, risk_aversion_per_usd, stage.model))
+        config = EnvConfig(agent.periods, risk_aversion_per_usd, stage.model)
+        env = BatchExecutionEnv(order, stage.market(market), config)
 
         def report(fraction: float, point: dict[str, Any], before=done_before, count=count) -> None:
             point["elapsed_s"] = time.perf_counter() - started
