@@ -52,10 +52,13 @@ MAX_PATHS = 1_000_000
 MEMORY_BUDGET_BYTES = 1_000_000_000
 #: bytes kept per path for each strategy run: its cost, five components and three participation numbers (float64)
 KEPT_BYTES_PER_PATH_RUN = 8 * (1 + len(COMPONENTS) + 3) + 1
-#: working bytes per path and slice of a chunk with the default model: tracemalloc measured a peak of 54 bytes
-#: (every strategy, 400 paths x 2,340 slices; 62 with power-law and transient impact), with a margin
+#: working bytes per path and slice of a chunk with the default model: tracemalloc measured a peak of 56 bytes
+#: (every strategy, 300 paths x 1,170 slices, before and after the simulator charged through the cost model; the
+#: same with the calibrated cost model and transient impact: a static schedule's charges are computed a block of
+#: rows at a time), with a margin
 BASE_BYTES_PER_PATH_SLICE = 80
-#: extra working bytes per path and slice with stochastic volatility (two factor paths and their noise: +16 measured)
+#: extra working bytes per path and slice with stochastic volatility (two factor paths and their noise: +16 measured;
+#: with a noisy signal as well, 95 in all, tests/test_simulate.py's busy model)
 STOCHASTIC_VOL_BYTES_PER_PATH_SLICE = 24
 #: extra working bytes per path and slice with a noisy signal (its path and its noise: +8 measured)
 SIGNAL_BYTES_PER_PATH_SLICE = 16
@@ -292,38 +295,44 @@ class _Outcome:
         return self.total, self.components, mean, peak, float(self.unfinished.mean()), self.holdings
 
 
+#: path x slice elements of a static schedule's working arrays at a time (about 1 MB: they stay in the cache)
+ROW_BLOCK_ELEMENTS = 1 << 17
+
+
 def _schedule_outcome(schedule: Schedule, market: MarketParams, paths: MarketPaths, samples: int) -> _Outcome:
     """A static schedule on every path of a chunk, without a loop over slices or paths (module docstring).
 
-    Every component but the transient one is charged on (paths, N) arrays at once (``charge_usd`` broadcasts:
-    the realised spread and volume are (paths, N), the trades (N,)); the transient cost of a static schedule does not
-    depend on the path, so it is the component's exact ``expected_usd``. Per-path sums are row by row (``np.sum``
-    over the last axis, ``einsum``; not a BLAS product whose rounding depends on how many rows it is given), so a
-    path's numbers do not depend on the chunk it is simulated in.
+    Every component but the transient one is charged on (paths, N) arrays (``charge_usd`` broadcasts: the realised
+    spread and volume are (paths, N), the trades (N,)), a block of rows at a time so that the working arrays stay in
+    the cache; the transient cost of a static schedule does not depend on the path, so it is the component's exact
+    ``expected_usd``. Per-path sums are row by row (``np.sum`` over the last axis, ``einsum``; not a BLAS product
+    whose rounding depends on how many rows it is given), so a path's numbers do not depend on the chunk or the
+    block it is simulated in.
     """
     order = schedule.order
-    sign, price = order.side_sign, market.price_usd
+    sign, price, tau = order.side_sign, market.price_usd, order.slice_days
     model = cost_model(market)
     trades, blocks = schedule.trades_shares, schedule.block_trades_shares
-    volume, count = paths.volume_shares, paths.paths
-    static = StaticTrades(trades, blocks, order.slice_days, paths.expected_volume_shares, order.shares)
-    step = SliceStep(blocks, trades - blocks, trades, volume, paths.spread_usd, static.done_before_shares, 0.0,
-                     order.slice_days)  # fmt: skip
+    count = paths.paths
+    static = StaticTrades(trades, blocks, tau, paths.expected_volume_shares, order.shares)
+    done_before, size = static.done_before_shares, np.abs(trades)
     components = {name: np.zeros(count) for name in BUCKETS}
-    for component in model.components:
-        if isinstance(component, TransientImpact):
-            charged = component.expected_usd(static)
-        else:
-            charged = np.sum(component.charge_usd(step), axis=-1)
-        components[component.bucket] = components[component.bucket] + charged
+    part_sum, part_max = np.empty(count), np.empty(count)
+    rows = max(1, ROW_BLOCK_ELEMENTS // order.slices)
+    for first in range(0, count, rows):
+        block = slice(first, min(first + rows, count))
+        volume = paths.volume_shares[block]
+        step = SliceStep(blocks, trades - blocks, trades, volume, paths.spread_usd[block], done_before, 0.0, tau)
+        for component in model.components:
+            if not isinstance(component, TransientImpact):
+                components[component.bucket][block] += np.sum(component.charge_usd(step), axis=-1)
+        ratio = size / np.maximum(volume, 1e-12)  # |n| / v
+        part_sum[block], part_max[block] = ratio.sum(axis=1), ratio.max(axis=1)
+    if model.transient is not None:
+        components[model.transient.bucket] += model.transient.expected_usd(static)
     components["timing"] = sign * (np.einsum("ij,j->i", paths.mid_usd[:, :-1], trades) - price * trades.sum())
     components = {name: components[name] for name in COMPONENTS}
     total = sum(components[name] for name in COMPONENTS)
-    size = np.abs(trades)
-    ratio = np.maximum(volume, 1e-12)  # (paths, N), then |n| / v in place
-    np.divide(size, ratio, out=ratio)
-    part_sum, part_max = ratio.sum(axis=1), ratio.max(axis=1)
-    del ratio
     holdings = np.broadcast_to(schedule.holdings_shares, (min(samples, count), order.slices + 1)).copy()
     part_count = np.full(count, float(np.count_nonzero(trades)))
     return _Outcome(total, components, part_sum, part_count, part_max, np.zeros(count, bool), holdings)
