@@ -32,8 +32,8 @@ from optexec.models import MarketParams, Order, slice_market_volume
 from optexec.rl.env import DISCRETE_ACTIONS, EnvConfig, period_bounds
 
 MAX_GRID = 4001
-#: grid points x slices charged at a time (the arrays of one block of a period's slices stay small)
-BLOCK_ELEMENTS = 1 << 20
+#: grid points x slices charged at a time (256 kB arrays: they stay in the cache; one slice at a time for G = 201)
+BLOCK_ELEMENTS = 1 << 15
 
 
 def _slice_moments(order: Order, market: MarketParams, config: EnvConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +112,11 @@ class PeriodCost:
             step = SliceStep(0.0, piece, piece, self.volume[slices], self.market.spread_usd,
                              done + (slices - start) * piece, 0.0, order.slice_days)  # fmt: skip
             charges, _ = model.charge(step)
-            for charge in charges.values():
-                total += np.sum(np.broadcast_to(charge, (*shape, slices.size)), axis=-1)
+            for charge in map(np.asarray, charges.values()):
+                if charge.ndim == 0 or charge.shape[-1] == 1:  # the same in every slice of the block
+                    total += slices.size * np.broadcast_to(charge[..., 0] if charge.ndim else charge, shape)
+                else:
+                    total += np.sum(np.broadcast_to(charge, (*shape, slices.size)), axis=-1)
         return total
 
     def __call__(self, j: int, x: np.ndarray, x_next: np.ndarray) -> np.ndarray:

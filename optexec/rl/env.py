@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optexec.market import BUCKETS, SliceStep, cost_model
+from optexec.market import BUCKETS, CostModel, SliceStep, TransientImpact, cost_model
 from optexec.models import MarketParams, Order, check_non_negative
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
 
@@ -173,37 +173,40 @@ class BatchExecutionEnv:
     def step(self, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Execute ``fraction`` of the remainder over the period; (next observations, rewards in $, done).
 
-        The period's slices are charged one after another by the cost model over the whole batch (module
-        docstring); the episode's arrays are viewed as (copies, paths) so the draw's (paths,) columns broadcast
-        against the copies played.
+        The period's m slices are charged by the cost model (``period_charges``) on (m, copies, paths) arrays: row
+        i for slice start + i, the episode's arrays viewed as (copies, paths) so the draw's (paths,) columns
+        broadcast against the copies played.
         """
         if self.paths is None or self.done:
             raise ValueError("the episode is over: call reset() first")
-        order, model = self.order, self.cost_model
+        order = self.order
         fraction = np.clip(np.broadcast_to(np.asarray(fraction, dtype=float), self.remaining.shape), 0.0, 1.0)
         last_period = self.period == self.periods - 1
         if last_period:
             fraction = np.ones_like(self.remaining)
         start, end = int(self.bounds[self.period]), int(self.bounds[self.period + 1])
-        per_slice = fraction * self.remaining / (end - start)
-        traded, left = _period_trades(self.remaining, per_slice, end - start, end == order.slices)
+        m = end - start
+        per_slice = fraction * self.remaining / m
+        traded, left = _period_trades(self.remaining, per_slice, m, end == order.slices)
         sign, tau, lam = order.side_sign, order.slice_days, self.config.risk_aversion_per_usd
-        spread, volume = self._block("spread_usd", start, end), self._block("volume_shares", start, end)
-        mid = self._block("mid_usd", start, end + 1)  # M_start..M_end
-        fast, slow = self._block("fast_variance", start, end), self._block("slow_variance", start, end)
         shape = (self.copies, traded.shape[1] // self.copies)
-        cost, penalty = np.zeros(shape), np.zeros(shape)
-        level = self.level.reshape(shape)
-        charged = {name: self.charges_usd[name].reshape(shape) for name in BUCKETS}
-        for i in range(end - start):
-            shares, before, after = traded[i].reshape(shape), left[i].reshape(shape), left[i + 1].reshape(shape)
-            step = SliceStep(0.0, shares, shares, volume[i], spread[i], order.shares - before, level, tau)
-            charges, level = model.charge(step)
-            for name in BUCKETS:
-                cost += charges[name]
-                charged[name] += charges[name]
-            cost += sign * after * (mid[i + 1] - mid[i])  # s x_{k+1} (M_{k+1} - M_k)
-            penalty += lam * np.maximum(fast[i] + slow[i] - self.sigma2, 0.0) * tau * after**2  # lambda v tau x^2
+
+        def drawn(name: str, stop: int = end) -> np.ndarray:  # (rows, 1, paths) or (rows, 1, 1)
+            return self._block(name, start, stop)[:, None, :]
+
+        shares, held = traded.reshape(m, *shape), left.reshape(m + 1, *shape)
+        before, after = held[:-1], held[1:]  # x_k and x_{k+1}, shares
+        step = SliceStep(0.0, shares, shares, drawn("volume_shares"), drawn("spread_usd"), order.shares - before,
+                         self.level.reshape(shape), tau)  # fmt: skip
+        charges, level = period_charges(self.cost_model, step)
+        mid = drawn("mid_usd", end + 1)  # M_start..M_end
+        variance = np.maximum(drawn("fast_variance") + drawn("slow_variance") - self.sigma2, 0.0)  # v_k
+        cost = sign * np.sum(after * (mid[1:] - mid[:-1]), axis=0)  # s x_{k+1} (M_{k+1} - M_k)
+        for name in BUCKETS:
+            charged = np.sum(np.broadcast_to(charges[name], shares.shape), axis=0)
+            cost += charged
+            self.charges_usd[name] += charged.reshape(-1)
+        penalty = lam * tau * np.sum(variance * after**2, axis=0)  # lambda v_k tau x_{k+1}^2
         self.level = np.broadcast_to(level, shape).reshape(-1).copy()
         cost, penalty = cost.reshape(-1), penalty.reshape(-1)
         self.remaining = left[-1].copy()
@@ -211,6 +214,34 @@ class BatchExecutionEnv:
         self.penalty_usd += penalty
         self.period += 1
         return self.observe(), -(cost + penalty), self.done
+
+
+def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(charges by bucket of consecutive slices stacked on the first axis of ``step``'s arrays, (m, ...); D- after
+    the last slice): what ``CostModel.charge`` gives slice after slice (docs/MATH.md section 11). The components
+    that charge each slice on its own are evaluated for all m slices at once (``charge_usd`` is elementwise); the
+    transient impact, which carries its displacement from slice to slice (``step.transient_usd``, that of the
+    first slice), steps through them in order."""
+    charges: dict[str, np.ndarray] = {name: np.zeros(1) for name in BUCKETS}
+    level = step.transient_usd
+    for component in model.components:
+        if isinstance(component, TransientImpact):
+            rows = []
+            for i in range(np.shape(step.worked_shares)[0]):
+                row = {f.name: _row(getattr(step, f.name), i) for f in dataclasses.fields(SliceStep)
+                       if f.name != "transient_usd"}  # fmt: skip
+                cost, level = component.step(SliceStep(**row, transient_usd=level))
+                rows.append(np.broadcast_to(cost, np.shape(step.worked_shares)[1:]))
+            cost = np.stack(rows)
+        else:
+            cost = component.charge_usd(step)
+        charges[component.bucket] = charges[component.bucket] + cost
+    return charges, level
+
+
+def _row(value, i: int):
+    """Row i of a stacked (m, ...) array of a SliceStep; numbers as they are."""
+    return value[i] if isinstance(value, np.ndarray) and value.ndim > 0 else value
 
 
 def _period_trades(
