@@ -347,3 +347,17 @@ def json_equal(a, b) -> bool:
     import json
 
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def test_a_curriculum_stage_may_train_under_another_cost_model():
+    """Stage.cost_model switches the market's cost model for that stage (dataclasses.replace), None keeps it: the
+    calibrated stage's episodes cost what the calibrated market's environment charges, not the linear one's."""
+    order, market = intraday(slices=39)
+    stage = Stage("calibrated", calm_model(), cost_model="calibrated")
+    assert stage.market(market) == dataclasses.replace(market, cost_model="calibrated")
+    assert Stage("same", calm_model()).market(market) is market
+    agent = CrossEntropyAgent(10)
+    costs = {}
+    for name, chosen in (("linear", market), ("calibrated", stage.market(market))):
+        costs[name] = run_greedy(agent, BatchExecutionEnv(order, chosen, EnvConfig(10, 0.0, calm_model())), 8, 1)[0]
+    assert not np.allclose(costs["linear"], costs["calibrated"])

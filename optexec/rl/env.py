@@ -4,8 +4,9 @@ One episode works one order. The horizon is cut into ``periods`` decision period
 At the start of period j the agent sees the state and picks the fraction a of the remaining order to execute in
 the period; those shares are split evenly over the period's slices, and the last period finishes the order (at
 the horizon any remainder is executed at once). The market is ``optexec.simulation.market.generate_market_paths``
-and every slice is charged by the market's cost model, ``optexec.market.cost_model(market).charge`` (docs/MATH.md
-section 11), over the whole batch with the transient displacement carried from slice to slice: what
+and every slice is charged by the market's cost model, ``optexec.market.cost_model(market)`` (docs/MATH.md
+section 11; ``period_charges``: its components over the whole batch, the transient displacement carried from slice
+to slice, as ``CostModel.charge`` gives them slice after slice): what
 ``optexec.simulate.run_policy`` charges for the same trades on the same paths, so an agent's costs are comparable
 with every other strategy of ``simulate(...)``. A curriculum stage that trains under another cost model changes
 the market's (``dataclasses.replace(market, cost_model=...)``).
