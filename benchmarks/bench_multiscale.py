@@ -53,19 +53,36 @@ def main() -> None:
         y, z = mu * rng.uniform(0.5, 2.0, n), np.full(n, mu)
         number = 2000 if n == 1 else 200
         states = (0.37, q, l, x, y, z)
-        rows.append((f"execution decision, {n:,} path(s)",
-                     best_seconds(policy.rate_shares_per_day, *states, number=number)))
-        rows.append((f"execution decision + slow correction, {n:,} path(s)",
-                     best_seconds(slow_policy.rate_shares_per_day, *states, number=number)))
+        rows.append(
+            (f"execution decision, {n:,} path(s)", best_seconds(policy.rate_shares_per_day, *states, number=number))
+        )
+        rows.append(
+            (
+                f"execution decision + slow correction, {n:,} path(s)",
+                best_seconds(slow_policy.rate_shares_per_day, *states, number=number),
+            )
+        )
         core_states = (q / 1e6, l, x, np.full(n, 0.05), np.full(n, 0.04))
-        rows.append((f"core (infinite-horizon) decision, {n:,} path(s)",
-                     best_seconds(core_policy, core, *core_states, number=number)))
+        rows.append(
+            (
+                f"core (infinite-horizon) decision, {n:,} path(s)",
+                best_seconds(core_policy, core, *core_states, number=number),
+            )
+        )
     rows.append(("schedule, N = 390 (1 day), defaults", best_seconds(multiscale, intraday, market, params, number=5)))
-    rows.append(("schedule, N = 390, vol 1.5x (stepped path)",
-                 best_seconds(multiscale, intraday, market, MultiscaleParams(current_vol_ratio=1.5), number=3)))
+    rows.append(
+        (
+            "schedule, N = 390, vol 1.5x (stepped path)",
+            best_seconds(multiscale, intraday, market, MultiscaleParams(current_vol_ratio=1.5), number=3),
+        )
+    )
     rows.append(("schedule, N = 5 (Table 1), defaults", best_seconds(multiscale, table1, market, params, number=5)))
-    rows.append(("policy build, N = 390, with slow correction",
-                 best_seconds(MultiscalePolicy, intraday, market, slow_params, number=3)))
+    rows.append(
+        (
+            "policy build, N = 390, with slow correction",
+            best_seconds(MultiscalePolicy, intraday, market, slow_params, number=3),
+        )
+    )
     problem = order_problem(intraday, market, params)
     rows.append(("finite-horizon Riccati, 2,340 steps", best_seconds(finite_horizon, problem, 1.0, 2340, number=5)))
     core_problem = MultiscaleModel().problem()

@@ -1,21 +1,24 @@
 """Vectorised Monte Carlo execution simulator: static schedules and feedback policies on common random numbers.
 
-Every strategy of a run trades against the same market draw (optexec.simulation.market), so differences between
-strategies are paired. Child order k (k = 0..N-1) is sent at t_k = k tau and fills against the mid of t_k
-(MATH.md section 2: S~_k = S_{k-1} - h(n_k / tau)). With s = +1 for a buy and -1 for a sell, P0 the arrival price,
-M_k the unimpacted mid, n_k = market m_k + passive shares, E_k = shares done before slice k, the costs per path in $
-(positive = money lost, MATH.md section 8) are
+Every strategy of a run trades against the same market draw (optexec.simulation.market: price, volatility, signal,
+volume, spread, regimes), so differences between strategies are paired. What a trade costs is the market's cost
+model, ``optexec.market.cost_model(market)`` (docs/MATH.md section 11), the one the planner prices with: this module
+only feeds it the realised spread and volume of each slice and adds the market move. Child order k (k = 0..N-1) is
+sent at t_k = k tau against the mid of t_k; its block part (``Schedule.blocks_shares``) is done at once at t_k,
+the rest worked over the slice. With s = +1 for a buy and -1 for a sell, P0 the arrival price, M_k the unimpacted
+mid, the costs per path in $ (positive = money lost, docs/MATH.md section 8) are
 
-    spread     = sum eps_k |m_k| - passive gain                   (eps_k = half of the slice's spread)
-    temporary  = sum n_k h(n_k)                                    (linear eta n / tau, or power Y sigma (|n|/v_k)^p)
-    permanent  = gamma sum n_k E_k      ( = gamma (X^2 - sum n_k^2) / 2 for a finished order, MATH.md section 2)
-    transient  = sum int_slice u l dt,  u = n_k / tau, dl = (lambda u - beta l) dt stepped exactly (MATH.md 1.3)
+    spread, temporary, permanent, transient   the cost model's buckets (``CostModel.charge`` / its components),
+                                              with the slice's realised spread and market volume; passive fills
+                                              (the ladder) cross no spread and subtract their price improvement
     timing     = s sum n_k (M_k - P0) + s q_N (P_end - P0)        (market move; opportunity cost of q_N unfinished,
                                                                    P_end = impacted mid at the horizon)
     IS         = the sum;  bps = 1e4 IS / (X P0)
 
-Under the linear model with arithmetic prices, constant volatility and constant spread this is exactly the
-Almgren–Chriss cost, so a static schedule's mean and variance match optexec.costs.estimate (MATH.md sections 2, 8).
+With arithmetic prices, constant volatility and no volume or spread noise, a static schedule's mean and variance
+are therefore ``optexec.costs.estimate``'s, for every cost model (tests/test_model_consistency.py). With volume
+noise or regimes the power-law temporary cost is charged against the realised volume and its mean is the closed
+form times ``MarketModel.inverse_volume_moment(p)`` (Jensen: 1.094 for the default model, p = 0.6).
 Static schedules are evaluated without a loop over slices; policies loop over slices, vectorised over paths.
 """
 
@@ -30,13 +33,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optexec import constants
+from optexec.market import BUCKETS, CostModel, LinearPermanent, SliceStep, StaticTrades, TransientImpact, cost_model
 from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
 from optexec.strategies import registry
 from optexec.strategies.base import Decision, Policy, StepState, Strategy
 
 COMPONENTS = ("spread", "temporary", "permanent", "transient", "timing")
-CONFIDENCE = 0.95
+CONFIDENCE = constants.VAR_CONFIDENCE
 MAX_PATHS = 1_000_000
 
 #: the simulation's memory budget, bytes: the paths are drawn and simulated in chunks so that what is kept for every
@@ -46,10 +51,13 @@ MAX_PATHS = 1_000_000
 MEMORY_BUDGET_BYTES = 1_000_000_000
 #: bytes kept per path for each strategy run: its cost, five components and three participation numbers (float64)
 KEPT_BYTES_PER_PATH_RUN = 8 * (1 + len(COMPONENTS) + 3) + 1
-#: working bytes per path and slice of a chunk with the default model: tracemalloc measured a peak of 54 bytes
-#: (every strategy, 400 paths x 2,340 slices; 62 with power-law and transient impact), with a margin
+#: working bytes per path and slice of a chunk with the default model: tracemalloc measured a peak of 56 bytes
+#: (every strategy, 300 paths x 1,170 slices, before and after the simulator charged through the cost model; the
+#: same with the calibrated cost model and transient impact: a static schedule's charges are computed a block of
+#: rows at a time), with a margin
 BASE_BYTES_PER_PATH_SLICE = 80
-#: extra working bytes per path and slice with stochastic volatility (two factor paths and their noise: +16 measured)
+#: extra working bytes per path and slice with stochastic volatility (two factor paths and their noise: +16 measured;
+#: with a noisy signal as well, 95 in all, tests/test_simulate.py's busy model)
 STOCHASTIC_VOL_BYTES_PER_PATH_SLICE = 24
 #: extra working bytes per path and slice with a noisy signal (its path and its noise: +8 measured)
 SIGNAL_BYTES_PER_PATH_SLICE = 16
@@ -60,8 +68,10 @@ class SimulationConfig:
     """How to run a simulation.
 
     paths : number of Monte Carlo paths. seed : random seed (None = fresh entropy, not reproducible).
-    model : the market model. force_finish : True = anything left at the horizon is done at market in the last
-    slice; False = it stays unfinished and is charged its opportunity cost. sample_paths : paths kept for charts.
+    model : the simulated market's dynamics (price, volatility, signal, volume and spread noise, regimes); what
+    trading costs is the market's cost model (MarketParams.cost_model, optexec.market).
+    force_finish : True = anything left at the horizon is done at market in the last slice; False = it stays
+    unfinished and is charged its opportunity cost. sample_paths : paths kept for charts.
     use_policies : False = run every strategy as its static schedule, even one with a feedback policy.
     chunk_paths : paths simulated at a time (None = as many as the memory budget allows, ``chunk_paths``); the
     numbers do not depend on it.
@@ -247,38 +257,6 @@ class SimulationResult:
         }  # fmt: skip
 
 
-class _Impact:
-    """Per-share temporary impact and the exact transient step for one order and market model."""
-
-    def __init__(self, order: Order, market: MarketParams, model: MarketModel) -> None:
-        self.tau = order.slice_days
-        self.model_name = model.temporary_model
-        self.eta_per_tau = market.eta_usd_day_per_share2 / self.tau
-        self.power_coefficient, self.power_exponent = model.temporary_power()
-        self.power_coefficient *= market.sigma_usd_per_sqrt_day
-        self.gain = model.transient_impact_usd_per_share2
-        beta = model.transient_decay(market)
-        self.decay = math.exp(-beta * self.tau)
-        # int_0^tau e^{-beta s} ds and int_0^tau (1 - e^{-beta s}) / beta ds (beta -> 0: tau, tau^2 / 2)
-        self.hold = self.tau if beta == 0 else -math.expm1(-beta * self.tau) / beta
-        self.ramp = 0.5 * self.tau**2 if beta * self.tau < 1e-8 else (self.tau - self.hold) / beta
-
-    def temporary_usd(self, shares: np.ndarray, volume_shares: np.ndarray) -> np.ndarray:
-        """n h(n) in $ (broadcasting)."""
-        if self.model_name == "linear":
-            return self.eta_per_tau * shares * shares
-        if self.model_name == "none":
-            return np.zeros(np.broadcast_shapes(np.shape(shares), np.shape(volume_shares)))
-        size = np.abs(shares)
-        participation = size / np.maximum(volume_shares, 1e-12)
-        return self.power_coefficient * size * participation**self.power_exponent
-
-    def transient_step(self, level: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(cost int u l dt over the slice, l at its end) for u held constant (MATH.md section 1.3)."""
-        cost = rate * (level * self.hold + self.gain * rate * self.ramp)
-        return cost, self.decay * level + self.gain * rate * self.hold
-
-
 @dataclass
 class _Outcome:
     """One strategy on one chunk of paths, per path: what the run keeps of it (``simulate_strategies``).
@@ -316,54 +294,60 @@ class _Outcome:
         return self.total, self.components, mean, peak, float(self.unfinished.mean()), self.holdings
 
 
-def _schedule_outcome(
-    schedule: Schedule, market: MarketParams, paths: MarketPaths, model: MarketModel, samples: int
-) -> _Outcome:
-    """A static schedule on every path of a chunk, without a loop over paths (module docstring formulas).
+#: path x slice elements of a static schedule's working arrays at a time (about 1 MB: they stay in the cache)
+ROW_BLOCK_ELEMENTS = 1 << 17
 
-    Per-path sums are row by row (``einsum``, not a BLAS product whose rounding depends on how many rows it is
-    given), so a path's numbers do not depend on the chunk it is simulated in.
+
+def _schedule_outcome(schedule: Schedule, market: MarketParams, paths: MarketPaths, samples: int) -> _Outcome:
+    """A static schedule on every path of a chunk, without a loop over slices or paths (module docstring).
+
+    Every component but the transient one is charged on (paths, N) arrays (``charge_usd`` broadcasts: the realised
+    spread and volume are (paths, N), the trades (N,)), a block of rows at a time so that the working arrays stay in
+    the cache; the transient cost of a static schedule does not depend on the path, so it is the component's exact
+    ``expected_usd``. Per-path sums are row by row (``np.sum`` over the last axis, ``einsum``; not a BLAS product
+    whose rounding depends on how many rows it is given), so a path's numbers do not depend on the chunk or the
+    block it is simulated in.
     """
     order = schedule.order
-    sign, price = order.side_sign, market.price_usd
-    impact = _Impact(order, market, model)
-    trades = schedule.trades_shares
-    volume = paths.volume_shares
+    sign, price, tau = order.side_sign, market.price_usd, order.slice_days
+    model = cost_model(market)
+    trades, blocks = schedule.trades_shares, schedule.block_trades_shares
     count = paths.paths
-    done_before = order.shares - schedule.holdings_shares[:-1]
-    size = np.abs(trades)
-    components = {
-        "spread": 0.5 * np.einsum("ij,j->i", paths.spread_usd, size),
-        "permanent": np.full(count, market.gamma_usd_per_share2 * float(trades @ done_before)),
-        "timing": sign * (np.einsum("ij,j->i", paths.mid_usd[:, :-1], trades) - price * trades.sum()),
-    }
-    if impact.model_name == "linear":
-        components["temporary"] = np.full(count, impact.eta_per_tau * float(trades @ trades))
-    else:
-        active = trades != 0
-        components["temporary"] = impact.temporary_usd(trades[active], volume[:, active]).sum(axis=1)
-    level, transient = 0.0, 0.0
-    if impact.gain > 0:
-        for rate in trades / impact.tau:
-            cost, level = impact.transient_step(level, rate)
-            transient += cost
-    components["transient"] = np.full(count, transient)
+    static = StaticTrades(trades, blocks, tau, paths.expected_volume_shares, order.shares)
+    done_before, size = static.done_before_shares, np.abs(trades)
+    components = {name: np.zeros(count) for name in BUCKETS}
+    part_sum, part_max = np.empty(count), np.empty(count)
+    rows = max(1, ROW_BLOCK_ELEMENTS // order.slices)
+    for first in range(0, count, rows):
+        block = slice(first, min(first + rows, count))
+        volume = paths.volume_shares[block]
+        step = SliceStep(blocks, trades - blocks, trades, volume, paths.spread_usd[block], done_before, 0.0, tau)
+        for component in model.components:
+            if not isinstance(component, TransientImpact):
+                components[component.bucket][block] += np.sum(component.charge_usd(step), axis=-1)
+        ratio = size / np.maximum(volume, 1e-12)  # |n| / v
+        part_sum[block], part_max[block] = ratio.sum(axis=1), ratio.max(axis=1)
+    if model.transient is not None:
+        components[model.transient.bucket] += model.transient.expected_usd(static)
+    components["timing"] = sign * (np.einsum("ij,j->i", paths.mid_usd[:, :-1], trades) - price * trades.sum())
+    components = {name: components[name] for name in COMPONENTS}
     total = sum(components[name] for name in COMPONENTS)
-    ratio = np.maximum(volume, 1e-12)  # (paths, N), then |n| / v in place
-    np.divide(size, ratio, out=ratio)
-    part_sum, part_max = ratio.sum(axis=1), ratio.max(axis=1)
-    del ratio
     holdings = np.broadcast_to(schedule.holdings_shares, (min(samples, count), order.slices + 1)).copy()
     part_count = np.full(count, float(np.count_nonzero(trades)))
-    components = {name: components[name] for name in COMPONENTS}
     return _Outcome(total, components, part_sum, part_count, part_max, np.zeros(count, bool), holdings)
 
 
 def run_schedule(
-    schedule: Schedule, market: MarketParams, paths: MarketPaths, model: MarketModel, samples: int
+    schedule: Schedule, market: MarketParams, paths: MarketPaths, samples: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
     """Costs of a static schedule on every path, without a loop over paths (module docstring formulas)."""
-    return _schedule_outcome(schedule, market, paths, model, samples).summary()
+    return _schedule_outcome(schedule, market, paths, samples).summary()
+
+
+def permanent_slope_usd_per_share2(model: CostModel) -> float:
+    """The permanent price move per share done, $/share per share (the impacted mid at the horizon moves by it
+    times the shares done): the model's linear permanent impact gamma, 0 without one."""
+    return sum(c.gamma_usd_per_share2 for c in model.components if isinstance(c, LinearPermanent))
 
 
 def _policy_outcome(
@@ -371,14 +355,14 @@ def _policy_outcome(
     order: Order,
     market: MarketParams,
     paths: MarketPaths,
-    model: MarketModel,
     samples: int,
     force_finish: bool = True,
 ) -> _Outcome:
-    """Step a feedback policy through the slices, vectorised over the paths of a chunk (module docstring)."""
+    """Step a feedback policy through the slices, vectorised over the paths of a chunk (module docstring): each
+    slice is charged by ``CostModel.charge`` with the transient displacement carried from slice to slice."""
     count, n = paths.paths, order.slices
     sign, price, tau = order.side_sign, market.price_usd, order.slice_days
-    impact = _Impact(order, market, model)
+    model = cost_model(market)
     remaining = np.full(count, order.shares)
     level = np.zeros(count)
     costs = {name: np.zeros(count) for name in COMPONENTS}
@@ -412,12 +396,12 @@ def _policy_outcome(
             market_shares = remaining - passive
         traded = market_shares + passive
         volume = paths.volume_shares[:, k]
-        costs["spread"] += 0.5 * paths.spread_usd[:, k] * np.abs(market_shares) - gain
-        costs["temporary"] += impact.temporary_usd(traded, volume)
-        costs["permanent"] += market.gamma_usd_per_share2 * (order.shares - remaining) * traded
-        if impact.gain > 0:
-            cost, level = impact.transient_step(level, traded / tau)
-            costs["transient"] += cost
+        step = SliceStep(0.0, traded, market_shares, volume, paths.spread_usd[:, k], order.shares - remaining, level,
+                         tau)  # fmt: skip
+        charges, level = model.charge(step)
+        for name in BUCKETS:
+            costs[name] += charges[name]
+        costs["spread"] -= gain  # the passive fills' price improvement on the deeper levels (the ladder)
         costs["timing"] += sign * (paths.mid_usd[:, k] - price) * traded
         ratio = np.abs(traded) / np.maximum(volume, 1e-12)  # 0 where nothing traded
         part_sum += ratio
@@ -427,7 +411,8 @@ def _policy_outcome(
         holdings[:, k + 1] = remaining[: holdings.shape[0]]
     unfinished = np.abs(remaining) > 1e-9 * order.shares
     if np.any(unfinished):
-        end_price = paths.mid_usd[:, -1] + sign * (market.gamma_usd_per_share2 * (order.shares - remaining) + level)
+        moved = permanent_slope_usd_per_share2(model) * (order.shares - remaining) + level
+        end_price = paths.mid_usd[:, -1] + sign * moved
         costs["timing"] += sign * remaining * (end_price - price)
     total = sum(costs[name] for name in COMPONENTS)
     return _Outcome(total, costs, part_sum, part_count, part_max, unfinished, holdings)
@@ -438,12 +423,11 @@ def run_policy(
     order: Order,
     market: MarketParams,
     paths: MarketPaths,
-    model: MarketModel,
     samples: int,
     force_finish: bool = True,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], float, float, float, np.ndarray]:
     """Step a feedback policy through the slices, vectorised over paths (module docstring formulas)."""
-    return _policy_outcome(policy, order, market, paths, model, samples, force_finish).summary()
+    return _policy_outcome(policy, order, market, paths, samples, force_finish).summary()
 
 
 def _twap(order: Order, market: MarketParams) -> Schedule:
@@ -499,17 +483,17 @@ def simulate_strategies(
         paths = generate_market_paths(order, market, model, count, None, streams)
         if progress:
             progress(c / len(starts), "market paths" if len(starts) == 1 else f"market paths ({c + 1}/{len(starts)})")
-        references.append(_schedule_outcome(twap, market, paths, model, 0).total)
+        references.append(_schedule_outcome(twap, market, paths, 0).total)
         mids.append(np.array(paths.mid_usd[:samples]))
         for i, strategy in enumerate(strategies):
             if strategy.name in prepared and strategy.name not in errors:
                 kind, plan = prepared[strategy.name]
                 try:
                     if kind == "policy":
-                        outcome = _policy_outcome(copy.deepcopy(plan), order, market, paths, model, samples,
+                        outcome = _policy_outcome(copy.deepcopy(plan), order, market, paths, samples,
                                                   config.force_finish)  # fmt: skip
                     else:
-                        outcome = _schedule_outcome(plan, market, paths, model, samples)
+                        outcome = _schedule_outcome(plan, market, paths, samples)
                     parts[strategy.name].append(outcome)
                 except ValueError as error:
                     errors[strategy.name] = str(error)

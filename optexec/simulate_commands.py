@@ -1,6 +1,9 @@
 """The ``simulate`` sub-command: Monte Carlo cost statistics of every strategy (DESIGN.md section 7).
 
 python -m optexec simulate <plan options> --paths N --seed S [market-model options] [--json]
+
+The market-model options set the simulated market's dynamics; what trading costs is the market's cost model
+(MarketParams.cost_model, chosen with the plan options), the one the plan prices with.
 """
 
 from __future__ import annotations
@@ -8,11 +11,11 @@ from __future__ import annotations
 import argparse
 
 from optexec.simulate import SimulationConfig, SimulationResult, simulate
-from optexec.simulation.market import PRICE_MODELS, TEMPORARY_MODELS, LiquidityRegimes, MarketModel
+from optexec.simulation.market import PRICE_MODELS, LiquidityRegimes, MarketModel
 
 
 def model_from_args(args: argparse.Namespace) -> MarketModel:
-    """The market model from the command line (defaults: MarketModel's)."""
+    """The simulated market's dynamics from the command line (defaults: MarketModel's)."""
     return MarketModel(
         price_model=args.price_model,
         signal_mean_reversion_per_day=args.signal_mean_reversion,
@@ -23,9 +26,6 @@ def model_from_args(args: argparse.Namespace) -> MarketModel:
         volume_noise=args.volume_noise,
         spread_noise=args.spread_noise,
         regimes=LiquidityRegimes(enabled=not args.no_regimes),
-        temporary_model=args.temporary_model,
-        transient_impact_usd_per_share2=args.transient_impact,
-        transient_decay_per_day=args.transient_decay,
     )
 
 
@@ -88,9 +88,6 @@ def register(subparsers) -> None:
     run.add_argument("--no-finish", action="store_true", help="leave what is not done at the horizon unfinished")
     model = parser.add_argument_group("market model")
     model.add_argument("--price-model", choices=PRICE_MODELS, default="arithmetic")
-    model.add_argument("--temporary-model", choices=TEMPORARY_MODELS, default="linear")
-    model.add_argument("--transient-impact", type=float, default=0.0, help="lambda of dl = (lambda u - beta l) dt")
-    model.add_argument("--transient-decay", type=float, help="beta per day (default: ln 2 / 30 minutes)")
     model.add_argument("--fast-vol-of-vol", type=float, default=0.0, help="fast factor's vol of vol, per sqrt(day)")
     model.add_argument("--slow-vol-of-vol", type=float, default=0.0, help="slow factor's vol of vol, per sqrt(day)")
     model.add_argument("--initial-vol-ratio", type=float, default=1.0, help="current / long-run vol at the start")

@@ -4,9 +4,10 @@ import numpy as np
 import streamlit as st
 
 from optexec import report
+from optexec.market import cost_model
 from optexec.simulate import SimulationConfig, simulate
 from optexec.simulation import figures
-from optexec.simulation.market import TEMPORARY_MODELS, LiquidityRegimes, MarketModel
+from optexec.simulation.market import LiquidityRegimes, MarketModel
 from optexec.ui import formats, links
 from optexec.ui.state import ARITHMETIC_ERRORS, arithmetic_message, show_market_note, valid_ticket
 
@@ -15,22 +16,16 @@ ticket = valid_ticket()
 show_market_note(ticket)
 order, market, settings = ticket.order, ticket.market, ticket.settings
 PATHS, SEED = links.Number("Paths", 100, 100_000, integer=True), links.Number("Seed", 0, 2**31 - 1, integer=True)
-#: far above any fitted transient impact (1e-7 to 1e-5 $/share per share): keeps the simulated costs finite
-TRANSIENT = links.Number("Transient impact λ ($/share per share)", 0.0, 1_000.0)
 links.page_number("sim_paths", PATHS, 2_000)
 links.page_number("sim_seed", SEED, 0)
 
 with st.form("simulation"):
-    top = st.columns(4)
+    top = st.columns(3)
     st.session_state.setdefault("sim_paths", 2_000)
     st.session_state.setdefault("sim_seed", 0)
     paths = top[0].number_input("Paths", step=500, key="sim_paths", help="100 to 100,000")
     seed = top[1].number_input("Seed", step=1, key="sim_seed")
     price_model = top[2].selectbox("Mid price", ["arithmetic", "geometric"], key="sim_price_model")
-    temporary_model = top[3].selectbox(
-        "Temporary impact", TEMPORARY_MODELS, key="sim_temporary", help="linear (Almgren–Chriss), power law "
-        "Y σ (n/v)^0.6 (ATHL), square root Y σ (n/v)^0.5, or none"
-    )  # fmt: skip
     with st.expander("Market model"):
         cols = st.columns(3)
         regimes_on = cols[0].checkbox("Liquidity regimes (high / low)", True, key="sim_regimes")
@@ -38,24 +33,18 @@ with st.form("simulation"):
         spread_noise = cols[0].slider("Spread noise (lognormal sd per slice)", 0.0, 1.0, 0.1, 0.05, key="sim_snoise")
         fast_vov = cols[1].slider("Fast vol factor: vol of vol (per √day)", 0.0, 2.0, 0.0, 0.05, key="sim_fast")
         slow_vov = cols[1].slider("Slow vol factor: vol of vol (per √day)", 0.0, 1.0, 0.0, 0.05, key="sim_slow")
-        transient = cols[2].number_input(
-            "Transient impact λ ($/share per share)", 0.0, value=0.0, format="%g", key="sim_transient",
-            help="dl = (λu − βl)dt, decaying with a 30-minute half-life; 0 = off. Obizhaeva–Wang plans for this "
-            "impact: with it off, its block trades only pay the linear costs and it looks worse than it is."
-        )  # fmt: skip
         force_finish = cols[2].checkbox("Finish at the horizon at market", True, key="sim_finish")
         use_policies = cols[2].checkbox("Run feedback policies (else static schedules)", True, key="sim_policies")
     st.form_submit_button("Run simulation", icon=":material/play_arrow:", type="primary")
 
 links.write({"sim_paths": None if paths == 2_000 else paths, "sim_seed": None if seed == 0 else seed})
-for spec, value in ((PATHS, paths), (SEED, seed), (TRANSIENT, transient)):
+for spec, value in ((PATHS, paths), (SEED, seed)):
     if spec.problem(value):
         st.error(formats.plain(links.input_error(spec.label, value, spec.problem(value)).replace("plan", "simulation")))
         st.stop()
 try:
     model = MarketModel(
         price_model=price_model,
-        temporary_model=temporary_model,
         regimes=LiquidityRegimes(enabled=regimes_on),
         volume_noise=volume_noise,
         spread_noise=spread_noise,
@@ -64,7 +53,6 @@ try:
         initial_vol_ratio=float(settings.get("current_vol_ratio", 1.0)),
         fast_scale_epsilon=float(settings.get("fast_scale_epsilon", 0.1)),
         slow_scale_delta=float(settings.get("slow_scale_delta", 0.5)),
-        transient_impact_usd_per_share2=transient,
     )
     config = SimulationConfig(int(paths), int(seed), model, force_finish, use_policies=use_policies)
 except ValueError as error:
@@ -95,7 +83,8 @@ st.markdown(
     f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
     + formats.markdown_safe(
         f"over {formats.days(order.horizon_days)} in {order.slices} slices · {config.paths:,} paths, seed "
-        f"{config.seed} · every strategy trades on the same paths, so differences to TWAP are paired"
+        f"{config.seed} · every strategy trades on the same paths, so differences to TWAP are paired · costs "
+        f"charged by the ticket's cost model: {cost_model(market).describe()}"
     )
 )
 for name, error in result.errors.items():

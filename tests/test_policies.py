@@ -83,7 +83,7 @@ def test_ladder_carrying_unfilled_shares_matches_its_expected_schedule():
     assert schedule.trades_shares[0] == pytest.approx(params.expected_fill_fraction * order.shares / order.slices)
     paths = 5000
     market_paths = generate_market_paths(order, market, MarketModel(), paths, 8)
-    holdings = run_policy(LadderPolicy(order, market, params), order, market, market_paths, MarketModel(), paths)[5]
+    holdings = run_policy(LadderPolicy(order, market, params), order, market, market_paths, paths)[5]
     mean, stderr = holdings.mean(axis=0), holdings.std(axis=0) / math.sqrt(paths)
     assert np.all(np.abs(mean - schedule.holdings_shares) <= 4 * stderr + 1e-6 * order.shares)
     assert holdings[:, -1] == pytest.approx(0.0, abs=1e-6)  # the rest goes at market at the horizon
@@ -101,7 +101,7 @@ def test_regime_without_regimes_trades_the_base_rate_times_the_high_speed():
     order, market = intraday()
     params = RegimeParams(max_participation=1.0)
     market_paths = generate_market_paths(order, market, QUIET, 10, 0)
-    holdings = run_policy(RegimePolicy(order, market, params), order, market, market_paths, QUIET, 10)[5]
+    holdings = run_policy(RegimePolicy(order, market, params), order, market, market_paths, 10)[5]
     assert holdings[0] == pytest.approx(speed_path(order, 1.5), rel=1e-12)
 
 
@@ -159,7 +159,7 @@ def test_regime_expected_schedule_matches_the_simulated_mean():
     schedule = regime_adaptive(order, market, params)
     paths = 8000
     market_paths = generate_market_paths(order, market, MarketModel(), paths, 6)
-    holdings = run_policy(RegimePolicy(order, market, params), order, market, market_paths, MarketModel(), paths)[5]
+    holdings = run_policy(RegimePolicy(order, market, params), order, market, market_paths, paths)[5]
     mean, stderr = holdings.mean(axis=0), holdings.std(axis=0) / math.sqrt(paths)
     assert np.all(np.abs(mean - schedule.holdings_shares) <= 4 * stderr + 1e-9 * order.shares)
     # low liquidity slows it down: between the all-high and all-low speed paths
@@ -185,8 +185,8 @@ def test_pov_policy_on_steady_volume_equals_the_static_pov_schedule():
     order, market = intraday()
     market_paths = generate_market_paths(order, market, QUIET, 50, 1)
     schedule = pov(order, market, POVParams(0.2))
-    static = run_schedule(schedule, market, market_paths, QUIET, 1)[0]
-    looped = run_policy(pov_policy(order, market, POVParams(0.2)), order, market, market_paths, QUIET, 1)
+    static = run_schedule(schedule, market, market_paths, 1)[0]
+    looped = run_policy(pov_policy(order, market, POVParams(0.2)), order, market, market_paths, 1)
     assert looped[0] == pytest.approx(static, rel=1e-9)
 
 
@@ -196,7 +196,7 @@ def test_pov_policy_follows_realised_volume():
     market_paths = generate_market_paths(order, market, model, 200, 1)
     for rate in (0.02, 0.05):
         policy = pov_policy(order, market, POVParams(rate))
-        _, _, mean_part, max_part, unfinished, holdings = run_policy(policy, order, market, market_paths, model, 200,
+        _, _, mean_part, max_part, unfinished, holdings = run_policy(policy, order, market, market_paths, 200,
                                                                      force_finish=False)  # fmt: skip
         wanted = np.minimum(np.cumsum(rate * market_paths.volume_shares, axis=1), order.shares)
         assert order.shares - holdings[:, 1:] == pytest.approx(wanted, rel=1e-9)
@@ -211,7 +211,7 @@ def test_multiscale_feedback_tracks_its_expected_schedule():
     params = MultiscaleParams()
     schedule = multiscale(order, market, params)
     market_paths = generate_market_paths(order, market, QUIET, 4, 0)
-    holdings = run_policy(multiscale_policy(order, market, params), order, market, market_paths, QUIET, 4)[5]
+    holdings = run_policy(multiscale_policy(order, market, params), order, market, market_paths, 4)[5]
     assert np.ptp(holdings, axis=0) == pytest.approx(0.0, abs=1e-6)  # no impact state, no signal: deterministic
     assert holdings[0, -1] == pytest.approx(0.0, abs=1e-6)
     assert np.max(np.abs(holdings[0] - schedule.holdings_shares)) < 0.02 * order.shares
@@ -222,10 +222,10 @@ def test_multiscale_feedback_slows_down_in_high_vol():
     order, market = intraday(78)
     params = MultiscaleParams()
     calm = run_policy(multiscale_policy(order, market, params), order, market,
-                      generate_market_paths(order, market, QUIET, 2, 0), QUIET, 1)[5][0]  # fmt: skip
+                      generate_market_paths(order, market, QUIET, 2, 0), 1)[5][0]  # fmt: skip
     stormy_model = dataclasses.replace(QUIET, initial_vol_ratio=1.5)
     stormy = run_policy(multiscale_policy(order, market, params), order, market,
-                        generate_market_paths(order, market, stormy_model, 2, 0), stormy_model, 1)[5][0]  # fmt: skip
+                        generate_market_paths(order, market, stormy_model, 2, 0), 1)[5][0]  # fmt: skip
     problem = order_problem(order, market, params)
     sigma2 = market.sigma_usd_per_sqrt_day**2
     fast = fast_correction_per_share(2.25 * sigma2, sigma2, params.fast_scale_epsilon, problem.risk_aversion,

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from optexec.market import BUCKETS, SliceStep, cost_model
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
 from optexec.rl import storage
 from optexec.rl.agents import (
@@ -18,10 +19,10 @@ from optexec.rl.agents import (
     train_curriculum,
 )
 from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
-from optexec.rl.env import BatchExecutionEnv, EnvConfig, ExecutionEnv, period_bounds
+from optexec.rl.env import BatchExecutionEnv, EnvConfig, ExecutionEnv, period_bounds, tile_paths
 from optexec.rl.evaluate import agent_strategy, evaluate, regime
 from optexec.rl.policy import AgentPolicy
-from optexec.simulate import SimulationConfig, _Impact, run_policy, simulate_strategies
+from optexec.simulate import SimulationConfig, run_policy, simulate_strategies
 from optexec.simulation.market import MarketModel, generate_market_paths
 from optexec.strategies import rl_agent
 from optexec.strategies.registry import get as registry_get
@@ -31,20 +32,22 @@ T4_OBJECTIVE = 1_275_355.56  # MATH.md section 9, T4: E + lambda V at lambda = 1
 T4_HOLDINGS = [1e6, 541955.55, 289854.22, 147897.49, 62141.80, 0.0]
 
 
-def intraday(slices: int = 78, side: str = "sell") -> tuple[Order, MarketParams]:
+def intraday(slices: int = 78, side: str = "sell", **costs) -> tuple[Order, MarketParams]:
+    """An intraday order; ``costs``: the market's cost model and its parameters (MarketParams fields)."""
     order = Order("DEMO", side, 250_000, 1.0, slices)
-    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile())
+    market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile(), **costs)
     return order, market
 
 
 def test_episode_cost_is_the_simulators_shortfall_on_the_same_paths():
-    order, market = intraday(side="buy")
-    model = MarketModel(fast_vol_of_vol_per_sqrt_day=1.0, initial_vol_ratio=1.3, transient_impact_usd_per_share2=1e-7)
+    """(Every cost model, bucket by bucket: tests/test_model_consistency.py.)"""
+    order, market = intraday(side="buy", cost_model="linear+transient", transient_strength_usd_per_share2=1e-7)
+    model = MarketModel(fast_vol_of_vol_per_sqrt_day=1.0, initial_vol_ratio=1.3)
     agent = CrossEntropyAgent(10, [0.3, -1.0, 0.2, 1.0, 0.5, 0.3, 0.2])
     env = BatchExecutionEnv(order, market, EnvConfig(10, 0.0, model))
     cost, penalty = run_greedy(agent, env, 300, 3)
     paths = generate_market_paths(order, market, model, 300, 3)
-    simulated = run_policy(AgentPolicy(order, market, agent), order, market, paths, model, 0)[0]
+    simulated = run_policy(AgentPolicy(order, market, agent), order, market, paths, 0)[0]
     assert np.max(np.abs(cost - simulated)) < 1e-6 * order.shares * market.price_usd * 1e-4
     assert np.all(penalty == 0.0)
     assert np.std(cost) > 0  # the paths really differ
@@ -94,10 +97,10 @@ def test_reset_with_a_seed_replays_the_same_episode():
 
 
 def per_slice_episode(order, market, config, paths, fractions):
-    """The environment's accounting one slice at a time (the loop that BatchExecutionEnv.step vectorises):
-    per period the rewards and the shares left, (P, B) each; then the cost, risk penalty and transient impact
-    state per path after the episode."""
-    impact = _Impact(order, market, config.model)
+    """The environment's accounting written out one slice and one path array at a time with the cost model's
+    ``charge`` (no copies, no (copies, paths) views): per period the rewards and the shares left, (P, B) each;
+    then the cost, risk penalty and transient displacement per path after the episode."""
+    model = cost_model(market)
     bounds = period_bounds(order.slices, config.periods)
     sign, tau, lam = order.side_sign, order.slice_days, config.risk_aversion_per_usd
     sigma2 = market.sigma_usd_per_sqrt_day**2
@@ -109,12 +112,11 @@ def per_slice_episode(order, market, config, paths, fractions):
         cost, penalty = np.zeros(paths.paths), np.zeros(paths.paths)
         for k in range(bounds[j], bounds[j + 1]):
             traded = remaining.copy() if k == order.slices - 1 else np.minimum(per_slice, remaining)
-            cost += 0.5 * paths.spread_usd[:, k] * np.abs(traded)
-            cost += impact.temporary_usd(traded, paths.volume_shares[:, k])
-            cost += market.gamma_usd_per_share2 * (order.shares - remaining) * traded
-            if impact.gain > 0:
-                step_cost, level = impact.transient_step(level, traded / tau)
-                cost += step_cost
+            step = SliceStep(0.0, traded, traded, paths.volume_shares[:, k], paths.spread_usd[:, k],
+                             order.shares - remaining, level, tau)  # fmt: skip
+            charges, level = model.charge(step)
+            for name in BUCKETS:
+                cost += charges[name]
             remaining = remaining - traded
             cost += sign * remaining * (paths.mid_usd[:, k + 1] - paths.mid_usd[:, k])
             variance = np.maximum(paths.fast_variance[:, k] + paths.slow_variance[:, k] - sigma2, 0.0)
@@ -122,32 +124,37 @@ def per_slice_episode(order, market, config, paths, fractions):
         total_cost, total_penalty = total_cost + cost, total_penalty + penalty
         rewards.append(-(cost + penalty))
         left.append(remaining)
-    return np.array(rewards), np.array(left), total_cost, total_penalty, level
+    return np.array(rewards), np.array(left), total_cost, total_penalty, np.broadcast_to(level, remaining.shape)
 
 
 @pytest.mark.parametrize("side", ["buy", "sell"])
 @pytest.mark.parametrize(
-    "model",
+    "costs, model",
     [
-        MarketModel(),
-        MarketModel(transient_impact_usd_per_share2=1e-7, fast_vol_of_vol_per_sqrt_day=1.0, initial_vol_ratio=1.3),
-        MarketModel(temporary_model="power", transient_impact_usd_per_share2=1e-7),
-        MarketModel(temporary_model="square_root", slow_vol_of_vol_per_sqrt_day=0.5),
+        ({}, MarketModel()),
+        ({"cost_model": "linear+transient", "transient_strength_usd_per_share2": 1e-7},
+         MarketModel(fast_vol_of_vol_per_sqrt_day=1.0, initial_vol_ratio=1.3)),
+        ({"cost_model": "calibrated", "transient_strength_usd_per_share2": 1e-7}, MarketModel()),
+        ({"cost_model": "calibrated", "power_exponent": 0.5, "power_coefficient": 1.0},
+         MarketModel(slow_vol_of_vol_per_sqrt_day=0.5)),
     ],
     ids=["linear", "transient+stochastic-vol", "power+transient", "square-root"],
-)
-def test_vectorised_step_equals_the_per_slice_loop(side, model):
-    order, market = intraday(slices=78, side=side)  # periods of 7 and 8 slices
+)  # fmt: skip
+def test_batched_episodes_equal_the_per_slice_loop(side, costs, model):
+    """The batch and its copies played at once: rewards, shares left, costs, penalties and the displacement equal
+    the written-out loop (the shares left exactly: the same subtractions)."""
+    order, market = intraday(slices=78, side=side, **costs)  # periods of 7 and 8 slices
     config = EnvConfig(10, 1e-6, model)
-    for batch in (64, 1):
-        fractions = np.random.default_rng(batch).uniform(-0.2, 1.2, (10, batch))  # clipped to [0, 1]
+    for batch, copies in ((64, 1), (1, 1), (16, 3)):
+        fractions = np.random.default_rng(batch).uniform(-0.2, 1.2, (10, batch * copies))  # clipped to [0, 1]
         fractions[:, ::5] = 0.0
         fractions[:, 1::5] = 1.0
         fractions[3, 2::5] = 1.0  # finished before the last period
         paths = generate_market_paths(order, market, model, batch, 5)
-        rewards, left, cost, penalty, level = per_slice_episode(order, market, config, paths, fractions)
+        played = tile_paths(paths, copies)
+        rewards, left, cost, penalty, level = per_slice_episode(order, market, config, played, fractions)
         env = BatchExecutionEnv(order, market, config)
-        obs = env.reset(paths=paths)
+        obs = env.reset(paths=paths, copies=copies)
         for j in range(10):
             assert not env.done
             obs, reward, _ = env.step(fractions[j])
@@ -337,8 +344,8 @@ def test_rl_params_are_validated():
     with pytest.raises(ValueError, match="risk aversion"):
         rl_agent.RLParams(risk_aversion_per_usd=-1.0)
     with pytest.raises(ValueError, match="transient"):
-        order, market = intraday()
-        solve_dp(order, market, EnvConfig(10, 0.0, MarketModel(transient_impact_usd_per_share2=1e-7)))
+        order, market = intraday(cost_model="linear+transient")
+        solve_dp(order, market, EnvConfig(10, 0.0, MarketModel()))
 
 
 def test_rl_page_trains_with_a_curve_saves_and_evaluates():
@@ -391,3 +398,17 @@ def json_equal(a, b) -> bool:
     import json
 
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def test_a_curriculum_stage_may_train_under_another_cost_model():
+    """Stage.cost_model switches the market's cost model for that stage (dataclasses.replace), None keeps it: the
+    calibrated stage's episodes cost what the calibrated market's environment charges, not the linear one's."""
+    order, market = intraday(slices=39)
+    stage = Stage("calibrated", calm_model(), cost_model="calibrated")
+    assert stage.market(market) == dataclasses.replace(market, cost_model="calibrated")
+    assert Stage("same", calm_model()).market(market) is market
+    agent = CrossEntropyAgent(10)
+    costs = {}
+    for name, chosen in (("linear", market), ("calibrated", stage.market(market))):
+        costs[name] = run_greedy(agent, BatchExecutionEnv(order, chosen, EnvConfig(10, 0.0, calm_model())), 8, 1)[0]
+    assert not np.allclose(costs["linear"], costs["calibrated"])

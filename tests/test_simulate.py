@@ -1,4 +1,6 @@
-"""Monte Carlo simulator: closed forms (MATH.md sections 2, 4, 8), exact limits, pairing, seeds, statistics."""
+"""Monte Carlo simulator: closed forms (docs/MATH.md sections 2, 4, 8, 11), exact limits, pairing, seeds, statistics.
+
+Every cost model against its closed form is in tests/test_model_consistency.py."""
 
 import dataclasses
 import math
@@ -46,7 +48,7 @@ def test_static_linear_mean_and_variance_match_closed_form(table1_order, table1_
     assert closed.variance_usd2 == pytest.approx(3.641286e11, rel=1e-6)
     paths = 20_000
     market_paths = generate_market_paths(table1_order, table1_market, QUIET, paths, seed=7)
-    cost = run_schedule(schedule, table1_market, market_paths, QUIET, 0)[0]
+    cost = run_schedule(schedule, table1_market, market_paths, 0)[0]
     stderr_mean = math.sqrt(closed.variance_usd2 / paths)
     assert abs(cost.mean() - closed.expected_usd) < 3 * stderr_mean
     stderr_var = closed.variance_usd2 * math.sqrt(2 / (paths - 1))  # the cost is normal here
@@ -60,7 +62,7 @@ def test_drift_and_every_component_match_closed_form_when_sigma_is_zero():
     schedule = ac_discrete(order, market, ACParams(1e-6))
     closed = estimate(schedule, market)
     market_paths = generate_market_paths(order, market, QUIET, 50, seed=1)
-    total, parts, *_ = run_schedule(schedule, market, market_paths, QUIET, 0)
+    total, parts, *_ = run_schedule(schedule, market, market_paths, 0)
     assert total == pytest.approx(np.full(50, closed.expected_usd), rel=1e-12)
     assert parts["spread"] == pytest.approx(closed.spread_usd, rel=1e-12)
     assert parts["temporary"] == pytest.approx(closed.temporary_usd, rel=1e-12)
@@ -74,52 +76,57 @@ def test_geometric_prices_keep_the_mean():
     order, market = intraday()
     model = dataclasses.replace(QUIET, price_model="geometric")
     schedule = twap(order, market, TWAPParams())
-    cost = run_schedule(schedule, market, generate_market_paths(order, market, model, 20_000, 3), model, 0)[0]
+    cost = run_schedule(schedule, market, generate_market_paths(order, market, model, 20_000, 3), 0)[0]
     closed = estimate(schedule, market)
     assert abs(cost.mean() - closed.expected_usd) < 3 * cost.std(ddof=1) / math.sqrt(cost.size)
     assert cost.std() == pytest.approx(closed.std_usd, rel=0.03)
 
 
-def test_policy_loop_equals_the_vectorised_schedule():
-    """The same schedule through run_policy and run_schedule: identical costs (power law, transient, noise on)."""
+@pytest.mark.parametrize("cost_model", ["linear", "linear+transient", "calibrated"])
+def test_policy_loop_equals_the_vectorised_schedule(cost_model):
+    """The same schedule through run_policy and run_schedule: identical costs (every cost model, noise on)."""
     order, market = intraday()
-    model = MarketModel(temporary_model="power", transient_impact_usd_per_share2=1e-6, price_model="geometric")
+    market = dataclasses.replace(market, cost_model=cost_model, transient_strength_usd_per_share2=1e-6)
+    model = MarketModel(price_model="geometric")
     schedule = ac_discrete(order, market, ACParams(1e-5))
     market_paths = generate_market_paths(order, market, model, 300, seed=5)
-    static = run_schedule(schedule, market, market_paths, model, 5)
-    looped = run_policy(SchedulePolicy(schedule), order, market, market_paths, model, 5)
+    static = run_schedule(schedule, market, market_paths, 5)
+    looped = run_policy(SchedulePolicy(schedule), order, market, market_paths, 5)
     assert looped[0] == pytest.approx(static[0], rel=1e-10)
     for name in COMPONENTS:
         assert looped[1][name] == pytest.approx(static[1][name], rel=1e-9, abs=1e-6), name
     assert looped[2:5] == pytest.approx(static[2:5], rel=1e-12)
     assert looped[5] == pytest.approx(static[5])
-    assert static[1]["transient"][0] > 0 and static[1]["temporary"].std() > 0  # power law sees the volume
+    assert (static[1]["transient"][0] > 0) == (cost_model != "linear")  # calibrated: a transient strength is given
+    assert (static[1]["temporary"].std() > 0) == (cost_model == "calibrated")  # the power law sees the volume
+
+
+#: kappa = rho = 1, no spread, (almost) no temporary and no permanent impact: the transient cost alone
+TRANSIENT_ONLY = MarketParams(1.0, 0.0, 0.0, 1e6, 1e-12, 0.0, cost_model="linear+transient",
+                              transient_strength_usd_per_share2=1.0, transient_decay_per_day=1.0)  # fmt: skip
 
 
 def test_transient_cost_of_a_constant_rate_is_exact():
-    """u = X/T from l = 0: cost = lambda X^2/(beta T)^2 (beta T - 1 + e^{-beta T}), for any number of slices."""
-    market = MarketParams(1.0, 0.0, 0.0, 1e6, 1e-12, 0.0)
-    model = dataclasses.replace(QUIET, temporary_model="none", transient_impact_usd_per_share2=1.0,
-                                transient_decay_per_day=1.0)  # fmt: skip
+    """u = X/T from D = 0: cost = kappa X^2/(rho T)^2 (rho T - 1 + e^{-rho T}), for any number of slices."""
+    market = TRANSIENT_ONLY
     for slices in (1, 7, 100):
         order = Order("T", "sell", 1.0, 1.0, slices)
         schedule = twap(order, market, TWAPParams())
-        parts = run_schedule(schedule, market, generate_market_paths(order, market, model, 2, 0), model, 0)[1]
+        parts = run_schedule(schedule, market, generate_market_paths(order, market, QUIET, 2, 0), 0)[1]
         assert parts["transient"] == pytest.approx(math.exp(-1.0), rel=1e-12)
 
 
 def test_transient_cost_of_obizhaeva_wang_matches_math_section_4():
-    """MATH.md section 9 T6: kappa = rho = T = X = 1, blocks X/3 at both ends, rate 1/3 between: cost -> 1/3."""
-    market = MarketParams(1.0, 0.0, 0.0, 1e6, 1e-12, 0.0)
-    model = dataclasses.replace(QUIET, temporary_model="none", transient_impact_usd_per_share2=1.0,
-                                transient_decay_per_day=1.0)  # fmt: skip
+    """MATH.md section 9 T6: kappa = rho = T = X = 1, blocks X/3 at both ends, rate 1/3 between: cost -> 1/3
+    (the end blocks worked over one slice here; as blocks, tests/test_model_consistency.py)."""
+    market = TRANSIENT_ONLY
     gaps = []
     for slices in (1000, 4000):
         order = Order("T", "buy", 1.0, 1.0, slices)
         trades = np.full(slices, (1 / 3) / (slices - 2))
         trades[0] = trades[-1] = 1 / 3
         schedule = Schedule.from_trades("ow", order, market, trades)
-        parts = run_schedule(schedule, market, generate_market_paths(order, market, model, 2, 0), model, 0)[1]
+        parts = run_schedule(schedule, market, generate_market_paths(order, market, QUIET, 2, 0), 0)[1]
         gaps.append(parts["transient"][0] - 1 / 3)
     assert abs(gaps[1]) < 1e-3  # the blocks are spread over one slice: an O(tau) difference
     assert gaps[0] / gaps[1] == pytest.approx(4.0, rel=0.05)  # first order: 4x the slices, 1/4 the gap
@@ -170,14 +177,14 @@ def test_unfinished_orders_pay_the_opportunity_cost():
     market = dataclasses.replace(market, sigma_usd_per_sqrt_day=0.0)
     market_paths = generate_market_paths(order, market, QUIET, 3, 0)
     total, parts, _, _, unfinished, holdings = run_policy(
-        POVPolicy(0.01), order, market, market_paths, QUIET, 3, force_finish=False
+        POVPolicy(0.01), order, market, market_paths, 3, force_finish=False
     )
     traded = 0.01 * market_paths.expected_volume_shares
     left = order.shares - traded.sum()
     assert unfinished == 1.0 and holdings[0, -1] == pytest.approx(left)
     done = traded.sum()
     assert parts["timing"] == pytest.approx(left * market.gamma_usd_per_share2 * done, rel=1e-9)
-    finished = run_policy(POVPolicy(0.01), order, market, market_paths, QUIET, 3, force_finish=True)
+    finished = run_policy(POVPolicy(0.01), order, market, market_paths, 3, force_finish=True)
     assert finished[4] == 0.0 and finished[5][0, -1] == pytest.approx(0.0, abs=1e-6)
 
 
@@ -243,7 +250,7 @@ def test_stochastic_vol_factors():
     assert abs(fast_end.mean() - sigma2) < 4 * fast_end.std() / math.sqrt(fast_end.size)
     assert fast_end.std() > 0.05 * sigma2 and market_paths.slow_variance[:, -1].std() > 0
     schedule = twap(order, market, TWAPParams())
-    cost = run_schedule(schedule, market, market_paths, model, 0)[0]
+    cost = run_schedule(schedule, market, market_paths, 0)[0]
     assert abs(cost.mean() - estimate(schedule, market).expected_usd) < 3 * cost.std() / math.sqrt(cost.size)
 
 
@@ -286,7 +293,6 @@ def test_progress_is_reported():
         (lambda: SimulationConfig(paths=1), "number of paths"),
         (lambda: SimulationConfig(seed=-1), "seed"),
         (lambda: MarketModel(price_model="lognormal"), "price model"),
-        (lambda: MarketModel(temporary_model="cubic"), "temporary impact model"),
         (lambda: MarketModel(volume_noise=-0.1), "volume noise"),
         (lambda: LiquidityRegimes(low_share=1.0), "low liquidity"),
         (lambda: LiquidityRegimes(low_spread_factor=0.5), "spread factor"),
@@ -391,9 +397,9 @@ def test_any_static_schedule_costs_its_closed_form_without_noise(weights, side, 
     market = MarketParams.from_rules_of_thumb(20.0, 0.0, 0.01, 2e6, drift_usd_per_day=drift)
     trades = order.shares * np.asarray(weights) / sum(weights)
     schedule = Schedule.from_trades("any", order, market, trades)
-    total = run_schedule(schedule, market, generate_market_paths(order, market, QUIET, 3, 0), QUIET, 0)[0]
+    total = run_schedule(schedule, market, generate_market_paths(order, market, QUIET, 3, 0), 0)[0]
     looped = run_policy(SchedulePolicy(schedule), order, market, generate_market_paths(order, market, QUIET, 3, 0),
-                        QUIET, 0)[0]  # fmt: skip
+                        0)[0]  # fmt: skip
     expected = estimate(schedule, market).expected_usd
     assert total == pytest.approx(np.full(3, expected), rel=1e-9, abs=1e-6)
     assert looped == pytest.approx(total, rel=1e-9, abs=1e-6)
@@ -404,8 +410,9 @@ def test_any_static_schedule_costs_its_closed_form_without_noise(weights, side, 
 # ----------------------------------------------------------------------------------------------------------------
 
 BUSY = MarketModel(fast_vol_of_vol_per_sqrt_day=1.0, slow_vol_of_vol_per_sqrt_day=0.3, initial_vol_ratio=1.5,
-                   signal_vol_usd_per_day_per_sqrt_day=0.5, signal_mean_reversion_per_day=2.0,
-                   temporary_model="power", transient_impact_usd_per_share2=1e-8)  # fmt: skip
+                   signal_vol_usd_per_day_per_sqrt_day=0.5, signal_mean_reversion_per_day=2.0)  # fmt: skip
+#: the busy market is priced by the calibrated cost model: power-law temporary and transient impact
+BUSY_COSTS = {"cost_model": "calibrated", "transient_strength_usd_per_share2": 1e-8}
 
 
 @pytest.mark.parametrize("model", [MarketModel(), BUSY], ids=["default", "busy"])
@@ -427,6 +434,8 @@ def test_every_number_is_the_same_whatever_the_chunking(model):
     """Every strategy with its policy (the nonlinear one aside: its adaptive policy groups the paths of a chunk by
     their realised volume, and says so), on one chunk and on chunks of 7 and 40 paths."""
     order, market = intraday()
+    if model is BUSY:
+        market = dataclasses.replace(market, **BUSY_COSTS)
     names = [name for name in registry.STRATEGIES if name != "nonlinear"]
 
     def run(chunk):
@@ -472,6 +481,7 @@ def test_working_memory_per_path_and_slice_is_within_the_stated_bound():
     order, market = Order("M", "sell", 1e6, 3.0, 1_170), MarketParams.from_rules_of_thumb(50, 0.95, 0.125, 5e6)
     strategies = [s for name, s in registry.STRATEGIES.items() if name != "rl_agent"]
     for model in (MarketModel(), BUSY):
+        market = dataclasses.replace(market, **BUSY_COSTS) if model is BUSY else market
         config = SimulationConfig(paths=300, seed=1, model=model, sample_paths=0, chunk_paths=300)
         simulate_strategies(order, market, strategies[:2], {}, config)  # imports and caches outside the count
         tracemalloc.start()

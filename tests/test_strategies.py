@@ -263,20 +263,28 @@ def test_agent_holdings_are_run_policys_to_the_last_bit(slices):
     agent = CrossEntropyAgent(min(10, slices), theta=[0.3, -0.8, 0.2, 0.5, -0.4, 0.3, 0.6])
     for model in (MarketModel(), MarketModel(fast_vol_of_vol_per_sqrt_day=1.0, initial_vol_ratio=1.5)):
         draw = generate_market_paths(order, market, model, 17, 3)
-        looped = run_policy(AgentPolicy(order, market, agent), order, market, draw, model, 17)[5]
+        looped = run_policy(AgentPolicy(order, market, agent), order, market, draw, 17)[5]
         np.testing.assert_array_equal(agent_holdings(AgentPolicy(order, market, agent), draw), looped)
 
 
 @pytest.mark.parametrize("slices", [1, 50, 3_000])
-def test_the_environment_played_in_copies_and_blocks_is_the_tiled_one_to_the_last_bit(slices):
-    """``reset(paths=, copies=)`` with blocked sums gives the rewards, observations and costs of the tiled draw
-    summed at once (``tile_paths``, ``_sum_over_slices``), with every cost component switched on."""
+def test_the_environment_played_in_copies_is_the_tiled_one_to_the_last_bit(slices):
+    """``reset(paths=, copies=)`` gives the rewards, observations and costs of the tiled draw (``tile_paths``),
+    with every cost component switched on (the calibrated model with transient impact)."""
     from optexec.rl.env import BatchExecutionEnv, EnvConfig, tile_paths
     from optexec.simulation.market import MarketModel, generate_market_paths
 
     order = Order("RL", "sell", 1e6, 3.0, slices)
-    market = MarketParams.from_rules_of_thumb(50.0, 0.95, 0.125, 5e6, volume_profile=u_shaped_volume_profile())
-    model = MarketModel(temporary_model="power", transient_impact_usd_per_share2=1e-7, fast_vol_of_vol_per_sqrt_day=1)
+    market = MarketParams.from_rules_of_thumb(
+        50.0,
+        0.95,
+        0.125,
+        5e6,
+        volume_profile=u_shaped_volume_profile(),
+        cost_model="calibrated",
+        transient_strength_usd_per_share2=1e-7,
+    )
+    model = MarketModel(fast_vol_of_vol_per_sqrt_day=1)
     draw = generate_market_paths(order, market, model, 6, 2)
     fractions = np.random.default_rng(0).random((10, 24))
     played = BatchExecutionEnv(order, market, EnvConfig(10, 1e-6, model))
@@ -290,13 +298,3 @@ def test_the_environment_played_in_copies_and_blocks_is_the_tiled_one_to_the_las
         np.testing.assert_array_equal(reward_a, reward_b)
         period += 1
     np.testing.assert_array_equal(played.cost_usd, tiled.cost_usd)
-
-
-def test_blocked_sums_add_as_one_sum_over_the_slices():
-    from optexec.rl import env
-
-    rng = np.random.default_rng(5)
-    terms = [rng.standard_normal((1_000, 3, 8)) * 10.0 ** rng.integers(-8, 8, (1_000, 3, 8)) for _ in range(4)]
-    whole = env._sum_over_slices(*[t.reshape(1_000, 24) for t in terms])
-    (blocked,) = env._blocked_sums(1_000, 24, lambda rows: [t[rows] for t in terms])
-    np.testing.assert_array_equal(blocked, whole)

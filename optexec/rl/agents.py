@@ -15,11 +15,13 @@
 
 Rewards are scaled to bps of the arrival notional for learning; the learning curve is the greedy policy's mean
 shortfall and objective (shortfall + risk penalty) on fixed validation paths, in bps.
-``train_curriculum`` trains through a list of market models, calm to volatile.
+``train_curriculum`` trains through a list of market models, calm to volatile; a stage may also train under another
+cost model than the market's (``Stage.cost_model``, ``dataclasses.replace(market, cost_model=...)``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -247,19 +249,28 @@ def agent_from_dict(data: dict[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class Stage:
-    """One curriculum stage: a name, the market model to train on, and its share of the iterations."""
+    """One curriculum stage: a name, the market model to train on, and its share of the iterations.
+
+    cost_model : the cost model the stage trains under (models.COST_MODELS); None = the market's own.
+    """
 
     name: str
     model: MarketModel
     share: float = 1.0
+    cost_model: str | None = None
+
+    def market(self, market: MarketParams) -> MarketParams:
+        """The market the stage trains on: ``market`` under the stage's cost model."""
+        if self.cost_model is None or self.cost_model == market.cost_model:
+            return market
+        return dataclasses.replace(market, cost_model=self.cost_model)
 
 
-def calm_model(temporary_model: str = "linear") -> MarketModel:
+def calm_model() -> MarketModel:
     """Constant volatility, no volume or spread noise, no liquidity regimes."""
     from optexec.simulation.market import LiquidityRegimes
 
-    return MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False),
-                       temporary_model=temporary_model)  # fmt: skip
+    return MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))
 
 
 def train_curriculum(agent: Any, order: Order, market: MarketParams, stages: Sequence[Stage], iterations: int,
@@ -275,7 +286,8 @@ def train_curriculum(agent: Any, order: Order, market: MarketParams, stages: Seq
     counts = np.maximum(1, np.round(iterations * shares / shares.sum()).astype(int))
     started, done_before, curve = time.perf_counter(), 0, []
     for i, (stage, count) in enumerate(zip(stages, counts, strict=True)):
-        env = BatchExecutionEnv(order, market, EnvConfig(agent.periods, risk_aversion_per_usd, stage.model))
+        config = EnvConfig(agent.periods, risk_aversion_per_usd, stage.model)
+        env = BatchExecutionEnv(order, stage.market(market), config)
 
         def report(fraction: float, point: dict[str, Any], before=done_before, count=count) -> None:
             point["elapsed_s"] = time.perf_counter() - started

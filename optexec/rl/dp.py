@@ -1,21 +1,22 @@
 """The exact dynamic-programming optimum of the execution environment on a discretised holdings grid.
 
 Holdings take G values x in X . linspace(0, 1, G). In period j (slices k = s_j .. e_j - 1, m = e_j - s_j) the agent
-goes from x to any grid point x' <= x, trading n = x - x' evenly, n/m a slice; after slice i it holds
-r_i = x - (i + 1) n / m. The expected cost of the period is, with the environment's accounting (optexec.rl.env;
-MATH.md sections 2 and 8; expectations over the simulator's market model):
+goes from x to any grid point x' <= x, trading n = x - x' evenly, q = n/m a slice; after slice i it holds
+r_i = x - (i + 1) q. The expected cost of the period is, with the environment's accounting (optexec.rl.env;
+docs/MATH.md sections 2, 8 and 11; expectations over the simulated market):
 
-    spread     eps n                                   (the model's spread factors and noise average to 1)
-    temporary  eta n^2 / (m tau)                        (linear; power law: sum_i Y sigma (n/m)^(1+p) / vbar_k^p)
-    permanent  gamma n (X - x) + gamma (n/m)^2 m (m - 1) / 2
+    charges    sum_i E[the cost model's charge of q shares in slice k]   (``CostModel.charge``, shares done before
+               slice k: X - x + i q; the realised spread averages to the MarketParams spread, and the power law's
+               E[(q / v_k)^p] is its charge against the effective volume vbar_k E[(v / vbar)^-p]^(-1/p),
+               ``MarketModel.inverse_volume_moment``: exact, not a bound)
     timing     s sum_i r_i mubar_k                      (mubar_k = expected mid move of slice k from the drift)
     risk       lambda tau sum_i vbar_k r_i^2            (vbar_k = sigma^2 (1 + (Y0 - 1) e^{-(theta_f / eps) t_k}))
 
 and V_j(x) = min_{x' <= x} [c_j(x, x') + V_{j+1}(x')], V_{P-1}(x) = c_{P-1}(x, 0) (the last period finishes).
 V_0(X) is the optimum of E[shortfall] + lambda E[sum v tau x^2] over grid policies that do not use the market
-state: for the linear model with constant volatility it is the Almgren–Chriss E + lambda V (MATH.md section 2)
-as the grid gets finer. The power-law cost uses the expected volume (Jensen: a lower bound on E[v^-p] effects is
-not attempted), and transient impact is not modelled (ValueError).
+state: for the linear model with constant volatility it is the Almgren–Chriss E + lambda V (docs/MATH.md section 2)
+as the grid gets finer. A cost model with transient impact is refused (ValueError): its cost depends on the
+displacement, which is not in the DP's state.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from optexec.market import PowerTemporary, SliceStep, cost_model
 from optexec.models import MarketParams, Order, slice_market_volume
 from optexec.rl.env import DISCRETE_ACTIONS, EnvConfig, period_bounds
 
 MAX_GRID = 4001
+#: grid points x slices charged at a time (256 kB arrays: they stay in the cache; one slice at a time for G = 201)
+BLOCK_ELEMENTS = 1 << 15
 
 
 def _slice_moments(order: Order, market: MarketParams, config: EnvConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -75,32 +79,55 @@ class PeriodCost:
     """Expected cost of period j from holdings x to x' <= x (module docstring), broadcasting over x and x'."""
 
     def __init__(self, order: Order, market: MarketParams, config: EnvConfig) -> None:
-        model = config.model
-        if model.transient_impact_usd_per_share2 > 0:
-            raise ValueError("the DP optimum does not model transient impact; switch it off to compare")
+        self.cost_model = cost_model(market)
+        if self.cost_model.transient is not None:
+            raise ValueError(
+                f"the DP optimum does not model transient impact (the {market.cost_model!r} cost model has it): "
+                "price the market under a cost model without it to compare"
+            )
         self.order, self.market, self.config = order, market, config
         self.bounds = period_bounds(order.slices, config.periods)
         self.periods = len(self.bounds) - 1
         self.move, self.variance = _slice_moments(order, market, config)
         self.volume = slice_market_volume(order, market)
-        coefficient, self.exponent = model.temporary_power()
-        self.coefficient = coefficient * market.sigma_usd_per_sqrt_day
+        for component in self.cost_model.components:
+            if isinstance(component, PowerTemporary):  # the one charge against the realised volume
+                moment = config.model.inverse_volume_moment(component.exponent)
+                self.volume = self.volume * moment ** (-1.0 / component.exponent)
+
+    def charges_usd(self, j: int, x: np.ndarray, x_next: np.ndarray) -> np.ndarray:
+        """Expected charges of the cost model over period j (every bucket), $, for q = max(x - x', 0) / m a
+        slice: ``CostModel.charge`` on (..., slices) arrays, a block of the period's slices at a time."""
+        order, model = self.order, self.cost_model
+        start, end = int(self.bounds[j]), int(self.bounds[j + 1])
+        m = end - start
+        x, x_next = np.asarray(x, dtype=float), np.asarray(x_next, dtype=float)
+        piece = (np.maximum(x - x_next, 0.0) / m)[..., None]
+        done = (order.shares - x)[..., None]
+        shape = np.broadcast_shapes(piece.shape[:-1], done.shape[:-1])
+        total = np.zeros(shape)
+        block = max(1, BLOCK_ELEMENTS // max(1, int(np.prod(shape))))
+        for first in range(start, end, block):
+            slices = np.arange(first, min(first + block, end))
+            step = SliceStep(0.0, piece, piece, self.volume[slices], self.market.spread_usd,
+                             done + (slices - start) * piece, 0.0, order.slice_days)  # fmt: skip
+            charges, _ = model.charge(step)
+            for charge in map(np.asarray, charges.values()):
+                if charge.ndim == 0 or charge.shape[-1] == 1:  # the same in every slice of the block
+                    total += slices.size * np.broadcast_to(charge[..., 0] if charge.ndim else charge, shape)
+                else:
+                    total += np.sum(np.broadcast_to(charge, (*shape, slices.size)), axis=-1)
+        return total
 
     def __call__(self, j: int, x: np.ndarray, x_next: np.ndarray) -> np.ndarray:
         """c_j(x, x') in $ (x' > x is treated as n = 0)."""
-        market, model, order = self.market, self.config.model, self.order
-        tau, big_x, lam, sign = order.slice_days, order.shares, self.config.risk_aversion_per_usd, order.side_sign
+        order = self.order
+        tau, lam, sign = order.slice_days, self.config.risk_aversion_per_usd, order.side_sign
         start, end = int(self.bounds[j]), int(self.bounds[j + 1])
         m = end - start
         i1 = np.arange(1, m + 1)  # i + 1
-        n = np.maximum(x - x_next, 0.0)
-        piece = n / m
-        cost = market.half_spread_usd * n + market.gamma_usd_per_share2 * (n * (big_x - x) + piece**2 * m * (m - 1) / 2)
-        if model.temporary_model == "linear":
-            cost = cost + market.eta_usd_day_per_share2 * n**2 / (m * tau)
-        elif model.temporary_model != "none":
-            inverse = (1.0 / np.maximum(self.volume[start:end], 1e-12) ** self.exponent).sum()
-            cost = cost + self.coefficient * piece ** (1.0 + self.exponent) * inverse
+        piece = np.maximum(x - x_next, 0.0) / m
+        cost = self.charges_usd(j, x, x_next)
         w_move, w_var = self.move[start:end], self.variance[start:end]
         cost = cost + sign * (w_move.sum() * x - piece * (w_move * i1).sum())
         return cost + lam * tau * (

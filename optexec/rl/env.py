@@ -4,17 +4,22 @@ One episode works one order. The horizon is cut into ``periods`` decision period
 At the start of period j the agent sees the state and picks the fraction a of the remaining order to execute in
 the period; those shares are split evenly over the period's slices, and the last period finishes the order (at
 the horizon any remainder is executed at once). The market is ``optexec.simulation.market.generate_market_paths``
-and every slice is charged exactly as ``optexec.simulate.run_policy`` charges it, so an agent's costs are
-comparable with every other strategy of ``simulate(...)``.
+and every slice is charged by the market's cost model, ``optexec.market.cost_model(market)`` (docs/MATH.md
+section 11; ``period_charges``: its components over the whole batch, the transient displacement carried from slice
+to slice, as ``CostModel.charge`` gives them slice after slice): what
+``optexec.simulate.run_policy`` charges for the same trades on the same paths, so an agent's costs are comparable
+with every other strategy of ``simulate(...)``. A curriculum stage that trains under another cost model changes
+the market's (``dataclasses.replace(market, cost_model=...)``).
 
-Reward of a period, in $ (MATH.md section 8, marked to market; s = +1 buy, -1 sell, M_k the unimpacted mid,
+Reward of a period, in $ (docs/MATH.md section 8, marked to market; s = +1 buy, -1 sell, M_k the unimpacted mid,
 x_{k+1} the shares left after slice k, v_k the slice's variance):
 
     r = - sum_k [ spread_k + temporary_k + permanent_k + transient_k + s x_{k+1} (M_{k+1} - M_k) ]
         - lambda sum_k v_k tau x_{k+1}^2
 
 The bracket sums over an episode to the implementation shortfall of ``run_policy`` (Abel summation of its timing
-term s sum n_k (M_k - P0)); the second term is the Almgren–Chriss risk penalty lambda V (MATH.md section 2, eq 5).
+term s sum n_k (M_k - P0)); the second term is the Almgren–Chriss risk penalty lambda V (docs/MATH.md section 2,
+eq 5).
 
 State (``FEATURES``): fraction remaining, fraction of time elapsed, spread / normal spread, current volatility /
 long-run volatility, realised / expected market volume of the previous period, and the previous period's return
@@ -29,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optexec.market import BUCKETS, CostModel, SliceStep, TransientImpact, cost_model
 from optexec.models import MarketParams, Order, check_non_negative
-from optexec.simulate import _Impact
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
 
 FEATURES = ("remaining", "elapsed", "spread_ratio", "vol_ratio", "volume_ratio", "recent_return")
@@ -51,7 +56,7 @@ class EnvConfig:
 
     periods : decision periods in the horizon (each spans whole slices of the order).
     risk_aversion_per_usd : lambda of the risk penalty lambda sum v tau x^2, per $ (MATH.md section 2).
-    model : the simulator's market model.
+    model : the simulated market's dynamics (what trading costs is the market's cost model).
     """
 
     periods: int = 10
@@ -82,7 +87,7 @@ class BatchExecutionEnv:
         self.config = config or EnvConfig()
         self.bounds = period_bounds(order.slices, self.config.periods)
         self.periods = len(self.bounds) - 1
-        self.impact = _Impact(order, market, self.config.model)
+        self.cost_model = cost_model(market)
         self.sigma2 = market.sigma_usd_per_sqrt_day**2
         self.paths: MarketPaths | None = None
         self.copies = 1
@@ -117,6 +122,7 @@ class BatchExecutionEnv:
         self.period = 0
         self.cost_usd = np.zeros(count)
         self.penalty_usd = np.zeros(count)
+        self.charges_usd = {name: np.zeros(count) for name in BUCKETS}
         return self.observe()
 
     @property
@@ -168,69 +174,75 @@ class BatchExecutionEnv:
     def step(self, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Execute ``fraction`` of the remainder over the period; (next observations, rewards in $, done).
 
-        The period's m slices are charged at once: the arrays below are (m, B), row i for slice start + i and
-        column b for path b, in shares or $ (module docstring formulas).
+        The period's m slices are charged by the cost model (``period_charges``) on (m, copies, paths) arrays: row
+        i for slice start + i, the episode's arrays viewed as (copies, paths) so the draw's (paths,) columns
+        broadcast against the copies played.
         """
         if self.paths is None or self.done:
             raise ValueError("the episode is over: call reset() first")
-        order, market, impact = self.order, self.market, self.impact
+        order = self.order
         fraction = np.clip(np.broadcast_to(np.asarray(fraction, dtype=float), self.remaining.shape), 0.0, 1.0)
         last_period = self.period == self.periods - 1
         if last_period:
             fraction = np.ones_like(self.remaining)
         start, end = int(self.bounds[self.period]), int(self.bounds[self.period + 1])
-        per_slice = fraction * self.remaining / (end - start)
-        traded, left = _period_trades(self.remaining, per_slice, end - start, end == order.slices)
-        before, after = left[:-1], left[1:]  # x_k and x_{k+1}, shares
+        m = end - start
+        per_slice = fraction * self.remaining / m
+        traded, left = _period_trades(self.remaining, per_slice, m, end == order.slices)
         sign, tau, lam = order.side_sign, order.slice_days, self.config.risk_aversion_per_usd
-        spread, volume = self._block("spread_usd", start, end), self._block("volume_shares", start, end)
-        mid = self._block("mid_usd", start, end + 1)  # M_start..M_end
-        fast, slow = self._block("fast_variance", start, end), self._block("slow_variance", start, end)
-        variance = np.maximum(fast + slow - self.sigma2, 0.0)  # v_k, (m, paths) or (m, 1)
-        transient = self._transient_usd(traded) if impact.gain > 0 else None
-        count, copies = traded.shape[1], self.copies
-        paths = count // copies
+        shape = (self.copies, traded.shape[1] // self.copies)
 
-        def charges(rows: slice) -> list[np.ndarray]:
-            """The charges of slices ``rows`` of the period, in run_policy's order (MATH.md section 8), as
-            (rows, copies, paths) arrays: the draw's columns broadcast against the copies played."""
+        def drawn(name: str, stop: int = end) -> np.ndarray:  # (rows, 1, paths) or (rows, 1, 1)
+            return self._block(name, start, stop)[:, None, :]
 
-            def played(a: np.ndarray) -> np.ndarray:
-                return a[rows].reshape(-1, copies, paths)
-
-            def drawn(a: np.ndarray) -> np.ndarray:
-                return a[rows][:, None, :]
-
-            moved = sign * played(after) * drawn(mid[1:] - mid[:-1])  # s x_{k+1} (M_{k+1} - M_k)
-            terms = [
-                0.5 * drawn(spread) * np.abs(played(traded)),  # spread
-                impact.temporary_usd(played(traded), drawn(volume)),  # temporary
-                market.gamma_usd_per_share2 * (order.shares - played(before)) * played(traded),  # permanent
-            ]
-            if transient is not None:
-                terms.append(played(transient))  # transient
-            return [*terms, moved]
-
-        if count == 1:  # one episode: numpy sums a single column pairwise, so sum the period at once
-            cost = _sum_over_slices(*[t.reshape(-1, 1) for t in charges(slice(None))])
-            penalty = _sum_over_slices(lam * variance * tau * after**2)  # lambda v_k tau x_{k+1}^2
-        else:
-            cost, penalty = _blocked_sums(end - start, count, charges, lambda rows: (
-                lam * variance[rows][:, None, :] * tau * after[rows].reshape(-1, copies, paths) ** 2,
-            ))  # fmt: skip
+        shares, held = traded.reshape(m, *shape), left.reshape(m + 1, *shape)
+        before, after = held[:-1], held[1:]  # x_k and x_{k+1}, shares
+        step = SliceStep(0.0, shares, shares, drawn("volume_shares"), drawn("spread_usd"), order.shares - before,
+                         self.level.reshape(shape), tau)  # fmt: skip
+        charges, level = period_charges(self.cost_model, step)
+        mid = drawn("mid_usd", end + 1)  # M_start..M_end
+        variance = np.maximum(drawn("fast_variance") + drawn("slow_variance") - self.sigma2, 0.0)  # v_k
+        cost = sign * np.sum(after * (mid[1:] - mid[:-1]), axis=0)  # s x_{k+1} (M_{k+1} - M_k)
+        for name in BUCKETS:
+            charged = np.sum(np.broadcast_to(charges[name], shares.shape), axis=0)
+            cost += charged
+            self.charges_usd[name] += charged.reshape(-1)
+        penalty = lam * tau * np.sum(variance * after**2, axis=0)  # lambda v_k tau x_{k+1}^2
+        self.level = np.broadcast_to(level, shape).reshape(-1).copy()
+        cost, penalty = cost.reshape(-1), penalty.reshape(-1)
         self.remaining = left[-1].copy()
         self.cost_usd += cost
         self.penalty_usd += penalty
         self.period += 1
         return self.observe(), -(cost + penalty), self.done
 
-    def _transient_usd(self, traded: np.ndarray) -> np.ndarray:
-        """Transient impact cost of each slice, (m, B) $, for the (m, B) traded shares; carries the impact state
-        ``level`` (B,) from slice to slice (MATH.md section 1.3: a recursion, so one slice at a time)."""
-        cost = np.empty_like(traded)
-        for i, rate in enumerate(traded / self.order.slice_days):
-            cost[i], self.level = self.impact.transient_step(self.level, rate)
-        return cost
+
+def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(charges by bucket of consecutive slices stacked on the first axis of ``step``'s arrays, (m, ...); D- after
+    the last slice): what ``CostModel.charge`` gives slice after slice (docs/MATH.md section 11). The components
+    that charge each slice on its own are evaluated for all m slices at once (``charge_usd`` is elementwise); the
+    transient impact, which carries its displacement from slice to slice (``step.transient_usd``, that of the
+    first slice), steps through them in order."""
+    charges: dict[str, np.ndarray] = {name: np.zeros(1) for name in BUCKETS}
+    level = step.transient_usd
+    for component in model.components:
+        if isinstance(component, TransientImpact):
+            rows = []
+            for i in range(np.shape(step.worked_shares)[0]):
+                row = {f.name: _row(getattr(step, f.name), i) for f in dataclasses.fields(SliceStep)
+                       if f.name != "transient_usd"}  # fmt: skip
+                cost, level = component.step(SliceStep(**row, transient_usd=level))
+                rows.append(np.broadcast_to(cost, np.shape(step.worked_shares)[1:]))
+            cost = np.stack(rows)
+        else:
+            cost = component.charge_usd(step)
+        charges[component.bucket] = charges[component.bucket] + cost
+    return charges, level
+
+
+def _row(value, i: int):
+    """Row i of a stacked (m, ...) array of a SliceStep; numbers as they are."""
+    return value[i] if isinstance(value, np.ndarray) and value.ndim > 0 else value
 
 
 def _period_trades(
@@ -255,41 +267,6 @@ def _period_trades(
         traded[-1] = left[-2]
         left[-1] = 0.0
     return traded, left
-
-
-#: slices charged at a time within a period: the arrays of a block stay in the processor's cache
-BLOCK_SLICES = 64
-
-
-def _blocked_sums(slices: int, count: int, *charges) -> tuple[np.ndarray, ...]:
-    """For each ``charges(rows) -> [(rows, copies, paths) arrays]``, the sum over the period's slices as
-    ``_sum_over_slices`` adds them (slice by slice, and within a slice in the order of the terms), computed
-    ``BLOCK_SLICES`` slices at a time: each block's rows follow the running total, which numpy adds one row after
-    another, so the result is the same to the last bit with a fraction of the memory traffic."""
-    totals = []
-    for charge in charges:
-        total = None
-        for first in range(0, slices, BLOCK_SLICES):
-            rows = slice(first, min(first + BLOCK_SLICES, slices))
-            terms = charge(rows)
-            block = np.empty((rows.stop - rows.start, len(terms), count))
-            for i, term in enumerate(terms):
-                block[:, i, :] = term.reshape(block.shape[0], count)
-            stacked = block.reshape(-1, count)
-            total = stacked.sum(axis=0) if total is None else np.concatenate([total[None], stacked]).sum(axis=0)
-        totals.append(total)
-    return tuple(totals)
-
-
-def _sum_over_slices(*terms: np.ndarray) -> np.ndarray:
-    """Sum over the period of per-slice amounts given as (m, B) arrays, (B,).
-
-    Added slice by slice and, within a slice, in the order of ``terms``, as a running total over the slices adds
-    them: numpy sums a C-contiguous (m T, B) array over its first axis one row after another (with one path it
-    sums pairwise instead, equal to rounding).
-    """
-    rows = terms[0] if len(terms) == 1 else np.stack(terms, axis=1).reshape(-1, terms[0].shape[1])
-    return rows.sum(axis=0)
 
 
 class ExecutionEnv:

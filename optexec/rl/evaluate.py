@@ -41,31 +41,28 @@ REGIMES = ("normal", "volatile", "trending")
 EVALUATION_SEED = 20_260_000  # training seeds are small integers; this stays out of their way
 
 
-def regime(name: str, order: Order, market: MarketParams,
-           temporary_model: str = "linear") -> tuple[MarketParams, MarketModel]:  # fmt: skip
-    """The market and market model of a named regime (module docstring); "calm" has no noise at all.
-
-    ``temporary_model`` is the simulator's temporary impact ("linear", "power", "square_root" or "none").
-    """
+def regime(name: str, order: Order, market: MarketParams) -> tuple[MarketParams, MarketModel]:
+    """The market and market model of a named regime (module docstring); "calm" has no noise at all. The costs
+    are the market's cost model (``market.cost_model``) in every regime."""
     if name == "calm":
-        return market, calm_model(temporary_model)
+        return market, calm_model()
     if name == "normal":
-        return market, MarketModel(temporary_model=temporary_model)
+        return market, MarketModel()
     if name == "volatile":
         return market, MarketModel(initial_vol_ratio=1.5, fast_vol_of_vol_per_sqrt_day=1.0,
-                                   slow_vol_of_vol_per_sqrt_day=0.3, temporary_model=temporary_model)  # fmt: skip
+                                   slow_vol_of_vol_per_sqrt_day=0.3)  # fmt: skip
     if name == "trending":
         drift = order.side_sign * 0.5 * market.sigma_usd_per_sqrt_day
-        return dataclasses.replace(market, drift_usd_per_day=drift), MarketModel(temporary_model=temporary_model)
+        return dataclasses.replace(market, drift_usd_per_day=drift), MarketModel()
     raise ValueError(f"unknown regime {name!r}; known regimes: calm, {', '.join(REGIMES)}")
 
 
-def curriculum(name: str, order: Order, market: MarketParams, temporary_model: str = "linear") -> list[Stage]:
+def curriculum(name: str, order: Order, market: MarketParams) -> list[Stage]:
     """Calm first, then the normal market, then (for volatile) the volatile one; trending trains calm -> trending."""
-    target = regime(name, order, market, temporary_model)[1]
-    stages = [Stage("calm", calm_model(temporary_model), 0.25)]
+    target = regime(name, order, market)[1]
+    stages = [Stage("calm", calm_model(), 0.25)]
     if name == "volatile":
-        stages.append(Stage("normal", MarketModel(temporary_model=temporary_model), 0.25))
+        stages.append(Stage("normal", MarketModel(), 0.25))
     stages.append(Stage(name, target, 0.75 if name != "volatile" else 0.5))
     return stages
 
@@ -86,12 +83,12 @@ def make_agent(kind: str, periods: int) -> Any:
 
 def train_for_regime(kind: str, order: Order, market: MarketParams, regime_name: str = "normal",
                      iterations: int = 40, periods: int = 10, risk_aversion_per_usd: float = 1e-6, seed: int = 0,
-                     progress: Callable[[float, dict], None] | None = None, temporary_model: str = "linear",
+                     progress: Callable[[float, dict], None] | None = None,
                      **kwargs: Any) -> tuple[Any, list]:  # fmt: skip
-    """(trained agent, learning curve) through the regime's curriculum."""
-    market_r = regime(regime_name, order, market, temporary_model)[0]
+    """(trained agent, learning curve) through the regime's curriculum, under the market's cost model."""
+    market_r = regime(regime_name, order, market)[0]
     agent = make_agent(kind, decision_periods(order, periods))
-    stages = curriculum(regime_name, order, market, temporary_model)
+    stages = curriculum(regime_name, order, market)
     curve = train_curriculum(agent, order, market_r, stages, iterations,
                              risk_aversion_per_usd, seed, progress, **kwargs)  # fmt: skip
     return agent, curve
@@ -112,9 +109,10 @@ def agent_strategy(name: str, label: str, agent: Any, paths: int = 32) -> Strate
 
 def evaluate(order: Order, market: MarketParams, agents: Mapping[str, Any], regime_name: str = "normal",
              paths: int = 4000, seed: int = EVALUATION_SEED, periods: int = 10, risk_aversion_per_usd: float = 1e-6,
-             dp_grid: int = 201, temporary_model: str = "linear") -> pd.DataFrame:  # fmt: skip
-    """One row per strategy: mean, std, CVaR95 (bps), mean + lambda var ($), improvement over TWAP (%) ± s.e."""
-    market_r, model = regime(regime_name, order, market, temporary_model)
+             dp_grid: int = 201) -> pd.DataFrame:  # fmt: skip
+    """One row per strategy: mean, std, CVaR95 (bps), mean + lambda var ($), improvement over TWAP (%) ± s.e.,
+    every one charged by the market's cost model (the DP rows need one without transient impact)."""
+    market_r, model = regime(regime_name, order, market)
     config = EnvConfig(decision_periods(order, periods), risk_aversion_per_usd, model)
     strategies = [registry.get("twap"), registry.get("vwap"), registry.get("ac_discrete")]
     strategies.append(agent_strategy("dp_optimum", "DP optimum", DPAgent(solve_dp(order, market_r, config, dp_grid))))

@@ -30,8 +30,6 @@ import numpy as np
 from optexec.models import MarketParams, Order, check_finite, check_non_negative, check_positive, slice_market_volume
 
 PRICE_MODELS = ("arithmetic", "geometric")
-TEMPORARY_MODELS = ("linear", "power", "square_root", "none")
-DEFAULT_TRANSIENT_HALF_LIFE_MINUTES = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,10 @@ class LiquidityRegimes:
 
 @dataclass(frozen=True)
 class MarketModel:
-    """How the simulated market moves and how it charges for trading (everything beyond MarketParams).
+    """How the simulated market moves (everything beyond MarketParams): price, signal, volatility factors, volume
+    and spread noise, liquidity regimes. What trading costs is not here: it is the market's cost model,
+    ``optexec.market.cost_model(market)`` (docs/MATH.md section 11), which the simulator, the RL environment and the
+    DP all charge.
 
     price_model : "arithmetic" or "geometric" mid price.
     signal_mean_reversion_per_day : kappa of the return signal x (0 = constant drift).
@@ -106,13 +107,6 @@ class MarketModel:
     volume_noise : lognormal sd of market volume per slice around its expectation (0 = none).
     spread_noise : lognormal sd of the spread per slice (0 = none).
     regimes : the two-state liquidity regime.
-    temporary_model : "linear" (eta n / tau per share, MATH.md section 2), "power" (Y sigma (n / v)^p per share,
-        v the slice's market volume, MATH.md section 3), "square_root" (the same with p = 1/2, Y = 1 by default,
-        MATH.md section 5) or "none".
-    temporary_coefficient : Y of the power and square-root models (None = 0.142 for power, 1 for square root).
-    temporary_exponent : p of the power model (ATHL 0.6).
-    transient_impact_usd_per_share2 : lambda of dl = (lambda u - beta l) dt, $/share per share (0 = off).
-    transient_decay_per_day : beta (None = ln 2 / 30 trading minutes).
     """
 
     price_model: str = "arithmetic"
@@ -128,19 +122,10 @@ class MarketModel:
     volume_noise: float = 0.3
     spread_noise: float = 0.1
     regimes: LiquidityRegimes = field(default_factory=LiquidityRegimes)
-    temporary_model: str = "linear"
-    temporary_coefficient: float | None = None
-    temporary_exponent: float = 0.6
-    transient_impact_usd_per_share2: float = 0.0
-    transient_decay_per_day: float | None = None
 
     def __post_init__(self) -> None:
         if self.price_model not in PRICE_MODELS:
             raise ValueError(f"price model must be one of {', '.join(PRICE_MODELS)}, got {self.price_model!r}")
-        if self.temporary_model not in TEMPORARY_MODELS:
-            raise ValueError(
-                f"temporary impact model must be one of {', '.join(TEMPORARY_MODELS)}, got {self.temporary_model!r}"
-            )
         for label, value in [
             ("signal mean reversion (per day)", self.signal_mean_reversion_per_day),
             ("signal volatility", self.signal_vol_usd_per_day_per_sqrt_day),
@@ -150,19 +135,11 @@ class MarketModel:
             ("slow vol of vol", self.slow_vol_of_vol_per_sqrt_day),
             ("volume noise", self.volume_noise),
             ("spread noise", self.spread_noise),
-            ("transient impact", self.transient_impact_usd_per_share2),
         ]:
             check_non_negative(label, value)
         check_positive("fast-scale epsilon", self.fast_scale_epsilon)
         check_positive("fast-factor mean reversion (per day)", self.fast_mean_reversion_per_day)
         check_positive("current vol / long-run vol", self.initial_vol_ratio)
-        if self.temporary_coefficient is not None:
-            check_positive("temporary impact coefficient Y", self.temporary_coefficient)
-        exponent = check_finite("temporary impact exponent", self.temporary_exponent)
-        if not 0 < exponent <= 2:
-            raise ValueError(f"the temporary impact exponent must be in (0, 2], got {exponent:g}")
-        if self.transient_decay_per_day is not None:
-            check_non_negative("transient impact decay (per day)", self.transient_decay_per_day)
 
     @property
     def stochastic_vol(self) -> bool:
@@ -173,17 +150,20 @@ class MarketModel:
             or (self.initial_vol_ratio != 1.0)
         )
 
-    def transient_decay(self, market: MarketParams) -> float:
-        """beta per day: the given value, or ln 2 / 30 trading minutes."""
-        if self.transient_decay_per_day is not None:
-            return float(self.transient_decay_per_day)
-        return math.log(2.0) * market.session_minutes / DEFAULT_TRANSIENT_HALF_LIFE_MINUTES
+    def inverse_volume_moment(self, exponent: float) -> float:
+        """E[(v / vbar)^-p]: the mean of a slice's market volume v relative to its expectation vbar, to the power
+        -p (docs/MATH.md section 11, the Jensen term of the power-law impact Y sigma (n / v)^p against realised
+        volume). With v = vbar f_j e^{s Z - s^2/2}, the regime factor f_j in its long-run distribution and Z normal:
 
-    def temporary_power(self) -> tuple[float, float]:
-        """(Y, p) of the power-law temporary impact per share Y sigma (n / v)^p."""
-        if self.temporary_model == "square_root":
-            return (1.0 if self.temporary_coefficient is None else self.temporary_coefficient), 0.5
-        return (0.142 if self.temporary_coefficient is None else self.temporary_coefficient), self.temporary_exponent
+            E[(v / vbar)^-p] = (sum_j pi_j f_j^-p) exp(p (1 + p) s^2 / 2)
+
+        1 without noise and regimes; 1.094 for the default model and the ATHL p = 0.6 (1.044 from the noise, 1.047
+        from the regimes). Exact for every slice, as the regime chain starts in its long-run distribution."""
+        p, s = float(exponent), self.volume_noise
+        regimes = self.regimes
+        factors = regimes.volume_factors()
+        weights = np.array([1.0 - regimes.low_share, regimes.low_share]) if regimes.active else np.array([1.0, 0.0])
+        return float(weights @ factors**-p) * math.exp(0.5 * p * (1.0 + p) * s * s)
 
 
 @dataclass(frozen=True)
