@@ -32,8 +32,9 @@ from optexec.rl.env import BatchExecutionEnv, EnvConfig
 from optexec.rl.policy import AgentPolicy
 from optexec.simulate import run_policy, run_schedule
 from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
+from optexec.planning import resolve_inputs
 from optexec.strategies import registry
-from optexec.strategies.policies import SchedulePolicy
+from optexec.strategies.base import SchedulePolicy
 
 QUIET = MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))
 #: the cost models of a ticket; "calibrated" with and without a transient strength
@@ -56,7 +57,9 @@ def order_and_market(cost_model: str) -> tuple[Order, MarketParams]:
 def static_schedules(order: Order, market: MarketParams) -> dict[str, Schedule]:
     """Every registry strategy's static schedule, and two schedules with blocks (the block law, the transient
     impact of a block): the order as one block, and Obizhaeva–Wang's shape (blocks at both ends, a rate between)."""
-    schedules = {name: strategy.schedule(order, market, {}) for name, strategy in registry.STRATEGIES.items()}
+    strategies = list(registry.STRATEGIES.values())
+    resolved = resolve_inputs(order, market, {}, strategies)  # the RL agent, the regime's liquidity model
+    schedules = {strategy.name: strategy.schedule(order, market, resolved) for strategy in strategies}
     n, x = order.slices, order.shares
     one = np.zeros(n)
     one[0] = x

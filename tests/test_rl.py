@@ -289,7 +289,10 @@ def test_registry_strategy_warns_without_a_stored_policy_and_uses_one_when_store
     stored = CrossEntropyAgent(10, [2.0, 0, 0, 0, 0, 0, 0])  # ~88% of the remainder each period
     storage.save_policy("test-fast", key, stored)
     schedule = make_plan(order, market, settings, ["rl_agent"]).rows[0].schedule
-    assert schedule.warnings == ()
+    # the stored agent, no fallback note; ~88% of the remainder in one period goes past the 25% participation
+    # limit, which its policy does not take, and the row says so
+    (warning,) = schedule.warnings
+    assert warning.startswith("cannot respect the max participation of 25%: its trained policy does not take")
     assert schedule.holdings_shares[8] < 0.2 * order.shares  # after one period of 8 slices
     result = simulate(order, market, settings, ["rl_agent"], SimulationConfig(200, 0))
     assert result.runs[0].kind == "policy" and result.runs[0].unfinished_share == 0.0
