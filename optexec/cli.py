@@ -17,11 +17,10 @@ from typing import Any
 
 import duckdb
 
-from optexec import simulate_commands
+from optexec import model_card, simulate_commands
 from optexec.calibrate import commands as calibrate_commands
 from optexec.calibrate import latest_calibration
-from optexec import model_card
-from optexec.market_source import CALIBRATION, PLANTED, SymbolParams, symbol_params
+from optexec.market_source import CALIBRATION, SymbolParams, symbol_params
 from optexec.model_card import choose_cost_model, priced_under, with_cost_model
 from optexec.models import COST_MODELS, MarketParams, Order
 from optexec.planning import (
@@ -178,8 +177,6 @@ MARKET_OPTIONS = {
     "price_usd": "--price", "sigma_usd_per_sqrt_day": "--sigma", "spread_usd": "--spread", "adv_shares": "--adv",
     "eta_usd_day_per_share2": "--eta", "gamma_usd_per_share2": "--gamma", "drift_usd_per_day": "--drift",
 }  # fmt: skip
-#: where the values of a stored symbol come from when its market does not say (model_card.with_sources)
-STORED_SOURCE = {PLANTED: "planted by the sample generator (data/planted_params.json)"}
 
 
 def market_from_args(args: argparse.Namespace) -> MarketParams:
@@ -220,13 +217,7 @@ def _market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str, boo
                 f"{MARKET_OPTIONS[k]} {v:g}" for k, v in given.items()
             )
             source += "."
-        base = stored.market
-        stored_words = STORED_SOURCE.get(stored.kind) or (
-            f"calibration run {stored.run_ts:%Y-%m-%d %H:%M:%S} UTC" if stored.run_ts else stored.source
-        )
-        base = model_card.with_sources(
-            base, {n: stored_words for n in model_card.MARKET_VALUES if n != "drift_usd_per_day"}, replace=False
-        )
+        base = model_card.stored_sources(stored.market, stored.kind, stored.run_ts)
         market = model_card.with_sources(dataclasses.replace(base, **given), _command_line_sources(given))
         return market, source, stored.kind == CALIBRATION
     missing = [

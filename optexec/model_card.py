@@ -77,6 +77,23 @@ MARKET_VALUES = ("sigma_usd_per_sqrt_day", "spread_usd", "adv_shares", "eta_usd_
                  "gamma_usd_per_share2", "drift_usd_per_day")  # fmt: skip
 
 
+#: where a stored symbol's values come from when its market does not say, by market_source kind
+_STORED_WORDS = {
+    "planted": "planted by the sample generator (data/planted_params.json)",
+    "demo": "DEMO's made-up values (the Almgren–Chriss 2000 Table 1 example)",
+}
+
+
+def stored_sources(market: MarketParams, kind: str, run_ts: Any = None) -> MarketParams:
+    """The market of a stored symbol with a source for each of its values that carries none yet: the planted
+    sample, DEMO's made-up values or the calibration run (``kind`` as optexec.market_source names it); the drift
+    keeps its default's words."""
+    words = _STORED_WORDS.get(kind) or (
+        f"calibration run {run_ts:%Y-%m-%d %H:%M:%S} UTC" if run_ts is not None else "the symbol's stored parameters"
+    )
+    return with_sources(market, {n: words for n in MARKET_VALUES if n != "drift_usd_per_day"}, replace=False)
+
+
 def choose_cost_model(requested: str | None, accepted_calibration: bool, symbol: str, where: str) -> tuple[str, str]:
     """(the cost model, why) of a plan: the one requested (``where``, e.g. "on the command line"), else
     "calibrated" for a symbol with an accepted calibration and "linear" otherwise; ValueError for an unknown one."""
@@ -216,5 +233,6 @@ def model_sentences(market: MarketParams, reason: str = "") -> list[str]:
     lines.append(f"Its components: {', '.join(components(market))}; the price risk from σ and the drift.")
     for p in model_parameters(market):
         error = f" ± {p.stderr:.3g}" if p.stderr is not None else ""
-        lines.append(f"{p.words[:1].upper()}{p.words[1:]}: {p.value:.6g}{error} {p.unit} — {p.source}.")
+        unit = "" if p.unit == "dimensionless" else f" {p.unit}"
+        lines.append(f"{p.words[:1].upper()}{p.words[1:]}: {p.value:.6g}{error}{unit} — {p.source}.")
     return lines

@@ -156,8 +156,14 @@ def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketPar
         return PlanRow(strategy, None, None, error)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite cost, refused below
         cost = estimate(schedule, market)
-    numbers = (cost.expected_usd, cost.variance_usd2, cost.spread_usd, cost.temporary_usd, cost.permanent_usd,
-               cost.transient_usd)
+    numbers = (
+        cost.expected_usd,
+        cost.variance_usd2,
+        cost.spread_usd,
+        cost.temporary_usd,
+        cost.permanent_usd,
+        cost.transient_usd,
+    )
     if not all(math.isfinite(x) for x in numbers):
         return PlanRow(strategy, None, None, "its cost is not a finite number: the order is outside the model's range")
     extra = schedule_warnings(schedule, cost)
