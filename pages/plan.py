@@ -7,7 +7,7 @@ import streamlit as st
 from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats, links
-from optexec.ui.model_view import show_cost_model
+from optexec.ui.model_view import show_cost_model, show_model_parameters
 from optexec.ui.plan_view import prefetch_neighbouring_risk_aversions, show_cost_table, show_plan_notes, ticket_plan
 from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
@@ -66,6 +66,7 @@ def results(ticket: Ticket) -> None:
             f"{plan.max_participation:.0%} limit."
         )
     )
+    show_model_parameters(plan.market)
     with st.expander("What each strategy does"):
         descriptions = (f"- **{row.strategy.label}**: {row.strategy.description}" for row in plan.rows)
         st.markdown(formats.markdown_safe("\n".join(descriptions)))

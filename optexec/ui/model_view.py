@@ -21,13 +21,17 @@ def parameter_frame(market: MarketParams) -> pd.DataFrame:
 
 
 def show_cost_model(market: MarketParams, reason: str) -> None:
-    """Which cost model prices the plan and why, in one line, and its parameters with their sources below it."""
+    """Which cost model prices the plan and why, in one line (its parameters: ``show_model_parameters``)."""
     st.markdown(
         formats.markdown_safe(
             f"**Priced under the {market.cost_model} cost model** — {MODEL_WORDS[market.cost_model]}: "
             f"{' + '.join(components(market))}. {reason[:1].upper() + reason[1:] + '.' if reason else ''}"
         )
     )
+
+
+def show_model_parameters(market: MarketParams) -> None:
+    """The cost model's parameters with their units, standard errors and sources, in an expander."""
     with st.expander(f"The {market.cost_model} model's parameters and where they come from"):
         st.dataframe(
             parameter_frame(market),
