@@ -292,6 +292,16 @@ def _seed_calibration_run(symbol: str, text: str, own: SymbolParams | None) -> N
     st.session_state[LINK_CAL_KEY] = (symbol, run_ts)
 
 
+def ticket_settings() -> dict[str, Any]:
+    """The settings the strategies get, as the widgets hold them now: risk aversion, every strategy setting, and
+    the ticket's participation limit as the fraction ``max_participation`` (when the box holds a valid value)."""
+    held = current_settings()
+    limit = st.session_state.get("max_participation", DEFAULTS["max_participation"])
+    if NUMBERS["max_participation"].problem(limit) is None:
+        held["max_participation"] = limit / 100
+    return held
+
+
 def _default_model(symbol: str, source: SymbolParams | None) -> tuple[str, str]:
     """(the symbol's default cost model, why): calibrated for an accepted calibration, else linear."""
     return model_card.choose_cost_model(None, source is not None and source.kind == CALIBRATION, symbol, "")
@@ -535,9 +545,7 @@ def order_ticket() -> Ticket:
         "keeps within it, and the table says when one does not.",
     )  # fmt: skip
     settings.strategy_settings()
-    held_settings = current_settings()
-    if NUMBERS["max_participation"].problem(max_participation) is None:
-        held_settings["max_participation"] = max_participation / 100
+    held_settings = ticket_settings()
 
     errors = [symbol_error] if symbol_error else []
     valid = all(
