@@ -59,7 +59,9 @@ COST_COLUMNS = {
         "Max participation", format="percent", help="largest child order / its slice's expected market volume"
     ),
     "participation_note": st.column_config.TextColumn(
-        "Participation", help="the strategy's participation warning, or its peak above the ticket's limit"
+        "Participation",
+        help="the strategy's participation warning, or its peak above the ticket's limit",
+        width="medium",
     ),
     "expected_cost_bps": st.column_config.NumberColumn("E (bps)", format="%.1f"),
     "std_cost_bps": st.column_config.NumberColumn("Std (bps)", format="%.1f"),

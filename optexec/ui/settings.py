@@ -112,13 +112,18 @@ MODEL_SLIDERS = ("small_impact_theta", "fast_scale_epsilon", "slow_scale_delta",
                  "current_vol_ratio")  # fmt: skip
 
 
+#: settings with their own control on the ticket (optexec.ui.ticket), not one per strategy here
+TICKET_SETTINGS = {"max_participation"}
+
+
 @functools.cache
 def _setting_defaults() -> dict[str, Any]:
-    """Each setting name's default (first strategy that declares it wins)."""
+    """Each setting name's default (first strategy that declares it wins); the ticket's own controls
+    (``TICKET_SETTINGS``) are left out."""
     defaults = {}
     for strategy in registry.STRATEGIES.values():
         for field in dataclasses.fields(strategy.params_type):
-            if field.default is not dataclasses.MISSING:
+            if field.default is not dataclasses.MISSING and field.name not in TICKET_SETTINGS:
                 defaults.setdefault(field.name, field.default)
     return defaults
 
