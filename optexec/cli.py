@@ -368,11 +368,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     simulation = SimulationConfig(paths=args.paths, seed=args.seed) if args.paths else None
     with read_store(args):
-        market = market_from_args(args)
+        market, _, reason = market_and_source(args)
         result = sweep(order_from_args(args, market), market, settings, args.param, values, args.strategy, simulation)
     if args.json:
-        print(dump_json(sweep_to_json(result)))
+        print(dump_json({**sweep_to_json(result), "model": model_card.model_json(market, reason)}))
         return 0
+    print(f"priced under {priced_under(market)} ({reason})")
     what = f"mean simulated cost over {args.paths:,} paths, $" if args.paths else "expected cost, $"
     print(f"{args.param:>16}" + "".join(f"{name:>16}" for name in result.labels) + f"   ({what})")
     for i, value in enumerate(result.values):

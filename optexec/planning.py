@@ -321,6 +321,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "eta_usd_day_per_share2": market.eta_usd_day_per_share2,
             "gamma_usd_per_share2": market.gamma_usd_per_share2,
             "drift_usd_per_day": market.drift_usd_per_day,
+            "cost_model": market.cost_model,
         },
         "model": model_json(market, plan.model_reason),
         "settings": plan.settings,

@@ -253,7 +253,9 @@ def test_sweep_and_simulate_take_the_model_and_the_limit(capsys):
     costs = {}
     for model in ("linear", "calibrated"):
         assert main([*sweep_args, "--cost-model", model]) == 0
-        costs[model] = json.loads(capsys.readouterr().out)["strategies"][0]["expected_cost_usd"][0]
+        output = json.loads(capsys.readouterr().out)
+        assert output["model"]["name"] == model
+        costs[model] = output["strategies"][0]["expected_cost_usd"][0]
     assert costs["linear"] == pytest.approx(662_500.0)  # as the plan prices it (test above)
     assert costs["calibrated"] != pytest.approx(costs["linear"])
     simulate_args = [*TABLE1, "--strategy", "twap", "--paths", "50", "--json"]
