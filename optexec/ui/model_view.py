@@ -22,12 +22,9 @@ def parameter_frame(market: MarketParams) -> pd.DataFrame:
 
 def show_cost_model(market: MarketParams, reason: str) -> None:
     """Which cost model prices the plan and why, in one line (its parameters: ``show_model_parameters``)."""
-    st.markdown(
-        formats.markdown_safe(
-            f"**Priced under the {market.cost_model} cost model** — {MODEL_WORDS[market.cost_model]}: "
-            f"{' + '.join(components(market))}. {reason[:1].upper() + reason[1:] + '.' if reason else ''}"
-        )
-    )
+    why = f" {reason[:1].upper()}{reason[1:]}." if reason else ""  # it may quote a symbol: shown as plain text
+    words = f"{MODEL_WORDS[market.cost_model]}: {' + '.join(components(market))}.{why}"
+    st.markdown(f"**Priced under the {market.cost_model} cost model** — {formats.plain(words)}")
 
 
 def show_model_parameters(market: MarketParams) -> None:
