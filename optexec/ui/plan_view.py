@@ -64,6 +64,7 @@ COST_COLUMNS = {
         width="medium",
     ),
     "expected_cost_bps": st.column_config.NumberColumn("E (bps)", format="%.1f"),
+    "expected_cost_usd": st.column_config.NumberColumn("E ($)", format="localized"),
     "std_cost_bps": st.column_config.NumberColumn("Std (bps)", format="%.1f"),
     "var95_bps": st.column_config.NumberColumn("VaR95 (bps)", format="%.1f"),
     "objective_usd": st.column_config.NumberColumn("E + λV ($)", format="localized"),
@@ -71,7 +72,6 @@ COST_COLUMNS = {
         "Optimises under", help="the model the strategy optimises (its own words); it is priced under the next column"
     ),
     "priced_under": st.column_config.TextColumn("Priced under", help="the one cost model every row is priced under"),
-    "expected_cost_usd": st.column_config.NumberColumn("E ($)", format="localized"),
     "std_cost_usd": st.column_config.NumberColumn("Std ($)", format="localized"),
     "var95_usd": st.column_config.NumberColumn("VaR95 ($)", format="localized"),
     "spread_usd": st.column_config.NumberColumn("Spread ($)", format="localized"),
