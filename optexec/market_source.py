@@ -1,7 +1,9 @@
 """Where a symbol's default market parameters come from, for the app and the command line.
 
 In order: the symbol's latest accepted calibration in the store (optexec.calibrate), else, for the bundled
-synthetic symbols, the parameters planted by the sample generator (data/planted_params.json).
+synthetic symbols, the parameters planted by the sample generator (data/planted_params.json). A calibration's
+MarketParams carry every fitted parameter with its stderr and source (``MarketParams.sources``), and
+``multiscale_settings`` gives the multiscale strategy's settings fitted by the run.
 """
 
 from __future__ import annotations
@@ -10,11 +12,20 @@ import datetime as dt
 from dataclasses import dataclass
 
 from optexec.calibrate import StoredCalibration, latest_calibration
+from optexec.calibrate.market_model import multiscale_settings
 from optexec.calibrate.run import load_run
 from optexec.models import MarketParams
 from optexec.store import db, sample
 
 CALIBRATION, PLANTED, DEMO = "calibration", "planted", "demo"
+__all__ = [
+    "SymbolParams",
+    "calibration_params",
+    "multiscale_settings",
+    "plannable_symbols",
+    "run_params",
+    "symbol_params",
+]
 
 
 @dataclass(frozen=True)

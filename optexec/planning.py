@@ -37,7 +37,7 @@ from optexec.models import MarketParams, Order, Schedule, check_range, check_ris
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 
-DEFAULT_RISK_AVERSION_PER_USD = 1e-6
+DEFAULT_RISK_AVERSION_PER_USD = registry.shared_defaults()["risk_aversion_per_usd"]  # base.SHARED_SETTINGS
 DEFAULT_MAX_PARTICIPATION = constants.DEFAULT_MAX_PARTICIPATION
 #: what the table says of a strategy that does not state the model it optimises
 NOT_STATED = "not stated"
@@ -98,6 +98,11 @@ class Plan:
         """The plan's limit on a child order's share of its slice's expected market volume."""
         return float(self.settings.get("max_participation", DEFAULT_MAX_PARTICIPATION))
 
+    def shared_used(self, row: PlanRow) -> dict[str, Any]:
+        """The shared settings (base.SHARED_SETTINGS) the row's strategy used, with the plan's values."""
+        defaults = registry.shared_defaults()
+        return {name: self.settings.get(name, defaults[name]) for name in row.strategy.shared_settings}
+
 
 def make_plan(
     order: Order,
@@ -107,19 +112,24 @@ def make_plan(
     model_reason: str = "",
 ) -> Plan:
     """Schedules and costs of every (or the named) registered strategy, all priced under ``market.cost_model``
-    (docs/MATH.md sections 2, 8 and 11); ``model_reason`` says why that model."""
-    settings = {
-        "risk_aversion_per_usd": DEFAULT_RISK_AVERSION_PER_USD,
-        "max_participation": DEFAULT_MAX_PARTICIPATION,
-        **(settings or {}),
-    }
+    (docs/MATH.md sections 2, 8 and 11); ``model_reason`` says why that model.
+
+    The shared settings (base.SHARED_SETTINGS) not given take their one default and reach only the strategies
+    that declare they use them (``Plan.shared_used``); the participation limit ``max_participation`` defaults to
+    DEFAULT_MAX_PARTICIPATION; what a strategy needs resolved (a trained RL agent, the market model it computes
+    under) is resolved here (``resolve_inputs``), never inside a strategy.
+    """
+    settings = {**registry.shared_defaults(), **(settings or {})}
+    settings.setdefault("max_participation", DEFAULT_MAX_PARTICIPATION)
     unknown = set(settings) - registry.setting_names()
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     check_risk_aversion(settings["risk_aversion_per_usd"])
     check_max_participation(settings["max_participation"])
+    chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
+    resolved = resolve_inputs(order, market, settings, chosen)
     rows = []
-    for result in registry.plan(order, market, settings, names):
+    for result in registry.plan(order, market, {**settings, **resolved}, [s.name for s in chosen]):
         rows.append(_priced_row(result.strategy, result.schedule, market, result.error))
     return Plan(order, market, dict(settings), tuple(rows), order_warnings(order, market), model_reason)
 
@@ -147,6 +157,17 @@ def participation_note(row: PlanRow, limit: float) -> str:
         peak_text = "slices with no expected volume" if math.isinf(peak) else f"{peak:.0%}"
         said.append(f"reaches {peak_text} of the expected volume, above the {limit:.0%} limit")
     return "; ".join(said)
+
+
+def resolve_inputs(
+    order: Order, market: MarketParams, settings: Mapping[str, Any], strategies: Iterable[Strategy]
+) -> dict[str, Any]:
+    """What the strategies need resolved by their caller, as settings entries (base.RESOLVED_PREFIX + kind):
+    "rl_agent" (optexec.rl.resolve: a stored policy, else the default agent trained once in the background) and
+    "market_model" (the simulator's default market model)."""
+    from optexec.rl import resolve
+
+    return resolve.resolve_inputs(order, market, settings, strategies)
 
 
 def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketParams, error: str | None) -> PlanRow:
@@ -240,9 +261,23 @@ def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
                 "participation_note": participation_note(row, limit),
                 "optimises_under": optimises_under(row.strategy, plan.market),
                 "priced_under": priced,
+                "shared_settings": shared_text(plan.shared_used(row)),
             }
         )
     return pd.DataFrame.from_records(records)
+
+
+def shared_text(used: Mapping[str, Any]) -> str:
+    """The shared settings a strategy used, for a table cell: "λ = 1e-06 /$", or "none"."""
+    if not used:
+        return "none"
+    specs = registry.shared_settings()
+    parts = []
+    for name, value in used.items():
+        spec = specs[name].spec
+        shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        parts.append(f"{spec.label} = {shown}" + (f" ({spec.unit})" if spec.unit else ""))
+    return ", ".join(parts)
 
 
 def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
@@ -296,6 +331,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "optimises_under": optimises_under(row.strategy, market),
                 "priced_under": priced_under(market),
                 "params": schedule.params,
+                "shared_settings": plan.shared_used(row),
                 "warnings": list(schedule.warnings),
                 "outside_model": row.outside_model,
             }

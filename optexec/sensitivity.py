@@ -31,6 +31,32 @@ def sweepable_parameters() -> list[str]:
     return sorted(_ORDER_FIELDS | _MARKET_FIELDS | registry.setting_names() | {ORDER_FRACTION_OF_ADV})
 
 
+def setting_sweep_ranges(settings: Mapping[str, Any]) -> dict[str, tuple[str, float, float, bool]]:
+    """Every numeric strategy setting -> (label with unit, low, high, log scale) for a sweep around ``settings``,
+    generated from the parameters' own label, unit and range (strategies/base.param): the setting's range where
+    it has one, else half to twice its current value (0 to 1 when it is 0). Whole-number settings without a range
+    (a random seed, a number of levels), choices, switches and automatic (None) settings are left out."""
+    ranges = {}
+    for name, setting in registry.SETTINGS.items():
+        spec = setting.spec
+        current = settings.get(name, setting.default)
+        if setting.shared or setting.choices or isinstance(setting.default, bool) or current is None:
+            continue
+        if isinstance(setting.default, int) and not spec.is_slider:
+            continue
+        if not isinstance(current, (int, float)) or isinstance(current, bool):
+            continue
+        if spec.min_value is not None and spec.max_value is not None:
+            low, high = float(spec.min_value), float(spec.max_value)
+        else:
+            low, high = 0.5 * float(current) if current else 0.0, 2.0 * float(current) or 1.0
+            low, high = min(low, high), max(low, high)
+            if spec.min_value is not None:
+                low = max(low, float(spec.min_value))
+        ranges[name] = (spec.display_label, low, high, False)
+    return ranges
+
+
 @dataclass(frozen=True)
 class Sweep:
     """Per strategy (registry name), arrays over the swept values; NaN where a strategy could not plan."""

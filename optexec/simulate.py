@@ -33,8 +33,7 @@ import pandas as pd
 from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
 from optexec.strategies import registry
-from optexec.strategies.base import Strategy
-from optexec.strategies.policies import Decision, Policy, StepState, attach_feedback_policies
+from optexec.strategies.base import Decision, Policy, StepState, Strategy
 
 COMPONENTS = ("spread", "temporary", "permanent", "transient", "timing")
 CONFIDENCE = 0.95
@@ -587,7 +586,8 @@ def simulate(
 ) -> SimulationResult:
     """Simulate every (or the named) registered strategy for an order (see ``simulate_strategies``).
 
-    Strategies with a known feedback policy but none set get it here (``policies.attach_feedback_policies``).
+    Each strategy runs the feedback policy its module declares, if any. What a strategy needs resolved (the RL
+    agent, the market model) is resolved here by optexec.rl.resolve, as make_plan does.
     """
     unknown = set(settings or {}) - registry.setting_names()
     if unknown:
@@ -595,4 +595,7 @@ def simulate(
     if "risk_aversion_per_usd" in (settings or {}):
         check_risk_aversion(settings["risk_aversion_per_usd"])
     chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
-    return simulate_strategies(order, market, attach_feedback_policies(chosen), settings, config, progress)
+    from optexec.rl import resolve  # the RL package imports this module
+
+    resolved = resolve.resolve_inputs(order, market, settings or {}, chosen)
+    return simulate_strategies(order, market, chosen, {**(settings or {}), **resolved}, config, progress)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from optexec.rl import evaluate as rl_eval
 from optexec.rl import storage
+from optexec.strategies.base import SHARED_SETTINGS
 from optexec.strategies.rl_agent import DEFAULT_PERIODS
 from optexec.ui import formats
 from optexec.ui.state import show_market_note, valid_ticket
@@ -14,7 +15,7 @@ st.title("Reinforcement-learning agent")
 ticket = valid_ticket()
 show_market_note(ticket)
 order, market, settings = ticket.order, ticket.market, ticket.settings
-risk_aversion = float(settings.get("risk_aversion_per_usd", 1e-6))
+risk_aversion = float(settings.get("risk_aversion_per_usd", SHARED_SETTINGS["risk_aversion_per_usd"].default))
 periods = rl_eval.decision_periods(order, DEFAULT_PERIODS)
 st.caption(
     f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from optexec.models import MarketParams
-from optexec.sensitivity import ORDER_FRACTION_OF_ADV, sweep
+from optexec.sensitivity import ORDER_FRACTION_OF_ADV, setting_sweep_ranges, sweep
 from optexec.simulate import SimulationConfig
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
@@ -18,10 +18,14 @@ ticket = valid_ticket()
 show_market_note(ticket)
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def sweep_parameters(market: MarketParams, settings: dict) -> dict[str, tuple[str, float, float, bool]]:
     """Parameter -> (label, low, high, log scale) around the ticket's current values."""
     parameters = {
-        "risk_aversion_per_usd": ("risk aversion λ (1/$)", 1e-8, 1e-4, True),
+        "risk_aversion_per_usd": (_lower_first(setting_label("risk_aversion_per_usd")), 1e-8, 1e-4, True),
         ORDER_FRACTION_OF_ADV: ("order size (fraction of ADV)", 0.01, 0.5, False),
         "horizon_days": ("horizon (trading days)", 0.1, 5.0, False),
         "sigma_usd_per_sqrt_day": (
@@ -34,10 +38,8 @@ def sweep_parameters(market: MarketParams, settings: dict) -> dict[str, tuple[st
         "gamma_usd_per_share2": ("permanent impact γ", 0.0, 4 * market.gamma_usd_per_share2, False),
         "spread_usd": ("spread ($)", 0.0, 4 * market.spread_usd, False),
     }  # fmt: skip
-    for name in sorted(registry.setting_names() - set(parameters)):
-        current = float(settings.get(name, 0.0)) if isinstance(settings.get(name, 0.0), (int, float)) else None
-        if current is not None and name != "seed":
-            parameters[name] = (setting_label(name), 0.5 * current if current else 0.0, 2 * current or 1.0, False)
+    for name, spec in sorted(setting_sweep_ranges(settings).items()):
+        parameters.setdefault(name, spec)
     return parameters
 
 

@@ -363,12 +363,14 @@ def test_params_validation(field, value, message):
         NonlinearParams(**{field: value})
 
 
-def test_registry_entry_picks_shared_settings():
+def test_registry_entry_keeps_its_own_risk_aversion():
+    """The shared risk aversion does not reach the nonlinear allocator (default 0): its own setting does."""
     (strategy,) = STRATEGIES
-    assert strategy.name == "nonlinear"
+    assert strategy.name == "nonlinear" and strategy.shared_settings == ()
     params = strategy.make_params({"risk_aversion_per_usd": 2e-6, "participation_rate": 0.3})
-    assert params.risk_aversion_per_usd == 2e-6
-    schedule = strategy.schedule(Order("X", "buy", 10_000, 0.5, 13), market(), {"risk_aversion_per_usd": 0.0})
+    assert params.risk_aversion_per_usd == 0.0
+    assert strategy.make_params({"nonlinear_risk_aversion_per_usd": 2e-6}).risk_aversion_per_usd == 2e-6
+    schedule = strategy.schedule(Order("X", "buy", 10_000, 0.5, 13), market(), {"nonlinear_risk_aversion_per_usd": 0.0})
     assert schedule.strategy == "nonlinear"
 
 

@@ -12,16 +12,20 @@ from optexec.models import MarketParams, Order, u_shaped_volume_profile
 from optexec.simulate import SimulationConfig, run_policy, run_schedule, simulate_strategies
 from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
 from optexec.strategies import policies, registry
-from optexec.strategies.base import Strategy
-from optexec.strategies.benchmarks import POVParams, pov
-from optexec.strategies.multiscale import MultiscaleParams, fast_correction_per_share, multiscale, order_problem
+from optexec.strategies.base import StepState, Strategy
+from optexec.strategies.benchmarks import POVParams, pov, pov_policy
+from optexec.strategies.multiscale import (
+    MultiscaleParams,
+    fast_correction_per_share,
+    multiscale,
+    multiscale_policy,
+    order_problem,
+)
 from optexec.strategies.policies import (
-    FEEDBACK_POLICIES,
     LadderParams,
     LadderPolicy,
     RegimeParams,
     RegimePolicy,
-    attach_feedback_policies,
     detection_probabilities,
     ladder_expected_spread_usd,
     limit_ladder,
@@ -115,7 +119,7 @@ def test_regime_detection_is_perfect_without_noise():
 
 def _state(market_paths, market, k):
     count = market_paths.paths
-    return policies.StepState(
+    return StepState(
         k, market_paths.volume_shares.shape[1], float(market_paths.times_days[k]), 1 / 39, np.ones(count),
         np.zeros(count), np.zeros(count), np.zeros(count), np.zeros(count), market_paths.volume_shares[:, k],
         float(market_paths.expected_volume_shares[k]), market_paths.spread_usd[:, k], market.spread_usd,
@@ -126,7 +130,7 @@ def _state(market_paths, market, k):
 def test_regime_expected_schedule_matches_the_simulated_mean():
     """The build's Markov recursion is the mean of the policy under the default market model (4 SE)."""
     order, market = intraday()
-    schedule = regime_adaptive(order, market, RegimeParams())
+    schedule = regime_adaptive(order, market, RegimeParams(liquidity_model=MarketModel()))
     paths = 8000
     market_paths = generate_market_paths(order, market, MarketModel(), paths, 6)
     holdings = run_policy(RegimePolicy(order, market, RegimeParams()), order, market, market_paths,
@@ -142,9 +146,10 @@ def test_regime_expected_schedule_matches_the_simulated_mean():
 
 def test_regime_warns_when_much_is_left_for_the_last_slice():
     order, market = intraday()
-    slow = regime_adaptive(order, market, RegimeParams(regime_high_fraction=0.02, regime_low_fraction=0.01))
+    slow = regime_adaptive(order, market, RegimeParams(regime_high_fraction=0.02, regime_low_fraction=0.01,
+                                                       liquidity_model=MarketModel()))  # fmt: skip
     assert slow.warnings and "last slice" in slow.warnings[0]
-    assert not regime_adaptive(order, market, RegimeParams()).warnings
+    assert not regime_adaptive(order, market, RegimeParams(liquidity_model=MarketModel())).warnings
 
 
 def test_regime_trades_less_in_low_liquidity_than_pov_and_costs_are_finite():
@@ -158,7 +163,7 @@ def test_pov_policy_on_steady_volume_equals_the_static_pov_schedule():
     market_paths = generate_market_paths(order, market, QUIET, 50, 1)
     schedule = pov(order, market, POVParams(0.2))
     static = run_schedule(schedule, market, market_paths, QUIET, 1)[0]
-    looped = run_policy(policies.pov_policy(order, market, POVParams(0.2)), order, market, market_paths, QUIET, 1)
+    looped = run_policy(pov_policy(order, market, POVParams(0.2)), order, market, market_paths, QUIET, 1)
     assert looped[0] == pytest.approx(static, rel=1e-9)
 
 
@@ -167,7 +172,7 @@ def test_pov_policy_follows_realised_volume():
     model = MarketModel()
     market_paths = generate_market_paths(order, market, model, 200, 1)
     for rate in (0.02, 0.05):
-        policy = policies.pov_policy(order, market, POVParams(rate))
+        policy = pov_policy(order, market, POVParams(rate))
         _, _, mean_part, max_part, unfinished, holdings = run_policy(policy, order, market, market_paths, model, 200,
                                                                      force_finish=False)  # fmt: skip
         wanted = np.minimum(np.cumsum(rate * market_paths.volume_shares, axis=1), order.shares)
@@ -183,7 +188,7 @@ def test_multiscale_feedback_tracks_its_expected_schedule():
     params = MultiscaleParams()
     schedule = multiscale(order, market, params)
     market_paths = generate_market_paths(order, market, QUIET, 4, 0)
-    holdings = run_policy(policies.multiscale_policy(order, market, params), order, market, market_paths, QUIET, 4)[5]
+    holdings = run_policy(multiscale_policy(order, market, params), order, market, market_paths, QUIET, 4)[5]
     assert np.ptp(holdings, axis=0) == pytest.approx(0.0, abs=1e-6)  # no impact state, no signal: deterministic
     assert holdings[0, -1] == pytest.approx(0.0, abs=1e-6)
     assert np.max(np.abs(holdings[0] - schedule.holdings_shares)) < 0.02 * order.shares
@@ -193,10 +198,10 @@ def test_multiscale_feedback_slows_down_in_high_vol():
     """Starting vol above the half-step threshold halves the rate (MATH.md section 0 half-step rule)."""
     order, market = intraday(78)
     params = MultiscaleParams()
-    calm = run_policy(policies.multiscale_policy(order, market, params), order, market,
+    calm = run_policy(multiscale_policy(order, market, params), order, market,
                       generate_market_paths(order, market, QUIET, 2, 0), QUIET, 1)[5][0]  # fmt: skip
     stormy_model = dataclasses.replace(QUIET, initial_vol_ratio=1.5)
-    stormy = run_policy(policies.multiscale_policy(order, market, params), order, market,
+    stormy = run_policy(multiscale_policy(order, market, params), order, market,
                         generate_market_paths(order, market, stormy_model, 2, 0), stormy_model, 1)[5][0]  # fmt: skip
     problem = order_problem(order, market, params)
     sigma2 = market.sigma_usd_per_sqrt_day**2
@@ -210,18 +215,53 @@ def test_multiscale_feedback_slows_down_in_high_vol():
 
 def test_nonlinear_feedback_finishes():
     pytest.importorskip("optexec.strategies.nonlinear")
-    strategy = attach_feedback_policies([registry.get("nonlinear")])[0]
+    strategy = registry.get("nonlinear")
     result = run(strategy, {}, paths=300)
     assert result.runs[1].kind == "policy" and result.runs[1].unfinished_share == 0
     assert np.all(np.isfinite(result.runs[1].cost_usd))
 
 
-def test_attach_feedback_policies():
-    strategies = attach_feedback_policies(list(registry.STRATEGIES.values()) + policies.STRATEGIES)
-    with_policy = {s.name for s in strategies if s.policy is not None}
-    assert with_policy >= {"pov", "multiscale", "limit_ladder", "regime_adaptive"}
-    assert "twap" not in with_policy and set(FEEDBACK_POLICIES) >= {"pov", "multiscale"}
+def test_each_module_declares_its_own_feedback_policy():
+    """The policy comes from the strategy's own module (``Strategy(..., policy=...)``), never from a name map."""
+    from optexec.strategies import benchmarks, multiscale, nonlinear
+
+    with_policy = {s.name: s.policy for s in registry.STRATEGIES.values() if s.policy is not None}
+    assert set(with_policy) == {"pov", "nonlinear", "multiscale", "limit_ladder", "regime_adaptive", "rl_agent"}
+    for module in (benchmarks, multiscale, nonlinear, policies):
+        for strategy in module.STRATEGIES:
+            if strategy.policy is not None:
+                assert strategy.policy.__module__ == module.__name__
+                assert registry.get(strategy.name).policy is strategy.policy
     assert Strategy("x", "X", LadderParams, limit_ladder, "x").policy is None
+    assert not hasattr(policies, "FEEDBACK_POLICIES") and not hasattr(policies, "attach_feedback_policies")
+
+
+def test_a_new_strategy_module_with_a_policy_is_picked_up_without_a_name_map(monkeypatch):
+    """One module with STRATEGIES (its own policy in it) + one line in registry._MODULES: the registry has the
+    strategy with that policy and the simulator runs the policy (its half-and-half decisions), not the schedule."""
+    import sys
+    import types
+
+    from optexec.strategies.base import Decision
+    from optexec.strategies.benchmarks import NoParams, twap
+
+    class HalfNow:
+        def decide(self, state):
+            return Decision(state.remaining_shares if state.is_last else 0.5 * state.remaining_shares)
+
+    module = types.ModuleType("optexec.strategies.half_now")
+    module.STRATEGIES = [Strategy("half_now", "Half now", NoParams, twap, "Half of what is left each slice.",
+                                  policy=lambda order, market, params: HalfNow())]  # fmt: skip
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(registry, "_MODULES", (*registry._MODULES, "half_now"))
+    loaded = registry._load()
+    assert loaded["half_now"].policy is module.STRATEGIES[0].policy
+    order, market = intraday(8)
+    result = simulate_strategies(order, market, [loaded["half_now"]], {}, SimulationConfig(50, 1, model=QUIET))
+    run = next(r for r in result.runs if r.name == "half_now")
+    assert run.kind == "policy"
+    assert run.sample_holdings_shares[0, 1] == pytest.approx(0.5 * order.shares)
+    assert run.sample_holdings_shares[0, 2] == pytest.approx(0.25 * order.shares)
 
 
 @settings(max_examples=30, deadline=None)
@@ -244,7 +284,7 @@ def test_ladder_schedule_invariants(levels, probability, decay, cross, slices):
 @given(high=st.floats(0.01, 1.0), low=st.floats(0.01, 1.0), period=st.floats(1.0, 400.0), slices=st.integers(1, 60))
 def test_regime_schedule_invariants(high, low, period, slices):
     order, market = intraday(slices)
-    schedule = regime_adaptive(order, market, RegimeParams(high, low, period))
+    schedule = regime_adaptive(order, market, RegimeParams(high, low, period, liquidity_model=MarketModel()))
     holdings = schedule.holdings_shares
     assert holdings[0] == order.shares and holdings[-1] == 0
     assert np.all(np.diff(holdings) <= 1e-9 * order.shares) and np.all(holdings >= 0)

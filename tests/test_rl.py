@@ -266,20 +266,69 @@ def test_policies_are_saved_and_loaded_from_the_store(tmp_path):
 
 
 def test_registry_strategy_warns_without_a_stored_policy_and_uses_one_when_stored():
+    from optexec.planning import make_plan
+    from optexec.simulate import simulate
+
     order, market = intraday()
     strategy = rl_agent.STRATEGIES[0]
-    schedule = strategy.schedule(order, market, {"rl_agent": "cross_entropy"})
+    settings = {"rl_agent": "cross_entropy"}
+    with pytest.raises(ValueError, match="no trained agent was given"):  # build is pure: the caller resolves
+        strategy.schedule(order, market, settings)
+    schedule = make_plan(order, market, settings, ["rl_agent"]).rows[0].schedule
     assert schedule.holdings_shares[0] == order.shares and schedule.holdings_shares[-1] == 0
     assert np.all(np.diff(schedule.holdings_shares) <= 1e-9)
     assert any("no trained cross-entropy policy" in w for w in schedule.warnings)
     key = storage.problem_key(order, market, 1e-6, 10)
     stored = CrossEntropyAgent(10, [2.0, 0, 0, 0, 0, 0, 0])  # ~88% of the remainder each period
     storage.save_policy("test-fast", key, stored)
-    schedule = strategy.schedule(order, market, {"rl_agent": "cross_entropy"})
+    schedule = make_plan(order, market, settings, ["rl_agent"]).rows[0].schedule
     assert schedule.warnings == ()
     assert schedule.holdings_shares[8] < 0.2 * order.shares  # after one period of 8 slices
-    result = simulate_strategies(order, market, [strategy], {"rl_agent": "cross_entropy"}, SimulationConfig(200, 0))
+    result = simulate(order, market, settings, ["rl_agent"], SimulationConfig(200, 0))
     assert result.runs[0].kind == "policy" and result.runs[0].unfinished_share == 0.0
+
+
+def test_a_new_risk_aversion_neither_reads_the_store_nor_trains(monkeypatch):
+    """The default agent is trained once per order shape and market (at the shared default λ, said in the row)
+    and the stored policies are read once: a slider move to a new λ spends no time training or reading."""
+    from optexec.planning import make_plan
+    from optexec.rl import evaluate as rl_evaluate
+    from optexec.rl import resolve
+    from optexec.store import db
+
+    order, market = intraday(40, "buy")
+    first = make_plan(order, market, {"risk_aversion_per_usd": 1e-6}, ["rl_agent"]).rows[0]
+    assert first.schedule is not None and "at λ = 1e-06 /$)" in first.schedule.warnings[0]
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a new λ read the store or trained an agent")
+
+    monkeypatch.setattr(db, "reading", forbidden)
+    monkeypatch.setattr(resolve, "train_default_agent", forbidden)
+    monkeypatch.setattr(rl_evaluate, "train_for_regime", forbidden)
+    for lam in (2.5e-6, 7e-6):
+        row = make_plan(order, market, {"risk_aversion_per_usd": lam}, ["rl_agent"]).rows[0]
+        assert row.error is None
+        assert f"not the plan's λ = {lam:g} /$" in row.schedule.warnings[0]
+        np.testing.assert_array_equal(row.schedule.holdings_shares, first.schedule.holdings_shares)
+
+
+def test_the_rl_row_says_while_the_default_agent_is_still_training(monkeypatch):
+    import threading
+
+    from optexec.planning import make_plan
+    from optexec.rl import resolve
+
+    release = threading.Event()
+    monkeypatch.setattr(resolve, "train_default_agent", lambda *args: release.wait(30) and None)
+    order, market = intraday(33)
+    monkeypatch.setattr(resolve, "WAIT_SECONDS", 0.05)
+    try:
+        row = make_plan(order, market, {}, ["rl_agent"]).rows[0]
+        assert row.schedule is None and "still training in the background" in row.error
+    finally:
+        release.set()
+        resolve.forget_default_agents()
 
 
 def test_rl_params_are_validated():
@@ -324,7 +373,9 @@ def test_the_quick_agent_of_a_fine_grid_trains_on_390_slices_and_costs_the_same(
     fine = Order("DEMO", "sell", 250_000, 1.0, 23_400)
     coarse = dataclasses.replace(fine, slices=390)
     assert rl_agent.training_order(fine) == coarse and rl_agent.training_order(coarse) == coarse
-    trained = [rl_agent._quick_agent(o, market, "cross_entropy", 1e-6).to_dict() for o in (fine, coarse)]
+    from optexec.rl.resolve import train_default_agent
+
+    trained = [train_default_agent(o, market, "cross_entropy").to_dict() for o in (fine, coarse)]
     assert json_equal(trained[0], trained[1])
     rows = {}
     for order in (fine, coarse):

@@ -105,3 +105,15 @@ def test_simulated_sweep_cli(capsys):
     assert main(args) == 0
     ladder = json.loads(capsys.readouterr().out)["strategies"][0]
     assert ladder["name"] == "limit_ladder" and ladder["expected_cost_usd"][0] is not None
+
+
+def test_the_swept_settings_come_from_the_parameters_own_labels_and_ranges():
+    from optexec.sensitivity import setting_sweep_ranges, sweepable_parameters
+
+    ranges = setting_sweep_ranges({"multiscale_unknown": 1.0})
+    assert ranges["participation_rate"] == ("POV participation (%)", 0.01, 1.0, False)
+    assert ranges["nonlinear_risk_aversion_per_usd"][0] == "Nonlinear risk aversion λ (1/$)"
+    assert ranges["regime_period_minutes"] == ("Regime period (minutes)", 7.5, 30.0, False)  # half to twice 15
+    assert "seed" not in ranges and "method" not in ranges and "ladder_cross_unfilled" not in ranges
+    assert "risk_aversion_per_usd" not in ranges  # shared: the page lists it with the order and market inputs
+    assert set(ranges) <= set(sweepable_parameters()) and "_resolved_rl_agent" not in sweepable_parameters()

@@ -22,8 +22,8 @@ from optexec.simulate import (
 from optexec.simulation.market import LiquidityRegimes, MarketModel, _regime_path, generate_market_paths
 from optexec.strategies import registry
 from optexec.strategies.almgren_chriss import ACParams, ac_discrete
-from optexec.strategies.benchmarks import NoParams, TWAPParams, immediate, twap
-from optexec.strategies.policies import POVPolicy, SchedulePolicy
+from optexec.strategies.base import SchedulePolicy
+from optexec.strategies.benchmarks import NoParams, POVPolicy, TWAPParams, immediate, twap
 
 QUIET = MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))
 
@@ -468,10 +468,9 @@ def test_working_memory_per_path_and_slice_is_within_the_stated_bound():
     import tracemalloc
 
     from optexec import simulate as sim
-    from optexec.strategies.policies import attach_feedback_policies
 
     order, market = Order("M", "sell", 1e6, 3.0, 1_170), MarketParams.from_rules_of_thumb(50, 0.95, 0.125, 5e6)
-    strategies = attach_feedback_policies([s for name, s in registry.STRATEGIES.items() if name != "rl_agent"])
+    strategies = [s for name, s in registry.STRATEGIES.items() if name != "rl_agent"]
     for model in (MarketModel(), BUSY):
         config = SimulationConfig(paths=300, seed=1, model=model, sample_paths=0, chunk_paths=300)
         simulate_strategies(order, market, strategies[:2], {}, config)  # imports and caches outside the count

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from optexec import costs
 from optexec.models import MarketParams, Order, flat_volume_profile, slice_market_volume, u_shaped_volume_profile
+from optexec.planning import resolve_inputs
 from optexec.strategies import registry
 from optexec.strategies.benchmarks import NoParams, POVParams, TWAPParams, pov, twap, vwap
 
@@ -42,8 +43,14 @@ strategy_settings = st.fixed_dictionaries(
 )
 
 
+def _resolved_plan(order, market, settings_, names=None):
+    """registry.plan with what the strategies need resolved by their caller (planning.resolve_inputs)."""
+    chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
+    return registry.plan(order, market, {**settings_, **resolve_inputs(order, market, settings_, chosen)}, names)
+
+
 def _check_plans(order, market, settings_, names):
-    for result in registry.plan(order, market, settings_, names):
+    for result in _resolved_plan(order, market, settings_, names):
         if result.schedule is None:  # a refusal must be a sentence, never a number or a crash
             assert isinstance(result.error, str) and len(result.error.split()) >= 5
             continue
@@ -195,7 +202,7 @@ def test_every_strategy_lies_on_or_above_the_frontier(table1_market):
     frontier = costs.efficient_frontier(order, table1_market, lambdas)
     best = frontier.expected_usd + lambdas * frontier.std_usd**2
     assert np.all(np.diff(frontier.expected_usd) > 0) and np.all(np.diff(frontier.std_usd) < 0)
-    for result in registry.plan(order, table1_market, {"risk_aversion_per_usd": 1e-6}):
+    for result in _resolved_plan(order, table1_market, {"risk_aversion_per_usd": 1e-6}):
         cost = costs.estimate(result.schedule, table1_market)
         assert np.all(cost.expected_usd + lambdas * cost.variance_usd2 >= best * (1 - 1e-12))
 

@@ -1,11 +1,11 @@
 """The ``calibrate`` sub-command of ``python -m optexec`` (DESIGN.md section 7).
 
 ``register(subparsers)`` adds it to the lead's argparse parser; the handler returns 0 on success and 2 on
-a user error (one plain line on stderr, never a traceback). The run is saved to the calibrations table
-and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing saved), or unless the data do
-not support it (``Calibration.not_acceptable``: fewer than 20 trading days, bars missing from the session's first or
-last hour on many days, sparse bars); such a run is saved but not accepted, the reasons go to stderr, and ``--accept``
-insists (the override is recorded with the run).
+a user error (one plain line on stderr, never a traceback). The run is saved to the calibration tables (runs,
+parameters, profiles) and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing
+saved), or unless the data do not support it (``Calibration.not_acceptable``: fewer than 20 trading days, bars
+missing from the session's first or last hour on many days, sparse bars); such a run is saved but not accepted,
+the reasons go to stderr, and ``--accept`` insists (the override is recorded with the run).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A trained agent as a feedback policy of the simulator (optexec.strategies.policies.Policy).
+"""A trained agent as a feedback policy of the simulator (optexec.strategies.base.Policy).
 
 At the first slice of each decision period the policy builds the environment's state from the simulator's
 ``StepState`` (optexec.rl.env.FEATURES), asks the agent for the fraction of the remainder to execute in the period
@@ -16,7 +16,7 @@ import numpy as np
 
 from optexec.models import MarketParams, Order, slice_market_volume
 from optexec.rl.env import FEATURES, period_bounds
-from optexec.strategies.policies import Decision, StepState
+from optexec.strategies.base import Decision, StepState
 
 
 class Agent(Protocol):
@@ -104,8 +104,6 @@ def agent_holdings(policy: AgentPolicy, draw: Any) -> np.ndarray:
     subtraction per slice, ``np.subtract.accumulate``, as the loop rounds them) floored at 0. The order's last
     slice trades everything left. The agent sees the state at each period's start, read from the draw.
     """
-    from optexec.strategies.policies import StepState
-
     order = policy.order
     n, count = order.slices, draw.paths
     holdings = np.empty((count, n + 1))

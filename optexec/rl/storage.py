@@ -6,15 +6,22 @@
 ``problem_key`` identifies what a policy was trained for: the order (side, shares, horizon, slices), the market
 parameters, the risk aversion and the number of decision periods (``problem_key``). Saving the same name and key
 again replaces the row.
+
+``policy_index`` reads every stored policy once and keeps them for the process, keyed by (problem key, agent
+kind); it reads the store again only when the database file changed (its and its WAL's modification time) or this
+process saved a policy, so looking a policy up for a new risk aversion costs a dictionary look-up, not a query.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -35,6 +42,12 @@ CREATE TABLE IF NOT EXISTS rl_policies (
 )"""
 
 
+@functools.lru_cache(maxsize=64)
+def _profile_hash(profile: tuple[float, ...]) -> str:
+    """The volume profile's part of a problem key (kept: a new risk aversion does not hash 390 numbers again)."""
+    return hashlib.sha1(json.dumps([round(v, 12) for v in profile]).encode()).hexdigest()
+
+
 def problem_key(order: Order, market: MarketParams, risk_aversion_per_usd: float, periods: int) -> str:
     """A short hash of everything the trained policy depends on (module docstring)."""
     fields = {
@@ -42,7 +55,7 @@ def problem_key(order: Order, market: MarketParams, risk_aversion_per_usd: float
         "start": order.start_minutes_after_open, "price": market.price_usd, "sigma": market.sigma_usd_per_sqrt_day,
         "spread": market.spread_usd, "adv": market.adv_shares, "eta": market.eta_usd_day_per_share2,
         "gamma": market.gamma_usd_per_share2, "drift": market.drift_usd_per_day,
-        "profile": hashlib.sha1(json.dumps([round(v, 12) for v in market.volume_profile]).encode()).hexdigest(),
+        "profile": _profile_hash(tuple(market.volume_profile)),
         "lambda": risk_aversion_per_usd, "periods": periods,
     }  # fmt: skip
     text = json.dumps({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in fields.items()}, sort_keys=True)
@@ -77,6 +90,7 @@ def save_policy(name: str, key: str, agent: Any, summary: dict[str, Any] | None 
     with _store(con, write=True) as con, db.write_lock(con):
         cur = con.cursor()
         try:
+            forget_index()
             cur.execute(TABLE_SQL)
             cur.execute(
                 "INSERT OR REPLACE INTO rl_policies VALUES (?, ?, ?, ?, ?, ?)",
@@ -124,3 +138,54 @@ def list_policies(con: duckdb.DuckDBPyConnection | None = None):
             ).df()
         finally:
             cur.close()
+
+
+_index_lock = threading.Lock()
+_index: dict[str, tuple[Any, dict[tuple[str, str], Any], str | None]] = {}
+
+
+def _stamp(path: Path) -> tuple[int | None, int | None]:
+    """The modification times of the database file and its WAL (None when absent): what says it changed."""
+
+    def mtime(file: Path) -> int | None:
+        try:
+            return file.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    return mtime(path), mtime(path.with_name(path.name + ".wal"))
+
+
+def forget_index() -> None:
+    """Drop the cached policy index (after a save in this process)."""
+    with _index_lock:
+        _index.clear()
+
+
+def policy_index(path: str | Path | None = None) -> tuple[dict[tuple[str, str], Any], str | None]:
+    """(the latest stored agent per (problem key, agent kind), None) from the store, read once per change of the
+    file (module docstring); ({}, why) when the store cannot be read (missing, busy or unreadable)."""
+    file = db.resolve_path(path)
+    stamp = _stamp(file)
+    with _index_lock:
+        cached = _index.get(str(file))
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
+    agents: dict[tuple[str, str], Any] = {}
+    problem = None
+    try:
+        with db.reading(file) as con:
+            if _exists(con):
+                cur = con.cursor()
+                try:
+                    rows = cur.execute(
+                        "SELECT problem_key, agent, params FROM rl_policies ORDER BY trained_at"
+                    ).fetchall()
+                finally:
+                    cur.close()
+                agents = {(key, kind): agent_from_dict(json.loads(params)) for key, kind, params in rows}
+    except (ValueError, duckdb.Error) as error:
+        problem = str(error).rstrip(".")
+    with _index_lock:
+        _index[str(file)] = (_stamp(file), agents, problem)
+    return agents, problem

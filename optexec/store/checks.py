@@ -29,6 +29,8 @@ def typed_sql(col: Column, expr: str) -> str:
         return f"TRY_CAST({expr} AS DOUBLE)"
     if kind == "seq":
         return f"TRY_CAST({expr} AS BIGINT)"
+    if kind == "flag":
+        return f"TRY_CAST({raw_text(expr)} AS BOOLEAN)"
     if kind == "side":
         low = f"lower({raw_text(expr)})"
         buy = ", ".join(f"'{s}'" for s in SIDE_BUY)
@@ -55,6 +57,7 @@ def row_checks(table: Table, present: set[str], required_now: set[str]) -> list[
             "size": "a number",
             "volume": "a number",
             "number": "a number",
+            "flag": "true or false",
         }.get(col.kind)
         if col.kind == "ts":  # a time refused for its zone or a DST change, with the reason; a time far out
             checks.append((name, f"_why_{name} IS NOT NULL", f"_why_{name}"))
@@ -107,7 +110,7 @@ def row_checks(table: Table, present: set[str], required_now: set[str]) -> list[
         checks.append(("bid", "bid > ask", "'bid ' || bid || ' is above ask ' || ask || ' (crossed quote)'"))
     if table.name == "orders":
         checks.append(("end_ts", "end_ts < start_ts", "'the order ends before it starts'"))
-    if table.name == "calibrations" and {"window_start", "window_end"} <= present:
+    if table.name == "calibration_runs" and {"window_start", "window_end"} <= present:
         checks.append(("window_end", "window_end < window_start", "'the data window ends before it starts'"))
     return checks
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import duckdb
 
+from optexec.store import migrations
 from optexec.store.schema import TABLES, create_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -144,9 +145,14 @@ def _open(path: Path, read_only: bool, deadline: float | None = None) -> duckdb.
         con.execute("SET GLOBAL TimeZone = 'UTC'")
         if not read_only:
             create_schema(con)
+        migrate_first = read_only and migrations.old_layout(con)
     except BaseException:
         con.close()
         raise
+    if migrate_first:  # an older calibration layout: one writable open migrates it, then it is read as asked
+        con.close()
+        _open(path, False, deadline).close()
+        return _open(path, True, deadline)
     return con
 
 

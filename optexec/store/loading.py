@@ -557,8 +557,8 @@ def load_file(
     ----------
     con : the database handle (``optexec.store.db.connect()``).
     path : a CSV (optionally .gz), Parquet, LOBSTER or LEAN file.
-    table : bars, trades, quotes, fills, orders, calibrations or instruments; detected from the
-        columns when omitted (CSV/Parquet).
+    table : bars, trades, quotes, fills, orders, calibration_runs, calibration_parameters, calibration_profiles or
+        instruments; detected from the columns when omitted (CSV/Parquet).
     format : csv, parquet, lobster or lean; detected from the name when omitted.
     mapping : the file's column names -> ours, for columns detection does not recognise.
     symbol : the symbol of every row, for files without a symbol column.

@@ -148,7 +148,7 @@ def _question(problem: str, fits_text: str) -> LoadError:
 
 
 #: tables whose rows are not market activity: a file of stored symbols may fall back on their zone
-OWN_RECORDS = ("orders", "fills", "calibrations")
+OWN_RECORDS = ("orders", "fills", "calibration_runs", "calibration_parameters", "calibration_profiles")
 
 
 def decide(

@@ -7,7 +7,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from optexec.models import MarketParams
+from optexec.models import MarketParams, ParameterSource
 from optexec.store.db import DATA_DIR, open_database
 
 #: load order of the sample files (instruments first, so their time zones are known)
@@ -93,11 +93,15 @@ def sample_symbols() -> list[str]:
 
 
 def planted_market_params(symbol: str) -> MarketParams:
-    """The true parameters of a bundled synthetic symbol as MarketParams (AC units, MATH.md section 2).
+    """The true parameters of a bundled synthetic symbol as MarketParams (AC units, MATH.md section 2), each with
+    its source ("planted by the sample generator").
 
-    price = the planted starting price, sigma in $/share/sqrt(day) at that price, spread = the mean
-    quoted spread of the generated quotes, ADV = the planted mean daily volume, eta/gamma the planted
-    linear temporary/permanent impact, and the planted U-shaped per-minute volume profile.
+    price = the planted starting price, sigma in $/share/sqrt(day) at that price, spread = the mean quoted spread of
+    the generated quotes, ADV = the planted mean daily volume, eta/gamma the planted linear temporary/permanent
+    impact, the planted U-shaped per-minute volume profile, the planted power law as the market model's
+    Y sigma (n / v)^p (Y = eta v_ref (ADV / v_ref)^p / sigma, v_ref the planted reference rate: the generator's
+    eta v_ref (v / v_ref)^p against the average daily rate, optexec.calibrate.market_model) and the planted
+    transient impact kappa and rho.
     """
     planted = planted_params()
     try:
@@ -105,6 +109,23 @@ def planted_market_params(symbol: str) -> MarketParams:
     except KeyError:
         known = ", ".join(planted["symbols"])
         raise ValueError(f"{symbol!r} is not a bundled sample symbol (those are: {known})") from None
+    exponent, v_ref = p["temporary_exponent"], p["reference_rate_shares_per_day"]
+    coefficient = p["eta_usd_day_per_share2"] * v_ref * (p["adv_shares"] / v_ref) ** exponent
+    coefficient /= p["sigma_usd_per_sqrt_day"]
+    source = f"planted by the sample generator for {symbol} (data/planted_params.json)"
+    values = [
+        ("price_usd", p["price_usd"], "$/share", source),
+        ("sigma_usd_per_sqrt_day", p["sigma_usd_per_sqrt_day"], "$/share/√day", source),
+        ("spread_usd", p["realised_mean_spread_usd"], "$/share (full bid–ask spread)", f"{source}: mean quoted"),
+        ("adv_shares", p["adv_shares"], "shares/day", source),
+        ("eta_usd_day_per_share2", p["eta_usd_day_per_share2"], "$/share per share/day", source),
+        ("gamma_usd_per_share2", p["gamma_usd_per_share2"], "$/share per share", source),
+        ("power_coefficient", coefficient, "Y, per $/share/√day of σ (dimensionless)", source),
+        ("power_exponent", exponent, "dimensionless", source),
+        ("transient_strength_usd_per_share2", p["transient_kappa_usd_per_share2"], "$/share per share", source),
+        ("transient_decay_per_day", p["transient_decay_per_day"], "1/day", source),
+        ("volume_profile", float(len(planted["volume_profile"])), "session minutes", f"{source}: U-shaped"),
+    ]
     return MarketParams(
         price_usd=p["price_usd"],
         sigma_usd_per_sqrt_day=p["sigma_usd_per_sqrt_day"],
@@ -113,4 +134,9 @@ def planted_market_params(symbol: str) -> MarketParams:
         eta_usd_day_per_share2=p["eta_usd_day_per_share2"],
         gamma_usd_per_share2=p["gamma_usd_per_share2"],
         volume_profile=tuple(planted["volume_profile"]),
+        power_coefficient=coefficient,
+        power_exponent=exponent,
+        transient_strength_usd_per_share2=p["transient_kappa_usd_per_share2"],
+        transient_decay_per_day=p["transient_decay_per_day"],
+        sources=tuple(ParameterSource(name, float(v), unit, None, text) for name, v, unit, text in values),
     )

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 #   price       : number > 0          size   : number > 0     volume : number >= 0
 #   number      : any finite number   seq    : whole number >= 0
 #   side        : buy / sell          tz     : IANA time-zone name
-KINDS = ("symbol", "text", "ts", "price", "size", "volume", "number", "seq", "side", "tz")
+#   flag        : true / false
+KINDS = ("symbol", "text", "ts", "price", "size", "volume", "number", "seq", "side", "tz", "flag")
 SQL_TYPES = {
     "symbol": "VARCHAR",
     "text": "VARCHAR",
@@ -27,6 +28,7 @@ SQL_TYPES = {
     "seq": "BIGINT",
     "side": "VARCHAR",
     "tz": "VARCHAR",
+    "flag": "BOOLEAN",
 }
 
 
@@ -186,20 +188,62 @@ TABLES: dict[str, Table] = {
             "parent orders: what was asked, when, how, and the pre-trade estimate",
             time_column="start_ts",
         ),
+        # calibration results (optexec.calibrate.run): one row per run, per fitted parameter, per profile bucket;
+        # a run is (symbol, run_ts). Databases made with the older one-table layout are migrated on open
+        # (optexec.store.migrations).
         Table(
-            "calibrations",
+            "calibration_runs",
             (
                 SYMBOL,
                 _c("run_ts", "ts", aliases="run_time run_at calibrated_at"),
                 _c("window_start", "ts", False, "data_start start"),
                 _c("window_end", "ts", False, "data_end end"),
-                _c("parameter", "text", aliases="param name"),
-                _c("value", "number", aliases="estimate"),
-                _c("std_error", "number", False, "stderr se standard_error"),
-                _c("method", "text", False, "estimator"),
+                _c("accepted_at", "ts", False, "accepted_time"),
+                _c("acceptance", "text", False, "accepted_note"),
+                _c("not_acceptable", "text", False, "refused_because"),
+                _c("estimators", "text", False, "estimator methods"),
+                _c("warnings", "text", False, "notes"),
+                _c("data_summary", "text", False, "data"),
+                _c("session_minutes", "number", False),
+                _c("bars_used", "number", False),
+                _c("days_used", "number", False),
+                _c("median_coverage", "number", False),
+                _c("bars_ignored", "text", False),
+                _c("days_ignored", "text", False),
+                _c("seconds", "number", False, "duration_seconds"),
             ),
-            ("symbol", "run_ts", "parameter"),
-            "calibration results, one row per parameter and run",
+            ("symbol", "run_ts"),
+            "calibration runs: window, when accepted (empty: not accepted), why not acceptable, estimators, data used",
+            time_column="run_ts",
+        ),
+        Table(
+            "calibration_parameters",
+            (
+                SYMBOL,
+                _c("run_ts", "ts", aliases="run_time run_at calibrated_at"),
+                _c("name", "text", aliases="parameter param"),
+                _c("value", "number", aliases="estimate"),
+                _c("stderr", "number", False, "std_error se standard_error"),
+                _c("unit", "text", False, "units"),
+                _c("method", "text", False, "estimator source"),
+                _c("fallback", "flag", False, "is_fallback"),
+            ),
+            ("symbol", "run_ts", "name"),
+            "calibrated parameters: one row per run and parameter (value, standard error, unit, method, fallback)",
+            time_column="run_ts",
+        ),
+        Table(
+            "calibration_profiles",
+            (
+                SYMBOL,
+                _c("run_ts", "ts", aliases="run_time run_at calibrated_at"),
+                _c("bucket", "seq", aliases="bucket_index"),
+                _c("start_minute", "number", aliases="minute start_minutes"),
+                _c("minutes", "number", False, "bucket_minutes length_minutes"),
+                _c("share", "number", aliases="volume_share"),
+            ),
+            ("symbol", "run_ts", "bucket"),
+            "intraday volume profiles: one row per run and bucket (start minute after the open, length, share)",
             time_column="run_ts",
         ),
     )
@@ -232,7 +276,10 @@ LOAD_HISTORY_DDL = """CREATE TABLE IF NOT EXISTS load_history (
 
 
 def create_schema(con) -> None:
-    """Create every table (if missing) on a DuckDB connection, and the load history, in one transaction."""
+    """Create every table (if missing) on a DuckDB connection, and the load history, and migrate an older layout
+    (``optexec.store.migrations``), in one transaction."""
+    from optexec.store import migrations
+
     con.execute("BEGIN TRANSACTION")
     try:
         for table in TABLES.values():
@@ -240,6 +287,7 @@ def create_schema(con) -> None:
         con.execute(LOAD_HISTORY_DDL)
         for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these
             con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+        migrations.migrate(con)  # the one-table calibration layout of older databases, in this transaction
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
-from optexec.strategies.base import Strategy
+from optexec.strategies.base import Strategy, shared
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ACParams:
     risk_aversion_per_usd : lambda in E + lambda V, per $ (0 = risk neutral, gives TWAP).
     """
 
-    risk_aversion_per_usd: float = 1e-6
+    risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
 
     def __post_init__(self) -> None:
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
@@ -133,6 +133,7 @@ def ac_drift(order: Order, market: MarketParams, params: ACParams) -> Schedule:
     if np.any(holdings < -1e-9 * order.shares) or np.any(np.diff(holdings) > 1e-9 * order.shares):
         warnings = ("the drift is strong enough that this schedule trades against the order at times",)
     return Schedule.from_holdings("ac_drift", order, market, holdings, params.__dict__, warnings)
+
 
 STRATEGIES = [
     Strategy(

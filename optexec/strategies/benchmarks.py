@@ -1,4 +1,5 @@
-"""Benchmark schedules: immediate, TWAP, VWAP and POV (MATH.md section 8)."""
+"""Benchmark schedules: immediate, TWAP, VWAP and POV (MATH.md section 8); POV's feedback policy trades a share of
+the *realised* market volume of each slice (DESIGN: POV on realised volume)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_finite, slice_market_volume
-from optexec.strategies.base import Strategy
+from optexec.strategies.base import Decision, StepState, Strategy, param
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ class TWAPParams:
     seed : random seed for the randomised slice sizes.
     """
 
-    randomize_fraction: float = 0.0
-    seed: int = 0
+    randomize_fraction: float = param(0.0, "TWAP randomisation", min_value=0.0, max_value=0.9, step=5.0,
+                                      percent=True, help="Slice sizes drawn within ± this share of X/N.")  # fmt: skip
+    seed: int = param(0, "Random seed", min_value=0)
 
     def __post_init__(self) -> None:
         fraction = check_finite("TWAP randomisation", self.randomize_fraction)
@@ -67,7 +69,8 @@ class POVParams:
     participation_rate : fraction of expected market volume to trade in each slice, in (0, 1].
     """
 
-    participation_rate: float = 0.1
+    participation_rate: float = param(0.1, "POV participation", min_value=0.01, max_value=1.0, step=1.0,
+                                      percent=True, help="Share of expected market volume per slice.")  # fmt: skip
 
     def __post_init__(self) -> None:
         rate = check_finite("participation rate", self.participation_rate)
@@ -100,6 +103,22 @@ def pov(order: Order, market: MarketParams, params: POVParams) -> Schedule:
     return Schedule.from_trades("pov", order, market, trades, params.__dict__, warnings)
 
 
+class POVPolicy:
+    """Trade ``participation_rate`` x the slice's realised market volume, never more than what is left."""
+
+    def __init__(self, participation_rate: float) -> None:
+        self.rate = participation_rate
+
+    def decide(self, state: StepState) -> Decision:
+        """rate x realised volume, capped at the remainder (the simulator finishes at the horizon if asked)."""
+        return Decision(np.minimum(self.rate * state.market_volume_shares, state.remaining_shares))
+
+
+def pov_policy(order: Order, market: MarketParams, params: POVParams) -> POVPolicy:
+    """POV on realised volume."""
+    return POVPolicy(params.participation_rate)
+
+
 STRATEGIES = [
     Strategy(
         "immediate",
@@ -110,5 +129,7 @@ STRATEGIES = [
     ),
     Strategy("twap", "TWAP", TWAPParams, twap, "Equal child orders in every slice (optionally randomised)."),
     Strategy("vwap", "VWAP", NoParams, vwap, "Child orders in proportion to the expected market volume."),
-    Strategy("pov", "POV", POVParams, pov, "A fixed fraction of the expected market volume until done."),
+    Strategy(
+        "pov", "POV", POVParams, pov, "A fixed fraction of the expected market volume until done.", policy=pov_policy
+    ),  # fmt: skip
 ]

@@ -50,7 +50,7 @@ from optexec.models import (
     check_non_negative,
     check_positive,
 )
-from optexec.strategies.base import Strategy
+from optexec.strategies.base import Decision, StepState, Strategy, param, shared
 from optexec.strategies.riccati import (
     ExpansionResult,
     FiniteHorizonSolution,
@@ -255,21 +255,63 @@ class MultiscaleParams:
     slow_vol_of_vol_per_sqrt_day : nu_z in g(z) = nu_z z, the slow factor's volatility.
     """
 
-    risk_aversion_per_usd: float = 1e-6
-    small_impact_theta: float = 0.1
-    persistent_impact_gain_per_day: float = 0.1
-    persistent_impact_decay_per_day: float = 0.1
-    discount_rate_per_day: float = 0.0
-    signal_usd_per_day: float = 0.0
-    signal_mean_reversion_per_day: float = 1.0
-    signal_vol_usd_per_day_per_sqrt_day: float = 0.0
-    fast_scale_epsilon: float = 0.1
-    fast_mean_reversion_per_day: float = 1.0
-    current_vol_ratio: float = 1.0
-    half_step_threshold: float = 1.2
-    slow_scale_delta: float = 0.5
-    slow_correlation: float = 0.0
-    slow_vol_of_vol_per_sqrt_day: float = 0.1
+    risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
+    small_impact_theta: float = param(
+        0.1,
+        "Small-impact θ",
+        min_value=0.0,
+        max_value=0.3,
+        step=0.01,
+        sidebar=True,
+        help="Scales persistent impact λ and decay β (multiscale); must stay below 0.2.",
+    )
+    persistent_impact_gain_per_day: float = param(0.1, "Persistent impact gain", "1/day", min_value=0.0)
+    persistent_impact_decay_per_day: float = param(0.1, "Persistent impact decay", "1/day", min_value=0.0)
+    discount_rate_per_day: float = param(0.0, "Discount rate", "1/day", min_value=0.0)
+    signal_usd_per_day: float = param(0.0, "Signal", "$/day")
+    signal_mean_reversion_per_day: float = param(1.0, "Signal mean reversion", "1/day", min_value=0.0)
+    signal_vol_usd_per_day_per_sqrt_day: float = param(0.0, "Signal vol", "$/day/√day", min_value=0.0)
+    fast_scale_epsilon: float = param(
+        0.1,
+        "Fast-vol scale ε",
+        min_value=0.01,
+        max_value=1.0,
+        step=0.01,
+        sidebar=True,
+        help="Time scale of the fast vol factor: how fast a current vol away from its long-run level relaxes. "
+        "Moves the multiscale plan only when 'Current vol / long-run vol' is not 1.",
+    )
+    fast_mean_reversion_per_day: float = param(1.0, "Fast mean reversion", "1/day", min_value=0.0)
+    current_vol_ratio: float = param(
+        1.0,
+        "Current vol / long-run vol",
+        min_value=0.25,
+        max_value=3.0,
+        step=0.05,
+        sidebar=True,
+        help="Where the fast vol factor starts (1 = normal).",
+    )
+    half_step_threshold: float = param(
+        1.2,
+        "Half-step threshold h",
+        min_value=1.0,
+        max_value=3.0,
+        step=0.05,
+        sidebar=True,
+        help="Trading speed halves while current vol > h × long-run vol.",
+    )
+    slow_scale_delta: float = param(
+        0.5,
+        "Slow-vol scale δ",
+        min_value=0.0,
+        max_value=1.0,
+        step=0.05,
+        sidebar=True,
+        help="Time scale of the slow vol factor. Moves the multiscale plan only with a return signal correlated "
+        "with slow vol (Strategy settings: slow correlation, signal vol).",
+    )
+    slow_correlation: float = param(0.0, "Slow correlation", min_value=-1.0, max_value=1.0)
+    slow_vol_of_vol_per_sqrt_day: float = param(0.1, "Slow vol of vol", "1/√day", min_value=0.0)
 
     def __post_init__(self) -> None:
         check_non_negative("risk aversion (1/$)", self.risk_aversion_per_usd)
@@ -468,6 +510,32 @@ def multiscale(order: Order, market: MarketParams, params: MultiscaleParams) -> 
     )
 
 
+class MultiscaleFeedback:
+    """The multiscale rate u*(t, q, l, x, y, z) (MATH.md section 1.3-1.7) held over each slice: the simulator's
+    policy of this strategy."""
+
+    def __init__(self, order: Order, market: MarketParams, params: MultiscaleParams) -> None:
+        self.inner = MultiscalePolicy(order, market, params)
+        self.sign = order.side_sign
+
+    def decide(self, state: StepState) -> Decision:
+        """rate x tau, at most the remainder; l and x turned into the policy's holdings coordinates."""
+        rate = self.inner.rate_shares_per_day(
+            state.t_days,
+            state.remaining_shares,
+            -state.impact_usd,  # multiscale: l < 0 = against the order
+            -self.sign * state.signal_usd_per_day,  # + = waiting pays
+            state.fast_variance,
+            state.slow_variance,
+        )
+        return Decision(np.minimum(rate * state.slice_days, state.remaining_shares))
+
+
+def multiscale_policy(order: Order, market: MarketParams, params: MultiscaleParams) -> MultiscaleFeedback:
+    """Feedback policy of the multiscale strategy."""
+    return MultiscaleFeedback(order, market, params)
+
+
 STRATEGIES = [
     Strategy(
         "multiscale",
@@ -476,5 +544,6 @@ STRATEGIES = [
         multiscale,
         "Gârleanu–Pedersen execution with persistent impact, a return signal and fast/slow volatility "
         "corrections (Chan–Sircar–Zimbidis); ends flat over the horizon.",
+        policy=multiscale_policy,
     ),
 ]

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import brentq, differential_evolution, minimize
 
 from optexec.models import MarketParams, Order, Schedule, check_finite, check_non_negative, slice_market_volume
-from optexec.strategies.base import Strategy
+from optexec.strategies.base import Decision, StepState, Strategy, param
 from optexec.strategies.waterfill import (
     Allocation,
     check_feasible,
@@ -63,22 +63,28 @@ class NonlinearParams:
     max_participation : cap on each child order as a fraction of the slice's expected volume, in (0, 1].
     max_child_order_shares : cap on each child order in shares; None = no cap.
     method : "waterfill" (exact), "slsqp" or "differential_evolution".
-    risk_aversion_per_usd : lambda in cost + lambda V, 1/$ (0 = risk neutral).
+    risk_aversion_per_usd : lambda in cost + lambda V, 1/$ (0 = risk neutral); the setting
+        ``nonlinear_risk_aversion_per_usd``, its own (the shared risk aversion does not reach it).
     var_limit_usd : optional 95% VaR limit: expected cost + 1.645 sd <= this many $; None = no limit.
     reoptimise_every_minutes : how often the adaptive policy re-solves the remainder in the simulator, in trading
         minutes (the brief: every 5-10 minutes); rounded to whole slices, at least one.
     """
 
-    cost_model: CostModel = "linear_power"
-    exponent: float = 1.6
-    impact_coefficient: float = 0.142
-    linear_usd_per_share: float | None = None
-    max_participation: float = 0.1
-    max_child_order_shares: float | None = None
-    method: Method = "waterfill"
-    risk_aversion_per_usd: float = 0.0
-    var_limit_usd: float | None = None
-    reoptimise_every_minutes: float = 10.0
+    cost_model: CostModel = param("linear_power", "Cost model")
+    exponent: float = param(1.6, "Impact exponent p")
+    impact_coefficient: float = param(0.142, "Impact coefficient Y", "dimensionless")
+    linear_usd_per_share: float | None = param(None, "Linear cost ε", "$/share", help="Empty = half the spread.")
+    max_participation: float = param(0.1, "Max participation", "fraction of slice volume", min_value=0.0,
+                                     max_value=1.0)  # fmt: skip
+    max_child_order_shares: float | None = param(None, "Max child order", "shares", min_value=0.0)
+    method: Method = param("waterfill", "Solver")
+    # its own risk aversion, default 0 (risk neutral: pure water-filling), not the shared one (base.SHARED_SETTINGS)
+    risk_aversion_per_usd: float = param(0.0, "Nonlinear risk aversion λ", "1/$", min_value=0.0, max_value=1e-4,
+                                         setting="nonlinear_risk_aversion_per_usd",
+                                         help="The nonlinear allocator's own λ (0 = risk neutral); the plan's λ "
+                                         "does not change it.")  # fmt: skip
+    var_limit_usd: float | None = param(None, "95% VaR limit", "$", min_value=0.0)
+    reoptimise_every_minutes: float = param(10.0, "Reoptimise every", "minutes", min_value=0.0)
 
     def __post_init__(self) -> None:
         if self.cost_model not in COST_MODELS:
@@ -505,6 +511,23 @@ class NonlinearPolicy:
         return np.clip(self._plan[:, column], 0.0, np.maximum(remaining, 0.0))
 
 
+class NonlinearFeedback:
+    """Adaptive re-optimisation of the nonlinear allocator (``NonlinearPolicy``) as the simulator's policy."""
+
+    def __init__(self, order: Order, market: MarketParams, params: NonlinearParams) -> None:
+        self.inner = NonlinearPolicy(order, market, params)
+
+    def decide(self, state: StepState) -> Decision:
+        """The re-optimised plan's trade for this slice, given the volume realised so far."""
+        trades = self.inner.trades(state.step, state.remaining_shares, state.realised_volume_shares)
+        return Decision(np.broadcast_to(trades, state.remaining_shares.shape))
+
+
+def nonlinear_policy(order: Order, market: MarketParams, params: NonlinearParams) -> NonlinearFeedback:
+    """Feedback policy of the nonlinear allocator."""
+    return NonlinearFeedback(order, market, params)
+
+
 STRATEGIES = [
     Strategy(
         "nonlinear",
@@ -513,5 +536,6 @@ STRATEGIES = [
         nonlinear,
         "Splits the order to minimise nonlinear (power-law or quadratic) impact under participation caps, "
         "solved exactly by water-filling; optional risk aversion or a 95% VaR limit.",
+        policy=nonlinear_policy,
     ),
 ]

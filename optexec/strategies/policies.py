@@ -1,16 +1,9 @@
-"""Feedback policies for the Monte Carlo simulator, and two policy strategies: limit-order ladder, regime-adaptive.
+"""Two strategies defined by their feedback policies: the limit-order ladder and the regime-adaptive schedule.
 
-A *policy* decides each slice's child order from what it can see on every simulated path at once (arrays over
-paths): time, shares left, impact, signal, volatility factors, and the slice's market volume and spread (it sees
-the slice's volume as it trades, like a POV algorithm). The simulator (optexec.simulate) fills the order and
-charges the costs. Registry strategies give one through ``Strategy.policy(order, market, params)``; a strategy
-without one is run as its static schedule.
+A *policy* (optexec.strategies.base: ``StepState``, ``Decision``, ``Policy``) decides each slice's child order from
+what it can see on every simulated path at once; the simulator (optexec.simulate) fills the order and charges the
+costs. Each strategy module declares its own policy in ``Strategy(..., policy=...)``.
 
-Policies here:
-
-* ``pov_policy``: a fixed share of the *realised* market volume of each slice (DESIGN: POV on realised volume).
-* ``multiscale_policy``: the multiscale strategy's feedback rate u*(t, q, l, x, y, z) (MATH.md section 1).
-* ``nonlinear_policy``: the nonlinear allocator's adaptive re-optimisation (when optexec.strategies.nonlinear exists).
 * ``LadderPolicy`` (strategy "limit_ladder"): each slice's TWAP child order is posted in equal parts at the touch
   and at deeper levels. One uniform U per slice and path says how deep the market traded: level j (0 = touch)
   fills iff U < p_j, p_j = p_touch exp(-decay j), so a deeper fill implies the shallower ones. A passive fill pays
@@ -27,162 +20,16 @@ Policies here:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
 
 from optexec.models import MarketParams, Order, Schedule, check_finite, check_positive
-from optexec.simulation.market import MarketModel
-from optexec.strategies.base import Strategy
-
-
-@dataclass(frozen=True)
-class StepState:
-    """What a policy sees at the start of slice ``step`` (arrays over paths unless said otherwise).
-
-    t_days : slice start time. slice_days : slice length tau. remaining_shares : shares still to trade.
-    impact_usd : transient impact l, $/share (>= 0 when against the order). signal_usd_per_day : return signal
-    x in price terms (+ = the price rises). fast_variance, slow_variance : y, z, ($/share)^2/day.
-    market_volume_shares : this slice's market volume. expected_volume_shares : its expectation (a number).
-    spread_usd : this slice's full spread. normal_spread_usd : the MarketParams spread (a number).
-    fill_uniform : U(0, 1), how deep the market trades into the book this slice (limit orders).
-    realised_volume_shares : market volume of the slices before this one, (paths, step).
-    """
-
-    step: int
-    slices: int
-    t_days: float
-    slice_days: float
-    remaining_shares: np.ndarray
-    impact_usd: np.ndarray
-    signal_usd_per_day: np.ndarray
-    fast_variance: np.ndarray
-    slow_variance: np.ndarray
-    market_volume_shares: np.ndarray
-    expected_volume_shares: float
-    spread_usd: np.ndarray
-    normal_spread_usd: float
-    fill_uniform: np.ndarray
-    realised_volume_shares: np.ndarray
-
-    @property
-    def is_last(self) -> bool:
-        """True in the last slice of the horizon."""
-        return self.step == self.slices - 1
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A policy's child order for one slice, per path (shares in the order's direction).
-
-    market_shares : shares that cross the spread (pay the half-spread).
-    passive_shares : shares filled passively (no spread; impact as any traded share); 0 if None.
-    passive_gain_usd : $ saved on the passive fills relative to the mid (deeper price levels); 0 if None.
-    """
-
-    market_shares: np.ndarray
-    passive_shares: np.ndarray | None = None
-    passive_gain_usd: np.ndarray | None = None
-
-
-class Policy(Protocol):
-    """A feedback policy: called once per slice, in order from slice 0, with arrays over paths."""
-
-    def decide(self, state: StepState) -> Decision:
-        """The child order of this slice on every path."""
-        ...
-
-
-class SchedulePolicy:
-    """A static schedule run as a policy (the same child orders on every path); for checks and comparisons."""
-
-    def __init__(self, schedule: Schedule) -> None:
-        self.trades = schedule.trades_shares
-
-    def decide(self, state: StepState) -> Decision:
-        """The schedule's child order of this slice."""
-        return Decision(np.full(state.remaining_shares.shape, self.trades[state.step]))
-
-
-class POVPolicy:
-    """Trade ``participation_rate`` x the slice's realised market volume, never more than what is left."""
-
-    def __init__(self, participation_rate: float) -> None:
-        self.rate = participation_rate
-
-    def decide(self, state: StepState) -> Decision:
-        """rate x realised volume, capped at the remainder (the simulator finishes at the horizon if asked)."""
-        return Decision(np.minimum(self.rate * state.market_volume_shares, state.remaining_shares))
-
-
-def pov_policy(order: Order, market: MarketParams, params: Any) -> POVPolicy:
-    """POV on realised volume (params: benchmarks.POVParams)."""
-    return POVPolicy(params.participation_rate)
-
-
-class MultiscaleFeedback:
-    """The multiscale rate u*(t, q, l, x, y, z) (MATH.md section 1.3-1.7) held over each slice."""
-
-    def __init__(self, order: Order, market: MarketParams, params: Any) -> None:
-        from optexec.strategies.multiscale import MultiscalePolicy
-
-        self.inner = MultiscalePolicy(order, market, params)
-        self.sign = order.side_sign
-
-    def decide(self, state: StepState) -> Decision:
-        """rate x tau, at most the remainder; l and x turned into the policy's holdings coordinates."""
-        rate = self.inner.rate_shares_per_day(
-            state.t_days,
-            state.remaining_shares,
-            -state.impact_usd,  # multiscale: l < 0 = against the order
-            -self.sign * state.signal_usd_per_day,  # + = waiting pays
-            state.fast_variance,
-            state.slow_variance,
-        )
-        return Decision(np.minimum(rate * state.slice_days, state.remaining_shares))
-
-
-def multiscale_policy(order: Order, market: MarketParams, params: Any) -> MultiscaleFeedback:
-    """Feedback policy of the multiscale strategy (params: multiscale.MultiscaleParams)."""
-    return MultiscaleFeedback(order, market, params)
-
-
-class NonlinearFeedback:
-    """Adaptive re-optimisation of the nonlinear allocator (optexec.strategies.nonlinear.NonlinearPolicy)."""
-
-    def __init__(self, order: Order, market: MarketParams, params: Any) -> None:
-        from optexec.strategies.nonlinear import NonlinearPolicy
-
-        self.inner = NonlinearPolicy(order, market, params)
-
-    def decide(self, state: StepState) -> Decision:
-        """The re-optimised plan's trade for this slice, given the volume realised so far."""
-        trades = self.inner.trades(state.step, state.remaining_shares, state.realised_volume_shares)
-        return Decision(np.broadcast_to(trades, state.remaining_shares.shape))
-
-
-def nonlinear_policy(order: Order, market: MarketParams, params: Any) -> NonlinearFeedback:
-    """Feedback policy of the nonlinear allocator (params: nonlinear.NonlinearParams)."""
-    return NonlinearFeedback(order, market, params)
-
-
-# Policies for strategies defined elsewhere, by registry name (see ``attach_feedback_policies``).
-FEEDBACK_POLICIES = {"pov": pov_policy, "multiscale": multiscale_policy, "nonlinear": nonlinear_policy}
-
-
-def attach_feedback_policies(strategies: list[Strategy]) -> list[Strategy]:
-    """The strategies with their feedback policy set from FEEDBACK_POLICIES where they have none."""
-    import dataclasses
-
-    return [
-        dataclasses.replace(s, policy=FEEDBACK_POLICIES[s.name]) if s.policy is None and s.name in FEEDBACK_POLICIES
-        else s
-        for s in strategies
-    ]  # fmt: skip
-
+from optexec.strategies.base import RESOLVED_KEY, Decision, StepState, Strategy, param, user_settings
 
 # --------------------------------------------------------------------------------------------------------------
 # Limit-order ladder
@@ -201,11 +48,19 @@ class LadderParams:
         again in the next slice (the rest goes at market at the horizon).
     """
 
-    ladder_levels: int = 3
-    ladder_spacing_spreads: float = 0.5
-    ladder_touch_fill_probability: float = 0.5
-    ladder_depth_decay: float = 0.7
-    ladder_cross_unfilled: bool = True
+    ladder_levels: int = param(3, "Ladder levels")  # whole, 1-20: checked by the strategy
+    ladder_spacing_spreads: float = param(0.5, "Ladder spacing", "spreads", min_value=0.0)
+    ladder_touch_fill_probability: float = param(
+        0.5,
+        "Ladder fill probability at the touch",
+        min_value=0.0,
+        max_value=1.0,
+        step=5.0,
+        percent=True,
+        help="Chance a slice posted at the touch fills.",
+    )
+    ladder_depth_decay: float = param(0.7, "Ladder depth decay", min_value=0.0)
+    ladder_cross_unfilled: bool = param(True, "Ladder cross unfilled")
 
     def __post_init__(self) -> None:
         levels = self.ladder_levels
@@ -319,13 +174,19 @@ class RegimeParams:
         1 - (1 - f)^(slice minutes / period)).
     regime_volume_threshold : low liquidity when the slice's volume < this x its expectation.
     regime_spread_threshold : low liquidity when the spread > this x the normal spread.
+    liquidity_model : the market model whose liquidity regimes and noise the expected schedule is computed
+        under (the caller resolves it: the simulator's default model; not a user setting).
     """
 
-    regime_high_fraction: float = 0.2
-    regime_low_fraction: float = 0.1
-    regime_period_minutes: float = 15.0
-    regime_volume_threshold: float = 0.75
-    regime_spread_threshold: float = 1.3
+    regime_high_fraction: float = param(0.2, "Regime: share of remainder per period, high liquidity",
+                                        min_value=0.01, max_value=1.0, step=1.0, percent=True)  # fmt: skip
+    regime_low_fraction: float = param(0.1, "Regime: share of remainder per period, low liquidity",
+                                       min_value=0.01, max_value=1.0, step=1.0, percent=True)  # fmt: skip
+    regime_period_minutes: float = param(15.0, "Regime period", "minutes", min_value=0.0)
+    regime_volume_threshold: float = param(0.75, "Regime volume threshold", min_value=0.0)
+    regime_spread_threshold: float = param(1.3, "Regime spread threshold", min_value=0.0)
+    liquidity_model: Any = dataclasses.field(default=None, compare=False, repr=False,
+                                             metadata={RESOLVED_KEY: "market_model"})  # fmt: skip
 
     def __post_init__(self) -> None:
         for label, value in [
@@ -376,7 +237,7 @@ def regime_policy(order: Order, market: MarketParams, params: RegimeParams) -> R
     return RegimePolicy(order, market, params)
 
 
-def detection_probabilities(params: RegimeParams, model: MarketModel) -> np.ndarray:
+def detection_probabilities(params: RegimeParams, model: Any) -> np.ndarray:
     """P(low detected | true regime high, low) under the simulator's lognormal volume and spread noise."""
     volume_factor, spread_factor = model.regimes.volume_factors(), model.regimes.spread_factors()
 
@@ -391,12 +252,15 @@ def detection_probabilities(params: RegimeParams, model: MarketModel) -> np.ndar
 
 
 def regime_adaptive(order: Order, market: MarketParams, params: RegimeParams) -> Schedule:
-    """Expected holdings under the simulator's default liquidity model (optexec.simulation.market.MarketModel).
+    """Expected holdings under the liquidity model the caller resolved (``params.liquidity_model``: the
+    simulator's default optexec.simulation.market.MarketModel).
 
     With a_k[j] = E[x_k; regime j in slice k]: a_{k+1}[m] = sum_j a_k[j] (1 - f_j) P(j -> m), where f_j is the
     traded fraction averaged over detection errors; exact in expectation for that market model.
     """
-    model = MarketModel()
+    model = params.liquidity_model
+    if model is None:
+        raise ValueError("the regime-adaptive schedule needs the market model it is computed under (make_plan has it)")
     high, low = params.slice_fractions(order, market)
     detected_low = detection_probabilities(params, model)
     traded = np.array([high, high]) * (1.0 - detected_low) + np.array([low, low]) * detected_low
@@ -421,7 +285,7 @@ def regime_adaptive(order: Order, market: MarketParams, params: RegimeParams) ->
                 "market); raise the fractions or shorten the period"
             ),
         )
-    return Schedule.from_holdings("regime_adaptive", order, market, holdings, params.__dict__, warnings)
+    return Schedule.from_holdings("regime_adaptive", order, market, holdings, user_settings(params), warnings)
 
 
 STRATEGIES = [

@@ -1,15 +1,22 @@
 """The one registry of strategies that every page, table, sweep and simulation iterates.
 
-A strategy is a parameter dataclass plus a function ``build(order, market, params) -> Schedule``.
-Pages and the command line pass one dictionary of *settings* (e.g. ``risk_aversion_per_usd``,
-``participation_rate``); each strategy takes the settings whose names match its parameter
-fields and keeps its own defaults for the rest. Adding a strategy = one module with a
-``STRATEGIES`` list of ``base.Strategy`` + one line in ``_MODULES`` below.
+A strategy is a parameter dataclass plus a function ``build(order, market, params) -> Schedule`` (and, if it has
+one, its feedback policy), all declared in its own module (base.Strategy). Pages and the command line pass one
+dictionary of *settings*; each strategy takes the settings whose names match its parameter fields and keeps its
+own defaults for the rest. The shared settings (base.SHARED_SETTINGS, e.g. ``risk_aversion_per_usd``) reach only
+the strategies that declare they use them. Adding a strategy = one module with a ``STRATEGIES`` list of
+``base.Strategy`` + one line in ``_MODULES`` below.
+
+On loading, the registry refuses what would make a setting ambiguous: a strategy field named like a shared
+setting but not declared shared, and one setting name declared by two strategies with different defaults, types
+or labels.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,25 +24,79 @@ from typing import Any
 import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule
-from optexec.strategies.base import Strategy
+from optexec.strategies.base import (
+    SHARED_KEY,
+    SHARED_SETTINGS,
+    ParamSpec,
+    SharedSetting,
+    Strategy,
+    param_spec,
+    setting_name,
+    user_fields,
+)
+
+_MODULES = ("benchmarks", "almgren_chriss", "nonlinear", "transient", "multiscale", "policies", "rl_agent")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting name of the registry: its default, how it is shown, its allowed values, who uses it.
+
+    choices : the allowed values of a Literal-typed setting, else None. shared : one of SHARED_SETTINGS.
+    strategies : the names of the strategies that take it.
+    """
+
+    name: str
+    default: Any
+    spec: ParamSpec
+    choices: tuple | None
+    shared: bool
+    strategies: tuple[str, ...]
+
+
+def _field_choices(params_type: type, field: dataclasses.Field) -> tuple | None:
+    hint = typing.get_type_hints(params_type).get(field.name)
+    return typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else None
+
+
+def collect_settings(strategies: Iterable[Strategy]) -> dict[str, Setting]:
+    """Every setting name of ``strategies`` with its one default; ValueError on an ambiguous setting."""
+    found: dict[str, Setting] = {}
+    for strategy in strategies:
+        for field in user_fields(strategy.params_type):
+            name = setting_name(field)
+            is_shared = SHARED_KEY in field.metadata
+            if name in SHARED_SETTINGS and not is_shared:
+                raise ValueError(
+                    f"strategy {strategy.name!r} has its own setting {name!r}, the name of a shared setting: "
+                    "declare it with base.shared, or give it its own name (base.param(..., setting=...))"
+                )
+            if is_shared and field.default != SHARED_SETTINGS[name].default:
+                raise ValueError(f"strategy {strategy.name!r} changes the default of the shared setting {name!r}")
+            setting = Setting(name, field.default, param_spec(field), _field_choices(strategy.params_type, field),
+                              is_shared, (strategy.name,))  # fmt: skip
+            before = found.get(name)
+            if before is None:
+                found[name] = setting
+                continue
+            if (before.default, before.spec, before.choices) != (setting.default, setting.spec, setting.choices):
+                raise ValueError(
+                    f"the setting {name!r} is declared by {', '.join(before.strategies)} and {strategy.name!r} with "
+                    "different defaults, choices or labels: give one of them its own name"
+                )
+            found[name] = dataclasses.replace(before, strategies=(*before.strategies, strategy.name))
+    return found
 
 
 def _load() -> dict[str, Strategy]:
-    from optexec.strategies import almgren_chriss, benchmarks, multiscale, nonlinear, policies, rl_agent, transient
-
-    strategies = [
-        *benchmarks.STRATEGIES,
-        *almgren_chriss.STRATEGIES,
-        *nonlinear.STRATEGIES,
-        *transient.STRATEGIES,
-        *multiscale.STRATEGIES,
-        *policies.STRATEGIES,
-        *rl_agent.STRATEGIES,
-    ]
-    return {s.name: s for s in policies.attach_feedback_policies(strategies)}
+    strategies = [s for module in _MODULES
+                  for s in importlib.import_module(f"optexec.strategies.{module}").STRATEGIES]  # fmt: skip
+    collect_settings(strategies)  # refuses ambiguous settings at import
+    return {s.name: s for s in strategies}
 
 
 STRATEGIES: dict[str, Strategy] = _load()
+SETTINGS: dict[str, Setting] = collect_settings(STRATEGIES.values())
 
 
 def get(name: str) -> Strategy:
@@ -48,8 +109,23 @@ def get(name: str) -> Strategy:
 
 
 def setting_names() -> set[str]:
-    """Every parameter name some registered strategy accepts (the settings vocabulary)."""
-    return {f.name for s in STRATEGIES.values() for f in dataclasses.fields(s.params_type)}
+    """Every setting name some registered strategy accepts (the settings vocabulary), shared ones included."""
+    return set(SETTINGS) | set(SHARED_SETTINGS)
+
+
+def shared_settings() -> dict[str, SharedSetting]:
+    """The shared settings (base.SHARED_SETTINGS): one default, label, unit and range each."""
+    return dict(SHARED_SETTINGS)
+
+
+def shared_defaults() -> dict[str, Any]:
+    """Each shared setting's one default."""
+    return {name: setting.default for name, setting in SHARED_SETTINGS.items()}
+
+
+def strategy_settings() -> dict[str, Setting]:
+    """The settings of the strategies that are not shared, in registry and field order."""
+    return {name: setting for name, setting in SETTINGS.items() if not setting.shared}
 
 
 @dataclass(frozen=True)

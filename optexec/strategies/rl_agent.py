@@ -1,23 +1,25 @@
 """The RL execution agent as a registry strategy (optexec.rl; issue 8).
 
-The policy is the agent trained for this order, market, risk aversion and number of decision periods, loaded from
-the store (optexec.rl.storage, trained on the RL page). Without one, a small default agent is trained on the spot
-in a fraction of a second (curriculum calm -> normal market; cached for the process) and the schedule says so in a
-warning. The simulator runs the agent as a feedback policy; the plan view shows its mean holdings over 32
-simulated paths of the default market model.
+``build`` and ``policy`` are pure: they run the agent the caller resolved and put in ``RLParams.resolved_agent``
+(a ``ResolvedAgent``: the agent, the note that says where it comes from, the agent as a feedback policy and its
+expected holdings); this module imports neither the RL package nor the simulator. The planning layer resolves it
+(optexec.rl.resolve: the policy stored for this order, market, risk aversion and number of decision periods, else
+a small default agent trained once per order shape and market in the background and cached for the process); a
+new risk aversion then costs no training and no store read. The simulator runs the agent as a feedback policy;
+the plan view shows its mean holdings over 32 simulated paths of the default market model.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
-import duckdb
+import numpy as np
 
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
-from optexec.strategies.base import Strategy
+from optexec.strategies.base import RESOLVED_KEY, Policy, Strategy, param, shared, user_settings
 
 DEFAULT_PERIODS = 10
 QUICK_TRAINING_SLICES = 390  # the quick agent trains on at most this many slices (``training_order``)
@@ -27,16 +29,37 @@ QUICK_SETTINGS = {"cross_entropy": {"population": 16, "batch": 24, "validation":
 
 
 @dataclass(frozen=True)
+class ResolvedAgent:
+    """The agent the RL strategy runs, resolved by the caller (optexec.rl.resolve), with what it does.
+
+    agent : a trained agent (optexec.rl.policy.Agent), or None while the default agent is still training.
+    note : where it comes from, when it is not a stored policy for exactly this problem (shown as a warning); with
+        ``agent`` None, why there is no agent yet.
+    policy : ``policy(order, market) -> Policy``, the agent as the simulator's feedback policy.
+    expected_holdings : ``expected_holdings(order, market) -> array``, its mean holdings t_0..t_N (the schedule).
+    """
+
+    agent: Any
+    note: str | None = None
+    policy: Callable[[Order, MarketParams], Policy] | None = None
+    expected_holdings: Callable[[Order, MarketParams], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
 class RLParams:
     """RL agent parameters.
 
     rl_agent : which trained agent runs: "cross_entropy" (continuous fraction, linear policy) or "q_learning"
         (fractions 0%, 10%, ..., 100%, linear Q-function).
-    risk_aversion_per_usd : lambda of the training reward's risk penalty, per $ (the same lambda as Almgren–Chriss).
+    risk_aversion_per_usd : lambda of the training reward's risk penalty, per $ (the shared risk aversion).
+    resolved_agent : the agent to run, resolved by the caller (not a user setting).
     """
 
-    rl_agent: Literal["cross_entropy", "q_learning"] = "cross_entropy"
-    risk_aversion_per_usd: float = 1e-6
+    rl_agent: Literal["cross_entropy", "q_learning"] = param("cross_entropy", "RL agent")
+    risk_aversion_per_usd: float = shared("risk_aversion_per_usd")
+    resolved_agent: ResolvedAgent | None = dataclasses.field(
+        default=None, compare=False, repr=False, metadata={RESOLVED_KEY: "rl_agent"}
+    )
 
     def __post_init__(self) -> None:
         if self.rl_agent not in QUICK_ITERATIONS:
@@ -53,54 +76,31 @@ def training_order(order: Order) -> Order:
     return dataclasses.replace(order, slices=QUICK_TRAINING_SLICES)
 
 
-@lru_cache(maxsize=32)
-def _quick_agent(order: Order, market: MarketParams, kind: str, risk_aversion_per_usd: float) -> Any:
-    from optexec.rl import evaluate
-
-    agent, _ = evaluate.train_for_regime(kind, training_order(order), market, "normal", QUICK_ITERATIONS[kind],
-                                         DEFAULT_PERIODS, risk_aversion_per_usd, seed=0,
-                                         **QUICK_SETTINGS[kind])  # fmt: skip
-    return agent
-
-
-def trained_agent(order: Order, market: MarketParams, params: RLParams) -> tuple[Any, str | None]:
-    """(agent, warning): the stored policy for this problem, else a quick default agent and a warning saying so."""
-    from optexec.rl import storage
-    from optexec.rl.evaluate import decision_periods
-
-    key = storage.problem_key(order, market, params.risk_aversion_per_usd, decision_periods(order, DEFAULT_PERIODS))
-    name = params.rl_agent.replace("_", "-")
-    try:
-        found = storage.load_policy(key, params.rl_agent)
-        why = f"no trained {name} policy is stored for this order"
-    except (ValueError, duckdb.Error) as error:  # store missing, busy or unreadable: said in the warning
-        found = None
-        why = f"the stored {name} policies could not be read ({str(error).rstrip('.')})"
-    if found is not None:
-        return found[0], None
-    agent = _quick_agent(order, market, params.rl_agent, params.risk_aversion_per_usd)
-    grid = training_order(order).slices
-    coarse = f", on {grid} slices of the same horizon" if grid != order.slices else ""
-    return agent, (
-        f"{why}: a small default agent was trained on the spot ({QUICK_ITERATIONS[params.rl_agent]} iterations, "
-        f"calm then normal market{coarse}); train a better one on the RL page"
-    )
+def _resolved(params: RLParams) -> ResolvedAgent:
+    """The caller's agent; ValueError saying why there is none (still training, or not resolved)."""
+    resolved = params.resolved_agent
+    if resolved is None:
+        raise ValueError(
+            "no trained agent was given to the RL strategy: plan it through optexec.planning.make_plan or "
+            "optexec.simulate.simulate, which resolve one"
+        )
+    if resolved.agent is None or resolved.policy is None or resolved.expected_holdings is None:
+        raise ValueError(resolved.note or "the RL agent is not trained yet")
+    return resolved
 
 
-def rl_policy(order: Order, market: MarketParams, params: RLParams) -> Any:
-    """The agent as a feedback policy for the simulator (optexec.rl.policy.AgentPolicy)."""
-    from optexec.rl.policy import AgentPolicy  # the RL package imports the simulator, which imports the registry
-
-    return AgentPolicy(order, market, trained_agent(order, market, params)[0])
+def rl_policy(order: Order, market: MarketParams, params: RLParams) -> Policy:
+    """The agent as a feedback policy for the simulator (the resolved agent's ``policy``)."""
+    return _resolved(params).policy(order, market)
 
 
 def rl_schedule(order: Order, market: MarketParams, params: RLParams) -> Schedule:
-    """Expected schedule: the agent's mean holdings over 32 simulated paths of the default market model."""
-    agent, warning = trained_agent(order, market, params)
-    from optexec.rl.policy import expected_holdings
-
-    holdings = expected_holdings(order, market, agent, paths=32)
-    return Schedule.from_holdings("rl_agent", order, market, holdings, params.__dict__, (warning,) if warning else ())
+    """Expected schedule: the agent's mean holdings over simulated paths of the default market model (the
+    resolved agent's ``expected_holdings``, optexec.rl.resolve)."""
+    resolved = _resolved(params)
+    holdings = resolved.expected_holdings(order, market)
+    warnings = (resolved.note,) if resolved.note else ()
+    return Schedule.from_holdings("rl_agent", order, market, holdings, user_settings(params), warnings)
 
 
 STRATEGIES = [

@@ -210,7 +210,7 @@ def test_native_session_length_goes_through_to_market_params(
         params = run.latest_market_params(con, "NAT")
         assert params.volume_profile == pytest.approx(cal.market_params().volume_profile)
         assert params.session_minutes == minutes
-        assert stored.values["data_session_minutes"] == minutes
+        assert stored.data["session_minutes"] == minutes == stored.session_minutes
     finally:
         con.close()
 

@@ -346,8 +346,11 @@ EVERY_TABLE = {
     "fills": "order_id,symbol,ts,side,qty,price\nF-1,F1,2025-01-02 14:30:00,buy,100,10.02\n",
     "orders": "order_id,symbol,side,shares,start,end,strategy,arrival_price,expected_cost_usd\n"
     "O-1,O1,sell,5000,2025-01-02 14:30:00,2025-01-02 21:00:00,twap,10.0,123.4\n",
-    "calibrations": "symbol,run_time,window_start,window_end,parameter,value,stderr,method\n"
-    "C1,2025-02-01 00:00:00,2025-01-02,2025-01-31,eta,1.5e-7,2e-8,regression\n",
+    "calibration_runs": "symbol,run_time,window_start,window_end,accepted_at,acceptance\n"
+    "C1,2025-02-01 00:00:00,2025-01-02,2025-01-31,2025-02-01 00:05:00,accepted by hand\n",
+    "calibration_parameters": "symbol,run_time,name,value,stderr,unit,method,fallback\n"
+    "C1,2025-02-01 00:00:00,eta,1.5e-7,2e-8,$/share per share/day,regression,false\n",
+    "calibration_profiles": "symbol,run_time,bucket,start_minute,minutes,share\nC1,2025-02-01 00:00:00,0,0,30,0.1\n",
 }
 
 
