@@ -79,6 +79,7 @@ COST_COLUMNS = {
     "permanent_usd": st.column_config.NumberColumn("Permanent ($)", format="localized"),
     "transient_usd": st.column_config.NumberColumn("Transient ($)", format="localized"),
     "drift_usd": st.column_config.NumberColumn("Drift ($)", format="localized"),
+    "shared_settings": st.column_config.TextColumn("Shared settings", help="the shared settings the strategy used"),
 }
 
 
