@@ -17,15 +17,18 @@ from typing import Any
 
 import duckdb
 
-from optexec import simulate_commands
+from optexec import model_card, simulate_commands
 from optexec.calibrate import commands as calibrate_commands
 from optexec.calibrate import latest_calibration
-from optexec.market_source import symbol_params
-from optexec.models import MarketParams, Order
+from optexec.market_source import CALIBRATION, SymbolParams, symbol_params
+from optexec.model_card import choose_cost_model, priced_under, with_cost_model
+from optexec.models import COST_MODELS, MarketParams, Order
 from optexec.planning import (
+    DEFAULT_MAX_PARTICIPATION,
     DEFAULT_RISK_AVERSION_PER_USD,
     Plan,
     best_row,
+    check_max_participation,
     cost_table,
     holdings_snapshot,
     make_plan,
@@ -113,6 +116,19 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         "--risk-aversion", type=float, default=DEFAULT_RISK_AVERSION_PER_USD, help="lambda in E + lambda V, 1/$"
     )
     strategy.add_argument(
+        "--max-participation",
+        type=float,
+        metavar="F",
+        help=f"largest child order as a fraction of its slice's expected volume, in (0, 1] (default "
+        f"{DEFAULT_MAX_PARTICIPATION:g})",
+    )
+    strategy.add_argument(
+        "--cost-model",
+        choices=COST_MODELS,
+        help="the one model every strategy is priced and ranked under (default: calibrated for a symbol with an "
+        "accepted calibration, else linear)",
+    )
+    strategy.add_argument(
         "--strategy", action="append", choices=list(registry.STRATEGIES), help="only these strategies (repeatable)"
     )
     strategy.add_argument(
@@ -137,10 +153,9 @@ def read_store(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
 
 
-def _stored_market(args: argparse.Namespace) -> tuple[MarketParams | None, str]:
-    """The symbol's parameters from the store (latest accepted calibration or planted sample) and the sentence
-    saying where they come from, or None and why not when the store holds none for it; never None because the
-    store could not be read (``read_store``)."""
+def _stored_market(args: argparse.Namespace) -> tuple[SymbolParams | None, str]:
+    """The symbol's parameters from the store (latest accepted calibration or planted sample), or None and why not
+    when the store holds none for it; never None because the store could not be read (``read_store``)."""
     with read_store(args) as con:
         try:
             if latest_calibration(con, args.symbol) is None and args.symbol not in sample.sample_symbols():
@@ -148,8 +163,7 @@ def _stored_market(args: argparse.Namespace) -> tuple[MarketParams | None, str]:
                     f"no parameters for {args.symbol} in the store {db.resolve_path(args.db)} (calibrate it with "
                     f"`calibrate --symbol {args.symbol}`)"
                 )
-            params = symbol_params(con, args.symbol)
-            return params.market, params.source
+            return symbol_params(con, args.symbol), ""
         except ValueError as error:  # a stored calibration that does not make market parameters
             raise UserError(f"cannot use the stored parameters of {args.symbol}: {error}") from None
         except duckdb.Error as error:
@@ -166,16 +180,32 @@ MARKET_OPTIONS = {
 
 
 def market_from_args(args: argparse.Namespace) -> MarketParams:
-    """Market parameters of a plan-like command (``market_and_source`` without the sentence)."""
+    """Market parameters of a plan-like command, under its cost model (``market_and_source`` without the words)."""
     return market_and_source(args)[0]
 
 
-def market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str]:
-    """Market parameters and where they come from: the command line over the symbol's stored parameters
-    (optexec.market_source); without those, the command line alone, with rules of thumb for missing impact
-    (MATH.md section 7)."""
-    base, source = _stored_market(args)
-    if base is not None:
+def market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str, str]:
+    """Market parameters under the command's cost model, where they come from, and why that model.
+
+    The command line over the symbol's stored parameters (optexec.market_source); without those, the command line
+    alone, with rules of thumb for missing impact (MATH.md section 7). The cost model is ``--cost-model``, else
+    "calibrated" for a symbol with an accepted calibration and "linear" otherwise (model_card.choose_cost_model);
+    every parameter's source is recorded on the market (``MarketParams.sources``) for the plan's model.
+    """
+    market, source, accepted = _market_and_source(args)
+    name, reason = choose_cost_model(args.cost_model, accepted, args.symbol, "on the command line (--cost-model)")
+    return with_cost_model(market, name), source, reason
+
+
+def _command_line_sources(given: dict[str, float]) -> dict[str, str]:
+    return {k: f"set on the command line ({MARKET_OPTIONS[k]})" for k in given if k in model_card.PARAMETERS}
+
+
+def _market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str, bool]:
+    """(market, where its parameters come from, whether the symbol has an accepted calibration)."""
+    stored, why_not = _stored_market(args)
+    if stored is not None:
+        source = stored.source
         overrides = {
             "price_usd": args.price, "sigma_usd_per_sqrt_day": args.sigma, "spread_usd": args.spread,
             "adv_shares": args.adv, "eta_usd_day_per_share2": args.eta, "gamma_usd_per_share2": args.gamma,
@@ -187,8 +217,9 @@ def market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str]:
                 f"{MARKET_OPTIONS[k]} {v:g}" for k, v in given.items()
             )
             source += "."
-        return dataclasses.replace(base, **given), source
-    why_not = source
+        base = model_card.stored_sources(stored.market, stored.kind, stored.run_ts)
+        market = model_card.with_sources(dataclasses.replace(base, **given), _command_line_sources(given))
+        return market, source, stored.kind == CALIBRATION
     missing = [
         flag
         for flag, value in [
@@ -203,12 +234,21 @@ def market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str]:
         raise UserError(f"{why_not}; or give {', '.join(missing)}")
     extra = {"drift_usd_per_day": args.drift}
     source = f"Parameters: given on the command line ({args.symbol} has none in the store)."
+    given = {"sigma_usd_per_sqrt_day": args.sigma, "spread_usd": args.spread, "adv_shares": args.adv,
+             "eta_usd_day_per_share2": args.eta, "gamma_usd_per_share2": args.gamma,
+             "drift_usd_per_day": args.drift or None}  # fmt: skip
+    sources = _command_line_sources({k: v for k, v in given.items() if v is not None})
     if args.eta is not None and args.gamma is not None:
-        return MarketParams(args.price, args.sigma, args.spread, args.adv, args.eta, args.gamma, **extra), source
+        market = MarketParams(args.price, args.sigma, args.spread, args.adv, args.eta, args.gamma, **extra)
+        return model_card.with_sources(market, sources), source, False
     base = MarketParams.from_rules_of_thumb(args.price, args.sigma, args.spread, args.adv, **extra)
     thumbs = [name for name, value in (("η = spread/(1% ADV)", args.eta), ("γ = spread/(10% ADV)", args.gamma))
               if value is None]  # fmt: skip
     source += f" Impact from the Almgren–Chriss rules of thumb: {', '.join(thumbs)}."
+    if args.eta is None:
+        sources["eta_usd_day_per_share2"] = "Almgren–Chriss rule of thumb: spread/(1% ADV)"
+    if args.gamma is None:
+        sources["gamma_usd_per_share2"] = "Almgren–Chriss rule of thumb: spread/(10% ADV)"
     market = MarketParams(
         args.price,
         args.sigma,
@@ -218,7 +258,7 @@ def market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str]:
         args.gamma if args.gamma is not None else base.gamma_usd_per_share2,
         **extra,
     )
-    return market, source
+    return model_card.with_sources(market, sources), source, False
 
 
 def order_from_args(args: argparse.Namespace, market: MarketParams) -> Order:
@@ -229,46 +269,70 @@ def order_from_args(args: argparse.Namespace, market: MarketParams) -> Order:
     return order
 
 
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The strategy settings of a plan-like command: the risk aversion, the participation limit and ``--set``
+    (``--max-participation`` and ``--set max_participation=`` at once is a UserError, not one of them silently)."""
+    extra = dict(_parse_setting(s) for s in args.set)
+    if args.max_participation is not None and "max_participation" in extra:
+        raise UserError("give the participation limit once: --max-participation or --set max_participation=")
+    limit = args.max_participation if args.max_participation is not None else DEFAULT_MAX_PARTICIPATION
+    settings = {"risk_aversion_per_usd": args.risk_aversion, "max_participation": limit, **extra}
+    try:
+        check_max_participation(settings["max_participation"])
+    except ValueError as error:
+        raise UserError(f"--max-participation: {error}") from None
+    return settings
+
+
 def plan_from_args(args: argparse.Namespace) -> tuple[Plan, str]:
     """The order, market and settings of a plan-like command, planned, and where its parameters come from."""
-    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
-    market, source = market_and_source(args)
-    return make_plan(order_from_args(args, market), market, settings, args.strategy), source
+    settings = settings_from_args(args)
+    market, source, reason = market_and_source(args)
+    return make_plan(order_from_args(args, market), market, settings, args.strategy, reason), source
 
 
 def format_plan(plan: Plan) -> str:
-    """Plain-text tables: costs side by side, then the holdings (shares left) over time."""
+    """Plain-text tables: costs side by side under the plan's one cost model, what each strategy optimises, then
+    the holdings (shares left) over time."""
     order, market = plan.order, plan.market
     table = cost_table(plan)
     lines = [
         (
             f"{order.side} {order.shares:,.0f} {order.symbol} over {order.horizon_days:g} days in {order.slices} "
             f"slices; price ${market.price_usd:,.2f}, notional ${order.shares * market.price_usd:,.0f}, "
-            f"risk aversion {plan.risk_aversion_per_usd:g} /$"
+            f"risk aversion {plan.risk_aversion_per_usd:g} /$, max participation {plan.max_participation:.0%}"
         ),
+        f"priced under {priced_under(market)} ({plan.model_reason or 'the market model given'})",
         "",
         (
             f"{'strategy':<40}{'E ($)':>14}{'E (bps)':>10}{'std ($)':>14}{'VaR95 ($)':>14}{'E+λV ($)':>14}"
-            f"{'spread ($)':>13}{'temp ($)':>13}{'perm ($)':>13}{'drift ($)':>12}"
+            f"{'max part.':>10}{'spread ($)':>13}{'temp ($)':>13}{'perm ($)':>13}{'trans ($)':>13}{'drift ($)':>12}"
         ),
     ]
     for record in table.to_dict("records"):
         lines.append(
             f"{record['strategy']:<40}{record['expected_cost_usd']:>14,.2f}{record['expected_cost_bps']:>10.1f}"
             f"{record['std_cost_usd']:>14,.2f}{record['var95_usd']:>14,.2f}{record['objective_usd']:>14,.2f}"
-            f"{record['spread_usd']:>13,.2f}{record['temporary_usd']:>13,.2f}{record['permanent_usd']:>13,.2f}"
-            f"{record['drift_usd']:>12,.2f}"
+            f"{record['max_participation']:>10.1%}{record['spread_usd']:>13,.2f}{record['temporary_usd']:>13,.2f}"
+            f"{record['permanent_usd']:>13,.2f}{record['transient_usd']:>13,.2f}{record['drift_usd']:>12,.2f}"
         )
     best = best_row(plan)
     if best:
         caution = " (outside the model's range: see its warnings)" if best.outside_model else ""
         lines += ["", f"lowest E + λV: {best.strategy.label}{caution}"]
+    lines += ["", "optimises under (each strategy's own model; all are priced under the one above)"]
+    lines += [f"  {record['strategy']}: {record['optimises_under']}" for record in table.to_dict("records")]
     lines += [f"warning: {w}" for w in plan.warnings]
+    notes = {record["strategy"]: record["participation_note"] for record in table.to_dict("records")}
     for row in plan.rows:
         if row.error:
             lines.append(f"{row.strategy.label}: not planned: {row.error}")
-        elif row.schedule.warnings:
-            lines += [f"{row.strategy.label}: {w}" for w in row.schedule.warnings]
+            continue
+        said = list(row.schedule.warnings)
+        note = notes.get(row.strategy.label, "")
+        if note and not any(part in said for part in note.split("; ")):
+            said.append(note)
+        lines += [f"{row.strategy.label}: {w}" for w in said]
     snapshot = holdings_snapshot(plan)
     lines += [
         "",
@@ -301,14 +365,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         values = [float(v) for v in args.values.split(",") if v.strip()]
     except ValueError:
         raise UserError(f"--values must be numbers separated by commas, got {args.values!r}") from None
-    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
+    settings = settings_from_args(args)
     simulation = SimulationConfig(paths=args.paths, seed=args.seed) if args.paths else None
     with read_store(args):
-        market = market_from_args(args)
+        market, _, reason = market_and_source(args)
         result = sweep(order_from_args(args, market), market, settings, args.param, values, args.strategy, simulation)
     if args.json:
-        print(dump_json(sweep_to_json(result)))
+        print(dump_json({**sweep_to_json(result), "model": model_card.model_json(market, reason)}))
         return 0
+    print(f"priced under {priced_under(market)} ({reason})")
     what = f"mean simulated cost over {args.paths:,} paths, $" if args.paths else "expected cost, $"
     print(f"{args.param:>16}" + "".join(f"{name:>16}" for name in result.labels) + f"   ({what})")
     for i, value in enumerate(result.values):

@@ -13,6 +13,10 @@ still computes numbers, so the plan says where they stop meaning much:
 
 A schedule with a participation or cost warning is one the model calls absurd (``PlanRow.outside_model``); the
 recommendation names it when it goes to one.
+
+One cost model (``market.cost_model``, chosen by the caller: optexec.model_card) prices and ranks every strategy;
+``Plan.model_reason`` says why it is that one. The settings carry ``max_participation``, the limit on a child
+order's share of its slice's expected volume; a row above it says so (``participation_note``).
 """
 
 from __future__ import annotations
@@ -26,13 +30,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optexec import constants
 from optexec.costs import CostEstimate, estimate
-from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
+from optexec.model_card import model_json, priced_under
+from optexec.models import MarketParams, Order, Schedule, check_range, check_risk_aversion
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
-from optexec.strategies.transient import schedule_transient_cost_usd
 
 DEFAULT_RISK_AVERSION_PER_USD = registry.shared_defaults()["risk_aversion_per_usd"]  # base.SHARED_SETTINGS
+DEFAULT_MAX_PARTICIPATION = constants.DEFAULT_MAX_PARTICIPATION
+#: what the table says of a strategy that does not state the model it optimises
+NOT_STATED = "not stated"
 #: an order above this share of one day's average volume is outside the impact model's calibrated range
 MAX_ORDER_ADV_SHARE = 0.30
 #: a horizon shorter than this many minutes is below the resolution of the market data (one-minute bars)
@@ -73,6 +81,7 @@ class Plan:
     settings: dict[str, Any]
     rows: tuple[PlanRow, ...]
     warnings: tuple[str, ...] = ()
+    model_reason: str = ""  # why the plan is priced under market.cost_model (optexec.model_card.choose_cost_model)
 
     @property
     def planned(self) -> list[PlanRow]:
@@ -83,6 +92,11 @@ class Plan:
     def risk_aversion_per_usd(self) -> float:
         """The plan's risk aversion lambda (1/$), used to rank strategies by E + lambda V."""
         return float(self.settings.get("risk_aversion_per_usd", DEFAULT_RISK_AVERSION_PER_USD))
+
+    @property
+    def max_participation(self) -> float:
+        """The plan's limit on a child order's share of its slice's expected market volume."""
+        return float(self.settings.get("max_participation", DEFAULT_MAX_PARTICIPATION))
 
     def shared_used(self, row: PlanRow) -> dict[str, Any]:
         """The shared settings (base.SHARED_SETTINGS) the row's strategy used, with the plan's values."""
@@ -95,24 +109,54 @@ def make_plan(
     market: MarketParams,
     settings: Mapping[str, Any] | None = None,
     names: Iterable[str] | None = None,
+    model_reason: str = "",
 ) -> Plan:
-    """Schedules and costs of every (or the named) registered strategy (MATH.md sections 2 and 8).
+    """Schedules and costs of every (or the named) registered strategy, all priced under ``market.cost_model``
+    (docs/MATH.md sections 2, 8 and 11); ``model_reason`` says why that model.
 
     The shared settings (base.SHARED_SETTINGS) not given take their one default and reach only the strategies
-    that declare they use them (``Plan.shared_used``); what a strategy needs resolved (a trained RL agent, the
-    market model it computes under) is resolved here (``resolve_inputs``), never inside a strategy.
+    that declare they use them (``Plan.shared_used``); the participation limit ``max_participation`` defaults to
+    DEFAULT_MAX_PARTICIPATION; what a strategy needs resolved (a trained RL agent, the market model it computes
+    under) is resolved here (``resolve_inputs``), never inside a strategy.
     """
     settings = {**registry.shared_defaults(), **(settings or {})}
+    settings.setdefault("max_participation", DEFAULT_MAX_PARTICIPATION)
     unknown = set(settings) - registry.setting_names()
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     check_risk_aversion(settings["risk_aversion_per_usd"])
+    check_max_participation(settings["max_participation"])
     chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
     resolved = resolve_inputs(order, market, settings, chosen)
     rows = []
     for result in registry.plan(order, market, {**settings, **resolved}, [s.name for s in chosen]):
         rows.append(_priced_row(result.strategy, result.schedule, market, result.error))
-    return Plan(order, market, dict(settings), tuple(rows), order_warnings(order, market))
+    return Plan(order, market, dict(settings), tuple(rows), order_warnings(order, market), model_reason)
+
+
+def check_max_participation(value: float) -> float:
+    """The participation limit (a fraction of the slice's expected volume), checked against (0, 1]."""
+    return check_range("max participation (fraction of expected volume)", value, 0.0, 1.0, low_open=True)
+
+
+def optimises_under(strategy: Strategy, market: MarketParams) -> str:
+    """The model a strategy optimises, in its own words (``Strategy.optimises``: a text or a function of the market),
+    or "not stated"."""
+    optimises = getattr(strategy, "optimises", None)
+    if callable(optimises):
+        optimises = optimises(market)
+    return str(optimises) if optimises else NOT_STATED
+
+
+def participation_note(row: PlanRow, limit: float) -> str:
+    """What a planned row says about participation: its strategy's and the planner's participation warnings, and
+    its peak against the plan's limit; "" when it keeps within it and says nothing."""
+    said = [w for w in row.warnings if "particip" in w.lower() or "market volume" in w.lower()]
+    peak = float(np.max(row.schedule.participation))
+    if peak > limit * (1 + 1e-9) and not said:
+        peak_text = "slices with no expected volume" if math.isinf(peak) else f"{peak:.0%}"
+        said.append(f"reaches {peak_text} of the expected volume, above the {limit:.0%} limit")
+    return "; ".join(said)
 
 
 def resolve_inputs(
@@ -133,7 +177,14 @@ def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketPar
         return PlanRow(strategy, None, None, error)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows as a non-finite cost, refused below
         cost = estimate(schedule, market)
-    numbers = (cost.expected_usd, cost.variance_usd2, cost.spread_usd, cost.temporary_usd, cost.permanent_usd)
+    numbers = (
+        cost.expected_usd,
+        cost.variance_usd2,
+        cost.spread_usd,
+        cost.temporary_usd,
+        cost.permanent_usd,
+        cost.transient_usd,
+    )
     if not all(math.isfinite(x) for x in numbers):
         return PlanRow(strategy, None, None, "its cost is not a finite number: the order is outside the model's range")
     extra = schedule_warnings(schedule, cost)
@@ -184,12 +235,10 @@ def schedule_warnings(schedule: Schedule, cost: CostEstimate) -> tuple[str, ...]
 
 
 def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
-    """The plan's cost table: one row per planned strategy, $ and bps, split by component.
-
-    ``transient_model_usd`` prices the same schedule under Obizhaeva–Wang transient impact (MATH.md section 4,
-    default resilience) with spread and permanent cost, so schedules can be compared under both models.
-    """
-    lam = plan.risk_aversion_per_usd
+    """The plan's cost table: one row per planned strategy, $ and bps, split by component, all under the plan's
+    one cost model ("priced_under"), with the model each strategy optimises and its participation against the
+    plan's limit."""
+    lam, priced, limit = plan.risk_aversion_per_usd, priced_under(plan.market), plan.max_participation
     records = []
     for row in plan.planned:
         cost = row.cost
@@ -206,9 +255,12 @@ def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
                 "spread_usd": cost.spread_usd,
                 "temporary_usd": cost.temporary_usd,
                 "permanent_usd": cost.permanent_usd,
+                "transient_usd": cost.transient_usd,
                 "drift_usd": cost.drift_usd,
-                "transient_model_usd": schedule_transient_cost_usd(row.schedule, plan.market, include_spread=True),
                 "max_participation": float(np.max(row.schedule.participation)),
+                "participation_note": participation_note(row, limit),
+                "optimises_under": optimises_under(row.strategy, plan.market),
+                "priced_under": priced,
                 "shared_settings": shared_text(plan.shared_used(row)),
             }
         )
@@ -277,8 +329,13 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                     "spread": cost.spread_usd,
                     "temporary": cost.temporary_usd,
                     "permanent": cost.permanent_usd,
+                    "transient": cost.transient_usd,
                     "drift": cost.drift_usd,
                 },
+                "max_participation": _finite_or_none(np.max(schedule.participation, keepdims=True))[0],
+                "participation_note": participation_note(row, plan.max_participation),
+                "optimises_under": optimises_under(row.strategy, market),
+                "priced_under": priced_under(market),
                 "params": schedule.params,
                 "shared_settings": plan.shared_used(row),
                 "warnings": list(schedule.warnings),
@@ -306,7 +363,9 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "eta_usd_day_per_share2": market.eta_usd_day_per_share2,
             "gamma_usd_per_share2": market.gamma_usd_per_share2,
             "drift_usd_per_day": market.drift_usd_per_day,
+            "cost_model": market.cost_model,
         },
+        "model": model_json(market, plan.model_reason),
         "settings": plan.settings,
         "warnings": list(plan.warnings),
         "best_strategy": best.strategy.name if best else None,
@@ -353,7 +412,8 @@ def recommendation(plan: Plan) -> str | None:
                 else "No strategy plans this order within the model's range: resize the order or lengthen the horizon. "
             )
     text += (
-        f"{best.strategy.label} has the lowest expected cost + λ·variance at λ = {lam:g} per $: "
+        f"{best.strategy.label} has the lowest expected cost + λ·variance at λ = {lam:g} per $ under the "
+        f"{plan.market.cost_model} cost model: "
         f"{bps(cost.expected_usd):.1f} bps expected with a standard deviation of {bps(cost.std_usd):.1f} bps."
     )
     runner_up = next((row for row in ranked[1:] if row.cost.objective_usd(lam) > cost.objective_usd(lam) * (1 + 1e-9)),

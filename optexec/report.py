@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from optexec.model_card import model_sentences, priced_under
 from optexec.planning import Plan, best_row, cost_table, holdings_snapshot, recommendation
 
 
@@ -150,16 +151,20 @@ def report_html(
     order, market = plan.order, plan.market
     best = best_row(plan)
     table = cost_table(plan)
-    shown = table[["strategy", "expected_cost_bps", "expected_cost_usd", "std_cost_bps", "std_cost_usd", "var95_bps",
-                   "var95_usd", "spread_usd", "temporary_usd", "permanent_usd", "drift_usd"]]  # fmt: skip
+    shown = table[["strategy", "max_participation", "expected_cost_bps", "expected_cost_usd", "std_cost_bps",
+                   "std_cost_usd", "var95_bps", "var95_usd", "spread_usd", "temporary_usd", "permanent_usd",
+                   "transient_usd", "drift_usd", "optimises_under", "participation_note"]].copy()  # fmt: skip
+    shown["max_participation"] = [f"{v:.1%}" for v in shown["max_participation"]]
     shown = shown.rename(
         columns={
-            "expected_cost_bps": "E (bps)", "expected_cost_usd": "E ($)", "std_cost_bps": "Std (bps)",
-            "std_cost_usd": "Std ($)", "var95_bps": "VaR95 (bps)", "var95_usd": "VaR95 ($)",
-            "spread_usd": "Spread ($)", "temporary_usd": "Temporary ($)", "permanent_usd": "Permanent ($)",
-            "drift_usd": "Drift ($)",
+            "max_participation": "Max participation", "expected_cost_bps": "E (bps)", "expected_cost_usd": "E ($)",
+            "std_cost_bps": "Std (bps)", "std_cost_usd": "Std ($)", "var95_bps": "VaR95 (bps)",
+            "var95_usd": "VaR95 ($)", "spread_usd": "Spread ($)", "temporary_usd": "Temporary ($)",
+            "permanent_usd": "Permanent ($)", "transient_usd": "Transient ($)", "drift_usd": "Drift ($)",
+            "optimises_under": "Optimises under", "participation_note": "Participation",
         }
     )  # fmt: skip
+    model = "".join(f"<li>{html.escape(line)}</li>" for line in model_sentences(market, plan.model_reason))
     parameters = pd.DataFrame(
         [
             ("arrival price", f"${market.price_usd:,.4f}"),
@@ -169,9 +174,6 @@ def report_html(
             ),
             ("spread", f"${market.spread_usd:.6g} ({1e4 * market.spread_usd / market.price_usd:.2f} bps)"),
             ("ADV", f"{market.adv_shares:,.0f} shares/day"),
-            ("temporary impact η", f"{market.eta_usd_day_per_share2:.6g} ($/share)/(share/day)"),
-            ("permanent impact γ", f"{market.gamma_usd_per_share2:.6g} ($/share)/share"),
-            ("drift α", f"{market.drift_usd_per_day:.6g} $/share/day"),
             *(
                 (name, f"{value:g}" if isinstance(value, float) else str(value))
                 for name, value in plan.settings.items()
@@ -213,8 +215,8 @@ th:first-child, td:first-child {{ text-align: left; }}
 <h1>{html.escape(title)}</h1>
 {f'<div class="warn"><b>Outside the model&#39;s range</b><ul>{outside}</ul></div>' if outside else ""}
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money; bps of
-the arrival notional ${order.shares * market.price_usd:,.0f}; VaR95 = E + 1.645·std under the linear
-Almgren–Chriss model.</p>
+the arrival notional ${order.shares * market.price_usd:,.0f}; VaR95 = E + 1.645·std; every strategy priced under
+{html.escape(priced_under(market))}.</p>
 <h2>Order</h2>
 <p>{html.escape(order.side)} {order.shares:,.0f} shares of {html.escape(order.symbol)} over {order.horizon_days:g}
 trading days in {order.slices} slices, starting {order.start_minutes_after_open:g} minutes after the open
@@ -223,6 +225,8 @@ trading days in {order.slices} slices, starting {order.start_minutes_after_open:
 <p class="muted">{html.escape(calibration_note)}</p>
 {_link_html(link)}
 {parameters.to_html(index=False, border=0)}
+<h2>Cost model</h2>
+<ul>{model}</ul>
 <h2>Expected cost and risk</h2>
 <p>Lowest E + λ·Var: <b>{html.escape(best.strategy.label) if best else "none"}</b>.</p>
 {f'<p class="{"warn" if outside or notes.outside_model else "muted"}">{html.escape(advice)}</p>' if advice else ""}

@@ -58,9 +58,9 @@ def format_result(result: SimulationResult) -> str:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the simulation and print the table or the JSON."""
-    from optexec.cli import _parse_setting, dump_json, market_from_args, order_from_args, read_store
+    from optexec.cli import dump_json, market_from_args, order_from_args, read_store, settings_from_args
 
-    settings = {"risk_aversion_per_usd": args.risk_aversion, **dict(_parse_setting(s) for s in args.set)}
+    settings = settings_from_args(args)
     config = SimulationConfig(
         paths=args.paths,
         seed=args.seed,

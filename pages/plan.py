@@ -7,7 +7,8 @@ import streamlit as st
 from optexec import report
 from optexec.planning import best_row, recommendation
 from optexec.ui import charts, formats, links
-from optexec.ui.plan_view import cached_plan, prefetch_neighbouring_risk_aversions, show_cost_table, show_plan_notes
+from optexec.ui.model_view import show_cost_model, show_model_parameters
+from optexec.ui.plan_view import prefetch_neighbouring_risk_aversions, show_cost_table, show_plan_notes, ticket_plan
 from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
 
@@ -37,7 +38,7 @@ links.page_choice("plan_panel", "schedule panel", PANELS, "holdings", panel_labe
 
 def results(ticket: Ticket) -> None:
     """Everything that follows the model sliders: reruns alone when one of them moves."""
-    plan = cached_plan(ticket.order, ticket.market, tuple(sorted(ticket.settings.items())))
+    plan = ticket_plan(ticket.order, ticket.market, ticket.settings, ticket.model_reason)
     order = plan.order
     notional = order.shares * plan.market.price_usd
     best = best_row(plan)
@@ -55,13 +56,17 @@ def results(ticket: Ticket) -> None:
     show_plan_notes(plan, recommendation(plan) if best else None)
 
     st.subheader("Expected cost and risk")
+    show_cost_model(plan.market, plan.model_reason)
     show_cost_table(plan)
     st.caption(
         formats.markdown_safe(
-            f"Linear Almgren–Chriss cost model (MATH.md §2, §8); bps of the arrival notional {formats.usd(notional)}; "
-            f"VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at λ = {plan.risk_aversion_per_usd:g} per $."
+            f"Every row priced under the {plan.market.cost_model} cost model (docs/MATH.md §11); bps of the arrival "
+            f"notional {formats.usd(notional)}; VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at "
+            f"λ = {plan.risk_aversion_per_usd:g} per $; participation against the ticket's "
+            f"{plan.max_participation:.0%} limit."
         )
     )
+    show_model_parameters(plan.market)
     with st.expander("What each strategy does"):
         descriptions = (f"- **{row.strategy.label}**: {row.strategy.description}" for row in plan.rows)
         st.markdown(formats.markdown_safe("\n".join(descriptions)))

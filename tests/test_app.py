@@ -112,6 +112,10 @@ def _cost(at: AppTest, label: str, column: str) -> float:
     return float(at.dataframe[0].value.set_index("strategy").loc[label, column])
 
 
+def _note(at: AppTest, label: str) -> str:
+    return str(at.dataframe[0].value.set_index("strategy").loc[label, "participation_note"])
+
+
 MULTISCALE = "Multiscale stochastic vol"
 
 
@@ -145,6 +149,19 @@ MULTISCALE = "Multiscale stochastic vol"
         # fewer slices: shorter schedules
         ({}, "number_input", "slices", 78,
          lambda before, after: len(_holdings(after, "TWAP")) == 79 and len(_holdings(before, "TWAP")) == 391),
+        # the calibrated model: TWAP's temporary impact is the power law against the slice volume, not eta v
+        ({}, "selectbox", "cost_model", "calibrated",
+         lambda before, after: not np.isclose(_cost(after, "TWAP", "temporary_usd"),
+                                              _cost(before, "TWAP", "temporary_usd"), rtol=1e-3)
+         and np.isclose(_cost(after, "TWAP", "spread_usd"), _cost(before, "TWAP", "spread_usd"))),
+        # transient impact added: TWAP pays it on top of the linear model's costs
+        ({}, "selectbox", "cost_model", "linear+transient",
+         lambda before, after: _cost(before, "TWAP", "transient_usd") == 0 < _cost(after, "TWAP", "transient_usd")
+         and np.isclose(_cost(after, "TWAP", "expected_cost_usd"),
+                        _cost(before, "TWAP", "expected_cost_usd") + _cost(after, "TWAP", "transient_usd"), atol=2)),
+        # a tight participation limit: TWAP's row says it is above it
+        ({}, "number_input", "max_participation", 1.0,
+         lambda before, after: not _note(before, "TWAP") and "above the 1% limit" in _note(after, "TWAP")),
         # a longer horizon: TWAP risk grows, its impact falls
         ({}, "number_input", "horizon_days", 2.0,
          lambda before, after: _cost(after, "TWAP", "temporary_usd") < _cost(before, "TWAP", "temporary_usd")
@@ -163,3 +180,28 @@ def test_each_sidebar_control_changes_what_it_should(setup, widget, key, value, 
     getattr(after, widget)(key=key).set_value(value).run()
     assert not before.exception and not after.exception and not after.error
     assert check(before, after)
+
+
+def test_the_plan_says_which_model_prices_it_why_and_its_parameters(app):
+    """The planted symbol defaults to the linear model and says why; choosing the calibrated one reprices every row,
+    names the choice, lists the power law's parameters with their sources and goes into the link."""
+
+    def model_line(at: AppTest) -> str:
+        return next(shown(m.value) for m in at.markdown if "Priced under the" in m.value)
+
+    assert app.selectbox(key="cost_model").value == "linear"
+    assert "**Priced under the linear cost model**" in model_line(app)
+    assert "SYN-LARGE, which has no accepted calibration" in model_line(app)
+    assert "cost_model" not in app.query_params
+    table = app.dataframe[0].value
+    assert set(table["priced_under"]) == {"linear: spread + linear temporary + square-root block + linear permanent"}
+    linear = table.set_index("strategy")["expected_cost_usd"]
+    app.selectbox(key="cost_model").set_value("calibrated").run()
+    assert "**Priced under the calibrated cost model**" in model_line(app)
+    assert "Calibrated: chosen on the ticket" in model_line(app)
+    assert app.query_params["cost_model"] == "calibrated"
+    calibrated = app.dataframe[0].value.set_index("strategy")["expected_cost_usd"]
+    assert (calibrated != linear).sum() >= len(linear) - 1  # every strategy repriced (Immediate: one block)
+    parameters = next(d.value for d in app.dataframe if "source" in d.value.columns).set_index("name")
+    assert parameters.loc["power_exponent", "source"] and parameters.loc["power_exponent", "unit"] == "dimensionless"
+    assert "eta_usd_day_per_share2" not in parameters.index  # the calibrated model does not use η

@@ -1,6 +1,7 @@
 """The command line contract of DESIGN.md section 7: plan, --json, errors with exit status 2."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -96,3 +97,167 @@ def test_simulate_that_cannot_fit_the_memory_budget_is_refused_in_one_line(capsy
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "1,000,000 paths over 1,000,000 slices" in err and "memory budget of 1 GB" in err
+
+
+# --- the cost model and the participation limit (issue 13) ------------------------------------------------------
+
+#: the parameters each model's components and price risk use (optexec.market.cost_model, docs/MATH.md section 11)
+LINEAR = {"spread_usd", "eta_usd_day_per_share2", "gamma_usd_per_share2", "sigma_usd_per_sqrt_day", "adv_shares",
+          "block_coefficient", "block_exponent", "drift_usd_per_day"}  # fmt: skip
+MODEL_PARAMETERS = {
+    "linear": LINEAR,
+    "linear+transient": LINEAR | {"transient_strength_usd_per_share2", "transient_decay_per_day"},
+    "calibrated": (LINEAR - {"eta_usd_day_per_share2"}) | {"power_coefficient", "power_exponent"},
+}
+
+
+def _plan_json(capsys, argv: list[str]) -> dict:
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("model", sorted(MODEL_PARAMETERS))
+def test_plan_json_carries_every_parameter_of_the_chosen_model(capsys, model):
+    output = _plan_json(capsys, [*TABLE1, "--cost-model", model, "--strategy", "twap"])
+    card = output["model"]
+    assert card["name"] == model and "chosen on the command line" in card["reason"]
+    assert set(card["parameters"]) == MODEL_PARAMETERS[model]
+    for name, parameter in card["parameters"].items():
+        assert set(parameter) == {"value", "unit", "stderr", "source"}, name
+        assert math.isfinite(parameter["value"]) and parameter["unit"] and parameter["source"], name
+        assert "not recorded" not in parameter["source"], name  # every value says where it comes from
+    given = {"sigma_usd_per_sqrt_day": 0.95, "spread_usd": 0.125, "adv_shares": 5e6, "gamma_usd_per_share2": 2.5e-7}
+    for name, value in given.items():
+        assert card["parameters"][name]["value"] == value
+        assert card["parameters"][name]["source"].startswith("set on the command line (--")
+    assert card["components"][0] == "spread" and output["strategies"][0]["priced_under"].startswith(model)
+
+
+def test_the_models_default_parameters_say_which_default_and_why(capsys):
+    calibrated = _plan_json(capsys, [*TABLE1, "--cost-model", "calibrated", "--strategy", "twap"])["model"]
+    exponent = calibrated["parameters"]["power_exponent"]
+    assert exponent["value"] == 0.6 and exponent["stderr"] == 0.038 and "ATHL 2005" in exponent["source"]
+    transient = _plan_json(capsys, [*TABLE1, "--cost-model", "linear+transient", "--strategy", "twap"])["model"]
+    decay = transient["parameters"]["transient_decay_per_day"]
+    assert decay["value"] == pytest.approx(math.log(2) * 390 / 30)  # half-life 30 of the session's 390 minutes
+    strength = transient["parameters"]["transient_strength_usd_per_share2"]
+    assert strength["value"] == pytest.approx(decay["value"] * 2.5e-6) and "κ = ρη" in strength["source"]
+    args = [a for a in TABLE1 if a not in ("--eta", "2.5e-6")]
+    thumb = _plan_json(capsys, [*args, "--strategy", "twap"])["model"]["parameters"]["eta_usd_day_per_share2"]
+    assert thumb["value"] == pytest.approx(0.125 / 5e4) and thumb["source"] == (
+        "Almgren–Chriss rule of thumb: spread/(1% ADV)"
+    )
+
+
+def test_every_strategy_is_priced_under_the_chosen_model(capsys):
+    """TWAP of Table 1 (five one-day slices of 200,000 shares against a flat 5e6 shares/day) in closed form:
+    linear eta/tau sum n^2, power law Y sigma sum n (n / v)^p (docs/MATH.md section 11), spread and permanent the
+    same under both."""
+    spread, permanent = 0.0625 * 1e6, 2.5e-7 * (1e12 - 5 * 2e5**2) / 2
+    costs = {}
+    for model in MODEL_PARAMETERS:
+        output = _plan_json(capsys, [*TABLE1, "--cost-model", model])
+        costs[model] = {s["name"]: s for s in output["strategies"]}
+        assert {s["priced_under"] for s in output["strategies"]} == {output["strategies"][0]["priced_under"]}
+    assert costs["linear"]["twap"]["expected_cost_usd"] == pytest.approx(spread + permanent + 2.5e-6 * 5 * 2e5**2)
+    power = 0.142 * 0.95 * 5 * 2e5 * (2e5 / 5e6) ** 0.6
+    assert costs["calibrated"]["twap"]["expected_cost_usd"] == pytest.approx(spread + permanent + power)
+    assert costs["linear"]["twap"]["components_usd"]["transient"] == 0
+    transient = costs["linear+transient"]["twap"]["components_usd"]["transient"]
+    assert transient > 0 and costs["linear+transient"]["twap"]["expected_cost_usd"] == pytest.approx(
+        costs["linear"]["twap"]["expected_cost_usd"] + transient
+    )
+
+
+def test_the_default_model_is_linear_without_an_accepted_calibration(capsys):
+    output = _plan_json(capsys, [*TABLE1, "--strategy", "twap"])
+    assert output["model"]["name"] == "linear"
+    assert "DEMO, which has no accepted calibration" in output["model"]["reason"]
+    planted = _plan_json(capsys, ["plan", "--symbol", "SYN-LARGE", "--side", "buy", "--shares", "1e5",
+                                  "--horizon-days", "1", "--slices", "13", "--strategy", "twap"])  # fmt: skip
+    assert planted["model"]["name"] == "linear"
+    assert "planted" in planted["model"]["parameters"]["sigma_usd_per_sqrt_day"]["source"]
+
+
+@pytest.fixture(scope="module")
+def calibrated_store(_private_sample_database, tmp_path_factory):
+    """A copy of the sample store where SYN-LARGE has an accepted calibration."""
+    import shutil
+
+    from optexec.calibrate import run
+    from optexec.store import db
+
+    path = tmp_path_factory.mktemp("calibrated_cli") / "store.duckdb"
+    shutil.copy(_private_sample_database, path)
+    con = db.open_database(path)
+    try:
+        run.save(con, run.calibrate(con, "SYN-LARGE"), accept=True)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
+
+
+def test_a_symbol_with_an_accepted_calibration_is_priced_under_the_calibrated_model(capsys, calibrated_store):
+    argv = ["--db", str(calibrated_store), "plan", "--symbol", "SYN-LARGE", "--side", "buy", "--shares", "2e5",
+            "--horizon-days", "1", "--slices", "13", "--strategy", "twap"]  # fmt: skip
+    default = _plan_json(capsys, argv)
+    assert default["model"]["name"] == "calibrated"
+    assert "SYN-LARGE, which has an accepted calibration" in default["model"]["reason"]
+    assert "power_exponent" in default["model"]["parameters"]
+    for name in ("sigma_usd_per_sqrt_day", "spread_usd", "adv_shares"):
+        assert "calibration" in default["model"]["parameters"][name]["source"].lower(), name
+    linear = _plan_json(capsys, [*argv, "--cost-model", "linear"])
+    assert linear["model"]["name"] == "linear" and "chosen on the command line" in linear["model"]["reason"]
+    assert linear["strategies"][0]["expected_cost_usd"] != default["strategies"][0]["expected_cost_usd"]
+
+
+def test_max_participation_reaches_the_strategies_and_flags_the_rows_above_it(capsys):
+    tight = _plan_json(capsys, [*TABLE1, "--max-participation", "0.05", "--strategy", "nonlinear",
+                                "--strategy", "immediate"])  # fmt: skip
+    assert tight["settings"]["max_participation"] == 0.05
+    rows = {s["name"]: s for s in tight["strategies"]}
+    assert max(rows["nonlinear"]["participation"]) <= 0.05 * (1 + 1e-9)  # the allocator keeps within the limit
+    assert rows["immediate"]["max_participation"] == pytest.approx(0.2)  # 1e6 shares against 5e6 in one day
+    assert "above the 5% limit" in rows["immediate"]["participation_note"]
+    assert rows["nonlinear"]["params"]["max_participation"] == 0.05  # the limit, not the strategy's own default
+    assert main([*TABLE1, "--max-participation", "0.05", "--strategy", "immediate"]) == 0
+    assert "Immediate: reaches 20% of the expected volume, above the 5% limit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--cost-model", "quadratic"], "argument --cost-model: invalid choice: 'quadratic'"),
+        (["--max-participation", "0"], "max participation (fraction of expected volume) must be above 0"),
+        (["--max-participation", "1.5"], "at most 1, got 1.5"),
+        (["--max-participation", "nan"], "must be a finite number"),
+        (["--max-participation", "lots"], "argument --max-participation: invalid float value"),
+        (["--max-participation", "0.2", "--set", "max_participation=0.1"], "give the participation limit once"),
+    ],
+)
+@pytest.mark.parametrize("command", ["plan", "sweep", "simulate"])
+def test_a_bad_model_or_limit_exits_2_with_one_line(capsys, change, message, command):
+    argv = [command, *TABLE1[1:], *change]
+    if command == "sweep":
+        argv += ["--param", "risk_aversion_per_usd", "--values", "1e-6"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_sweep_and_simulate_take_the_model_and_the_limit(capsys):
+    sweep_args = [*TABLE1, "--strategy", "twap", "--param", "risk_aversion_per_usd", "--values", "1e-6", "--json"]
+    sweep_args[0] = "sweep"
+    costs = {}
+    for model in ("linear", "calibrated"):
+        assert main([*sweep_args, "--cost-model", model]) == 0
+        output = json.loads(capsys.readouterr().out)
+        assert output["model"]["name"] == model
+        costs[model] = output["strategies"][0]["expected_cost_usd"][0]
+    assert costs["linear"] == pytest.approx(662_500.0)  # as the plan prices it (test above)
+    assert costs["calibrated"] != pytest.approx(costs["linear"])
+    simulate_args = [*TABLE1, "--strategy", "twap", "--paths", "50", "--json"]
+    simulate_args[0] = "simulate"
+    assert main([*simulate_args, "--cost-model", "calibrated", "--max-participation", "0.3"]) == 0
+    assert json.loads(capsys.readouterr().out)["strategies"][0]["name"] == "twap"

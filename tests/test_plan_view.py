@@ -46,3 +46,15 @@ def test_market_cache_key_tells_markets_apart():
     reversed_profile = dataclasses.replace(market, volume_profile=tuple(reversed(market.volume_profile)))
     assert plan_view._market_key(market) != plan_view._market_key(reversed_profile)
     assert plan_view._market_key(market) != plan_view._market_key(dataclasses.replace(market, spread_usd=0.1))
+
+
+def test_the_cost_table_shows_max_participation_first_and_labels_every_column(table1_order, table1_market):
+    """The max participation comes right after the strategy (visible without scrolling on a 1440 px desktop: checked
+    in a browser screenshot), and every column of the cost table has its label and format."""
+    from optexec.planning import cost_table, make_plan
+    from optexec.ui.plan_view import COST_COLUMNS
+
+    order = list(COST_COLUMNS)
+    assert order[:4] == ["best", "strategy", "max_participation", "participation_note"]
+    table = cost_table(make_plan(table1_order, table1_market, {}, ["twap"]))
+    assert set(table.columns) | {"best"} == set(COST_COLUMNS)

@@ -63,3 +63,26 @@ def test_the_report_shows_the_plans_warnings_and_a_caution(table1_market):
     items = re.findall(r"<li>([^<]*)</li>", html.split("Warnings and notes")[1])
     texts = [item.split(": ", 1)[1] for item in items]
     assert items and len(texts) == len(set(texts))  # each warning once
+
+
+@pytest.mark.parametrize("model", ["linear", "linear+transient", "calibrated"])
+def test_the_report_states_the_model_and_its_parameters_in_plain_words(table1_order, table1_market, model):
+    """The cost model section names the model, why it was chosen, its components and every parameter it uses with
+    its value and source; the cost table is priced under it and shows each strategy's max participation."""
+    import dataclasses
+
+    from optexec.model_card import model_parameters
+
+    market = dataclasses.replace(table1_market, cost_model=model)
+    plan = make_plan(table1_order, market, {"risk_aversion_per_usd": 1e-6}, ["twap", "immediate"],
+                     model_reason=f"{model}: chosen on the ticket")  # fmt: skip
+    html = report_html(plan, [], "Parameters: test", dt.datetime(2026, 1, 2))
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "Cost model" in text and f"Why this model: {model}: chosen on the ticket." in text
+    assert f"every strategy priced under {model}: spread + " in text
+    for parameter in model_parameters(market):
+        assert f"{parameter.words[:1].upper()}{parameter.words[1:]}: {parameter.value:.6g}" in text
+        assert parameter.source in text
+    assert ("power-law temporary impact exponent p: 0.6 ± 0.038" in text.lower()) == (model == "calibrated")
+    assert ("linear temporary impact η" in text.lower()) == (model != "calibrated")
+    assert "Max participation" in text and "20.0%" in text  # Immediate: the order against one day's volume

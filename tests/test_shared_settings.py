@@ -57,8 +57,11 @@ def test_the_nonlinear_default_runs_from_make_plan_unless_its_own_risk_aversion_
     """The nonlinear allocator's default is risk neutral (pure water-filling): the plan's λ does not reach it."""
     order = Order("X", "buy", 200_000, 1.0, 78)
     market = MarketParams.from_rules_of_thumb(50.0, 1.0, 0.02, 5e6, volume_profile=u_shaped_volume_profile())
-    neutral = nonlinear(order, market, NonlinearParams()).holdings_shares
-    averse = nonlinear(order, market, NonlinearParams(risk_aversion_per_usd=1e-5)).holdings_shares
+    limit = 0.25  # the plan's participation limit (planning.DEFAULT_MAX_PARTICIPATION) reaches the allocator
+    neutral = nonlinear(order, market, NonlinearParams(max_participation=limit)).holdings_shares
+    averse = nonlinear(
+        order, market, NonlinearParams(risk_aversion_per_usd=1e-5, max_participation=limit)
+    ).holdings_shares
     assert np.all(averse[1:-1] < neutral[1:-1])
     for settings in ({}, {"risk_aversion_per_usd": 1e-5}):
         plan = make_plan(order, market, settings, ["nonlinear", "ac_discrete"])

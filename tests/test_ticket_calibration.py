@@ -5,6 +5,7 @@ the bundled sample; a store that cannot be read is said so and the link keeps it
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 
@@ -80,7 +81,9 @@ def test_the_plan_uses_the_accepted_calibration_everywhere(store):
         f"run {latest.run_ts:%Y-%m-%d %H:%M:%S} UTC" in shown(c.value) for c in at.caption
     )  # where they come from
     order = Order(SYMBOL, "sell", shares, 1.0, 390, 0.0)
-    expected = make_plan(order, market, {"risk_aversion_per_usd": 1e-6}, ["twap"]).rows[0].cost.expected_usd
+    assert at.selectbox(key="cost_model").value == "calibrated"  # the default for an accepted calibration
+    calibrated = dataclasses.replace(market, cost_model="calibrated")
+    expected = make_plan(order, calibrated, {"risk_aversion_per_usd": 1e-6}, ["twap"]).rows[0].cost.expected_usd
     table = at.dataframe[0].value.set_index("strategy")
     assert table.loc["TWAP", "expected_cost_usd"] == pytest.approx(round(expected), abs=1)
     assert at.query_params["cal"] == latest.run_ts.isoformat()  # the link records the run

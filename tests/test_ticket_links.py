@@ -240,3 +240,36 @@ def test_an_overflow_in_the_model_is_a_message_not_an_exception_box(monkeypatch)
     at = _open(slices="77")  # a plan no other test has cached
     assert not at.exception
     assert any("beyond what the cost model can compute" in shown(e.value) for e in at.error)
+
+
+def test_a_link_with_a_cost_model_reproduces_that_plan():
+    chosen = AppTest.from_file(APP, default_timeout=60).run()
+    chosen.selectbox(key="cost_model").set_value("calibrated").run()
+    link = _open(cost_model="calibrated")
+    assert not link.exception and not _notes(link)
+    assert link.selectbox(key="cost_model").value == "calibrated"
+    assert link.query_params["cost_model"] == "calibrated"  # and it stays in the link
+    costs = [at.dataframe[0].value.set_index("strategy")["expected_cost_usd"] for at in (chosen, link)]
+    assert costs[0].equals(costs[1])
+
+
+def test_a_bad_cost_model_or_limit_in_the_link_is_named():
+    at = _open(cost_model="quadratic", max_participation="250")
+    assert not at.exception
+    notes = _notes(at)
+    assert ("Link value cost_model=quadratic is not valid (linear or linear+transient or calibrated): using linear "
+            "(the default for SYN-LARGE).") in notes  # fmt: skip
+    assert any(
+        n.startswith("Link value max_participation=250 is not valid (") and n.endswith("using 25.") for n in notes
+    )
+    assert at.selectbox(key="cost_model").value == "linear" and at.number_input(key="max_participation").value == 25
+    assert "cost_model" not in at.query_params and "max_participation" not in at.query_params
+
+
+def test_a_link_with_a_participation_limit_reaches_the_table():
+    at = _open(max_participation="1")
+    assert not at.exception and not _notes(at)
+    assert at.number_input(key="max_participation").value == 1
+    notes = at.dataframe[0].value.set_index("strategy")["participation_note"]
+    assert "above the 1% limit" in notes["TWAP"]
+    assert at.query_params["max_participation"] == "1"

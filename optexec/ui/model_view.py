@@ -1,12 +1,44 @@
-"""Model diagnostics shown beside the plans: the multiscale Riccati core, exact against its expansion."""
+"""The model beside the plans: the cost model a plan is priced with (each parameter, its unit and source) and the
+multiscale Riccati core, exact against its expansion."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from optexec.model_card import MODEL_WORDS, components, model_parameters
+from optexec.models import MarketParams
 from optexec.strategies.multiscale import MultiscaleModel, solve_core
 from optexec.ui import formats
+
+
+def parameter_frame(market: MarketParams) -> pd.DataFrame:
+    """Every parameter of the market's cost model: what it is, value, unit, standard error, source."""
+    return pd.DataFrame(
+        [(p.words, p.name, p.value, p.unit, p.stderr, p.source) for p in model_parameters(market)],
+        columns=["parameter", "name", "value", "unit", "stderr", "source"],
+    )
+
+
+def show_cost_model(market: MarketParams, reason: str) -> None:
+    """Which cost model prices the plan and why, in one line (its parameters: ``show_model_parameters``)."""
+    why = f" {reason[:1].upper()}{reason[1:]}." if reason else ""  # it may quote a symbol: shown as plain text
+    words = f"{MODEL_WORDS[market.cost_model]}: {' + '.join(components(market))}.{why}"
+    st.markdown(f"**Priced under the {market.cost_model} cost model** — {formats.plain(words)}")
+
+
+def show_model_parameters(market: MarketParams) -> None:
+    """The cost model's parameters with their units, standard errors and sources, in an expander."""
+    with st.expander(f"The {market.cost_model} model's parameters and where they come from"):
+        st.dataframe(
+            parameter_frame(market),
+            hide_index=True,
+            column_config={
+                "value": st.column_config.NumberColumn(format="%.6g"),
+                "stderr": st.column_config.NumberColumn("std error", format="%.3g"),
+                "source": st.column_config.TextColumn(width="large"),
+            },
+        )
 
 
 @st.cache_data(show_spinner=False)

@@ -38,30 +38,48 @@ def cached_plan(order: Order, market: MarketParams, settings_items: tuple) -> Pl
     return make_plan(order, market, dict(settings_items))
 
 
+def ticket_plan(order: Order, market: MarketParams, settings: dict, model_reason: str) -> Plan:
+    """The cached plan of a ticket with why its market's cost model (the cache and the prefetch share the plan)."""
+    plan = cached_plan(order, market, tuple(sorted(settings.items())))
+    return dataclasses.replace(plan, model_reason=model_reason)
+
+
 @st.cache_data(**CACHE)
 def cached_frontier(order: Order, market: MarketParams) -> Frontier:
     """The Almgren–Chriss efficient frontier for the order, cached."""
     return efficient_frontier(order, market, default_frontier_risk_aversions(order, market))
 
 
+#: the cost table's columns in the order shown: the strategy, its participation against the limit and the costs in
+#: bps first, so that a 1440 px desktop shows them without scrolling; the models and the $ split after them
 COST_COLUMNS = {
-    "strategy": st.column_config.TextColumn("Strategy"),
+    "best": st.column_config.TextColumn("", help="lowest E + λV at the chosen risk aversion", width=28),
+    "strategy": st.column_config.TextColumn("Strategy", width="medium"),
+    "max_participation": st.column_config.NumberColumn(
+        "Max participation", format="percent", help="largest child order / its slice's expected market volume"
+    ),
+    "participation_note": st.column_config.TextColumn(
+        "Participation",
+        help="the strategy's participation warning, or its peak above the ticket's limit",
+        width="medium",
+    ),
     "expected_cost_bps": st.column_config.NumberColumn("E (bps)", format="%.1f"),
     "expected_cost_usd": st.column_config.NumberColumn("E ($)", format="localized"),
     "std_cost_bps": st.column_config.NumberColumn("Std (bps)", format="%.1f"),
-    "std_cost_usd": st.column_config.NumberColumn("Std ($)", format="localized"),
     "var95_bps": st.column_config.NumberColumn("VaR95 (bps)", format="%.1f"),
-    "var95_usd": st.column_config.NumberColumn("VaR95 ($)", format="localized"),
     "objective_usd": st.column_config.NumberColumn("E + λV ($)", format="localized"),
+    "optimises_under": st.column_config.TextColumn(
+        "Optimises under", help="the model the strategy optimises (its own words); it is priced under the next column"
+    ),
+    "priced_under": st.column_config.TextColumn("Priced under", help="the one cost model every row is priced under"),
+    "std_cost_usd": st.column_config.NumberColumn("Std ($)", format="localized"),
+    "var95_usd": st.column_config.NumberColumn("VaR95 ($)", format="localized"),
     "spread_usd": st.column_config.NumberColumn("Spread ($)", format="localized"),
     "temporary_usd": st.column_config.NumberColumn("Temporary ($)", format="localized"),
     "permanent_usd": st.column_config.NumberColumn("Permanent ($)", format="localized"),
+    "transient_usd": st.column_config.NumberColumn("Transient ($)", format="localized"),
     "drift_usd": st.column_config.NumberColumn("Drift ($)", format="localized"),
-    "transient_model_usd": st.column_config.NumberColumn(
-        "E, transient model ($)", format="localized", help="Obizhaeva–Wang transient impact + spread + permanent"
-    ),
-    "max_participation": st.column_config.NumberColumn("Max participation", format="percent"),
-    "best": st.column_config.TextColumn("", help="lowest E + λV at the chosen risk aversion"),
+    "shared_settings": st.column_config.TextColumn("Shared settings", help="the shared settings the strategy used"),
 }
 
 
@@ -157,7 +175,7 @@ def show_cost_table(plan: Plan) -> None:
         frame,
         hide_index=True,
         column_config=COST_COLUMNS,
-        column_order=list(COST_COLUMNS)[-1:] + list(COST_COLUMNS)[:-1],
+        column_order=list(COST_COLUMNS),
         height=38 + 35 * len(frame),  # every strategy visible, no inner scroll
     )
 

@@ -34,9 +34,16 @@ def _spec(name: str) -> ParamSpec:
     return registry.shared_settings()[name].spec
 
 
+#: settings with their own control on the ticket (optexec.ui.ticket), not one per strategy here
+TICKET_SETTINGS = {"max_participation"}
+
+
 def _setting_defaults() -> dict[str, Any]:
-    """Each strategy setting's one default (the registry refuses two different defaults for one name)."""
-    return {name: setting.default for name, setting in registry.strategy_settings().items()}
+    """Each strategy setting's one default (the registry refuses two different defaults for one name); the
+    ticket's own controls (``TICKET_SETTINGS``) are left out."""
+    return {
+        name: setting.default for name, setting in registry.strategy_settings().items() if name not in TICKET_SETTINGS
+    }
 
 
 def _setting_choices(name: str) -> tuple | None:
@@ -172,7 +179,7 @@ def current_settings() -> dict[str, Any]:
 def strategy_settings() -> None:
     """Draw the model sliders in the sidebar and every other setting in its "Strategy settings" expander,
     grouped under the first strategy that uses it."""
-    settings = registry.strategy_settings()
+    settings = {name: s for name, s in registry.strategy_settings().items() if name not in TICKET_SETTINGS}
     drawn = set()
     with st.sidebar:
         for name, setting in settings.items():

@@ -11,8 +11,8 @@ import streamlit as st
 
 from optexec.store.sample import sample_symbols
 from optexec.ui import formats, links, markets
-from optexec.ui.settings import LIVE_VIEW_KEY, current_settings, settings_url
-from optexec.ui.ticket import Ticket, order_ticket
+from optexec.ui.settings import LIVE_VIEW_KEY, settings_url
+from optexec.ui.ticket import Ticket, order_ticket, ticket_settings
 
 _KEY = "_optexec_ticket"
 
@@ -181,7 +181,7 @@ def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
             st.rerun(scope="app")  # the store changed (a load, an accepted calibration): redraw the ticket too
         links.write(settings_url())
         try:
-            view(dataclasses.replace(ticket, settings=current_settings()))
+            view(dataclasses.replace(ticket, settings=ticket_settings()))
         except ARITHMETIC_ERRORS as error:
             st.error(arithmetic_message(error), icon=":material/error:")
 

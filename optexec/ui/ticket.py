@@ -8,6 +8,11 @@ MarketParams is built per run, and the header, the sidebar, the tables, the repo
 The link is read once per session: every value is checked (``links``); one that cannot be used gives a note at
 the top of the page. The URL is then written back from what the ticket holds: the order and settings that are
 not the defaults, the overrides, and ``cal=`` the calibration run the plan is priced with.
+
+The cost model (``cost_model``: linear, linear+transient or calibrated) prices every strategy; until the user
+chooses one it is the symbol's default (calibrated for a symbol with an accepted calibration, else linear:
+optexec.model_card), and the plan says which and why. The participation limit ("Max participation (% of expected
+volume)", 25% by default) reaches every strategy as the setting ``max_participation`` (a fraction).
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ from typing import Any
 
 import streamlit as st
 
-from optexec import models
+from optexec import model_card, models
 from optexec.market_source import CALIBRATION, DEMO, PLANTED, SymbolParams
-from optexec.models import MarketParams, Order
-from optexec.planning import DEFAULT_RISK_AVERSION_PER_USD
+from optexec.models import COST_MODELS, MarketParams, Order
+from optexec.planning import DEFAULT_MAX_PARTICIPATION, DEFAULT_RISK_AVERSION_PER_USD
 from optexec.ui import formats, links, markets, settings
 from optexec.ui.settings import current_settings, rerun_live_view
 
@@ -35,7 +40,8 @@ SIDES = ("buy", "sell")
 SIZE_MODES = ("shares", "% of ADV")
 DEFAULTS: dict[str, Any] = {"side": "sell", "size_mode": "shares", "pct_adv": 5.0, "horizon_days": 1.0,
                             "slices": 390, "start_minutes": 0, "risk_aversion": DEFAULT_RISK_AVERSION_PER_USD,
-                            "eta_x": 1.0, "gamma_x": 1.0, "drift_bps": 0.0}  # fmt: skip
+                            "eta_x": 1.0, "gamma_x": 1.0, "drift_bps": 0.0,
+                            "max_participation": 100 * DEFAULT_MAX_PARTICIPATION}  # fmt: skip
 #: the bounds of what the ticket takes are the model's own (optexec.models: beyond any real order or market, and
 #: every product of the cost model stays finite inside them); a link or typed value outside is refused by its rule
 MAX_SHARES = models.MAX_ORDER_SHARES
@@ -53,6 +59,7 @@ NUMBERS = {
     ),
     "slices": links.Number("Slices", 1, MAX_UI_SLICES, integer=True),
     "drift_bps": links.Number("Expected drift (bps/day)", -10_000.0, 10_000.0),
+    "max_participation": links.Number("Max participation (% of expected volume)", 0.0, 100.0, low_open=True),
 }
 SHARES = links.Number("Shares", 0.0, MAX_SHARES, low_open=True)
 NO_SOURCE_SHARES = 100_000.0  # the size box of a symbol without parameters (no ADV to take 5% of)
@@ -60,6 +67,7 @@ CHOICES = {"side": SIDES, "size_mode": SIZE_MODES, "risk_aversion": RISK_AVERSIO
            "eta_x": IMPACT_MULTIPLIERS, "gamma_x": IMPACT_MULTIPLIERS}  # fmt: skip
 PAGE_KEYS = ("plan_panel", "compare_a", "compare_b", "sweep_param", "sim_paths", "sim_seed")
 SEEDED_KEY, LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY = "_optexec_seeded", "_optexec_link_cal", "_optexec_run", "_side"
+MODEL_KEY, MODEL_CHOSEN_KEY = "cost_model", "_optexec_cost_model_chosen"  # the choice; True once the user made one
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class Ticket:
     store: markets.Store | None = None
     linked_run: SymbolParams | None = None
     latest: SymbolParams | None = None
+    model_reason: str = ""  # why the market is priced under its cost model (model_card.choose_cost_model)
 
     @property
     def market_note(self) -> str:
@@ -155,7 +164,7 @@ def _is_ticket_key(key: str) -> bool:
         or name in PER_SYMBOL
         or str(key).startswith("set_")
         or str(key).startswith("clear_")
-        or key in ("symbol", "cal_choice", *PAGE_KEYS)
+        or key in ("symbol", "cal_choice", MODEL_KEY, *PAGE_KEYS)
     )
 
 
@@ -163,7 +172,7 @@ def _reset() -> None:
     """Forget the order, the settings, the overrides, the link's calibration run and notes: all back to defaults
     (the URL is written from them at the end of the run)."""
     for key in list(st.session_state):
-        if _is_ticket_key(key) or key in (LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY, links.PAGE_RAW_KEY):
+        if _is_ticket_key(key) or key in (LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY, MODEL_CHOSEN_KEY, links.PAGE_RAW_KEY):
             del st.session_state[key]
     links.dismiss_notes()
 
@@ -233,6 +242,14 @@ def _seed_from_link(store: markets.Store) -> None:
         if key == "cal":
             _seed_calibration_run(symbol, text, own)
             continue
+        if key == MODEL_KEY:
+            if text in COST_MODELS:
+                st.session_state[MODEL_KEY], st.session_state[MODEL_CHOSEN_KEY] = text, True
+            else:
+                default = _default_model(symbol, own)[0]
+                links.add_note(links.link_note(key, text, " or ".join(COST_MODELS),
+                                               f"using {default} (the default for {symbol})"))  # fmt: skip
+            continue
         if key in NUMBERS:
             value, note = _number_from_link(key, text, NUMBERS[key], f"using {links.number_text(DEFAULTS[key])}")
         elif key == "start_minutes":
@@ -273,6 +290,60 @@ def _seed_calibration_run(symbol: str, text: str, own: SymbolParams | None) -> N
     if own is not None and own.kind == CALIBRATION and own.run_ts == run_ts:
         return  # priced with what is still the latest run
     st.session_state[LINK_CAL_KEY] = (symbol, run_ts)
+
+
+def ticket_settings() -> dict[str, Any]:
+    """The settings the strategies get, as the widgets hold them now: risk aversion, every strategy setting, and
+    the ticket's participation limit as the fraction ``max_participation`` (when the box holds a valid value)."""
+    held = current_settings()
+    limit = st.session_state.get("max_participation", DEFAULTS["max_participation"])
+    if NUMBERS["max_participation"].problem(limit) is None:
+        held["max_participation"] = limit / 100
+    return held
+
+
+def _default_model(symbol: str, source: SymbolParams | None) -> tuple[str, str]:
+    """(the symbol's default cost model, why): calibrated for an accepted calibration, else linear."""
+    return model_card.choose_cost_model(None, source is not None and source.kind == CALIBRATION, symbol, "")
+
+
+def _choose_model() -> None:
+    """The cost model selectbox's callback: from now on the model is the user's choice, not the symbol's default."""
+    st.session_state[MODEL_CHOSEN_KEY] = True
+
+
+def _cost_model(sidebar, symbol: str, source: SymbolParams | None) -> tuple[str, str]:
+    """The cost model selectbox (the symbol's default until the user chooses) and (the model, why)."""
+    default, why = _default_model(symbol, source)
+    chosen = bool(st.session_state.get(MODEL_CHOSEN_KEY))
+    if not chosen or st.session_state.get(MODEL_KEY) not in COST_MODELS:
+        st.session_state[MODEL_KEY], chosen = default, False
+    model = sidebar.selectbox(
+        "Cost model", COST_MODELS, key=MODEL_KEY, on_change=_choose_model,
+        format_func=lambda name: f"{name} · default for {symbol}" if name == default else name,
+        help="The one model every strategy is costed and ranked under: " + "; ".join(
+            f"{name}: {words}" for name, words in model_card.MODEL_WORDS.items()) + ".",
+    )  # fmt: skip
+    if not chosen:
+        return default, why
+    return model_card.choose_cost_model(model, False, symbol, "on the ticket")
+
+
+def _market_sources(base: MarketParams, market: MarketParams, values: dict[str, Any], symbol: str) -> MarketParams:
+    """The market with the source of each value typed (or scaled, or multiplied) on the ticket."""
+    typed = {"sigma_usd_per_sqrt_day": "vol_pct", "spread_usd": "spread_bps", "adv_shares": "adv"}
+    sources = {}
+    for name, key in typed.items():
+        if values[key] is not None:
+            sources[name] = f"set on the ticket ({MARKET_FIELDS[key].label})"
+        elif getattr(market, name) != getattr(base, name):
+            sources[name] = f"{symbol}'s own, scaled to the price set on the ticket (same % of the price)"
+    for name, key in (("eta_usd_day_per_share2", "eta_x"), ("gamma_usd_per_share2", "gamma_x")):
+        if values[key] != 1.0:
+            sources[name] = f"{values[key]:g} × {symbol}'s own (set on the ticket)"
+    if values["drift_bps"] != 0:
+        sources["drift_usd_per_day"] = "set on the ticket (Expected drift, bps/day)"
+    return model_card.with_sources(market, sources)
 
 
 def _default_symbol(store: markets.Store) -> str:
@@ -466,8 +537,15 @@ def order_ticket() -> Ticket:
     sidebar.select_slider("Risk aversion λ (1/$)", RISK_AVERSION_GRID, format_func=lambda v: f"{v:g}",
                           key="risk_aversion", on_change=rerun_live_view,
                           help="λ in E + λ·Var: 0 is risk neutral (TWAP); larger trades faster.")  # fmt: skip
+    model, model_reason = _cost_model(sidebar, symbol, source)
+    st.session_state.setdefault("max_participation", DEFAULTS["max_participation"])
+    max_participation = sidebar.number_input(
+        "Max participation (% of expected volume)", step=5.0, format="%g", key="max_participation",
+        help="The largest child order as a share of its slice's expected market volume; every strategy that can "
+        "keeps within it, and the table says when one does not.",
+    )  # fmt: skip
     settings.strategy_settings()
-    held_settings = current_settings()
+    held_settings = ticket_settings()
 
     errors = [symbol_error] if symbol_error else []
     valid = all(
@@ -476,6 +554,7 @@ def order_ticket() -> Ticket:
             _check(errors, NUMBERS["horizon_days"], horizon_days),
             _check(errors, NUMBERS["slices"], slices),
             _check(errors, NUMBERS["drift_bps"], values["drift_bps"]),
+            _check(errors, NUMBERS["max_participation"], max_participation),
             *(_check(errors, MARKET_FIELDS[n].spec, values[n]) for n in MARKET_FIELDS if values[n] is not None),
         ]
     )
@@ -483,6 +562,8 @@ def order_ticket() -> Ticket:
     if base is not None and valid:
         try:
             market = _build_market(base, values)
+            market = model_card.stored_sources(market, source.kind, source.run_ts)
+            market = model_card.with_cost_model(_market_sources(base, market, values, symbol), model)
             shares = size if size_mode == "shares" else size / 100 * market.adv_shares
             order = Order(symbol, side, shares, horizon_days, int(slices), float(start_minutes))
         except ValueError as error:
@@ -497,7 +578,7 @@ def order_ticket() -> Ticket:
     _write_url(symbol, source, store, size_mode, overrides)
     latest = markets.params_for(symbol, store.version) if linked else None
     return Ticket(order, market if order else None, held_settings, source.source if source else "",
-                  tuple(errors), symbol, tuple(overrides), store, linked, latest)  # fmt: skip
+                  tuple(errors), symbol, tuple(overrides), store, linked, latest, model_reason)  # fmt: skip
 
 
 def _write_url(symbol: str, source: SymbolParams | None, store: markets.Store, size_mode: str, overrides) -> None:
@@ -515,6 +596,9 @@ def _write_url(symbol: str, source: SymbolParams | None, store: markets.Store, s
         values["pct_adv"] = None if state.get("pct_adv") == DEFAULTS["pct_adv"] else state.get("pct_adv")
     for name in MARKET_FIELDS:
         values[symbol_key(name, symbol)] = state.get(symbol_key(name, symbol))
+    default_model = _default_model(symbol, source)[0]
+    held_model = state.get(MODEL_KEY)
+    values[MODEL_KEY] = held_model if state.get(MODEL_CHOSEN_KEY) and held_model != default_model else None
     values["cal"] = source.run_ts.isoformat() if source and source.kind == CALIBRATION and source.run_ts else None
     if source is None and store.problem:  # the store cannot be read now: keep the link's calibration run as it is
         values.pop("cal")

@@ -42,8 +42,8 @@ def _table_prices(page, strategies=("Immediate", "TWAP")) -> dict[str, float]:
     shares = _shares(_header(page))
     prices = {}
     for name in strategies:
-        i = cells.index(name)  # the columns: strategy, E (bps), E ($), ...
-        prices[name] = float(cells[i + 2].replace(",", "")) * 1e4 / (float(cells[i + 1]) * shares)
+        i = cells.index(name)  # the columns: strategy, max participation, participation, E (bps), E ($), ...
+        prices[name] = float(cells[i + 4].replace(",", "")) * 1e4 / (float(cells[i + 3]) * shares)
     return prices
 
 
