@@ -1,7 +1,8 @@
 """The correlation of a basket's names: from the store's daily returns, shrunk, or from a user's matrix
 (issue 15, item 2; docs/MATH.md section 10).
 
-From the store: each symbol's daily close (the last bar of each local trading day) over its calibration window
+From the store: each symbol's daily close (the last bar of each local trading day that starts before the instrument's
+session close, when the store knows it: extended-hours bars are left out) over its calibration window
 (the latest accepted run's data window; all its bars when it has none), log returns between consecutive days, and
 the pairwise correlation r_ij over the n_ij days both names have. The shrinkage:
 
@@ -84,11 +85,14 @@ def daily_returns(con, symbols: list[str]) -> tuple[pd.DataFrame, dict[str, tupl
     """Log returns of each symbol's daily close (day x symbol, NaN where a symbol has none) over its calibration
     window, and the windows used."""
     sql = """
-        WITH tz AS (SELECT symbol, coalesce(time_zone, 'UTC') AS tz FROM instruments),
-        b AS (SELECT b.symbol, CAST(timezone(coalesce(tz.tz, 'UTC'), timezone('UTC', b.ts)) AS DATE) AS day,
-                     b.ts, b.close
-              FROM bars b LEFT JOIN tz USING (symbol) WHERE list_contains($symbols, b.symbol))
-        SELECT symbol, day, arg_max(close, ts) AS close FROM b GROUP BY symbol, day ORDER BY symbol, day
+        WITH i AS (SELECT symbol, coalesce(time_zone, 'UTC') AS tz, try_cast(session_close AS TIME) AS closing
+                   FROM instruments),
+        b AS (SELECT b.symbol, timezone(coalesce(i.tz, 'UTC'), timezone('UTC', b.ts)) AS local, b.ts, b.close,
+                     i.closing
+              FROM bars b LEFT JOIN i USING (symbol) WHERE list_contains($symbols, b.symbol))
+        SELECT symbol, CAST(local AS DATE) AS day, arg_max(close, ts) AS close FROM b
+        WHERE closing IS NULL OR CAST(local AS TIME) < closing
+        GROUP BY symbol, day ORDER BY symbol, day
     """
     cur = con.cursor()
     try:
