@@ -18,8 +18,11 @@ DEFAULT_RISK_AVERSION_PER_USD = 1e-6  # the plan command's default
 def format_basket(plan) -> str:
     """Plain-text tables: the strategies, then the orders under joint_ac, then what was assumed."""
     lines = [
-        f"{len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}, net ${plan.net_notional_usd:,.0f}; "
-        f"{plan.grid.slices} slices over {plan.grid.horizon_days:g} days; risk aversion {plan.risk_aversion_per_usd:g} /$",
+        (
+            f"{len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}, net ${plan.net_notional_usd:,.0f}; "
+            f"{plan.grid.slices} slices over {plan.grid.horizon_days:g} days; "
+            f"risk aversion {plan.risk_aversion_per_usd:g} /$"
+        ),
         plan.correlation.source,
         "costs: each order under its symbol's own market model; joint_ac optimises the linear model (spread, η, γ)",
         "",
@@ -39,8 +42,10 @@ def format_basket(plan) -> str:
         lines += [
             "",
             "orders under joint_ac",
-            f"{'symbol':<14}{'side':<6}{'shares':>14}{'E ($)':>12}{'E (bps)':>9}{'std ($)':>12}{'% ADV':>8}"
-            f"{'max part.':>10}{'risk contr. ($)':>17}",
+            (
+                f"{'symbol':<14}{'side':<6}{'shares':>14}{'E ($)':>12}{'E (bps)':>9}{'std ($)':>12}{'% ADV':>8}"
+                f"{'max part.':>10}{'risk contr. ($)':>17}"
+            ),
         ]
         for row in table.to_dict("records"):
             lines.append(
@@ -64,7 +69,9 @@ def cmd_basket(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     given = None
     if args.correlation:
-        given = correlations.from_file(args.correlation, basket.symbols, name=f"the correlation file {args.correlation}")
+        given = correlations.from_file(
+            args.correlation, basket.symbols, name=f"the correlation file {args.correlation}"
+        )
     from optexec.strategies import registry
 
     strategies = [*DEFAULT_STRATEGIES, *(registry.get(name).name for name in args.strategy or [])]

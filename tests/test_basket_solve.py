@@ -63,8 +63,12 @@ def test_uncorrelated_joint_equals_independent(ends):
     markets = [MarketParams.from_rules_of_thumb(p, 0.02 * p, 0.01 * p / 10, adv) for p, adv in
                [(20, 2e6), (75, 5e5), (140, 1e6), (9, 8e6)]]  # fmt: skip
     horizons = [None] * 4 if ends is None else [e / 8 for e in ends]
-    orders = [_order(f"S{i}", side, shares, m, h) for i, (side, shares, m, h) in
-              enumerate(zip(["buy", "sell", "buy", "sell"], [2e5, 5e4, 1e5, 4e5], markets, horizons, strict=True))]
+    orders = [
+        _order(f"S{i}", side, shares, m, h)
+        for i, (side, shares, m, h) in enumerate(
+            zip(["buy", "sell", "buy", "sell"], [2e5, 5e4, 1e5, 4e5], markets, horizons, strict=True)
+        )
+    ]
     symbols = tuple(o.row.symbol for o in orders)
     plan = plan_orders(orders, Correlation(symbols, np.eye(4), "none"), 1.0, 8, 2e-6)
     joint, independent = plan.strategy(JOINT), plan.strategy(INDEPENDENT)
@@ -130,8 +134,9 @@ def test_exact_solution_equals_a_direct_minimisation_of_e_plus_lambda_v(ends):
     base = residuals(np.zeros(free.sum()))
     design = np.column_stack([residuals(e) - base for e in np.eye(free.sum())])
     found = scipy.linalg.lstsq(design, -base)[0]
-    assert float(residuals(found) @ residuals(found)) == pytest.approx(solve.objective_usd(path(found), h, cov, tau,
-                                                                                             lam), rel=1e-10)
+    assert float(residuals(found) @ residuals(found)) == pytest.approx(
+        solve.objective_usd(path(found), h, cov, tau, lam), rel=1e-10
+    )
     best = solve.objective_usd(exact, h, cov, tau, lam)
     assert best == pytest.approx(solve.objective_usd(path(found), h, cov, tau, lam), rel=1e-9)
     np.testing.assert_allclose(exact[free], found * scale, rtol=1e-6, atol=1e-9 * np.abs(y0).max())

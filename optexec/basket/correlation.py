@@ -10,7 +10,8 @@ the pairwise correlation r_ij over the n_ij days both names have. The shrinkage:
   every pair at rho_bar, the average sample correlation weighted by common history (rho_bar is kept in
   [0, 0.95] so that the target is positive definite with smallest eigenvalue >= 0.05);
 * intensity, pair by pair: the empirical-Bayes (James–Stein) weight delta_ij = v_ij / (v_ij + s^2), where
-  v_ij = (1 - r_ij^2)^2 / (n_ij - 1) is the sampling variance of a correlation from n_ij returns and s^2 the spread
+  v_ij = (1 - rho_bar^2)^2 / (n_ij - 1) is the sampling variance of a correlation from n_ij returns (at the
+  target, so that a spurious r_ij near +-1 from a few days does not vouch for itself) and s^2 the spread
   of the true correlations around rho_bar (the cross-sectional variance of r_ij minus the mean v_ij, at least
   0.01): a pair with little common history sits at the target, one with a long history at its own estimate;
   fewer than 3 common returns is the target;
@@ -139,7 +140,7 @@ def shrunk_correlation(returns: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, n
         target_rho = 0.0
     noise = np.full((m, m), np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
-        noise[usable] = (1.0 - sample[usable] ** 2) ** 2 / (common[usable] - 1.0)
+        noise[usable] = (1.0 - target_rho**2) ** 2 / (common[usable] - 1.0)
     if pairs.sum() >= 2:
         dispersion = max(float(np.mean((sample[pairs] - target_rho) ** 2)) - float(np.mean(noise[pairs])),
                          MIN_DISPERSION)  # fmt: skip
@@ -270,4 +271,3 @@ def basket_correlation(con, symbols: list[str], correlation: Correlation | None 
         matrix = check_matrix(symbols, correlation.for_symbols(symbols))
         return Correlation(tuple(symbols), matrix, correlation.source, notes=correlation.notes)
     return from_store(con, symbols)
-

@@ -76,8 +76,13 @@ def resolve(basket: Basket, con=None) -> list[OrderMarket]:
         else:
             shares = row.size_value / 100.0 * market.adv_shares
         if not 0 < shares <= MAX_ORDER_SHARES:
-            problems.append(RowProblem(row.line, row.size_column, f"the order is {shares:.3g} shares; it must be "
-                                                                  f"above 0 and at most {MAX_ORDER_SHARES:g}"))
+            problems.append(
+                RowProblem(
+                    row.line,
+                    row.size_column,
+                    f"the order is {shares:.3g} shares; it must be above 0 and at most {MAX_ORDER_SHARES:g}",
+                )
+            )
             continue
         resolved.append(OrderMarket(row, shares, market, source))
     if problems:

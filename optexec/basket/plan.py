@@ -30,7 +30,7 @@ from optexec.basket.correlation import Correlation, basket_correlation
 from optexec.basket.input import Basket, BasketError, RowProblem
 from optexec.basket.markets import OrderMarket, resolve
 from optexec.basket.risk import BasketRisk, basket_risk, covariance
-from optexec.market import cost_model, StaticTrades
+from optexec.market import StaticTrades, cost_model
 from optexec.models import Order, Schedule, check_risk_aversion, slice_market_volume
 from optexec.strategies import registry
 from optexec.strategies.almgren_chriss import ACParams, ac_discrete, eta_tilde
@@ -197,7 +197,10 @@ class BasketPlan:
             keys = table["side"]
         elif by == "liquidity":
             edges = LIQUIDITY_BUCKETS
-            labels = [f"{a:g}–{b:g}% ADV" if math.isfinite(b) else f"> {a:g}% ADV" for a, b in zip(edges, edges[1:])]
+            labels = [
+                f"{a:g}–{b:g}% ADV" if math.isfinite(b) else f"> {a:g}% ADV"
+                for a, b in zip(edges, edges[1:], strict=False)
+            ]
             keys = pd.cut(table["pct_adv"], list(edges), labels=labels, right=False).astype(str)
         elif by == "group":
             if self.group_column is None:
@@ -217,7 +220,8 @@ class BasketPlan:
                 by: key, "orders": take.size, "gross_notional_usd": gross,
                 "net_notional_usd": float(np.sum(self.side_signs[take] * table["notional_usd"].iloc[take])),
                 "expected_cost_usd": expected, "expected_cost_bps": 1e4 * expected / gross,
-                "std_cost_usd": part.std_usd, "risk_contribution_usd": float(table["risk_contribution_usd"].iloc[take].sum()),
+                "std_cost_usd": part.std_usd,
+                "risk_contribution_usd": float(table["risk_contribution_usd"].iloc[take].sum()),
             })  # fmt: skip
         return pd.DataFrame(out)
 
@@ -286,8 +290,13 @@ def make_grid(orders: list[OrderMarket], horizon_days: float, slices: int) -> tu
     problems, warnings = [], []
     for order, end, horizon in zip(orders, ends, horizons, strict=True):
         if end < 1:
-            problems.append(RowProblem(order.row.line, "horizon_days", f"{horizon:g} days is shorter than one "
-                                                                     f"slice ({tau:g} days): use more slices"))
+            problems.append(
+                RowProblem(
+                    order.row.line,
+                    "horizon_days",
+                    f"{horizon:g} days is shorter than one slice ({tau:g} days): use more slices",
+                )
+            )
         elif abs(end * tau - horizon) > 1e-9 * horizon:
             warnings.append(f"{order.row.symbol}: its horizon {horizon:g} days ends at {end * tau:g} days, the last "
                             "slice boundary before it")  # fmt: skip
@@ -300,7 +309,9 @@ def _order(order: OrderMarket, end: int, tau: float) -> Order:
     return Order(order.row.symbol, order.row.side, order.shares, end * tau, int(end))
 
 
-def _priced(name: str, label: str, orders, grid: BasketGrid, schedules: list[Schedule], cov, optimises="") -> StrategyResult:
+def _priced(
+    name: str, label: str, orders, grid: BasketGrid, schedules: list[Schedule], cov, optimises=""
+) -> StrategyResult:
     holdings = np.zeros((grid.slices + 1, len(orders)))
     for i, schedule in enumerate(schedules):
         holdings[: schedule.order.slices + 1, i] = schedule.holdings_shares
@@ -429,7 +440,9 @@ def _expected_stack(orders, grid: BasketGrid, holdings: np.ndarray) -> np.ndarra
     return total
 
 
-def frontier(plan: BasketPlan, risk_aversions_per_usd: Iterable[float] | None = None, points: int = 15) -> BasketFrontier:
+def frontier(
+    plan: BasketPlan, risk_aversions_per_usd: Iterable[float] | None = None, points: int = 15
+) -> BasketFrontier:
     """The frontier of joint_ac beside independent_ac (issue 15 item 4): E under each symbol's model, std with the
     correlation; lambda spans 1/100 to 100 times the plan's (or the given grid)."""
     if risk_aversions_per_usd is None:
