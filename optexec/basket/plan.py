@@ -33,7 +33,7 @@ from optexec.basket.risk import BasketRisk, basket_risk, covariance
 from optexec.market import StaticTrades, cost_model
 from optexec.models import Order, Schedule, check_risk_aversion, slice_market_volume
 from optexec.strategies import registry
-from optexec.strategies.almgren_chriss import ACParams, ac_discrete, eta_tilde
+from optexec.strategies.almgren_chriss import ACParams, ac_discrete, eta_tilde, sinh_ratio
 
 JOINT, INDEPENDENT, TWAP, PER_ORDER = "joint_ac", "independent_ac", "twap", "per_order"
 DEFAULT_STRATEGIES = (JOINT, INDEPENDENT, TWAP)
@@ -444,28 +444,35 @@ def frontier(
     plan: BasketPlan, risk_aversions_per_usd: Iterable[float] | None = None, points: int = 15
 ) -> BasketFrontier:
     """The frontier of joint_ac beside independent_ac (issue 15 item 4): E under each symbol's model, std with the
-    correlation; lambda spans 1/100 to 100 times the plan's (or the given grid)."""
+    correlation; lambda spans 1/100 to 100 times the plan's (or the given grid). The joint solve is one
+    eigen-decomposition for all lambdas (a KKT solve per lambda with per-order horizons)."""
     if risk_aversions_per_usd is None:
         centre = plan.risk_aversion_per_usd or 1e-6
         lambdas = np.concatenate([[0.0], np.geomspace(centre / 100, centre * 100, points - 1)])
     else:
         lambdas = np.array([check_risk_aversion(v) for v in risk_aversions_per_usd])
     orders, grid = list(plan.orders), plan.grid
+    tau = grid.slice_days
     cov = plan.covariance_usd2
     signs = plan.side_signs
+    h = np.array([eta_tilde(_order(o, e, tau), o.market) for o, e in zip(orders, grid.end_slices, strict=True)])
+    start = signs * np.array([o.shares for o in orders])
+    one_horizon = bool(np.all(grid.end_slices == grid.slices))
     expected, std = {}, {}
     for name in (JOINT, INDEPENDENT):
-        stack = np.empty((lambdas.size, grid.slices + 1, len(orders)))
-        for j, lam in enumerate(lambdas):
-            if name == JOINT:
-                schedules = joint_schedules(orders, grid, plan.correlation.matrix, float(lam))
-            else:
-                schedules = [ac_discrete(_order(o, e, grid.slice_days), o.market, ACParams(float(lam)))
-                             for o, e in zip(orders, grid.end_slices, strict=True)]  # fmt: skip
-            stack[j] = 0.0
-            for i, s in enumerate(schedules):
-                stack[j, : s.order.slices + 1, i] = s.holdings_shares
-        expected[name] = _expected_stack(orders, grid, stack)
-        y = stack[:, 1:, :] * signs
-        std[name] = np.sqrt(np.maximum(grid.slice_days * np.einsum("lkm,mn,lkn->l", y, cov, y), 0.0))
+        if name == INDEPENDENT:  # each order alone: its own AC on its own horizon (docs/MATH.md section 2)
+            y = np.zeros((lambdas.size, grid.slices + 1, len(orders)))
+            for i, end in enumerate(grid.end_slices):
+                t = np.arange(end + 1) * tau
+                for j, lam in enumerate(lambdas):
+                    kappa = solve.mode_kappas(np.array([cov[i, i] / h[i]]), tau, float(lam))[0]
+                    y[j, : end + 1, i] = start[i] * sinh_ratio(float(kappa), t, end * tau)
+                y[:, end, i] = 0.0
+        elif one_horizon:
+            y = solve.eigen_holdings_over_lambda(start, h, cov, tau, grid.slices, lambdas)
+        else:
+            y = np.stack([solve.kkt_holdings(start, h, cov, tau, grid.end_slices, float(lam)) for lam in lambdas])
+        expected[name] = _expected_stack(orders, grid, y * signs)
+        exposure = y[:, 1:]
+        std[name] = np.sqrt(np.maximum(tau * np.sum((exposure @ cov) * exposure, axis=(1, 2)), 0.0))
     return BasketFrontier(lambdas, expected, std)

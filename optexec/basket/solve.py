@@ -54,6 +54,20 @@ def eigen_holdings(
     ``start_signed_shares`` is y_0 = d o X. One eigen-decomposition of H^{-1/2} C H^{-1/2}; each mode follows its
     own sinh ratio (evaluated without overflow for any kappa T).
     """
+    return eigen_holdings_over_lambda(start_signed_shares, eta_tilde, covariance, slice_days, slices,
+                                      [risk_aversion_per_usd])[0]  # fmt: skip
+
+
+def eigen_holdings_over_lambda(
+    start_signed_shares: np.ndarray,
+    eta_tilde: np.ndarray,
+    covariance: np.ndarray,
+    slice_days: float,
+    slices: int,
+    risk_aversions_per_usd,
+) -> np.ndarray:
+    """``eigen_holdings`` for several lambdas (L, N + 1, m) from one eigen-decomposition (it does not depend on
+    lambda; only the modes' kappa_j do)."""
     y0 = np.asarray(start_signed_shares, dtype=float)
     h = np.asarray(eta_tilde, dtype=float)
     cov = np.asarray(covariance, dtype=float)
@@ -61,16 +75,20 @@ def eigen_holdings(
     root = np.sqrt(h)
     scaled = cov / np.outer(root, root)
     mu, u = np.linalg.eigh(0.5 * (scaled + scaled.T))
-    kappa = mode_kappas(mu, slice_days, risk_aversion_per_usd)
     horizon = slices * slice_days
     t = np.arange(slices + 1) * slice_days
-    ratios = np.empty((slices + 1, y0.size))
-    for j, k in enumerate(kappa):  # m modes of an (N + 1) vector each: O(N m), not a loop over paths
-        ratios[:, j] = sinh_ratio(float(k), t, horizon)
     z0 = u.T @ (root * y0)
-    y = ((ratios * z0) @ u.T) / root
-    y[0], y[-1] = y0, 0.0
-    return y
+    lambdas = np.atleast_1d(np.asarray(risk_aversions_per_usd, dtype=float))
+    out = np.empty((lambdas.size, slices + 1, y0.size))
+    ratios = np.empty((slices + 1, y0.size))
+    for index, lam in enumerate(lambdas):
+        kappa = mode_kappas(mu, slice_days, float(lam))
+        for j, k in enumerate(kappa):  # m modes of an (N + 1) vector each: O(N m), not a loop over paths
+            ratios[:, j] = sinh_ratio(float(k), t, horizon)
+        y = ((ratios * z0) @ u.T) / root
+        y[0], y[-1] = y0, 0.0
+        out[index] = y
+    return out
 
 
 def kkt_holdings(
