@@ -90,6 +90,10 @@ def test_sample_roll_ups_add_up_to_the_basket(sample_plan):
     curve = frontier(plan, points=6)
     assert curve.std_usd[JOINT][0] == pytest.approx(plan.strategy(TWAP).risk.std_usd, rel=1e-9)  # lambda = 0: TWAP
     assert np.all(np.diff(curve.std_usd[JOINT]) < 0) and np.all(np.diff(curve.expected_usd[JOINT]) > 0)
+    at_plan = frontier(plan, [plan.risk_aversion_per_usd])
+    for name in (JOINT, INDEPENDENT):
+        assert at_plan.expected_usd[name][0] == pytest.approx(plan.strategy(name).expected_usd, rel=1e-9)
+        assert at_plan.std_usd[name][0] == pytest.approx(plan.strategy(name).risk.std_usd, rel=1e-9)
     # the joint frontier lies below the independent one in E + lambda V at each lambda
     lam = curve.risk_aversion_per_usd
     joint_obj = curve.expected_usd[JOINT] + lam * curve.std_usd[JOINT] ** 2
@@ -218,3 +222,18 @@ def test_a_basket_on_real_lean_symbols(tmp_path):
         assert result.risk.std_usd < result.risk.std_uncorrelated_usd
     table = plan.order_table()
     assert np.all(table["pct_adv"] > 0) and np.all(table["expected_cost_bps"] > 0)
+
+
+def test_a_strategy_column_prices_each_row_with_its_own_strategy():
+    text = SAMPLE_BASKET.replace("sector,horizon_days", "sector,horizon_days,strategy")
+    lines = text.strip().split("\n")
+    lines[1] += ",vwap"
+    lines[2] += ",immediate"
+    text = "\n".join([lines[0], lines[1], lines[2], lines[3] + ",", lines[4] + ","]) + "\n"
+    basket = parse_basket(text.encode(), name="basket.csv")
+    with db.reading() as con:
+        plan = plan_basket(basket, con, horizon_days=1.0, slices=13, risk_aversion_per_usd=2e-7)
+    chosen = plan.strategy("per_order")
+    assert [s.strategy for s in chosen.schedules] == ["vwap", "immediate", "ac_discrete", "ac_discrete"]
+    assert np.all(chosen.holdings_shares[1:, 1] == 0)  # immediate: all in the first slice
+    np.testing.assert_allclose(chosen.holdings_shares[:, 2], plan.strategy(INDEPENDENT).holdings_shares[:, 2])
