@@ -91,8 +91,8 @@ def main() -> None:
 
     t_reference, _ = best(reference, args.repeats)
     joint = plan.strategy("joint_ac")
-    print(f"basket of {args.orders} orders, {args.slices} slices, {'per-order horizons (KKT)' if args.staggered else 'one horizon (eigen)'}; "
-          f"best of {args.repeats}")  # fmt: skip
+    how = "per-order horizons (KKT)" if args.staggered else "one horizon (eigen)"
+    print(f"basket of {args.orders} orders, {args.slices} slices, {how}; best of {args.repeats}")
     print(f"{'step':<58}{'seconds':>10}")
     rows = [
         ("parse the table (per-cell checks)", t_parse),
