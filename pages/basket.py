@@ -75,7 +75,10 @@ for warning in plan.warnings:
     st.warning(formats.message(warning))
 
 st.subheader("Strategies")
-st.dataframe(plan.strategy_table().drop(columns=["error"], errors="ignore"), hide_index=True, key="basket_strategies")
+st.dataframe(plan.strategy_table().drop(columns=["error"]), hide_index=True, key="basket_strategies")
+for result in plan.strategies:
+    if result.error:
+        st.warning(formats.message(f"{result.label}: not planned: {result.error}"))
 st.subheader("Orders")
 st.dataframe(plan.order_table(JOINT).drop(columns=["cost_share"]), hide_index=True, key="basket_orders")
 st.subheader("Roll-ups")

@@ -394,10 +394,9 @@ def plan_orders(
         except (ValueError, *registry.ARITHMETIC_ERRORS) as error:
             label = LABELS.get(name, name)
             results.append(StrategyResult(name, label, None, error=str(error)))
-    joint_warnings = [f"{s.order.symbol}: {w}" for r in results if r.name == JOINT for s in r.schedules
-                      for w in s.warnings]  # fmt: skip
+    schedule_warnings = [f"{r.name}, {s.order.symbol}: {w}" for r in results for s in r.schedules for w in s.warnings]
     return BasketPlan(tuple(orders), correlation, grid, lam, tuple(results), group_column,
-                      (*warnings, *grid_warnings, *joint_warnings, *correlation.notes))  # fmt: skip
+                      (*warnings, *grid_warnings, *schedule_warnings, *correlation.notes))  # fmt: skip
 
 
 def plan_basket(

@@ -188,7 +188,9 @@ def _table(frame: pd.DataFrame) -> str:
 def report_html(plan: BasketPlan, figures: list[go.Figure], generated: dt.datetime) -> str:
     """The basket report: totals, strategies, orders, roll-ups, where the numbers come from, and the charts;
     self-contained (plotly.js inlined once)."""
-    strategies = plan.strategy_table().drop(columns=["error"], errors="ignore")
+    strategies = plan.strategy_table()
+    if strategies["error"].isna().all():
+        strategies = strategies.drop(columns=["error"])
     orders = plan.order_table(JOINT).drop(columns=["cost_share"])
     rollups = "".join(
         f"<h3>By {html.escape(by)}</h3>{_table(plan.rollup(by))}"
