@@ -17,6 +17,22 @@ st.caption(
     "store's (price, sigma in $/share/√day, spread, adv, eta, gamma)."
 )
 
+WIDGETS = {"horizon_days": "basket_horizon", "slices": "basket_slices", "risk_aversion_per_usd": "basket_lambda",
+           "drop_bad_rows": "basket_drop", "extra_strategies": "basket_extra"}  # fmt: skip
+token = st.query_params.get("basket")
+if token and token != st.session_state.get("basket_link_seen"):  # a shared link, opened: its basket and settings
+    st.session_state["basket_link_seen"] = token
+    try:
+        shared_table, shared_settings = basket_view.read_link(token)
+    except ValueError as error:
+        st.error(formats.message(error))
+    else:
+        st.session_state["basket_link_table"] = shared_table
+        st.session_state["basket_link_number"] = st.session_state.get("basket_link_number", 0) + 1
+        for name, key in WIDGETS.items():
+            if name in shared_settings:
+                st.session_state[key] = shared_settings[name]
+
 upload = st.file_uploader("Basket file (CSV or Parquet)", type=["csv", "parquet"], key="basket_file")
 if upload is not None:
     try:
@@ -25,9 +41,12 @@ if upload is not None:
         st.error(formats.message(error))
         st.stop()
     start = start.replace("", None)
+    source = f"upload_{upload.name}"
+elif "basket_link_table" in st.session_state:
+    start, source = st.session_state["basket_link_table"], f"link_{st.session_state['basket_link_number']}"
 else:
-    start = basket_view.EXAMPLE
-table = st.data_editor(start, num_rows="dynamic", width="stretch", key=f"basket_table_{upload.name if upload else ''}")
+    start, source = basket_view.EXAMPLE, ""
+table = st.data_editor(start, num_rows="dynamic", width="stretch", key=f"basket_table_{source}")
 
 settings = st.columns(4)
 horizon = settings[0].number_input("Horizon (trading days)", 0.01, 100.0, 1.0, 0.25, key="basket_horizon")
@@ -57,7 +76,12 @@ except ValueError as error:
 if dropped:
     st.warning(formats.message(f"{len(dropped)} bad cell(s) dropped: " + "; ".join(str(p) for p in dropped)))
 
-top = basket_view.totals(plan)
+shown = plan.shown
+if shown is None:
+    st.error(formats.message("No strategy could plan this basket: " + "; ".join(
+        f"{r.label}: {r.error}" for r in plan.strategies)))  # fmt: skip
+    st.stop()
+top = basket_view.totals(plan, shown)
 cols = st.columns(5)
 cols[0].metric("Gross notional", formats.usd(top["gross_notional_usd"]), f"net {formats.usd(top['net_notional_usd'])}",
                delta_color="off", delta_arrow="off", help="net = buys − sells")  # fmt: skip
@@ -67,9 +91,9 @@ cols[2].metric("Std with correlation", formats.usd(top["std_cost_usd"]), delta_c
 cols[3].metric("Std without correlation", formats.usd(top["std_cost_usd_uncorrelated"]))
 cols[4].metric("VaR 95%", formats.usd(top["var95_usd"]))
 st.caption(formats.markdown_safe(
-    "Totals under joint_ac (multi-asset Almgren–Chriss, docs/MATH.md §10), which optimises the linear model "
-    "(spread, η, γ) with the correlated risk; every order is priced under its symbol's own market model. "
-    + plan.correlation.source
+    f"Totals under {plan.strategy(shown).label}; joint_ac (multi-asset Almgren–Chriss, docs/MATH.md §10) optimises "
+    "the linear model (spread, η, γ) with the correlated risk; every order is priced under its symbol's own market "
+    "model. " + plan.correlation.source
 ))  # fmt: skip
 for warning in plan.warnings:
     st.warning(formats.message(warning))
@@ -80,22 +104,24 @@ for result in plan.strategies:
     if result.error:
         st.warning(formats.message(f"{result.label}: not planned: {result.error}"))
 st.subheader("Orders")
-st.dataframe(plan.order_table(JOINT).drop(columns=["cost_share"]), hide_index=True, key="basket_orders")
+st.dataframe(plan.order_table(shown).drop(columns=["cost_share"]), hide_index=True, key="basket_orders")
 st.subheader("Roll-ups")
 tabs = st.tabs(["By side", "By liquidity", "By group"])
-tabs[0].dataframe(plan.rollup("side"), hide_index=True)
-tabs[1].dataframe(plan.rollup("liquidity"), hide_index=True)
+tabs[0].dataframe(plan.rollup("side", shown), hide_index=True)
+tabs[1].dataframe(plan.rollup("liquidity", shown), hide_index=True)
 if plan.group_column:
-    tabs[2].dataframe(plan.rollup("group"), hide_index=True)
+    tabs[2].dataframe(plan.rollup("group", shown), hide_index=True)
 else:
     tabs[2].info("Add a group, sector or account column to roll up by it.")
 
 st.subheader("Pictures")
-st.plotly_chart(basket_view.bubble_figure(plan), width="stretch")
-st.plotly_chart(basket_view.remaining_figure(plan), width="stretch")
-st.plotly_chart(basket_view.risk_figure(plan), width="stretch")
-key = (frame.to_json(orient="split", index=False), horizon, slices, risk_aversion, db.version())
-st.plotly_chart(basket_view.frontier_figure(basket_view.cached_frontier(plan, key), plan), width="stretch")
+figures = [basket_view.bubble_figure(plan, shown), basket_view.remaining_figure(plan, shown),
+           basket_view.risk_figure(plan, shown)]  # fmt: skip
+for figure in figures:
+    st.plotly_chart(figure, width="stretch")
+if shown == JOINT:
+    key = (frame.to_json(orient="split", index=False), horizon, slices, risk_aversion, db.version())
+    st.plotly_chart(basket_view.frontier_figure(basket_view.cached_frontier(plan, key), plan), width="stretch")
 
 
 @st.fragment
@@ -110,9 +136,17 @@ schedules()
 
 st.subheader("Export")
 left, right = st.columns(2)
-figures = [basket_view.bubble_figure(plan), basket_view.remaining_figure(plan), basket_view.risk_figure(plan)]
 left.download_button("Basket report (HTML)", lambda: basket_view.report_html(plan, figures, dt.datetime.now(dt.UTC)),
                      file_name="basket_report.html", mime="text/html", key="basket_report")  # fmt: skip
 right.download_button("Orders (CSV for a spreadsheet)", lambda: basket_view.spreadsheet_csv(plan),
                       file_name="basket_orders.csv", mime="text/csv", key="basket_csv")  # fmt: skip
-st.caption("A shareable link (the basket saved in the store under an id) is not built yet.")
+share = basket_view.link_token(frame, {"horizon_days": float(horizon), "slices": int(slices),
+                                       "risk_aversion_per_usd": float(risk_aversion), "drop_bad_rows": bool(drop),
+                                       "extra_strategies": list(extra)})  # fmt: skip
+st.session_state["basket_link_seen"] = share
+if st.query_params.get("basket") != share:
+    st.query_params["basket"] = share
+st.caption(
+    "The address bar holds this basket and its settings (?basket=…): copy it to share what you see. The link "
+    "carries the basket itself; it is not saved in the store."
+)

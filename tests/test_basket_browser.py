@@ -1,5 +1,6 @@
 """The Basket page in a real browser (issue 15): upload a basket, edit a row, see the totals change, download the
-report. The page is served alone (``streamlit run pages/basket.py``) until app.py registers it."""
+report, open the link in a fresh browser and see the same basket. The page is served alone
+(``streamlit run pages/basket.py``) until app.py registers it."""
 
 from __future__ import annotations
 
@@ -90,5 +91,16 @@ def test_upload_edit_and_download_the_basket_report(browser, basket_url, tmp_pat
         text = download.value.path().read_text()
         assert text.startswith("<!doctype html>") and "SYN-MID" in text and "45,240,000" in text
         page.screenshot(path=str(tmp_path / "basket.png"), full_page=True)
+        link = page.url
+        assert "basket=" in link
     finally:
         context.close()
+    other = browser.new_context(viewport={"width": 1400, "height": 2000})
+    try:
+        fresh = other.new_page()
+        fresh.goto(link, timeout=120_000)
+        wait_idle(fresh, 180_000)
+        fresh.get_by_text("Gross notional").first.wait_for(timeout=60_000)
+        assert metric_values(fresh)[:2] == after[:2]  # the edited basket, from the link alone
+    finally:
+        other.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.shown import shown
+
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "basket.py"
 EDITOR = "basket_table_"  # the data editor's key when nothing is uploaded
 
@@ -66,3 +68,35 @@ def test_the_basket_report_is_self_contained_html():
     assert "By group" in text and "plotly" in text.lower() and "<script src=" not in text
     csv = basket_view.spreadsheet_csv(plan)
     assert csv.splitlines()[0].startswith("symbol,side,group,shares")
+
+
+def test_a_link_reopens_the_basket_and_its_settings_and_a_damaged_one_says_so():
+    from optexec.ui import basket_view
+
+    table = basket_view.EXAMPLE.iloc[:2].copy()
+    table.loc[0, "shares"] = 123_000.0
+    token = basket_view.link_token(table, {"horizon_days": 2.0, "slices": 52, "risk_aversion_per_usd": 3e-7})
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at.query_params["basket"] = token
+    at.run()
+    assert not at.exception and not at.error
+    orders = at.dataframe[2].value
+    assert list(orders["symbol"]) == ["SYN-LARGE", "SYN-MID"] and orders["shares"].iloc[0] == 123_000.0
+    assert at.number_input(key="basket_horizon").value == 2.0 and at.number_input(key="basket_slices").value == 52
+    written = at.query_params["basket"]
+    shared, settings = basket_view.read_link(written if isinstance(written, str) else written[-1])
+    assert list(shared["symbol"]) == ["SYN-LARGE", "SYN-MID"] and settings["risk_aversion_per_usd"] == 3e-7
+    damaged = AppTest.from_file(str(PAGE), default_timeout=120)
+    damaged.query_params["basket"] = token[: len(token) // 2]
+    damaged.run()
+    assert not damaged.exception and "damaged" in damaged.error[0].value
+
+
+def test_slices_too_long_for_the_impact_show_which_order_and_fall_back_to_what_planned():
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    at.number_input(key="basket_horizon").set_value(2.0).run()
+    at.number_input(key="basket_slices").set_value(4).run()  # half-day slices: eta - gamma tau / 2 < 0
+    assert not at.exception
+    assert any("Joint Almgren–Chriss (multi-asset): not planned: SYN-LARGE: the slices are too long" in shown(w.value)
+               for w in at.warning)  # fmt: skip
+    assert at.caption[1].value.startswith("Totals under TWAP")

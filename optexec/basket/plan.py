@@ -138,6 +138,12 @@ class BasketPlan:
         sigma = np.array([o.market.sigma_usd_per_sqrt_day for o in self.orders])
         return covariance(sigma, self.correlation.matrix)
 
+    @property
+    def shown(self) -> str | None:
+        """The strategy the order table and the pictures show: joint_ac, else the first one that planned."""
+        planned = [r.name for r in self.strategies if not r.error]
+        return JOINT if JOINT in planned else (planned[0] if planned else None)
+
     def strategy(self, name: str) -> StrategyResult:
         for result in self.strategies:
             if result.name == name:
@@ -237,8 +243,7 @@ class BasketPlan:
 
     def to_json(self) -> dict[str, Any]:
         """The ``basket --json`` layout of issue 15: orders (under joint_ac), strategies with holdings per symbol."""
-        first = next((r.name for r in self.strategies if not r.error), None)
-        orders_under = JOINT if any(r.name == JOINT and not r.error for r in self.strategies) else first
+        orders_under = self.shown
         orders = []
         if orders_under:
             keep = ["symbol", "side", "shares", "expected_cost_usd", "expected_cost_bps", "std_cost_usd", "pct_adv",
@@ -325,7 +330,7 @@ def joint_schedules(orders, grid: BasketGrid, correlation: np.ndarray, risk_aver
     """Each order's schedule of the joint multi-asset AC optimum (docs/MATH.md section 10)."""
     tau = grid.slice_days
     own = [_order(o, end, tau) for o, end in zip(orders, grid.end_slices, strict=True)]
-    h = np.array([eta_tilde(order, o.market) for order, o in zip(own, orders, strict=True)])
+    h = np.array(_each(orders, lambda i: eta_tilde(own[i], orders[i].market)))
     signs = np.array([o.row.side_sign for o in orders], dtype=float)
     sigma = np.array([o.market.sigma_usd_per_sqrt_day for o in orders])
     start = signs * np.array([o.shares for o in orders])
@@ -344,13 +349,25 @@ def joint_schedules(orders, grid: BasketGrid, correlation: np.ndarray, risk_aver
     return out
 
 
+def _each(orders, build) -> list:
+    """``build(i)`` for every order, an order's ValueError naming its symbol."""
+    out = []
+    for i, o in enumerate(orders):
+        try:
+            out.append(build(i))
+        except ValueError as error:
+            raise ValueError(f"{o.row.symbol}: {error}") from None
+    return out
+
+
 def _registry_schedules(name: str, orders, grid: BasketGrid, settings: dict, names: list[str] | None = None):
     tau = grid.slice_days
-    out = []
-    for i, (o, end) in enumerate(zip(orders, grid.end_slices, strict=True)):
-        strategy = registry.get(names[i] if names else name)
-        out.append(strategy.schedule(_order(o, end, tau), o.market, settings))
-    return out
+
+    def build(i):
+        o, end = orders[i], grid.end_slices[i]
+        return registry.get(names[i] if names else name).schedule(_order(o, end, tau), o.market, settings)
+
+    return _each(orders, build)
 
 
 def plan_orders(
@@ -381,9 +398,9 @@ def plan_orders(
                 if name == JOINT:
                     schedules = joint_schedules(orders, grid, matrix, lam)
                 elif name == INDEPENDENT:
-                    tau = grid.slice_days
-                    schedules = [ac_discrete(_order(o, e, tau), o.market, ACParams(lam))
-                                 for o, e in zip(orders, grid.end_slices, strict=True)]  # fmt: skip
+                    schedules = _each(orders, lambda i: ac_discrete(_order(orders[i], grid.end_slices[i],
+                                                                           grid.slice_days), orders[i].market,
+                                                                    ACParams(lam)))  # fmt: skip
                 elif name == PER_ORDER:
                     chosen = [o.row.strategy or "ac_discrete" for o in orders]
                     schedules = _registry_schedules(name, orders, grid, settings, chosen)
@@ -454,7 +471,7 @@ def frontier(
     tau = grid.slice_days
     cov = plan.covariance_usd2
     signs = plan.side_signs
-    h = np.array([eta_tilde(_order(o, e, tau), o.market) for o, e in zip(orders, grid.end_slices, strict=True)])
+    h = np.array(_each(orders, lambda i: eta_tilde(_order(orders[i], grid.end_slices[i], tau), orders[i].market)))
     start = signs * np.array([o.shares for o in orders])
     one_horizon = bool(np.all(grid.end_slices == grid.slices))
     expected, std = {}, {}

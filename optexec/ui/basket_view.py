@@ -7,9 +7,12 @@ HTML file (plotly.js inlined once); the spreadsheet is the order table as CSV (o
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import io
+import json
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -37,6 +40,42 @@ EXAMPLE = pd.DataFrame({
     "horizon_days": [None, 0.5, None, None],
     "sector": ["tech", "tech", "fin", "fin"],
 })  # fmt: skip
+
+
+#: a link's basket, decompressed, may hold at most this many bytes (a link is not a way to upload a large file)
+MAX_LINK_BYTES = 2_000_000
+LINK_SETTINGS = ("horizon_days", "slices", "risk_aversion_per_usd", "drop_bad_rows", "extra_strategies")
+
+
+def link_token(table: pd.DataFrame, settings: dict) -> str:
+    """The basket and its settings as one URL-safe text (``?basket=...``): JSON, compressed, base64. The link
+    carries the basket itself; nothing is saved in the store."""
+    payload = {"table": json.loads(table.to_json(orient="split", index=False)),
+               **{k: settings[k] for k in LINK_SETTINGS if k in settings}}  # fmt: skip
+    packed = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 9)
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def read_link(token: str) -> tuple[pd.DataFrame, dict]:
+    """The basket table and settings of a ``link_token``; ValueError "the basket link is damaged" otherwise."""
+    damaged = ValueError("the basket link is damaged or was cut short: ask for it again")
+    try:
+        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(packed, MAX_LINK_BYTES)
+        if inflater.unconsumed_tail:
+            raise ValueError("the basket in the link is too large to open from a link")
+        payload = json.loads(text)
+        table = payload["table"]
+        frame = pd.DataFrame(table["data"], columns=table["columns"])
+    except ValueError as error:
+        if "too large" in str(error):
+            raise
+        raise damaged from None
+    except (KeyError, TypeError, zlib.error, UnicodeDecodeError):
+        raise damaged from None
+    settings = {k: payload[k] for k in LINK_SETTINGS if k in payload}
+    return frame, settings
 
 
 @st.cache_data(show_spinner="Pricing the basket…", max_entries=32)
@@ -176,9 +215,9 @@ def schedules_figure(plan: BasketPlan, symbols: list[str]) -> go.Figure:
     return figure
 
 
-def spreadsheet_csv(plan: BasketPlan, name: str = JOINT) -> str:
-    """The order table of ``name`` as CSV for a spreadsheet (text cells safe from formula injection)."""
-    return table_csv(plan.order_table(name))
+def spreadsheet_csv(plan: BasketPlan) -> str:
+    """The order table of the shown strategy as CSV for a spreadsheet (text cells safe from formula injection)."""
+    return table_csv(plan.order_table(plan.shown))
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -191,16 +230,17 @@ def report_html(plan: BasketPlan, figures: list[go.Figure], generated: dt.dateti
     strategies = plan.strategy_table()
     if strategies["error"].isna().all():
         strategies = strategies.drop(columns=["error"])
-    orders = plan.order_table(JOINT).drop(columns=["cost_share"])
+    name = plan.shown
+    orders = plan.order_table(name).drop(columns=["cost_share"])
     rollups = "".join(
-        f"<h3>By {html.escape(by)}</h3>{_table(plan.rollup(by))}"
+        f"<h3>By {html.escape(by)}</h3>{_table(plan.rollup(by, name))}"
         for by in ("side", "liquidity", *(("group",) if plan.group_column else ()))
     )
     charts = "".join(f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
                      for i, f in enumerate(figures))  # fmt: skip
     sources = "".join(f"<li>{html.escape(o.source)}</li>" for o in plan.orders)
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in plan.warnings)
-    top = totals(plan)
+    top = totals(plan, name)
     title = f"Basket pre-trade report: {len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -217,14 +257,14 @@ th:first-child, td:first-child {{ text-align: left; }}
 and in bps of the gross notional; each order is priced under its symbol's own market model; joint_ac optimises the
 linear model (spread, η, γ) with the correlated price risk (multi-asset Almgren–Chriss, docs/MATH.md section 10).
 VaR95 = E + 1.645·std.</p>
-<h2>Totals (joint_ac)</h2>
+<h2>Totals ({html.escape(name)})</h2>
 <p>Gross ${top["gross_notional_usd"]:,.0f}, net ${top["net_notional_usd"]:,.0f}; expected cost
 ${top["expected_cost_usd"]:,.0f} ({top["expected_cost_bps"]:.1f} bps); std ${top["std_cost_usd"]:,.0f} with the
 correlation, ${top["std_cost_usd_uncorrelated"]:,.0f} without; VaR95 ${top["var95_usd"]:,.0f}.
 {plan.grid.slices} slices over {plan.grid.horizon_days:g} trading days; risk aversion
 {plan.risk_aversion_per_usd:g} per $.</p>
 <h2>Strategies</h2><div class="wide">{_table(strategies)}</div>
-<h2>Orders (joint_ac)</h2><div class="wide">{_table(orders)}</div>
+<h2>Orders ({html.escape(name)})</h2><div class="wide">{_table(orders)}</div>
 <h2>Roll-ups</h2>{rollups}
 <h2>Where the numbers come from</h2>
 <p class="muted">{html.escape(plan.correlation.source)}</p><ul class="muted">{sources}</ul>
