@@ -1,0 +1,274 @@
+"""The Basket page's computations, figures and report (issue 15, items 5 and 6).
+
+Figures: cost against % ADV (bubble = notional), remaining notional over time by side with the remaining std, the
+risk-contribution bars, the joint vs independent frontier, and per-order schedules. The report is one self-contained
+HTML file (plotly.js inlined once); the spreadsheet is the order table as CSV (optexec.report.table_csv).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+import zlib
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from optexec.basket import correlation as correlations
+from optexec.basket.input import parse_basket
+from optexec.basket.plan import INDEPENDENT, JOINT, BasketFrontier, BasketPlan, frontier, plan_basket
+from optexec.report import table_csv
+from optexec.store import db
+
+#: one colour per basket strategy and per side, on every basket chart
+COLOURS = {JOINT: "#1f77b4", INDEPENDENT: "#ff7f0e", "twap": "#2ca02c", "per_order": "#9467bd"}
+SIDE_COLOURS = {"buy": "#2ca02c", "sell": "#d62728"}
+
+#: the editable table's first rows: a rebalance on the bundled sample's symbols
+EXAMPLE = pd.DataFrame({
+    "symbol": ["SYN-LARGE", "SYN-MID", "SYN-SMALL", "SYN-CONCAVE"],
+    "side": ["buy", "sell", "buy", "sell"],
+    "shares": [200_000.0, None, None, 30_000.0],
+    "notional_usd": [None, 5_000_000.0, None, None],
+    "pct_adv": [None, None, 5.0, None],
+    "horizon_days": [None, 0.5, None, None],
+    "sector": ["tech", "tech", "fin", "fin"],
+})  # fmt: skip
+
+
+#: a link's basket, decompressed, may hold at most this many bytes (a link is not a way to upload a large file)
+MAX_LINK_BYTES = 2_000_000
+LINK_SETTINGS = ("horizon_days", "slices", "risk_aversion_per_usd", "drop_bad_rows", "extra_strategies")
+
+
+def link_token(table: pd.DataFrame, settings: dict) -> str:
+    """The basket and its settings as one URL-safe text (``?basket=...``): JSON, compressed, base64. The link
+    carries the basket itself; nothing is saved in the store."""
+    payload = {"table": json.loads(table.to_json(orient="split", index=False)),
+               **{k: settings[k] for k in LINK_SETTINGS if k in settings}}  # fmt: skip
+    packed = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 9)
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def read_link(token: str) -> tuple[pd.DataFrame, dict]:
+    """The basket table and settings of a ``link_token``; ValueError "the basket link is damaged" otherwise."""
+    damaged = ValueError("the basket link is damaged or was cut short: ask for it again")
+    try:
+        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(packed, MAX_LINK_BYTES)
+        if inflater.unconsumed_tail:
+            raise ValueError("the basket in the link is too large to open from a link")
+        payload = json.loads(text)
+        table = payload["table"]
+        frame = pd.DataFrame(table["data"], columns=table["columns"])
+    except ValueError as error:
+        if "too large" in str(error):
+            raise
+        raise damaged from None
+    except (KeyError, TypeError, zlib.error, UnicodeDecodeError):
+        raise damaged from None
+    settings = {k: payload[k] for k in LINK_SETTINGS if k in payload}
+    return frame, settings
+
+
+@st.cache_data(show_spinner="Pricing the basket…", max_entries=32)
+def cached_plan(
+    table_json: str,
+    horizon_days: float,
+    slices: int,
+    risk_aversion_per_usd: float,
+    correlation_csv: bytes | None,
+    drop_bad_rows: bool,
+    strategies: tuple[str, ...],
+    db_version: str,
+) -> tuple[BasketPlan, tuple]:
+    """The priced basket (and the rows dropped) of a table given as JSON, cached by its parameters and the store's
+    version; BasketError / ValueError pass through to the page."""
+    frame = pd.read_json(io.StringIO(table_json), orient="split", dtype=False)
+    basket = parse_basket(frame, drop_bad_rows=drop_bad_rows)
+    given = None
+    if correlation_csv is not None:
+        given = correlations.from_file(correlation_csv, basket.symbols, name="the correlation file")
+    with db.reading() as con:
+        plan = plan_basket(basket, con, horizon_days, slices, risk_aversion_per_usd, given, strategies)
+    return plan, basket.dropped
+
+
+@st.cache_data(show_spinner="Tracing the frontier…", max_entries=16)
+def cached_frontier(_plan: BasketPlan, key: tuple) -> BasketFrontier:
+    """The joint vs independent frontier of a plan (``key`` identifies the plan for the cache)."""
+    return frontier(_plan)
+
+
+def totals(plan: BasketPlan, name: str = JOINT) -> dict[str, float]:
+    """The headline numbers of strategy ``name``: gross, net, E ($, bps), std with and without the correlation,
+    VaR95."""
+    result = plan.strategy(name)
+    return {
+        "gross_notional_usd": plan.gross_notional_usd,
+        "net_notional_usd": plan.net_notional_usd,
+        "expected_cost_usd": result.expected_usd,
+        "expected_cost_bps": plan.bps(result.expected_usd),
+        "std_cost_usd": result.risk.std_usd,
+        "std_cost_usd_uncorrelated": result.risk.std_uncorrelated_usd,
+        "var95_usd": result.var95_usd,
+    }
+
+
+def bubble_figure(plan: BasketPlan, name: str = JOINT) -> go.Figure:
+    """Each order's expected cost (bps of its notional) against its size in % of ADV; bubble area = notional."""
+    table = plan.order_table(name)
+    figure = go.Figure()
+    largest = float(table["notional_usd"].max()) or 1.0
+    for side, rows in table.groupby("side"):
+        figure.add_trace(go.Scatter(
+            x=rows["pct_adv"], y=rows["expected_cost_bps"], mode="markers", name=side,
+            marker={"size": 8 + 52 * np.sqrt(rows["notional_usd"] / largest), "color": SIDE_COLOURS[side],
+                    "opacity": 0.6, "line": {"width": 1, "color": "white"}},
+            text=rows["symbol"], customdata=np.column_stack([rows["notional_usd"], rows["expected_cost_usd"]]),
+            hovertemplate="%{text}<br>%{x:.2f}% of ADV<br>%{y:.1f} bps ($%{customdata[1]:,.0f})"
+                          "<br>notional $%{customdata[0]:,.0f}<extra>" + side + "</extra>",
+        ))  # fmt: skip
+    figure.update_layout(title=f"Cost against size ({plan.strategy(name).label})", xaxis_title="order size (% of ADV)",
+                         yaxis_title="expected cost (bps of the order's notional)", legend_title="side")  # fmt: skip
+    return figure
+
+
+def remaining_figure(plan: BasketPlan, name: str = JOINT) -> go.Figure:
+    """Notional left to trade by side, and the std of the cost still ahead, over the common grid."""
+    frame = plan.remaining(name)
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                           subplot_titles=("Notional left to trade", "Std of the cost still ahead"))  # fmt: skip
+    for side in ("buy", "sell"):
+        figure.add_trace(go.Scatter(x=frame["time_days"], y=frame[f"{side}_notional_usd"], name=f"{side}s",
+                                    line={"color": SIDE_COLOURS[side]},
+                                    hovertemplate="%{x:.3f} d: $%{y:,.0f} left<extra>" + side + "s</extra>"),
+                         row=1, col=1)  # fmt: skip
+    ahead = go.Scatter(x=frame["time_days"], y=frame["remaining_std_usd"], name="std ahead",
+                       line={"color": COLOURS.get(name, "#444")},
+                       hovertemplate="%{x:.3f} d: $%{y:,.0f}<extra>std ahead</extra>")  # fmt: skip
+    figure.add_trace(ahead, row=2, col=1)
+    figure.update_yaxes(title_text="$", row=1, col=1)
+    figure.update_yaxes(title_text="$", row=2, col=1)
+    figure.update_xaxes(title_text="time from start (trading days)", row=2, col=1)
+    figure.update_layout(title=f"Over time ({plan.strategy(name).label})", height=520)
+    return figure
+
+
+def risk_figure(plan: BasketPlan, name: str = JOINT, top: int = 30) -> go.Figure:
+    """Each order's marginal contribution to the basket's std (they add up to it); the largest ``top`` by size."""
+    table = plan.order_table(name)
+    table = table.reindex(table["risk_contribution_usd"].abs().sort_values(ascending=False).index).head(top)
+    figure = go.Figure(go.Bar(
+        x=table["symbol"], y=table["risk_contribution_usd"],
+        marker_color=[SIDE_COLOURS[s] for s in table["side"]],
+        customdata=100 * table["risk_share"],
+        hovertemplate="%{x}: $%{y:,.0f} (%{customdata:.1f}% of the std)<extra></extra>",
+    ))  # fmt: skip
+    std = plan.strategy(name).risk.std_usd
+    figure.update_layout(title=f"Risk contributions (add up to the std ${std:,.0f}; negative = hedges the rest)",
+                         xaxis_title="order", yaxis_title="contribution to the std ($)")  # fmt: skip
+    return figure
+
+
+def frontier_figure(curve: BasketFrontier, plan: BasketPlan) -> go.Figure:
+    """E against std (with the correlation) over lambda, joint_ac beside independent_ac."""
+    figure = go.Figure()
+    for name in (JOINT, INDEPENDENT):
+        figure.add_trace(go.Scatter(
+            x=curve.std_usd[name], y=curve.expected_usd[name], mode="lines+markers",
+            name=plan.strategy(name).label if any(r.name == name for r in plan.strategies) else name,
+            line={"color": COLOURS[name]}, customdata=curve.risk_aversion_per_usd,
+            hovertemplate="λ = %{customdata:.3g}/$<br>std $%{x:,.0f}<br>E $%{y:,.0f}<extra></extra>",
+        ))  # fmt: skip
+    figure.update_layout(title="Efficient frontier of the basket", xaxis_title="std of the cost ($, with the "
+                         "correlation)", yaxis_title="expected cost ($)")  # fmt: skip
+    return figure
+
+
+def schedules_figure(plan: BasketPlan, symbols: list[str]) -> go.Figure:
+    """Shares left of the chosen orders under every strategy (one panel per order, one colour per strategy)."""
+    symbols = symbols or plan.symbols[:1]
+    figure = make_subplots(rows=len(symbols), cols=1, shared_xaxes=True, subplot_titles=symbols,
+                           vertical_spacing=0.3 / max(len(symbols), 1))  # fmt: skip
+    times = plan.grid.times_days
+    for row, symbol in enumerate(symbols, start=1):
+        i = plan.symbols.index(symbol)
+        for result in plan.strategies:
+            if result.error:
+                continue
+            figure.add_trace(go.Scatter(
+                x=times, y=result.holdings_shares[:, i], name=result.label, legendgroup=result.name,
+                showlegend=row == 1, line={"color": COLOURS.get(result.name)},
+                hovertemplate="%{x:.3f} d: %{y:,.0f} shares left<extra>" + html.escape(result.label) + "</extra>",
+            ), row=row, col=1)  # fmt: skip
+        figure.update_yaxes(title_text="shares left", row=row, col=1)
+    figure.update_xaxes(title_text="time from start (trading days)", row=len(symbols), col=1)
+    figure.update_layout(height=260 * len(symbols) + 120, title="Schedules")
+    return figure
+
+
+def spreadsheet_csv(plan: BasketPlan) -> str:
+    """The order table of the shown strategy as CSV for a spreadsheet (text cells safe from formula injection)."""
+    return table_csv(plan.order_table(plan.shown))
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:,.2f}", escape=True)
+
+
+def report_html(plan: BasketPlan, figures: list[go.Figure], generated: dt.datetime) -> str:
+    """The basket report: totals, strategies, orders, roll-ups, where the numbers come from, and the charts;
+    self-contained (plotly.js inlined once)."""
+    strategies = plan.strategy_table()
+    if strategies["error"].isna().all():
+        strategies = strategies.drop(columns=["error"])
+    name = plan.shown
+    orders = plan.order_table(name).drop(columns=["cost_share"])
+    rollups = "".join(
+        f"<h3>By {html.escape(by)}</h3>{_table(plan.rollup(by, name))}"
+        for by in ("side", "liquidity", *(("group",) if plan.group_column else ()))
+    )
+    charts = "".join(f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
+                     for i, f in enumerate(figures))  # fmt: skip
+    sources = "".join(f"<li>{html.escape(o.source)}</li>" for o in plan.orders)
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in plan.warnings)
+    top = totals(plan, name)
+    title = f"Basket pre-trade report: {len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
+th, td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }}
+th:first-child, td:first-child {{ text-align: left; }}
+.muted {{ color: #5b6673; font-size: 0.9rem; }}
+.wide {{ overflow-x: auto; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money, in $
+and in bps of the gross notional; each order is priced under its symbol's own market model; joint_ac optimises the
+linear model (spread, η, γ) with the correlated price risk (multi-asset Almgren–Chriss, docs/MATH.md section 10).
+VaR95 = E + 1.645·std.</p>
+<h2>Totals ({html.escape(name)})</h2>
+<p>Gross ${top["gross_notional_usd"]:,.0f}, net ${top["net_notional_usd"]:,.0f}; expected cost
+${top["expected_cost_usd"]:,.0f} ({top["expected_cost_bps"]:.1f} bps); std ${top["std_cost_usd"]:,.0f} with the
+correlation, ${top["std_cost_usd_uncorrelated"]:,.0f} without; VaR95 ${top["var95_usd"]:,.0f}.
+{plan.grid.slices} slices over {plan.grid.horizon_days:g} trading days; risk aversion
+{plan.risk_aversion_per_usd:g} per $.</p>
+<h2>Strategies</h2><div class="wide">{_table(strategies)}</div>
+<h2>Orders ({html.escape(name)})</h2><div class="wide">{_table(orders)}</div>
+<h2>Roll-ups</h2>{rollups}
+<h2>Where the numbers come from</h2>
+<p class="muted">{html.escape(plan.correlation.source)}</p><ul class="muted">{sources}</ul>
+{f"<h3>Warnings</h3><ul>{warnings}</ul>" if warnings else ""}
+<h2>Charts</h2>{charts}
+</body></html>
+"""

@@ -1,0 +1,152 @@
+"""Basket: a PM's list of orders, its costs, its joint risk and the schedule that trades it together (issue 15)."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from optexec.basket.input import BasketError, read_table
+from optexec.basket.plan import DEFAULT_STRATEGIES, JOINT
+from optexec.store import db
+from optexec.ui import basket_view, formats
+
+st.title("Basket pre-trade")
+st.caption(
+    "One row per order: symbol, side (buy/sell) and one of shares, notional_usd or pct_adv (percent of ADV); "
+    "optional horizon_days, strategy, a grouping column (group, sector or account) and market columns over the "
+    "store's (price, sigma in $/share/√day, spread, adv, eta, gamma)."
+)
+
+WIDGETS = {"horizon_days": "basket_horizon", "slices": "basket_slices", "risk_aversion_per_usd": "basket_lambda",
+           "drop_bad_rows": "basket_drop", "extra_strategies": "basket_extra"}  # fmt: skip
+token = st.query_params.get("basket")
+if token and token != st.session_state.get("basket_link_seen"):  # a shared link, opened: its basket and settings
+    st.session_state["basket_link_seen"] = token
+    try:
+        shared_table, shared_settings = basket_view.read_link(token)
+    except ValueError as error:
+        st.error(formats.message(error))
+    else:
+        st.session_state["basket_link_table"] = shared_table
+        st.session_state["basket_link_number"] = st.session_state.get("basket_link_number", 0) + 1
+        for name, key in WIDGETS.items():
+            if name in shared_settings:
+                st.session_state[key] = shared_settings[name]
+
+upload = st.file_uploader("Basket file (CSV or Parquet)", type=["csv", "parquet"], key="basket_file")
+if upload is not None:
+    try:
+        start, _ = read_table(upload.getvalue(), upload.name)
+    except ValueError as error:
+        st.error(formats.message(error))
+        st.stop()
+    start = start.replace("", None)
+    source = f"upload_{upload.name}"
+elif "basket_link_table" in st.session_state:
+    start, source = st.session_state["basket_link_table"], f"link_{st.session_state['basket_link_number']}"
+else:
+    start, source = basket_view.EXAMPLE, ""
+table = st.data_editor(start, num_rows="dynamic", width="stretch", key=f"basket_table_{source}")
+
+settings = st.columns(4)
+horizon = settings[0].number_input("Horizon (trading days)", 0.01, 100.0, 1.0, 0.25, key="basket_horizon")
+slices = settings[1].number_input("Slices", 1, 2000, 26, 1, key="basket_slices")
+risk_aversion = settings[2].number_input("Risk aversion λ (1/$)", 0.0, 1.0, 1e-6, 1e-7, format="%.2e",
+                                         key="basket_lambda")  # fmt: skip
+drop = settings[3].toggle("Drop bad rows", key="basket_drop")
+extra = st.multiselect("Also price every order with", ["vwap", "immediate", "pov", "ac_drift"], key="basket_extra")
+matrix = st.file_uploader("Correlation matrix (optional CSV, symbols as header and first column)", type=["csv"],
+                          key="basket_correlation")  # fmt: skip
+
+frame = pd.DataFrame(table).astype(object).where(pd.DataFrame(table).notna(), None)
+try:
+    plan, dropped = basket_view.cached_plan(
+        frame.to_json(orient="split", index=False), float(horizon), int(slices), float(risk_aversion),
+        matrix.getvalue() if matrix is not None else None, bool(drop), (*DEFAULT_STRATEGIES, *extra),
+        db.version(),
+    )  # fmt: skip
+except BasketError as error:
+    st.error(formats.message(f"The basket has {len(error.problems)} problem(s); nothing is priced until it is valid "
+                             "(or switch on Drop bad rows)."))  # fmt: skip
+    st.dataframe(pd.DataFrame([p.to_json() for p in error.problems]), hide_index=True, key="basket_problems")
+    st.stop()
+except ValueError as error:
+    st.error(formats.message(error))
+    st.stop()
+if dropped:
+    st.warning(formats.message(f"{len(dropped)} bad cell(s) dropped: " + "; ".join(str(p) for p in dropped)))
+
+shown = plan.shown
+if shown is None:
+    st.error(formats.message("No strategy could plan this basket: " + "; ".join(
+        f"{r.label}: {r.error}" for r in plan.strategies)))  # fmt: skip
+    st.stop()
+top = basket_view.totals(plan, shown)
+cols = st.columns(5)
+cols[0].metric("Gross notional", formats.usd(top["gross_notional_usd"]), f"net {formats.usd(top['net_notional_usd'])}",
+               delta_color="off", delta_arrow="off", help="net = buys − sells")  # fmt: skip
+cols[1].metric("Expected cost", formats.bps(top["expected_cost_bps"]), formats.usd(top["expected_cost_usd"]),
+               delta_color="off", delta_arrow="off")  # fmt: skip
+cols[2].metric("Std with correlation", formats.usd(top["std_cost_usd"]), delta_color="off")
+cols[3].metric("Std without correlation", formats.usd(top["std_cost_usd_uncorrelated"]))
+cols[4].metric("VaR 95%", formats.usd(top["var95_usd"]))
+st.caption(formats.markdown_safe(
+    f"Totals under {plan.strategy(shown).label}; joint_ac (multi-asset Almgren–Chriss, docs/MATH.md §10) optimises "
+    "the linear model (spread, η, γ) with the correlated risk; every order is priced under its symbol's own market "
+    "model. " + plan.correlation.source
+))  # fmt: skip
+for warning in plan.warnings:
+    st.warning(formats.message(warning))
+
+st.subheader("Strategies")
+st.dataframe(plan.strategy_table().drop(columns=["error"]), hide_index=True, key="basket_strategies")
+for result in plan.strategies:
+    if result.error:
+        st.warning(formats.message(f"{result.label}: not planned: {result.error}"))
+st.subheader("Orders")
+st.dataframe(plan.order_table(shown).drop(columns=["cost_share"]), hide_index=True, key="basket_orders")
+st.subheader("Roll-ups")
+tabs = st.tabs(["By side", "By liquidity", "By group"])
+tabs[0].dataframe(plan.rollup("side", shown), hide_index=True)
+tabs[1].dataframe(plan.rollup("liquidity", shown), hide_index=True)
+if plan.group_column:
+    tabs[2].dataframe(plan.rollup("group", shown), hide_index=True)
+else:
+    tabs[2].info("Add a group, sector or account column to roll up by it.")
+
+st.subheader("Pictures")
+figures = [basket_view.bubble_figure(plan, shown), basket_view.remaining_figure(plan, shown),
+           basket_view.risk_figure(plan, shown)]  # fmt: skip
+for figure in figures:
+    st.plotly_chart(figure, width="stretch")
+if shown == JOINT:
+    key = (frame.to_json(orient="split", index=False), horizon, slices, risk_aversion, db.version())
+    st.plotly_chart(basket_view.frontier_figure(basket_view.cached_frontier(plan, key), plan), width="stretch")
+
+
+@st.fragment
+def schedules() -> None:
+    """Per-order schedules on demand: choosing orders reruns only this block."""
+    chosen = st.multiselect("Schedules of", plan.symbols, default=plan.symbols[:2], key="basket_schedule_symbols")
+    if chosen:
+        st.plotly_chart(basket_view.schedules_figure(plan, chosen), width="stretch")
+
+
+schedules()
+
+st.subheader("Export")
+left, right = st.columns(2)
+left.download_button("Basket report (HTML)", lambda: basket_view.report_html(plan, figures, dt.datetime.now(dt.UTC)),
+                     file_name="basket_report.html", mime="text/html", key="basket_report")  # fmt: skip
+right.download_button("Orders (CSV for a spreadsheet)", lambda: basket_view.spreadsheet_csv(plan),
+                      file_name="basket_orders.csv", mime="text/csv", key="basket_csv")  # fmt: skip
+share = basket_view.link_token(frame, {"horizon_days": float(horizon), "slices": int(slices),
+                                       "risk_aversion_per_usd": float(risk_aversion), "drop_bad_rows": bool(drop),
+                                       "extra_strategies": list(extra)})  # fmt: skip
+st.session_state["basket_link_seen"] = share
+if st.query_params.get("basket") != share:
+    st.query_params["basket"] = share
+st.caption(
+    "The address bar holds this basket and its settings (?basket=…): copy it to share what you see. The link "
+    "carries the basket itself; it is not saved in the store."
+)
