@@ -30,6 +30,7 @@ else:  # a session's run of the script
             st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:"),
             st.Page(PAGES / "sensitivity.py", title="Sensitivity", icon=":material/tune:"),
             st.Page(PAGES / "simulate.py", title="Simulate", icon=":material/casino:"),
+            st.Page(PAGES / "basket.py", title="Basket", icon=":material/shopping_basket:"),
             st.Page(PAGES / "rl.py", title="RL agent", icon=":material/smart_toy:"),
             st.Page(PAGES / "calibrate.py", title="Calibrate", icon=":material/model_training:"),
             st.Page(PAGES / "posttrade.py", title="Post-trade", icon=":material/fact_check:"),

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from optexec import model_card, simulate_commands
+from optexec import basket_commands, model_card, simulate_commands
 from optexec.calibrate import commands as calibrate_commands
 from optexec.calibrate import latest_calibration
 from optexec.market_source import CALIBRATION, SymbolParams, symbol_params
@@ -402,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_commands.register(commands)
     calibrate_commands.register(commands)
     simulate_commands.register(commands)
+    basket_commands.add_parser(commands)
     return parser
 
 
