@@ -19,14 +19,10 @@ ATHL_TEMPORARY_COEFFICIENT, ATHL_TEMPORARY_COEFFICIENT_SE = 0.142, 0.0062
 ATHL_TEMPORARY_EXPONENT, ATHL_TEMPORARY_EXPONENT_SE = 0.600, 0.038
 ATHL_PERMANENT_COEFFICIENT, ATHL_PERMANENT_COEFFICIENT_SE = 0.314, 0.041
 
-# Square-root law of a block (metaorder) executed at once (docs/MATH.md section 5): I = Y sigma sqrt(Q / V),
-# Y "of order unity" (Toth et al. 2011); the exponent 1/2.
-SQUARE_ROOT_COEFFICIENT = 1.0
-SQUARE_ROOT_EXPONENT = 0.5
-
 # Transient impact default when nothing was fitted (docs/MATH.md section 4; a project assumption, not a paper's
 # value): displaced prices recover half-way in 30 trading minutes, and the strength is kappa = rho eta so that a
-# slow constant rate v keeps a steady displacement kappa v / rho = eta v (the Almgren–Chriss temporary impact).
+# slow constant rate v keeps a steady displacement kappa v / rho = eta v (the Almgren–Chriss temporary impact). The
+# same book prices a block done at once: kappa b^2 / 2.
 DEFAULT_TRANSIENT_HALF_LIFE_MINUTES = 30.0
 
 # Participation: the default limit on a child order as a share of the expected market volume of its slice.

@@ -11,14 +11,15 @@ answers three questions:
   component couples slices (transient impact): an allocator that leaves one out optimises a simpler model.
 
 Conventions (docs/MATH.md sections 2, 8 and 11): child order k (k = 1..N) of n_k shares is sent at the start of
-slice k; its block part b_k is done at once at the slice start and priced by the block law, its worked part
+slice k; its block part b_k is done at once at the slice start and sweeps the order book, its worked part
 w_k = n_k - b_k at a constant rate over the slice (of tau days). Shares are positive in the order's direction,
 costs positive when they lose money, in $.
 
     spread       eps sum |n_k|                                   (eps = half spread)
     linear       (eta / tau) sum w_k^2                           (Almgren–Chriss h(v) = eta v, v = w / tau)
     power        Y sigma sum |w_k| (|w_k| / v_k)^p               (v_k the slice's expected market volume; ATHL)
-    block        Y_b sigma sum |b_k| (|b_k| / ADV)^d             (square-root law of a block done at once)
+    block        kappa sum b_k^2 / 2                             (a block sweeps the book: half the displacement
+                                                                  it makes; kappa the book's impact per share)
     permanent    gamma sum n_k E_k = gamma (X^2 - sum n_k^2) / 2 (E_k = shares done before child k)
     transient    exact exponential-kernel sum (``TransientImpact``): a block costs b (D- + kappa b / 2), a rate u
                  over a slice costs int u D dt, dD = -rho D dt + kappa dX
@@ -202,22 +203,20 @@ class PowerTemporary:
 
 @dataclass(frozen=True)
 class BlockImpact:
-    """A block of Q shares done at once pays Y sigma (Q / ADV)^d per share (square-root law for d = 1/2,
-    docs/MATH.md section 5): what prices an immediate sweep, whatever the slice grid."""
+    """A block b done at once sweeps the order book: it pays half the displacement it makes, kappa b^2 / 2
+    (Obizhaeva–Wang's block cost, docs/MATH.md sections 4 and 11), with kappa the book's impact per share (the fitted
+    transient strength, or rho eta: the book whose steady state is the linear temporary impact). Used by cost models
+    without transient impact; with it, the transient component prices blocks (and their decay) itself."""
 
-    coefficient: float
-    exponent: float
-    sigma_usd_per_sqrt_day: float
-    adv_shares: float
+    strength_usd_per_share2: float
     bucket: str = "temporary"
 
     def expected_usd(self, trades: StaticTrades) -> np.ndarray:
-        scale = self.coefficient * self.sigma_usd_per_sqrt_day
-        return scale * np.sum(_power_sum(trades.blocks_shares, self.adv_shares, self.exponent), axis=-1)
+        blocks = trades.blocks_shares
+        return 0.5 * self.strength_usd_per_share2 * np.sum(blocks * blocks, axis=-1)
 
     def charge_usd(self, step: SliceStep) -> np.ndarray:
-        return self.coefficient * self.sigma_usd_per_sqrt_day * _power_sum(step.block_shares, self.adv_shares,
-                                                                           self.exponent)  # fmt: skip
+        return 0.5 * self.strength_usd_per_share2 * step.block_shares * step.block_shares
 
     def separable(self, volume_shares: np.ndarray, slice_days: float) -> None:
         return None  # a block is a choice of how to trade, not a per-slice size the allocators set
@@ -374,7 +373,7 @@ _WORDS = {
     Spread: "spread",
     LinearTemporary: "linear temporary",
     PowerTemporary: "power-law temporary",
-    BlockImpact: "square-root block",
+    BlockImpact: "order-book sweep of blocks",
     LinearPermanent: "linear permanent",
     TransientImpact: "transient",
 }
@@ -392,7 +391,6 @@ def cost_model(market: MarketParams) -> CostModel:
     components: list[Component] = [
         Spread(market.half_spread_usd),
         temporary,
-        BlockImpact(market.block_coefficient, market.block_exponent, sigma, market.adv_shares),
         LinearPermanent(market.gamma_usd_per_share2),
     ]
     with_transient = market.cost_model == "linear+transient" or (
@@ -400,6 +398,8 @@ def cost_model(market: MarketParams) -> CostModel:
     )
     if with_transient:
         components.append(TransientImpact(market.transient_strength, market.transient_decay))
+    else:  # blocks still sweep the book the temporary impact comes from (kappa = rho eta unless fitted)
+        components.append(BlockImpact(market.transient_strength))
     return CostModel(market.cost_model, tuple(components), sigma, market.drift_usd_per_day)
 
 

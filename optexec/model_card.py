@@ -39,7 +39,8 @@ _COMPONENT_PARAMETERS = {
     Spread: ("spread_usd",),
     LinearTemporary: ("eta_usd_day_per_share2",),
     PowerTemporary: ("power_coefficient", "power_exponent", "sigma_usd_per_sqrt_day", "adv_shares"),
-    BlockImpact: ("block_coefficient", "block_exponent", "sigma_usd_per_sqrt_day", "adv_shares"),
+    # kappa = rho eta unless a strength was fitted: the book whose steady state is the linear temporary impact
+    BlockImpact: ("transient_strength_usd_per_share2", "transient_decay_per_day", "eta_usd_day_per_share2"),
     LinearPermanent: ("gamma_usd_per_share2",),
     TransientImpact: ("transient_strength_usd_per_share2", "transient_decay_per_day"),
 }
@@ -56,9 +57,7 @@ PARAMETERS = {
     "drift_usd_per_day": ("$/share/day", "expected price drift α"),
     "power_coefficient": ("dimensionless", "power-law temporary impact coefficient Y (Y·σ·(n/v)^p per share)"),
     "power_exponent": ("dimensionless", "power-law temporary impact exponent p"),
-    "block_coefficient": ("dimensionless", "block impact coefficient Y (Y·σ·(Q/ADV)^d per share)"),
-    "block_exponent": ("dimensionless", "block impact exponent d"),
-    "transient_strength_usd_per_share2": ("($/share)/share", "transient impact strength κ"),
+    "transient_strength_usd_per_share2": ("($/share)/share", "order-book impact κ (a block b costs κb²/2)"),
     "transient_decay_per_day": ("1/day", "transient impact decay ρ"),
 }
 #: other names a calibration may give a parameter's source (``ParameterSource.name``)
@@ -165,10 +164,6 @@ def _default_source(market: MarketParams, name: str) -> tuple[float | None, str]
         return constants.ATHL_TEMPORARY_COEFFICIENT_SE, "ATHL 2005 published coefficient (Almgren et al. 2005)"
     if name == "power_exponent" and value == constants.ATHL_TEMPORARY_EXPONENT:
         return constants.ATHL_TEMPORARY_EXPONENT_SE, "ATHL 2005 published exponent (Almgren et al. 2005)"
-    if name == "block_coefficient" and value == constants.SQUARE_ROOT_COEFFICIENT:
-        return None, "default: square-root law, Y of order 1 (Tóth et al. 2011)"
-    if name == "block_exponent" and value == constants.SQUARE_ROOT_EXPONENT:
-        return None, "default: square-root law exponent 1/2"
     if name == "transient_decay_per_day" and value is None:
         return None, (
             f"default: prices recover half-way in {constants.DEFAULT_TRANSIENT_HALF_LIFE_MINUTES:g} trading minutes, "

@@ -225,8 +225,6 @@ class MarketParams:
     transient_strength_usd_per_share2 : kappa, price displacement per share traded ($/share per share) of the
         exponentially decaying impact; None = rho eta (docs/MATH.md section 4 default).
     transient_decay_per_day : rho, its decay rate per trading day; None = ln 2 / 30 trading minutes.
-    block_coefficient, block_exponent : Y and d of a block done at once, Y sigma (Q / ADV)^d per share (square-root
-        law, docs/MATH.md section 5).
     sources : where each parameter comes from (value, unit, stderr, source), for the plan's JSON and report.
     """
 
@@ -243,8 +241,6 @@ class MarketParams:
     power_exponent: float = constants.ATHL_TEMPORARY_EXPONENT
     transient_strength_usd_per_share2: float | None = None
     transient_decay_per_day: float | None = None
-    block_coefficient: float = constants.SQUARE_ROOT_COEFFICIENT
-    block_exponent: float = constants.SQUARE_ROOT_EXPONENT
     sources: tuple[ParameterSource, ...] = ()
 
     def __post_init__(self) -> None:
@@ -273,8 +269,6 @@ class MarketParams:
         for name, label, low, high in [
             ("power_coefficient", "power-law impact coefficient Y", 0.0, MAX_IMPACT_COEFFICIENT),
             ("power_exponent", "power-law impact exponent p", 0.0, 2.0),
-            ("block_coefficient", "block impact coefficient Y", 0.0, MAX_IMPACT_COEFFICIENT),
-            ("block_exponent", "block impact exponent", 0.0, 2.0),
         ]:
             object.__setattr__(self, name, check_range(label, getattr(self, name), low, high, low_open=True))
         if self.transient_strength_usd_per_share2 is not None:
@@ -380,9 +374,9 @@ class Schedule:
     holdings_shares : shares still to trade at t_0..t_N (holdings[0] = order size, holdings[-1] = 0).
     params : the strategy parameters that produced it.
     warnings : plain-language remarks (e.g. POV could not finish in the horizon).
-    blocks_shares : the part of each child order done as one block at the start of its slice (an immediate sweep,
-        priced by the block law of the market model), the rest being worked at a constant rate over the slice;
-        None = every child order is worked (docs/MATH.md section 11).
+    blocks_shares : the part of each child order done as one block at the start of its slice (an immediate sweep
+        of the order book), the rest being worked at a constant rate over the slice; None = every child order is
+        worked (docs/MATH.md section 11).
     """
 
     strategy: str

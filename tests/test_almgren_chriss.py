@@ -69,7 +69,7 @@ def test_lambda_zero_is_twap(table1_order, table1_market):
 
 def test_lambda_infinity_approaches_immediate(table1_order, table1_market):
     """lambda -> inf: everything in the first slice, worked over it: eps X + eta X^2 / tau (the AC limit; the
-    Immediate strategy is one block priced by the block law instead, docs/MATH.md section 11)."""
+    Immediate strategy is one block that sweeps the order book instead, docs/MATH.md section 11)."""
     now = 0.0625 * 1e6 + 2.5e-6 * 1e12 / table1_order.slice_days
     assert immediate(table1_order, table1_market, NoParams()).blocks_shares[0] == 1e6
     previous_first_trade = 0.0

@@ -194,7 +194,9 @@ def test_the_plan_says_which_model_prices_it_why_and_its_parameters(app):
     assert "SYN-LARGE, which has no accepted calibration" in model_line(app)
     assert "cost_model" not in app.query_params
     table = app.dataframe[0].value
-    assert set(table["priced_under"]) == {"linear: spread + linear temporary + square-root block + linear permanent"}
+    assert set(table["priced_under"]) == {
+        "linear: spread + linear temporary + linear permanent + order-book sweep of blocks"
+    }
     linear = table.set_index("strategy")["expected_cost_usd"]
     app.selectbox(key="cost_model").set_value("calibrated").run()
     assert "**Priced under the calibrated cost model**" in model_line(app)

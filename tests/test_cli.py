@@ -102,12 +102,13 @@ def test_simulate_that_cannot_fit_the_memory_budget_is_refused_in_one_line(capsy
 # --- the cost model and the participation limit (issue 13) ------------------------------------------------------
 
 #: the parameters each model's components and price risk use (optexec.market.cost_model, docs/MATH.md section 11)
-LINEAR = {"spread_usd", "eta_usd_day_per_share2", "gamma_usd_per_share2", "sigma_usd_per_sqrt_day", "adv_shares",
-          "block_coefficient", "block_exponent", "drift_usd_per_day"}  # fmt: skip
+LINEAR = {"spread_usd", "eta_usd_day_per_share2", "gamma_usd_per_share2", "sigma_usd_per_sqrt_day",
+          "transient_strength_usd_per_share2", "transient_decay_per_day", "drift_usd_per_day"}  # fmt: skip
 MODEL_PARAMETERS = {
     "linear": LINEAR,
-    "linear+transient": LINEAR | {"transient_strength_usd_per_share2", "transient_decay_per_day"},
-    "calibrated": (LINEAR - {"eta_usd_day_per_share2"}) | {"power_coefficient", "power_exponent"},
+    "linear+transient": LINEAR,
+    # the power law replaces eta's temporary impact; eta still sets the book (kappa = rho eta) that prices blocks
+    "calibrated": LINEAR | {"power_coefficient", "power_exponent", "adv_shares"},
 }
 
 

@@ -4,7 +4,7 @@ slices, under each cost model, changes by less than its discretisation error, wh
 The order is the issue's: a 2%-of-ADV buy over 2 hours (benchmarks/bench_grid.py prints the table). Tolerances,
 as a share of the 390-slice cost, per strategy (docs/MATH.md section 11):
 
-* immediate: one block priced by the block law, the same on any grid: 1e-12.
+* immediate: one block that sweeps the order book, the same on any grid: 1e-12.
 * TWAP, VWAP, the ladder (TWAP), Almgren–Chriss (three), the nonlinear allocator, multiscale, regime-adaptive: a
   rate in time; what depends on the grid is the discrete permanent part -gamma sum n_k^2 / 2 (about
   gamma X^2 / (2N), 0.06% of the cost at N = 24 here under the linear model, 0.2% under the calibrated one where

@@ -138,14 +138,30 @@ def test_costs_of_a_schedule_defined_in_time_do_not_depend_on_the_grid(model):
     assert abs(costs_twap[2] - costs_twap[1]) < abs(costs_twap[1] - costs_twap[0]) + 1e-9 * costs_twap[0]
 
 
-def test_block_law_is_the_square_root_law():
-    """T7 (docs/MATH.md section 5): Y = 1, sigma = 2%, Q / V = 0.09 costs 60 bp of the block's notional."""
-    market = MarketParams(100.0, 2.0, 0.0, 1e6, 1e-9, 0.0)
-    order = Order("X", "buy", 90_000, 1.0, 1)
-    trades = np.array([order.shares])
-    schedule = Schedule.from_trades("immediate", order, market, trades, blocks_shares=trades)
-    cost = float(expected_cost(schedule).buckets_usd["temporary"])
-    assert 1e4 * cost / (order.shares * market.price_usd) == pytest.approx(60.0, rel=1e-12)
+def test_a_block_sweeps_the_book_the_linear_impact_comes_from():
+    """A block b pays kappa b^2 / 2 with kappa = rho eta (docs/MATH.md sections 4 and 11): the same as the transient
+    component's first block, and under the linear model as under linear+transient."""
+    market = MarketParams(100.0, 2.0, 0.0, 1e6, 1e-6, 0.0)
+    order = Order("X", "buy", 90_000, 1.0, 4)
+    trades = np.array([order.shares, 0.0, 0.0, 0.0])
+    costs = {}
+    for model in ("linear", "linear+transient"):
+        schedule = Schedule.from_trades("immediate", order, dataclasses.replace(market, cost_model=model), trades,
+                                        blocks_shares=trades)  # fmt: skip
+        costs[model] = expected_cost(schedule).buckets_usd
+    kappa = market.transient_decay * market.eta_usd_day_per_share2
+    assert float(costs["linear"]["temporary"]) == pytest.approx(0.5 * kappa * order.shares**2, rel=1e-12)
+    assert float(costs["linear+transient"]["transient"]) == pytest.approx(0.5 * kappa * order.shares**2, rel=1e-12)
+    assert float(costs["linear+transient"]["temporary"]) == 0.0  # no double charge of the block
+
+
+def test_immediate_is_not_cheaper_than_the_almgren_chriss_optimum_of_its_own_model(table1_order, table1_market):
+    """Table 1: under the linear model the immediate block costs more than the AC optimum's E + lambda V (the
+    optimum is the cheapest mean-variance plan of that model, docs/MATH.md section 2)."""
+    trades = np.zeros(5)
+    trades[0] = table1_order.shares
+    block = expected_cost(Schedule.from_trades("immediate", table1_order, table1_market, trades, blocks_shares=trades))
+    assert float(block.expected_usd) > 1_275_355.56  # E + lambda V of the AC optimum at lambda = 1e-6 (T4)
 
 
 def test_separable_parts_price_like_the_model_and_their_marginals_are_gradients():
@@ -154,7 +170,7 @@ def test_separable_parts_price_like_the_model_and_their_marginals_are_gradients(
     schedule = Schedule.from_trades("t", order, market, np.full(13, order.shares / 13))
     model = cost_model(market)
     parts, left_out = model.separable(schedule.market_volume_shares, order.slice_days)
-    assert left_out == ["BlockImpact", "TransientImpact"]
+    assert left_out == ["TransientImpact"]
     trades = np.random.default_rng(1).uniform(1e3, 2e4, 13)
     separable = sum(float(p.cost_usd(trades)) for p in parts)
     priced = model.expected(StaticTrades(trades, np.zeros(13), order.slice_days, schedule.market_volume_shares,

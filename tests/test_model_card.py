@@ -60,7 +60,7 @@ def test_the_cost_table_prices_transient_impact_under_the_one_model(table1_order
     exact = kappa * rate**2 / rho * (horizon - (1 - math.exp(-rho * horizon)) / rho)
     assert table["transient_usd"].iloc[0] == pytest.approx(exact, rel=1e-9)
     assert table["priced_under"].iloc[0] == (
-        "linear+transient: spread + linear temporary + square-root block + linear permanent + transient"
+        "linear+transient: spread + linear temporary + linear permanent + transient"
     )
 
 

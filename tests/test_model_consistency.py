@@ -13,7 +13,7 @@ is charged against the realised volume v = vbar f_j e^{s Z - s^2/2}, so its mean
 times E[(v / vbar)^-p] = (sum_j pi_j f_j^-p) e^{p (1 + p) s^2 / 2} (``MarketModel.inverse_volume_moment``): 1.0441
 from the default lognormal noise s = 0.3, 1.0474 from the default regimes, 1.0937 together, at the ATHL p = 0.6.
 The planner's numbers do not include it (they price against the expected volume); the DP does, exactly. The
-linear model, the block law (against ADV), the permanent and the transient impact do not see the volume, and the
+linear model, the block sweep, the permanent and the transient impact do not see the volume, and the
 spread noise and regimes average to the MarketParams spread, so their means are exact with the noise on.
 """
 
@@ -55,7 +55,7 @@ def order_and_market(cost_model: str) -> tuple[Order, MarketParams]:
 
 
 def static_schedules(order: Order, market: MarketParams) -> dict[str, Schedule]:
-    """Every registry strategy's static schedule, and two schedules with blocks (the block law, the transient
+    """Every registry strategy's static schedule, and two schedules with blocks (the block sweep, the transient
     impact of a block): the order as one block, and Obizhaeva–Wang's shape (blocks at both ends, a rate between)."""
     strategies = list(registry.STRATEGIES.values())
     resolved = resolve_inputs(order, market, {}, strategies)  # the RL agent, the regime's liquidity model

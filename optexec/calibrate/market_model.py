@@ -179,7 +179,7 @@ def market_params(
     ``profile_shares`` / ``profile_minutes`` its volume profile at its native buckets; ``run`` names the run in
     every source ("calibration of SYN-MID run 2026-12-01 16:40:00 UTC on data from ... to ..."). The cost model
     stays "linear" (the ticket chooses it); MarketParams.sources holds price, sigma, spread, ADV, eta, gamma, the
-    power law, the transient impact, the block law, the drift, the volume profile and the multiscale settings.
+    power law, the transient impact, the drift, the volume profile and the multiscale settings.
     Raises ValueError naming a missing parameter.
     """
     e = dict(estimates)
@@ -236,7 +236,8 @@ def market_params(
                 0.0,
                 "$/share per share",
                 None,
-                f"default: none in the calibrated model (κ = ρη under linear+transient): {why}",
+                f"default: no transient impact in the calibrated model (κ = ρη prices blocks, and transient impact "
+                f"under linear+transient): {why}",
             ),
             ParameterSource(
                 "transient_decay_per_day",
@@ -248,20 +249,6 @@ def market_params(
         ]
 
     sources += [
-        ParameterSource(
-            "block_coefficient",
-            constants.SQUARE_ROOT_COEFFICIENT,
-            "Y, per $/share/√day of σ (dimensionless)",
-            None,
-            "default: square-root law of a block, Y of order one (Tóth et al. 2011); the fit sees only worked flow",
-        ),
-        ParameterSource(
-            "block_exponent",
-            constants.SQUARE_ROOT_EXPONENT,
-            "dimensionless",
-            None,
-            "default: square-root law of a block (docs/MATH.md section 5)",
-        ),
         ParameterSource("drift_usd_per_day", 0.0, "$/share/day", None, "default: no drift forecast (not estimated)"),
     ]
 

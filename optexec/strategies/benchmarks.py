@@ -1,6 +1,6 @@
 """Benchmark schedules: immediate, TWAP, VWAP and POV (MATH.md section 8), defined in time so that their cost does
 not depend on the slice grid beyond a vanishing discretisation error (docs/MATH.md section 11): immediate is one
-block priced by the block law, TWAP a constant rate, VWAP and POV follow the expected volume, POV's unfinished rest
+block that sweeps the order book, TWAP a constant rate, VWAP and POV follow the expected volume, POV's unfinished rest
 is one final block. Each respects the participation limit where it can (optexec.strategies.participation)."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class NoParams:
 
 def immediate(order: Order, market: MarketParams, params: NoParams) -> Schedule:
     """The whole order as one block at the start (MATH.md section 8, 'immediate'): blocks_shares = [X, 0, ...],
-    priced by the market's block law whatever the slice grid (docs/MATH.md section 11)."""
+    priced as a sweep of the market's order book whatever the slice grid (docs/MATH.md section 11)."""
     trades = np.zeros(order.slices)
     trades[0] = order.shares
     schedule = Schedule.from_trades("immediate", order, market, trades, params.__dict__, blocks_shares=trades)
@@ -105,7 +105,7 @@ class POVParams:
 def pov(order: Order, market: MarketParams, params: POVParams) -> Schedule:
     """Trade a fixed share of expected market volume each slice until done (MATH.md section 8).
 
-    If the horizon is too short to finish, the remainder goes as one block (a sweep priced by the block law) at the
+    If the horizon is too short to finish, the remainder goes as one block (a sweep of the order book) at the
     start of the last slice and the schedule says how much that is. A rate above the participation limit is
     capped by it (the excess moves to later slices with room).
     """
@@ -154,7 +154,7 @@ STRATEGIES = [
         "Immediate",
         NoParams,
         immediate,
-        "The whole order at once as one block, priced by the market's block (square-root) law.",
+        "The whole order at once as one block that sweeps the order book (half the displacement it makes).",
         optimises=BENCHMARK,
     ),
     Strategy(

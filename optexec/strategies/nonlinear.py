@@ -10,7 +10,7 @@ allocator optimises what the plan prices, less the parts that are not per-slice 
   optimum is TWAP, with risk aversion the discrete Almgren–Chriss schedule;
 - "calibrated": spread eps x and the power law Y sigma x (x / v_t)^p (ATHL: Y = 0.142, p = 0.6 unless fitted) of
   the slice's expected volume v_t; the permanent part -(gamma / 2) x^2 has another exponent and is left out;
-- the block law and transient impact are never separable (a block is a choice of how to trade, transient impact
+- block sweeps and transient impact are never separable (a block is a choice of how to trade, transient impact
   couples the slices) and are left out; ``optimises(market)`` says what is kept.
 
 A user who wants the old power-law allocation chooses the calibrated cost model with the power coefficient and

@@ -91,11 +91,11 @@ def test_every_parameter_has_a_source_with_unit_and_stderr():
     assert {
         "price_usd", "sigma_usd_per_sqrt_day", "spread_usd", "adv_shares", "eta_usd_day_per_share2",
         "gamma_usd_per_share2", "power_coefficient", "power_exponent", "transient_strength_usd_per_share2",
-        "transient_decay_per_day", "block_coefficient", "block_exponent", "drift_usd_per_day", "volume_profile",
+        "transient_decay_per_day", "drift_usd_per_day", "volume_profile",
     } <= names  # fmt: skip
     for s in market.sources:
         assert s.unit and s.source
-        if not s.name.startswith(("multiscale.", "volume_profile", "block", "drift")):
+        if not s.name.startswith(("multiscale.", "volume_profile", "drift")):
             field = {"spread_usd": "spread_usd"}.get(s.name, s.name)
             assert getattr(market, field) == pytest.approx(s.value), s.name
     assert _source(market, "eta_usd_day_per_share2").stderr == 2e-9
