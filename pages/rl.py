@@ -89,6 +89,8 @@ if stored is not None and stored[0] == key:
         with st.spinner("Simulating…"):
             table = rl_eval.evaluate(order, market, {f"RL {kind_done}": agent}, regime_done, int(paths),
                                      periods=DEFAULT_PERIODS, risk_aversion_per_usd=risk_aversion)  # fmt: skip
+        for note in table.attrs.get("notes", ()):
+            st.info(formats.message(note))
         st.dataframe(table.round(3), hide_index=True)
         st.caption("Improvement = −(mean paired difference to TWAP) / TWAP's mean shortfall, ± its standard error; "
                    "all strategies trade on the same paths (common random numbers), never seen in "

@@ -415,3 +415,14 @@ def test_a_curriculum_stage_may_train_under_another_cost_model():
     for name, chosen in (("linear", market), ("calibrated", stage.market(market))):
         costs[name] = run_greedy(agent, BatchExecutionEnv(order, chosen, EnvConfig(10, 0.0, calm_model())), 8, 1)[0]
     assert not np.allclose(costs["linear"], costs["calibrated"])
+
+
+def test_evaluation_under_transient_impact_leaves_out_the_dp_rows_and_says_so():
+    order, market = intraday()
+    transient = dataclasses.replace(market, cost_model="linear+transient")
+    table = evaluate(order, transient, {}, "calm", paths=200, periods=4)
+    assert not table["strategy"].str.startswith("DP").any()
+    (note,) = table.attrs["notes"]
+    assert "does not model transient impact" in note and "linear+transient" in note
+    linear = evaluate(order, market, {}, "calm", paths=200, periods=4)
+    assert linear["strategy"].str.startswith("DP").sum() == 2 and linear.attrs["notes"] == []

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from optexec.market import cost_model
 from optexec.models import MarketParams, Order, Schedule
 from optexec.rl.agents import CrossEntropyAgent, QLearningAgent, Stage, calm_model, train_curriculum
 from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
@@ -111,13 +112,22 @@ def evaluate(order: Order, market: MarketParams, agents: Mapping[str, Any], regi
              paths: int = 4000, seed: int = EVALUATION_SEED, periods: int = 10, risk_aversion_per_usd: float = 1e-6,
              dp_grid: int = 201) -> pd.DataFrame:  # fmt: skip
     """One row per strategy: mean, std, CVaR95 (bps), mean + lambda var ($), improvement over TWAP (%) ± s.e.,
-    every one charged by the market's cost model (the DP rows need one without transient impact)."""
+    every one charged by the market's cost model. The DP rows need a cost model without transient impact; under
+    one with it they are left out and ``table.attrs["notes"]`` says so."""
     market_r, model = regime(regime_name, order, market)
     config = EnvConfig(decision_periods(order, periods), risk_aversion_per_usd, model)
     strategies = [registry.get("twap"), registry.get("vwap"), registry.get("ac_discrete")]
-    strategies.append(agent_strategy("dp_optimum", "DP optimum", DPAgent(solve_dp(order, market_r, config, dp_grid))))
-    discrete = DPAgent(solve_dp_fractions(order, market_r, config))
-    strategies.append(agent_strategy("dp_discrete", "DP optimum (10% steps)", discrete))
+    notes = []
+    if cost_model(market_r).transient is None:
+        dp = DPAgent(solve_dp(order, market_r, config, dp_grid))
+        strategies.append(agent_strategy("dp_optimum", "DP optimum", dp))
+        discrete = DPAgent(solve_dp_fractions(order, market_r, config))
+        strategies.append(agent_strategy("dp_discrete", "DP optimum (10% steps)", discrete))
+    else:
+        notes.append(
+            f"no DP optimum rows: the DP does not model transient impact, which the {market_r.cost_model!r} cost "
+            "model has (choose the linear cost model on the ticket to compare against it)"
+        )
     strategies += [agent_strategy(f"rl_{label}", label, agent) for label, agent in agents.items()]
     result = simulate_strategies(order, market_r, strategies, {"risk_aversion_per_usd": risk_aversion_per_usd},
                                  SimulationConfig(paths, seed, model, sample_paths=0))  # fmt: skip
@@ -133,4 +143,6 @@ def evaluate(order: Order, market: MarketParams, agents: Mapping[str, Any], regi
             "improvement_vs_twap_pct": -100.0 * diff.mean() / base if base else math.nan,
             "improvement_stderr_pct": 100.0 * diff.std(ddof=1) / math.sqrt(diff.size) / abs(base) if base else math.nan,
         })  # fmt: skip
-    return pd.DataFrame.from_records(rows)
+    table = pd.DataFrame.from_records(rows)
+    table.attrs["notes"] = notes
+    return table
