@@ -162,8 +162,15 @@ def cmd_db_info(args: argparse.Namespace) -> int:
             f"{h['rows_loaded']:,}, already there {h['rows_already_present']:,}, conflicts {h['rows_conflicting']:,} "
             f"(replaced {h['rows_replaced']:,}, kept {h['rows_kept']:,}), rejected {h['rows_rejected']:,}; "
             f"on conflict: {h['on_conflict']}"
+            + (f"; {h['outcome']}" if (h.get("outcome") or "loaded") != "loaded" else "")
         )
     return 0
+
+
+def _outcome_text(entry: dict) -> str:
+    """"; refused: ..." for a refused load of the history (nothing for a committed one)."""
+    outcome = entry.get("outcome") or "loaded"
+    return "" if outcome == "loaded" else f"; {outcome}"
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:

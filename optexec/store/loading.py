@@ -104,8 +104,31 @@ def load_source(
                 started,
                 policy,
             )
+        except LoadError as error:
+            if not dry_run:
+                _record_refusal(cur, error, policy)
+            raise
         finally:
             cur.close()
+
+
+def _record_refusal(cur, error: LoadError, policy: str) -> None:
+    """A refused load in ``load_history`` (its own transaction: the load's was rolled back), with why. A refusal
+    before the file was read (no report) or on a store that cannot be written is not recorded; the refusal itself
+    still reaches the user."""
+    report = getattr(error, "report", None)
+    if report is None:
+        return
+    reason = str(error).split(": ", 1)[-1]
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        merge.record(cur, report, policy, f"refused: {reason}"[:500])
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
 
 
 #: the column whose value measures activity when the market is inferred (other tables: one per row)

@@ -295,10 +295,12 @@ def _write_prints(cur, c: Comparison) -> int:
     return int(new)
 
 
-def record(cur, report, policy: str) -> None:
-    """Add a committed load to ``load_history`` (inside the load's transaction)."""
+def record(cur, report, policy: str, outcome: str = "loaded") -> None:
+    """Add a load to ``load_history``: a committed one inside its transaction, a refused one on its own."""
     cur.execute(
-        "INSERT INTO load_history VALUES (current_timestamp AT TIME ZONE 'UTC', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO load_history (loaded_at, file, table_name, format, rows_read, rows_loaded, rows_already_present, "
+        "rows_conflicting, rows_replaced, rows_kept, rows_rejected, on_conflict, outcome) "
+        "VALUES (current_timestamp AT TIME ZONE 'UTC', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             report.source,
             report.table,
@@ -311,5 +313,6 @@ def record(cur, report, policy: str) -> None:
             report.rows_kept,
             report.rows_rejected,
             policy,
+            outcome,
         ],
     )

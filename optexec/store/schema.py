@@ -258,7 +258,8 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
 
 
-#: one row per committed load: which file went into which table, when (UTC), what happened to its rows, the policy
+#: one row per load that committed or was refused: which file went into which table, when (UTC), what happened to its
+#: rows, the policy, and the outcome ("loaded", or "refused: " and why)
 LOAD_HISTORY_DDL = """CREATE TABLE IF NOT EXISTS load_history (
   loaded_at TIMESTAMP NOT NULL,
   file VARCHAR NOT NULL,
@@ -271,7 +272,8 @@ LOAD_HISTORY_DDL = """CREATE TABLE IF NOT EXISTS load_history (
   rows_replaced BIGINT,
   rows_kept BIGINT,
   rows_rejected BIGINT,
-  on_conflict VARCHAR
+  on_conflict VARCHAR,
+  outcome VARCHAR
 )"""
 
 
@@ -287,6 +289,7 @@ def create_schema(con) -> None:
         con.execute(LOAD_HISTORY_DDL)
         for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these
             con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+        con.execute("ALTER TABLE load_history ADD COLUMN IF NOT EXISTS outcome VARCHAR")  # made before refusals were
         migrations.migrate(con)  # the one-table calibration layout of older databases, in this transaction
         con.execute("COMMIT")
     except BaseException:

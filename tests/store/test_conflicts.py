@@ -212,10 +212,29 @@ def test_the_command_line_refuses_in_one_line_and_replaces_on_request(tmp_path, 
     assert code == 0 and "0 rows loaded into bars (2 already there, 0 rejected; on conflict: refuse)" in out
     code, out, _ = run(["--db", dbfile, "db", "info", "--json"], capsys)
     loads = json.loads(out)["loads"]
-    assert [(h["file"], h["on_conflict"], h["rows_replaced"]) for h in loads] == [
-        ("b2.csv", "refuse", 0),
-        ("b2.csv", "replace", 1),
-        ("b1.csv", "refuse", 0),
+    assert [(h["file"], h["on_conflict"], h["rows_replaced"], h["outcome"][:8]) for h in loads] == [
+        ("b2.csv", "refuse", 0, "loaded"),
+        ("b2.csv", "replace", 1, "loaded"),
+        ("b2.csv", "refuse", 0, "refused:"),  # the refusal is in the history too
+        ("b1.csv", "refuse", 0, "loaded"),
     ]
     code, out, _ = run(["--db", dbfile, "db", "info"], capsys)
     assert code == 0 and "b2.csv -> bars: read 2, loaded 1, already there 1, conflicts 1 (replaced 1, kept 0)" in out
+
+
+def test_a_refused_load_is_recorded_in_the_history_with_why(con, tmp_path):
+    """Every choice reaches the load history: a file refused for a conflict or for bad rows is recorded (its own
+    transaction: nothing of the file is stored), a dry run is not."""
+    load_file(con, write(tmp_path, "b1.csv", bars(10.5, 10.5, 10.5)), calendar="XNYS")
+    with pytest.raises(LoadError):
+        load_file(con, write(tmp_path, "b2.csv", bars(10.5, 10.8, 10.5)))
+    with pytest.raises(LoadError):
+        load_file(con, write(tmp_path, "b3.csv", bars(10.5, 10.5, 10.5) + "AAA,2025-01-02T15:00:00Z,10,11,9,x,100\n"))
+    load_file(con, write(tmp_path, "b4.csv", bars(10.5, 10.9)), dry_run=True)
+    history = db.load_history(con)
+    assert [h["file"] for h in history] == ["b3.csv", "b2.csv", "b1.csv"]
+    assert history[2]["outcome"] == "loaded" and history[1]["rows_loaded"] == 0
+    assert history[1]["outcome"].startswith("refused: 1 row has the key of a row already in bars")
+    assert history[1]["on_conflict"] == "refuse" and history[1]["rows_conflicting"] == 1
+    assert history[0]["outcome"].startswith("refused: 1 of 4 rows are bad") and history[0]["rows_rejected"] == 1
+    assert rows(con, "SELECT count(*) FROM bars") == [(3,)]
