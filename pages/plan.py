@@ -3,6 +3,7 @@
 import datetime as dt
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from optexec import report
 from optexec.planning import best_row, recommendation
@@ -101,7 +102,8 @@ def results(ticket: Ticket) -> None:
         key="download_report",
         icon=":material/description:",
     )
-    prefetch_neighbouring_risk_aversions(order, plan.market, ticket.settings)
+    context = get_script_run_ctx()
+    prefetch_neighbouring_risk_aversions(order, plan.market, ticket.settings, context.session_id if context else None)
 
 
 live_view("plan_results", results, ticket)

@@ -58,3 +58,18 @@ def test_the_cost_table_shows_max_participation_first_and_labels_every_column(ta
     assert order[:4] == ["best", "strategy", "max_participation", "participation_note"]
     table = cost_table(make_plan(table1_order, table1_market, {}, ["twap"]))
     assert set(table.columns) | {"best"} == set(COST_COLUMNS)
+
+
+def test_no_prefetch_while_several_desks_share_the_server(planned, monkeypatch):
+    """A second session asking within the busy window stops the prefetching (its CPU is for the desks' own moves);
+    once the window has passed with one desk left, it starts again."""
+    monkeypatch.setattr(plan_view, "PREFETCH_DELAY_S", 0.0)
+    monkeypatch.setattr(plan_view, "_recent_sessions", {})
+    settings = {"risk_aversion_per_usd": 1e-6}
+    first = plan_view.prefetch_neighbouring_risk_aversions(ORDER, demo_market(), settings, "desk-1")
+    assert [f.result(timeout=30) for f in first] == [True, True]
+    assert plan_view.prefetch_neighbouring_risk_aversions(ORDER, demo_market(), settings, "desk-2") == []
+    assert plan_view.prefetch_neighbouring_risk_aversions(ORDER, demo_market(), settings, "desk-1") == []
+    monkeypatch.setattr(plan_view, "_recent_sessions", {"desk-2": plan_view.time.monotonic() - 60})
+    later = plan_view.prefetch_neighbouring_risk_aversions(ORDER, demo_market(), settings, "desk-1")
+    assert len(later) == 2

@@ -168,7 +168,7 @@ def cmd_db_info(args: argparse.Namespace) -> int:
 
 
 def _outcome_text(entry: dict) -> str:
-    """"; refused: ..." for a refused load of the history (nothing for a committed one)."""
+    """ "; refused: ..." for a refused load of the history (nothing for a committed one)."""
     outcome = entry.get("outcome") or "loaded"
     return "" if outcome == "loaded" else f"; {outcome}"
 

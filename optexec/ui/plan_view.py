@@ -97,21 +97,39 @@ def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.
 PREFETCH_DELAY_S = 0.25  # after the page's own messages (a busy thread holds the GIL) and most of its drawing
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optexec-prefetch")
 _latest_request = {"id": 0, "at": 0.0}
+#: with requests from this many sessions within BUSY_WINDOW_S the server is shared by several desks: no prefetch
+#: (it would spend the CPU the other desks' own moves need; issue 14, the many-desks benchmark)
+BUSY_SESSIONS = 2
+BUSY_WINDOW_S = 10.0
+_recent_sessions: dict[str, float] = {}
 
 
-def prefetch_neighbouring_risk_aversions(order: Order, market: MarketParams, settings: dict) -> list[Future]:
+def _busy(session_id: str | None, now: float) -> bool:
+    """True when other sessions than ``session_id`` asked within BUSY_WINDOW_S (the last request time is kept)."""
+    for key, at in list(_recent_sessions.items()):
+        if now - at > BUSY_WINDOW_S:
+            _recent_sessions.pop(key, None)
+    _recent_sessions[session_id or ""] = now
+    return len(_recent_sessions) >= BUSY_SESSIONS
+
+
+def prefetch_neighbouring_risk_aversions(
+    order: Order, market: MarketParams, settings: dict, session_id: str | None = None
+) -> list[Future]:
     """Plan the risk-aversion slider's two neighbouring notches in the background, one after the other.
 
     A trader steps the slider notch by notch; the next notch's plan (the RL agent retrains, the nonlinear and
     multiscale problems are solved again) is then usually in the cache before the slider moves. The work starts
     PREFETCH_DELAY_S after the request, once the page that asked has been sent, and is dropped when a newer
     request has come meanwhile. A page run that needs a plan being computed waits for it instead of computing
-    it twice (st.cache_data computes each value once). One worker for the whole process.
+    it twice (st.cache_data computes each value once). One worker for the whole process, and none at all while
+    several sessions (``session_id``) share the server: then each desk's own moves come first.
     """
     risk_aversion = settings.get("risk_aversion_per_usd")
-    if risk_aversion not in RISK_AVERSION_GRID:
+    now = time.monotonic()
+    if _busy(session_id, now) or risk_aversion not in RISK_AVERSION_GRID:
         return []
-    _latest_request.update(id=_latest_request["id"] + 1, at=time.monotonic())
+    _latest_request.update(id=_latest_request["id"] + 1, at=now)
     notch = RISK_AVERSION_GRID.index(risk_aversion)
     futures = []
     for neighbour in (notch + 1, notch - 1):
