@@ -1,12 +1,14 @@
 """Obizhaeva–Wang transient impact: MATH.md section 9 T6, a direct QP, limits and the slice-grid mapping; the
 transient cost of any schedule is the market model's (optexec.market.TransientImpact)."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from optexec import costs
 from optexec.market import StaticTrades, TransientImpact
 from optexec.market import expected_cost as model_cost
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
@@ -18,8 +20,13 @@ from optexec.strategies.transient import (
     ow_continuous,
     ow_discrete_cost_usd,
     ow_discrete_trades,
-    schedule_transient_cost_usd,
 )
+
+
+def schedule_transient_cost_usd(schedule, market):
+    """The transient bucket of a schedule priced under the one model with transient impact (optexec.market)."""
+    priced = dataclasses.replace(schedule, market=dataclasses.replace(market, cost_model="linear+transient"))
+    return costs.estimate(priced).transient_usd
 
 
 def market(**kwargs) -> MarketParams:

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
+from optexec import constants
 from optexec.calibrate.results import CurveFit, Estimate
 
-# ATHL 2005 published constants (MATH.md section 3)
-ATHL_GAMMA, ATHL_GAMMA_SE = 0.314, 0.041
-ATHL_ETA, ATHL_ETA_SE = 0.142, 0.0062
-ATHL_BETA, ATHL_BETA_SE = 0.600, 0.038
+# ATHL 2005 published constants (docs/MATH.md section 3; optexec.constants holds them)
+ATHL_GAMMA, ATHL_GAMMA_SE = constants.ATHL_PERMANENT_COEFFICIENT, constants.ATHL_PERMANENT_COEFFICIENT_SE
+ATHL_ETA, ATHL_ETA_SE = constants.ATHL_TEMPORARY_COEFFICIENT, constants.ATHL_TEMPORARY_COEFFICIENT_SE
+ATHL_BETA, ATHL_BETA_SE = constants.ATHL_TEMPORARY_EXPONENT, constants.ATHL_TEMPORARY_EXPONENT_SE
 REFERENCE_PARTICIPATION = 0.10  # eta of a curved law is quoted as its secant slope at 10% of ADV per day
 
 DECAY_GRID_PER_DAY = np.geomspace(0.5, 2000.0, 31)
@@ -42,8 +43,16 @@ def rules_of_thumb(spread_usd: float, adv_shares: float) -> tuple[Estimate, Esti
         raise ValueError("the rules of thumb need a positive spread and average daily volume")
     method = "Almgren–Chriss rule of thumb"
     return (
-        Estimate("eta_usd_day_per_share2", spread_usd / (0.01 * adv_shares), method=f"{method}: spread/(1% ADV)"),
-        Estimate("gamma_usd_per_share2", spread_usd / (0.10 * adv_shares), method=f"{method}: spread/(10% ADV)"),
+        Estimate(
+            "eta_usd_day_per_share2",
+            spread_usd / (constants.RULE_OF_THUMB_TEMPORARY_ADV_SHARE * adv_shares),
+            method=f"{method}: spread/(1% ADV)",
+        ),
+        Estimate(
+            "gamma_usd_per_share2",
+            spread_usd / (constants.RULE_OF_THUMB_PERMANENT_ADV_SHARE * adv_shares),
+            method=f"{method}: spread/(10% ADV)",
+        ),  # fmt: skip
     )
 
 

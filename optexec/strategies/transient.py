@@ -84,24 +84,6 @@ def ow_discrete_cost_usd(total_shares: float, intervals: int, horizon_days: floa
     return kappa * total_shares**2 * (1.0 + a) / (2.0 * ((intervals - 1) * one_minus_a + 2.0))
 
 
-def schedule_transient_cost_usd(schedule: Schedule, market: MarketParams, include_spread: bool = False) -> float:
-    """Transient cost of a Schedule under the market's transient component (optexec.market.TransientImpact with
-    kappa = market.transient_strength, rho = market.transient_decay), blocks and worked parts as the schedule says.
-
-    With ``include_spread`` the model's spread and permanent costs are added. Kept for the plan table's transient
-    column (planning.py); the market model (``costs.estimate``'s transient_usd) is the one formula.
-    """
-    from optexec import market as market_model
-
-    trades = market_model.StaticTrades.of(schedule)
-    transient = market_model.TransientImpact(market.transient_strength, market.transient_decay)
-    cost = float(transient.expected_usd(trades))
-    if include_spread:
-        cost += float(market_model.Spread(market.half_spread_usd).expected_usd(trades))
-        cost += float(market_model.LinearPermanent(market.gamma_usd_per_share2).expected_usd(trades))
-    return cost
-
-
 def obizhaeva_wang(order: Order, market: MarketParams, params: TransientParams) -> Schedule:
     """The continuous OW optimum on the slice grid under the market's kappa and rho (module docstring): blocks at
     the start of the first and of the last slice, a constant rate over the slices between; one slice is one block.
