@@ -19,7 +19,8 @@ With the participation limit off (max participation 1, pure discretisation) the 
 78-slice cost is closer to the 390-slice cost than the 24-slice one.
 """
 
-import numpy as np
+import math
+
 import pytest
 
 from optexec import costs
@@ -77,9 +78,10 @@ def test_expected_cost_does_not_depend_on_the_grid(name, cost_model):
 
 def test_immediate_was_the_issues_worst_case():
     """The issue measured Immediate at 510.7 bps on 390 slices and 34.9 bps on 24 (eta X^2 / tau of one slice);
-    as one block it is the square-root law's eps X + Y sigma X sqrt(X / ADV) on every grid."""
+    as one block it sweeps the book: eps X + kappa X^2 / 2 with kappa = rho eta, on every grid."""
     for cost_model in COST_MODELS:
         at_24, at_78, at_390 = expected_usd("immediate", cost_model)
         assert at_24 == at_78 == at_390
-    block = 0.01 * 1e5 + 1.0 * 1e5 * np.sqrt(1e5 / 5e6)
+    kappa = math.log(2) * 390 / 30 * (0.02 / (0.01 * 5e6))  # rho eta: half-life 30 minutes, eta by the rule of thumb
+    block = 0.01 * 1e5 + 0.5 * kappa * 1e5**2
     assert expected_usd("immediate", "linear")[0] == pytest.approx(block, rel=1e-12)

@@ -55,12 +55,14 @@ def test_what_is_left_at_the_horizon_goes_back_to_the_latest_slices_with_room():
 
 
 def test_capacity_below_the_order_says_it_cannot_and_its_maximum_participation():
-    """Cap 20 per slice holds 80 of 100: every slice at its cap, the 20 left in the last slice (40%)."""
+    """Cap 20 per slice holds 80 of 100: the order is capped at the lowest participation that finishes it (25%, 25
+    shares a slice), not piled into the last slice, and the row says so."""
     capped = limit_participation(schedule([40.0, 30.0, 20.0, 10.0]), 0.2)
-    np.testing.assert_allclose(capped.trades_shares, [20.0, 20.0, 20.0, 40.0], rtol=1e-12)
+    np.testing.assert_allclose(capped.trades_shares, [25.0, 25.0, 25.0, 25.0], rtol=1e-9)
     assert "cannot respect the max participation of 20%" in capped.warnings[-1]
     assert "the slices hold at most 80 shares at that limit, less than the order of 100" in capped.warnings[-1]
-    assert "its maximum participation is 40% of a slice's expected volume" in capped.warnings[-1]
+    assert "capped at 25%, the lowest participation that finishes" in capped.warnings[-1]
+    assert "its maximum participation is 25% of a slice's expected volume" in capped.warnings[-1]
 
 
 def test_a_block_is_never_split():
@@ -100,7 +102,9 @@ def test_the_vectorised_capping_equals_a_loop(seed):
     market = flat(adv=float(rng.uniform(0.5, 8.0)) * trades.sum())
     rate = float(rng.uniform(0.05, 1.0))
     capped = limit_participation(Schedule.from_trades("r", order, market, trades), rate)
-    caps = rate * np.asarray(capped.market_volume_shares)
+    volume = np.asarray(capped.market_volume_shares)
+    # when the limit cannot hold the order the cap is the lowest participation that finishes (no blocks here)
+    caps = max(rate, trades.sum() / volume.sum() * (1 + 1e-15)) * volume
     np.testing.assert_allclose(capped.trades_shares, loop_reference(trades, caps), rtol=1e-9, atol=1e-9)
     assert capped.trades_shares.sum() == pytest.approx(trades.sum(), rel=1e-12)
     if caps.sum() >= trades.sum():

@@ -9,8 +9,8 @@ limit and its maximum participation:
 
 * a block (``Schedule.blocks_shares``: an immediate sweep, Obizhaeva–Wang's end blocks, POV's final sweep) is the
   strategy's choice and is never split; a block larger than its slice's cap breaks the limit;
-* when the caps of all slices hold less than the order, the capped schedule fills every slice to its cap and the
-  rest stays in the last slice;
+* when the caps of all slices hold less than the order, the schedule is capped at the lowest participation that
+  finishes it (found by bisection) and says so;
 * child orders against the order's direction (a strong drift) are left as they are.
 
 The forward pass is a Lindley recursion, carry_k = max(0, carry_{k-1} + n_k - cap_k), computed without a loop as
@@ -66,9 +66,22 @@ def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_M
     limit_words = f"{rate:.0%} of each slice's expected market volume"
     # a block is never split: its slice may take at least the block
     fixed = np.maximum(blocks, 0.0)
-    room_cap = np.maximum(cap, fixed)
     along = np.maximum(trades, 0.0)  # child orders in the order's direction are capped, the others kept
     against = trades - along
+    capacity = float(np.maximum(cap, fixed).sum())
+    finishing_rate = None
+    if along.sum() > capacity + tolerance and volume.sum() > 0:
+        # the limit cannot hold the order: cap at the lowest participation that finishes it instead (found by
+        # bisection: sum max(r v, blocks) >= the order), rather than piling the rest into the last slice
+        low, high = rate, max(rate, 1.0)
+        while float(np.maximum(high * volume, fixed).sum()) < along.sum():
+            high *= 2.0
+        for _ in range(60):
+            mid = 0.5 * (low + high)
+            low, high = (mid, high) if float(np.maximum(mid * volume, fixed).sum()) < along.sum() else (low, mid)
+        finishing_rate = high
+        cap = finishing_rate * np.maximum(volume, 0.0)
+    room_cap = np.maximum(cap, fixed)
     carry = _forward_carry(along - room_cap)
     taken = along + np.concatenate([[0.0], carry[:-1]]) - carry
     left = carry[-1]
@@ -84,7 +97,8 @@ def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_M
     new_trades = taken + against
     moved = float(np.sum(np.abs(new_trades - trades))) / 2.0
     warnings = list(schedule.warnings)
-    over = new_trades > cap * (1 + 1e-9) + tolerance
+    limit = rate * np.maximum(volume, 0.0)
+    over = new_trades > limit * (1 + 1e-9) + tolerance
     if moved > tolerance:
         warnings.append(
             f"child orders capped at {limit_words} (max participation): {moved:,.0f} shares "
@@ -97,13 +111,12 @@ def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_M
         peak = float(np.max(share[over]))
         peak_words = "more than the slice's whole volume" if not np.isfinite(peak) else f"{peak:.0%}"
         reasons = []
-        if np.any(over & (fixed > cap * (1 + 1e-9) + tolerance)):
+        if np.any(over & (fixed > limit * (1 + 1e-9) + tolerance)):
             reasons.append("its blocks are done at once and are not split")
-        if left > tolerance:
-            capacity = float(cap.sum())
+        if finishing_rate is not None:
             reasons.append(
                 f"the slices hold at most {capacity:,.0f} shares at that limit, less than the order of "
-                f"{order.shares:,.0f}"
+                f"{order.shares:,.0f}, so it is capped at {finishing_rate:.0%}, the lowest participation that finishes"
             )
         if not reasons:
             reasons.append("its child orders against the order's direction are kept")
