@@ -1,18 +1,15 @@
-"""The Basket page in a real browser (issue 15): upload a basket, edit a row, see the totals change, download the
-report, open the link in a fresh browser and see the same basket. The page is served alone
-(``streamlit run pages/basket.py``) until app.py registers it."""
+"""The Basket page in a real browser (issue 15), served by app.py at /basket: upload a basket, edit a row, see the
+totals change, download the report, share it, and open the link (?basket=ID, saved in the store) in a fresh browser
+to see the same basket."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import re
 import time
-import urllib.request
 
 import pytest
 
-from tests.e2e.server import ROOT, free_port, metric_values, wait_idle
+from tests.e2e.server import metric_values, running_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -25,40 +22,22 @@ BASKET = (
 
 
 @pytest.fixture
-def basket_url(tmp_path):
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # OPTEXEC_DB: the tests' private sample database
-    with open(tmp_path / "streamlit.log", "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "pages/basket.py", "--server.headless", "true",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                        if response.read().decode().strip() == "ok":
-                            break
-                except OSError:
-                    pass
-                if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"streamlit did not start; see {tmp_path / 'streamlit.log'}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+def app_root(tmp_path):
+    """The Basket page of the app (``streamlit run app.py``) on a private copy of the sample database."""
+    with running_app(tmp_path / "optexec.duckdb", tmp_path / "streamlit.log") as url:
+        yield url
 
 
-def test_upload_edit_and_download_the_basket_report(browser, basket_url, tmp_path):
+def test_upload_edit_and_download_the_basket_report(browser, app_root, tmp_path):
     context = browser.new_context(viewport={"width": 1400, "height": 2000}, accept_downloads=True)
     page = context.new_page()
     try:
-        page.goto(basket_url, timeout=120_000)
+        # the app's address first: a fresh server asked for /basket before app.py ever ran serves pages/ alone
+        page.goto(app_root, timeout=120_000)
         wait_idle(page, 180_000)
+        page.goto(f"{app_root}/basket", timeout=120_000)
+        wait_idle(page, 180_000)
+        assert "Basket pre-trade" in page.locator("h1").first.inner_text()
         path = tmp_path / "rebalance.csv"
         path.write_text(BASKET)
         page.locator("input[type='file']").first.set_input_files(str(path))
@@ -91,8 +70,13 @@ def test_upload_edit_and_download_the_basket_report(browser, basket_url, tmp_pat
         text = download.value.path().read_text()
         assert text.startswith("<!doctype html>") and "SYN-MID" in text and "45,240,000" in text
         page.screenshot(path=str(tmp_path / "basket.png"), full_page=True)
-        link = page.url
-        assert "basket=" in link
+        report_id = re.search(r"Basket ([0-9a-f]{12}), saved in the store", text).group(1)
+        page.get_by_role("button", name="Share: save the basket and show its link").click()
+        page.locator("[data-testid='stCode']").first.wait_for(timeout=60_000)
+        wait_idle(page, 180_000)
+        link = page.locator("[data-testid='stCode']").first.inner_text().strip()
+        assert link.endswith(f"/basket?basket={report_id}")  # the report names the id its link opens
+        assert f"basket={report_id}" in page.url  # and the address bar holds it too
     finally:
         context.close()
     other = browser.new_context(viewport={"width": 1400, "height": 2000})
@@ -101,6 +85,7 @@ def test_upload_edit_and_download_the_basket_report(browser, basket_url, tmp_pat
         fresh.goto(link, timeout=120_000)
         wait_idle(fresh, 180_000)
         fresh.get_by_text("Gross notional").first.wait_for(timeout=60_000)
-        assert metric_values(fresh)[:2] == after[:2]  # the edited basket, from the link alone
+        assert metric_values(fresh)[:2] == after[:2]  # the edited basket, from the store by its id
+        assert fresh.locator("[data-testid='stCode']").first.inner_text().strip() == link
     finally:
         other.close()

@@ -18,8 +18,8 @@ def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def _edit(at: AppTest, edited_rows: dict) -> AppTest:
-    at.session_state[EDITOR] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+def _edit(at: AppTest, edited_rows: dict, editor: str = EDITOR) -> AppTest:
+    at.session_state[editor] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
     return at.run()
 
 
@@ -63,33 +63,52 @@ def test_the_basket_report_is_self_contained_html():
         plan = plan_basket(basket, con, 1.0, 13, 1e-6)
     import datetime as dt
 
-    text = basket_view.report_html(plan, [basket_view.bubble_figure(plan)], dt.datetime(2026, 1, 1))
+    text = basket_view.report_html(plan, [basket_view.bubble_figure(plan)], dt.datetime(2026, 1, 1), "abcdef012345")
+    assert "Basket abcdef012345, saved in the store" in text and "?basket=abcdef012345" in text
+    unsaved = basket_view.report_html(plan, [], dt.datetime(2026, 1, 1), None, "the store is busy")
+    assert "not saved in the store (no link): the store is busy" in unsaved and "?basket=" not in unsaved
     assert text.startswith("<!doctype html>") and "SYN-MID" in text and "By sector" not in text
     assert "By group" in text and "plotly" in text.lower() and "<script src=" not in text
     csv = basket_view.spreadsheet_csv(plan)
     assert csv.splitlines()[0].startswith("symbol,side,group,shares")
 
 
-def test_a_link_reopens_the_basket_and_its_settings_and_a_damaged_one_says_so():
-    from optexec.ui import basket_view
-
-    table = basket_view.EXAMPLE.iloc[:2].copy()
-    table.loc[0, "shares"] = 123_000.0
-    token = basket_view.link_token(table, {"horizon_days": 2.0, "slices": 52, "risk_aversion_per_usd": 3e-7})
-    at = AppTest.from_file(str(PAGE), default_timeout=120)
-    at.query_params["basket"] = token
-    at.run()
+def test_share_saves_the_basket_and_its_link_reopens_the_same_totals_and_settings():
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    at.number_input(key="basket_horizon").set_value(2.0).run()
+    at.number_input(key="basket_slices").set_value(52).run()
+    _edit(at, {0: {"shares": 123_000.0}})
+    assert not at.exception and not at.error and "basket" not in at.query_params
+    totals = [m.value for m in at.metric]
+    at.button(key="basket_share").click().run()
     assert not at.exception and not at.error
-    orders = at.dataframe[2].value
-    assert list(orders["symbol"]) == ["SYN-LARGE", "SYN-MID"] and orders["shares"].iloc[0] == 123_000.0
-    assert at.number_input(key="basket_horizon").value == 2.0 and at.number_input(key="basket_slices").value == 52
     written = at.query_params["basket"]
-    shared, settings = basket_view.read_link(written if isinstance(written, str) else written[-1])
-    assert list(shared["symbol"]) == ["SYN-LARGE", "SYN-MID"] and settings["risk_aversion_per_usd"] == 3e-7
-    damaged = AppTest.from_file(str(PAGE), default_timeout=120)
-    damaged.query_params["basket"] = token[: len(token) // 2]
-    damaged.run()
-    assert not damaged.exception and "damaged" in damaged.error[0].value
+    ident = written if isinstance(written, str) else written[-1]
+    assert len(ident) == 12 and f"?basket={ident}" in at.code[0].value
+    opened = AppTest.from_file(str(PAGE), default_timeout=120)
+    opened.query_params["basket"] = ident
+    opened.run()
+    assert not opened.exception and not opened.error
+    assert [m.value for m in opened.metric] == totals
+    assert opened.dataframe[2].value["shares"].iloc[0] == 123_000.0
+    assert opened.number_input(key="basket_horizon").value == 2.0
+    assert opened.number_input(key="basket_slices").value == 52
+    assert f"?basket={ident}" in opened.code[0].value  # the reopened basket is the saved one: its link stays
+    _edit(opened, {0: {"shares": 124_000.0}}, editor="basket_table_link_1")  # the editor of the opened basket
+    assert opened.dataframe[2].value["shares"].iloc[0] == 124_000.0
+    assert "basket" not in opened.query_params  # changed since: the address no longer names a saved basket
+
+
+def test_an_unknown_or_malformed_basket_id_is_named_on_the_page_not_a_traceback():
+    for ident, words in (
+        ("0123456789ab", "no basket 0123456789ab"),
+        ("eJyrVkrLz1eyUkpKLFKqBQAcPAS5", "not a basket id"),
+    ):
+        at = AppTest.from_file(str(PAGE), default_timeout=120)
+        at.query_params["basket"] = ident
+        at.run()
+        assert not at.exception and at.error and words in at.error[0].value
+        assert _metric(at, "Gross notional")  # the page still prices the example below the message
 
 
 def test_slices_too_long_for_the_impact_show_which_order_and_fall_back_to_what_planned():

@@ -72,9 +72,11 @@ def test_the_risk_aversion_is_checked(value):
 
 
 def test_an_order_within_the_model_has_no_domain_warnings(table1_order, table1_market):
+    """Table 1 is within the model for every worked schedule; only the instant sweep of 20% of ADV (Immediate, a
+    block through Table 1's book, kappa = rho eta) is priced above 2,000 bps and flagged."""
     plan = make_plan(table1_order, table1_market, names=FAST)
     assert plan.warnings == ()
-    assert not any(row.outside_model for row in plan.planned)
+    assert [row.strategy.name for row in plan.planned if row.outside_model] == ["immediate"]
     assert not recommendation(plan).startswith("Caution")
     assert plan_to_json(plan)["recommendation"]["outside_model"] is False
 
@@ -111,17 +113,18 @@ def test_a_horizon_shorter_than_a_bar_warns():
 
 
 def test_the_recommendation_names_the_strategies_within_the_model_when_the_best_is_outside():
-    """20% of ADV in a day at a high risk aversion: Almgren–Chriss front-loads past the market's volume in the
-    first slice (and above 2,000 bps); it still has the lowest E + λV, and the text says so and names TWAP and
-    VWAP, which stay within the model's range."""
-    plan = make_plan(Order("X", "buy", 1e6, 1.0, 10), _market(), {"risk_aversion_per_usd": 1e-3}, names=FAST)
+    """20% of ADV in a day at a high risk aversion, without a participation cap: Immediate (a block of 200% of the
+    first slice's volume, above 2,000 bps) has the lowest E + λV and Almgren–Chriss front-loads past the market's
+    volume too; the text says the best is outside the model and names TWAP and VWAP, which stay within it."""
+    settings = {"risk_aversion_per_usd": 1e-3, "max_participation": 1.0}  # no participation cap: it front-loads
+    plan = make_plan(Order("X", "buy", 1e6, 1.0, 10), _market(), settings, names=FAST)
     rows = {row.strategy.name: row for row in plan.planned}
     assert rows["ac_discrete"].outside_model and not rows["twap"].outside_model and not rows["vwap"].outside_model
     assert plan.warnings == ()
     text = recommendation(plan)
-    assert text.startswith("Caution: this plan is outside the model's range (its child orders reach 163%")
+    assert text.startswith("Caution: this plan is outside the model's range (its child orders reach 200%")
     assert "Other strategies within the model's range: TWAP, VWAP." in text
-    assert "Almgren–Chriss has the lowest expected cost" in text
+    assert "Immediate has the lowest expected cost" in text
 
 
 def test_plan_json_and_text_carry_the_warnings(capsys):

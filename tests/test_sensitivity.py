@@ -113,7 +113,7 @@ def test_the_swept_settings_come_from_the_parameters_own_labels_and_ranges():
     ranges = setting_sweep_ranges({"multiscale_unknown": 1.0})
     assert ranges["participation_rate"] == ("POV participation (%)", 0.01, 1.0, False)
     assert ranges["nonlinear_risk_aversion_per_usd"][0] == "Nonlinear risk aversion λ (1/$)"
-    assert ranges["regime_period_minutes"] == ("Regime period (minutes)", 7.5, 30.0, False)  # half to twice 15
+    assert ranges["regime_high_speed"][1:] == (0.55, 5.0, False)  # its own slider's range
     assert "seed" not in ranges and "method" not in ranges and "ladder_cross_unfilled" not in ranges
     assert "risk_aversion_per_usd" not in ranges  # shared: the page lists it with the order and market inputs
     assert set(ranges) <= set(sweepable_parameters()) and "_resolved_rl_agent" not in sweepable_parameters()

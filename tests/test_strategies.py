@@ -1,7 +1,5 @@
 """Every registered strategy: invariants with hypothesis, validation, and the benchmark schedules."""
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -130,9 +128,10 @@ def test_immediate_trades_everything_first(table1_order, table1_market):
     assert schedule.trades_shares.tolist() == [1e6, 0, 0, 0, 0]
     assert schedule.blocks_shares.tolist() == [1e6, 0, 0, 0, 0]  # one block, whatever the grid
     cost = costs.estimate(schedule, table1_market)
-    # docs/MATH.md section 11: one block of X pays eps X + Y sigma X (X / ADV)^(1/2) (square-root law, Y = 1), no
+    # docs/MATH.md section 11: one block of X sweeps the book, eps X + kappa X^2 / 2 with kappa = rho eta, no
     # permanent cost on itself, V = 0; the same on any slice grid
-    assert cost.expected_usd == pytest.approx(0.0625 * 1e6 + 0.95 * 1e6 * math.sqrt(1e6 / 5e6), rel=1e-12)
+    kappa = table1_market.transient_decay * table1_market.eta_usd_day_per_share2
+    assert cost.expected_usd == pytest.approx(0.0625 * 1e6 + 0.5 * kappa * 1e12, rel=1e-12)
     assert cost.variance_usd2 == 0
     finer = registry.get("immediate").schedule(Order("DEMO", "sell", 1e6, 5.0, 390), table1_market)
     assert costs.estimate(finer).expected_usd == pytest.approx(cost.expected_usd, rel=1e-12)

@@ -271,5 +271,5 @@ def test_a_link_with_a_participation_limit_reaches_the_table():
     assert not at.exception and not _notes(at)
     assert at.number_input(key="max_participation").value == 1
     notes = at.dataframe[0].value.set_index("strategy")["participation_note"]
-    assert "above the 1% limit" in notes["TWAP"]
+    assert "max participation of 1%" in notes["TWAP"]
     assert at.query_params["max_participation"] == "1"
