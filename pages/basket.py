@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from optexec.basket import spreadsheet, storage
 from optexec.basket.input import BasketError, read_table
 from optexec.basket.plan import DEFAULT_STRATEGIES, JOINT
 from optexec.store import db
@@ -22,16 +23,22 @@ WIDGETS = {"horizon_days": "basket_horizon", "slices": "basket_slices", "risk_av
 token = st.query_params.get("basket")
 if token and token != st.session_state.get("basket_link_seen"):  # a shared link, opened: its basket and settings
     st.session_state["basket_link_seen"] = token
+    st.session_state.pop("basket_link_problem", None)
     try:
-        shared_table, shared_settings = basket_view.read_link(token)
-    except ValueError as error:
-        st.error(formats.message(error))
+        saved = storage.load_basket(token)
+    except storage.UnknownBasketError as error:
+        st.session_state["basket_link_problem"] = ("error", formats.message(error))
+    except ValueError as error:  # the store cannot be read now (busy, damaged): say so, the page still works
+        st.session_state["basket_link_problem"] = ("warning", formats.message(error))
     else:
-        st.session_state["basket_link_table"] = shared_table
+        st.session_state["basket_link_table"] = saved.table
         st.session_state["basket_link_number"] = st.session_state.get("basket_link_number", 0) + 1
         for name, key in WIDGETS.items():
-            if name in shared_settings:
-                st.session_state[key] = shared_settings[name]
+            if name in saved.settings:
+                st.session_state[key] = saved.settings[name]
+problem = st.session_state.get("basket_link_problem")
+if token and problem and token == st.session_state.get("basket_link_seen"):
+    (st.error if problem[0] == "error" else st.warning)(problem[1])
 
 upload = st.file_uploader("Basket file (CSV or Parquet)", type=["csv", "parquet"], key="basket_file")
 if upload is not None:
@@ -134,19 +141,46 @@ def schedules() -> None:
 
 schedules()
 
+settings_now = {"horizon_days": float(horizon), "slices": int(slices), "risk_aversion_per_usd": float(risk_aversion),
+                "drop_bad_rows": bool(drop), "extra_strategies": list(extra)}  # fmt: skip
+current_id = storage.basket_id(frame, settings_now)
+
+
+def saved_report() -> str:
+    """The HTML report, the basket saved first so that the id it names opens it."""
+    try:
+        ident, not_saved = storage.save_basket(frame, settings_now), None
+    except ValueError as error:
+        ident, not_saved = None, str(error)
+    return basket_view.report_html(plan, figures, dt.datetime.now(dt.UTC), ident, not_saved)
+
+
 st.subheader("Export")
-left, right = st.columns(2)
-left.download_button("Basket report (HTML)", lambda: basket_view.report_html(plan, figures, dt.datetime.now(dt.UTC)),
-                     file_name="basket_report.html", mime="text/html", key="basket_report")  # fmt: skip
+left, middle, right = st.columns(3)
+left.download_button("Basket report (HTML)", saved_report, file_name="basket_report.html", mime="text/html",
+                     key="basket_report")  # fmt: skip
+middle.download_button("Workbook (.xlsx)", lambda: spreadsheet.basket_xlsx(plan, current_id),
+                       file_name="basket.xlsx", key="basket_xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
 right.download_button("Orders (CSV for a spreadsheet)", lambda: basket_view.spreadsheet_csv(plan),
                       file_name="basket_orders.csv", mime="text/csv", key="basket_csv")  # fmt: skip
-share = basket_view.link_token(frame, {"horizon_days": float(horizon), "slices": int(slices),
-                                       "risk_aversion_per_usd": float(risk_aversion), "drop_bad_rows": bool(drop),
-                                       "extra_strategies": list(extra)})  # fmt: skip
-st.session_state["basket_link_seen"] = share
-if st.query_params.get("basket") != share:
-    st.query_params["basket"] = share
-st.caption(
-    "The address bar holds this basket and its settings (?basket=…): copy it to share what you see. The link "
-    "carries the basket itself; it is not saved in the store."
-)
+
+st.subheader("Share")
+if st.button("Share: save the basket and show its link", key="basket_share"):
+    try:
+        shared_id = storage.save_basket(frame, settings_now)
+    except ValueError as error:
+        st.warning(formats.message(error))
+    else:
+        st.session_state["basket_link_seen"] = shared_id
+        st.query_params["basket"] = shared_id
+        token = shared_id
+if token and token == current_id:
+    base = st.context.url
+    st.code(f"{base}?basket={current_id}" if base else f"?basket={current_id}", language=None)
+    note = f"Basket {current_id} is saved in the store with its settings: this link reopens it on any browser using "
+    st.caption(formats.plain(note + "the same store. A correlation file is not part of the link."))
+else:
+    if token and token == st.session_state.get("basket_link_seen") and "basket_link_problem" not in st.session_state:
+        del st.query_params["basket"]  # the basket changed since its link: the address no longer names it
+    st.caption("Share saves the basket and its settings in the store under an id (?basket=ID) and shows the link.")

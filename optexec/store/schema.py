@@ -276,10 +276,19 @@ LOAD_HISTORY_DDL = """CREATE TABLE IF NOT EXISTS load_history (
   outcome VARCHAR
 )"""
 
+#: baskets saved for a shareable link (``?basket=ID``, optexec.basket.storage): the id is the first 12 hex digits of
+#: the SHA-256 of the canonical JSON of the orders and settings, so the same basket always gets the same id
+BASKETS_DDL = """CREATE TABLE IF NOT EXISTS baskets (
+  id VARCHAR PRIMARY KEY,
+  created_at TIMESTAMP NOT NULL,
+  orders VARCHAR NOT NULL,
+  settings VARCHAR NOT NULL
+)"""
+
 
 def create_schema(con) -> None:
-    """Create every table (if missing) on a DuckDB connection, and the load history, and migrate an older layout
-    (``optexec.store.migrations``), in one transaction."""
+    """Create every table (if missing) on a DuckDB connection, the load history and the saved baskets, and migrate an
+    older layout (``optexec.store.migrations``), in one transaction."""
     from optexec.store import migrations
 
     con.execute("BEGIN TRANSACTION")
@@ -287,6 +296,7 @@ def create_schema(con) -> None:
         for table in TABLES.values():
             con.execute(table.ddl())
         con.execute(LOAD_HISTORY_DDL)
+        con.execute(BASKETS_DDL)
         for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these
             con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
         con.execute("ALTER TABLE load_history ADD COLUMN IF NOT EXISTS outcome VARCHAR")  # made before refusals were

@@ -2,17 +2,15 @@
 
 Figures: cost against % ADV (bubble = notional), remaining notional over time by side with the remaining std, the
 risk-contribution bars, the joint vs independent frontier, and per-order schedules. The report is one self-contained
-HTML file (plotly.js inlined once); the spreadsheet is the order table as CSV (optexec.report.table_csv).
+HTML file (plotly.js inlined once) naming the basket's id; the spreadsheets are the order table as CSV
+(optexec.report.table_csv) and the workbook of optexec.basket.spreadsheet.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
 import io
-import json
-import zlib
 
 import numpy as np
 import pandas as pd
@@ -42,40 +40,8 @@ EXAMPLE = pd.DataFrame({
 })  # fmt: skip
 
 
-#: a link's basket, decompressed, may hold at most this many bytes (a link is not a way to upload a large file)
-MAX_LINK_BYTES = 2_000_000
+#: the page settings a shared basket keeps with its orders (optexec.basket.storage)
 LINK_SETTINGS = ("horizon_days", "slices", "risk_aversion_per_usd", "drop_bad_rows", "extra_strategies")
-
-
-def link_token(table: pd.DataFrame, settings: dict) -> str:
-    """The basket and its settings as one URL-safe text (``?basket=...``): JSON, compressed, base64. The link
-    carries the basket itself; nothing is saved in the store."""
-    payload = {"table": json.loads(table.to_json(orient="split", index=False)),
-               **{k: settings[k] for k in LINK_SETTINGS if k in settings}}  # fmt: skip
-    packed = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 9)
-    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
-
-
-def read_link(token: str) -> tuple[pd.DataFrame, dict]:
-    """The basket table and settings of a ``link_token``; ValueError "the basket link is damaged" otherwise."""
-    damaged = ValueError("the basket link is damaged or was cut short: ask for it again")
-    try:
-        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        inflater = zlib.decompressobj()
-        text = inflater.decompress(packed, MAX_LINK_BYTES)
-        if inflater.unconsumed_tail:
-            raise ValueError("the basket in the link is too large to open from a link")
-        payload = json.loads(text)
-        table = payload["table"]
-        frame = pd.DataFrame(table["data"], columns=table["columns"])
-    except ValueError as error:
-        if "too large" in str(error):
-            raise
-        raise damaged from None
-    except (KeyError, TypeError, zlib.error, UnicodeDecodeError):
-        raise damaged from None
-    settings = {k: payload[k] for k in LINK_SETTINGS if k in payload}
-    return frame, settings
 
 
 @st.cache_data(show_spinner="Pricing the basket…", max_entries=32)
@@ -224,9 +190,16 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:,.2f}", escape=True)
 
 
-def report_html(plan: BasketPlan, figures: list[go.Figure], generated: dt.datetime) -> str:
-    """The basket report: totals, strategies, orders, roll-ups, where the numbers come from, and the charts;
-    self-contained (plotly.js inlined once)."""
+def report_html(
+    plan: BasketPlan,
+    figures: list[go.Figure],
+    generated: dt.datetime,
+    basket_id: str | None = None,
+    not_saved: str | None = None,
+) -> str:
+    """The basket report: its id (the ``?basket=ID`` link that reopens it; ``not_saved`` says why there is none),
+    totals, strategies, orders, roll-ups, where the numbers come from, and the charts; self-contained (plotly.js
+    inlined once)."""
     strategies = plan.strategy_table()
     if strategies["error"].isna().all():
         strategies = strategies.drop(columns=["error"])
@@ -242,6 +215,11 @@ def report_html(plan: BasketPlan, figures: list[go.Figure], generated: dt.dateti
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in plan.warnings)
     top = totals(plan, name)
     title = f"Basket pre-trade report: {len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}"
+    if basket_id:
+        ident = html.escape(basket_id)
+        saved = f"Basket {ident}, saved in the store: the Basket page reopens it with ?basket={ident}."
+    else:
+        saved = f"This basket is not saved in the store (no link): {html.escape(not_saved or 'not shared')}."
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -253,6 +231,7 @@ th:first-child, td:first-child {{ text-align: left; }}
 .wide {{ overflow-x: auto; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
+<p id="basket-id">{saved}</p>
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money, in $
 and in bps of the gross notional; each order is priced under its symbol's own market model; joint_ac optimises the
 linear model (spread, η, γ) with the correlated price risk (multi-asset Almgren–Chriss, docs/MATH.md section 10).
