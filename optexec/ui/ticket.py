@@ -65,7 +65,7 @@ SHARES = links.Number("Shares", 0.0, MAX_SHARES, low_open=True)
 NO_SOURCE_SHARES = 100_000.0  # the size box of a symbol without parameters (no ADV to take 5% of)
 CHOICES = {"side": SIDES, "size_mode": SIZE_MODES, "risk_aversion": RISK_AVERSION_GRID,
            "eta_x": IMPACT_MULTIPLIERS, "gamma_x": IMPACT_MULTIPLIERS}  # fmt: skip
-PAGE_KEYS = ("plan_panel", "compare_a", "compare_b", "sweep_param", "sim_paths", "sim_seed")
+PAGE_KEYS = ("plan_panel", "compare_a", "compare_b", "sweep_param", "sim_paths", "sim_seed", "basket")
 SEEDED_KEY, LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY = "_optexec_seeded", "_optexec_link_cal", "_optexec_run", "_side"
 MODEL_KEY, MODEL_CHOSEN_KEY = "cost_model", "_optexec_cost_model_chosen"  # the choice; True once the user made one
 
