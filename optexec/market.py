@@ -20,7 +20,8 @@ costs positive when they lose money, in $.
     power        Y sigma sum |w_k| (|w_k| / v_k)^p               (v_k the slice's expected market volume; ATHL)
     block        kappa sum b_k^2 / 2                             (a block sweeps the book: half the displacement
                                                                   it makes; kappa the book's impact per share)
-    permanent    gamma sum n_k E_k = gamma (X^2 - sum n_k^2) / 2 (E_k = shares done before child k)
+    permanent    gamma sum n_k E_k = gamma (X^2 - sum n_k^2) / 2 (E_k = shares done before child k); a block also
+                 pays gamma (b_k^2 / 2 + b_k w_k): it walks through the permanent impact it makes
     transient    exact exponential-kernel sum (``TransientImpact``): a block costs b (D- + kappa b / 2), a rate u
                  over a slice costs int u D dt, dD = -rho D dt + kappa dX
     price risk   drift s alpha tau sum x_k and variance sigma^2 tau sum x_k^2 (x_k holdings after child k)
@@ -225,16 +226,22 @@ class BlockImpact:
 @dataclass(frozen=True)
 class LinearPermanent:
     """Linear permanent impact: child order k pays gamma E_k per share, E_k the shares done before it
-    (docs/MATH.md section 2, eq 8: gamma (X^2 - sum n_k^2) / 2 for a finished order)."""
+    (docs/MATH.md section 2, eq 8: gamma (X^2 - sum n_k^2) / 2 for a finished order of worked child orders; the
+    Almgren–Chriss temporary eta of a slice holds the rest). A block b walks through the permanent impact it makes
+    while it sweeps: gamma (E_k b + b^2 / 2), and the slice's worked part then starts from E_k + b (section 11)."""
 
     gamma_usd_per_share2: float
     bucket: str = "permanent"
 
     def expected_usd(self, trades: StaticTrades) -> np.ndarray:
-        return self.gamma_usd_per_share2 * np.sum(trades.trades_shares * trades.done_before_shares, axis=-1)
+        block = trades.blocks_shares
+        own = trades.trades_shares * trades.done_before_shares + block * (0.5 * block + trades.worked_shares)
+        return self.gamma_usd_per_share2 * np.sum(own, axis=-1)
 
     def charge_usd(self, step: SliceStep) -> np.ndarray:
-        return self.gamma_usd_per_share2 * step.done_before_shares * step.traded_shares
+        block = step.block_shares
+        own = step.done_before_shares * step.traded_shares + block * (0.5 * block + step.worked_shares)
+        return self.gamma_usd_per_share2 * own
 
     def separable(self, volume_shares: np.ndarray, slice_days: float) -> Separable:
         # gamma (X^2 - sum n^2) / 2: the constant gamma X^2 / 2 does not move an allocation, the rest is -gamma n^2/2

@@ -294,12 +294,24 @@ def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def within_limit(row: PlanRow, limit: float) -> bool:
+    """True when no child order of the row's schedule goes above ``limit`` x its slice's expected volume."""
+    return float(np.max(row.schedule.participation)) <= limit * (1 + 1e-9)
+
+
+def ranked_rows(plan: Plan) -> list[PlanRow]:
+    """The planned rows by E + lambda V, those within the ticket's participation limit first (the limit is a
+    constraint of the order: a row that breaks it is ranked after every row that keeps it, and the recommendation
+    says so)."""
+    lam, limit = plan.risk_aversion_per_usd, plan.max_participation
+    return sorted(plan.planned, key=lambda row: (not within_limit(row, limit), row.cost.objective_usd(lam)))
+
+
 def best_row(plan: Plan) -> PlanRow | None:
-    """The planned strategy with the lowest E + lambda V at the plan's risk aversion."""
-    planned = plan.planned
-    if not planned:
-        return None
-    return min(planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
+    """The recommended row: the lowest E + lambda V among the rows within the participation limit (among all
+    rows when none keeps it)."""
+    ranked = ranked_rows(plan)
+    return ranked[0] if ranked else None
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
@@ -391,11 +403,13 @@ def recommendation(plan: Plan) -> str | None:
     When the order or the recommended schedule is outside the model's range (module docstring) the text starts
     with "Caution:" and says why, so a recommendation never goes to a plan the model calls absurd in silence.
     """
-    ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
+    ranked = ranked_rows(plan)
     if not ranked:
         return None
-    best, lam = ranked[0], plan.risk_aversion_per_usd
+    best, lam, limit = ranked[0], plan.risk_aversion_per_usd, plan.max_participation
     cost = best.cost
+    breaking = [row for row in ranked if not within_limit(row, limit)]
+    cheaper_breaking = [row for row in breaking if row.cost.objective_usd(lam) < cost.objective_usd(lam)]
 
     def bps(usd: float) -> float:
         return cost.to_bps(usd)
@@ -416,8 +430,21 @@ def recommendation(plan: Plan) -> str | None:
         f"{plan.market.cost_model} cost model: "
         f"{bps(cost.expected_usd):.1f} bps expected with a standard deviation of {bps(cost.std_usd):.1f} bps."
     )
-    runner_up = next((row for row in ranked[1:] if row.cost.objective_usd(lam) > cost.objective_usd(lam) * (1 + 1e-9)),
-                     None)  # fmt: skip
+    if best in breaking:
+        text += (
+            f" No strategy keeps within the {limit:.0%} participation limit: this one reaches "
+            f"{float(np.max(best.schedule.participation)):.0%} of a slice's expected volume."
+        )
+    elif cheaper_breaking:
+        names = ", ".join(
+            f"{row.strategy.label} ({float(np.max(row.schedule.participation)):.0%})" for row in cheaper_breaking
+        )
+        text += (
+            f" Lower in E + λ·Var but above the {limit:.0%} participation limit, so not recommended: {names} of a "
+            "slice's expected volume at their peak."
+        )
+    runner_up = next((row for row in ranked[1:] if row.cost.objective_usd(lam) > cost.objective_usd(lam) * (1 + 1e-9)
+                      and row not in breaking), None)  # fmt: skip
     if runner_up is not None:
         gap = runner_up.cost.objective_usd(lam) - cost.objective_usd(lam)
         text += f" The next best, {runner_up.strategy.label}, costs {bps(gap):.2f} bps (${gap:,.0f}) more in E + λ·Var."

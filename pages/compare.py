@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from optexec.planning import ranked_rows
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_core_diagnostics
@@ -40,7 +41,7 @@ def comparison(ticket: Ticket) -> None:
 
     st.subheader("Two strategies side by side")
     labels = list(planned)
-    ranked = sorted(plan.planned, key=lambda row: row.cost.objective_usd(plan.risk_aversion_per_usd))
+    ranked = ranked_rows(plan)  # the recommended first: lowest E + λ·Var within the participation limit
     best_index = labels.index(ranked[0].strategy.label)
     best_objective = ranked[0].cost.objective_usd(plan.risk_aversion_per_usd)
     different = [row for row in ranked[1:] if row.cost.objective_usd(plan.risk_aversion_per_usd) > best_objective + 1.0]

@@ -63,8 +63,8 @@ def results(ticket: Ticket) -> None:
         formats.markdown_safe(
             f"Every row priced under the {plan.market.cost_model} cost model (docs/MATH.md §11); bps of the arrival "
             f"notional {formats.usd(notional)}; VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at "
-            f"λ = {plan.risk_aversion_per_usd:g} per $; participation against the ticket's "
-            f"{plan.max_participation:.0%} limit."
+            f"λ = {plan.risk_aversion_per_usd:g} per $ among the strategies within the ticket's "
+            f"{plan.max_participation:.0%} participation limit."
         )
     )
     show_model_parameters(plan.market)

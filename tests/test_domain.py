@@ -7,7 +7,7 @@ import pytest
 from optexec import models, planning
 from optexec.cli import main
 from optexec.models import MarketParams, Order
-from optexec.planning import make_plan, plan_to_json, recommendation
+from optexec.planning import best_row, make_plan, plan_to_json, recommendation
 
 FAST = ["twap", "vwap", "ac_discrete", "immediate", "pov"]
 
@@ -122,9 +122,10 @@ def test_the_recommendation_names_the_strategies_within_the_model_when_the_best_
     assert rows["ac_discrete"].outside_model and not rows["twap"].outside_model and not rows["vwap"].outside_model
     assert plan.warnings == ()
     text = recommendation(plan)
-    assert text.startswith("Caution: this plan is outside the model's range (its child orders reach 200%")
+    assert text.startswith("Caution: this plan is outside the model's range (")
     assert "Other strategies within the model's range: TWAP, VWAP." in text
-    assert "Immediate has the lowest expected cost" in text
+    assert "Almgren–Chriss has the lowest expected cost" in text  # Immediate's 200% breaks even a 100% limit
+    assert "above the 100% participation limit, so not recommended: Immediate (200%)" in text
 
 
 def test_plan_json_and_text_carry_the_warnings(capsys):
@@ -138,3 +139,20 @@ def test_plan_json_and_text_carry_the_warnings(capsys):
     text = capsys.readouterr().out
     assert "warning: the order is 10000% of the average daily volume" in text
     assert "(outside the model's range: see its warnings)" in text
+
+
+def test_the_recommendation_keeps_within_the_participation_limit_and_names_what_breaks_it():
+    """A liquid name at the default λ: the immediate sweep has the lowest E + λV but takes 900% of its slice's
+    expected volume; the recommendation (and the ★) go to the best strategy within the 25% limit, and the text names
+    the sweep and its peak participation."""
+    market = MarketParams(100.0, 1.5, 0.01, 5e6, 4e-8, 1e-8, transient_strength_usd_per_share2=5e-7)
+    plan = make_plan(Order("X", "sell", 250_000, 1.0, 390), market, names=["immediate", "twap", "ac_discrete"])
+    lam = plan.risk_aversion_per_usd
+    rows = {row.strategy.name: row for row in plan.planned}
+    assert rows["immediate"].cost.objective_usd(lam) < rows["ac_discrete"].cost.objective_usd(lam)
+    assert best_row(plan).strategy.name == "ac_discrete"
+    text = recommendation(plan)
+    assert text.startswith("Almgren–Chriss has the lowest expected cost")
+    assert "above the 25% participation limit, so not recommended: Immediate (" in text
+    alone = make_plan(plan.order, market, {"max_participation": 0.01}, ["immediate"])
+    assert "No strategy keeps within the 1% participation limit: this one reaches" in recommendation(alone)

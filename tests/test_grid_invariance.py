@@ -78,10 +78,10 @@ def test_expected_cost_does_not_depend_on_the_grid(name, cost_model):
 
 def test_immediate_was_the_issues_worst_case():
     """The issue measured Immediate at 510.7 bps on 390 slices and 34.9 bps on 24 (eta X^2 / tau of one slice);
-    as one block it sweeps the book: eps X + kappa X^2 / 2 with kappa = rho eta, on every grid."""
+    as one block it sweeps the book: eps X + (kappa + gamma) X^2 / 2 with kappa = rho eta, on every grid."""
     for cost_model in COST_MODELS:
         at_24, at_78, at_390 = expected_usd("immediate", cost_model)
         assert at_24 == at_78 == at_390
     kappa = math.log(2) * 390 / 30 * (0.02 / (0.01 * 5e6))  # rho eta: half-life 30 minutes, eta by the rule of thumb
-    block = 0.01 * 1e5 + 0.5 * kappa * 1e5**2
+    block = 0.01 * 1e5 + 0.5 * (kappa + 0.02 / (0.1 * 5e6)) * 1e5**2  # and its own permanent impact gamma X^2 / 2
     assert expected_usd("immediate", "linear")[0] == pytest.approx(block, rel=1e-12)

@@ -94,8 +94,8 @@ def test_switching_symbol_starts_from_the_new_symbols_parameters():
 def test_setting_labels_carry_their_units():
     from optexec.ui.settings import setting_label
 
-    assert setting_label("resilience_per_day") == "Resilience (1/day)"
-    assert setting_label("transient_impact_usd_per_share2") == "Transient impact ($/share²)"
+    assert setting_label("reoptimise_every_minutes") == "Reoptimise every (minutes)"
+    assert setting_label("persistent_impact_gain_per_day") == "Persistent impact gain (1/day)"
     assert setting_label("signal_vol_usd_per_day_per_sqrt_day") == "Signal vol ($/day/√day)"
     assert setting_label("ladder_levels") == "Ladder levels"
     assert setting_label("rl_agent") == "RL agent"

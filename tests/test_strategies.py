@@ -128,10 +128,11 @@ def test_immediate_trades_everything_first(table1_order, table1_market):
     assert schedule.trades_shares.tolist() == [1e6, 0, 0, 0, 0]
     assert schedule.blocks_shares.tolist() == [1e6, 0, 0, 0, 0]  # one block, whatever the grid
     cost = costs.estimate(schedule, table1_market)
-    # docs/MATH.md section 11: one block of X sweeps the book, eps X + kappa X^2 / 2 with kappa = rho eta, no
-    # permanent cost on itself, V = 0; the same on any slice grid
+    # docs/MATH.md section 11: one block of X sweeps the book, eps X + kappa X^2 / 2 with kappa = rho eta, and walks
+    # through its own permanent impact, gamma X^2 / 2; V = 0; the same on any slice grid
     kappa = table1_market.transient_decay * table1_market.eta_usd_day_per_share2
-    assert cost.expected_usd == pytest.approx(0.0625 * 1e6 + 0.5 * kappa * 1e12, rel=1e-12)
+    expected = 0.0625 * 1e6 + 0.5 * kappa * 1e12 + 0.5 * table1_market.gamma_usd_per_share2 * 1e12
+    assert cost.expected_usd == pytest.approx(expected, rel=1e-12)
     assert cost.variance_usd2 == 0
     finer = registry.get("immediate").schedule(Order("DEMO", "sell", 1e6, 5.0, 390), table1_market)
     assert costs.estimate(finer).expected_usd == pytest.approx(cost.expected_usd, rel=1e-12)

@@ -85,12 +85,16 @@ COST_COLUMNS = {
 
 @st.cache_data(**CACHE)
 def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.DataFrame:
-    """The cost table of the (cached) plan with the cheapest (lowest E + lambda V) row marked, cached too."""
-    table = cost_table(cached_plan(order, market, settings_items))
+    """The cost table of the (cached) plan with the recommended row marked (lowest E + lambda V within the
+    participation limit, ``planning.best_row``), cached too."""
+    plan = cached_plan(order, market, settings_items)
+    table = cost_table(plan)
     money = [c for c in table.columns if c.endswith("_usd")]
     table[money] = table[money].round(0)
+    best = best_row(plan)
     if not table.empty:
-        table.insert(0, "best", ["★" if i == table["objective_usd"].idxmin() else "" for i in table.index])
+        table.insert(0, "best", ["★" if best is not None and label == best.strategy.label else "" for label in
+                                 table["strategy"]])  # fmt: skip
     return table
 
 
