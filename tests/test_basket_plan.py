@@ -3,7 +3,6 @@ symbols from ../shared/marketdata (skipped when absent; test use only, never cop
 
 from __future__ import annotations
 
-import argparse
 import json
 import zipfile
 from pathlib import Path
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optexec import basket_commands, cli, costs
+from optexec import cli, costs
 from optexec.basket import solve
 from optexec.basket.input import parse_basket
 from optexec.basket.plan import INDEPENDENT, JOINT, TWAP, frontier, plan_basket
@@ -101,17 +100,8 @@ def test_sample_roll_ups_add_up_to_the_basket(sample_plan):
     assert np.all(joint_obj <= indep_obj * (1 + 1e-6))
 
 
-_BUILD_PARSER = cli.build_parser  # optexec.cli without the basket command (registered there at merge)
-
-
 def _main(argv, monkeypatch) -> int:
-    def with_basket():
-        parser = _BUILD_PARSER()
-        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        basket_commands.add_parser(subparsers)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", with_basket)
+    """The command line as a user runs it (``basket`` is registered in optexec.cli)."""
     return cli.main(argv)
 
 

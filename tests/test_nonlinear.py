@@ -341,9 +341,10 @@ def test_slices_too_long_for_the_linear_model_raise():
 def test_order_too_big_for_the_participation_caps_says_it_cannot_respect_them():
     order = Order("X", "buy", 1e6, 0.1, 39)  # 25% of 0.1 day of 5M = 125,000 shares at most
     schedule = nonlinear(order, market(), NonlinearParams())
-    caps = 0.25 * slice_market_volume(order, market())
-    np.testing.assert_allclose(schedule.trades_shares[:-1], caps[:-1], rtol=1e-12)
+    # capped at the lowest participation that finishes instead: 1e6 of 500,000 expected shares, 200% of each slice
+    np.testing.assert_allclose(schedule.trades_shares, 2.0 * slice_market_volume(order, market()), rtol=1e-9)
     assert "the slices hold at most 125,000 shares at that limit" in schedule.warnings[-1]
+    assert "capped at 200%, the lowest participation that finishes" in schedule.warnings[-1]
     assert "cannot respect the max participation of 25%" in schedule.warnings[-1]
     with pytest.raises(ValueError, match="cannot be completed under the caps: they allow at most 39,000 shares"):
         nonlinear(order, market(), NonlinearParams(max_participation=1.0, max_child_order_shares=1000.0))

@@ -15,6 +15,7 @@ def planned(monkeypatch) -> list[float]:
     seen: list[float] = []
     record = lambda order, market, items: seen.append(dict(items)["risk_aversion_per_usd"])  # noqa: E731
     monkeypatch.setattr(plan_view, "cost_frame", record)
+    monkeypatch.setattr(plan_view, "_recent_sessions", {})  # no other desk on the server (pages run before)
     return seen
 
 

@@ -387,7 +387,9 @@ def plan_orders(
     matrix = correlation.for_symbols(symbols)
     sigma = np.array([o.market.sigma_usd_per_sqrt_day for o in orders])
     cov = covariance(sigma, matrix)
-    settings = {"risk_aversion_per_usd": lam}
+    # the basket's schedules are not capped by a participation limit yet (its joint optimum is not): each order's max
+    # participation is in its row; single-order strategies run uncapped too, so that they compare like with like
+    settings = {"risk_aversion_per_usd": lam, "max_participation": 1.0}
     names = list(dict.fromkeys(strategies))
     if any(o.row.strategy for o in orders) and PER_ORDER not in names:
         names.append(PER_ORDER)
@@ -400,7 +402,7 @@ def plan_orders(
                 elif name == INDEPENDENT:
                     schedules = _each(orders, lambda i: ac_discrete(_order(orders[i], grid.end_slices[i],
                                                                            grid.slice_days), orders[i].market,
-                                                                    ACParams(lam)))  # fmt: skip
+                                                                    ACParams(lam, max_participation=1.0)))  # fmt: skip
                 elif name == PER_ORDER:
                     chosen = [o.row.strategy or "ac_discrete" for o in orders]
                     schedules = _registry_schedules(name, orders, grid, settings, chosen)
