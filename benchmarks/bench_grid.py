@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optexec import costs  # noqa: E402
 from optexec.models import COST_MODELS, MarketParams, Order, u_shaped_volume_profile  # noqa: E402
+from optexec.planning import resolve_inputs
 from optexec.strategies import registry  # noqa: E402
 
 GRIDS = (24, 78, 390)
@@ -45,7 +46,8 @@ def table(names: list[str]) -> list[tuple[str, str, list[float], float]]:
             start = time.perf_counter()
             bps = []
             for slices in GRIDS:
-                estimate = costs.estimate(strategy.schedule(order(slices), m))
+                o = order(slices)
+                estimate = costs.estimate(strategy.schedule(o, m, resolve_inputs(o, m, {}, [strategy])))
                 bps.append(estimate.to_bps(estimate.expected_usd))
             rows.append((name, cost_model, bps, time.perf_counter() - start))
     return rows
@@ -61,8 +63,9 @@ def participation_table(names: list[str]) -> None:
     for name in names:
         strategy = registry.get(name)
         for lam in (1e-6, 5e-6):
-            free = strategy.schedule(big, m, {"risk_aversion_per_usd": lam, "max_participation": 1.0})
-            capped = strategy.schedule(big, m, {"risk_aversion_per_usd": lam})
+            resolved = resolve_inputs(big, m, {"risk_aversion_per_usd": lam}, [strategy])
+            free = strategy.schedule(big, m, {"risk_aversion_per_usd": lam, "max_participation": 1.0, **resolved})
+            capped = strategy.schedule(big, m, {"risk_aversion_per_usd": lam, **resolved})
             notes = [w for w in capped.warnings if "max participation" in w]
             says = next((w for w in notes if w.startswith("cannot")), notes[0] if notes else "")
             verdict = "cannot: " + says.split(": ", 1)[1] if says.startswith("cannot") else ("capped" if says else "")
