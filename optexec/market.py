@@ -18,12 +18,12 @@ costs positive when they lose money, in $.
     spread       eps sum |n_k|                                   (eps = half spread)
     linear       (eta / tau) sum w_k^2                           (Almgren–Chriss h(v) = eta v, v = w / tau)
     power        Y sigma sum |w_k| (|w_k| / v_k)^p               (v_k the slice's expected market volume; ATHL)
-    block        kappa sum b_k^2 / 2                             (a block sweeps the book: half the displacement
-                                                                  it makes; kappa the book's impact per share)
     permanent    gamma sum n_k E_k = gamma (X^2 - sum n_k^2) / 2 (E_k = shares done before child k); a block also
                  pays gamma (b_k^2 / 2 + b_k w_k): it walks through the permanent impact it makes
     transient    exact exponential-kernel sum (``TransientImpact``): a block costs b (D- + kappa b / 2), a rate u
-                 over a slice costs int u D dt, dD = -rho D dt + kappa dX
+                 over a slice of tau costs int u D dt, dD = -rho D dt + kappa dX. In the memoryless models only
+                 blocks move D (the worked flow's impact is the temporary component's): a block sweeps the book,
+                 which recovers at rho, and every later trade pays what is left of it
     price risk   drift s alpha tau sum x_k and variance sigma^2 tau sum x_k^2 (x_k holdings after child k)
 """
 
@@ -203,27 +203,6 @@ class PowerTemporary:
 
 
 @dataclass(frozen=True)
-class BlockImpact:
-    """A block b done at once sweeps the order book: it pays half the displacement it makes, kappa b^2 / 2
-    (Obizhaeva–Wang's block cost, docs/MATH.md sections 4 and 11), with kappa the book's impact per share (the fitted
-    transient strength, or rho eta: the book whose steady state is the linear temporary impact). Used by cost models
-    without transient impact; with it, the transient component prices blocks (and their decay) itself."""
-
-    strength_usd_per_share2: float
-    bucket: str = "temporary"
-
-    def expected_usd(self, trades: StaticTrades) -> np.ndarray:
-        blocks = trades.blocks_shares
-        return 0.5 * self.strength_usd_per_share2 * np.sum(blocks * blocks, axis=-1)
-
-    def charge_usd(self, step: SliceStep) -> np.ndarray:
-        return 0.5 * self.strength_usd_per_share2 * step.block_shares * step.block_shares
-
-    def separable(self, volume_shares: np.ndarray, slice_days: float) -> None:
-        return None  # a block is a choice of how to trade, not a per-slice size the allocators set
-
-
-@dataclass(frozen=True)
 class LinearPermanent:
     """Linear permanent impact: child order k pays gamma E_k per share, E_k the shares done before it
     (docs/MATH.md section 2, eq 8: gamma (X^2 - sum n_k^2) / 2 for a finished order of worked child orders; the
@@ -257,10 +236,17 @@ class TransientImpact:
     slice of tau costs int u D dt = u (D H + kappa u R) with H = (1 - a) / rho, R = (tau - H) / rho, a = e^{-rho tau},
     and leaves D a + kappa u H. Every formula is exact for piecewise-constant rates, so the cost converges as the
     grid is refined.
+
+    worked_flow_builds : whether the worked flow moves D too (transient impact proper). False in the memoryless
+    models (linear, calibrated without a fitted strength): their temporary component prices the worked flow, which
+    leaves nothing behind, while a block still sweeps the book, whose displacement then recovers at rho and is paid
+    by every later trade (docs/MATH.md section 11: a block priced without that memory would be a second, free pool
+    of liquidity). Then a rate u costs u D H and leaves D a.
     """
 
     strength_usd_per_share2: float
     decay_per_day: float
+    worked_flow_builds: bool = True
     bucket: str = "transient"
 
     def _constants(self, slice_days: float) -> tuple[float, float, float]:
@@ -274,14 +260,16 @@ class TransientImpact:
     def expected_usd(self, trades: StaticTrades) -> np.ndarray:
         kappa = self.strength_usd_per_share2
         a, hold, ramp = self._constants(trades.slice_days)
+        flow = 1.0 if self.worked_flow_builds else 0.0
         block = trades.blocks_shares
         rate = trades.worked_shares / trades.slice_days
         # D-_{k+1} = a D-_k + kappa (a b_k + H u_k), D-_1 = 0: a first-order linear filter over the slices
-        push = kappa * (a * block + hold * rate)
+        push = kappa * (a * block + flow * hold * rate)
         shifted = np.zeros_like(push)
         shifted[..., 1:] = push[..., :-1]
         before = lfilter([1.0], [1.0, -a], shifted, axis=-1)
-        cost = block * (before + 0.5 * kappa * block) + rate * ((before + kappa * block) * hold + kappa * rate * ramp)
+        own_flow = flow * kappa * rate * ramp
+        cost = block * (before + 0.5 * kappa * block) + rate * ((before + kappa * block) * hold + own_flow)
         return np.sum(cost, axis=-1)
 
     def charge_usd(self, step: SliceStep) -> np.ndarray:
@@ -290,18 +278,20 @@ class TransientImpact:
     def step(self, step: SliceStep) -> tuple[np.ndarray, np.ndarray]:
         """(the slice's transient cost, D- at the next slice's start) on every path."""
         kappa = self.strength_usd_per_share2
+        flow = 1.0 if self.worked_flow_builds else 0.0
         a, hold, ramp = self._constants(step.slice_days)
         block = step.block_shares
         rate = step.worked_shares / step.slice_days
         after_block = step.transient_usd + kappa * block
-        cost = block * (step.transient_usd + 0.5 * kappa * block) + rate * (after_block * hold + kappa * rate * ramp)
-        return cost, a * after_block + kappa * hold * rate
+        own_flow = flow * kappa * rate * ramp
+        cost = block * (step.transient_usd + 0.5 * kappa * block) + rate * (after_block * hold + own_flow)
+        return cost, a * after_block + flow * kappa * hold * rate
 
     def separable(self, volume_shares: np.ndarray, slice_days: float) -> None:
         return None  # couples the slices: not a per-slice cost
 
 
-Component = Spread | LinearTemporary | PowerTemporary | BlockImpact | LinearPermanent | TransientImpact
+Component = Spread | LinearTemporary | PowerTemporary | LinearPermanent | TransientImpact
 
 
 @dataclass(frozen=True)
@@ -333,8 +323,13 @@ class CostModel:
 
     @property
     def transient(self) -> TransientImpact | None:
-        """The transient component, if the model has one (the simulator keeps its state)."""
+        """The transient component, if the model has one (the simulator keeps its state D)."""
         return next((c for c in self.components if isinstance(c, TransientImpact)), None)
+
+    @property
+    def has_flow_memory(self) -> bool:
+        """Whether the worked flow moves the book (transient impact proper), not only blocks."""
+        return self.transient is not None and self.transient.worked_flow_builds
 
     def expected(self, trades: StaticTrades, side_sign: int) -> ExpectedCost:
         """Expected cost by bucket, drift and variance of static schedules (docs/MATH.md sections 2, 8, 11)."""
@@ -373,17 +368,22 @@ class CostModel:
 
     def describe(self) -> str:
         """The components in plain words (for the tables' "priced under" column)."""
-        return " + ".join(_WORDS[type(c)] for c in self.components)
+        return " + ".join(_words(c) for c in self.components)
 
 
 _WORDS = {
     Spread: "spread",
     LinearTemporary: "linear temporary",
     PowerTemporary: "power-law temporary",
-    BlockImpact: "order-book sweep of blocks",
     LinearPermanent: "linear permanent",
-    TransientImpact: "transient",
 }
+
+
+def _words(component: Component) -> str:
+    """A component in plain words; the transient one says whether the worked flow moves the book."""
+    if isinstance(component, TransientImpact):
+        return "transient" if component.worked_flow_builds else "order-book sweep of blocks (recovering)"
+    return _WORDS[type(component)]
 
 
 @lru_cache(maxsize=256)
@@ -403,10 +403,9 @@ def cost_model(market: MarketParams) -> CostModel:
     with_transient = market.cost_model == "linear+transient" or (
         market.cost_model == "calibrated" and (market.transient_strength_usd_per_share2 or 0.0) > 0
     )
-    if with_transient:
-        components.append(TransientImpact(market.transient_strength, market.transient_decay))
-    else:  # blocks still sweep the book the temporary impact comes from (kappa = rho eta unless fitted)
-        components.append(BlockImpact(market.transient_strength))
+    # without transient impact the worked flow leaves nothing behind, but blocks still sweep the book the temporary
+    # impact comes from (kappa = rho eta unless fitted), which recovers at rho
+    components.append(TransientImpact(market.transient_strength, market.transient_decay, with_transient))
     return CostModel(market.cost_model, tuple(components), sigma, market.drift_usd_per_day)
 
 

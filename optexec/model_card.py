@@ -17,7 +17,6 @@ from typing import Any
 
 from optexec import constants
 from optexec.market import (
-    BlockImpact,
     LinearPermanent,
     LinearTemporary,
     PowerTemporary,
@@ -39,8 +38,6 @@ _COMPONENT_PARAMETERS = {
     Spread: ("spread_usd",),
     LinearTemporary: ("eta_usd_day_per_share2",),
     PowerTemporary: ("power_coefficient", "power_exponent", "sigma_usd_per_sqrt_day", "adv_shares"),
-    # kappa = rho eta unless a strength was fitted: the book whose steady state is the linear temporary impact
-    BlockImpact: ("transient_strength_usd_per_share2", "transient_decay_per_day", "eta_usd_day_per_share2"),
     LinearPermanent: ("gamma_usd_per_share2",),
     TransientImpact: ("transient_strength_usd_per_share2", "transient_decay_per_day"),
 }
@@ -183,6 +180,8 @@ def model_parameters(market: MarketParams) -> list[ModelParameter]:
     names: list[str] = []
     for component in model.components:
         names += [n for n in _COMPONENT_PARAMETERS[type(component)] if n not in names]
+    if market.transient_strength_usd_per_share2 is None and "eta_usd_day_per_share2" not in names:
+        names.append("eta_usd_day_per_share2")  # kappa = rho eta: the book's strength comes from eta
     names += [n for n in _RISK_PARAMETERS if n not in names]
     parameters = []
     for name in names:

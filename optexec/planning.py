@@ -295,8 +295,12 @@ def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
 
 
 def within_limit(row: PlanRow, limit: float) -> bool:
-    """True when no child order of the row's schedule goes above ``limit`` x its slice's expected volume."""
-    return float(np.max(row.schedule.participation)) <= limit * (1 + 1e-9)
+    """True when no child order of the row's schedule goes above ``limit`` x its slice's expected volume and it has
+    no block (a trade done at once is above any limit, whatever its slice's volume: docs/MATH.md section 11)."""
+    schedule = row.schedule
+    if np.any(schedule.block_trades_shares > 1e-9 * schedule.order.shares):
+        return False
+    return float(np.max(schedule.participation)) <= limit * (1 + 1e-9)
 
 
 def ranked_rows(plan: Plan) -> list[PlanRow]:

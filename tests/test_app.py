@@ -198,7 +198,7 @@ def test_the_plan_says_which_model_prices_it_why_and_its_parameters(app):
     assert "cost_model" not in app.query_params
     table = app.dataframe[0].value
     assert set(table["priced_under"]) == {
-        "linear: spread + linear temporary + linear permanent + order-book sweep of blocks"
+        "linear: spread + linear temporary + linear permanent + order-book sweep of blocks (recovering)"
     }
     linear = table.set_index("strategy")["expected_cost_usd"]
     app.selectbox(key="cost_model").set_value("calibrated").run()

@@ -80,7 +80,7 @@ class PeriodCost:
 
     def __init__(self, order: Order, market: MarketParams, config: EnvConfig) -> None:
         self.cost_model = cost_model(market)
-        if self.cost_model.transient is not None:
+        if self.cost_model.has_flow_memory:
             raise ValueError(
                 f"the DP optimum does not model transient impact (the {market.cost_model!r} cost model has it): "
                 "price the market under a cost model without it to compare"

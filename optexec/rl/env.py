@@ -217,6 +217,11 @@ class BatchExecutionEnv:
         return self.observe(), -(cost + penalty), self.done
 
 
+def _nothing_moves_book(step: SliceStep) -> bool:
+    """No block and no displacement: a memoryless model's book stays where it is."""
+    return not np.any(step.block_shares) and not np.any(step.transient_usd)
+
+
 def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(charges by bucket of consecutive slices stacked on the first axis of ``step``'s arrays, (m, ...); D- after
     the last slice): what ``CostModel.charge`` gives slice after slice (docs/MATH.md section 11). The components
@@ -226,6 +231,8 @@ def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndar
     charges: dict[str, np.ndarray] = {name: np.zeros(1) for name in BUCKETS}
     level = step.transient_usd
     for component in model.components:
+        if isinstance(component, TransientImpact) and not component.worked_flow_builds and _nothing_moves_book(step):
+            continue  # memoryless model, no block, nothing left on the book: it charges nothing
         if isinstance(component, TransientImpact):
             rows = []
             for i in range(np.shape(step.worked_shares)[0]):

@@ -118,7 +118,7 @@ def evaluate(order: Order, market: MarketParams, agents: Mapping[str, Any], regi
     config = EnvConfig(decision_periods(order, periods), risk_aversion_per_usd, model)
     strategies = [registry.get("twap"), registry.get("vwap"), registry.get("ac_discrete")]
     notes = []
-    if cost_model(market_r).transient is None:
+    if not cost_model(market_r).has_flow_memory:
         dp = DPAgent(solve_dp(order, market_r, config, dp_grid))
         strategies.append(agent_strategy("dp_optimum", "DP optimum", dp))
         discrete = DPAgent(solve_dp_fractions(order, market_r, config))

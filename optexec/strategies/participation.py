@@ -8,7 +8,9 @@ function: it returns a new Schedule whose warnings say what was moved, or that t
 limit and its maximum participation:
 
 * a block (``Schedule.blocks_shares``: an immediate sweep, Obizhaeva–Wang's end blocks, POV's final sweep) is the
-  strategy's choice and is never split; a block larger than its slice's cap breaks the limit;
+  strategy's choice and is never split; a schedule with a block breaks the limit whatever the block's size against
+  its slice's volume, since a trade done at once takes the book at an unbounded rate (and measured against one
+  slice's volume its participation would depend on the grid);
 * when the caps of all slices hold less than the order, the schedule is capped at the lowest participation that
   finishes it (found by bisection) and says so;
 * child orders against the order's direction (a strong drift) are left as they are.
@@ -18,6 +20,8 @@ carry_k = S_k - min_{j <= k} S_j with S_k = sum_{i <= k} (n_i - cap_i) and S_0 =
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -51,6 +55,16 @@ def _fill_backward(room: np.ndarray, shares: float) -> np.ndarray:
     return np.clip(shares - later, 0.0, room)
 
 
+def _block_warning(blocks: np.ndarray, order, limit_words: str) -> str:
+    """Why a schedule with blocks never keeps a participation limit (module docstring)."""
+    shares = float(np.sum(np.maximum(blocks, 0.0)))
+    return (
+        f"cannot respect the max participation of {limit_words}: its blocks ({shares:,.0f} shares, "
+        f"{shares / order.shares:.0%} of the order) are done at once, and a trade done at once takes the whole book "
+        "whatever the slice's volume (it is ranked after the strategies that keep the limit)"
+    )
+
+
 def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_MAX_PARTICIPATION) -> Schedule:
     """The schedule with no child order above ``max_participation`` x its slice's expected volume where it can
     (module docstring); its warnings name the limit, or say why the strategy cannot respect it."""
@@ -61,9 +75,11 @@ def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_M
     blocks = schedule.block_trades_shares
     tolerance = 1e-9 * order.shares
     cap = rate * np.maximum(volume, 0.0)
-    if np.all(trades <= cap + tolerance):
-        return schedule
     limit_words = f"{rate:.0%} of each slice's expected market volume"
+    if np.all(trades <= cap + tolerance):
+        if not np.any(blocks > tolerance):
+            return schedule
+        return dataclasses.replace(schedule, warnings=(*schedule.warnings, _block_warning(blocks, order, limit_words)))
     # a block is never split: its slice may take at least the block
     fixed = np.maximum(blocks, 0.0)
     along = np.maximum(trades, 0.0)  # child orders in the order's direction are capped, the others kept
@@ -124,6 +140,8 @@ def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_M
             f"cannot respect the max participation of {limit_words}: " + "; ".join(reasons)
             + f"; its maximum participation is {peak_words} of a slice's expected volume"
         )  # fmt: skip
+    elif np.any(blocks > tolerance):
+        warnings.append(_block_warning(blocks, order, limit_words))
     holdings = order.shares - np.concatenate([[0.0], np.cumsum(new_trades)])
     capped = Schedule.from_holdings(
         schedule.strategy, order, schedule.market, holdings, schedule.params, tuple(warnings), schedule.blocks_shares
