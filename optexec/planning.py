@@ -303,6 +303,14 @@ def within_limit(row: PlanRow, limit: float) -> bool:
     return float(np.max(schedule.participation)) <= limit * (1 + 1e-9)
 
 
+def _breaks_by(row: PlanRow) -> str:
+    """How a row breaks the participation limit, in a few words: its blocks, or its peak participation."""
+    peak = f"{float(np.max(row.schedule.participation)):.0%} of a slice's expected volume at its peak"
+    if np.any(row.schedule.block_trades_shares > 1e-9 * row.schedule.order.shares):
+        return f"blocks done at once; {peak}"
+    return peak
+
+
 def ranked_rows(plan: Plan) -> list[PlanRow]:
     """The planned rows by E + lambda V, those within the ticket's participation limit first (the limit is a
     constraint of the order: a row that breaks it is ranked after every row that keeps it, and the recommendation
@@ -440,13 +448,8 @@ def recommendation(plan: Plan) -> str | None:
             f"{float(np.max(best.schedule.participation)):.0%} of a slice's expected volume."
         )
     elif cheaper_breaking:
-        names = ", ".join(
-            f"{row.strategy.label} ({float(np.max(row.schedule.participation)):.0%})" for row in cheaper_breaking
-        )
-        text += (
-            f" Lower in E + λ·Var but above the {limit:.0%} participation limit, so not recommended: {names} of a "
-            "slice's expected volume at their peak."
-        )
+        names = ", ".join(f"{row.strategy.label} ({_breaks_by(row)})" for row in cheaper_breaking)
+        text += f" Lower in E + λ·Var but above the {limit:.0%} participation limit, so not recommended: {names}."
     runner_up = next((row for row in ranked[1:] if row.cost.objective_usd(lam) > cost.objective_usd(lam) * (1 + 1e-9)
                       and row not in breaking), None)  # fmt: skip
     if runner_up is not None:
