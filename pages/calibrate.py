@@ -34,7 +34,6 @@ symbol = c1.selectbox(
     symbols,
     index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0,
     key="cal_symbol",
-    on_change=lambda: [st.session_state.pop(k, None) for k in ("cal_start", "cal_end")],  # the new symbol's span
 )
 try:
     with db.reading() as con:
@@ -45,8 +44,10 @@ except ValueError as exc:
     st.error(formats.message(exc))
     st.stop()
 first, last = span or (dt.date.today(), dt.date.today())
-start = c2.date_input("From", value=first, key="cal_start")
-end = c3.date_input("To", value=last, key="cal_end")
+# one pair of date boxes per symbol: a new symbol shows its own span (a shared key kept the previous symbol's dates
+# on the screen while the run used the new symbol's)
+start = c2.date_input("From", value=first, key=f"cal_start_{symbol}")
+end = c3.date_input("To", value=last, key=f"cal_end_{symbol}")
 st.caption(formats.message(f"Market: {session.describe()} ({market_source}); dates are exchange-local."))
 
 if stored is not None:

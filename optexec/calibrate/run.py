@@ -38,11 +38,13 @@ from optexec.calibrate.storage import (
     accept,
     latest_calibration,
     latest_market_params,
+    latest_run,
     load_run,
     parameter_history,
     runs,
     save,
     save_recalibrated,
+    why_no_parameters,
 )
 from optexec.models import MarketParams
 from optexec.store.db import _fetch
@@ -55,11 +57,13 @@ __all__ = [
     "calibrate",
     "latest_calibration",
     "latest_market_params",
+    "latest_run",
     "load_run",
     "parameter_history",
     "runs",
     "save",
     "save_recalibrated",
+    "why_no_parameters",
 ]
 
 PRIMARY_VOL = "yang_zhang"
