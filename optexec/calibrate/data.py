@@ -32,6 +32,9 @@ MAX_SHARE_DAYS_WITHOUT_EDGE_HOUR = 0.10
 #: ... or when the median day has a bar in fewer than this share of its session minutes
 MIN_MEDIAN_SESSION_COVERAGE = 0.50
 EDGE_MINUTES = 60
+#: ... or when more than this share of the calendar's trading days between the window's first and last day with bars
+#: has no bar at all: the window joins periods the store does not hold between them (a day or two of outage is not)
+MAX_SHARE_TRADING_DAYS_WITHOUT_BARS = 0.10
 
 _MARKET_HELP = "load its data with its market, or set its market (time zone, session, calendar) on the Data page"
 
@@ -253,6 +256,7 @@ class MinuteData:
     signed_fraction: float
     full_day: np.ndarray
     coverage: SessionCoverage
+    follows_previous: np.ndarray | None = None
 
     @property
     def session(self) -> sessions.MarketSession:
@@ -380,6 +384,31 @@ def _coverage(has_bar: np.ndarray, rows: pd.DataFrame, session: sessions.MarketS
     }
 
 
+def _gaps(rows: np.ndarray, calendar: pd.DataFrame, name: str) -> tuple[str, ...]:
+    """A reason when the grid's rows (indices of ``calendar``'s trading days with session bars) leave more than
+    ``MAX_SHARE_TRADING_DAYS_WITHOUT_BARS`` of the trading days between the first and the last without bars."""
+    total = int(rows[-1] - rows[0] + 1)
+    missing = total - rows.size
+    if missing <= MAX_SHARE_TRADING_DAYS_WITHOUT_BARS * total:
+        return ()
+    days = calendar["day"].to_numpy()
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    k = int(breaks[np.argmax(np.diff(rows)[breaks])])  # the longest hole: after rows[k], before rows[k + 1]
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [rows.size - 1]])
+    j = int(np.argmax(ends - starts))  # the longest run of consecutive trading days with bars
+    hole = int(rows[k + 1] - rows[k] - 1)
+    return (
+        (
+            f"{missing:,} of the {total:,} {name} trading days from {days[rows[0]]} to {days[rows[-1]]} have no bars "
+            f"(the longest gap: {days[rows[k] + 1]} to {days[rows[k + 1] - 1]}, {hole:,} trading days): the window "
+            "joins periods the store does not hold between them; choose a window inside one of "
+            f"them (the longest: {days[rows[starts[j]]]} to {days[rows[ends[j]]]}, {int(ends[j] - starts[j] + 1)} "
+            "trading days) or load the missing days"
+        ),
+    )
+
+
 def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | None = None) -> MinuteData:
     """Minute bars and signed flow of ``symbol`` in the local-date window [start, end] on its session grid.
 
@@ -436,7 +465,7 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
             "no_bars": len(calendar) - len(days_with_bars),
         },
         half_days=tuple(rows["day"][~full_day]),
-        problems=_problems(cov, session),
+        problems=(*_problems(cov, session), *_gaps(grid_rows, calendar, session.calendar or "weekday")),
         **cov,
     )
     return MinuteData(
@@ -446,6 +475,7 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
         signed_fraction=signed_fraction,
         full_day=full_day,
         coverage=coverage,
+        follows_previous=np.concatenate([[False], np.diff(grid_rows) == 1]),
         **grids,
     )
 
