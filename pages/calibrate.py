@@ -120,6 +120,18 @@ if reasons:
         + "\n".join(f"- {formats.message(r)}" for r in reasons)
         + "\n\nCheck the instrument's market on the Data page, or accept anyway (the override is recorded)."
     )
+stretch = cov.longest_stretch
+if stretch is not None:
+
+    def use_stretch(first: dt.date = stretch[0], last: dt.date = stretch[1]) -> None:
+        st.session_state[f"cal_start_{symbol}"], st.session_state[f"cal_end_{symbol}"] = first, last
+
+    st.button(
+        f"Use the window {stretch[0]:%Y-%m-%d} to {stretch[1]:%Y-%m-%d} (the longest stretch without a gap)",
+        key="cal_use_stretch",
+        on_click=use_stretch,
+        help="sets From and To; then run the calibration again",
+    )
 a1, a2 = st.columns([2, 1])
 insist = a2.checkbox("Accept anyway", key="cal_insist", disabled=not reasons, help="accept despite the reasons above")
 if a1.button(formats.plain(f"Accept as {result.symbol}'s parameters"), key="cal_accept"):

@@ -136,6 +136,8 @@ class SessionCoverage:
     share_days_without_first_hour, share_days_without_last_hour : share of those days with no bar in the first
         (last) hour of their session.
     problems : the reasons the data do not support accepting the run (empty when they do).
+    longest_stretch : when the window joins periods with a gap between them (one of ``problems``), the first and
+        last day of the longest run of consecutive trading days with bars: the window to choose instead.
     """
 
     session: sessions.MarketSession
@@ -150,6 +152,7 @@ class SessionCoverage:
     share_days_without_first_hour: float
     share_days_without_last_hour: float
     problems: tuple[str, ...] = ()
+    longest_stretch: tuple[dt.date, dt.date] | None = None
 
     def summary(self) -> str:
         """One readable line: market, bars and days used and ignored, coverage."""
@@ -384,13 +387,16 @@ def _coverage(has_bar: np.ndarray, rows: pd.DataFrame, session: sessions.MarketS
     }
 
 
-def _gaps(rows: np.ndarray, calendar: pd.DataFrame, name: str) -> tuple[str, ...]:
+def _gaps(
+    rows: np.ndarray, calendar: pd.DataFrame, name: str
+) -> tuple[tuple[str, ...], tuple[dt.date, dt.date] | None]:
     """A reason when the grid's rows (indices of ``calendar``'s trading days with session bars) leave more than
-    ``MAX_SHARE_TRADING_DAYS_WITHOUT_BARS`` of the trading days between the first and the last without bars."""
+    ``MAX_SHARE_TRADING_DAYS_WITHOUT_BARS`` of the trading days between the first and the last without bars, and
+    the longest run of consecutive trading days with bars (else ``(), None``)."""
     total = int(rows[-1] - rows[0] + 1)
     missing = total - rows.size
     if missing <= MAX_SHARE_TRADING_DAYS_WITHOUT_BARS * total:
-        return ()
+        return (), None
     days = calendar["day"].to_numpy()
     breaks = np.flatnonzero(np.diff(rows) > 1)
     k = int(breaks[np.argmax(np.diff(rows)[breaks])])  # the longest hole: after rows[k], before rows[k + 1]
@@ -406,7 +412,7 @@ def _gaps(rows: np.ndarray, calendar: pd.DataFrame, name: str) -> tuple[str, ...
             f"them (the longest: {days[rows[starts[j]]]} to {days[rows[ends[j]]]}, {int(ends[j] - starts[j] + 1)} "
             "trading days) or load the missing days"
         ),
-    )
+    ), (days[rows[starts[j]]], days[rows[ends[j]]])
 
 
 def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | None = None) -> MinuteData:
@@ -451,6 +457,7 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
     full_day = ~rows["half_day"].to_numpy(dtype=bool)
     reasons = pd.Series(place.reason[~place.used]).value_counts()
     cov = _coverage(np.isfinite(grids["close"]), rows, session)
+    gaps, stretch = _gaps(grid_rows, calendar, session.calendar or "weekday")
     coverage = SessionCoverage(
         session=session,
         market_source=market_source,
@@ -465,7 +472,8 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
             "no_bars": len(calendar) - len(days_with_bars),
         },
         half_days=tuple(rows["day"][~full_day]),
-        problems=(*_problems(cov, session), *_gaps(grid_rows, calendar, session.calendar or "weekday")),
+        problems=(*_problems(cov, session), *gaps),
+        longest_stretch=stretch,
         **cov,
     )
     return MinuteData(
