@@ -20,6 +20,7 @@ import duckdb
 from optexec import basket_commands, model_card, simulate_commands
 from optexec.calibrate import commands as calibrate_commands
 from optexec.calibrate import latest_calibration
+from optexec.calibrate.storage import why_no_parameters
 from optexec.market_source import CALIBRATION, SymbolParams, symbol_params
 from optexec.model_card import choose_cost_model, priced_under, with_cost_model
 from optexec.models import COST_MODELS, MarketParams, Order
@@ -159,10 +160,7 @@ def _stored_market(args: argparse.Namespace) -> tuple[SymbolParams | None, str]:
     with read_store(args) as con:
         try:
             if latest_calibration(con, args.symbol) is None and args.symbol not in sample.sample_symbols():
-                return None, (
-                    f"no parameters for {args.symbol} in the store {db.resolve_path(args.db)} (calibrate it with "
-                    f"`calibrate --symbol {args.symbol}`)"
-                )
+                return None, f"no parameters for {args.symbol} in the store: {why_no_parameters(con, args.symbol)}"
             return symbol_params(con, args.symbol), ""
         except ValueError as error:  # a stored calibration that does not make market parameters
             raise UserError(f"cannot use the stored parameters of {args.symbol}: {error}") from None

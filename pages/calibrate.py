@@ -34,7 +34,6 @@ symbol = c1.selectbox(
     symbols,
     index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0,
     key="cal_symbol",
-    on_change=lambda: [st.session_state.pop(k, None) for k in ("cal_start", "cal_end")],  # the new symbol's span
 )
 try:
     with db.reading() as con:
@@ -45,8 +44,10 @@ except ValueError as exc:
     st.error(formats.message(exc))
     st.stop()
 first, last = span or (dt.date.today(), dt.date.today())
-start = c2.date_input("From", value=first, key="cal_start")
-end = c3.date_input("To", value=last, key="cal_end")
+# one pair of date boxes per symbol: a new symbol shows its own span (a shared key kept the previous symbol's dates
+# on the screen while the run used the new symbol's)
+start = c2.date_input("From", value=first, key=f"cal_start_{symbol}")
+end = c3.date_input("To", value=last, key=f"cal_end_{symbol}")
 st.caption(formats.message(f"Market: {session.describe()} ({market_source}); dates are exchange-local."))
 
 if stored is not None:
@@ -118,6 +119,18 @@ if reasons:
         "Not acceptable as it stands:\n\n"
         + "\n".join(f"- {formats.message(r)}" for r in reasons)
         + "\n\nCheck the instrument's market on the Data page, or accept anyway (the override is recorded)."
+    )
+stretch = cov.longest_stretch
+if stretch is not None:
+
+    def use_stretch(first: dt.date = stretch[0], last: dt.date = stretch[1]) -> None:
+        st.session_state[f"cal_start_{symbol}"], st.session_state[f"cal_end_{symbol}"] = first, last
+
+    st.button(
+        f"Use the window {stretch[0]:%Y-%m-%d} to {stretch[1]:%Y-%m-%d} (the longest stretch without a gap)",
+        key="cal_use_stretch",
+        on_click=use_stretch,
+        help="sets From and To; then run the calibration again",
     )
 a1, a2 = st.columns([2, 1])
 insist = a2.checkbox("Accept anyway", key="cal_insist", disabled=not reasons, help="accept despite the reasons above")

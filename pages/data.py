@@ -142,6 +142,8 @@ try:
 except ValueError as exc:
     st.error(message(for_page(str(exc))))
     st.stop()
+for notice in db.notices():  # e.g. a sample database rebuilt because data/ changed
+    st.info(message(notice))
 
 browse, market_tab, load = st.tabs(["Browse", "Markets", "Load a file"])
 

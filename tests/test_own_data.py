@@ -127,3 +127,29 @@ def test_plan_says_which_calibration_it_priced_with(tmp_path, bars, capsys):
     assert out["market"]["adv_shares"] == pytest.approx(result.estimates["adv_shares"].value)
     assert main(["--db", str(tmp_path / "own.duckdb"), *order]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("Parameters: calibration of PLNT run")
+
+
+def test_plan_of_a_symbol_whose_calibration_was_not_accepted_says_why_and_how_to_accept_it(tmp_path, bars, capsys):
+    """A five-day window is saved but not accepted: `plan --symbol` names the run, the reason and the command that
+    accepts it (not "calibrate it", which the user just did); `calibrate ... --accept` then lets the plan run."""
+    from optexec.cli import main
+
+    store = str(tmp_path / "own.duckdb")
+    con = db.open_database(store)
+    try:
+        loading.load_file(con, own_data.write_csv(bars, tmp_path / "b.csv", "utc_offset", "PLNT"), table="bars")
+    finally:
+        con.close()
+    window = ["--start", "2024-10-07", "--end", "2024-10-11"]
+    assert main(["--db", store, "calibrate", "--symbol", "PLNT", *window]) == 0
+    capsys.readouterr()
+    order = ["plan", "--symbol", "PLNT", "--side", "buy", "--shares", "1e5", "--horizon-days", "1", "--slices", "13"]
+    assert main(["--db", store, *order]) == 2
+    err = capsys.readouterr().err
+    assert "was not accepted: only 5 trading days with bars in the window 2024-10-07 to 2024-10-11" in err
+    assert "`python -m optexec calibrate --symbol PLNT --start 2024-10-07 --end 2024-10-11 --accept`" in err
+    assert "calibrate it with" not in err
+    assert main(["--db", store, "calibrate", "--symbol", "PLNT", *window, "--accept"]) == 0
+    capsys.readouterr()
+    assert main(["--db", store, *order]) == 0
+    assert "accepted despite: only 5 trading days" in capsys.readouterr().out

@@ -32,6 +32,9 @@ MAX_SHARE_DAYS_WITHOUT_EDGE_HOUR = 0.10
 #: ... or when the median day has a bar in fewer than this share of its session minutes
 MIN_MEDIAN_SESSION_COVERAGE = 0.50
 EDGE_MINUTES = 60
+#: ... or when more than this share of the calendar's trading days between the window's first and last day with bars
+#: has no bar at all: the window joins periods the store does not hold between them (a day or two of outage is not)
+MAX_SHARE_TRADING_DAYS_WITHOUT_BARS = 0.10
 
 _MARKET_HELP = "load its data with its market, or set its market (time zone, session, calendar) on the Data page"
 
@@ -133,6 +136,8 @@ class SessionCoverage:
     share_days_without_first_hour, share_days_without_last_hour : share of those days with no bar in the first
         (last) hour of their session.
     problems : the reasons the data do not support accepting the run (empty when they do).
+    longest_stretch : when the window joins periods with a gap between them (one of ``problems``), the first and
+        last day of the longest run of consecutive trading days with bars: the window to choose instead.
     """
 
     session: sessions.MarketSession
@@ -147,6 +152,7 @@ class SessionCoverage:
     share_days_without_first_hour: float
     share_days_without_last_hour: float
     problems: tuple[str, ...] = ()
+    longest_stretch: tuple[dt.date, dt.date] | None = None
 
     def summary(self) -> str:
         """One readable line: market, bars and days used and ignored, coverage."""
@@ -253,6 +259,7 @@ class MinuteData:
     signed_fraction: float
     full_day: np.ndarray
     coverage: SessionCoverage
+    follows_previous: np.ndarray | None = None
 
     @property
     def session(self) -> sessions.MarketSession:
@@ -380,6 +387,34 @@ def _coverage(has_bar: np.ndarray, rows: pd.DataFrame, session: sessions.MarketS
     }
 
 
+def _gaps(
+    rows: np.ndarray, calendar: pd.DataFrame, name: str
+) -> tuple[tuple[str, ...], tuple[dt.date, dt.date] | None]:
+    """A reason when the grid's rows (indices of ``calendar``'s trading days with session bars) leave more than
+    ``MAX_SHARE_TRADING_DAYS_WITHOUT_BARS`` of the trading days between the first and the last without bars, and
+    the longest run of consecutive trading days with bars (else ``(), None``)."""
+    total = int(rows[-1] - rows[0] + 1)
+    missing = total - rows.size
+    if missing <= MAX_SHARE_TRADING_DAYS_WITHOUT_BARS * total:
+        return (), None
+    days = calendar["day"].to_numpy()
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    k = int(breaks[np.argmax(np.diff(rows)[breaks])])  # the longest hole: after rows[k], before rows[k + 1]
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [rows.size - 1]])
+    j = int(np.argmax(ends - starts))  # the longest run of consecutive trading days with bars
+    hole = int(rows[k + 1] - rows[k] - 1)
+    return (
+        (
+            f"{missing:,} of the {total:,} {name} trading days from {days[rows[0]]} to {days[rows[-1]]} have no bars "
+            f"(the longest gap: {days[rows[k] + 1]} to {days[rows[k + 1] - 1]}, {hole:,} trading days): the window "
+            "joins periods the store does not hold between them; choose a window inside one of "
+            f"them (the longest: {days[rows[starts[j]]]} to {days[rows[ends[j]]]}, {int(ends[j] - starts[j] + 1)} "
+            "trading days) or load the missing days"
+        ),
+    ), (days[rows[starts[j]]], days[rows[ends[j]]])
+
+
 def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | None = None) -> MinuteData:
     """Minute bars and signed flow of ``symbol`` in the local-date window [start, end] on its session grid.
 
@@ -422,6 +457,7 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
     full_day = ~rows["half_day"].to_numpy(dtype=bool)
     reasons = pd.Series(place.reason[~place.used]).value_counts()
     cov = _coverage(np.isfinite(grids["close"]), rows, session)
+    gaps, stretch = _gaps(grid_rows, calendar, session.calendar or "weekday")
     coverage = SessionCoverage(
         session=session,
         market_source=market_source,
@@ -436,7 +472,8 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
             "no_bars": len(calendar) - len(days_with_bars),
         },
         half_days=tuple(rows["day"][~full_day]),
-        problems=_problems(cov, session),
+        problems=(*_problems(cov, session), *gaps),
+        longest_stretch=stretch,
         **cov,
     )
     return MinuteData(
@@ -446,6 +483,7 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
         signed_fraction=signed_fraction,
         full_day=full_day,
         coverage=coverage,
+        follows_previous=np.concatenate([[False], np.diff(grid_rows) == 1]),
         **grids,
     )
 

@@ -38,11 +38,13 @@ from optexec.calibrate.storage import (
     accept,
     latest_calibration,
     latest_market_params,
+    latest_run,
     load_run,
     parameter_history,
     runs,
     save,
     save_recalibrated,
+    why_no_parameters,
 )
 from optexec.models import MarketParams
 from optexec.store.db import _fetch
@@ -55,11 +57,13 @@ __all__ = [
     "calibrate",
     "latest_calibration",
     "latest_market_params",
+    "latest_run",
     "load_run",
     "parameter_history",
     "runs",
     "save",
     "save_recalibrated",
+    "why_no_parameters",
 ]
 
 PRIMARY_VOL = "yang_zhang"
@@ -106,7 +110,12 @@ class Calibration:
     def not_acceptable(self) -> tuple[str, ...]:
         """Why the run should not become the symbol's parameters (empty: it may)."""
         short = (
-            (f"only {self.days} trading days in the window (at least {MIN_DAYS_TO_ACCEPT} are needed)",)
+            (
+                (
+                    f"only {self.days} trading days with bars in the window {self.window_start} to {self.window_end} "
+                    f"(at least {MIN_DAYS_TO_ACCEPT} are needed)"
+                ),
+            )
             if self.days < MIN_DAYS_TO_ACCEPT
             else ()
         )
@@ -168,14 +177,15 @@ def _instrument(con, symbol: str) -> dict[str, Any]:
     return {"shares_outstanding": rows[0][0] if rows and rows[0][0] else None}
 
 
-def _overnight_gaps(daily: dict[str, np.ndarray], days: tuple[dt.date, ...]) -> list[str]:
-    """Overnight moves too large to be volatility (``MAX_OVERNIGHT_LOG_GAP``), each named with its day."""
+def _overnight_gaps(daily: dict[str, np.ndarray], days: tuple[dt.date, ...], follows: np.ndarray) -> list[str]:
+    """Overnight moves too large to be volatility (``MAX_OVERNIGHT_LOG_GAP``), each named with its day; only
+    between consecutive trading days (``follows``): across a gap in the data the move is not overnight."""
     gaps = np.log(daily["open"][1:] / daily["close"][:-1])
     return [
         f"the price gaps overnight by {math.expm1(g):+.0%} on {day}: a split or bad prices (the store's prices are "
         "not adjusted) and the daily volatility estimates read it as volatility"
-        for g, day in zip(gaps, days[1:], strict=True)
-        if abs(g) > MAX_OVERNIGHT_LOG_GAP
+        for g, day, overnight in zip(gaps, days[1:], follows[1:], strict=True)
+        if overnight and abs(g) > MAX_OVERNIGHT_LOG_GAP
     ]
 
 
@@ -245,7 +255,7 @@ def calibrate(
     if m.bars_source != "bars":
         warnings.append(f"no bars in the window: using {m.bars_source}")
     if m.n_days < MIN_DAYS_TO_ACCEPT:
-        warnings.append(f"only {m.n_days} trading days in the window: estimates are rough")
+        warnings.append(f"only {m.n_days} trading days with bars in the window: estimates are rough")
     full = m.full_day
     if not full.any():
         full = np.ones_like(full)
@@ -257,9 +267,9 @@ def calibrate(
     report(0.2, "volatility")
     daily = volatility.daily_bars(m.open, m.high, m.low, m.close)
     price = float(daily["close"][-1])
-    gaps = _overnight_gaps(daily, m.days)
+    gaps = _overnight_gaps(daily, m.days, m.follows_previous)
     warnings.extend(gaps)
-    vols = volatility.vol_estimates(m.open, m.high, m.low, m.close)
+    vols = volatility.vol_estimates(m.open, m.high, m.low, m.close, m.follows_previous)
     primary = PRIMARY_VOL if math.isfinite(vols[PRIMARY_VOL].value) else "realised_15min"
     sig = vols[primary]
     if not math.isfinite(sig.value):

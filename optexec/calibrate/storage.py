@@ -322,6 +322,31 @@ def latest_calibration(con, symbol: str) -> StoredCalibration | None:
     return load_run(con, symbol, rows[0][0])
 
 
+def latest_run(con, symbol: str) -> StoredCalibration | None:
+    """The symbol's latest saved run, accepted or not, or None."""
+    rows = _fetch(con, "SELECT max(run_ts) FROM calibration_runs WHERE symbol = ?", [symbol])
+    if not rows or rows[0][0] is None:
+        return None
+    return load_run(con, symbol, rows[0][0])
+
+
+def why_no_parameters(con, symbol: str, command: str = "python -m optexec") -> str:
+    """Why ``symbol`` has no accepted calibration, and what to do, in one sentence (no run saved, or the latest
+    run not accepted: its window, the reasons the data gave, and the command that accepts it anyway)."""
+    stored = latest_run(con, symbol)
+    if stored is None:
+        return f"{symbol} has never been calibrated: calibrate it with `{command} calibrate --symbol {symbol}`"
+    window = ""
+    if stored.window_start and stored.window_end:
+        window = f" --start {stored.window_start:%Y-%m-%d} --end {stored.window_end:%Y-%m-%d}"
+    reasons = "; ".join(stored.not_acceptable) or "it was saved with --no-accept"
+    return (
+        f"the latest {stored.run_label} was not accepted: {reasons}. Load more data and calibrate again, or "
+        "accept it anyway (recorded with the run, and every plan says so) with "
+        f"`{command} calibrate --symbol {symbol}{window} --accept` or on the Calibrate page"
+    )
+
+
 def latest_market_params(con, symbol: str) -> MarketParams | None:
     """The symbol's market model from its latest accepted calibration (``StoredCalibration.market_params``), or None.
 

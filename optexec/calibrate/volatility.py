@@ -105,28 +105,40 @@ def _jackknife_se(func, *arrays: np.ndarray) -> float:
 ESTIMATORS = ("close_to_close", "parkinson", "garman_klass", "rogers_satchell", "yang_zhang", "realised_15min")
 
 
-def vol_estimates(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> dict[str, Estimate]:
+def vol_estimates(
+    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, follows_previous: np.ndarray | None = None
+) -> dict[str, Estimate]:
     """Every volatility estimator on minute bars (days x minutes grids), as daily vol fractions.
 
     Returns ``Estimate`` objects named by estimator: value = daily vol (fraction of price), stderr from a
-    jackknife over days (delta method for the square root). The first day is used only as the previous close.
+    jackknife over days (delta method for the square root). ``follows_previous[k]`` says that row k's previous
+    trading day is row k-1 (default: every row follows the one before); the daily estimators use only such days,
+    with row k-1's close as the previous close, so a gap in the data (days the store does not hold) is never read
+    as one day's return. Rows without bars are dropped first.
     """
+    ok = np.isfinite(np.asarray(c, dtype=float)).any(axis=1)
+    follows = np.ones(ok.size, dtype=bool) if follows_previous is None else np.asarray(follows_previous, dtype=bool)
+    follows = follows.copy()
+    follows[0] = False
+    follows &= ok & np.concatenate([[False], ok[:-1]])  # the previous trading day needs bars too
     d = daily_bars(o, h, lo, c)
-    n = len(d["close"])
-    if n == 0:
+    n_days = len(d["close"])
+    if n_days == 0:
         raise ValueError("volatility needs bars: the window holds none")
+    pair = follows[ok]  # per kept day: its previous trading day is the kept day before it
+    returns = int(pair.sum())
     out = {}
-    if n < 3:  # daily estimators need returns over days: only the intraday realised variance is left
+    if returns < 2:  # daily estimators need returns over days: only the intraday realised variance is left
+        why = (
+            f"needs at least 3 trading days of bars, got {n_days}"
+            if n_days < 3
+            else f"needs at least 2 returns between consecutive trading days, the window has {returns}"
+        )
         for name in ESTIMATORS[:-1]:
-            out[name] = Estimate(
-                f"sigma_daily_{name}",
-                float("nan"),
-                method=name.replace("_", "-"),
-                warnings=(f"needs at least 3 trading days of bars, got {n}",),
-            )
+            out[name] = Estimate(f"sigma_daily_{name}", float("nan"), method=name.replace("_", "-"), warnings=(why,))
         return {**out, **_realised(c)}
-    prev = d["close"][:-1]
-    O, H, L, C = d["open"][1:], d["high"][1:], d["low"][1:], d["close"][1:]
+    prev = d["close"][:-1][pair[1:]]
+    O, H, L, C = (d[k][1:][pair[1:]] for k in ("open", "high", "low", "close"))
     funcs = {
         "close_to_close": (lambda c_, p_: close_to_close_variance(c_, p_), (C, prev)),
         "parkinson": (parkinson_variance, (H, L)),
@@ -137,7 +149,7 @@ def vol_estimates(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray) -
     for name, (func, arrays) in funcs.items():
         var = func(*arrays)
         se_var = _jackknife_se(func, *arrays)
-        out[name] = _as_vol(name, var, se_var, n - 1, f"{name.replace('_', '-')} on daily bars from minute bars")
+        out[name] = _as_vol(name, var, se_var, returns, f"{name.replace('_', '-')} on daily bars from minute bars")
     return {**out, **_realised(c)}
 
 

@@ -22,6 +22,7 @@ import dataclasses
 import os
 import random
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -169,9 +170,27 @@ def open_database(path: str | os.PathLike, read_only: bool = False) -> duckdb.Du
     return _open(path, read_only)
 
 
+_notices: list[str] = []
+
+
+def notices() -> list[str]:
+    """What this process did to a database on its own (a stale sample database rebuilt), for pages to show."""
+    return list(_notices)
+
+
 def _prepare_file(path: Path, write: bool, build_sample: bool | None) -> None:
-    """Build a missing default database from the sample (or ``build_sample``); a reader needs an existing file."""
+    """Build a missing default database from the sample (or ``build_sample``); a reader needs an existing file.
+
+    An existing default database (or any built from the sample, with its stamp) is checked against data/ first
+    (``sample.refresh_if_stale``): what was done is printed to stderr and kept in ``notices``."""
     if path.exists():
+        from optexec.store import sample
+
+        if path == DEFAULT_DB_PATH.resolve() or sample.stamp_path(path).exists():
+            said = sample.refresh_if_stale(path)
+            if said and said not in _notices:
+                _notices.append(said)
+                print(f"note: {said}", file=sys.stderr)
         return
     if build_sample is None:
         build_sample = path == DEFAULT_DB_PATH.resolve()

@@ -1,7 +1,17 @@
-"""The bundled synthetic sample: building the database from data/ and its planted parameters."""
+"""The bundled synthetic sample: building the database from data/ and its planted parameters.
+
+A database built from the sample records what it was built from: a stamp file beside it (``<db>.sample.json``:
+the SHA-256 of the sample files and of data/planted_params.json). ``refresh_if_stale`` compares the stamp with the
+files in data/ when such a database is opened: when they differ (the sample was regenerated, or the database
+predates the stamp) a database holding only the sample's symbols is rebuilt, the old file kept beside it under a
+``.stale-<time>`` name; one that also holds other symbols is kept and the message says so. Either way it is said
+(``db.notices`` and stderr), never used silently.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import os
 from functools import lru_cache
@@ -56,6 +66,92 @@ def init_sample(con, data_dir: str | Path = DATA_DIR) -> dict[str, int]:
     return load_sample(con, data_dir)
 
 
+#: (database, sample digest) -> the message for a stale database kept because it holds the user's data
+_kept: dict[tuple[str, str], str] = {}
+
+
+def stamp_path(path: str | Path) -> Path:
+    """The stamp file of a sample database: what it was built from."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.sample.json")
+
+
+@lru_cache(maxsize=8)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def sample_digest(data_dir: str | Path = DATA_DIR) -> str:
+    """SHA-256 over the sample's files and planted parameters (names and contents, in load order)."""
+    data_dir = Path(data_dir)
+    total = hashlib.sha256()
+    for file in [*sample_files(data_dir).values(), data_dir / PLANTED_FILE.name]:
+        info = file.stat()
+        total.update(f"{file.name}:{_file_digest(str(file), info.st_mtime_ns, info.st_size)}\n".encode())
+    return total.hexdigest()
+
+
+def _write_stamp(path: Path, digest: str) -> None:
+    built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp_path(path).write_text(json.dumps({"sample_sha256": digest, "built_utc": built}) + "\n")
+
+
+def built_from(path: str | Path) -> str | None:
+    """The sample digest a database was built from (None: no stamp, e.g. built before stamps existed)."""
+    try:
+        return json.loads(stamp_path(path).read_text())["sample_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def refresh_if_stale(path: str | Path, data_dir: str | Path | None = None) -> str | None:
+    """Rebuild the sample database ``path`` when data/ no longer holds what it was built from (module docstring).
+
+    Returns what was done, in words (None when the database is current). A database that also holds symbols other
+    than the sample's is kept as it is (the user's data are never moved), and the message says how to rebuild.
+    """
+    path = Path(path)
+    data_dir = DATA_DIR if data_dir is None else data_dir  # read at call time: the module's data folder
+    current = sample_digest(data_dir)
+    recorded = built_from(path)
+    if recorded == current:
+        return None
+    kept = _kept.get((str(path), current))
+    if kept is not None:  # already found holding the user's data: not opened again on every connection
+        return kept
+    why = (
+        "was built before sample databases recorded what they were built from"
+        if recorded is None
+        else f"was built from other sample files (sha256 {recorded[:12]}…; data/ now holds {current[:12]}…)"
+    )
+    try:
+        con = open_database(path, read_only=True)
+        try:
+            symbols = [r[0] for r in con.execute("SELECT DISTINCT symbol FROM instruments").fetchall()]
+        finally:
+            con.close()
+    except Exception as error:  # noqa: BLE001 - busy or unreadable: say so, use it as it is
+        return f"the sample database {path.name} {why}; it could not be checked ({type(error).__name__}): used as it is"
+    others = sorted(set(symbols) - set(sample_symbols()))
+    if others:
+        kept = _kept[(str(path), current)] = (
+            f"the sample database {path.name} {why}, and it also holds your data ({', '.join(others[:5])}"
+            f"{' …' if len(others) > 5 else ''}): kept as it is, so the sample symbols' data in it are the old ones. "
+            "To use the new sample, load it into a new database (`python -m optexec --db NEW.duckdb db init --sample`)"
+        )
+        return kept
+    aside = path.with_name(f"{path.name}.stale-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:  # another process moved it first and rebuilds it
+        return None
+    wal = Path(f"{path}.wal")
+    if wal.exists():
+        os.replace(wal, Path(f"{aside}.wal"))
+    build_sample_database(path, data_dir)
+    return f"the sample database {path.name} {why}: rebuilt from data/ (the old file is kept as {aside.name})"
+
+
 def build_sample_database(path: str | Path, data_dir: str | Path = DATA_DIR) -> Path:
     """Create the database file ``path`` from the bundled sample, atomically.
 
@@ -77,6 +173,7 @@ def build_sample_database(path: str | Path, data_dir: str | Path = DATA_DIR) -> 
         tmp.unlink(missing_ok=True)
     else:
         os.replace(tmp, path)
+        _write_stamp(path, sample_digest(data_dir))
     Path(f"{tmp}.wal").unlink(missing_ok=True)
     return path
 

@@ -10,7 +10,11 @@ import pytest
 from optexec.calibrate import run
 from optexec.store import db, sample
 
-MARKETDATA = Path(__file__).resolve().parents[3] / "shared" / "marketdata"
+#: ../shared/marketdata beside the checkout (or beside a folder above it: a git worktree under /work/wt/NAME)
+MARKETDATA = next(
+    (p / "shared" / "marketdata" for p in Path(__file__).resolve().parents if (p / "shared" / "marketdata").exists()),
+    Path(__file__).resolve().parents[3] / "shared" / "marketdata",
+)
 SYMBOLS = ("SYN-LARGE", "SYN-MID", "SYN-SMALL", "SYN-CONCAVE")
 
 

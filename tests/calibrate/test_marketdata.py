@@ -119,7 +119,32 @@ def test_spy_extended_hours_are_counted_and_left_out(spy_run):
     assert cov.median_coverage == 1.0 and cov.problems == ()
     # the regular-session minute volumes sum to the daily file's volume (data README): ADV is their mean, exactly
     assert cal.estimates["adv_shares"].value == pytest.approx(_daily_volume("spy", DAYS).mean(), rel=1e-12)
-    assert cal.not_acceptable == ("only 6 trading days in the window (at least 20 are needed)",)
+    assert cal.not_acceptable == (
+        "only 6 trading days with bars in the window 2013-10-04 to 2013-10-11 (at least 20 are needed)",
+    )
+
+
+@needs_data
+def test_spy_2013_and_2023_in_one_window_is_a_gap_not_a_split(tmp_path_factory):
+    """Every SPY minute day of the data (6 in October 2013 and 2023-08-03): the full span holds 2,474 XNYS trading
+    days of which 7 have bars. The ten years between are a gap in the data, said with the window to choose; the
+    2013-to-2023 move is not an overnight gap (no 'split'), and the volatility is the October 2013 week's."""
+    cal, _, _ = _lean(tmp_path_factory, "spy", (*DAYS, "20230803"))
+    assert cal.days == 7 and cal.coverage.days_ignored["no_bars"] == 2474 - 7
+    assert cal.not_acceptable == (
+        "only 7 trading days with bars in the window 2013-10-04 to 2023-08-03 (at least 20 are needed)",
+        (
+            "2,467 of the 2,474 XNYS trading days from 2013-10-04 to 2023-08-03 have no bars (the longest gap: "
+            "2013-10-14 to 2023-08-02, 2,467 trading days): the window joins periods the store does not hold between "
+            "them; choose a window inside one of them (the longest: 2013-10-04 to 2013-10-11, 6 trading days) or load "
+            "the missing days"
+        ),
+    )
+    assert not any("overnight" in w for w in cal.warnings)
+    six_days = _lean(tmp_path_factory, "spy", DAYS)[0]
+    for name in ("sigma_daily", "sigma_annual"):
+        assert cal.estimates[name].value == pytest.approx(six_days.estimates[name].value, rel=1e-12)
+    assert cal.estimates["sigma_daily"].observations == 5  # the 5 returns inside October 2013
 
 
 AAPL_DAYS = ("20140605", "20140606", "20140609")

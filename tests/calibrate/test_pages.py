@@ -58,8 +58,9 @@ def test_calibrate_page_bad_window_shows_an_error(page_db):
     import datetime as dt
 
     at = AppTest.from_file(CALIBRATE, default_timeout=60).run()
-    at.date_input(key="cal_start").set_value(dt.date(2030, 1, 1))
-    at.date_input(key="cal_end").set_value(dt.date(2030, 2, 1))
+    symbol = at.selectbox(key="cal_symbol").value
+    at.date_input(key=f"cal_start_{symbol}").set_value(dt.date(2030, 1, 1))
+    at.date_input(key=f"cal_end_{symbol}").set_value(dt.date(2030, 2, 1))
     at.button(key="cal_run").click().run()
     assert not at.exception
     assert at.error and "no regular-session bars" in shown(at.error[0].value)
@@ -125,9 +126,9 @@ def test_calibrate_page_window_follows_the_symbol(page_db):
         planted.write(con, planted.new_york_autumn(), "America/New_York", "XNYS", "09:30", "16:00")
     at = AppTest.from_file(CALIBRATE, default_timeout=60).run()
     at.selectbox(key="cal_symbol").set_value("SYN-LARGE").run()
-    assert at.date_input(key="cal_start").value == dt.date(2025, 1, 2)
+    assert at.date_input(key="cal_start_SYN-LARGE").value == dt.date(2025, 1, 2)
     at.selectbox(key="cal_symbol").set_value("PLNT").run()
-    assert (at.date_input(key="cal_start").value, at.date_input(key="cal_end").value) == (
+    assert (at.date_input(key="cal_start_PLNT").value, at.date_input(key="cal_end_PLNT").value) == (
         dt.date(2024, 9, 30),
         dt.date(2024, 12, 13),
     )

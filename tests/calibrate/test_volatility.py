@@ -95,3 +95,30 @@ def test_fewer_than_three_days_leave_only_realised_variance():
     assert abs(est["realised_15min"].value - 0.01) < 3 * est["realised_15min"].stderr
     with pytest.raises(ValueError, match="needs bars"):
         v.vol_estimates(*(np.full((1, 5), np.nan),) * 4)
+
+
+def test_a_gap_in_the_data_is_not_read_as_one_days_return():
+    """Two stretches of 60 days with the price 2.6x higher in the second (years later, as SPY 2013 and 2023 in the
+    store): the daily estimators told which rows follow their previous trading day use only returns inside a
+    stretch and recover sigma; told nothing, the one 'overnight' return of +160% inflates Yang–Zhang."""
+    sigma = 0.02
+    o, h, lo, c = simulated_minutes(sigma, days=120)
+    later = np.exp(np.where(np.arange(120) >= 60, math.log(2.6), 0.0))[:, None]
+    o, h, lo, c = (x * later for x in (o, h, lo, c))
+    follows = np.ones(120, dtype=bool)
+    follows[[0, 60]] = False
+    joined = v.vol_estimates(o, h, lo, c)["yang_zhang"]
+    split = v.vol_estimates(o, h, lo, c, follows)
+    assert joined.value > 3 * sigma  # the +160% step read as a day's return
+    assert split["yang_zhang"].observations == split["close_to_close"].observations == 118
+    for name in v.ESTIMATORS:
+        e = split[name]
+        assert abs(e.value - sigma) < 3 * e.stderr + 0.05 * sigma, (name, e.value, e.stderr)
+
+
+def test_days_without_a_consecutive_predecessor_leave_only_realised_variance():
+    o, h, lo, c = simulated_minutes(0.01, days=4)
+    est = v.vol_estimates(o, h, lo, c, np.array([False, False, True, False]))  # one return inside a stretch
+    assert math.isnan(est["yang_zhang"].value)
+    assert "at least 2 returns between consecutive trading days, the window has 1" in est["yang_zhang"].warnings[0]
+    assert math.isfinite(est["realised_15min"].value)

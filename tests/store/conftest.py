@@ -7,7 +7,11 @@ import pytest
 
 from optexec.store import commands, db, sample
 
-MARKETDATA = Path(__file__).resolve().parents[3] / "shared" / "marketdata"
+#: ../shared/marketdata beside the checkout (or beside a folder above it: a git worktree under /work/wt/NAME)
+MARKETDATA = next(
+    (p / "shared" / "marketdata" for p in Path(__file__).resolve().parents if (p / "shared" / "marketdata").exists()),
+    Path(__file__).resolve().parents[3] / "shared" / "marketdata",
+)
 BAR_HEADER = "symbol,ts,open,high,low,close,volume\n"
 
 

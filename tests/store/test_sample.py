@@ -149,3 +149,67 @@ def test_volume_share_query_recovers_the_planted_profile(sample_db):
     assert (shares["days"] == 62).all()
     planted = np.asarray(sample.planted_params()["volume_profile"])
     assert np.corrcoef(shares["median_share"], planted)[0, 1] > 0.9
+
+
+def _copied_sample(tmp_path):
+    """data/'s sample files copied into a folder of their own (to change one without touching the repository)."""
+    import shutil
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for path in [*sample.sample_files().values(), sample.PLANTED_FILE]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_a_sample_database_that_no_longer_matches_data_is_rebuilt_and_said(tmp_path):
+    data = _copied_sample(tmp_path)
+    path = sample.build_sample_database(tmp_path / "s.duckdb", data)
+    assert sample.built_from(path) == sample.sample_digest(data)
+    assert sample.refresh_if_stale(path, data) is None  # current: nothing done
+    bars = pd.read_parquet(data / "sample_bars.parquet")
+    bars = bars[bars["symbol"] != "SYN-SMALL"]  # the sample regenerated without one symbol's bars
+    bars.to_parquet(data / "sample_bars.parquet")
+    said = sample.refresh_if_stale(path, data)
+    assert said.startswith("the sample database s.duckdb was built from other sample files (sha256 ")
+    assert ": rebuilt from data/ (the old file is kept as s.duckdb.stale-" in said
+    con = db.open_database(path, read_only=True)
+    try:
+        symbols = {r[0] for r in con.execute("SELECT DISTINCT symbol FROM bars").fetchall()}
+    finally:
+        con.close()
+    assert "SYN-SMALL" not in symbols and symbols  # the new files' content, not the old database's
+    assert sample.built_from(path) == sample.sample_digest(data)
+    assert len(list(tmp_path.glob("s.duckdb.stale-*"))) == 1
+
+
+def test_a_stale_sample_database_holding_the_users_data_is_kept_and_said(tmp_path):
+    data = _copied_sample(tmp_path)
+    path = sample.build_sample_database(tmp_path / "s.duckdb", data)
+    con = db.open_database(path)
+    try:
+        con.execute("INSERT INTO instruments (symbol, time_zone) VALUES ('MINE', 'America/New_York')")
+    finally:
+        con.close()
+    sample.stamp_path(path).unlink()  # as a database built before stamps were written
+    said = sample.refresh_if_stale(path, data)
+    assert said.startswith("the sample database s.duckdb was built before sample databases recorded")
+    assert "it also holds your data (MINE): kept as it is" in said
+    assert not list(tmp_path.glob("s.duckdb.stale-*"))
+    con = db.open_database(path, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM instruments WHERE symbol = 'MINE'").fetchone()[0] == 1
+    finally:
+        con.close()
+
+
+def test_opening_a_stale_stamped_database_through_the_store_rebuilds_it_with_a_notice(tmp_path, monkeypatch, capsys):
+    data = _copied_sample(tmp_path)
+    path = sample.build_sample_database(tmp_path / "s.duckdb", data)
+    stamp = sample.stamp_path(path)
+    stamp.write_text(stamp.read_text().replace(sample.sample_digest(data), "0" * 64))
+    monkeypatch.setattr(sample, "DATA_DIR", data)
+    with db.reading(path) as con:
+        assert con.execute("SELECT count(*) FROM bars").fetchone()[0] > 0
+    assert "rebuilt from data/" in capsys.readouterr().err
+    assert any("s.duckdb was built from other sample files (sha256 000000000000…" in n for n in db.notices())
