@@ -160,7 +160,9 @@ def _source(name: str, unit: str, estimate: Estimate, run: str, value: float | N
     """A parameter's source from its estimate: the run and estimator, or the default and why for a fallback."""
     why = "; ".join(estimate.warnings)
     if estimate.fallback:
-        text = f"default for {run}: {estimate.method}" + (f" ({why})" if why else "")
+        # the run's fallback estimator (a published value, or a cruder estimate from the same data), and why
+        method = estimate.method.removeprefix("fallback: ")
+        text = f"{run}, fallback: {method}" + (f" ({why})" if why else "")
     else:
         text = _run_text(run, estimate)
     return ParameterSource(name, float(estimate.value if value is None else value), unit, _se(estimate.stderr), text)

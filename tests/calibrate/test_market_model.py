@@ -73,7 +73,7 @@ def test_power_law_not_identified_is_none_and_athl_is_a_visible_fallback():
         {k: v for k, v in _estimates().items() if not k.startswith("power")}, np.ones(390), np.ones(390), "run R"
     )
     assert (market.power_coefficient, market.power_exponent) == (0.142, 0.6)
-    assert _source(market, "power_coefficient").source.startswith("default for run R: ATHL 2005")
+    assert _source(market, "power_coefficient").source.startswith("run R, fallback: ATHL 2005")
 
 
 def test_a_run_saved_before_y_and_p_were_stored_gets_them_from_its_power_curve():
