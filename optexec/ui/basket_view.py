@@ -21,12 +21,23 @@ from plotly.subplots import make_subplots
 from optexec.basket import correlation as correlations
 from optexec.basket.input import parse_basket
 from optexec.basket.plan import INDEPENDENT, JOINT, BasketFrontier, BasketPlan, frontier, plan_basket
-from optexec.report import table_csv
+from optexec.constants import DEFAULT_MAX_PARTICIPATION
+from optexec.report import html_page, table_csv
 from optexec.store import db
 
 #: one colour per basket strategy and per side, on every basket chart
 COLOURS = {JOINT: "#1f77b4", INDEPENDENT: "#ff7f0e", "twap": "#2ca02c", "per_order": "#9467bd"}
 SIDE_COLOURS = {"buy": "#2ca02c", "sell": "#d62728"}
+
+#: how the page's order table shows participation: as a percentage, and whether it keeps within the limit
+ORDER_COLUMNS = {
+    "max_participation": st.column_config.NumberColumn(
+        "max participation", format="percent", help="largest child order / its slice's expected volume"
+    ),
+    "within_participation_limit": st.column_config.CheckboxColumn(
+        "within limit", help="the schedule keeps within the participation limit (it is never capped)"
+    ),
+}
 
 #: the editable table's first rows: a rebalance on the bundled sample's symbols
 EXAMPLE = pd.DataFrame({
@@ -40,10 +51,6 @@ EXAMPLE = pd.DataFrame({
 })  # fmt: skip
 
 
-#: the page settings a shared basket keeps with its orders (optexec.basket.storage)
-LINK_SETTINGS = ("horizon_days", "slices", "risk_aversion_per_usd", "drop_bad_rows", "extra_strategies")
-
-
 @st.cache_data(show_spinner="Pricing the basket…", max_entries=32)
 def cached_plan(
     table_json: str,
@@ -54,16 +61,20 @@ def cached_plan(
     drop_bad_rows: bool,
     strategies: tuple[str, ...],
     db_version: str,
+    max_participation: float = DEFAULT_MAX_PARTICIPATION,
+    correlation_name: str = "the correlation file",
 ) -> tuple[BasketPlan, tuple]:
     """The priced basket (and the rows dropped) of a table given as JSON, cached by its parameters and the store's
-    version; BasketError / ValueError pass through to the page."""
+    version; ``correlation_name`` says where the matrix comes from (an upload, or the one saved with a link).
+    BasketError / ValueError pass through to the page."""
     frame = pd.read_json(io.StringIO(table_json), orient="split", dtype=False)
     basket = parse_basket(frame, drop_bad_rows=drop_bad_rows)
     given = None
     if correlation_csv is not None:
-        given = correlations.from_file(correlation_csv, basket.symbols, name="the correlation file")
+        given = correlations.from_file(correlation_csv, basket.symbols, name=correlation_name)
     with db.reading() as con:
-        plan = plan_basket(basket, con, horizon_days, slices, risk_aversion_per_usd, given, strategies)
+        plan = plan_basket(basket, con, horizon_days, slices, risk_aversion_per_usd, given, strategies,
+                           max_participation)  # fmt: skip
     return plan, basket.dropped
 
 
@@ -206,13 +217,15 @@ def report_html(
     name = plan.shown
     orders = plan.order_table(name).drop(columns=["cost_share"])
     rollups = "".join(
-        f"<h3>By {html.escape(by)}</h3>{_table(plan.rollup(by, name))}"
+        f'<h3>By {html.escape(by)}</h3><div class="wide">{_table(plan.rollup(by, name))}</div>'
         for by in ("side", "liquidity", *(("group",) if plan.group_column else ()))
     )
     charts = "".join(f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
                      for i, f in enumerate(figures))  # fmt: skip
     sources = "".join(f"<li>{html.escape(o.source)}</li>" for o in plan.orders)
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in plan.warnings)
+    over = plan.participation_warnings
+    above = "".join(f"<li>{html.escape(w)}</li>" for w in over)
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in plan.warnings if w not in over)
     top = totals(plan, name)
     title = f"Basket pre-trade report: {len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}"
     if basket_id:
@@ -220,17 +233,14 @@ def report_html(
         saved = f"Basket {ident}, saved in the store: the Basket page reopens it with ?basket={ident}."
     else:
         saved = f"This basket is not saved in the store (no link): {html.escape(not_saved or 'not shared')}."
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
-th, td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }}
-th:first-child, td:first-child {{ text-align: left; }}
-.muted {{ color: #5b6673; font-size: 0.9rem; }}
-.wide {{ overflow-x: auto; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
+    limit = f"{plan.max_participation:.0%}"
+    if above:
+        above = (
+            f'<div class="warn" id="participation"><b>Above the {limit} participation limit</b><ul>{above}</ul></div>'
+        )
+    return html_page(
+        title,
+        f"""<h1>{html.escape(title)}</h1>
 <p id="basket-id">{saved}</p>
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money, in $
 and in bps of the gross notional; each order is priced under its symbol's own market model; joint_ac optimises the
@@ -241,13 +251,15 @@ VaR95 = E + 1.645·std.</p>
 ${top["expected_cost_usd"]:,.0f} ({top["expected_cost_bps"]:.1f} bps); std ${top["std_cost_usd"]:,.0f} with the
 correlation, ${top["std_cost_usd_uncorrelated"]:,.0f} without; VaR95 ${top["var95_usd"]:,.0f}.
 {plan.grid.slices} slices over {plan.grid.horizon_days:g} trading days; risk aversion
-{plan.risk_aversion_per_usd:g} per $.</p>
+{plan.risk_aversion_per_usd:g} per $; participation limit {limit} of a slice's expected volume.</p>
+<p class="muted">{html.escape(plan.correlation.source)}</p>
+{above}
 <h2>Strategies</h2><div class="wide">{_table(strategies)}</div>
 <h2>Orders ({html.escape(name)})</h2><div class="wide">{_table(orders)}</div>
 <h2>Roll-ups</h2>{rollups}
 <h2>Where the numbers come from</h2>
-<p class="muted">{html.escape(plan.correlation.source)}</p><ul class="muted">{sources}</ul>
+<ul class="muted">{sources}</ul>
 {f"<h3>Warnings</h3><ul>{warnings}</ul>" if warnings else ""}
 <h2>Charts</h2>{charts}
-</body></html>
-"""
+""",
+    )
