@@ -403,7 +403,7 @@ def joint_schedules(orders, grid: BasketGrid, correlation: np.ndarray, risk_aver
     signs = np.array([o.row.side_sign for o in orders], dtype=float)
     sigma = np.array([o.market.sigma_usd_per_sqrt_day for o in orders])
     start = signs * np.array([o.shares for o in orders])
-    y = solve.joint_holdings(start, h, covariance(sigma, correlation), tau, grid.end_slices, risk_aversion)
+    y = solve.JointProblem(start, h, covariance(sigma, correlation), tau, grid.end_slices).holdings(risk_aversion)
     x = y * signs
     params = {"risk_aversion_per_usd": risk_aversion}
     out = []
@@ -550,7 +550,6 @@ def frontier(
     signs = plan.side_signs
     h = np.array(_each(orders, lambda i: eta_tilde(_order(orders[i], grid.end_slices[i], tau), orders[i].market)))
     start = signs * np.array([o.shares for o in orders])
-    one_horizon = bool(np.all(grid.end_slices == grid.slices))
     expected, std = {}, {}
     for name in (JOINT, INDEPENDENT):
         if name == INDEPENDENT:  # each order alone: its own AC on its own horizon (docs/MATH.md section 2)
@@ -561,10 +560,8 @@ def frontier(
                     kappa = solve.mode_kappas(np.array([cov[i, i] / h[i]]), tau, float(lam))[0]
                     y[j, : end + 1, i] = start[i] * sinh_ratio(float(kappa), t, end * tau)
                 y[:, end, i] = 0.0
-        elif one_horizon:
-            y = solve.eigen_holdings_over_lambda(start, h, cov, tau, grid.slices, lambdas)
-        else:
-            y = np.stack([solve.kkt_holdings(start, h, cov, tau, grid.end_slices, float(lam)) for lam in lambdas])
+        else:  # one eigen-decomposition for all lambdas with a common horizon, a KKT solve per lambda otherwise
+            y = solve.JointProblem(start, h, cov, tau, grid.end_slices).holdings_over_lambda(lambdas)
         expected[name] = _expected_stack(orders, grid, y * signs)
         exposure = y[:, 1:]
         std[name] = np.sqrt(np.maximum(tau * np.sum((exposure @ cov) * exposure, axis=(1, 2)), 0.0))
