@@ -146,7 +146,7 @@ body { font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem 
        padding: 0 1rem; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
 th, td { padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child { text-align: left; white-space: nowrap; }
 .muted { color: #5b6673; font-size: 0.9rem; }
 .wide { overflow-x: auto; }
 .warn { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }

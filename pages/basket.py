@@ -139,19 +139,20 @@ for warning in plan.warnings:
     st.warning(formats.message(warning))
 
 st.subheader("Strategies")
-st.dataframe(plan.strategy_table().drop(columns=["error"]), hide_index=True, key="basket_strategies")
+st.dataframe(plan.strategy_table().drop(columns=["error"]), hide_index=True, key="basket_strategies",
+             column_config=basket_view.TABLE_COLUMNS, column_order=basket_view.STRATEGY_COLUMN_ORDER)  # fmt: skip
 for result in plan.strategies:
     if result.error:
         st.warning(formats.message(f"{result.label}: not planned: {result.error}"))
 st.subheader("Orders")
 st.dataframe(plan.order_table(shown).drop(columns=["cost_share"]), hide_index=True, key="basket_orders",
-             column_config=basket_view.ORDER_COLUMNS)  # fmt: skip
+             column_config=basket_view.TABLE_COLUMNS, column_order=basket_view.ORDER_COLUMN_ORDER)  # fmt: skip
 st.subheader("Roll-ups")
 tabs = st.tabs(["By side", "By liquidity", "By group"])
-tabs[0].dataframe(plan.rollup("side", shown), hide_index=True)
-tabs[1].dataframe(plan.rollup("liquidity", shown), hide_index=True)
+tabs[0].dataframe(plan.rollup("side", shown), hide_index=True, column_config=basket_view.TABLE_COLUMNS)
+tabs[1].dataframe(plan.rollup("liquidity", shown), hide_index=True, column_config=basket_view.TABLE_COLUMNS)
 if plan.group_column:
-    tabs[2].dataframe(plan.rollup("group", shown), hide_index=True)
+    tabs[2].dataframe(plan.rollup("group", shown), hide_index=True, column_config=basket_view.TABLE_COLUMNS)
 else:
     tabs[2].info("Add a group, sector or account column to roll up by it.")
 
