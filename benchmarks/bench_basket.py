@@ -78,7 +78,9 @@ def main() -> None:
     signs = plan.side_signs
     start = signs * np.array([o.shares for o in orders])
     cov = covariance(np.array([o.market.sigma_usd_per_sqrt_day for o in orders]), matrix)
-    t_solve, _ = best(lambda: solve.joint_holdings(start, h, cov, grid.slice_days, grid.end_slices, lam), args.repeats)
+    t_solve, _ = best(
+        lambda: solve.JointProblem(start, h, cov, grid.slice_days, grid.end_slices).holdings(lam), args.repeats
+    )
     t_frontier, _ = best(lambda: frontier(plan, points=10), 1)
 
     def reference():

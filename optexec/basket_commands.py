@@ -1,6 +1,7 @@
 """The ``basket`` sub-command: a basket's costs, joint risk and schedules (issue 15, DESIGN.md section 8).
 
-python -m optexec basket FILE [--horizon-days D] [--slices K] [--risk-aversion L] [--correlation FILE] [--json]
+python -m optexec basket FILE [--horizon-days D] [--slices K] [--risk-aversion L] [--correlation FILE]
+    [--max-participation F] [--json]
 
 FILE is a CSV or Parquet basket (optexec.basket.input). A bad basket exits with status 2 and one line listing each
 bad cell as "line L, column: reason".
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from optexec.constants import DEFAULT_MAX_PARTICIPATION  # the ticket's limit (a light module: --help stays fast)
 
 DEFAULT_SLICES = 26  # 15-minute slices of a 390-minute day
 DEFAULT_RISK_AVERSION_PER_USD = 1e-6  # the plan command's default
@@ -21,7 +24,7 @@ def format_basket(plan) -> str:
         (
             f"{len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}, net ${plan.net_notional_usd:,.0f}; "
             f"{plan.grid.slices} slices over {plan.grid.horizon_days:g} days; "
-            f"risk aversion {plan.risk_aversion_per_usd:g} /$"
+            f"risk aversion {plan.risk_aversion_per_usd:g} /$; participation limit {plan.max_participation:.0%}"
         ),
         plan.correlation.source,
         "costs: each order under its symbol's own market model; joint_ac optimises the linear model (spread, η, γ)",
@@ -44,15 +47,18 @@ def format_basket(plan) -> str:
             "orders under joint_ac",
             (
                 f"{'symbol':<14}{'side':<6}{'shares':>14}{'E ($)':>12}{'E (bps)':>9}{'std ($)':>12}{'% ADV':>8}"
-                f"{'max part.':>10}{'risk contr. ($)':>17}"
+                f"{'max part.':>11}{'risk contr. ($)':>17}"
             ),
         ]
         for row in table.to_dict("records"):
             lines.append(
                 f"{row['symbol'][:13]:<14}{row['side']:<6}{row['shares']:>14,.0f}{row['expected_cost_usd']:>12,.0f}"
                 f"{row['expected_cost_bps']:>9.1f}{row['std_cost_usd']:>12,.0f}{row['pct_adv']:>8.2f}"
-                f"{row['max_participation']:>10.1%}{row['risk_contribution_usd']:>17,.0f}"
+                f"{row['max_participation']:>10.1%}{' ' if row['within_participation_limit'] else '!'}"
+                f"{row['risk_contribution_usd']:>17,.0f}"
             )
+        if not table["within_participation_limit"].all():
+            lines.append(f"! above the {plan.max_participation:.0%} participation limit (not capped: see the warnings)")
     lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
 
@@ -63,7 +69,12 @@ def cmd_basket(args: argparse.Namespace) -> int:
     from optexec.basket.input import parse_basket
     from optexec.basket.plan import DEFAULT_STRATEGIES, plan_basket
     from optexec.cli import UserError, dump_json, read_store
+    from optexec.models import check_range
 
+    try:
+        check_range("the participation limit", args.max_participation, 0.0, 1.0, low_open=True)
+    except ValueError as error:
+        raise UserError(f"--max-participation: {error}") from None
     basket = parse_basket(args.file, group_column=args.group, drop_bad_rows=args.drop_bad_rows)
     for warning in basket.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -76,7 +87,8 @@ def cmd_basket(args: argparse.Namespace) -> int:
 
     strategies = [*DEFAULT_STRATEGIES, *(registry.get(name).name for name in args.strategy or [])]
     with read_store(args) as con:
-        plan = plan_basket(basket, con, args.horizon_days, args.slices, args.risk_aversion, given, strategies)
+        plan = plan_basket(basket, con, args.horizon_days, args.slices, args.risk_aversion, given, strategies,
+                           args.max_participation)  # fmt: skip
     if all(r.error for r in plan.strategies):
         raise UserError("no strategy could plan this basket: " + "; ".join(f"{r.name}: {r.error}"
                                                                           for r in plan.strategies))  # fmt: skip
@@ -97,6 +109,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--slices", type=int, default=DEFAULT_SLICES, help="slices of the common grid")
     parser.add_argument("--risk-aversion", type=float, default=DEFAULT_RISK_AVERSION_PER_USD, help="lambda, 1/$")
     parser.add_argument("--correlation", help="CSV correlation matrix, the symbols as header and first column")
+    parser.add_argument(
+        "--max-participation",
+        type=float,
+        default=DEFAULT_MAX_PARTICIPATION,
+        metavar="F",
+        help=f"participation limit, a fraction of a slice's expected volume in (0, 1]: orders above it are flagged, "
+        f"not capped (default {DEFAULT_MAX_PARTICIPATION:g})",
+    )
     parser.add_argument("--strategy", action="append", help="also price every order with this registry strategy")
     parser.add_argument("--group", help="the grouping column (default: group, sector or account when present)")
     parser.add_argument("--drop-bad-rows", action="store_true", help="price the good rows, list the bad ones")

@@ -139,6 +139,36 @@ def _link_html(link: str | None) -> str:
     return f'<p class="muted">The same plan in the app: <a href="{html.escape(link)}">{html.escape(link)}</a></p>'
 
 
+#: the style of every HTML report: wide tables scroll inside their box (``.wide``), a warning box (``.warn``), and on a
+#: phone the page keeps a small margin and the charts the screen's width
+REPORT_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px;
+       padding: 0 1rem; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+th, td { padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }
+th:first-child, td:first-child { text-align: left; white-space: nowrap; }
+.muted { color: #5b6673; font-size: 0.9rem; }
+.wide { overflow-x: auto; }
+.warn { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
+@media (max-width: 600px) {
+  body { margin: 0.5rem auto; padding: 0 0.5rem; font-size: 0.95rem; }
+  h1 { font-size: 1.35rem; }
+  th, td { padding: 3px 6px; }
+}
+"""
+
+
+def html_page(title: str, body: str) -> str:
+    """A self-contained HTML report page: ``title`` (escaped here) in the head, ``body`` as it is (HTML the caller
+    escaped), the shared ``REPORT_CSS``, and a viewport for phones."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{REPORT_CSS}</style></head><body>
+{body}</body></html>
+"""
+
+
 def report_html(
     plan: Plan, figures: list[go.Figure], calibration_note: str, generated: dt.datetime, link: str | None = None
 ) -> str:
@@ -201,18 +231,9 @@ def report_html(
     )
     advice = recommendation(plan)
     title = f"Pre-trade report: {order.side} {order.shares:,.0f} {order.symbol}"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
-th, td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }}
-th:first-child, td:first-child {{ text-align: left; }}
-.muted {{ color: #5b6673; font-size: 0.9rem; }}
-.wide {{ overflow-x: auto; }}
-.warn {{ background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
+    return html_page(
+        title,
+        f"""<h1>{html.escape(title)}</h1>
 {f'<div class="warn"><b>Outside the model&#39;s range</b><ul>{outside}</ul></div>' if outside else ""}
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money; bps of
 the arrival notional ${order.shares * market.price_usd:,.0f}; VaR95 = E + 1.645·std; every strategy priced under
@@ -237,5 +258,5 @@ trading days in {order.slices} slices, starting {order.start_minutes_after_open:
 <p class="muted">The full schedule, slice by slice, is the CSV download.</p>
 <h2>Charts</h2>
 {charts}
-</body></html>
-"""
+""",
+    )

@@ -8,6 +8,7 @@ import streamlit as st
 from optexec.basket import spreadsheet, storage
 from optexec.basket.input import BasketError, read_table
 from optexec.basket.plan import DEFAULT_STRATEGIES, JOINT
+from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.store import db
 from optexec.ui import basket_view, formats
 
@@ -31,11 +32,20 @@ if token and token != st.session_state.get("basket_link_seen"):  # a shared link
     except ValueError as error:  # the store cannot be read now (busy, damaged): say so, the page still works
         st.session_state["basket_link_problem"] = ("warning", formats.message(error))
     else:
+        try:
+            link_matrix = storage.saved_correlation(saved.settings)
+        except ValueError as error:
+            st.session_state["basket_link_problem"] = ("warning", formats.message(error))
+            link_matrix = None
         st.session_state["basket_link_table"] = saved.table
         st.session_state["basket_link_number"] = st.session_state.get("basket_link_number", 0) + 1
+        st.session_state["basket_link_correlation"] = (saved.basket_id, *link_matrix) if link_matrix else None
         for name, key in WIDGETS.items():
             if name in saved.settings:
                 st.session_state[key] = saved.settings[name]
+        # saved as a fraction, typed as a percentage; a link without it used the default limit
+        limit = saved.settings.get("max_participation", DEFAULT_MAX_PARTICIPATION)
+        st.session_state["basket_max_participation"] = 100 * float(limit)
 problem = st.session_state.get("basket_link_problem")
 if token and problem and token == st.session_state.get("basket_link_seen"):
     (st.error if problem[0] == "error" else st.warning)(problem[1])
@@ -55,22 +65,45 @@ else:
     start, source = basket_view.EXAMPLE, ""
 table = st.data_editor(start, num_rows="dynamic", width="stretch", key=f"basket_table_{source}")
 
-settings = st.columns(4)
+settings = st.columns(5)
 horizon = settings[0].number_input("Horizon (trading days)", 0.01, 100.0, 1.0, 0.25, key="basket_horizon")
 slices = settings[1].number_input("Slices", 1, 2000, 26, 1, key="basket_slices")
 risk_aversion = settings[2].number_input("Risk aversion λ (1/$)", 0.0, 1.0, 1e-6, 1e-7, format="%.2e",
                                          key="basket_lambda")  # fmt: skip
-drop = settings[3].toggle("Drop bad rows", key="basket_drop")
+limit_percent = settings[3].number_input(
+    "Max participation (%)", 0.1, 100.0, 100 * DEFAULT_MAX_PARTICIPATION, 1.0, key="basket_max_participation",
+    help="largest child order / its slice's expected volume: orders above it are flagged, never capped",
+)  # fmt: skip
+drop = settings[4].toggle("Drop bad rows", key="basket_drop")
 extra = st.multiselect("Also price every order with", ["vwap", "immediate", "pov", "ac_drift"], key="basket_extra")
 matrix = st.file_uploader("Correlation matrix (optional CSV, symbols as header and first column)", type=["csv"],
                           key="basket_correlation")  # fmt: skip
+# the matrix the basket is priced with, and saved with its link: an upload, else the one saved with the opened link
+link_matrix = st.session_state.get("basket_link_correlation")
+try:
+    if matrix is not None:
+        correlation = storage.correlation_setting(matrix.name, matrix.getvalue())
+        correlation_name = f"the uploaded correlation file {matrix.name}"
+    elif link_matrix:
+        correlation = storage.correlation_setting(link_matrix[1], link_matrix[2])
+        correlation_name = f"the correlation matrix saved with basket {link_matrix[0]} (uploaded as {link_matrix[1]})"
+    else:
+        correlation, correlation_name = None, "the correlation file"
+except ValueError as error:
+    st.error(formats.message(error))
+    st.stop()
+if matrix is None and link_matrix:
+    st.caption(formats.plain(f"Priced with {correlation_name}, not the store's correlation."))
+    if st.button("Use the store's correlation instead", key="basket_forget_correlation"):
+        st.session_state["basket_link_correlation"] = None
+        st.rerun()
 
 frame = pd.DataFrame(table).astype(object).where(pd.DataFrame(table).notna(), None)
 try:
     plan, dropped = basket_view.cached_plan(
         frame.to_json(orient="split", index=False), float(horizon), int(slices), float(risk_aversion),
-        matrix.getvalue() if matrix is not None else None, bool(drop), (*DEFAULT_STRATEGIES, *extra),
-        db.version(),
+        correlation["csv"].encode() if correlation else None, bool(drop), (*DEFAULT_STRATEGIES, *extra),
+        db.version(), float(limit_percent) / 100, correlation_name,
     )  # fmt: skip
 except BasketError as error:
     st.error(formats.message(f"The basket has {len(error.problems)} problem(s); nothing is priced until it is valid "
@@ -106,18 +139,20 @@ for warning in plan.warnings:
     st.warning(formats.message(warning))
 
 st.subheader("Strategies")
-st.dataframe(plan.strategy_table().drop(columns=["error"]), hide_index=True, key="basket_strategies")
+st.dataframe(plan.strategy_table().drop(columns=["error"]), hide_index=True, key="basket_strategies",
+             column_config=basket_view.TABLE_COLUMNS, column_order=basket_view.STRATEGY_COLUMN_ORDER)  # fmt: skip
 for result in plan.strategies:
     if result.error:
         st.warning(formats.message(f"{result.label}: not planned: {result.error}"))
 st.subheader("Orders")
-st.dataframe(plan.order_table(shown).drop(columns=["cost_share"]), hide_index=True, key="basket_orders")
+st.dataframe(plan.order_table(shown).drop(columns=["cost_share"]), hide_index=True, key="basket_orders",
+             column_config=basket_view.TABLE_COLUMNS, column_order=basket_view.ORDER_COLUMN_ORDER)  # fmt: skip
 st.subheader("Roll-ups")
 tabs = st.tabs(["By side", "By liquidity", "By group"])
-tabs[0].dataframe(plan.rollup("side", shown), hide_index=True)
-tabs[1].dataframe(plan.rollup("liquidity", shown), hide_index=True)
+tabs[0].dataframe(plan.rollup("side", shown), hide_index=True, column_config=basket_view.TABLE_COLUMNS)
+tabs[1].dataframe(plan.rollup("liquidity", shown), hide_index=True, column_config=basket_view.TABLE_COLUMNS)
 if plan.group_column:
-    tabs[2].dataframe(plan.rollup("group", shown), hide_index=True)
+    tabs[2].dataframe(plan.rollup("group", shown), hide_index=True, column_config=basket_view.TABLE_COLUMNS)
 else:
     tabs[2].info("Add a group, sector or account column to roll up by it.")
 
@@ -141,8 +176,8 @@ def schedules() -> None:
 
 schedules()
 
-settings_now = {"horizon_days": float(horizon), "slices": int(slices), "risk_aversion_per_usd": float(risk_aversion),
-                "drop_bad_rows": bool(drop), "extra_strategies": list(extra)}  # fmt: skip
+settings_now = storage.link_settings(horizon, slices, risk_aversion, drop, extra, float(limit_percent) / 100,
+                                     correlation)  # fmt: skip
 current_id = storage.basket_id(frame, settings_now)
 
 
@@ -179,7 +214,9 @@ if token and token == current_id:
     base = st.context.url
     st.code(f"{base}?basket={current_id}" if base else f"?basket={current_id}", language=None)
     note = f"Basket {current_id} is saved in the store with its settings: this link reopens it on any browser using "
-    st.caption(formats.plain(note + "the same store. A correlation file is not part of the link."))
+    kept = ("the correlation matrix it was priced with is saved with it" if correlation else
+            "it has no correlation file: the link prices it with the store's correlation")  # fmt: skip
+    st.caption(formats.plain(f"{note}the same store; {kept}."))
 else:
     if token and token == st.session_state.get("basket_link_seen") and "basket_link_problem" not in st.session_state:
         del st.query_params["basket"]  # the basket changed since its link: the address no longer names it

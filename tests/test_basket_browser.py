@@ -5,7 +5,6 @@ to see the same basket."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -19,6 +18,12 @@ BASKET = (
     "SYN-MID,sell,,5000000,,tech\n"
     "SYN-SMALL,buy,,,5,fin\n"
 )
+
+
+#: true once the basket grid holds the keyboard focus (its first cell clicked)
+GRID_HAS_FOCUS = "() => document.querySelector(\"[data-testid='stDataFrame']\")?.contains(document.activeElement)"
+#: true once the first metric (the gross notional) shows the given text
+FIRST_METRIC_IS = "(text) => document.querySelector(\"[data-testid='stMetricValue']\")?.innerText === text"
 
 
 @pytest.fixture
@@ -40,33 +45,30 @@ def test_upload_edit_and_download_the_basket_report(browser, app_root, tmp_path)
         assert "Basket pre-trade" in page.locator("h1").first.inner_text()
         path = tmp_path / "rebalance.csv"
         path.write_text(BASKET)
-        page.locator("input[type='file']").first.set_input_files(str(path))
-        page.wait_for_timeout(1500)
-        wait_idle(page, 180_000)
         page.get_by_text("Gross notional").first.wait_for(timeout=60_000)
+        assert metric_values(page)[0] == "$27,040,000"  # the example basket, before the upload
+        page.locator("input[type='file']").first.set_input_files(str(path))
+        # the uploaded basket priced: 200,000 x $100 + $5,000,000 + 5% of ADV x $12 (waited for, not slept on)
+        page.wait_for_function(FIRST_METRIC_IS, arg="$25,240,000", timeout=180_000)
+        wait_idle(page, 180_000)
         before = metric_values(page)
-        assert before[0] == "$25,240,000"  # 200,000 x $100 + $5,000,000 + 5% of ADV x $12
-        # edit the first order's shares in the grid (a canvas): select its first cell, move to shares, type, enter
-        after = before
-        for _attempt in range(3):  # a busy machine can miss the grid's editor opening: try the edit again
-            wait_idle(page, 180_000)
-            box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
-            page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)
-            page.keyboard.press("ArrowRight")
-            page.keyboard.press("ArrowRight")
-            page.keyboard.press("Enter")  # opens the cell's editor
-            page.wait_for_timeout(1500)
-            page.keyboard.press("Control+A")
-            page.keyboard.type("400000")
-            page.keyboard.press("Enter")
-            deadline = time.time() + 60
-            while time.time() < deadline:  # the rerun: wait for the new total
-                page.wait_for_timeout(1000)
-                after = metric_values(page)
-                if after and after[0] != before[0]:
-                    break
-            if after and after[0] != before[0]:
-                break
+        # edit the first order's shares in the grid (a canvas): each step waits for what it needs, no retry. Focus
+        # the first cell and wait until the grid holds the keyboard focus; move to shares and open the editor; wait
+        # for the editor (the grid's textarea) to show that very cell's value; replace it; wait for the new total.
+        grid = page.locator("[data-testid='stDataFrame']").first
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)
+        page.wait_for_function(GRID_HAS_FOCUS, timeout=60_000)
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")  # opens the cell's editor
+        editor = page.locator("textarea.gdg-input")
+        editor.wait_for(state="visible", timeout=60_000)
+        assert editor.input_value() == "200000"  # the shares cell of SYN-LARGE, not another one
+        editor.fill("400000")
+        editor.press("Enter")
+        editor.wait_for(state="hidden", timeout=60_000)
+        page.wait_for_function(FIRST_METRIC_IS, arg="$45,240,000", timeout=180_000)
         wait_idle(page, 180_000)
         after = metric_values(page)
         assert after[0] == "$45,240,000" and after[1] != before[1]

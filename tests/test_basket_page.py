@@ -119,3 +119,57 @@ def test_slices_too_long_for_the_impact_show_which_order_and_fall_back_to_what_p
     assert any("Joint Almgren–Chriss (multi-asset): not planned: SYN-LARGE: the slices are too long" in shown(w.value)
                for w in at.warning)  # fmt: skip
     assert at.caption[1].value.startswith("Totals under TWAP")
+
+
+def test_a_link_saved_with_an_uploaded_correlation_reopens_with_that_matrix_and_says_so():
+    from optexec.basket import storage
+    from optexec.basket.correlation import from_file
+    from optexec.basket.input import parse_basket
+    from optexec.basket.plan import plan_basket
+    from optexec.store import db
+    from optexec.ui import basket_view, formats
+
+    matrix = (b",SYN-LARGE,SYN-MID,SYN-SMALL,SYN-CONCAVE\nSYN-LARGE,1,0.8,0.8,0.8\nSYN-MID,0.8,1,0.8,0.8\n"
+              b"SYN-SMALL,0.8,0.8,1,0.8\nSYN-CONCAVE,0.8,0.8,0.8,1\n")  # fmt: skip
+    table = basket_view.EXAMPLE.copy()
+    settings = storage.link_settings(1.0, 26, 1e-6, False, [], 0.25, storage.correlation_setting("corr.csv", matrix))
+    ident = storage.save_basket(table, settings)  # what Share saves after an upload of corr.csv
+    basket = parse_basket(table)
+    with db.reading() as con:
+        joint = plan_basket(basket, con, 1.0, 26, 1e-6, from_file(matrix, basket.symbols)).strategy("joint_ac")
+        from_store = plan_basket(basket, con, 1.0, 26, 1e-6).strategy("joint_ac")
+    opened = AppTest.from_file(str(PAGE), default_timeout=120)
+    opened.query_params["basket"] = ident
+    opened.run()
+    assert not opened.exception and not opened.error
+    assert _metric(opened, "Std with correlation") == formats.usd(joint.risk.std_usd)
+    assert _metric(opened, "VaR 95%") == formats.usd(joint.var95_usd)
+    assert formats.usd(from_store.risk.std_usd) != formats.usd(joint.risk.std_usd)
+    captions = " ".join(shown(c.value) for c in opened.caption)
+    assert f"correlation matrix saved with basket {ident} (uploaded as corr.csv)" in captions
+    assert "the correlation matrix it was priced with is saved with it" in captions
+    assert f"?basket={ident}" in opened.code[0].value  # the same settings, the matrix included: the link stays
+    opened.button(key="basket_forget_correlation").click().run()
+    assert _metric(opened, "Std with correlation") == formats.usd(from_store.risk.std_usd)
+    assert "basket" not in opened.query_params  # priced otherwise now: the address no longer names the saved one
+
+
+def test_the_participation_limit_flags_the_orders_above_it_and_does_not_cap_them():
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    # 26 slices: joint_ac keeps within 25% (TWAP's half-day SYN-MID does not)
+    assert not any(shown(w.value).startswith("joint_ac: ") for w in at.warning)
+    assert any(
+        shown(w.value).startswith("twap: 1 of 4 orders go above the 25% participation limit") for w in at.warning
+    )
+    orders = at.dataframe[2].value
+    assert orders["within_participation_limit"].all()
+    std = _metric(at, "Std with correlation")
+    at.number_input(key="basket_max_participation").set_value(5.0).run()
+    assert not at.exception and not at.error
+    orders = at.dataframe[2].value
+    over = orders.loc[orders["max_participation"] > 0.05, "symbol"].tolist()
+    assert over and orders.loc[~orders["within_participation_limit"], "symbol"].tolist() == over
+    joint = [shown(w.value) for w in at.warning if shown(w.value).startswith("joint_ac: ")]
+    assert len(joint) == 1 and "above the 5% participation limit" in joint[0] and "unconstrained optimum" in joint[0]
+    assert all(symbol in joint[0] for symbol in over)
+    assert _metric(at, "Std with correlation") == std  # flagged, not capped: the schedule is the same

@@ -14,7 +14,7 @@ import pytest
 from optexec import cli, costs
 from optexec.basket import solve
 from optexec.basket.input import parse_basket
-from optexec.basket.plan import INDEPENDENT, JOINT, TWAP, frontier, plan_basket
+from optexec.basket.plan import INDEPENDENT, JOINT, TWAP, frontier, plan_basket, plan_orders
 from optexec.store import db
 
 SAMPLE_BASKET = """symbol,side,shares,notional_usd,pct_adv,sector,horizon_days
@@ -147,6 +147,84 @@ def test_the_basket_command_refuses_bad_input_in_one_line(tmp_path, monkeypatch,
     path.write_text("symbol,side,shares\nNOPE,buy,100\n")
     assert _main(["basket", str(path)], monkeypatch) == 2
     assert "line 2, symbol: no parameters for NOPE" in capsys.readouterr().err
+
+
+def test_orders_above_the_participation_limit_are_flagged_and_never_capped():
+    from optexec import constants, planning
+    from optexec.basket_commands import DEFAULT_MAX_PARTICIPATION as command_default
+
+    basket = parse_basket(SAMPLE_BASKET.encode(), name="basket.csv")
+    with db.reading() as con:
+        default = plan_basket(basket, con, 1.0, 13, 2e-7)
+        tight = plan_basket(basket, con, 1.0, 13, 2e-7, max_participation=0.1)
+        loose = plan_basket(basket, con, 1.0, 13, 2e-7, max_participation=1.0)
+    # the basket's default limit is the ticket's (the planner's and the shared setting's)
+    assert default.max_participation == planning.DEFAULT_MAX_PARTICIPATION == constants.DEFAULT_MAX_PARTICIPATION
+    assert command_default == constants.DEFAULT_MAX_PARTICIPATION
+    assert registry_default() == constants.DEFAULT_MAX_PARTICIPATION
+    flagged = 0
+    for name in (JOINT, INDEPENDENT, TWAP):
+        result = tight.strategy(name)
+        # not capped: the schedules are those of a limit of 100%
+        np.testing.assert_array_equal(result.holdings_shares, loose.strategy(name).holdings_shares)
+        # each order's peak from its own holdings: largest |child order| over the slice's expected volume
+        peaks = {}
+        for schedule in result.schedules:
+            child = -np.diff(schedule.holdings_shares)
+            peaks[schedule.order.symbol] = float(np.max(np.abs(child) / schedule.market_volume_shares))
+        over = {s: p for s, p in peaks.items() if p > 0.1}
+        assert dict(tight.over_participation(name)) == pytest.approx(over)
+        table = tight.order_table(name)
+        assert table.loc[~table["within_participation_limit"], "symbol"].tolist() == [
+            s for s in tight.symbols if s in over
+        ]
+        said = [w for w in tight.warnings if w.startswith(f"{name}: ") and "participation limit" in w]
+        if over:
+            flagged += 1
+            assert len(said) == 1 and f"{len(over)} of 4 orders go above the 10% participation limit" in said[0]
+            assert all(f"{s} {p:.0%}" in said[0] for s, p in over.items())
+            assert ("unconstrained optimum" in said[0]) == (name == JOINT)
+        else:
+            assert not said
+    assert flagged >= 2  # the test binds: on 13 slices of a day the joint and independent schedules go above 10%
+    assert not any("participation limit" in w for w in loose.warnings)
+    assert loose.order_table(JOINT)["within_participation_limit"].all()
+    with pytest.raises(ValueError, match="max participation .* must be above 0 and at most 1"):
+        plan_orders(list(loose.orders), loose.correlation, 1.0, 13, 2e-7, max_participation=0.0)
+
+
+def registry_default() -> float:
+    from optexec.strategies import registry
+
+    return registry.shared_defaults()["max_participation"]
+
+
+def test_the_basket_command_flags_participation_in_the_json_and_the_table(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "basket.csv"
+    path.write_text(SAMPLE_BASKET)
+    assert _main(["basket", str(path), "--slices", "13", "--risk-aversion", "2e-7", "--max-participation", "0.1",
+                  "--json"], monkeypatch) == 0  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert out["basket"]["max_participation_limit"] == 0.1
+    for order in out["orders"]:
+        assert order["within_participation_limit"] == (order["max_participation"] <= 0.1)
+    assert not all(o["within_participation_limit"] for o in out["orders"])
+    for strategy in out["strategies"]:
+        over = strategy["orders_over_participation_limit"]
+        assert strategy["within_participation_limit"] == (not over) == (strategy["max_participation"] <= 0.1)
+        assert all(o["max_participation"] > 0.1 for o in over)
+        if over:
+            warning = next(w for w in out["basket"]["warnings"] if w.startswith(f"{strategy['name']}: "))
+            assert all(o["symbol"] in warning for o in over)
+    joint = out["strategies"][0]
+    assert {o["symbol"] for o in joint["orders_over_participation_limit"]} == {
+        o["symbol"] for o in out["orders"] if not o["within_participation_limit"]
+    }
+    assert _main(["basket", str(path), "--slices", "13", "--max-participation", "0.1"], monkeypatch) == 0
+    text = capsys.readouterr().out
+    assert "participation limit 10%" in text and "! above the 10% participation limit" in text
+    assert _main(["basket", str(path), "--max-participation", "1.5"], monkeypatch) == 2
+    assert "--max-participation: the participation limit must be above 0" in capsys.readouterr().err
 
 
 LEAN_SYMBOLS = ("spy", "bac", "ibm", "aig")

@@ -110,7 +110,7 @@ def test_exact_solution_equals_a_direct_minimisation_of_e_plus_lambda_v(ends):
     corr, cov, h, y0, tau = _random_problem(3, 5, 10)
     lam = 3e-6
     end_slices = np.full(5, 10) if ends is None else np.array(ends)
-    exact = solve.joint_holdings(y0, h, cov, tau, end_slices, lam)
+    exact = solve.JointProblem(y0, h, cov, tau, end_slices).holdings(lam)
     free = np.zeros_like(exact, dtype=bool)
     for i, end in enumerate(end_slices):
         free[1:end, i] = True
@@ -151,8 +151,8 @@ def test_exact_solution_equals_a_direct_minimisation_of_e_plus_lambda_v(ends):
 def test_eigen_and_kkt_agree_and_stay_finite_for_large_kappa_t():
     corr, cov, h, y0, tau = _random_problem(5, 6, 40)
     for lam in (0.0, 1e-6, 1e-2):  # up to kappa T of several hundred
-        eigen = solve.eigen_holdings(y0, h, cov, tau, 40, lam)
-        kkt = solve.kkt_holdings(y0, h, cov, tau, np.full(6, 40), lam)
+        problem = solve.JointProblem(y0, h, cov, tau, np.full(6, 40))
+        eigen, kkt = problem.eigen_over_lambda([lam])[0], problem.kkt(lam)
         assert np.all(np.isfinite(eigen))
         np.testing.assert_allclose(eigen, kkt, rtol=0, atol=1e-8 * np.abs(y0).max())
     kappa = solve.mode_kappas(np.linalg.eigvalsh(cov / np.sqrt(np.outer(h, h))), tau, 1e-2)

@@ -78,7 +78,7 @@ def _sheets(data: bytes) -> tuple[list[str], dict[str, str], list[str], str]:
     return names, sheets, shared, styles
 
 
-def test_the_workbook_has_the_three_sheets_units_in_headers_and_a_formula_like_symbol_as_text():
+def test_the_workbook_has_its_four_sheets_units_in_headers_and_a_formula_like_symbol_as_text():
     table = basket_view.EXAMPLE.copy()
     table["sector"] = table["sector"].astype(object)
     table.loc[0, "sector"] = "=1+1"
@@ -86,7 +86,7 @@ def test_the_workbook_has_the_three_sheets_units_in_headers_and_a_formula_like_s
     with db.reading() as con:
         plan = plan_basket(basket, con, 1.0, 13, 1e-6)
     names, sheets, shared, styles = _sheets(basket_xlsx(plan, "abcdef012345"))
-    assert names == ["Orders", "Strategies", "Roll-ups"]
+    assert names == ["Orders", "Strategies", "Roll-ups", "Warnings"]
     assert "expected cost ($)" in shared and "pct adv (% of ADV)" in shared and "horizon (trading days)" in shared
     assert "std cost ($)" in shared and "std cost ($, without the correlation)" in shared
     assert any("abcdef012345" in text for text in shared)
@@ -100,3 +100,74 @@ def test_the_workbook_has_the_three_sheets_units_in_headers_and_a_formula_like_s
     rollups = sheets["Roll-ups"]
     assert rollups.count(f"<v>{index}</v>") >= 1  # the group roll-up names the same text cell
     assert header("max_participation") == "max participation (fraction of the market's volume)"
+
+
+def test_the_workbook_names_the_orders_above_the_participation_limit():
+    basket = parse_basket(basket_view.EXAMPLE)
+    with db.reading() as con:
+        plan = plan_basket(basket, con, 1.0, 13, 1e-6, max_participation=0.1)
+    over = plan.over_participation("joint_ac")
+    assert over  # 13 slices of a day: the large orders trade more than 10% of a slice's volume
+    _, sheets, shared, _ = _sheets(basket_xlsx(plan))
+    assert any(f"{len(over)} order(s) go above the 10% participation limit" in text for text in shared)
+    assert "within participation limit" in shared
+    warnings = [text for text in shared if text.startswith("joint_ac: ") and "participation limit" in text]
+    assert len(warnings) == 1 and all(symbol in warnings[0] for symbol, _ in over)
+    assert "unconstrained optimum" in warnings[0]
+    # the Orders sheet's within-limit column: one FALSE per order above the limit
+    assert sheets["Orders"].count('t="b"><v>0</v>') == len(over)
+
+
+CORRELATION = (
+    b",SYN-LARGE,SYN-MID,SYN-SMALL,SYN-CONCAVE\n"
+    b"SYN-LARGE,1,0.8,0.8,0.8\nSYN-MID,0.8,1,0.8,0.8\nSYN-SMALL,0.8,0.8,1,0.8\nSYN-CONCAVE,0.8,0.8,0.8,1\n"
+)
+
+
+def test_an_uploaded_correlation_is_saved_with_the_basket_and_reopening_it_gives_the_same_std_and_var(store):
+    from optexec.basket.correlation import from_file
+
+    table = basket_view.EXAMPLE.copy()
+    basket = parse_basket(table)
+    with db.reading() as con:
+        given = from_file(CORRELATION, basket.symbols, name="the uploaded correlation file corr.csv")
+        plan = plan_basket(basket, con, 1.0, 13, 1e-6, given)
+        store_plan = plan_basket(basket, con, 1.0, 13, 1e-6)
+    settings = storage.link_settings(
+        1.0, 13, 1e-6, False, [], 0.25, storage.correlation_setting("corr.csv", CORRELATION)
+    )
+    ident = storage.save_basket(table, settings, store)
+    saved = storage.load_basket(ident, store)
+    name, data = storage.saved_correlation(saved.settings)
+    assert name == "corr.csv" and data == CORRELATION  # the very bytes that were uploaded
+    reopened_basket = parse_basket(saved.table)
+    with db.reading() as con:
+        reopened = plan_basket(
+            reopened_basket,
+            con,
+            saved.settings["horizon_days"],
+            saved.settings["slices"],
+            saved.settings["risk_aversion_per_usd"],
+            from_file(data, reopened_basket.symbols),
+        )
+    for name in ("joint_ac", "independent_ac", "twap"):
+        first, again = plan.strategy(name), reopened.strategy(name)
+        assert again.risk.std_usd == first.risk.std_usd and again.var95_usd == first.var95_usd
+        # and the store's correlation would have given other numbers: the matrix is what the link carries
+        assert abs(store_plan.strategy(name).risk.std_usd / first.risk.std_usd - 1) > 0.01
+    assert storage.basket_id(saved.table, saved.settings) == ident
+
+
+def test_link_settings_leave_out_what_older_links_did_not_have_so_that_their_ids_stay():
+    old = {"horizon_days": 2.0, "slices": 52, "risk_aversion_per_usd": 3e-7, "drop_bad_rows": False,
+           "extra_strategies": ["vwap"]}  # fmt: skip
+    assert storage.link_settings(2, 52, 3e-7, False, ["vwap"]) == old
+    assert storage.link_settings(2, 52, 3e-7, False, ["vwap"], 0.25) == old
+    assert storage.link_settings(2, 52, 3e-7, False, ["vwap"], 0.1) == {**old, "max_participation": 0.1}
+    entry = storage.correlation_setting("c.csv", CORRELATION)
+    assert storage.link_settings(2, 52, 3e-7, False, ["vwap"], correlation=entry)["correlation"] == entry
+    assert storage.saved_correlation(old) is None
+    with pytest.raises(ValueError, match="damaged"):
+        storage.saved_correlation({**old, "correlation": "not a matrix"})
+    with pytest.raises(ValueError, match="not UTF-8 text"):
+        storage.correlation_setting("c.csv", b"\xff\xfe,\x00")

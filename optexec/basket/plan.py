@@ -12,6 +12,12 @@ Strategies of a basket (each gives holdings (N + 1, m) on one common grid):
 
 An order whose horizon is shorter than the basket's ends on the last slice boundary at or before its horizon
 (a warning names it when that is earlier) and holds 0 after.
+
+Participation: no basket schedule is capped by the participation limit (``max_participation``, a fraction of a
+slice's expected volume, the ticket's DEFAULT_MAX_PARTICIPATION by default). joint_ac is the unconstrained optimum (a
+cap would break its exactness) and the other strategies run uncapped too, so that they compare like with like; every
+order and strategy that goes above the limit is flagged instead: ``within_participation_limit`` in the order table,
+and a warning per strategy naming the orders and their peak participation.
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ from optexec.basket.correlation import Correlation, basket_correlation
 from optexec.basket.input import Basket, BasketError, RowProblem
 from optexec.basket.markets import OrderMarket, resolve
 from optexec.basket.risk import BasketRisk, basket_risk, covariance
+from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.market import StaticTrades, cost_model
-from optexec.models import Order, Schedule, check_risk_aversion, slice_market_volume
+from optexec.models import Order, Schedule, check_range, check_risk_aversion, slice_market_volume
 from optexec.strategies import registry
 from optexec.strategies.almgren_chriss import ACParams, ac_discrete, eta_tilde, sinh_ratio
 
@@ -95,6 +102,11 @@ class StrategyResult:
     def var95_usd(self) -> float:
         return self.risk.var95_usd(self.expected_usd)
 
+    @property
+    def max_participation_by_order(self) -> np.ndarray:
+        """Each order's largest child order as a fraction of its slice's expected volume."""
+        return np.array([float(np.max(s.participation)) for s in self.schedules])
+
 
 @dataclass(frozen=True)
 class BasketPlan:
@@ -107,6 +119,7 @@ class BasketPlan:
     strategies: tuple[StrategyResult, ...]
     group_column: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    max_participation: float = DEFAULT_MAX_PARTICIPATION
 
     @property
     def symbols(self) -> list[str]:
@@ -150,6 +163,16 @@ class BasketPlan:
                 return result
         raise ValueError(f"the basket was not planned with {name!r}")
 
+    def over_participation(self, name: str) -> list[tuple[str, float]]:
+        """(symbol, peak participation) of the orders whose schedule under ``name`` goes above the limit, largest
+        first (module docstring)."""
+        return over_limit(self.symbols, self.strategy(name).max_participation_by_order, self.max_participation)
+
+    @property
+    def participation_warnings(self) -> list[str]:
+        """The warnings (among ``warnings``) of the strategies whose schedules go above the participation limit."""
+        return participation_warnings(self.strategies, self.symbols, self.max_participation)
+
     def bps(self, usd: float) -> float:
         """A $ amount in bps of the gross notional."""
         return 1e4 * usd / self.gross_notional_usd
@@ -171,6 +194,7 @@ class BasketPlan:
                 "expected_cost_usd": estimate.expected_usd, "expected_cost_bps": estimate.to_bps(estimate.expected_usd),
                 "std_cost_usd": estimate.std_usd, "pct_adv": self.pct_adv[i],
                 "max_participation": float(np.max(schedule.participation)),
+                "within_participation_limit": _within(float(np.max(schedule.participation)), self.max_participation),
                 "cost_share": estimate.expected_usd / result.expected_usd if result.expected_usd else 0.0,
                 "risk_contribution_usd": float(contribution[i]),
                 "risk_share": float(contribution[i] / result.risk.std_usd) if result.risk.std_usd > 0 else 0.0,
@@ -190,6 +214,8 @@ class BasketPlan:
                 "std_cost_usd_uncorrelated": r.risk.std_uncorrelated_usd, "var95_usd": r.var95_usd,
                 "var95_usd_uncorrelated": r.risk.var95_uncorrelated_usd(r.expected_usd),
                 "objective_usd": r.expected_usd + self.risk_aversion_per_usd * r.risk.variance_usd2,
+                "max_participation": float(r.max_participation_by_order.max()),
+                "orders_over_participation_limit": len(self.over_participation(r.name)),
                 "optimises": r.optimises, "error": None,
             })  # fmt: skip
         return pd.DataFrame(rows)
@@ -247,7 +273,8 @@ class BasketPlan:
         orders = []
         if orders_under:
             keep = ["symbol", "side", "shares", "expected_cost_usd", "expected_cost_bps", "std_cost_usd", "pct_adv",
-                    "max_participation", "risk_contribution_usd", "notional_usd", "horizon_days"]  # fmt: skip
+                    "max_participation", "within_participation_limit", "risk_contribution_usd", "notional_usd",
+                    "horizon_days"]  # fmt: skip
             orders = [{k: _plain(v) for k, v in row.items() if k in keep}
                       for row in self.order_table(orders_under).to_dict("records")]  # fmt: skip
         strategies = []
@@ -260,6 +287,10 @@ class BasketPlan:
                 "expected_cost_bps": self.bps(r.expected_usd), "std_cost_usd": r.risk.std_usd,
                 "std_cost_usd_uncorrelated": r.risk.std_uncorrelated_usd, "var95_usd": r.var95_usd,
                 "optimises": r.optimises or "nothing (a fixed rule)",
+                "max_participation": float(r.max_participation_by_order.max()),
+                "within_participation_limit": not self.over_participation(r.name),
+                "orders_over_participation_limit": [{"symbol": s, "max_participation": p}
+                                                    for s, p in self.over_participation(r.name)],
                 "holdings": {s: r.holdings_shares[:, i].tolist() for i, s in enumerate(self.symbols)},
             })  # fmt: skip
         return {
@@ -267,6 +298,7 @@ class BasketPlan:
                 "orders": len(self.orders), "gross_notional_usd": self.gross_notional_usd,
                 "net_notional_usd": self.net_notional_usd, "horizon_days": self.grid.horizon_days,
                 "slices": self.grid.slices, "risk_aversion_per_usd": self.risk_aversion_per_usd,
+                "max_participation_limit": self.max_participation,
                 "times": self.grid.times_days.tolist(), "orders_priced_under": orders_under,
                 "priced_under": "each symbol's own market model (optexec.costs.estimate)",
                 "correlation_source": self.correlation.source, "correlation_notes": list(self.correlation.notes),
@@ -278,9 +310,46 @@ class BasketPlan:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
         return value.item()
     return value
+
+
+def _within(peak: float, limit: float) -> bool:
+    return peak <= limit * (1 + 1e-9)
+
+
+def over_limit(symbols: list[str], peaks: np.ndarray, limit: float) -> list[tuple[str, float]]:
+    """(symbol, peak) of the orders whose peak participation is above ``limit``, largest first."""
+    over = [(s, float(p)) for s, p in zip(symbols, peaks, strict=True) if not _within(float(p), limit)]
+    return sorted(over, key=lambda pair: -pair[1])
+
+
+def _percent(peak: float) -> str:
+    return f"{peak:.0%}" if math.isfinite(peak) else "a slice with no expected volume"
+
+
+def participation_warnings(results: Iterable[StrategyResult], symbols: list[str], limit: float) -> list[str]:
+    """One warning per planned strategy whose schedule goes above the participation limit, naming the orders and
+    their peak participation (module docstring: the schedules are not capped)."""
+    out = []
+    for r in results:
+        if r.error:
+            continue
+        over = over_limit(symbols, r.max_participation_by_order, limit)
+        if not over:
+            continue
+        named = ", ".join(f"{s} {_percent(p)}" for s, p in over[:10])
+        if len(over) > 10:
+            named += f" and {len(over) - 10} more"
+        why = ("it is the unconstrained optimum (a cap would break its exactness)" if r.name == JOINT else
+               "the basket's strategies run uncapped, like the joint optimum, to compare like with like")  # fmt: skip
+        out.append(
+            f"{r.name}: {len(over)} of {len(symbols)} orders go above the {limit:.0%} participation limit (largest "
+            f"child order / its slice's expected volume): {named}. The schedule is not capped, {why}: trade those "
+            "orders over a longer horizon or in smaller size, or raise the limit if the desk accepts it."
+        )
+    return out
 
 
 def make_grid(orders: list[OrderMarket], horizon_days: float, slices: int) -> tuple[BasketGrid, list[str]]:
@@ -334,7 +403,7 @@ def joint_schedules(orders, grid: BasketGrid, correlation: np.ndarray, risk_aver
     signs = np.array([o.row.side_sign for o in orders], dtype=float)
     sigma = np.array([o.market.sigma_usd_per_sqrt_day for o in orders])
     start = signs * np.array([o.shares for o in orders])
-    y = solve.joint_holdings(start, h, covariance(sigma, correlation), tau, grid.end_slices, risk_aversion)
+    y = solve.JointProblem(start, h, covariance(sigma, correlation), tau, grid.end_slices).holdings(risk_aversion)
     x = y * signs
     params = {"risk_aversion_per_usd": risk_aversion}
     out = []
@@ -379,16 +448,19 @@ def plan_orders(
     strategies: Iterable[str] = DEFAULT_STRATEGIES,
     group_column: str | None = None,
     warnings: Iterable[str] = (),
+    max_participation: float = DEFAULT_MAX_PARTICIPATION,
 ) -> BasketPlan:
-    """Every named basket strategy's schedules, costs and risk for resolved orders and their correlation."""
+    """Every named basket strategy's schedules, costs and risk for resolved orders and their correlation; the
+    orders above the participation limit ``max_participation`` flagged, not capped (module docstring)."""
     lam = check_risk_aversion(risk_aversion_per_usd)
+    limit = check_range("max participation (fraction of expected volume)", max_participation, 0.0, 1.0,
+                        low_open=True)  # fmt: skip
     grid, grid_warnings = make_grid(orders, horizon_days, slices)
     symbols = [o.row.symbol for o in orders]
     matrix = correlation.for_symbols(symbols)
     sigma = np.array([o.market.sigma_usd_per_sqrt_day for o in orders])
     cov = covariance(sigma, matrix)
-    # the basket's schedules are not capped by a participation limit yet (its joint optimum is not): each order's max
-    # participation is in its row; single-order strategies run uncapped too, so that they compare like with like
+    # uncapped (module docstring): the orders above the limit are flagged by participation_warnings
     settings = {"risk_aversion_per_usd": lam, "max_participation": 1.0}
     names = list(dict.fromkeys(strategies))
     if any(o.row.strategy for o in orders) and PER_ORDER not in names:
@@ -414,8 +486,9 @@ def plan_orders(
             label = LABELS.get(name, name)
             results.append(StrategyResult(name, label, None, error=str(error)))
     schedule_warnings = [f"{r.name}, {s.order.symbol}: {w}" for r in results for s in r.schedules for w in s.warnings]
+    over = participation_warnings(results, symbols, limit)
     return BasketPlan(tuple(orders), correlation, grid, lam, tuple(results), group_column,
-                      (*warnings, *grid_warnings, *schedule_warnings, *correlation.notes))  # fmt: skip
+                      (*warnings, *over, *grid_warnings, *schedule_warnings, *correlation.notes), limit)  # fmt: skip
 
 
 def plan_basket(
@@ -426,14 +499,16 @@ def plan_basket(
     risk_aversion_per_usd: float = 1e-6,
     correlation: Correlation | None = None,
     strategies: Iterable[str] = DEFAULT_STRATEGIES,
+    max_participation: float = DEFAULT_MAX_PARTICIPATION,
 ) -> BasketPlan:
     """A basket priced: each order's market (store + basket columns), the correlation (given or the store's), and
-    every named strategy (module docstring). BasketError lists the rows that cannot be priced."""
+    every named strategy, the orders above ``max_participation`` flagged (module docstring). BasketError lists the
+    rows that cannot be priced."""
     orders = resolve(basket, con)
     symbols = [o.row.symbol for o in orders]
     matrix = basket_correlation(con, symbols, correlation)
     return plan_orders(orders, matrix, horizon_days, slices, risk_aversion_per_usd, strategies,
-                       basket.group_column, basket.warnings)  # fmt: skip
+                       basket.group_column, basket.warnings, max_participation)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -475,7 +550,6 @@ def frontier(
     signs = plan.side_signs
     h = np.array(_each(orders, lambda i: eta_tilde(_order(orders[i], grid.end_slices[i], tau), orders[i].market)))
     start = signs * np.array([o.shares for o in orders])
-    one_horizon = bool(np.all(grid.end_slices == grid.slices))
     expected, std = {}, {}
     for name in (JOINT, INDEPENDENT):
         if name == INDEPENDENT:  # each order alone: its own AC on its own horizon (docs/MATH.md section 2)
@@ -486,10 +560,8 @@ def frontier(
                     kappa = solve.mode_kappas(np.array([cov[i, i] / h[i]]), tau, float(lam))[0]
                     y[j, : end + 1, i] = start[i] * sinh_ratio(float(kappa), t, end * tau)
                 y[:, end, i] = 0.0
-        elif one_horizon:
-            y = solve.eigen_holdings_over_lambda(start, h, cov, tau, grid.slices, lambdas)
-        else:
-            y = np.stack([solve.kkt_holdings(start, h, cov, tau, grid.end_slices, float(lam)) for lam in lambdas])
+        else:  # one eigen-decomposition for all lambdas with a common horizon, a KKT solve per lambda otherwise
+            y = solve.JointProblem(start, h, cov, tau, grid.end_slices).holdings_over_lambda(lambdas)
         expected[name] = _expected_stack(orders, grid, y * signs)
         exposure = y[:, 1:]
         std[name] = np.sqrt(np.maximum(tau * np.sum((exposure @ cov) * exposure, axis=(1, 2)), 0.0))

@@ -1,5 +1,6 @@
-"""The basket as an Excel workbook (.xlsx, XlsxWriter): sheets Orders, Strategies and Roll-ups (by side, by
-liquidity bucket, by group), the unit of every column in its header (issue 15 item 6).
+"""The basket as an Excel workbook (.xlsx, XlsxWriter): sheets Orders, Strategies, Roll-ups (by side, by liquidity
+bucket, by group) and Warnings (the orders above the participation limit first), the unit of every column in its
+header (issue 15 item 6).
 
 Text is always written as a text cell, never as a formula; text starting with = + - @ tab or CR (a formula to a
 spreadsheet, optexec.report.FORMULA_STARTS) is written with Excel's quote prefix too, so that editing the cell does
@@ -29,6 +30,7 @@ _UNITS = {
     "risk_share": "fraction of the std",
     "cost_share": "fraction of the cost",
     "orders": "count",
+    "orders_over_participation_limit": "count",
 }
 
 
@@ -62,8 +64,9 @@ def _write_table(sheet, frame: pd.DataFrame, first_row: int, styles: dict) -> in
 
 
 def basket_xlsx(plan: BasketPlan, basket_id: str | None = None) -> bytes:
-    """The workbook of a priced basket under its shown strategy: Orders, Strategies and Roll-ups (by side, by
-    liquidity bucket and, with a grouping column, by group); ``basket_id`` in a note on the Orders sheet."""
+    """The workbook of a priced basket under its shown strategy: Orders, Strategies, Roll-ups (by side, by
+    liquidity bucket and, with a grouping column, by group) and Warnings; ``basket_id`` in a note on the Orders
+    sheet, which also names how many orders go above the participation limit."""
     name = plan.shown
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
@@ -75,8 +78,13 @@ def basket_xlsx(plan: BasketPlan, basket_id: str | None = None) -> bytes:
     note = f"Orders under {plan.strategy(name).label}; costs positive = money lost."
     if basket_id:
         note += f" Basket id {basket_id} (the Basket page opens it with ?basket={basket_id} once it is shared)."
+    table = plan.order_table(name)
+    over = int((~table["within_participation_limit"]).sum())
+    if over:
+        note += (f" {over} order(s) go above the {plan.max_participation:.0%} participation limit (not capped): see "
+                 "the Warnings sheet.")  # fmt: skip
     orders.write_string(0, 0, note, styles["note"])
-    _write_table(orders, plan.order_table(name), 2, styles)
+    _write_table(orders, table, 2, styles)
     strategies = plan.strategy_table()
     if strategies["error"].isna().all():
         strategies = strategies.drop(columns=["error"])
@@ -89,5 +97,12 @@ def basket_xlsx(plan: BasketPlan, basket_id: str | None = None) -> bytes:
         label = title if by != "group" else f"By group ({plan.group_column})"
         rollups.write_string(row, 0, label, styles["header"])
         row = _write_table(rollups, plan.rollup(by, name), row + 1, styles) + 1
+    participation = plan.participation_warnings
+    rest = [w for w in plan.warnings if w not in participation]
+    notes = pd.DataFrame({"kind": ["participation"] * len(participation) + ["other"] * len(rest),
+                          "warning": [*participation, *rest]})  # fmt: skip
+    sheet = book.add_worksheet("Warnings")
+    _write_table(sheet, notes, 0, styles)
+    sheet.set_column(1, 1, 120)
     book.close()
     return buffer.getvalue()

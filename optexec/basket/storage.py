@@ -3,9 +3,15 @@
 
 The id is the first ``ID_LENGTH`` hex digits of the SHA-256 of the canonical JSON of the orders and the settings
 (keys sorted, no spaces), so the same basket with the same settings always gets the same id and saving it twice
-keeps one row (the first save's time). The table is ``baskets`` (optexec.store.schema.BASKETS_DDL); the store is
-opened through optexec.store.db (one connection per process, a cursor per call). Every failure is a ValueError with
-a message a trader can act on: ``UnknownBasketError`` for an id the store does not hold.
+keeps one row (the first save's time). The settings (``link_settings``) hold everything that moves the numbers: the
+page's horizon, slices, risk aversion, dropped rows and extra strategies, the participation limit, and an uploaded
+correlation matrix (its file name and CSV text, so that the link prices the basket with the very same matrix; without
+one the link uses the store's correlation and says so). The participation limit at its default and a missing matrix
+are left out, so that links saved before these settings existed keep their id.
+
+The table is ``baskets`` (optexec.store.schema.BASKETS_DDL, unchanged: the matrix travels in the settings JSON); the
+store is opened through optexec.store.db (one connection per process, a cursor per call). Every failure is a
+ValueError with a message a trader can act on: ``UnknownBasketError`` for an id the store does not hold.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import re
 
 import pandas as pd
 
+from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.store import db
 
 #: hex digits of the SHA-256 kept as the id (48 bits: a collision needs ~16 million saved baskets)
@@ -38,6 +45,47 @@ class SavedBasket:
     created_at: dt.datetime
     table: pd.DataFrame
     settings: dict
+
+
+def link_settings(
+    horizon_days: float,
+    slices: int,
+    risk_aversion_per_usd: float,
+    drop_bad_rows: bool,
+    extra_strategies: list[str],
+    max_participation: float = DEFAULT_MAX_PARTICIPATION,
+    correlation: dict | None = None,
+) -> dict:
+    """The settings saved with a basket (module docstring); ``correlation`` is ``correlation_setting``'s entry."""
+    settings = {"horizon_days": float(horizon_days), "slices": int(slices),
+                "risk_aversion_per_usd": float(risk_aversion_per_usd), "drop_bad_rows": bool(drop_bad_rows),
+                "extra_strategies": list(extra_strategies)}  # fmt: skip
+    if float(max_participation) != DEFAULT_MAX_PARTICIPATION:
+        settings["max_participation"] = float(max_participation)
+    if correlation is not None:
+        settings["correlation"] = correlation
+    return settings
+
+
+def correlation_setting(file_name: str, data: bytes) -> dict:
+    """An uploaded correlation matrix as the settings entry that travels with the link: its file name and CSV
+    text. ValueError when the file is not UTF-8 text (it could not be read as a CSV either)."""
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"the correlation file {file_name} is not UTF-8 text: save it as a UTF-8 CSV") from None
+    return {"file_name": str(file_name), "csv": text}
+
+
+def saved_correlation(settings: dict) -> tuple[str, bytes] | None:
+    """(file name, CSV bytes) of the correlation matrix saved with a basket, or None when it used the store's.
+    ValueError when the entry is damaged."""
+    entry = settings.get("correlation")
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("csv"), str):
+        raise ValueError("the correlation matrix saved with this basket is damaged in the store: save it again")
+    return str(entry.get("file_name") or "correlation.csv"), entry["csv"].encode("utf-8")
 
 
 def _orders_json(table: pd.DataFrame) -> dict:

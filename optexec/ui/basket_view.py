@@ -21,12 +21,54 @@ from plotly.subplots import make_subplots
 from optexec.basket import correlation as correlations
 from optexec.basket.input import parse_basket
 from optexec.basket.plan import INDEPENDENT, JOINT, BasketFrontier, BasketPlan, frontier, plan_basket
-from optexec.report import table_csv
+from optexec.constants import DEFAULT_MAX_PARTICIPATION
+from optexec.report import html_page, table_csv
 from optexec.store import db
 
 #: one colour per basket strategy and per side, on every basket chart
 COLOURS = {JOINT: "#1f77b4", INDEPENDENT: "#ff7f0e", "twap": "#2ca02c", "per_order": "#9467bd"}
 SIDE_COLOURS = {"buy": "#2ca02c", "sell": "#d62728"}
+
+
+def _number(label: str, number_format: str, help_text: str | None = None):
+    return st.column_config.NumberColumn(label, format=number_format, help=help_text)
+
+
+_USD = "$%,.0f"
+#: how the page's basket tables show their columns: short labels with units (a phone's width), $ with thousands
+#: separators, participation as a percentage and whether it keeps within the limit
+TABLE_COLUMNS = {
+    "expected_cost_bps": _number("E (bps)", "%.1f", "expected cost, bps of the notional (positive = money lost)"),
+    "expected_cost_usd": _number("E ($)", _USD, "expected cost (positive = money lost)"),
+    "std_cost_usd": _number("std ($)", _USD, "std of the cost, with the correlation"),
+    "std_cost_usd_uncorrelated": _number("std uncorr. ($)", _USD, "std of the cost without the correlation"),
+    "var95_usd": _number("VaR95 ($)", _USD, "E + 1.645 std, with the correlation"),
+    "var95_usd_uncorrelated": _number("VaR95 uncorr. ($)", _USD),
+    "objective_usd": _number("E + λV ($)", _USD),
+    "risk_contribution_usd": _number("risk contr. ($)", _USD, "marginal contribution to the std (adds up to it)"),
+    "risk_share": _number("risk share", "percent", "risk contribution / the basket's std"),
+    "notional_usd": _number("notional ($)", _USD),
+    "gross_notional_usd": _number("gross ($)", _USD),
+    "net_notional_usd": _number("net ($)", "%,.0f", "buys − sells"),
+    "price_usd": _number("price ($)", "$%,.2f"),
+    "shares": _number("shares", "%,.0f"),
+    "pct_adv": _number("% ADV", "%.2f"),
+    "horizon_days": _number("horizon (days)", "%.3g"),
+    "max_participation": _number("max part.", "percent", "largest child order / its slice's expected volume"),
+    "within_participation_limit": st.column_config.CheckboxColumn(
+        "within limit", help="the schedule keeps within the participation limit (it is never capped)"
+    ),
+    "orders_over_participation_limit": _number("orders over limit", "%d"),
+}
+#: the order table's columns, what a PM reads first on the left
+ORDER_COLUMN_ORDER = ("symbol", "side", "expected_cost_bps", "expected_cost_usd", "std_cost_usd",
+                      "risk_contribution_usd", "max_participation", "within_participation_limit", "pct_adv", "shares",
+                      "notional_usd", "group", "price_usd", "horizon_days", "risk_share")  # fmt: skip
+#: the strategy table's columns, the numbers before the words
+STRATEGY_COLUMN_ORDER = ("strategy", "expected_cost_bps", "expected_cost_usd", "std_cost_usd",
+                         "std_cost_usd_uncorrelated", "var95_usd", "max_participation",
+                         "orders_over_participation_limit", "objective_usd", "var95_usd_uncorrelated", "label",
+                         "optimises")  # fmt: skip
 
 #: the editable table's first rows: a rebalance on the bundled sample's symbols
 EXAMPLE = pd.DataFrame({
@@ -40,10 +82,6 @@ EXAMPLE = pd.DataFrame({
 })  # fmt: skip
 
 
-#: the page settings a shared basket keeps with its orders (optexec.basket.storage)
-LINK_SETTINGS = ("horizon_days", "slices", "risk_aversion_per_usd", "drop_bad_rows", "extra_strategies")
-
-
 @st.cache_data(show_spinner="Pricing the basket…", max_entries=32)
 def cached_plan(
     table_json: str,
@@ -54,16 +92,20 @@ def cached_plan(
     drop_bad_rows: bool,
     strategies: tuple[str, ...],
     db_version: str,
+    max_participation: float = DEFAULT_MAX_PARTICIPATION,
+    correlation_name: str = "the correlation file",
 ) -> tuple[BasketPlan, tuple]:
     """The priced basket (and the rows dropped) of a table given as JSON, cached by its parameters and the store's
-    version; BasketError / ValueError pass through to the page."""
+    version; ``correlation_name`` says where the matrix comes from (an upload, or the one saved with a link).
+    BasketError / ValueError pass through to the page."""
     frame = pd.read_json(io.StringIO(table_json), orient="split", dtype=False)
     basket = parse_basket(frame, drop_bad_rows=drop_bad_rows)
     given = None
     if correlation_csv is not None:
-        given = correlations.from_file(correlation_csv, basket.symbols, name="the correlation file")
+        given = correlations.from_file(correlation_csv, basket.symbols, name=correlation_name)
     with db.reading() as con:
-        plan = plan_basket(basket, con, horizon_days, slices, risk_aversion_per_usd, given, strategies)
+        plan = plan_basket(basket, con, horizon_days, slices, risk_aversion_per_usd, given, strategies,
+                           max_participation)  # fmt: skip
     return plan, basket.dropped
 
 
@@ -88,6 +130,19 @@ def totals(plan: BasketPlan, name: str = JOINT) -> dict[str, float]:
     }
 
 
+def _fits_a_phone(figure: go.Figure, title: str) -> go.Figure:
+    """A short title and the legend under the plot (not beside it), so that a 390 px screen keeps the whole plot
+    width and the axis titles; the margins grow to fit the legend and the tick labels."""
+    figure.update_layout(
+        title={"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.18, "yanchor": "top"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
+    return figure
+
+
 def bubble_figure(plan: BasketPlan, name: str = JOINT) -> go.Figure:
     """Each order's expected cost (bps of its notional) against its size in % of ADV; bubble area = notional."""
     table = plan.order_table(name)
@@ -102,9 +157,9 @@ def bubble_figure(plan: BasketPlan, name: str = JOINT) -> go.Figure:
             hovertemplate="%{text}<br>%{x:.2f}% of ADV<br>%{y:.1f} bps ($%{customdata[1]:,.0f})"
                           "<br>notional $%{customdata[0]:,.0f}<extra>" + side + "</extra>",
         ))  # fmt: skip
-    figure.update_layout(title=f"Cost against size ({plan.strategy(name).label})", xaxis_title="order size (% of ADV)",
-                         yaxis_title="expected cost (bps of the order's notional)", legend_title="side")  # fmt: skip
-    return figure
+    figure.update_layout(xaxis_title="order size (% of ADV)", yaxis_title="expected cost (bps of its notional)",
+                         legend_title="side")  # fmt: skip
+    return _fits_a_phone(figure, f"Cost against size ({name})")
 
 
 def remaining_figure(plan: BasketPlan, name: str = JOINT) -> go.Figure:
@@ -124,8 +179,8 @@ def remaining_figure(plan: BasketPlan, name: str = JOINT) -> go.Figure:
     figure.update_yaxes(title_text="$", row=1, col=1)
     figure.update_yaxes(title_text="$", row=2, col=1)
     figure.update_xaxes(title_text="time from start (trading days)", row=2, col=1)
-    figure.update_layout(title=f"Over time ({plan.strategy(name).label})", height=520)
-    return figure
+    figure.update_layout(height=560)
+    return _fits_a_phone(figure, f"Over time ({name})")
 
 
 def risk_figure(plan: BasketPlan, name: str = JOINT, top: int = 30) -> go.Figure:
@@ -139,9 +194,8 @@ def risk_figure(plan: BasketPlan, name: str = JOINT, top: int = 30) -> go.Figure
         hovertemplate="%{x}: $%{y:,.0f} (%{customdata:.1f}% of the std)<extra></extra>",
     ))  # fmt: skip
     std = plan.strategy(name).risk.std_usd
-    figure.update_layout(title=f"Risk contributions (add up to the std ${std:,.0f}; negative = hedges the rest)",
-                         xaxis_title="order", yaxis_title="contribution to the std ($)")  # fmt: skip
-    return figure
+    figure.update_layout(xaxis_title="order (negative: it hedges the rest)", yaxis_title="contribution to the std ($)")
+    return _fits_a_phone(figure, f"Risk contributions (sum: the std ${std:,.0f})")
 
 
 def frontier_figure(curve: BasketFrontier, plan: BasketPlan) -> go.Figure:
@@ -150,13 +204,11 @@ def frontier_figure(curve: BasketFrontier, plan: BasketPlan) -> go.Figure:
     for name in (JOINT, INDEPENDENT):
         figure.add_trace(go.Scatter(
             x=curve.std_usd[name], y=curve.expected_usd[name], mode="lines+markers",
-            name=plan.strategy(name).label if any(r.name == name for r in plan.strategies) else name,
-            line={"color": COLOURS[name]}, customdata=curve.risk_aversion_per_usd,
-            hovertemplate="λ = %{customdata:.3g}/$<br>std $%{x:,.0f}<br>E $%{y:,.0f}<extra></extra>",
+            name=name, line={"color": COLOURS[name]}, customdata=curve.risk_aversion_per_usd,
+            hovertemplate="λ = %{customdata:.3g}/$<br>std $%{x:,.0f}<br>E $%{y:,.0f}<extra>" + name + "</extra>",
         ))  # fmt: skip
-    figure.update_layout(title="Efficient frontier of the basket", xaxis_title="std of the cost ($, with the "
-                         "correlation)", yaxis_title="expected cost ($)")  # fmt: skip
-    return figure
+    figure.update_layout(xaxis_title="std of the cost ($, with the correlation)", yaxis_title="expected cost ($)")
+    return _fits_a_phone(figure, "Efficient frontier")
 
 
 def schedules_figure(plan: BasketPlan, symbols: list[str]) -> go.Figure:
@@ -171,14 +223,14 @@ def schedules_figure(plan: BasketPlan, symbols: list[str]) -> go.Figure:
             if result.error:
                 continue
             figure.add_trace(go.Scatter(
-                x=times, y=result.holdings_shares[:, i], name=result.label, legendgroup=result.name,
+                x=times, y=result.holdings_shares[:, i], name=result.name, legendgroup=result.name,
                 showlegend=row == 1, line={"color": COLOURS.get(result.name)},
                 hovertemplate="%{x:.3f} d: %{y:,.0f} shares left<extra>" + html.escape(result.label) + "</extra>",
             ), row=row, col=1)  # fmt: skip
         figure.update_yaxes(title_text="shares left", row=row, col=1)
     figure.update_xaxes(title_text="time from start (trading days)", row=len(symbols), col=1)
-    figure.update_layout(height=260 * len(symbols) + 120, title="Schedules")
-    return figure
+    figure.update_layout(height=260 * len(symbols) + 160)
+    return _fits_a_phone(figure, "Schedules")
 
 
 def spreadsheet_csv(plan: BasketPlan) -> str:
@@ -186,8 +238,28 @@ def spreadsheet_csv(plan: BasketPlan) -> str:
     return table_csv(plan.order_table(plan.shown))
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:,.2f}", escape=True)
+def _cell_format(column: str):
+    """How the report writes a column's numbers: $ and shares whole, bps to 0.1, fractions as percentages."""
+    if column in ("max_participation", "risk_share"):
+        return "{:.1%}".format
+    if column.endswith("_bps"):
+        return "{:.1f}".format
+    if column.endswith("_usd") or "_usd_" in column or column == "shares":
+        return "{:,.0f}".format
+    return "{:,.2f}".format
+
+
+def _table(frame: pd.DataFrame, order: tuple[str, ...] = ()) -> str:
+    """A report table: the columns of ``order`` first (what a PM reads on a phone without scrolling), numbers
+    formatted by their unit, headers as on the page (``TABLE_COLUMNS``)."""
+    first = [c for c in order if c in frame.columns]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    formatters = {c: _cell_format(c) for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
+    labels = {c: TABLE_COLUMNS[c]["label"] for c in frame.columns if c in TABLE_COLUMNS}
+    html_text = frame.to_html(index=False, border=0, formatters=formatters, escape=True)
+    for column, label in labels.items():
+        html_text = html_text.replace(f"<th>{html.escape(column)}</th>", f"<th>{html.escape(label)}</th>", 1)
+    return html_text
 
 
 def report_html(
@@ -206,13 +278,15 @@ def report_html(
     name = plan.shown
     orders = plan.order_table(name).drop(columns=["cost_share"])
     rollups = "".join(
-        f"<h3>By {html.escape(by)}</h3>{_table(plan.rollup(by, name))}"
+        f'<h3>By {html.escape(by)}</h3><div class="wide">{_table(plan.rollup(by, name))}</div>'
         for by in ("side", "liquidity", *(("group",) if plan.group_column else ()))
     )
     charts = "".join(f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
                      for i, f in enumerate(figures))  # fmt: skip
     sources = "".join(f"<li>{html.escape(o.source)}</li>" for o in plan.orders)
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in plan.warnings)
+    over = plan.participation_warnings
+    above = "".join(f"<li>{html.escape(w)}</li>" for w in over)
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in plan.warnings if w not in over)
     top = totals(plan, name)
     title = f"Basket pre-trade report: {len(plan.orders)} orders, gross ${plan.gross_notional_usd:,.0f}"
     if basket_id:
@@ -220,17 +294,14 @@ def report_html(
         saved = f"Basket {ident}, saved in the store: the Basket page reopens it with ?basket={ident}."
     else:
         saved = f"This basket is not saved in the store (no link): {html.escape(not_saved or 'not shared')}."
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
-th, td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }}
-th:first-child, td:first-child {{ text-align: left; }}
-.muted {{ color: #5b6673; font-size: 0.9rem; }}
-.wide {{ overflow-x: auto; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
+    limit = f"{plan.max_participation:.0%}"
+    if above:
+        above = (
+            f'<div class="warn" id="participation"><b>Above the {limit} participation limit</b><ul>{above}</ul></div>'
+        )
+    return html_page(
+        title,
+        f"""<h1>{html.escape(title)}</h1>
 <p id="basket-id">{saved}</p>
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money, in $
 and in bps of the gross notional; each order is priced under its symbol's own market model; joint_ac optimises the
@@ -241,13 +312,15 @@ VaR95 = E + 1.645·std.</p>
 ${top["expected_cost_usd"]:,.0f} ({top["expected_cost_bps"]:.1f} bps); std ${top["std_cost_usd"]:,.0f} with the
 correlation, ${top["std_cost_usd_uncorrelated"]:,.0f} without; VaR95 ${top["var95_usd"]:,.0f}.
 {plan.grid.slices} slices over {plan.grid.horizon_days:g} trading days; risk aversion
-{plan.risk_aversion_per_usd:g} per $.</p>
-<h2>Strategies</h2><div class="wide">{_table(strategies)}</div>
-<h2>Orders ({html.escape(name)})</h2><div class="wide">{_table(orders)}</div>
+{plan.risk_aversion_per_usd:g} per $; participation limit {limit} of a slice's expected volume.</p>
+<p class="muted">{html.escape(plan.correlation.source)}</p>
+{above}
+<h2>Strategies</h2><div class="wide">{_table(strategies, STRATEGY_COLUMN_ORDER)}</div>
+<h2>Orders ({html.escape(name)})</h2><div class="wide">{_table(orders, ORDER_COLUMN_ORDER)}</div>
 <h2>Roll-ups</h2>{rollups}
 <h2>Where the numbers come from</h2>
-<p class="muted">{html.escape(plan.correlation.source)}</p><ul class="muted">{sources}</ul>
+<ul class="muted">{sources}</ul>
 {f"<h3>Warnings</h3><ul>{warnings}</ul>" if warnings else ""}
 <h2>Charts</h2>{charts}
-</body></html>
-"""
+""",
+    )
