@@ -38,8 +38,8 @@ SCHEDULE_PANELS = {  # name -> (title, y-axis title, hover text, line shape)
 }
 
 
-#: the Plan page draws each schedule to within this share of its panel's height (a quarter of a pixel on the
-#: page's 260 px panels) with the fewest vertices that allows; the report keeps every slice
+#: the Plan page draws each step line (child orders, participation) to within this share of its panel's height (a
+#: quarter of a pixel on the page's 260 px panels) with the fewest vertices that allows; the report keeps every slice
 SCREEN_ERROR = 0.001
 
 
@@ -97,8 +97,10 @@ def schedule_figure(
     Built from plain dicts: plotly's per-trace validation through make_subplots/add_trace costs ~10x more and
     this figure is redrawn on every slider move. Child orders and participation are clipped above so that one
     block (e.g. immediate) does not flatten every other line (hover shows the values). With ``max_error`` (a share
-    of each panel's height, e.g. SCREEN_ERROR) every line keeps only the vertices it needs to be drawn within that
-    error (``line_vertices``, ``step_vertices``): a TWAP is two points, not 391. Without it every slice is a point.
+    of each panel's height, e.g. SCREEN_ERROR) every step line keeps only the vertices it needs to be drawn within
+    that error (``step_vertices``): a TWAP's child orders are two points, not 390. The holdings keep every slice
+    (the shares left at each slice boundary are what a trader reads off the default panel, and the page's tests);
+    ``line_vertices`` would do the same for them. Without ``max_error`` every slice is a point (the report).
     """
     colours = strategy_colours()
     times, time_title = time_axis(plan)
@@ -119,7 +121,7 @@ def schedule_figure(
         top = None if panel == "holdings" else _robust_top([y for _, y in values])
         x = times if panel == "holdings" else times[:-1]
         span = top if top is not None else max((float(np.ptp(y)) for _, y in values if y.size), default=0.0)
-        tolerance = max_error * span if max_error is not None else 0.0
+        tolerance = max_error * span if max_error is not None and shape == "hv" else 0.0
         for row, y in values:
             name, label = row.strategy.name, row.strategy.label
             kept = _vertices(x, y, shape, tolerance)
