@@ -51,25 +51,6 @@ def _panel_values(plan: Plan, panel: str) -> list[tuple[PlanRow, np.ndarray]]:
     return [(row, 100 * row.schedule.participation) for row in plan.planned]
 
 
-def line_vertices(x: np.ndarray, y: np.ndarray, tolerance: float) -> np.ndarray:
-    """Indices of the fewest vertices (Ramer–Douglas–Peucker, vertical distance) whose straight segments stay
-    within ``tolerance`` of every point of the line (x, y); the first and last points are always kept."""
-    keep = np.zeros(len(y), dtype=bool)
-    keep[[0, -1]] = True
-    todo = [(0, len(y) - 1)]
-    while todo:
-        a, b = todo.pop()
-        if b - a < 2:
-            continue
-        chord = y[a] + (y[b] - y[a]) * (x[a + 1 : b] - x[a]) / (x[b] - x[a])
-        error = np.abs(y[a + 1 : b] - chord)
-        worst = int(np.argmax(error))
-        if error[worst] > tolerance:
-            keep[a + 1 + worst] = True
-            todo += [(a, a + 1 + worst), (a + 1 + worst, b)]
-    return np.flatnonzero(keep)
-
-
 def step_vertices(y: np.ndarray, tolerance: float) -> np.ndarray:
     """Indices of the vertices of a step line (Plotly's "hv" shape) that move it by more than ``tolerance``: a
     point within ``tolerance`` of the level drawn before it adds nothing; the last point is always kept."""
@@ -83,10 +64,11 @@ def step_vertices(y: np.ndarray, tolerance: float) -> np.ndarray:
     return np.asarray(kept)
 
 
-def _vertices(x: np.ndarray, y: np.ndarray, shape: str, tolerance: float) -> np.ndarray:
-    if len(y) < 3 or not np.all(np.isfinite(y)) or not tolerance > 0:
+def _vertices(y: np.ndarray, shape: str, tolerance: float) -> np.ndarray:
+    """The vertices of one line to draw: every point, or (a step line with a tolerance) ``step_vertices``."""
+    if shape != "hv" or len(y) < 3 or not np.all(np.isfinite(y)) or not tolerance > 0:
         return np.arange(len(y))
-    return step_vertices(y, tolerance) if shape == "hv" else line_vertices(x, y, tolerance)
+    return step_vertices(y, tolerance)
 
 
 def schedule_figure(
@@ -99,8 +81,8 @@ def schedule_figure(
     block (e.g. immediate) does not flatten every other line (hover shows the values). With ``max_error`` (a share
     of each panel's height, e.g. SCREEN_ERROR) every step line keeps only the vertices it needs to be drawn within
     that error (``step_vertices``): a TWAP's child orders are two points, not 390. The holdings keep every slice
-    (the shares left at each slice boundary are what a trader reads off the default panel, and the page's tests);
-    ``line_vertices`` would do the same for them. Without ``max_error`` every slice is a point (the report).
+    (the shares left at each slice boundary are what a trader reads off the default panel, and the page's tests).
+    Without ``max_error`` every slice is a point (the report).
     """
     colours = strategy_colours()
     times, time_title = time_axis(plan)
@@ -121,10 +103,10 @@ def schedule_figure(
         top = None if panel == "holdings" else _robust_top([y for _, y in values])
         x = times if panel == "holdings" else times[:-1]
         span = top if top is not None else max((float(np.ptp(y)) for _, y in values if y.size), default=0.0)
-        tolerance = max_error * span if max_error is not None and shape == "hv" else 0.0
+        tolerance = max_error * span if max_error is not None else 0.0
         for row, y in values:
             name, label = row.strategy.name, row.strategy.label
-            kept = _vertices(x, y, shape, tolerance)
+            kept = _vertices(y, shape, tolerance)
             data.append(
                 {
                     "type": "scatter", "mode": "lines", "x": x[kept], "y": y[kept],
