@@ -2,11 +2,12 @@
 
 Moves the risk-aversion slider one notch at a time. Per move, on the browser's clock: from just before the key
 press until the schedule chart has been drawn again (Streamlit mounts a new Plotly chart whenever the figure
-changes), the metrics show the new numbers and the run has finished, whichever comes last; a MutationObserver
-stamps each of the three in the page. Two patterns: "new values" steps to a value not
-seen before every time (the Plan page plans the slider's neighbouring notches in the background, so the wait
-before the move decides how much of that is done), "revisited" goes back and forth between two values (plans
-come from the cache). Prints a table.
+changes), the caption shows the new λ and the run has finished, whichever comes last (the page watcher of
+benchmarks.bench_desks stamps each of the three). Beside the latency: the CPU seconds per move of the app server
+and of the browser (chromium's processes and Playwright's driver, from /proc), and the websocket bytes the page
+received per move. Two patterns: "new values" steps to a value not seen before every time (the Plan page plans the
+slider's neighbouring notches in the background, so the wait before the move decides how much of that is done),
+"revisited" goes back and forth between two values (plans come from the cache). Prints a table.
 
     python -m benchmarks.bench_browser [--moves 20] [--slices 390]
 """
@@ -14,6 +15,7 @@ come from the cache). Prints a table.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -21,48 +23,50 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, running_app, wait_idle
+from benchmarks.bench_desks import SLIDER, WATCH_PAGE, _children, _cpu_ticks, _tree, caption_text, streamlit_server
+from optexec.ui.ticket import RISK_AVERSION_GRID
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_idle
 
-WATCH_PAGE = """() => {
-    const values = () => document.querySelectorAll("[data-testid='stMetricValue']");
-    const metrics = () => [...values()].map(e => e.innerText).join("|");
-    const app = document.querySelector("[data-testid='stApp']");
-    let shown = metrics();
-    window.stamps = {chart: 0, metrics: 0, idle: 0};
-    new MutationObserver((mutations) => {
-        const now = performance.now();
-        for (const mutation of mutations) {
-            if (mutation.type === "attributes" && app.getAttribute("data-test-script-state") === "notRunning")
-                window.stamps.idle = now;
-            for (const node of mutation.addedNodes)
-                if (node.nodeType === 1 && (node.matches(".main-svg") || node.querySelector(".main-svg")))
-                    window.stamps.chart = now;
-        }
-        if (metrics() !== shown) { shown = metrics(); window.stamps.metrics = now; }
-    }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
-                               attributeFilter: ["data-test-script-state"]});
-}"""
+START_NOTCH = RISK_AVERSION_GRID.index(1e-6)  # the page's default
 
 
-def measure(url: str, moves: int, slices: int, keys: list[str], pause_s: float) -> list[float]:
-    """Latency of each move in ms (module docstring)."""
+def cpu_s(server_pid: int) -> tuple[float, float]:
+    """CPU seconds so far of the app server (with its children) and of the client (this process's other
+    children: chromium and Playwright's driver)."""
+    tree = _children()
+    server = set(_tree(server_pid, tree))
+    client = set(_tree(os.getpid(), tree)) - server - {os.getpid()}
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(map(_cpu_ticks, server)) / ticks, sum(map(_cpu_ticks, client)) / ticks
+
+
+def measure(url: str, server_pid: int, moves: int, slices: int, keys: list[str], pause_s: float) -> list[dict]:
+    """Per move: latency (ms), server and client CPU seconds and websocket bytes (module docstring)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        received = [0]
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.__setitem__(0, received[0]
+                                                                                 + len(payload))))  # fmt: skip
         page.goto(f"{url}/?slices={slices}")
         wait_idle(page)
         page.wait_for_selector("[data-testid='stMetricValue']")
         page.wait_for_selector(".main-svg")
         page.evaluate(WATCH_PAGE)
-        slider = page.get_by_role("slider", name="Risk aversion λ (1/$)")
-        latencies = []
+        slider = page.get_by_role("slider", name=SLIDER)
+        notch, out = START_NOTCH, []
         for i in range(moves):
             page.wait_for_timeout(1000 * pause_s)
+            key = keys[i % len(keys)]
+            notch += 1 if key == "ArrowRight" else -1
+            page.evaluate("(text) => { window.expected = text; window.stamps.text = 0; }", caption_text(
+                RISK_AVERSION_GRID[notch]))  # fmt: skip
+            before = (*cpu_s(server_pid), received[0])
             slider.focus()
             start_ms = page.evaluate("() => performance.now()")
-            slider.press(keys[i % len(keys)])
+            slider.press(key)
             deadline = time.perf_counter() + 60
-            while min(page.evaluate("() => [window.stamps.chart, window.stamps.metrics]")) < start_ms:
+            while min(page.evaluate("() => [window.stamps.chart, window.stamps.text]")) < start_ms:
                 if time.perf_counter() > deadline:
                     stamps = {name: round(ms - start_ms) for name, ms in page.evaluate("() => window.stamps").items()}
                     raise RuntimeError(f"move {i + 1}: no change after the key press (ms after it: {stamps})")
@@ -71,9 +75,12 @@ def measure(url: str, moves: int, slices: int, keys: list[str], pause_s: float) 
             page.wait_for_timeout(100)  # let a late redraw of the chart land before reading the stamps
             # the run's end, if the page showed it: a run that starts and ends between two renders leaves the
             # script-state attribute as it was (React batches the two changes)
-            latencies.append(max(page.evaluate("() => Object.values(window.stamps)")) - start_ms)
+            latency = max(page.evaluate("() => Object.values(window.stamps)")) - start_ms
+            after = (*cpu_s(server_pid), received[0])
+            out.append({"ms": latency, "server_s": after[0] - before[0], "client_s": after[1] - before[1],
+                        "bytes": after[2] - before[2]})  # fmt: skip
         browser.close()
-    return latencies
+    return out
 
 
 def main() -> None:
@@ -89,14 +96,25 @@ def main() -> None:
         "new values, 1 s apart": (["ArrowRight"], min(args.moves, 9), 0.9),
         "revisited": (["ArrowRight", "ArrowLeft"], args.moves, 0.0),
     }
-    print(f"{'page':<6} {'slices':>6} {'pattern':<24} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8}")
+    print(f"{'page':<6} {'slices':>6} {'pattern':<24} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8} "
+          f"{'CPU s/move srv/cli':>18} {'kB/move':>8}")  # fmt: skip
+    from optexec.store.sample import build_sample_database
+
     for pattern, (keys, moves, pause_s) in patterns.items():
-        with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "db.duckdb", Path(tmp) / "st.log") as url:
-            ms = sorted(measure(url, moves, args.slices, keys, pause_s))
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            build_sample_database(tmp / "db.duckdb")
+            env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
+            with streamlit_server(ROOT / "app.py", free_port(), tmp / "st.log", env) as (url, pid):
+                result = measure(url, pid, moves, args.slices, keys, pause_s)
+        ms = sorted(r["ms"] for r in result)
         p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
+        server_s, client_s = (statistics.mean(r[k] for r in result) for k in ("server_s", "client_s"))
+        cpu = f"{server_s:.2f}/{client_s:.2f}"
+        kb = statistics.mean(r["bytes"] for r in result) / 1000
         print(
             f"{'Plan':<6} {args.slices:>6} {pattern:<24} {len(ms):>6} {statistics.median(ms):>10.0f} {p90:>8.0f} "
-            f"{ms[-1]:>8.0f}"
+            f"{ms[-1]:>8.0f} {cpu:>18} {kb:>8.1f}"
         )
 
 

@@ -14,8 +14,11 @@ desk's first load while N others are busy) and close again.
 Alongside: the health endpoint's round trip during the moves (p90, and in brackets how often it did not answer
 within 2 s), the server's peak RSS, how the machine's cores were spent (per cent of one core: the servers, the
 browsers with Playwright, everything else, i.e. other processes on the machine), the servers' CPU seconds and the
-level's wall time. The browsers run on the same cores as the server here; on a trading floor they are on the
-desks' own machines. Errors: loads or moves that failed or timed out, or showed an exception.
+level's wall time; the CPU seconds per first load (the N desks opening at once, over N) and per move (the moving
+phase less the joins' loads, over the moves) of the app server and of the browsers, and the websocket bytes a
+browser received per first load and per move. The browsers run on the same cores as the server here; on a
+trading floor they are on the desks' own machines.
+Errors: loads or moves that failed or timed out, or showed an exception.
 
     python -m benchmarks.bench_desks [--desks 1,8,16] [--moves 10] [--joins 3] [--think 1.0] [--port 8601]
 """
@@ -72,6 +75,7 @@ BARE_PAGE = textwrap.dedent(
 )
 
 #: stamps (browser clock) of the caption showing the expected λ, a new chart, and the run's end
+#: (benchmarks.bench_browser uses it too)
 WATCH_PAGE = """() => {
     const app = document.querySelector("[data-testid='stApp']");
     window.expected = null;
@@ -161,6 +165,17 @@ class Result:
     wall_s: float = 0.0
     rss_peak_mb: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    load_cpu_s: dict[str, float] = field(default_factory=dict)  # server/client CPU s while the N desks opened
+    move_cpu_s: dict[str, float] = field(default_factory=dict)  # ... while they moved (the joins' loads too)
+    load_bytes: list[int] = field(default_factory=list)  # websocket bytes the browser received per first load
+    move_bytes: int = 0  # websocket bytes the desks' browsers received while they moved
+
+    def per_move_cpu_s(self, group: str) -> float:
+        """CPU seconds of ``group`` per move: the moving phase's, less the joins' loads (at the load phase's CPU
+        per load), over the moves."""
+        loads = len(self.loads_s) or 1
+        joins = self.load_cpu_s.get(group, 0.0) / loads * len(self.joins_s)
+        return max(0.0, self.move_cpu_s.get(group, 0.0) - joins) / max(1, len(self.moves_s))
 
 
 # --- the machine: RSS and CPU from /proc ---------------------------------------------------------------------
@@ -245,6 +260,14 @@ class Sampler:
         self._sample()
         self._end = (time.monotonic(), _machine_ticks())
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds of the servers and of the client since the start (sampled now)."""
+        self._sample()
+        return {
+            group: sum(t - self._base[group].get(p, 0) for p, t in last.items()) / os.sysconf("SC_CLK_TCK")
+            for group, last in self._last.items()
+        }
+
     def cpu(self) -> dict[str, float]:
         ticks_per_percent = max(1e-9, self._end[0] - self._start[0]) * os.sysconf("SC_CLK_TCK") / 100
         used = {
@@ -314,10 +337,23 @@ async def poll_health(url: str, result: Result, stop: asyncio.Event) -> None:
 # --- one desk ------------------------------------------------------------------------------------------------
 
 
+def count_bytes(page) -> dict[str, int]:
+    """A counter of the websocket bytes ``page`` receives from now on (``["bytes"]``)."""
+    counter = {"bytes": 0}
+
+    def on_frame(payload) -> None:
+        counter["bytes"] += len(payload)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    return counter
+
+
 async def open_page(browser, url: str, desk: Desk, chart: bool) -> tuple[object, object, float]:
-    """A new context on the desk's link; (context, page, seconds to the first full render)."""
+    """A new context on the desk's link; (context, page, seconds to the first full render). ``page.received``
+    counts the websocket bytes the page has received."""
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
+    page.received = count_bytes(page)
     start = time.perf_counter()
     try:
         await page.goto(url + desk.query("plan" if chart else "bare"), timeout=1000 * PAGE_TIMEOUT_S)
@@ -383,8 +419,11 @@ async def run_level(browser, url: str, pid: int, chart: bool, desks: list[Desk],
                 context, page, seconds = item
                 contexts.append(context)
                 result.loads_s.append(seconds)
+                result.load_bytes.append(page.received["bytes"])
                 await page.evaluate(WATCH_PAGE)
                 pages.append((page, desk))
+            result.load_cpu_s = sampler.cpu_seconds()
+            loaded = {id(page): page.received["bytes"] for page, _ in pages}
             joining = [True]
             stop = asyncio.Event()
 
@@ -407,6 +446,9 @@ async def run_level(browser, url: str, pid: int, chart: bool, desks: list[Desk],
             )  # fmt: skip
             stop.set()
             await health
+            moved = sampler.cpu_seconds()
+            result.move_cpu_s = {group: moved[group] - result.load_cpu_s.get(group, 0.0) for group in moved}
+            result.move_bytes = sum(page.received["bytes"] - loaded[id(page)] for page, _ in pages)
         finally:
             for context in contexts:
                 with contextlib.suppress(Exception):
@@ -431,7 +473,8 @@ def quantiles(values: list[float]) -> str:
 HEADER = (
     f"{'desks':>5} {'page':<5} {'first load p50/p90/max s':>24} {'join p50/max s':>14} {'moves':>5} "
     f"{'move p50/p90/max s':>18} {'health p90 ms (t/o)':>19} {'RSS peak MB':>11} {'CPU% srv/cli/oth':>16} "
-    f"{'srv CPU s':>9} {'wall s':>6} {'errors':>6}"
+    f"{'srv CPU s':>9} {'CPU s/load srv/cli':>18} {'CPU s/move srv/cli':>18} {'kB/load':>7} {'kB/move':>7} "
+    f"{'wall s':>6} {'errors':>6}"
 )
 
 
@@ -441,10 +484,15 @@ def row(desks: int, kind: str, r: Result) -> str:
     health_p90 = f"{health[min(len(health) - 1, int(0.9 * len(health)))]:.0f}" if health else "–"
     health_p90 += f" ({r.health_timeouts})"
     cpu = f"{r.cpu['server']:.0f}/{r.cpu['client']:.0f}/{r.cpu['others']:.0f}"
+    loads = max(1, len(r.loads_s))
+    per_load = f"{r.load_cpu_s.get('server', 0) / loads:.2f}/{r.load_cpu_s.get('client', 0) / loads:.2f}"
+    per_move = f"{r.per_move_cpu_s('server'):.2f}/{r.per_move_cpu_s('client'):.2f}"
+    load_kb = statistics.median(r.load_bytes) / 1000 if r.load_bytes else 0.0
+    move_kb = r.move_bytes / 1000 / max(1, len(r.moves_s))
     return (
         f"{desks:>5} {kind:<5} {quantiles(r.loads_s):>24} {joins:>14} {len(r.moves_s):>5} {quantiles(r.moves_s):>18} "
-        f"{health_p90:>19} {r.rss_peak_mb:>11.0f} {cpu:>16} {r.cpu['server_s']:>9.1f} {r.wall_s:>6.0f} "
-        f"{len(r.errors):>6}"
+        f"{health_p90:>19} {r.rss_peak_mb:>11.0f} {cpu:>16} {r.cpu['server_s']:>9.1f} {per_load:>18} {per_move:>18} "
+        f"{load_kb:>7.0f} {move_kb:>7.1f} {r.wall_s:>6.0f} {len(r.errors):>6}"
     )
 
 

@@ -7,6 +7,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from optexec import report
 from optexec.planning import best_row, recommendation
+from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_cost_model, show_model_parameters
 from optexec.ui.plan_view import prefetch_neighbouring_risk_aversions, show_cost_table, show_plan_notes, ticket_plan
@@ -67,17 +68,13 @@ def results(ticket: Ticket) -> None:
             f"{plan.max_participation:.0%} participation limit."
         )
     )
-    show_model_parameters(plan.market)
-    with st.expander("What each strategy does"):
-        descriptions = (f"- **{row.strategy.label}**: {row.strategy.description}" for row in plan.rows)
-        st.markdown(formats.markdown_safe("\n".join(descriptions)))
     st.subheader("Schedules")
     st.session_state.setdefault("plan_panel", "holdings")
     panel = st.segmented_control("Show", PANELS, required=True, format_func=panel_label, key="plan_panel")
     panel = panel if panel in PANELS else "holdings"
     links.write({"plan_panel": None if panel == "holdings" else panel})
     panels = list(charts.SCHEDULE_PANELS) if panel == "all" else [panel]
-    st.plotly_chart(charts.schedule_figure(plan, panels), width="stretch")
+    st.plotly_chart(charts.schedule_figure(plan, panels, charts.SCREEN_ERROR), width="stretch")
     st.subheader("Export")
     left, right = st.columns(2)
     left.download_button(
@@ -107,3 +104,10 @@ def results(ticket: Ticket) -> None:
 
 
 live_view("plan_results", results, ticket)
+# below the results and outside them: they do not change with the model sliders, so a slider move neither sends
+# nor redraws them
+st.subheader("The model and the strategies")
+show_model_parameters(market)
+with st.expander("What each strategy does"):
+    descriptions = (f"- **{s.label}**: {s.description}" for s in registry.STRATEGIES.values())
+    st.markdown(formats.markdown_safe("\n".join(descriptions)))

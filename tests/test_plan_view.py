@@ -1,11 +1,14 @@
-"""Background planning of the risk-aversion slider's neighbouring notches (optexec.ui.plan_view)."""
+"""The Plan page's helpers (optexec.ui.plan_view, optexec.ui.charts): background planning of the risk-aversion slider's
+neighbouring notches, the cost table's columns, the schedule chart's vertices and what a slider move sends."""
 
 import dataclasses
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from optexec.models import Order
-from optexec.ui import plan_view
+from optexec.ui import charts, plan_view
 from optexec.ui.markets import demo_market
 
 
@@ -20,6 +23,7 @@ def planned(monkeypatch) -> list[float]:
 
 
 ORDER = Order("DEMO", "sell", 250_000, 1.0, 390, 0.0)
+PAGES = Path(__file__).resolve().parents[1] / "pages"
 
 
 def test_the_two_neighbouring_notches_are_planned(planned, monkeypatch):
@@ -74,3 +78,83 @@ def test_no_prefetch_while_several_desks_share_the_server(planned, monkeypatch):
     monkeypatch.setattr(plan_view, "_recent_sessions", {"desk-2": plan_view.time.monotonic() - 60})
     later = plan_view.prefetch_neighbouring_risk_aversions(ORDER, demo_market(), settings, "desk-1")
     assert len(later) == 2
+
+
+# --- the Plan page's chart: the fewest vertices that draw each schedule to within a share of its panel -----------
+
+
+def _drawn(x: np.ndarray, y: np.ndarray, kept: np.ndarray, shape: str) -> np.ndarray:
+    """The line through the kept vertices, read at every original x (straight segments, or Plotly's "hv" steps)."""
+    if shape == "hv":
+        return y[kept][np.searchsorted(x[kept], x, side="right") - 1]
+    return np.interp(x, x[kept], y[kept])
+
+
+def test_a_run_of_one_step_is_one_vertex():
+    assert list(charts.step_vertices(np.full(390, 641.0), 1e-6)) == [0, 389]
+    steps = np.array([5.0, 5.0, 5.0, 2.0, 2.0, 7.0, 7.0])
+    assert list(charts.step_vertices(steps, 0.0)) == [0, 3, 5, 6]  # one per level change, and the last point
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_kept_vertices_draw_every_point_within_the_tolerance(seed):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.uniform(0.5, 1.5, 390))
+    y = np.round(rng.gamma(2.0, 50.0, 390), rng.integers(-1, 2))
+    for share in (0.0, 1e-3, 1e-2, 0.2):
+        tolerance = share * np.ptp(y)
+        kept = charts.step_vertices(y, tolerance)
+        assert kept[0] == 0 and kept[-1] == len(y) - 1 and np.all(np.diff(kept) > 0)
+        assert np.max(np.abs(_drawn(x, y, kept, "hv") - y)) <= tolerance + 1e-9 * np.ptp(y)
+    assert len(charts.step_vertices(y, 0.2 * np.ptp(y))) < len(charts.step_vertices(y, 0.0))
+
+
+@pytest.fixture(scope="module")
+def plan():
+    from optexec.planning import make_plan
+
+    return make_plan(ORDER, demo_market(), {})
+
+
+@pytest.mark.parametrize("panel", list(charts.SCHEDULE_PANELS))
+def test_the_page_figure_is_the_report_figure_within_a_quarter_pixel(plan, panel):
+    """The Plan page draws every strategy's step lines within SCREEN_ERROR of the panel's height from vertices of the
+    full schedule (the report's figure, every slice a point); a TWAP's child orders are two points; the holdings
+    keep every slice."""
+    full = charts.schedule_figure(plan, [panel])
+    page = charts.schedule_figure(plan, [panel], charts.SCREEN_ERROR)
+    assert page.layout == full.layout
+    top = full.layout.yaxis.range[1] if full.layout.yaxis.range else None
+    span = top or max(np.ptp(np.asarray(trace.y)) for trace in full.data)
+    shape = charts.SCHEDULE_PANELS[panel][3]
+    for every, drawn in zip(full.data, page.data, strict=True):
+        assert (drawn.name, drawn.line, drawn.hovertemplate) == (every.name, every.line, every.hovertemplate)
+        x, y = np.asarray(every.x), np.asarray(every.y)
+        kept = np.searchsorted(x, np.asarray(drawn.x))
+        assert np.array_equal(x[kept], drawn.x) and np.array_equal(y[kept], drawn.y)  # the schedule's own values
+        assert np.max(np.abs(_drawn(x, y, kept, shape) - y)) <= charts.SCREEN_ERROR * span * (1 + 1e-9)
+        assert len(x) == ORDER.slices + (panel == "holdings")
+    if panel == "holdings":
+        assert all(np.array_equal(a.y, b.y) for a, b in zip(full.data, page.data, strict=True))
+        return
+    if panel == "trades":
+        twap = next(trace for trace in page.data if trace.name == "TWAP")
+        assert len(twap.x) == 2
+    assert sum(len(t.x) for t in page.data) < sum(len(t.x) for t in full.data)
+
+
+def test_a_slider_move_sends_the_results_and_not_the_model_sections():
+    """The model's parameters and the strategies' descriptions do not change with the model sliders: they are drawn
+    outside the results fragment, so a risk-aversion move (a fragment rerun: AppTest then holds only what it sent)
+    sends the results and not them."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PAGES / "plan.py"), default_timeout=90).run()
+    labels = [e.label for e in at.expander]
+    assert "What each strategy does" in labels and any("model's parameters" in label for label in labels)
+    before = at.dataframe[0].value.set_index("strategy").loc["Almgren–Chriss", "expected_cost_usd"]
+    at.select_slider(key="risk_aversion").set_value(1e-4).run()
+    assert not at.exception
+    assert at.dataframe[0].value.set_index("strategy").loc["Almgren–Chriss", "expected_cost_usd"] != before
+    assert len(at.get("plotly_chart")) == 1
+    assert not at.expander

@@ -38,6 +38,11 @@ SCHEDULE_PANELS = {  # name -> (title, y-axis title, hover text, line shape)
 }
 
 
+#: the Plan page draws each step line (child orders, participation) to within this share of its panel's height (a
+#: quarter of a pixel on the page's 260 px panels) with the fewest vertices that allows; the report keeps every slice
+SCREEN_ERROR = 0.001
+
+
 def _panel_values(plan: Plan, panel: str) -> list[tuple[PlanRow, np.ndarray]]:
     if panel == "holdings":
         return [(row, row.schedule.holdings_shares) for row in plan.planned]
@@ -46,12 +51,38 @@ def _panel_values(plan: Plan, panel: str) -> list[tuple[PlanRow, np.ndarray]]:
     return [(row, 100 * row.schedule.participation) for row in plan.planned]
 
 
-def schedule_figure(plan: Plan, panels: Sequence[str] = tuple(SCHEDULE_PANELS)) -> go.Figure:
+def step_vertices(y: np.ndarray, tolerance: float) -> np.ndarray:
+    """Indices of the vertices of a step line (Plotly's "hv" shape) that move it by more than ``tolerance``: a
+    point within ``tolerance`` of the level drawn before it adds nothing; the last point is always kept."""
+    kept, level = [0], y[0]
+    for i in range(1, len(y)):
+        if abs(y[i] - level) > tolerance:
+            kept.append(i)
+            level = y[i]
+    if kept[-1] != len(y) - 1:
+        kept.append(len(y) - 1)
+    return np.asarray(kept)
+
+
+def _vertices(y: np.ndarray, shape: str, tolerance: float) -> np.ndarray:
+    """The vertices of one line to draw: every point, or (a step line with a tolerance) ``step_vertices``."""
+    if shape != "hv" or len(y) < 3 or not np.all(np.isfinite(y)) or not tolerance > 0:
+        return np.arange(len(y))
+    return step_vertices(y, tolerance)
+
+
+def schedule_figure(
+    plan: Plan, panels: Sequence[str] = tuple(SCHEDULE_PANELS), max_error: float | None = None
+) -> go.Figure:
     """Holdings, child orders and/or participation of every planned strategy, stacked on a shared time axis.
 
     Built from plain dicts: plotly's per-trace validation through make_subplots/add_trace costs ~10x more and
     this figure is redrawn on every slider move. Child orders and participation are clipped above so that one
-    block (e.g. immediate) does not flatten every other line (hover shows the values).
+    block (e.g. immediate) does not flatten every other line (hover shows the values). With ``max_error`` (a share
+    of each panel's height, e.g. SCREEN_ERROR) every step line keeps only the vertices it needs to be drawn within
+    that error (``step_vertices``): a TWAP's child orders are two points, not 390. The holdings keep every slice
+    (the shares left at each slice boundary are what a trader reads off the default panel, and the page's tests).
+    Without ``max_error`` every slice is a point (the report).
     """
     colours = strategy_colours()
     times, time_title = time_axis(plan)
@@ -69,19 +100,24 @@ def schedule_figure(plan: Plan, panels: Sequence[str] = tuple(SCHEDULE_PANELS)) 
         suffix = "" if i == 0 else str(i + 1)
         bottom = 1.0 - (i + 1) * height - i * gap
         values = _panel_values(plan, panel)
+        top = None if panel == "holdings" else _robust_top([y for _, y in values])
+        x = times if panel == "holdings" else times[:-1]
+        span = top if top is not None else max((float(np.ptp(y)) for _, y in values if y.size), default=0.0)
+        tolerance = max_error * span if max_error is not None else 0.0
         for row, y in values:
             name, label = row.strategy.name, row.strategy.label
+            kept = _vertices(y, shape, tolerance)
             data.append(
                 {
-                    "type": "scatter", "mode": "lines", "x": times if panel == "holdings" else times[:-1], "y": y,
+                    "type": "scatter", "mode": "lines", "x": x[kept], "y": y[kept],
                     "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "name": label, "legendgroup": name,
                     "showlegend": i == 0, "line": {"color": colours[name], "width": 2, "shape": shape},
                     "hovertemplate": "%{x:.4g}: " + hover + "<extra>" + label + "</extra>",
                 }
             )  # fmt: skip
         y_axis = {"domain": [bottom, bottom + height], "title": {"text": y_title}}
-        if panel != "holdings":
-            y_axis["range"] = [0, _robust_top([y for _, y in values])]
+        if top is not None:
+            y_axis["range"] = [0, top]
         layout[f"yaxis{suffix}"] = y_axis
         last = i == count - 1
         x_axis = {"anchor": f"y{suffix}", "showticklabels": last}
