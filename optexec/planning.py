@@ -297,16 +297,13 @@ def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
 def within_limit(row: PlanRow, limit: float) -> bool:
     """True when no child order of the row's schedule goes above ``limit`` x its slice's expected volume and it has
     no block (a trade done at once is above any limit, whatever its slice's volume: docs/MATH.md section 11)."""
-    schedule = row.schedule
-    if np.any(schedule.block_trades_shares > 1e-9 * schedule.order.shares):
-        return False
-    return float(np.max(schedule.participation)) <= limit * (1 + 1e-9)
+    return not _has_blocks(row) and _peak(row) <= limit * (1 + 1e-9)
 
 
 def _breaks_by(row: PlanRow) -> str:
     """How a row breaks the participation limit, in a few words: its blocks, or its peak participation."""
-    peak = f"{float(np.max(row.schedule.participation)):.0%} of a slice's expected volume at its peak"
-    if np.any(row.schedule.block_trades_shares > 1e-9 * row.schedule.order.shares):
+    peak = f"{_peak(row):.0%} of a slice's expected volume at its peak"
+    if _has_blocks(row):
         return f"blocks done at once; {peak}"
     return peak
 
@@ -314,9 +311,35 @@ def _breaks_by(row: PlanRow) -> str:
 def ranked_rows(plan: Plan) -> list[PlanRow]:
     """The planned rows by E + lambda V, those within the ticket's participation limit first (the limit is a
     constraint of the order: a row that breaks it is ranked after every row that keeps it, and the recommendation
-    says so)."""
+    says so). When no row keeps it, the rows closest to it come first: without blocks and at the lowest peak
+    participation (within 1%)."""
     lam, limit = plan.risk_aversion_per_usd, plan.max_participation
-    return sorted(plan.planned, key=lambda row: (not within_limit(row, limit), row.cost.objective_usd(lam)))
+    rows = plan.planned
+    if any(within_limit(row, limit) for row in rows):
+        return sorted(rows, key=lambda row: (not within_limit(row, limit), row.cost.objective_usd(lam)))
+    # no row keeps the limit: the rows closest to it first (no block, the lowest peak participation, i.e. capped at
+    # the lowest participation that finishes), so an instant sweep of an order the market cannot hold is never first
+    closest = min((_peak(row) for row in rows if not _has_blocks(row)), default=math.inf)
+    return sorted(
+        rows,
+        key=lambda row: (
+            _has_blocks(row),
+            _peak(row) > closest * (1 + PEAK_TOLERANCE),
+            row.cost.objective_usd(lam),
+        ),
+    )
+
+
+#: rows whose peak participation is within this fraction of the lowest peak count as equally close to the limit
+PEAK_TOLERANCE = 0.01
+
+
+def _peak(row: PlanRow) -> float:
+    return float(np.max(row.schedule.participation))
+
+
+def _has_blocks(row: PlanRow) -> bool:
+    return bool(np.any(row.schedule.block_trades_shares > 1e-9 * row.schedule.order.shares))
 
 
 def best_row(plan: Plan) -> PlanRow | None:
@@ -426,6 +449,7 @@ def recommendation(plan: Plan) -> str | None:
     def bps(usd: float) -> float:
         return cost.to_bps(usd)
 
+    where = "closest to" if best in breaking else "within"
     text = ""
     if best.outside_model or plan.warnings:
         reasons = [*plan.warnings, *best.domain_warnings]
@@ -438,15 +462,20 @@ def recommendation(plan: Plan) -> str | None:
                 else "No strategy plans this order within the model's range: resize the order or lengthen the horizon. "
             )
     text += (
-        f"{best.strategy.label} has the lowest expected cost + λ·variance at λ = {lam:g} per $ under the "
-        f"{plan.market.cost_model} cost model: "
+        f"{best.strategy.label} has the lowest expected cost + λ·variance"
+        + (f" of the strategies {where} the {limit:.0%} participation limit" if cheaper_breaking else "")
+        + f" at λ = {lam:g} per $ under the {plan.market.cost_model} cost model: "
         f"{bps(cost.expected_usd):.1f} bps expected with a standard deviation of {bps(cost.std_usd):.1f} bps."
     )
     if best in breaking:
         text += (
-            f" No strategy keeps within the {limit:.0%} participation limit: this one reaches "
-            f"{float(np.max(best.schedule.participation)):.0%} of a slice's expected volume."
+            f" No strategy keeps within the {limit:.0%} participation limit: this one is among those closest to it, "
+            f"at {_peak(best):.0%} of a slice's expected volume at its peak"
+            + (" (the lowest of any strategy without blocks)." if not _has_blocks(best) else ".")
         )
+        if cheaper_breaking:
+            names = ", ".join(f"{row.strategy.label} ({_breaks_by(row)})" for row in cheaper_breaking)
+            text += f" Lower in E + λ·Var but further above the limit, so not recommended: {names}."
     elif cheaper_breaking:
         names = ", ".join(f"{row.strategy.label} ({_breaks_by(row)})" for row in cheaper_breaking)
         text += f" Lower in E + λ·Var but above the {limit:.0%} participation limit, so not recommended: {names}."

@@ -46,8 +46,8 @@ def results(ticket: Ticket) -> None:
     best = best_row(plan)
     if best:
         cost = best.cost
-        summary = st.columns(4)
-        summary[0].metric("Lowest E + λ·Var", best.strategy.label)
+        summary = st.columns([2, 1, 1, 1])  # room for a long strategy name
+        summary[0].metric("Lowest E + λ·Var", best.strategy.label, help=best.strategy.label)
         for column, label, usd in zip(
             summary[1:],
             ("Expected cost", "Std of cost", "VaR 95%"),

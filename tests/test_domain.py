@@ -2,12 +2,13 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from optexec import models, planning
 from optexec.cli import main
 from optexec.models import MarketParams, Order
-from optexec.planning import best_row, make_plan, plan_to_json, recommendation
+from optexec.planning import best_row, make_plan, plan_to_json, recommendation, within_limit
 
 FAST = ["twap", "vwap", "ac_discrete", "immediate", "pov"]
 
@@ -156,4 +157,25 @@ def test_the_recommendation_keeps_within_the_participation_limit_and_names_what_
     assert text.startswith("Almgren–Chriss has the lowest expected cost")
     assert "above the 25% participation limit, so not recommended: Immediate (" in text
     alone = make_plan(plan.order, market, {"max_participation": 0.01}, ["immediate"])
-    assert "No strategy keeps within the 1% participation limit: this one reaches" in recommendation(alone)
+    assert "No strategy keeps within the 1% participation limit: this one is among those closest" in recommendation(
+        alone
+    )
+
+
+def test_when_no_strategy_keeps_the_limit_the_closest_without_blocks_is_recommended():
+    """40% of ADV in a day against a 25% limit: every strategy breaks it; the instant sweep has the lowest E + λV
+    (no risk) but is recommended last, and among the schedules capped at the lowest finishing participation the one
+    with the lowest E + λV is recommended."""
+    market = MarketParams.from_rules_of_thumb(50.0, 1.0, 0.02, 5e6)
+    settings = {"risk_aversion_per_usd": 1e-5}
+    plan = make_plan(Order("X", "buy", 2e6, 1.0, 78), market, settings, ["immediate", "twap", "pov", "ac_discrete"])
+    lam = plan.risk_aversion_per_usd
+    rows = {row.strategy.name: row for row in plan.planned}
+    assert all(not within_limit(row, 0.25) for row in rows.values())
+    assert min(rows.values(), key=lambda row: row.cost.objective_usd(lam)).strategy.name == "immediate"
+    best = best_row(plan)
+    assert best.strategy.name != "immediate"
+    peaks = {name: float(np.max(row.schedule.participation)) for name, row in rows.items()}
+    assert peaks[best.strategy.name] <= min(peaks.values()) * 1.01
+    text = recommendation(plan)
+    assert "among those closest to it" in text and "Immediate (blocks done at once" in text

@@ -52,6 +52,9 @@ def cached_frontier(order: Order, market: MarketParams) -> Frontier:
 
 #: the cost table's columns in the order shown: the strategy, its participation against the limit and the costs in
 #: bps first, so that a 1440 px desktop shows them without scrolling; the models and the $ split after them
+#: a money column fits "-999,999,999" (the grid's automatic width cut the leading digits of large values)
+MONEY_WIDTH_PX = 112
+
 COST_COLUMNS = {
     "best": st.column_config.TextColumn("", help="lowest E + λV at the chosen risk aversion", width=28),
     "strategy": st.column_config.TextColumn("Strategy", width="medium"),
@@ -64,21 +67,21 @@ COST_COLUMNS = {
         width="medium",
     ),
     "expected_cost_bps": st.column_config.NumberColumn("E (bps)", format="%.1f"),
-    "expected_cost_usd": st.column_config.NumberColumn("E ($)", format="localized"),
+    "expected_cost_usd": st.column_config.NumberColumn("E ($)", format="localized", width=MONEY_WIDTH_PX),
     "std_cost_bps": st.column_config.NumberColumn("Std (bps)", format="%.1f"),
     "var95_bps": st.column_config.NumberColumn("VaR95 (bps)", format="%.1f"),
-    "objective_usd": st.column_config.NumberColumn("E + λV ($)", format="localized"),
+    "objective_usd": st.column_config.NumberColumn("E + λV ($)", format="localized", width=MONEY_WIDTH_PX),
     "optimises_under": st.column_config.TextColumn(
         "Optimises under", help="the model the strategy optimises (its own words); it is priced under the next column"
     ),
     "priced_under": st.column_config.TextColumn("Priced under", help="the one cost model every row is priced under"),
-    "std_cost_usd": st.column_config.NumberColumn("Std ($)", format="localized"),
-    "var95_usd": st.column_config.NumberColumn("VaR95 ($)", format="localized"),
-    "spread_usd": st.column_config.NumberColumn("Spread ($)", format="localized"),
-    "temporary_usd": st.column_config.NumberColumn("Temporary ($)", format="localized"),
-    "permanent_usd": st.column_config.NumberColumn("Permanent ($)", format="localized"),
-    "transient_usd": st.column_config.NumberColumn("Transient ($)", format="localized"),
-    "drift_usd": st.column_config.NumberColumn("Drift ($)", format="localized"),
+    "std_cost_usd": st.column_config.NumberColumn("Std ($)", format="localized", width=MONEY_WIDTH_PX),
+    "var95_usd": st.column_config.NumberColumn("VaR95 ($)", format="localized", width=MONEY_WIDTH_PX),
+    "spread_usd": st.column_config.NumberColumn("Spread ($)", format="localized", width=MONEY_WIDTH_PX),
+    "temporary_usd": st.column_config.NumberColumn("Temporary ($)", format="localized", width=MONEY_WIDTH_PX),
+    "permanent_usd": st.column_config.NumberColumn("Permanent ($)", format="localized", width=MONEY_WIDTH_PX),
+    "transient_usd": st.column_config.NumberColumn("Transient ($)", format="localized", width=MONEY_WIDTH_PX),
+    "drift_usd": st.column_config.NumberColumn("Drift ($)", format="localized", width=MONEY_WIDTH_PX),
     "shared_settings": st.column_config.TextColumn("Shared settings", help="the shared settings the strategy used"),
 }
 
