@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from optexec import report
-from optexec.planning import best_row, recommendation
+from optexec.planning import best_row, recommendation, within_limit
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_cost_model, show_model_parameters
@@ -64,8 +64,9 @@ def results(ticket: Ticket) -> None:
         formats.markdown_safe(
             f"Every row priced under the {plan.market.cost_model} cost model (docs/MATH.md §11); bps of the arrival "
             f"notional {formats.usd(notional)}; VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at "
-            f"λ = {plan.risk_aversion_per_usd:g} per $ among the strategies within the ticket's "
-            f"{plan.max_participation:.0%} participation limit."
+            f"λ = {plan.risk_aversion_per_usd:g} per $ among the strategies "
+            + ("within" if best is not None and within_limit(best, plan.max_participation) else "closest to")
+            + f" the ticket's {plan.max_participation:.0%} participation limit."
         )
     )
     st.subheader("Schedules")
