@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 
 from optexec import constants
-from optexec.models import Schedule, check_finite
+from optexec.models import Order, Schedule, check_finite
 
 #: the default limit (constants.DEFAULT_MAX_PARTICIPATION: 25% of a slice's expected market volume)
 DEFAULT_MAX_PARTICIPATION = constants.DEFAULT_MAX_PARTICIPATION
@@ -55,7 +55,7 @@ def _fill_backward(room: np.ndarray, shares: float) -> np.ndarray:
     return np.clip(shares - later, 0.0, room)
 
 
-def _block_warning(blocks: np.ndarray, order, limit_words: str) -> str:
+def _block_warning(blocks: np.ndarray, order: Order, limit_words: str) -> str:
     """Why a schedule with blocks never keeps a participation limit (module docstring)."""
     shares = float(np.sum(np.maximum(blocks, 0.0)))
     return (
