@@ -37,6 +37,7 @@ import numpy as np
 from optexec import constants
 from optexec.calibrate.results import Estimate
 from optexec.models import MarketParams, ParameterSource
+from optexec.store.schema import PARAMETER_UNITS
 
 #: the reference participation of the power fit (v_ref / ADV), see impact.REFERENCE_PARTICIPATION
 REFERENCE_PARTICIPATION = 0.10
@@ -45,38 +46,8 @@ MULTISCALE = "multiscale."
 #: the market model's transient default (docs/MATH.md section 4): half-life of 30 trading minutes
 DEFAULT_HALF_LIFE_MINUTES = constants.DEFAULT_TRANSIENT_HALF_LIFE_MINUTES
 
-#: unit of each stored calibration parameter (by its JSON name); the calibration parameter table stores them
-UNITS = {
-    "price_usd": "$/share",
-    "sigma_daily": "fraction of price per √day",
-    "sigma_usd_per_sqrt_day": "$/share/√day",
-    "sigma_annual": "fraction of price per √year",
-    "adv_shares": "shares/day",
-    "adv_median_shares": "shares/day",
-    "spread": "$/share (full bid–ask)",
-    "eta": "$/share per share/day",
-    "gamma": "$/share per share",
-    "eta_athl": "$/share per share/day",
-    "gamma_athl": "$/share per share",
-    "eta_rule_of_thumb": "$/share per share/day",
-    "gamma_rule_of_thumb": "$/share per share",
-    "power_coefficient": "Y, per $/share/√day of σ (dimensionless)",
-    "power_exponent": "dimensionless",
-    "power_c": "$/share per (share/day)^p",
-    "power_p": "dimensionless",
-    "power_impact_at_10pct_adv_usd": "$/share",
-    "quad_a": "$/share per share/day",
-    "quad_b": "$/share per (share/day)^2",
-    "sqrt_law_y": "dimensionless",
-    "kyle_lambda_usd_per_share": "$/share per share",
-    "transient_kappa_usd_per_share2": "$/share per share",
-    "transient_decay_per_day": "1/day",
-    "vol_long_run_variance_daily": "(fraction of price)^2 per day",
-    "vol_fast_rate_per_day": "1/day",
-    "vol_slow_rate_per_day": "1/day",
-    "fast_scale_epsilon": "days",
-    "slow_scale_delta": "1/day",
-}
+#: unit of each stored calibration parameter (by its JSON name): the store's calibration parameter table's
+UNITS = PARAMETER_UNITS
 
 
 def _se(value: float) -> float | None:

@@ -18,26 +18,14 @@ import logging
 
 import duckdb
 
+from optexec.store.schema import PARAMETER_UNITS
+
 log = logging.getLogger(__name__)
 
 OLD_TABLE = "calibrations"
 PROFILE_PREFIX = "volume_profile_"
 DATA_PREFIX = "data_"
 PSEUDO = ("accepted", "not_acceptable")
-#: units of the parameters the old layout stored (it stored none); unknown names keep an empty unit
-UNITS = {
-    "price_usd": "$/share",
-    "sigma_daily": "fraction of price per √day",
-    "sigma_usd_per_sqrt_day": "$/share/√day",
-    "sigma_annual": "fraction of price per √year",
-    "adv_shares": "shares/day",
-    "adv_median_shares": "shares/day",
-    "spread": "$/share (full bid–ask)",
-    "eta": "$/share per share/day",
-    "gamma": "$/share per share",
-    "transient_kappa_usd_per_share2": "$/share per share",
-    "transient_decay_per_day": "1/day",
-}
 
 
 def old_layout(con) -> bool:
@@ -53,7 +41,7 @@ def old_layout(con) -> bool:
 def _copy_sql(target: str) -> list[str]:
     """INSERT statements filling the three new tables (in schema ``target``) from the old one."""
     data = f"'{DATA_PREFIX}'"
-    units = ", ".join(f"('{k}', '{v}')" for k, v in UNITS.items())
+    units = ", ".join(f"('{k}', '{v}')" for k, v in PARAMETER_UNITS.items())
     skip = ", ".join(f"'{p}'" for p in PSEUDO)
     cut = len(f"{DATA_PREFIX}ignored_bars_") + 1  # the reason after the prefix (same length for days)
     return [
