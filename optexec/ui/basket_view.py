@@ -24,6 +24,7 @@ from optexec.basket.plan import INDEPENDENT, JOINT, BasketFrontier, BasketPlan, 
 from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.report import html_page, table_csv
 from optexec.store import db
+from optexec.ui.formats import usd
 
 #: one colour per basket strategy and per side, on every basket chart
 COLOURS = {JOINT: "#1f77b4", INDEPENDENT: "#ff7f0e", "twap": "#2ca02c", "per_order": "#9467bd"}
@@ -308,9 +309,9 @@ and in bps of the gross notional; each order is priced under its symbol's own ma
 linear model (spread, η, γ) with the correlated price risk (multi-asset Almgren–Chriss, docs/MATH.md section 10).
 VaR95 = E + 1.645·std.</p>
 <h2>Totals ({html.escape(name)})</h2>
-<p>Gross ${top["gross_notional_usd"]:,.0f}, net ${top["net_notional_usd"]:,.0f}; expected cost
-${top["expected_cost_usd"]:,.0f} ({top["expected_cost_bps"]:.1f} bps); std ${top["std_cost_usd"]:,.0f} with the
-correlation, ${top["std_cost_usd_uncorrelated"]:,.0f} without; VaR95 ${top["var95_usd"]:,.0f}.
+<p>Gross {usd(top["gross_notional_usd"])}, net {usd(top["net_notional_usd"])}; expected cost
+{usd(top["expected_cost_usd"])} ({top["expected_cost_bps"]:.1f} bps); std {usd(top["std_cost_usd"])} with the
+correlation, {usd(top["std_cost_usd_uncorrelated"])} without; VaR95 {usd(top["var95_usd"])}.
 {plan.grid.slices} slices over {plan.grid.horizon_days:g} trading days; risk aversion
 {plan.risk_aversion_per_usd:g} per $; participation limit {limit} of a slice's expected volume.</p>
 <p class="muted">{html.escape(plan.correlation.source)}</p>
