@@ -414,6 +414,12 @@ class Schedule:
         """The part of each child order done as a block at its slice's start (zeros when none)."""
         return np.zeros(self.order.slices) if self.blocks_shares is None else self.blocks_shares
 
+    @property
+    def has_blocks(self) -> bool:
+        """True when some child order has a block (above 1e-9 of the order): a trade done at once, which no
+        participation limit holds (docs/MATH.md section 11)."""
+        return bool(np.any(self.block_trades_shares > 1e-9 * self.order.shares))
+
     @cached_property
     def market_volume_shares(self) -> np.ndarray:
         """Expected market volume in each slice, shares (for participation; computed on first use)."""

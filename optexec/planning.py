@@ -297,13 +297,13 @@ def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
 def within_limit(row: PlanRow, limit: float) -> bool:
     """True when no child order of the row's schedule goes above ``limit`` x its slice's expected volume and it has
     no block (a trade done at once is above any limit, whatever its slice's volume: docs/MATH.md section 11)."""
-    return not _has_blocks(row) and _peak(row) <= limit * (1 + 1e-9)
+    return not row.schedule.has_blocks and _peak(row) <= limit * (1 + 1e-9)
 
 
 def _breaks_by(row: PlanRow) -> str:
     """How a row breaks the participation limit, in a few words: its blocks, or its peak participation."""
     peak = f"{_peak(row):.0%} of a slice's expected volume at its peak"
-    if _has_blocks(row):
+    if row.schedule.has_blocks:
         return f"blocks done at once; {peak}"
     return peak
 
@@ -319,11 +319,11 @@ def ranked_rows(plan: Plan) -> list[PlanRow]:
         return sorted(rows, key=lambda row: (not within_limit(row, limit), row.cost.objective_usd(lam)))
     # no row keeps the limit: the rows closest to it first (no block, the lowest peak participation, i.e. capped at
     # the lowest participation that finishes), so an instant sweep of an order the market cannot hold is never first
-    closest = min((_peak(row) for row in rows if not _has_blocks(row)), default=math.inf)
+    closest = min((_peak(row) for row in rows if not row.schedule.has_blocks), default=math.inf)
     return sorted(
         rows,
         key=lambda row: (
-            _has_blocks(row),
+            row.schedule.has_blocks,
             _peak(row) > closest * (1 + PEAK_TOLERANCE),
             row.cost.objective_usd(lam),
         ),
@@ -336,10 +336,6 @@ PEAK_TOLERANCE = 0.01
 
 def _peak(row: PlanRow) -> float:
     return float(np.max(row.schedule.participation))
-
-
-def _has_blocks(row: PlanRow) -> bool:
-    return bool(np.any(row.schedule.block_trades_shares > 1e-9 * row.schedule.order.shares))
 
 
 def best_row(plan: Plan) -> PlanRow | None:
@@ -471,7 +467,7 @@ def recommendation(plan: Plan) -> str | None:
         text += (
             f" No strategy keeps within the {limit:.0%} participation limit: this one is among those closest to it, "
             f"at {_peak(best):.0%} of a slice's expected volume at its peak"
-            + (" (the lowest of any strategy without blocks)." if not _has_blocks(best) else ".")
+            + (" (the lowest of any strategy without blocks)." if not best.schedule.has_blocks else ".")
         )
         if cheaper_breaking:
             names = ", ".join(f"{row.strategy.label} ({_breaks_by(row)})" for row in cheaper_breaking)

@@ -77,7 +77,7 @@ def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_M
     cap = rate * np.maximum(volume, 0.0)
     limit_words = f"{rate:.0%} of each slice's expected market volume"
     if np.all(trades <= cap + tolerance):
-        if not np.any(blocks > tolerance):
+        if not schedule.has_blocks:
             return schedule
         return dataclasses.replace(schedule, warnings=(*schedule.warnings, _block_warning(blocks, order, limit_words)))
     # a block is never split: its slice may take at least the block
@@ -140,7 +140,7 @@ def limit_participation(schedule: Schedule, max_participation: float = DEFAULT_M
             f"cannot respect the max participation of {limit_words}: " + "; ".join(reasons)
             + f"; its maximum participation is {peak_words} of a slice's expected volume"
         )  # fmt: skip
-    elif np.any(blocks > tolerance):
+    elif schedule.has_blocks:
         warnings.append(_block_warning(blocks, order, limit_words))
     holdings = order.shares - np.concatenate([[0.0], np.cumsum(new_trades)])
     capped = Schedule.from_holdings(
