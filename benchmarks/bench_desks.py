@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import signal
@@ -47,6 +46,7 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
+from optexec.store import sample
 from optexec.ui.ticket import RISK_AVERSION_GRID
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 
@@ -497,10 +497,7 @@ def row(desks: int, kind: str, r: Result) -> str:
 
 
 async def run_all(args, servers: dict[str, tuple[str, int]]) -> None:
-    adv = {
-        s: p["adv_shares"]
-        for s, p in json.loads((ROOT / "data" / "planted_params.json").read_text())["symbols"].items()
-    }
+    adv = {s: p["adv_shares"] for s, p in sample.planted_params()["symbols"].items()}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -75,7 +75,7 @@ MARKET_VALUES = ("sigma_usd_per_sqrt_day", "spread_usd", "adv_shares", "eta_usd_
 
 #: where a stored symbol's values come from when its market does not say, by market_source kind
 _STORED_WORDS = {
-    "planted": "planted by the sample generator (data/planted_params.json)",
+    "planted": "planted by the sample generator (optexec/sample_data/planted_params.json)",
     "demo": "DEMO's made-up values (the Almgren–Chriss 2000 Table 1 example)",
 }
 

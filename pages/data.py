@@ -133,7 +133,7 @@ def loaded_sentence(report) -> str:
 
 try:
     if not db.resolve_path().exists():
-        with st.spinner("Building the sample database from data/ (first use, a few seconds)..."):
+        with st.spinner("Building the sample database from the bundled sample files (first use, a few seconds)..."):
             with db.writing():
                 pass
     with db.reading() as con:
@@ -142,7 +142,7 @@ try:
 except ValueError as exc:
     st.error(message(for_page(str(exc))))
     st.stop()
-for notice in db.notices():  # e.g. a sample database rebuilt because data/ changed
+for notice in db.notices():  # e.g. a sample database rebuilt because the bundled sample changed
     st.info(message(notice))
 
 browse, market_tab, load = st.tabs(["Browse", "Markets", "Load a file"])

@@ -24,7 +24,7 @@ def table1_market() -> MarketParams:
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_sample_database(tmp_path_factory):
-    """Every test process works on its own copy of the bundled sample database, never on data/optexec.duckdb
+    """Every test process works on its own copy of the bundled sample database, never on the user's default database
     (which a running app may hold)."""
     path = tmp_path_factory.mktemp("store") / "optexec.duckdb"
     build_sample_database(path)

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from optexec.models import MarketParams, Order
 from optexec.planning import make_plan
+from optexec.store import sample
 from tests.shown import shown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ def build_evil_store(path: Path, symbols: tuple[str, ...] = (EVIL,)) -> Path:
     from optexec.store.db import open_database
     from optexec.store.loading import load_file
 
-    bars = pd.read_parquet(ROOT / "data" / "sample_bars.parquet")
+    bars = pd.read_parquet(sample.DATA_DIR / "sample_bars.parquet")
     bars = bars[bars["symbol"] == "SYN-LARGE"]
     parquet = path.with_name("evil_bars.parquet")
     pd.concat([bars.assign(symbol=symbol) for symbol in symbols]).to_parquet(parquet)

@@ -101,7 +101,7 @@ def register(subparsers) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point (the lead's optexec/cli.py normally provides the top level)."""
     parser = argparse.ArgumentParser(prog="python -m optexec.calibrate.commands")
-    parser.add_argument("--db", help="database file (default: $OPTEXEC_DB or data/optexec.duckdb)")
+    parser.add_argument("--db", help="database file (default: $OPTEXEC_DB or ~/.local/share/optexec/optexec.duckdb)")
     register(parser.add_subparsers(dest="command", required=True))
     try:
         args = parser.parse_args(argv)

@@ -11,8 +11,9 @@ read-only; within one process a read-only and a read-write connection to the sam
 - Opening while another process holds the file retries with backoff for up to ``OPTEXEC_DB_WAIT_SECONDS`` (default
   10 s), then raises ``DatabaseBusyError`` naming the holder's process id.
 
-The database path comes from the argument, else ``OPTEXEC_DB``, else ``data/optexec.duckdb`` in the repository.
-A missing default database is built from the bundled sample in ``data/`` first.
+The database path comes from the argument, else ``OPTEXEC_DB``, else ``~/.local/share/optexec/optexec.duckdb``
+(``$XDG_DATA_HOME/optexec`` when that is set): not inside the package or a checkout. A missing default database is
+built from the bundled sample (``optexec/sample_data``, package data) first.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ import duckdb
 from optexec.store import migrations
 from optexec.store.schema import TABLES, create_schema
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = REPO_ROOT / "data"
-DEFAULT_DB_PATH = DATA_DIR / "optexec.duckdb"
+#: the user's own data folder, wherever the package is installed: $XDG_DATA_HOME/optexec, else ~/.local/share/optexec
+USER_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "optexec"
+DEFAULT_DB_PATH = USER_DATA_DIR / "optexec.duckdb"
 ENV_VAR = "OPTEXEC_DB"
 WAIT_ENV_VAR = "OPTEXEC_DB_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 10.0
@@ -69,7 +70,7 @@ _wait_notice: Callable[[str], None] | None = None
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
-    """The database file to use: ``path``, else ``$OPTEXEC_DB``, else ``data/optexec.duckdb``."""
+    """The database file to use: ``path``, else ``$OPTEXEC_DB``, else ``DEFAULT_DB_PATH`` (the user's data folder)."""
     chosen = path or os.environ.get(ENV_VAR) or DEFAULT_DB_PATH
     return Path(chosen).expanduser().resolve()
 
@@ -181,8 +182,8 @@ def notices() -> list[str]:
 def _prepare_file(path: Path, write: bool, build_sample: bool | None) -> None:
     """Build a missing default database from the sample (or ``build_sample``); a reader needs an existing file.
 
-    An existing default database (or any built from the sample, with its stamp) is checked against data/ first
-    (``sample.refresh_if_stale``): what was done is printed to stderr and kept in ``notices``."""
+    An existing default database (or any built from the sample, with its stamp) is checked against the bundled
+    sample files first (``sample.refresh_if_stale``): what was done is printed to stderr and kept in ``notices``."""
     if path.exists():
         from optexec.store import sample
 
@@ -332,11 +333,11 @@ def connect(
 
     Parameters
     ----------
-    path : database file; default ``$OPTEXEC_DB`` or ``data/optexec.duckdb``.
+    path : database file; default ``$OPTEXEC_DB`` or ``DEFAULT_DB_PATH``.
     read_only : open for reading only (other read-only processes may then open it too); an open read-write handle
         of this process is returned as it is.
     build_sample : load the bundled sample when the file does not exist yet (default: only for the
-        default database ``data/optexec.duckdb``; any other new file starts empty).
+        default database ``DEFAULT_DB_PATH``; any other new file starts empty).
 
     Waits like ``reading``/``writing``. The app never calls it (it would hold the file while idle). Share the
     handle between threads only through ``con.cursor()``.

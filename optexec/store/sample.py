@@ -1,8 +1,11 @@
-"""The bundled synthetic sample: building the database from data/ and its planted parameters.
+"""The bundled synthetic sample: building the database from its files and its planted parameters.
+
+The files are package data (``optexec/sample_data``, read through ``importlib.resources``), so an installed
+package finds them as a checkout does.
 
 A database built from the sample records what it was built from: a stamp file beside it (``<db>.sample.json``:
-the SHA-256 of the sample files and of data/planted_params.json). ``refresh_if_stale`` compares the stamp with the
-files in data/ when such a database is opened: when they differ (the sample was regenerated, or the database
+the SHA-256 of the sample files and of planted_params.json). ``refresh_if_stale`` compares the stamp with the
+bundled files when such a database is opened: when they differ (the sample was regenerated, or the database
 predates the stamp) a database holding only the sample's symbols is rebuilt, the old file kept beside it under a
 ``.stale-<time>`` name; one that also holds other symbols is kept and the message says so. Either way it is said
 (``db.notices`` and stderr), never used silently.
@@ -15,18 +18,21 @@ import hashlib
 import json
 import os
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from optexec.models import MarketParams, ParameterSource
-from optexec.store.db import DATA_DIR, open_database
+from optexec.store.db import open_database
 
 #: load order of the sample files (instruments first, so their time zones are known)
 SAMPLE_TABLES = ("instruments", "bars", "quotes", "trades", "orders", "fills")
+#: the bundled sample's folder (package data); a real folder for a normal install or a checkout
+DATA_DIR = Path(str(resources.files("optexec") / "sample_data"))
 PLANTED_FILE = DATA_DIR / "planted_params.json"
 
 
 def sample_files(data_dir: str | Path = DATA_DIR) -> dict[str, Path]:
-    """The sample's Parquet files by table (data/sample_<table>.parquet)."""
+    """The sample's Parquet files by table (sample_data/sample_<table>.parquet)."""
     data_dir = Path(data_dir)
     files = {t: data_dir / f"sample_{t}.parquet" for t in SAMPLE_TABLES}
     missing = [str(p) for p in files.values() if not p.exists()]
@@ -105,7 +111,7 @@ def built_from(path: str | Path) -> str | None:
 
 
 def refresh_if_stale(path: str | Path, data_dir: str | Path | None = None) -> str | None:
-    """Rebuild the sample database ``path`` when data/ no longer holds what it was built from (module docstring).
+    """Rebuild the sample database ``path`` when the bundled files changed since it was built (module docstring).
 
     Returns what was done, in words (None when the database is current). A database that also holds symbols other
     than the sample's is kept as it is (the user's data are never moved), and the message says how to rebuild.
@@ -122,7 +128,7 @@ def refresh_if_stale(path: str | Path, data_dir: str | Path | None = None) -> st
     why = (
         "was built before sample databases recorded what they were built from"
         if recorded is None
-        else f"was built from other sample files (sha256 {recorded[:12]}…; data/ now holds {current[:12]}…)"
+        else f"was built from other sample files (sha256 {recorded[:12]}…; the bundled files are {current[:12]}…)"
     )
     try:
         con = open_database(path, read_only=True)
@@ -149,7 +155,8 @@ def refresh_if_stale(path: str | Path, data_dir: str | Path | None = None) -> st
     if wal.exists():
         os.replace(wal, Path(f"{aside}.wal"))
     build_sample_database(path, data_dir)
-    return f"the sample database {path.name} {why}: rebuilt from data/ (the old file is kept as {aside.name})"
+    rebuilt = "rebuilt from the bundled sample files"
+    return f"the sample database {path.name} {why}: {rebuilt} (the old file is kept as {aside.name})"
 
 
 def build_sample_database(path: str | Path, data_dir: str | Path = DATA_DIR) -> Path:
@@ -180,7 +187,7 @@ def build_sample_database(path: str | Path, data_dir: str | Path = DATA_DIR) -> 
 
 @lru_cache(maxsize=4)
 def planted_params(path: str | Path = PLANTED_FILE) -> dict:
-    """The planted parameters of the sample (data/planted_params.json)."""
+    """The planted parameters of the sample (sample_data/planted_params.json)."""
     return json.loads(Path(path).read_text())
 
 
@@ -209,7 +216,7 @@ def planted_market_params(symbol: str) -> MarketParams:
     exponent, v_ref = p["temporary_exponent"], p["reference_rate_shares_per_day"]
     coefficient = p["eta_usd_day_per_share2"] * v_ref * (p["adv_shares"] / v_ref) ** exponent
     coefficient /= p["sigma_usd_per_sqrt_day"]
-    source = f"planted by the sample generator for {symbol} (data/planted_params.json)"
+    source = f"planted by the sample generator for {symbol} (optexec/sample_data/planted_params.json)"
     values = [
         ("price_usd", p["price_usd"], "$/share", source),
         ("sigma_usd_per_sqrt_day", p["sigma_usd_per_sqrt_day"], "$/share/√day", source),

@@ -13,7 +13,7 @@ sections 2 and 4, in Almgren–Chriss units; time in trading days, 390 minutes a
 
 With delta = 1 the temporary part is exactly eta * v (the linear AC model); for delta != 1, eta is the
 secant slope at v_ref = 10% of ADV per day. Minute volumes follow the U-shaped profile of
-``optexec.models.u_shaped_volume_profile``. Run ``python -m optexec.store.synthetic`` to rewrite data/.
+``optexec.models.u_shaped_volume_profile``. Run ``python -m optexec.store.synthetic`` to rewrite optexec/sample_data/.
 """
 
 from __future__ import annotations
@@ -368,7 +368,7 @@ def write_sample(directory: str | Path, seed: int = SEED) -> dict[str, Path]:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from optexec.store.db import DATA_DIR
+    from optexec.store.sample import DATA_DIR
 
     for name, path in write_sample(DATA_DIR).items():
         print(f"{name:12s} {path} {path.stat().st_size / 1e6:.2f} MB")

@@ -22,7 +22,7 @@ def test_generator_is_deterministic_and_matches_bundled_files(generated):
     again, _ = synthetic.generate()
     for name, frame in frames.items():
         assert frame.equals(again[name]), name
-    for name, frame in frames.items():  # data/ holds exactly what the generator makes
+    for name, frame in frames.items():  # the bundled folder holds exactly what the generator makes
         stored = pd.read_parquet(sample.sample_files()[name])
         pd.testing.assert_frame_equal(frame.reset_index(drop=True), stored, check_dtype=False)
     bundled = sample.planted_params()
@@ -152,7 +152,7 @@ def test_volume_share_query_recovers_the_planted_profile(sample_db):
 
 
 def _copied_sample(tmp_path):
-    """data/'s sample files copied into a folder of their own (to change one without touching the repository)."""
+    """The bundled sample files copied into a folder of their own (to change one without touching the repository)."""
     import shutil
 
     folder = tmp_path / "data"
@@ -172,7 +172,7 @@ def test_a_sample_database_that_no_longer_matches_data_is_rebuilt_and_said(tmp_p
     bars.to_parquet(data / "sample_bars.parquet")
     said = sample.refresh_if_stale(path, data)
     assert said.startswith("the sample database s.duckdb was built from other sample files (sha256 ")
-    assert ": rebuilt from data/ (the old file is kept as s.duckdb.stale-" in said
+    assert ": rebuilt from the bundled sample files (the old file is kept as s.duckdb.stale-" in said
     con = db.open_database(path, read_only=True)
     try:
         symbols = {r[0] for r in con.execute("SELECT DISTINCT symbol FROM bars").fetchall()}
@@ -211,5 +211,5 @@ def test_opening_a_stale_stamped_database_through_the_store_rebuilds_it_with_a_n
     monkeypatch.setattr(sample, "DATA_DIR", data)
     with db.reading(path) as con:
         assert con.execute("SELECT count(*) FROM bars").fetchone()[0] > 0
-    assert "rebuilt from data/" in capsys.readouterr().err
+    assert "rebuilt from the bundled sample files" in capsys.readouterr().err
     assert any("s.duckdb was built from other sample files (sha256 000000000000…" in n for n in db.notices())
