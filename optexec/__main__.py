@@ -1,4 +1,4 @@
-"""``python -m optexec``: the command line (optexec.cli)."""
+"""``python -m optexec``: the command line (optexec.cli), the same as the ``optexec`` command."""
 
 import sys
 

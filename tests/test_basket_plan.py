@@ -151,7 +151,7 @@ def test_the_basket_command_refuses_bad_input_in_one_line(tmp_path, monkeypatch,
 
 def test_orders_above_the_participation_limit_are_flagged_and_never_capped():
     from optexec import constants, planning
-    from optexec.basket_commands import DEFAULT_MAX_PARTICIPATION as command_default
+    from optexec.cli.basket_commands import DEFAULT_MAX_PARTICIPATION as command_default
 
     basket = parse_basket(SAMPLE_BASKET.encode(), name="basket.csv")
     with db.reading() as con:

@@ -140,11 +140,11 @@ def test_strategy_settings_at_extremes_keep_the_contract(capsys, setting, strate
 
 
 def test_dump_json_names_the_first_non_finite_number():
-    from optexec.cli import UserError, dump_json
+    from optexec.cli.common import UserError, dump_json
 
     with pytest.raises(UserError, match=r"strategies\[1\]\.mean_cost_usd = nan"):
-        dump_json({"strategies": [{"mean_cost_usd": 1.0}, {"mean_cost_usd": float("nan")}]})
-    assert _strict_json(dump_json({"x": [1.0, None]})) == {"x": [1.0, None]}
+        dump_json("plan", {"strategies": [{"mean_cost_usd": 1.0}, {"mean_cost_usd": float("nan")}]})
+    assert _strict_json(dump_json("plan", {"x": [1.0, None]})) == {"schema": "optexec.plan/1", "x": [1.0, None]}
 
 
 def test_participation_where_no_volume_is_expected_is_null_with_a_reason():

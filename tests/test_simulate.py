@@ -343,16 +343,9 @@ def test_simulate_page_runs_and_its_widgets_change_the_output():
 
 
 def _cli(argv):
-    import argparse
+    from optexec import cli
 
-    from optexec import cli, simulate_commands
-
-    parser = cli.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "simulate" not in commands.choices:  # until the lead wires it into optexec/cli.py
-        simulate_commands.register(commands)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return cli.main(argv)
 
 
 TABLE1_SIM = [
@@ -379,11 +372,12 @@ def test_simulate_cli_json_and_table(capsys):
     assert "TWAP" in text and "POV" in text and "policy" in text
 
 
-def test_simulate_cli_user_errors():
-    with pytest.raises(ValueError, match="seed"):
-        _cli([*TABLE1_SIM[:-2], "--seed", "-1"])
-    with pytest.raises(ValueError, match="number of paths"):
-        _cli([*TABLE1_SIM[:-4], "--paths", "1", "--seed", "0"])
+def test_simulate_cli_user_errors(capsys):
+    assert _cli([*TABLE1_SIM[:-2], "--seed", "-1"]) == 2
+    assert capsys.readouterr().err == "error: the seed must be a whole number >= 0, got -1\n"
+    assert _cli([*TABLE1_SIM[:-4], "--paths", "1", "--seed", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "number of paths" in err and err.count("\n") == 1
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,7 +1,7 @@
-"""The ``calibrate`` sub-command of ``python -m optexec`` (DESIGN.md section 7).
+"""The ``calibrate`` sub-command of ``optexec`` (DESIGN.md section 7).
 
-``register(subparsers)`` adds it to the lead's argparse parser; the handler returns 0 on success and 2 on
-a user error (one plain line on stderr, never a traceback). The run is saved to the calibration tables (runs,
+``configure(parser, parent)`` adds its options to the parser optexec.cli makes; the handler returns 0 on success and
+2 on a user error (one plain line on stderr, never a traceback). The run is saved to the calibration tables (runs,
 parameters, profiles) and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing
 saved), or unless the data do not support it (``Calibration.not_acceptable``: fewer than 20 trading days, bars
 missing from the session's first or last hour on many days, sparse bars); such a run is saved but not accepted,
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import math
 import sys
+
+from optexec import json_output
 
 
 def _fail(message: str) -> int:
@@ -59,7 +60,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.json:
         out = result.to_json()
         out["accepted"] = accept
-        print(json.dumps(out, indent=1))
+        print(json_output.dumps(json_output.stamped("calibrate", out)))
         return 0
     print(f"{result.symbol}: {result.days} days {result.window_start} to {result.window_end} ({result.seconds:.2f} s)")
     print(f"data: {result.coverage.summary()}")
@@ -79,13 +80,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    """Add the ``calibrate`` sub-command to an argparse subparsers object."""
-    p = subparsers.add_parser("calibrate", help="estimate a symbol's volatility, liquidity and impact parameters")
+def configure(p: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``calibrate`` sub-command's options (optexec.cli.COMMANDS)."""
     p.add_argument("--symbol", required=True, help="symbol in the store")
     p.add_argument("--start", type=_date, help="first local trading date of the window (YYYY-MM-DD)")
     p.add_argument("--end", type=_date, help="last local trading date of the window (YYYY-MM-DD)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-accept", action="store_true", help="save the run without making it the symbol's parameters")
     p.add_argument(
         "--accept",
@@ -94,21 +93,4 @@ def register(subparsers) -> None:
         "first or last hour, sparse bars): the override is recorded with the run",
     )
     p.add_argument("--dry-run", action="store_true", help="do not save the run")
-    p.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $OPTEXEC_DB or the sample)")
     p.set_defaults(func=cmd_calibrate)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (the lead's optexec/cli.py normally provides the top level)."""
-    parser = argparse.ArgumentParser(prog="python -m optexec.calibrate.commands")
-    parser.add_argument("--db", help="database file (default: $OPTEXEC_DB or ~/.local/share/optexec/optexec.duckdb)")
-    register(parser.add_subparsers(dest="command", required=True))
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

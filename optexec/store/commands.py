@@ -1,21 +1,25 @@
-"""The ``load``, ``db info``, ``db market`` and ``db init`` sub-commands of ``python -m optexec`` (DESIGN.md 7).
+"""The ``load``, ``db info``, ``db market`` and ``db init`` sub-commands of ``optexec`` (DESIGN.md 7).
 
-``register(subparsers)`` adds them to the lead's argparse parser; each handler returns an exit
-code: 0 on success, 2 on a user error (one plain line on stderr, never a traceback).
+``configure_load`` and ``configure_db`` add their options to the parsers optexec.cli makes; each handler returns
+an exit code: 0 on success, 2 on a user error (one plain line on stderr, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from optexec import json_output
 from optexec.store.schema import LOADABLE_TABLES
 
 
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+def _print_json(kind: str, document: dict) -> None:
+    print(json_output.dumps(json_output.stamped(kind, document)))
 
 
 def _mapping(items: list[str] | None) -> dict[str, str]:
@@ -49,12 +53,12 @@ def cmd_load(args: argparse.Namespace) -> int:
             )
     except loading.LoadError as exc:
         if args.json and exc.report is not None:
-            print(json.dumps({**exc.report.to_json(), "error": str(exc)}, indent=1))
+            _print_json("load", {**exc.report.to_json(), "error": str(exc)})
         return _fail(str(exc))
     except ValueError as exc:
         return _fail(str(exc))
     if args.json:
-        print(json.dumps(report.to_json(), indent=1))
+        _print_json("load", report.to_json())
         return 0
     print(summary_line(report))
     for note in report.notes():
@@ -109,7 +113,7 @@ def cmd_db_market(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     if args.json:
-        print(json.dumps(result, indent=1))
+        _print_json("db-market", result)
     else:
         print(result["message"] if change else f"{args.symbol}: {result['describe']} ({result['source']})")
     return 0
@@ -126,7 +130,7 @@ def cmd_db_init(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     if args.json:
-        print(json.dumps({"path": str(path), "sample": bool(args.sample), "rows_added": added}, indent=1))
+        _print_json("db-init", {"path": str(path), "sample": bool(args.sample), "rows_added": added})
         return 0
     if not args.sample:
         print(f"{path}: the schema is in place (no data loaded; add the bundled sample with db init --sample)")
@@ -148,12 +152,12 @@ def cmd_db_info(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     if args.json:
-        print(json.dumps(summary, indent=1))
+        _print_json("db-info", summary)
         return 0
     print(f"database: {summary['path']}")
-    print(f"{'table':14s}{'rows':>12s}{'symbols':>9s}  {'start (UTC)':28s}{'end (UTC)':28s}")
+    print(f"{'table':24s}{'rows':>12s}{'symbols':>9s}  {'start (UTC)':28s}{'end (UTC)':28s}")
     for name, t in summary["tables"].items():
-        print(f"{name:14s}{t['rows']:>12,}{t['symbols']:>9}  {t['start'] or '-':28s}{t['end'] or '-':28s}")
+        print(f"{name:24s}{t['rows']:>12,}{t['symbols']:>9}  {t['start'] or '-':28s}{t['end'] or '-':28s}")
     loads = summary.get("loads") or []
     print(f"latest loads ({len(loads)} shown):" if loads else "no loads recorded")
     for h in loads:
@@ -173,14 +177,8 @@ def _outcome_text(entry: dict) -> str:
     return "" if outcome == "loaded" else f"; {outcome}"
 
 
-def _db_option(parser: argparse.ArgumentParser) -> None:
-    # also accepted after the sub-command; SUPPRESS keeps a top-level --db from being overwritten
-    parser.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $OPTEXEC_DB or the sample)")
-
-
-def register(subparsers) -> None:
-    """Add the ``load`` and ``db`` sub-commands to an argparse subparsers object."""
-    load = subparsers.add_parser("load", help="validate a market-data file and load it into the database")
+def configure_load(load: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``load`` sub-command's options (optexec.cli.COMMANDS)."""
     load.add_argument("path", help="CSV (.csv/.csv.gz), Parquet, LOBSTER (zip or message csv) or LEAN zip")
     load.add_argument("--table", choices=LOADABLE_TABLES, help="target table (detected from the columns if omitted)")
     load.add_argument(
@@ -203,39 +201,25 @@ def register(subparsers) -> None:
         help="rows whose key is stored with other values: refuse the file (default; instruments files: replace), "
         "replace the stored values, or keep them",
     )
-    load.add_argument("--json", action="store_true", help="print the report as JSON")
-    _db_option(load)
     load.set_defaults(func=cmd_load)
 
-    database = subparsers.add_parser("db", help="inspect the database, correct a market, create a database")
-    db_sub = database.add_subparsers(dest="db_command", required=True)
-    info = db_sub.add_parser("info", help="rows, symbols and time range per table")
-    info.add_argument("--json", action="store_true", help="print as JSON")
-    _db_option(info)
+
+def configure_db(database: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``db`` sub-command and its own sub-commands (optexec.cli.COMMANDS); ``parent`` holds the global
+    options, accepted after ``db info`` etc. too."""
+    db_sub = database.add_subparsers(dest="db_command", required=True, parser_class=type(database))
+    info = db_sub.add_parser("info", help="rows, symbols and time range per table", parents=[parent])
     info.set_defaults(func=cmd_db_info)
-    market = db_sub.add_parser("market", help="show or correct an instrument's market (time zone, session, calendar)")
+    market = db_sub.add_parser(
+        "market", help="show or correct an instrument's market (time zone, session, calendar)", parents=[parent]
+    )
     market.add_argument("symbol")
     market.add_argument("--calendar", help="exchange calendar code, e.g. XNYS (sets the zone and session too)")
     market.add_argument("--tz", help="exchange time zone, e.g. America/New_York")
     market.add_argument("--session", metavar="HH:MM-HH:MM", help="regular session, local time")
-    market.add_argument("--json", action="store_true", help="print as JSON")
-    _db_option(market)
     market.set_defaults(func=cmd_db_market)
-    init = db_sub.add_parser("init", help="create the database (schema); --sample loads the bundled sample into it")
+    init = db_sub.add_parser(
+        "init", help="create the database (schema); --sample loads the bundled sample into it", parents=[parent]
+    )
     init.add_argument("--sample", action="store_true", help="load the bundled synthetic sample")
-    init.add_argument("--json", action="store_true", help="print as JSON")
-    _db_option(init)
     init.set_defaults(func=cmd_db_init)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (the lead's optexec/cli.py normally provides the top level)."""
-    parser = argparse.ArgumentParser(prog="python -m optexec.store.commands")
-    parser.add_argument("--db", help="database file (default: $OPTEXEC_DB or data/optexec.duckdb)")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from optexec.calibrate import commands, run
+from optexec import cli
+from optexec.calibrate import run
 from optexec.store import db
 
 from . import planted
 
 
 def main(argv):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return cli.main(argv)
 
 
 def test_calibrate_json_saves_and_accepts(db_copy, capsys):
@@ -55,9 +51,12 @@ def test_user_errors_exit_2_with_one_line(db_copy, capsys):
     assert main(["--db", str(db_copy), "calibrate", "--symbol", "NOPE"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "NOPE" in err and err.count("\n") == 1
-    with pytest.raises(SystemExit) as exc:
-        main(["--db", str(db_copy), "calibrate", "--symbol", "SYN-MID", "--start", "2025-13-01"])
-    assert exc.value.code == 2
+    assert main(["--db", str(db_copy), "calibrate", "--symbol", "SYN-MID", "--start", "2025-13-01"]) == 2
+    err = capsys.readouterr().err  # a bad option value: the same convention, one line, no usage block
+    assert (
+        err
+        == "error: optexec calibrate: argument --start: expected a date as YYYY-MM-DD, got '2025-13-01' (see --help)\n"
+    )
     db.close_all()
 
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
-from optexec.store import commands, db, sample
+from optexec import cli
+from optexec.store import db, sample
 
 #: ../shared/marketdata beside the checkout (or beside a folder above it: a git worktree under /work/wt/NAME)
 MARKETDATA = next(
@@ -41,11 +41,7 @@ def sample_db(tmp_path_factory) -> Path:
 
 def run_command(argv, capsys) -> tuple[int, str, str]:
     """Run a store sub-command (``load``, ``db ...``) in this process: (exit code, stdout, stderr)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code = args.func(args)
+    code = cli.main(argv)
     db.close_all()
     out = capsys.readouterr()
     return code, out.out, out.err

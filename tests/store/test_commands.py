@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from optexec.store import commands, db
+from optexec import cli
+from optexec.store import db
 
 from .conftest import BAR_HEADER, bar_lines, run_command
 
@@ -95,11 +95,7 @@ def test_load_with_a_calendar_states_the_market(tmp_path, dbfile, capsys):
 def test_a_small_file_without_a_market_is_a_question(tmp_path, dbfile, capsys):
     csv = tmp_path / "b.csv"
     csv.write_text(BAR_HEADER + bar_lines("Q", 3))
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["--db", dbfile, "load", str(csv)])
-    code = args.func(args)
+    code = cli.main(["--db", dbfile, "load", str(csv)])
     db.close_all()
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: cannot tell the market of this file")
@@ -147,6 +143,7 @@ def test_db_init_empty_and_with_the_sample(tmp_path, capsys):
     assert code == 0 and "nothing added: the sample was already there" in out  # re-running is harmless
     code, out, _ = run(["--db", str(empty), "db", "market", "SYN-LARGE", "--json"], capsys)
     assert json.loads(out) == {
+        "schema": "optexec.db-market/1",
         "symbol": "SYN-LARGE",
         "time_zone": "America/New_York",
         "calendar": None,

@@ -1,6 +1,6 @@
 """The ``simulate`` sub-command: Monte Carlo cost statistics of every strategy (DESIGN.md section 7).
 
-python -m optexec simulate <plan options> --paths N --seed S [market-model options] [--json]
+optexec simulate <plan options> --paths N --seed S [market-model options] [--json]
 
 The market-model options set the simulated market's dynamics; what trading costs is the market's cost model
 (MarketParams.cost_model, chosen with the plan options), the one the plan prices with.
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from optexec.cli.common import dump_json, read_store
+from optexec.cli.plan_commands import add_plan_options, market_from_args, order_from_args, settings_from_args
 from optexec.simulate import SimulationConfig, SimulationResult, simulate
 from optexec.simulation.market import PRICE_MODELS, LiquidityRegimes, MarketModel
 
@@ -58,8 +60,6 @@ def format_result(result: SimulationResult) -> str:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the simulation and print the table or the JSON."""
-    from optexec.cli import dump_json, market_from_args, order_from_args, read_store, settings_from_args
-
     settings = settings_from_args(args)
     config = SimulationConfig(
         paths=args.paths,
@@ -71,15 +71,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     with read_store(args):  # the parameters and any stored RL policy from one state of the store
         market = market_from_args(args)
         result = simulate(order_from_args(args, market), market, settings, args.strategy, config)
-    print(dump_json(result.to_json()) if args.json else format_result(result))
+    print(dump_json("simulate", result.to_json()) if args.json else format_result(result))
     return 0
 
 
-def register(subparsers) -> None:
-    """Add the ``simulate`` sub-command to an argparse subparsers object."""
-    from optexec.cli import add_plan_options
-
-    parser = subparsers.add_parser("simulate", help="Monte Carlo cost distribution of every strategy")
+def configure(parser: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``simulate`` sub-command's options (optexec.cli.COMMANDS)."""
     add_plan_options(parser)
     run = parser.add_argument_group("simulation")
     run.add_argument("--paths", type=int, default=10_000, help="number of Monte Carlo paths (default 10,000)")
@@ -96,5 +93,4 @@ def register(subparsers) -> None:
     model.add_argument("--volume-noise", type=float, default=0.3, help="lognormal sd of volume per slice")
     model.add_argument("--spread-noise", type=float, default=0.1, help="lognormal sd of the spread per slice")
     model.add_argument("--no-regimes", action="store_true", help="switch the two-state liquidity regime off")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=cmd_simulate)

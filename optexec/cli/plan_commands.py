@@ -1,26 +1,19 @@
-"""Command line: ``python -m optexec <command>`` (DESIGN.md section 7).
-
-User errors exit with status 2 and one plain line on stderr, never a traceback.
-"""
+"""The ``plan`` and ``sweep`` sub-commands, and the order, market and strategy options they share with
+``simulate`` (DESIGN.md section 7)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import json
-import math
-import os
-import sys
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
 
-from optexec import basket_commands, model_card, simulate_commands
-from optexec.calibrate import commands as calibrate_commands
+from optexec import model_card
 from optexec.calibrate import latest_calibration
 from optexec.calibrate.storage import why_no_parameters
+from optexec.cli.common import UserError, dump_json, read_store
+from optexec.json_output import INDENT_MAX_SLICES
 from optexec.market_source import CALIBRATION, SymbolParams, symbol_params
 from optexec.model_card import choose_cost_model, priced_under, with_cost_model
 from optexec.models import COST_MODELS, MarketParams, Order
@@ -37,18 +30,8 @@ from optexec.planning import (
 )
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
 from optexec.simulate import SimulationConfig
-from optexec.store import commands as store_commands
 from optexec.store import db, sample
 from optexec.strategies import registry
-
-
-class UserError(Exception):
-    """A mistake in the command line or its inputs: reported in one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one plain line, not the usage block
-        raise UserError(f"{self.prog}: {message} (see --help)")
 
 
 def _parse_setting(text: str) -> tuple[str, Any]:
@@ -66,35 +49,6 @@ def _parse_setting(text: str) -> tuple[str, Any]:
     return name.strip(), value.strip()
 
 
-def _first_non_finite(value: Any, where: str = "") -> str | None:
-    """Where the first NaN or infinity of a JSON-ready structure is, e.g. "strategies[2].mean_cost_usd"."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{where or 'the result'} = {value}"
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
-    for key, item in items:
-        found = _first_non_finite(item, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."))
-        if found:
-            return found
-    return None
-
-
-#: above this many slices a plan's JSON is written without indentation: Python's json module encodes indented
-#: output in pure Python (about 1 s per million numbers), unindented output in C
-INDENT_MAX_SLICES = 1_000
-
-
-def dump_json(data: Any, indent: int | None = 1) -> str:
-    """``data`` as JSON that is valid everywhere: a NaN or an infinity is a UserError naming it, never a token that
-    JSON does not have (the results put null, with a reason, where a value is undefined)."""
-    try:
-        return json.dumps(data, indent=indent, allow_nan=False)
-    except ValueError:
-        raise UserError(
-            f"the result holds a number that is not finite ({_first_non_finite(data)}): the inputs are outside the "
-            "model's range"
-        ) from None
-
-
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
     """The order, market and strategy options shared by plan, simulate and sweep."""
     order = parser.add_argument_group("order")
@@ -104,7 +58,7 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     order.add_argument("--horizon-days", required=True, type=float, help="horizon in trading days")
     order.add_argument("--slices", required=True, type=int, help="number of child orders")
     order.add_argument("--start-minutes", type=float, default=0.0, help="start, in minutes after the open")
-    market = parser.add_argument_group("market (Almgren–Chriss units, MATH.md section 2)")
+    market = parser.add_argument_group("market (Almgren–Chriss units, docs/MATH.md section 2)")
     market.add_argument("--price", type=float, help="arrival price, $")
     market.add_argument("--sigma", type=float, help="volatility, $/share/sqrt(day)")
     market.add_argument("--spread", type=float, help="full bid-ask spread, $")
@@ -139,19 +93,6 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="a strategy setting, e.g. participation_rate=0.2",
     )
-
-
-@contextlib.contextmanager
-def read_store(args: argparse.Namespace) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection on the command's store (``--db``) for the ``with`` block; blocks inside it (the
-    symbol's parameters, a stored RL policy) join it, so a command reads one state of the store. A store that cannot
-    be read (busy past the wait, not a database, a missing file other than the default) is a UserError."""
-    with contextlib.ExitStack() as stack:
-        try:
-            con = stack.enter_context(db.reading(args.db))
-        except ValueError as error:
-            raise UserError(f"cannot read the symbol's parameters: {error}") from None
-        yield con
 
 
 def _stored_market(args: argparse.Namespace) -> tuple[SymbolParams | None, str]:
@@ -351,7 +292,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         out = plan_to_json(plan)
         out = {**{k: v for k, v in out.items() if k != "strategies"}, "parameter_source": source,
                "strategies": out["strategies"]}  # fmt: skip
-        print(dump_json(out, indent=1 if plan.order.slices <= INDENT_MAX_SLICES else None))
+        print(dump_json("plan", out, indent=1 if plan.order.slices <= INDENT_MAX_SLICES else None))
     else:
         text = format_plan(plan).split("\n", 1)
         print("\n".join([text[0], source, *text[1:]]))
@@ -369,7 +310,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         market, _, reason = market_and_source(args)
         result = sweep(order_from_args(args, market), market, settings, args.param, values, args.strategy, simulation)
     if args.json:
-        print(dump_json({**sweep_to_json(result), "model": model_card.model_json(market, reason)}))
+        print(dump_json("sweep", {**sweep_to_json(result), "model": model_card.model_json(market, reason)}))
         return 0
     print(f"priced under {priced_under(market)} ({reason})")
     what = f"mean simulated cost over {args.paths:,} paths, $" if args.paths else "expected cost, $"
@@ -379,58 +320,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m optexec", description="optexec: pre-trade execution planning")
-    parser.add_argument("--db", help="DuckDB database file (default: $OPTEXEC_DB or the bundled sample)")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    plan = commands.add_parser("plan", help="every strategy's schedule and cost for an order")
-    add_plan_options(plan)
-    plan.add_argument("--json", action="store_true", help="machine-readable output")
-    plan.set_defaults(func=cmd_plan)
-    sweep_parser = commands.add_parser(
-        "sweep", help="closed-form cost and risk of every strategy over a parameter grid"
-    )
-    add_plan_options(sweep_parser)
-    sweep_parser.add_argument("--param", required=True, choices=sweepable_parameters(), help="parameter to sweep")
-    sweep_parser.add_argument("--values", required=True, help="comma-separated values, e.g. 1e-7,1e-6,1e-5")
-    sweep_parser.add_argument("--paths", type=int, default=0, help="simulate each point with this many paths")
-    sweep_parser.add_argument("--seed", type=int, default=0, help="random seed of the simulated sweep")
-    sweep_parser.add_argument("--json", action="store_true", help="machine-readable output")
-    sweep_parser.set_defaults(func=cmd_sweep)
-    store_commands.register(commands)
-    calibrate_commands.register(commands)
-    simulate_commands.register(commands)
-    basket_commands.add_parser(commands)
-    return parser
+def configure_plan(parser: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``plan`` sub-command's options (optexec.cli.COMMANDS)."""
+    add_plan_options(parser)
+    parser.set_defaults(func=cmd_plan)
 
 
-#: commands that write to the store: they say so on stderr while they wait for another process to let it go
-WRITERS = {"load", "calibrate", "db init"}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    already_open, env_db = db.open_handles(), os.environ.get(db.ENV_VAR)
-    try:
-        args = build_parser().parse_args(argv)
-        if getattr(args, "db", None):  # everything the command opens (e.g. a stored RL policy) is in this store
-            os.environ[db.ENV_VAR] = args.db
-        command = " ".join(filter(None, [args.command, getattr(args, "db_command", None)]))
-        if command in WRITERS and not getattr(args, "dry_run", False):
-            db.set_wait_notice(lambda message: print(message, file=sys.stderr, flush=True))
-        return args.func(args)
-    except (UserError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except duckdb.Error as error:  # the store failed under a command: one line, no traceback
-        print(f"error: the database failed: {str(error).splitlines()[0]}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into e.g. head: stop quietly
-        sys.stderr.close()
-        return 0
-    finally:
-        db.set_wait_notice(None)
-        db.release_handles(keep=already_open)  # a one-shot command lets go of the store as soon as it is done
-        if env_db is None:
-            os.environ.pop(db.ENV_VAR, None)
-        else:
-            os.environ[db.ENV_VAR] = env_db
+def configure_sweep(parser: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``sweep`` sub-command's options (optexec.cli.COMMANDS)."""
+    add_plan_options(parser)
+    parser.add_argument("--param", required=True, choices=sweepable_parameters(), help="parameter to sweep")
+    parser.add_argument("--values", required=True, help="comma-separated values, e.g. 1e-7,1e-6,1e-5")
+    parser.add_argument("--paths", type=int, default=0, help="simulate each point with this many paths")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the simulated sweep")
+    parser.set_defaults(func=cmd_sweep)

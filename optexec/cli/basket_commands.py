@@ -1,6 +1,6 @@
 """The ``basket`` sub-command: a basket's costs, joint risk and schedules (issue 15, DESIGN.md section 8).
 
-python -m optexec basket FILE [--horizon-days D] [--slices K] [--risk-aversion L] [--correlation FILE]
+optexec basket FILE [--horizon-days D] [--slices K] [--risk-aversion L] [--correlation FILE]
     [--max-participation F] [--json]
 
 FILE is a CSV or Parquet basket (optexec.basket.input). A bad basket exits with status 2 and one line listing each
@@ -68,7 +68,7 @@ def cmd_basket(args: argparse.Namespace) -> int:
     from optexec.basket import correlation as correlations
     from optexec.basket.input import parse_basket
     from optexec.basket.plan import DEFAULT_STRATEGIES, plan_basket
-    from optexec.cli import UserError, dump_json, read_store
+    from optexec.cli.common import UserError, dump_json, read_store
     from optexec.models import check_range
 
     try:
@@ -95,15 +95,14 @@ def cmd_basket(args: argparse.Namespace) -> int:
     if args.json:
         out = plan.to_json()
         out["basket"]["dropped"] = [p.to_json() for p in basket.dropped]
-        print(dump_json(out, indent=1 if plan.grid.slices * len(plan.orders) <= 20_000 else None))
+        print(dump_json("basket", out, indent=1 if plan.grid.slices * len(plan.orders) <= 20_000 else None))
     else:
         print(format_basket(plan))
     return 0
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``basket`` sub-command to an argparse subparsers object (optexec.cli)."""
-    parser = subparsers.add_parser("basket", help="a basket's costs, joint risk and multi-asset schedule")
+def configure(parser: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``basket`` sub-command's options (optexec.cli.COMMANDS)."""
     parser.add_argument("file", help="basket CSV or Parquet: symbol, side, shares | notional_usd | pct_adv, ...")
     parser.add_argument("--horizon-days", type=float, default=1.0, help="the basket's horizon, trading days")
     parser.add_argument("--slices", type=int, default=DEFAULT_SLICES, help="slices of the common grid")
@@ -120,6 +119,4 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--strategy", action="append", help="also price every order with this registry strategy")
     parser.add_argument("--group", help="the grouping column (default: group, sector or account when present)")
     parser.add_argument("--drop-bad-rows", action="store_true", help="price the good rows, list the bad ones")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=cmd_basket)
-    return parser
