@@ -1,8 +1,8 @@
 """Where a symbol's default market parameters come from, for the app and the command line.
 
 In order: the symbol's latest accepted calibration in the store (optexec.calibrate), else, for the bundled
-synthetic symbols, the parameters planted by the sample generator (data/planted_params.json). A calibration's
-MarketParams carry every fitted parameter with its stderr and source (``MarketParams.sources``), and
+synthetic symbols, the parameters planted by the sample generator (optexec/sample_data/planted_params.json).
+A calibration's MarketParams carry every fitted parameter with its stderr and source (``MarketParams.sources``), and
 ``multiscale_settings`` gives the multiscale strategy's settings fitted by the run.
 """
 
@@ -24,6 +24,7 @@ __all__ = [
     "multiscale_settings",
     "plannable_symbols",
     "run_params",
+    "stored_market",
     "symbol_params",
 ]
 
@@ -76,10 +77,22 @@ def symbol_params(con, symbol: str) -> SymbolParams:
         return SymbolParams(
             sample.planted_market_params(symbol),
             f"Parameters: {symbol} is a synthetic symbol of the bundled sample, not yet calibrated; these are the "
-            "parameters planted by the sample generator (data/planted_params.json).",
+            "parameters planted by the sample generator (optexec/sample_data/planted_params.json).",
             PLANTED,
         )
     raise ValueError(f"no parameters for {symbol} yet: calibrate it on the Calibrate page (or `calibrate --symbol`)")
+
+
+def stored_market(con, symbol: str, cost_model: str | None = None, where: str = "") -> tuple[MarketParams, str, str]:
+    """The symbol's stored parameters (``symbol_params``) under the chosen cost model, each value's source
+    recorded, where they come from and why that model (``model_card.choose_cost_model``; ``where`` says where the
+    model was chosen, e.g. "in the call")."""
+    from optexec import model_card
+
+    stored = symbol_params(con, symbol)
+    market = model_card.stored_sources(stored.market, stored.kind, stored.run_ts)
+    name, reason = model_card.choose_cost_model(cost_model, stored.kind == CALIBRATION, symbol, where)
+    return model_card.with_cost_model(market, name), stored.source, reason
 
 
 def run_params(con, symbol: str, run_ts: dt.datetime) -> SymbolParams | None:

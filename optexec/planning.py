@@ -22,6 +22,7 @@ order's share of its slice's expected volume; a row above it says so (``particip
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optexec import constants
+from optexec import constants, json_output
+from optexec.clock import OrderClock, whole_lots
 from optexec.costs import CostEstimate, estimate
 from optexec.model_card import model_json, priced_under
 from optexec.models import MarketParams, Order, Schedule, check_range, check_risk_aversion
@@ -82,6 +84,8 @@ class Plan:
     rows: tuple[PlanRow, ...]
     warnings: tuple[str, ...] = ()
     model_reason: str = ""  # why the plan is priced under market.cost_model (optexec.model_card.choose_cost_model)
+    parameter_source: str = ""  # where the market's parameters come from, in words (optexec.market_source)
+    clock: OrderClock | None = None  # the order's trading days and local opens, for timestamps (optexec.clock)
 
     @property
     def planned(self) -> list[PlanRow]:
@@ -103,6 +107,28 @@ class Plan:
         defaults = registry.shared_defaults()
         return {name: self.settings.get(name, defaults[name]) for name in row.strategy.shared_settings}
 
+    def summary(self) -> pd.DataFrame:
+        """The cost table (``cost_table``): one row per planned strategy, $ and bps, split by component."""
+        return cost_table(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every planned strategy's schedule as a tidy frame (``schedule_table``): one row per strategy and slice,
+        exchange-local times when the plan has a clock, child orders in whole lots."""
+        return schedule_table(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as the command line's ``plan --json`` prints it (``plan_to_json``, with its schema field)."""
+        out = plan_to_json(self)
+        body = {k: v for k, v in out.items() if k != "strategies"}
+        return json_output.stamped(
+            "plan", {**body, "parameter_source": self.parameter_source, "strategies": out["strategies"]}
+        )
+
+    def _repr_html_(self) -> str:  # a notebook shows the plan as its cost table and recommendation
+        said = recommendation(self) or "No strategy could plan this order."
+        table = self.summary()[["strategy", "expected_cost_bps", "std_cost_bps", "var95_bps", "expected_cost_usd"]]
+        return f"<p>{html.escape(said)}</p>" + table.to_html(index=False, float_format=lambda x: f"{x:,.2f}")
+
 
 def make_plan(
     order: Order,
@@ -110,9 +136,12 @@ def make_plan(
     settings: Mapping[str, Any] | None = None,
     names: Iterable[str] | None = None,
     model_reason: str = "",
+    parameter_source: str = "",
+    clock: OrderClock | None = None,
 ) -> Plan:
     """Schedules and costs of every (or the named) registered strategy, all priced under ``market.cost_model``
-    (docs/MATH.md sections 2, 8 and 11); ``model_reason`` says why that model.
+    (docs/MATH.md sections 2, 8 and 11); ``model_reason`` says why that model, ``parameter_source`` where the
+    market's values come from, ``clock`` the order's calendar (``Plan.to_frame``'s timestamps).
 
     The shared settings (base.SHARED_SETTINGS) not given take their one default and reach only the strategies
     that declare they use them (``Plan.shared_used``); the participation limit ``max_participation`` defaults to
@@ -131,7 +160,8 @@ def make_plan(
     rows = []
     for result in registry.plan(order, market, {**settings, **resolved}, [s.name for s in chosen]):
         rows.append(_priced_row(result.strategy, result.schedule, market, result.error))
-    return Plan(order, market, dict(settings), tuple(rows), order_warnings(order, market), model_reason)
+    warnings = order_warnings(order, market)
+    return Plan(order, market, dict(settings), tuple(rows), warnings, model_reason, parameter_source, clock)
 
 
 def check_max_participation(value: float) -> float:
@@ -265,6 +295,41 @@ def cost_table(plan: Plan, confidence: float = 0.95) -> pd.DataFrame:
             }
         )
     return pd.DataFrame.from_records(records)
+
+
+def schedule_table(plan: Plan) -> pd.DataFrame:
+    """Every planned strategy's schedule in long form: one row per strategy and slice, units in the names.
+
+    Child orders in whole lots of the plan's clock (1 share without one), the last slice taking the remainder
+    (optexec.clock.whole_lots); with a clock, each slice's start and end as exchange-local timestamps, else in
+    trading days from the start. Participation is the child order's share of the slice's expected market volume,
+    in percent.
+    """
+    order, clock = plan.order, plan.clock
+    lot = clock.lot_shares if clock is not None else 1
+    frames = []
+    for row in plan.planned:
+        schedule = row.schedule
+        trades = whole_lots(schedule.trades_shares, lot)
+        volume = schedule.market_volume_shares
+        frame = pd.DataFrame(
+            {
+                "strategy": row.strategy.name,
+                "strategy_label": row.strategy.label,
+                "slice": np.arange(1, order.slices + 1),
+            }
+        )
+        if clock is not None:
+            times = clock.timestamps(schedule.times_days, order.start_minutes_after_open, plan.market.session_minutes)
+            frame["start_time"], frame["end_time"] = times[:-1], times[1:]
+        frame["start_days"], frame["end_days"] = schedule.times_days[:-1], schedule.times_days[1:]
+        frame["child_order_shares"] = trades.astype(np.int64)
+        frame["shares_left_after"] = (order.shares - np.cumsum(trades)).round().astype(np.int64)
+        frame["expected_market_volume_shares"] = volume
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["participation_pct"] = np.where(volume > 0, 100.0 * trades / volume, np.nan)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def shared_text(used: Mapping[str, Any]) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optexec import constants
+from optexec import constants, json_output
 from optexec.market import BUCKETS, CostModel, LinearPermanent, SliceStep, StaticTrades, TransientImpact, cost_model
 from optexec.models import MarketParams, Order, Schedule, check_risk_aversion
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
@@ -219,8 +219,29 @@ class SimulationResult:
             records.append(row)
         return pd.DataFrame.from_records(records)
 
+    def summary(self) -> pd.DataFrame:
+        """The statistics table (``table``): one row per strategy, $ and bps."""
+        return self.table()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every strategy's cost on every path, tidy: strategy, path, cost_usd, cost_bps and the cost split."""
+        frames = []
+        for run in self.runs:
+            frame = pd.DataFrame({"strategy": run.name, "strategy_label": run.label, "path": np.arange(run.paths)})
+            frame["cost_usd"] = run.cost_usd
+            frame["cost_bps"] = run.bps(run.cost_usd)
+            for name, values in run.components_usd.items():
+                frame[f"{name}_usd"] = values
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _repr_html_(self) -> str:  # a notebook shows the statistics table
+        columns = ["strategy", "mean_cost_bps", "std_cost_bps", "var95_bps", "cvar95_bps", "mean_cost_usd"]
+        head = f"<p>{self.config.paths:,} paths, seed {self.config.seed}; costs in bps of the arrival notional</p>"
+        return head + self.table()[columns].to_html(index=False, float_format=lambda x: f"{x:,.2f}")
+
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md section 7 simulate layout (plus extra fields)."""
+        """The DESIGN.md section 7 simulate layout (plus extra fields), as ``simulate --json`` prints it."""
         strategies = []
         for run in self.runs:
             strategies.append(
@@ -246,7 +267,7 @@ class SimulationResult:
                 }
             )
         order = self.order
-        return {
+        return json_output.stamped("simulate", {
             "order": {"symbol": order.symbol, "side": order.side, "shares": order.shares,
                       "horizon_days": order.horizon_days, "slices": order.slices},
             "paths": self.config.paths,
@@ -254,7 +275,7 @@ class SimulationResult:
             "strategies": strategies,
             "errors": [{"name": name, "error": error} for name, error in self.errors.items()],
             "notes": list(self.notes),
-        }  # fmt: skip
+        })  # fmt: skip
 
 
 @dataclass

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optexec import costs
+from optexec import costs, json_output
 from optexec.basket import solve
 from optexec.basket.correlation import Correlation, basket_correlation
 from optexec.basket.input import Basket, BasketError, RowProblem
@@ -267,6 +267,18 @@ class BasketPlan:
             "sell_notional_usd": dollars[:, ~buys].sum(axis=1), "remaining_std_usd": result.risk.remaining_std_usd,
         })  # fmt: skip
 
+    def summary(self) -> pd.DataFrame:
+        """The strategies' costs and risk (``strategy_table``)."""
+        return self.strategy_table()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per order under the shown strategy (``order_table``): cost, risk contribution, participation."""
+        return self.order_table(self.shown) if self.shown else pd.DataFrame()
+
+    def _repr_html_(self) -> str:  # a notebook shows the strategies' table
+        head = f"<p>{len(self.orders)} orders, gross ${self.gross_notional_usd:,.0f}</p>"
+        return head + self.summary().to_html(index=False, float_format=lambda x: f"{x:,.2f}")
+
     def to_json(self) -> dict[str, Any]:
         """The ``basket --json`` layout of issue 15: orders (under joint_ac), strategies with holdings per symbol."""
         orders_under = self.shown
@@ -293,7 +305,7 @@ class BasketPlan:
                                                     for s, p in self.over_participation(r.name)],
                 "holdings": {s: r.holdings_shares[:, i].tolist() for i, s in enumerate(self.symbols)},
             })  # fmt: skip
-        return {
+        document = {
             "basket": {
                 "orders": len(self.orders), "gross_notional_usd": self.gross_notional_usd,
                 "net_notional_usd": self.net_notional_usd, "horizon_days": self.grid.horizon_days,
@@ -307,6 +319,7 @@ class BasketPlan:
             "orders": orders,
             "strategies": strategies,
         }  # fmt: skip
+        return json_output.stamped("basket", document)
 
 
 def _plain(value: Any) -> Any:

@@ -18,6 +18,7 @@ catch a wrong time zone or session). ``save(accept=True)`` and ``accept`` refuse
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optexec import json_output
 from optexec.calibrate import data as cal_data
 from optexec.calibrate import factors as cal_factors
 from optexec.calibrate import impact as cal_impact
@@ -48,6 +50,7 @@ from optexec.calibrate.storage import (
 )
 from optexec.models import MarketParams
 from optexec.store.db import _fetch
+from optexec.store.schema import PARAMETER_UNITS
 
 __all__ = [
     "Calibration",
@@ -145,6 +148,25 @@ class Calibration:
         share = self.volume_profile.share
         return market_model.market_params(self.estimates, share, np.ones(share.size), self.run_label, PROFILE_METHOD)
 
+    def summary(self) -> pd.DataFrame:
+        """The chosen parameters, one row each: name, value, stderr, unit, method, whether a fallback."""
+        return self.to_frame()[lambda frame: frame["chosen"]].drop(columns="chosen").reset_index(drop=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every estimate of the run, tidy: the chosen parameters and each volatility estimator."""
+        records = []
+        for chosen, estimates in ((True, self.estimates), (False, self.volatility)):
+            for name, est in estimates.items():
+                unit = PARAMETER_UNITS.get(name, "")
+                records.append({"name": name, "value": est.value, "stderr": est.stderr, "unit": unit,
+                                "method": est.method, "observations": est.observations, "fallback": est.fallback,
+                                "chosen": chosen})  # fmt: skip
+        return pd.DataFrame.from_records(records)
+
+    def _repr_html_(self) -> str:  # a notebook shows the window and the chosen parameters
+        head = f"<p>{html.escape(self.symbol)}: {self.days} trading days, {self.window_start} to {self.window_end}</p>"
+        return head + self.summary().to_html(index=False)
+
     def to_json(self) -> dict[str, Any]:
         """DESIGN.md section 7 ``calibrate --json``: symbol, window and parameters {value, stderr, method, ...}."""
         params = {name: est.to_json() for name, est in self.estimates.items()}
@@ -158,18 +180,25 @@ class Calibration:
             model = {s.name: s.to_json() for s in self.market_params().sources}
         except ValueError as error:  # a parameter the market model needs is missing: say so, keep the rest
             model = {"error": str(error)}
-        return {
-            "symbol": self.symbol,
-            "window": {"start": self.window_start.isoformat(), "end": self.window_end.isoformat(), "days": self.days},
-            "market_model": model,
-            "run_ts": self.run_ts.isoformat() + "Z" if self.run_ts else None,
-            "data": self.coverage.to_json() if self.coverage else None,
-            "not_acceptable": list(self.not_acceptable),
-            "parameters": params,
-            "volatility_estimators": {k: v.to_json() for k, v in self.volatility.items()},
-            "warnings": list(self.warnings),
-            "seconds": self.seconds,
-        }
+        return json_output.stamped(
+            "calibrate",
+            {
+                "symbol": self.symbol,
+                "window": {
+                    "start": self.window_start.isoformat(),
+                    "end": self.window_end.isoformat(),
+                    "days": self.days,
+                },
+                "market_model": model,
+                "run_ts": self.run_ts.isoformat() + "Z" if self.run_ts else None,
+                "data": self.coverage.to_json() if self.coverage else None,
+                "not_acceptable": list(self.not_acceptable),
+                "parameters": params,
+                "volatility_estimators": {k: v.to_json() for k, v in self.volatility.items()},
+                "warnings": list(self.warnings),
+                "seconds": self.seconds,
+            },
+        )
 
 
 def _instrument(con, symbol: str) -> dict[str, Any]:

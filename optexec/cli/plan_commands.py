@@ -26,7 +26,6 @@ from optexec.planning import (
     cost_table,
     holdings_snapshot,
     make_plan,
-    plan_to_json,
 )
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
 from optexec.simulate import SimulationConfig
@@ -223,11 +222,11 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
-def plan_from_args(args: argparse.Namespace) -> tuple[Plan, str]:
-    """The order, market and settings of a plan-like command, planned, and where its parameters come from."""
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """The order, market and settings of a plan-like command, planned (with where its parameters come from)."""
     settings = settings_from_args(args)
     market, source, reason = market_and_source(args)
-    return make_plan(order_from_args(args, market), market, settings, args.strategy, reason), source
+    return make_plan(order_from_args(args, market), market, settings, args.strategy, reason, source)
 
 
 def format_plan(plan: Plan) -> str:
@@ -283,19 +282,16 @@ def format_plan(plan: Plan) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     with read_store(args):
-        plan, source = plan_from_args(args)
+        plan = plan_from_args(args)
     if not plan.planned:
         raise UserError(
             "no strategy could plan this order: " + "; ".join(f"{r.strategy.name}: {r.error}" for r in plan.rows)
         )
     if args.json:
-        out = plan_to_json(plan)
-        out = {**{k: v for k, v in out.items() if k != "strategies"}, "parameter_source": source,
-               "strategies": out["strategies"]}  # fmt: skip
-        print(dump_json("plan", out, indent=1 if plan.order.slices <= INDENT_MAX_SLICES else None))
+        print(dump_json("plan", plan.to_json(), indent=1 if plan.order.slices <= INDENT_MAX_SLICES else None))
     else:
         text = format_plan(plan).split("\n", 1)
-        print("\n".join([text[0], source, *text[1:]]))
+        print("\n".join([text[0], plan.parameter_source, *text[1:]]))
     return 0
 
 

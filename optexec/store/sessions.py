@@ -209,3 +209,24 @@ def instrument_session(con, symbol: str) -> MarketSession | None:
         return None
     time_zone, open_local, close_local, calendar = row
     return MarketSession(time_zone or "UTC", open_local or DEFAULT_OPEN, close_local or DEFAULT_CLOSE, calendar or None)
+
+
+def instrument_lot_shares(con, symbol: str) -> int:
+    """The stored lot size of ``symbol`` in shares (1 when the instruments table has none for it)."""
+    cur = con.cursor()
+    try:
+        row = cur.execute("SELECT lot_size FROM instruments WHERE symbol = ?", [symbol]).fetchone()
+    finally:
+        cur.close()
+    lot = row[0] if row and row[0] else 1
+    return max(1, int(round(float(lot))))
+
+
+def trading_days_from(session: MarketSession, start: dt.date, count: int) -> pd.DataFrame:
+    """The first ``count`` trading days on or after ``start`` (``session_days``' columns)."""
+    end = start + dt.timedelta(days=2 * count + 14)  # weekends and holidays: at least ``count`` trading days
+    days = session_days(session, start, end)
+    while len(days) < count:  # a long closure: look further
+        end += dt.timedelta(days=2 * count + 14)
+        days = session_days(session, start, end)
+    return days.iloc[:count].reset_index(drop=True)

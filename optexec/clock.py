@@ -1,0 +1,76 @@
+"""An order's schedule on the exchange's clock, and in whole shares (docs/MATH.md section 0, the time convention).
+
+The models count time in trading days from the order's start: one trading day is the session's minutes
+(``MarketParams.session_minutes``), and the start is ``Order.start_minutes_after_open`` into the first day. An
+``OrderClock`` says which calendar days those trading days are (from the exchange's calendar) and when each opens
+in local time, so that a time in days becomes an exchange-local timestamp. Half days are not shortened: the models
+assume full sessions, and the clock maps the k-th session minute of a day to open + k minutes.
+
+``whole_lots`` turns a schedule's fractional child orders into whole lots: the cumulative shares done are rounded
+to the lot, so no child order drifts more than one lot from the model's, and the last child order takes the
+remainder (the order's size need not be a multiple of the lot).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class OrderClock:
+    """The calendar of one order: its trading days and their local opens, in the exchange's time zone.
+
+    Attributes
+    ----------
+    time_zone : IANA name of the exchange's zone, e.g. ``America/New_York``.
+    days : the trading days from the order's start day on, local dates; enough to cover the horizon.
+    open_minutes : each day's regular open, minutes after local midnight.
+    lot_shares : the instrument's lot size, shares (1 = whole shares).
+    source : where the calendar comes from, in words (for notes and reports).
+    """
+
+    time_zone: str
+    days: tuple[dt.date, ...]
+    open_minutes: tuple[int, ...]
+    lot_shares: int = 1
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.days or len(self.days) != len(self.open_minutes):
+            raise ValueError("an order's clock needs one open time per trading day, and at least one day")
+        if int(self.lot_shares) != self.lot_shares or self.lot_shares < 1:
+            raise ValueError(f"the lot size must be a whole number of shares >= 1, got {self.lot_shares}")
+
+    def timestamps(self, times_days: np.ndarray, start_minutes: float, session_minutes: int) -> pd.DatetimeIndex:
+        """Exchange-local timestamps of times in trading days from the order's start (module docstring)."""
+        minutes = start_minutes + np.asarray(times_days, dtype=float) * session_minutes
+        day = np.floor(minutes / session_minutes + 1e-9).astype(int)
+        at_close = (day > 0) & np.isclose(minutes, day * session_minutes)  # a slice ending at a close, not next open
+        day = np.where(at_close, day - 1, day)
+        if day.max(initial=0) >= len(self.days):
+            raise ValueError(
+                f"the horizon reaches trading day {day.max() + 1}; the order's clock covers {len(self.days)} days"
+            )
+        into_day = minutes - day * session_minutes
+        midnight = pd.DatetimeIndex([pd.Timestamp(self.days[d]) for d in day]).tz_localize(self.time_zone)
+        opens = np.asarray(self.open_minutes, dtype=float)[day]
+        return midnight + pd.to_timedelta(opens + into_day, unit="min")
+
+
+def whole_lots(trades_shares: np.ndarray, lot_shares: int = 1) -> np.ndarray:
+    """Child orders in whole lots with the same total (module docstring): the cumulative shares rounded to the
+    lot, the last child order taking the remainder."""
+    trades = np.asarray(trades_shares, dtype=float)
+    if trades.size == 0:
+        return trades
+    total = float(trades.sum())
+    done = np.cumsum(trades)
+    rounded = np.round(done / lot_shares) * lot_shares
+    rounded[-1] = np.round(total)  # the whole order, to the share
+    if np.all(trades >= 0):  # an odd lot at the end: no lot rounded up past the order
+        rounded = np.minimum(rounded, rounded[-1])
+    return np.diff(np.concatenate([[0.0], rounded]))
