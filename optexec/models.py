@@ -263,7 +263,10 @@ class MarketParams:
             raise ValueError("the volume profile must be a list of per-minute volume shares")
         if not np.all(np.isfinite(profile)) or np.any(profile < 0) or profile.sum() <= 0:
             raise ValueError("the volume profile must hold non-negative numbers with a positive total")
-        object.__setattr__(self, "volume_profile", tuple(profile / profile.sum()))
+        total = float(profile.sum())  # normalised once: a profile summing to 1 is kept as it is, so that copies of
+        if abs(total - 1.0) > 1e-12:  # a market (dataclasses.replace) price exactly alike, to the last bit
+            profile = profile / total
+        object.__setattr__(self, "volume_profile", tuple(float(x) for x in profile))
         if self.cost_model not in COST_MODELS:
             raise ValueError(f"the cost model must be one of {', '.join(COST_MODELS)}, got {self.cost_model!r}")
         for name, label, low, high in [
