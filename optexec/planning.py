@@ -76,7 +76,21 @@ class PlanRow:
 
 @dataclass(frozen=True)
 class Plan:
-    """Every strategy's schedule and cost for one order and market."""
+    """Every strategy's schedule and cost for one order and market (``make_plan``, ``optexec.plan``).
+
+    Attributes
+    ----------
+    order : the parent order.
+    market : the market it is priced in, under ``market.cost_model`` for every strategy.
+    settings : the strategy settings used (the shared ones with their defaults filled in).
+    rows : one ``PlanRow`` per strategy: its schedule and ``CostEstimate``, or why it could not plan.
+    warnings : the order's own warnings (outside the model's range).
+    model_reason : why that cost model.
+    parameter_source : where the market's values come from, in words.
+    clock : the order's trading days and local opens (None: times only in trading days).
+
+    ``summary()`` is the cost table, ``to_frame()`` the schedules, ``to_json()`` the ``plan --json`` document.
+    """
 
     order: Order
     market: MarketParams

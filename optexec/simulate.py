@@ -183,7 +183,19 @@ class StrategyRun:
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """A whole run: every strategy's outcome on the same market paths, and why any strategy could not run."""
+    """A whole run: every strategy's outcome on the same market paths, and why any strategy could not run.
+
+    Attributes
+    ----------
+    order, market, config : what was simulated, in which market, with which paths and seed.
+    runs : one ``StrategyRun`` per strategy: its cost per path and statistics.
+    errors : strategy name -> why it could not run.
+    sample_mid_usd : the unimpacted mid on the first sample paths, $/share.
+    notes : what the run assumed, in words.
+
+    ``summary()`` is the statistics table, ``to_frame()`` every path's cost, ``to_json()`` the ``simulate --json``
+    document.
+    """
 
     order: Order
     market: MarketParams
