@@ -3,7 +3,10 @@ arguments, seeding, the simulator's shortfall for the same trades on the same pa
 
 import dataclasses
 import importlib
+import os
 import re
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -92,6 +95,22 @@ def test_registration_survives_a_second_import_without_a_warning():
     assert gymnasium.spec(ENV_ID) == spec
     assert spec.entry_point == "optexec.rl.gym_env:ExecutionEnv"
     assert isinstance(gymnasium.make(ENV_ID).unwrapped, ExecutionEnv)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import gymnasium, optexec.rl; gymnasium.make('optexec/Execution-v0').reset(seed=0)",
+        "import gymnasium; gymnasium.make('optexec.rl:optexec/Execution-v0').reset(seed=0)",  # make imports it
+    ],
+)
+def test_a_fresh_process_makes_the_environment_without_a_warning(code):
+    root = Path(__file__).resolve().parents[1]
+    environ = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=root, env=environ, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
 
 
 def test_make_passes_its_keyword_arguments_to_the_environment():

@@ -181,7 +181,7 @@ class ExecutionEnv(gymnasium.Env):
         info) with the period's $ amounts in ``info`` (module docstring)."""
         engine = self.engine
         if engine.paths is None or engine.done:
-            raise ValueError("the episode is over: call reset() first")
+            raise ValueError("no episode is under way (not started, or over): call reset() first")
         fraction = self._fraction(action)
         if engine.period == engine.periods - 1:
             fraction = 1.0  # the last period finishes the order
