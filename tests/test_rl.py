@@ -19,7 +19,7 @@ from optexec.rl.agents import (
     train_curriculum,
 )
 from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
-from optexec.rl.env import BatchExecutionEnv, EnvConfig, ExecutionEnv, period_bounds, tile_paths
+from optexec.rl.env import BatchExecutionEnv, EnvConfig, period_bounds, tile_paths
 from optexec.rl.evaluate import agent_strategy, evaluate, regime
 from optexec.rl.policy import AgentPolicy
 from optexec.simulate import SimulationConfig, run_policy, simulate_strategies
@@ -63,37 +63,6 @@ def test_twap_agent_costs_exactly_what_the_twap_schedule_costs_in_the_simulator(
     twap, agent = result.runs
     assert agent.kind == "policy"
     assert np.max(np.abs(agent.cost_usd - twap.cost_usd)) < 1e-6
-
-
-def test_gymnasium_api_and_the_immediate_sale_closed_form():
-    order, market = intraday(slices=20)
-    market = dataclasses.replace(market, sigma_usd_per_sqrt_day=0.0)
-    env = ExecutionEnv(order, market, EnvConfig(4, 1e-6, calm_model()), discrete=True)
-    obs, info = env.reset(seed=11)
-    assert obs.shape == (6,) and obs[0] == 1.0 and obs[1] == 0.0 and info["period"] == 0
-    obs, reward, terminated, truncated, info = env.step(10)  # 100% in the first period (5 slices)
-    assert obs[0] == 0.0 and not terminated and not truncated
-    total = reward
-    while not terminated:
-        obs, reward, terminated, truncated, info = env.step(3)
-        total += reward
-    x, m, tau = order.shares, 5, order.slice_days
-    expected = (market.half_spread_usd * x + market.eta_usd_day_per_share2 * x**2 / (m * tau)
-                + market.gamma_usd_per_share2 * (x**2 - m * (x / m) ** 2) / 2)  # fmt: skip
-    assert info["shortfall_usd"] == pytest.approx(expected, rel=1e-12)
-    assert total == pytest.approx(-expected, rel=1e-12)  # sigma = 0: no risk penalty
-
-
-def test_reset_with_a_seed_replays_the_same_episode():
-    order, market = intraday()
-    env = ExecutionEnv(order, market, discrete=False)
-    runs = []
-    for _ in range(2):
-        env.reset(seed=4)
-        runs.append([env.step([0.2])[1] for _ in range(10)])
-    assert runs[0] == runs[1]
-    env.reset(seed=5)
-    assert [env.step([0.2])[1] for _ in range(10)] != runs[0]
 
 
 def per_slice_episode(order, market, config, paths, fractions):
