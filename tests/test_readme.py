@@ -26,3 +26,11 @@ def test_the_api_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Almgren–Chriss" in done.stdout and "TWAP" in done.stdout
     assert re.search(r"\d{4}-\d\d-\d\d 09:30:00-0[45]:00", done.stdout), done.stdout  # New York local times
+
+
+def test_the_gymnasium_example_runs(tmp_path):
+    code = readme_block("gym-example")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"TWAP on one path: -[\d,]+ \$", done.stdout), done.stdout

@@ -1,4 +1,5 @@
-"""Execution environment over the Monte Carlo simulator, with the Gymnasium reset/step API.
+"""The batch execution environment over the Monte Carlo simulator: reset/step over many paths at once (the
+Gymnasium environment over it is optexec.rl.gym_env).
 
 One episode works one order. The horizon is cut into ``periods`` decision periods (whole slices of the order).
 At the start of period j the agent sees the state and picks the fraction a of the remaining order to execute in
