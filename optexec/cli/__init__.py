@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from optexec import __version__
 from optexec.cli.common import GLOBAL_DEFAULTS, Parser, UserError, global_options
 
 #: sub-command -> (help line, "module:function" that adds its options to its parser)
@@ -54,6 +55,7 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
     chosen = _chosen_command(argv) if argv is not None else None
     parent = global_options()
     parser = Parser(prog="optexec", description="optexec: pre-trade execution planning", parents=[parent])
+    parser.add_argument("--version", action="version", version=f"optexec {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
     for name, (help_line, configure) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_line, description=help_line, parents=[parent])
