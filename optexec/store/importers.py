@@ -1,7 +1,7 @@
 """Importers for real market-data formats: LOBSTER and LEAN (AlgoSeek) files.
 
 Both are read by DuckDB (``read_csv`` with explicit column types) into our tables and then go
-through the same validation and single-transaction insert as any CSV (``loading.load_source``).
+through the same validation and single-transaction insert as any CSV (``staging.load_source``).
 
 * LOBSTER (lobsterdata.com): ``<TICKER>_<YYYY-MM-DD>_<start>_<end>_message_<L>.csv`` plus the
   matching ``orderbook`` file, no header; time in seconds after midnight New York time (a new symbol's
@@ -49,7 +49,8 @@ import tempfile
 from pathlib import Path
 
 from optexec.store import archives
-from optexec.store.loading import LoadError, LoadReport, Source, load_source
+from optexec.store.reports import LoadError, LoadReport, Source
+from optexec.store.staging import load_source
 
 EXCHANGE_TZ = "America/New_York"
 _LOBSTER_RE = re.compile(r"([A-Za-z0-9.\-]+)_(\d{4}-\d{2}-\d{2})_\d+_\d+_message_(\d+)\.csv$")

@@ -18,10 +18,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from optexec.models import MarketParams, ParameterSource
-from optexec.store.db import DATA_DIR, open_database
+from optexec.store.connections import open_database
+from optexec.store.queries import list_symbols
 
 #: load order of the sample files (instruments first, so their time zones are known)
 SAMPLE_TABLES = ("instruments", "bars", "quotes", "trades", "orders", "fills")
+#: the bundled sample's folder (data/ of the checkout)
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 PLANTED_FILE = DATA_DIR / "planted_params.json"
 
 
@@ -54,8 +57,6 @@ def init_sample(con, data_dir: str | Path = DATA_DIR) -> dict[str, int]:
     only what is missing, usually nothing). Refused (ValueError) when the database holds other symbols: the
     sample's made-up symbols would sit beside the user's real ones.
     """
-    from optexec.store.db import list_symbols
-
     others = sorted(set(list_symbols(con)) - set(sample_symbols()))
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
