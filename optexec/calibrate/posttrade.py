@@ -42,6 +42,11 @@ ORDER BY o.end_ts, o.order_id
 """
 
 
+def symbols_with_orders(con) -> list[str]:
+    """The symbols with past orders in the store, sorted (the Post-trade page's choice)."""
+    return [row[0] for row in fetch(con, "SELECT DISTINCT symbol FROM orders ORDER BY symbol")]
+
+
 def order_slippage(con, symbol: str) -> pd.DataFrame:
     """One row per past order of ``symbol``: fills, realised IS and its parts, expected cost, ratio."""
     frame = fetch(con, ORDERS_SQL, {"symbol": symbol}, how="df")

@@ -217,11 +217,6 @@ class BatchExecutionEnv:
         return self.observe(), -(cost + penalty), self.done
 
 
-def _nothing_moves_book(step: SliceStep) -> bool:
-    """No block and no displacement: a memoryless model's book stays where it is."""
-    return not np.any(step.block_shares) and not np.any(step.transient_usd)
-
-
 def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(charges by bucket of consecutive slices stacked on the first axis of ``step``'s arrays, (m, ...); D- after
     the last slice): what ``CostModel.charge`` gives slice after slice (docs/MATH.md section 11). The components
@@ -231,7 +226,7 @@ def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndar
     charges: dict[str, np.ndarray] = {name: np.zeros(1) for name in BUCKETS}
     level = step.transient_usd
     for component in model.components:
-        if isinstance(component, TransientImpact) and not component.worked_flow_builds and _nothing_moves_book(step):
+        if isinstance(component, TransientImpact) and component.charges_nothing(step):
             continue  # memoryless model, no block, nothing left on the book: it charges nothing
         if isinstance(component, TransientImpact):
             rows = []

@@ -9,10 +9,10 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from optexec.costs import Frontier
 from optexec.planning import Plan, PlanRow
 from optexec.sensitivity import Sweep
 from optexec.strategies import registry
+from optexec.strategies.almgren_chriss import Frontier
 
 # D3's ten, then colours far from all of them (Set2's next ones repeated D3's orange, teal and purple), then Set2
 _PALETTE = qualitative.D3 + ["#00a08b", "#fb00d1", "#1b1f24"] + qualitative.Set2

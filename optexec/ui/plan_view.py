@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optexec.costs import Frontier, default_frontier_risk_aversions, efficient_frontier
 from optexec.models import MarketParams, Order
 from optexec.planning import Plan, best_row, cost_table, make_plan
 from optexec.report import plan_notes
 from optexec.sensitivity import Sweep, sweep
+from optexec.strategies.almgren_chriss import Frontier, default_frontier_risk_aversions, efficient_frontier
 from optexec.ui import formats
 from optexec.ui.ticket import RISK_AVERSION_GRID
 
