@@ -1,6 +1,6 @@
 """Reinforcement-learning execution agents trained on the Monte Carlo simulator (issue 8).
 
-env : the execution environment (Gymnasium API) over optexec.simulation.market and optexec.simulate's costs.
+env : the execution environment (Gymnasium API) over optexec.simulation.market and the market's cost model.
 agents : tabular Q-learning (discrete fractions) and the cross-entropy method (continuous fraction).
 dp : the exact dynamic-programming optimum on a discretised grid (the upper bound).
 policy : trained agents as feedback policies for the simulator.

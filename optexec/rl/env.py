@@ -6,9 +6,9 @@ the period; those shares are split evenly over the period's slices, and the last
 the horizon any remainder is executed at once). The market is ``optexec.simulation.market.generate_market_paths``
 and every slice is charged by the market's cost model, ``optexec.market.cost_model(market)`` (docs/MATH.md
 section 11; ``period_charges``: its components over the whole batch, the transient displacement carried from slice
-to slice, as ``CostModel.charge`` gives them slice after slice): what
-``optexec.simulate.run_policy`` charges for the same trades on the same paths, so an agent's costs are comparable
-with every other strategy of ``simulate(...)``. A curriculum stage that trains under another cost model changes
+to slice, as ``CostModel.charge`` gives them slice after slice): what ``optexec.simulation.engine.run_policy``
+charges for the same trades on the same paths, so an agent's costs are comparable with every other strategy of
+``simulate(...)``. A curriculum stage that trains under another cost model changes
 the market's (``dataclasses.replace(market, cost_model=...)``).
 
 Reward of a period, in $ (docs/MATH.md section 8, marked to market; s = +1 buy, -1 sell, M_k the unimpacted mid,

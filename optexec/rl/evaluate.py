@@ -6,7 +6,7 @@ conditions and do not use the liquidity or volatility state, so an agent that re
 beat them in the noisy regimes; Almgren–Chriss re-plans every slice rather than every period and can be slightly
 cheaper than the 10-period DP.
 
-Every strategy runs through ``optexec.simulate.simulate_strategies`` on the same held-out market paths (common
+Every strategy runs through ``optexec.simulation.engine.simulate_strategies`` on the same held-out market paths (common
 random numbers; evaluation seeds are never used in training), in three regimes:
 
 * normal   : the simulator's default market model (liquidity regimes, volume and spread noise);
@@ -32,7 +32,7 @@ from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
 from optexec.rl.env import EnvConfig
 from optexec.rl.policy import AgentPolicy, expected_holdings
 from optexec.rl.training import decision_periods, regime
-from optexec.simulate import SimulationConfig, simulate_strategies
+from optexec.simulation.engine import SimulationConfig, simulate_strategies
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 

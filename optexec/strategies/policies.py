@@ -1,8 +1,8 @@
 """Two strategies defined by their feedback policies: the limit-order ladder and the regime-adaptive schedule.
 
 A *policy* (optexec.strategies.base: ``StepState``, ``Decision``, ``Policy``) decides each slice's child order from
-what it can see on every simulated path at once; the simulator (optexec.simulate) fills the order and charges the
-costs. Each strategy module declares its own policy in ``Strategy(..., policy=...)``.
+what it can see on every simulated path at once; the simulator (optexec.simulation.engine) fills the order and
+charges the costs. Each strategy module declares its own policy in ``Strategy(..., policy=...)``.
 
 * ``LadderPolicy`` (strategy "limit_ladder"): each slice's TWAP child order is posted in equal parts at the touch
   and at deeper levels. One uniform U per slice and path says how deep the market traded: level j (0 = touch)
