@@ -83,6 +83,11 @@ class StaticTrades:
         return np.cumsum(self.trades_shares, axis=-1) - self.trades_shares
 
 
+#: no shares (or no displacement) on every path: a number that broadcasts, as an array (``SliceStep``'s fields)
+NONE = np.zeros(())
+NONE.setflags(write=False)  # shared: never written to
+
+
 @dataclass(frozen=True)
 class SliceStep:
     """One slice on many paths (arrays (paths,) or numbers that broadcast).

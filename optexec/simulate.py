@@ -51,10 +51,11 @@ def simulate(
     unknown = set(settings or {}) - registry.setting_names()
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    if "risk_aversion_per_usd" in (settings or {}):
+    settings = settings or {}
+    if "risk_aversion_per_usd" in settings:
         check_risk_aversion(settings["risk_aversion_per_usd"])
     chosen = [registry.get(n) for n in names] if names else list(registry.STRATEGIES.values())
     from optexec.rl import resolve  # here: the RL package (and its store reads) only when simulating
 
-    resolved = resolve.resolve_inputs(order, market, settings or {}, chosen)
-    return simulate_strategies(order, market, chosen, {**(settings or {}), **resolved}, config, progress)
+    resolved = resolve.resolve_inputs(order, market, settings, chosen)
+    return simulate_strategies(order, market, chosen, {**settings, **resolved}, config, progress)

@@ -103,6 +103,7 @@ class Calibration:
             "observations": self.volume_profile.days,
             "minutes": int(self.volume_profile.share.size),
         }
+        model: dict[str, Any]
         try:
             model = {s.name: s.to_json() for s in self.market_params().sources}
         except ValueError as error:  # a parameter the market model needs is missing: say so, keep the rest

@@ -108,6 +108,8 @@ def instrument_market(con, symbol: str) -> tuple[sessions.MarketSession, str]:
     if not time_zone:
         raise ValueError(f"the market of {symbol} is unknown (its instrument has no time zone): {_MARKET_HELP}")
     session = sessions.instrument_session(con, symbol)
+    if session is None:  # the row was read just above: only a concurrent delete gets here
+        raise ValueError(f"the market of {symbol} is unknown (it has no instrument row): {_MARKET_HELP}")
     notes = ["stored with the instrument"]
     if not (open_local and close_local):
         notes.append(f"no session stored: the default {session.open_local}–{session.close_local} used")

@@ -78,10 +78,13 @@ def _instrument(con, symbol: str) -> dict[str, Any]:
     return {"shares_outstanding": rows[0][0] if rows and rows[0][0] else None}
 
 
-def _overnight_gaps(daily: dict[str, np.ndarray], days: tuple[dt.date, ...], follows: np.ndarray) -> list[str]:
+def _overnight_gaps(daily: dict[str, np.ndarray], days: tuple[dt.date, ...], follows: np.ndarray | None) -> list[str]:
     """Overnight moves too large to be volatility (``MAX_OVERNIGHT_LOG_GAP``), each named with its day; only
-    between consecutive trading days (``follows``): across a gap in the data the move is not overnight."""
+    between consecutive trading days (``follows``; None: every day follows the one before): across a gap in the
+    data the move is not overnight."""
     gaps = np.log(daily["open"][1:] / daily["close"][:-1])
+    if follows is None:
+        follows = np.ones(len(days), bool)
     return [
         f"the price gaps overnight by {math.expm1(g):+.0%} on {day}: a split or bad prices (the store's prices are "
         "not adjusted) and the daily volatility estimates read it as volatility"
@@ -225,13 +228,14 @@ def calibrate(
         est["transient_kappa_usd_per_share2"] = fit.kappa
         decay = fit.decay
         if decay.warnings:
+            interval = decay.interval or (math.nan, math.nan)
             decay = replace(
                 decay,
                 value=market_model.default_decay_per_day(m.session_minutes),
                 fallback=True,
                 method=f"fallback: the market model's default half-life of "
                 f"{market_model.DEFAULT_HALF_LIFE_MINUTES:g} trading minutes (fit gave {decay.value:.3g}/day, "
-                f"95% interval {decay.interval[0]:.3g}–{decay.interval[1]:.3g})",
+                f"95% interval {interval[0]:.3g}–{interval[1]:.3g})",
             )
         est["transient_decay_per_day"] = decay
         quad, power = fit.curves["quadratic"], fit.curves["power"]

@@ -386,7 +386,7 @@ def save_recalibrated(con, symbol: str, parameter: str, value: float, method: st
         note = "accepted: post-trade update"
         if stored.not_acceptable:
             note += f" of a run {accepted_note(stored.not_acceptable)}"
-        run = {
+        run: dict[str, Any] = {
             "symbol": symbol,
             "run_ts": run_ts,
             "window_start": stored.window_start,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optexec.market import BUCKETS, CostModel, SliceStep, TransientImpact, cost_model
+from optexec.market import BUCKETS, NONE, CostModel, SliceStep, TransientImpact, cost_model
 from optexec.models import MarketParams, Order, check_non_negative
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
 
@@ -108,10 +108,11 @@ class BatchExecutionEnv:
         """
         if paths is None:
             key = None if seed is None else (batch, seed)
-            if key is None or key != self._drawn_key:
-                self._drawn_key = key
-                self._drawn = generate_market_paths(self.order, self.market, self.config.model, batch, seed)
-            paths = self._drawn
+            drawn = self._drawn
+            if drawn is None or key is None or key != self._drawn_key:
+                drawn = generate_market_paths(self.order, self.market, self.config.model, batch, seed)
+                self._drawn_key, self._drawn = key, drawn
+            paths = drawn
         if paths is not self.paths:
             self._columns = {}  # slice-major copies of the draw's arrays, made on first use
         self.paths = paths
@@ -133,6 +134,8 @@ class BatchExecutionEnv:
     def observe(self) -> np.ndarray:
         """The state at the start of the current period, (B, len(FEATURES)) (module docstring)."""
         paths, order, market = self.paths, self.order, self.market
+        if paths is None:
+            raise ValueError("reset the environment before observing it")
         k = int(self.bounds[min(self.period, self.periods - 1)])
         obs = np.empty((self.remaining.size, len(FEATURES)))
         obs[:, 0] = self.remaining / order.shares
@@ -158,7 +161,7 @@ class BatchExecutionEnv:
 
     def _copied(self, values: np.ndarray) -> np.ndarray:
         """Per-path values of the draw, (paths,) or (1,), repeated for the ``copies`` of the paths played."""
-        if self.copies > 1 and values.shape[0] == self.paths.paths:
+        if self.copies > 1 and self.paths is not None and values.shape[0] == self.paths.paths:
             return np.tile(values, self.copies)
         return values
 
@@ -197,7 +200,7 @@ class BatchExecutionEnv:
 
         shares, held = traded.reshape(m, *shape), left.reshape(m + 1, *shape)
         before, after = held[:-1], held[1:]  # x_k and x_{k+1}, shares
-        step = SliceStep(0.0, shares, shares, drawn("volume_shares"), drawn("spread_usd"), order.shares - before,
+        step = SliceStep(NONE, shares, shares, drawn("volume_shares"), drawn("spread_usd"), order.shares - before,
                          self.level.reshape(shape), tau)  # fmt: skip
         charges, level = period_charges(self.cost_model, step)
         mid = drawn("mid_usd", end + 1)  # M_start..M_end

@@ -28,13 +28,22 @@ import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from optexec import constants
-from optexec.market import BUCKETS, CostModel, LinearPermanent, SliceStep, StaticTrades, TransientImpact, cost_model
+from optexec.market import (
+    BUCKETS,
+    NONE,
+    CostModel,
+    LinearPermanent,
+    SliceStep,
+    StaticTrades,
+    TransientImpact,
+    cost_model,
+)
 from optexec.models import MarketParams, Order, Schedule
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
 from optexec.strategies import registry
@@ -107,6 +116,10 @@ class SimulationConfig:
             raise ValueError(f"paths per chunk must be a whole number >= 1, got {self.chunk_paths!r}")
 
 
+#: a $ amount, or one per path
+Dollars = TypeVar("Dollars", float, np.ndarray)
+
+
 @dataclass(frozen=True)
 class StrategyRun:
     """One strategy's simulated outcome: costs per path and summary statistics.
@@ -172,7 +185,7 @@ class StrategyRun:
         """Standard error of the paired difference to TWAP, $."""
         return float((self.cost_usd - self.reference_cost_usd).std(ddof=1) / math.sqrt(self.paths))
 
-    def bps(self, usd: float) -> float:
+    def bps(self, usd: Dollars) -> Dollars:
         """A $ amount in bps of the arrival notional."""
         return 1e4 * usd / self.arrival_notional_usd
 
@@ -280,7 +293,9 @@ class _Outcome:
         return _Outcome(
             np.concatenate([p.total for p in parts]),
             {name: np.concatenate([p.components[name] for p in parts]) for name in COMPONENTS},
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("part_sum", "part_count", "part_max")),
+            np.concatenate([p.part_sum for p in parts]),
+            np.concatenate([p.part_count for p in parts]),
+            np.concatenate([p.part_max for p in parts]),
             np.concatenate([p.unfinished for p in parts]),
             np.concatenate([p.holdings for p in parts]),
         )
@@ -321,7 +336,7 @@ def _schedule_outcome(schedule: Schedule, market: MarketParams, paths: MarketPat
     for first in range(0, count, rows):
         block = slice(first, min(first + rows, count))
         volume = paths.volume_shares[block]
-        step = SliceStep(blocks, trades - blocks, trades, volume, paths.spread_usd[block], done_before, 0.0, tau)
+        step = SliceStep(blocks, trades - blocks, trades, volume, paths.spread_usd[block], done_before, NONE, tau)
         for component in model.components:
             if not isinstance(component, TransientImpact):
                 components[component.bucket][block] += np.sum(component.charge_usd(step), axis=-1)
@@ -331,7 +346,7 @@ def _schedule_outcome(schedule: Schedule, market: MarketParams, paths: MarketPat
         components[model.transient.bucket] += model.transient.expected_usd(static)
     components["timing"] = sign * (np.einsum("ij,j->i", paths.mid_usd[:, :-1], trades) - price * trades.sum())
     components = {name: components[name] for name in COMPONENTS}
-    total = sum(components[name] for name in COMPONENTS)
+    total = sum((components[name] for name in COMPONENTS), np.zeros(count))
     holdings = np.broadcast_to(schedule.holdings_shares, (min(samples, count), order.slices + 1)).copy()
     part_count = np.full(count, float(np.count_nonzero(trades)))
     return _Outcome(total, components, part_sum, part_count, part_max, np.zeros(count, bool), holdings)
@@ -396,7 +411,7 @@ def _policy_outcome(
             market_shares = remaining - passive
         traded = market_shares + passive
         volume = paths.volume_shares[:, k]
-        step = SliceStep(0.0, traded, market_shares, volume, paths.spread_usd[:, k], order.shares - remaining, level,
+        step = SliceStep(NONE, traded, market_shares, volume, paths.spread_usd[:, k], order.shares - remaining, level,
                          tau)  # fmt: skip
         charges, level = model.charge(step)
         for name in BUCKETS:
@@ -414,7 +429,7 @@ def _policy_outcome(
         moved = permanent_slope_usd_per_share2(model) * (order.shares - remaining) + level
         end_price = paths.mid_usd[:, -1] + sign * moved
         costs["timing"] += sign * remaining * (end_price - price)
-    total = sum(costs[name] for name in COMPONENTS)
+    total = sum((costs[name] for name in COMPONENTS), np.zeros(count))
     return _Outcome(total, costs, part_sum, part_count, part_max, unfinished, holdings)
 
 

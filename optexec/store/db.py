@@ -88,6 +88,12 @@ class _Entry:
     pinned: bool = False  # a connect() handle: kept until close_all()
     pid: int = dataclasses.field(default_factory=os.getpid)
 
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open connection (``_acquire`` returns an entry once it is open; it is closed at exit)."""
+        if self.con is None:
+            raise ValueError("the database connection is closed (the program is exiting)")
+        return self.con
+
 
 _cond = threading.Condition(threading.Lock())
 _entries: dict[str, _Entry] = {}
@@ -218,7 +224,7 @@ def _release(path: Path, entry: _Entry) -> None:
         entry.users -= 1
         if entry.users == 0 and not entry.pinned and _entries.get(str(path)) is entry:
             del _entries[str(path)]
-            entry.con.close()
+            entry.connection().close()
             _cond.notify_all()
 
 
@@ -229,7 +235,7 @@ def _block(path: str | os.PathLike | None, write: bool) -> Iterator[duckdb.DuckD
     held = _held()
     held[str(resolved)] += 1
     try:
-        cur = entry.con.cursor()
+        cur = entry.connection().cursor()
         try:
             yield cur
         finally:
@@ -274,7 +280,7 @@ def connect(
     Waits like ``reading``/``writing``. The app never calls it (it would hold the file while idle). Share the
     handle between threads only through ``con.cursor()``.
     """
-    return _acquire(resolve_path(path), write=not read_only, pin=True, build_sample=build_sample).con
+    return _acquire(resolve_path(path), write=not read_only, pin=True, build_sample=build_sample).connection()
 
 
 def version(path: str | os.PathLike | None = None) -> str:

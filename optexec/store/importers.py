@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
+import typing
 from pathlib import Path
 
 from optexec.store import archives
@@ -86,15 +87,16 @@ def _lobster_files(path: Path, tmp: str) -> tuple[Path, Path, re.Match]:
             book = message.replace("_message_", "_orderbook_")
             if book not in names:
                 raise LoadError(f"{path.name} holds {Path(message).name} but not its orderbook file")
-            extracted = archives.extract(zf, path.name, message, tmp), archives.extract(zf, path.name, book, tmp)
-            return *extracted, _LOBSTER_RE.search(Path(message).name)
+            found = _LOBSTER_RE.search(Path(message).name)
+            assert found is not None  # ``message`` was chosen because it matches
+            return archives.extract(zf, path.name, message, tmp), archives.extract(zf, path.name, book, tmp), found
     match = _LOBSTER_RE.search(path.name)
     if match is None:
         raise LoadError(f"{path.name} is not named like a LOBSTER message file (<TICKER>_<date>_..._message_<L>.csv)")
-    book = path.with_name(path.name.replace("_message_", "_orderbook_"))
-    if not book.exists():
-        raise LoadError(f"the orderbook file {book.name} is missing beside {path.name}")
-    return path, book, match
+    book_path = path.with_name(path.name.replace("_message_", "_orderbook_"))
+    if not book_path.exists():
+        raise LoadError(f"the orderbook file {book_path.name} is missing beside {path.name}")
+    return path, book_path, match
 
 
 def _format_market(fmt: str) -> tuple:
@@ -208,8 +210,13 @@ def _lean_name(path: Path, csv_path: Path) -> str:
 
 def _load_lean(con, path: Path, table: str | None, tmp: str, symbol=None, **options) -> LoadReport:
     csv_path = _lean_csv(path, tmp)
-    day, ticker, *words = _LEAN_RE.search(csv_path.name).groups()
-    words = {w.lower() for w in words}
+    named = _LEAN_RE.search(csv_path.name)
+    if named is None:  # _lean_csv checked the name
+        raise LoadError(
+            f"{csv_path.name} is not named like a LEAN file (<YYYYMMDD>_<ticker>_<minute|...>_<trade|quote>.csv)"
+        )
+    day, ticker, *parts = named.groups()
+    words = {w.lower() for w in parts}
     kind = "quote" if "quote" in words else "trade"
     resolution = next((w for w in ("tick", "second", "minute", "hour") if w in words), "")
     if not resolution or len(words) != 2:
@@ -437,6 +444,10 @@ def _load_lean_tick_quotes(con, path: Path, csv_path: Path, day_iso: str, symbol
     )
     options["format_market"] = _format_market("lean")
 
+    @typing.overload
+    def amend(report: LoadReport) -> LoadReport: ...
+    @typing.overload
+    def amend(report: None) -> None: ...
     def amend(report: LoadReport | None) -> LoadReport | None:
         if report is None or "rows_read" not in found:
             return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -110,7 +111,7 @@ def load_file(
         raise LoadError(f"unknown table {table!r}; use one of {', '.join(TABLES)}")
     if symbol is not None and not str(symbol).strip():
         raise LoadError("the symbol must not be empty")
-    options = dict(
+    options: dict[str, Any] = dict(
         symbol=symbol,
         tz=tz,
         calendar=calendar,

@@ -15,7 +15,7 @@ parameters and file columns are addressed by position.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -263,15 +263,15 @@ def _load(
     ]
     repeat = f"'repeats the key ({', '.join(key)}) of line ' || first_line || '; the first is kept'"
     problems_sql.append(f"SELECT line, '{key[-1]}' AS col, {repeat} AS reason FROM _dups")
-    problems_sql = " UNION ALL ".join(problems_sql)
+    union_sql = " UNION ALL ".join(problems_sql)
     n_problem_lines, n_problems = (0, 0)
     listed = []
     if n_bad or n_dups:
         n_problem_lines, n_problems = cur.execute(
-            f"SELECT count(DISTINCT line), count(*) FROM ({problems_sql})"
+            f"SELECT count(DISTINCT line), count(*) FROM ({union_sql})"
         ).fetchone()
         listed = cur.execute(
-            f"SELECT * FROM ({problems_sql}) ORDER BY line, col LIMIT $n", {"n": MAX_REJECTS_LISTED}
+            f"SELECT * FROM ({union_sql}) ORDER BY line, col LIMIT $n", {"n": MAX_REJECTS_LISTED}
         ).fetchall()
     rejects = early + [Reject(int(ln), source.labels.get(col, col), reason) for ln, col, reason in listed]
     rejects.sort(key=lambda r: (r.line, r.column))
@@ -473,7 +473,7 @@ def _register_instruments(cur, decision: Decision, symbols) -> None:
         )
 
 
-def _place_counts(cur, table: Table, decision: Decision, good: str) -> dict[str, int]:
+def _place_counts(cur, table: Table, decision: Decision, good: str) -> dict[str, Any]:
     """The report's counts of good rows in, outside the regular session and on days outside the calendar."""
     if table.time_column != "ts" or "symbol" not in table.column_names or not decision.markets:
         return {}

@@ -293,7 +293,7 @@ def regime_adaptive(order: Order, market: MarketParams, params: RegimeParams) ->
         high, low = high * (1.0 - to_low) + low * (1.0 - stay_low), high * to_low + low * stay_low
         holdings[k + 1] = high + low
     holdings[-1] = 0.0
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     last = holdings[-2] if order.slices > 1 else order.shares
     if last > 0.05 * order.shares:
         warnings = (
