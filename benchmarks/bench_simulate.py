@@ -19,7 +19,7 @@ import time
 import tracemalloc
 
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
-from optexec.simulate import SimulationConfig, simulate_strategies
+from optexec.simulation.engine import SimulationConfig, simulate_strategies
 from optexec.simulation.market import MarketModel, generate_market_paths
 from optexec.strategies import registry
 

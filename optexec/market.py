@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import lfilter
 
 from optexec import constants
 from optexec.models import MarketParams, Schedule
@@ -82,6 +81,11 @@ class StaticTrades:
     def done_before_shares(self) -> np.ndarray:
         """E_k = n_1 + ... + n_{k-1}, shares done before child order k."""
         return np.cumsum(self.trades_shares, axis=-1) - self.trades_shares
+
+
+#: no shares (or no displacement) on every path: a number that broadcasts, as an array (``SliceStep``'s fields)
+NONE = np.zeros(())
+NONE.setflags(write=False)  # shared: never written to
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,11 @@ class TransientImpact:
     worked_flow_builds: bool = True
     bucket: str = "transient"
 
+    def charges_nothing(self, step: SliceStep) -> bool:
+        """True when this component charges nothing for ``step`` and leaves no displacement: a memoryless model
+        (``worked_flow_builds`` False), no block and nothing on the book (docs/MATH.md section 11)."""
+        return not self.worked_flow_builds and not np.any(step.block_shares) and not np.any(step.transient_usd)
+
     def _constants(self, slice_days: float) -> tuple[float, float, float]:
         """(a, H, R) of one slice (module docstring), with their rho -> 0 limits."""
         rho, tau = self.decay_per_day, slice_days
@@ -258,6 +267,8 @@ class TransientImpact:
         return math.exp(-rho * tau), hold, (tau - hold) / rho
 
     def expected_usd(self, trades: StaticTrades) -> np.ndarray:
+        from scipy.signal import lfilter  # here, not at import: the market model is imported by every command
+
         kappa = self.strength_usd_per_share2
         a, hold, ramp = self._constants(trades.slice_days)
         flow = 1.0 if self.worked_flow_builds else 0.0

@@ -75,6 +75,14 @@ class PlanRow:
 
 
 @dataclass(frozen=True)
+class PlannedRow(PlanRow):
+    """A strategy that planned: its schedule and cost are there (``Plan.planned``)."""
+
+    schedule: Schedule
+    cost: CostEstimate
+
+
+@dataclass(frozen=True)
 class Plan:
     """Every strategy's schedule and cost for one order and market (``make_plan``, ``optexec.plan``).
 
@@ -102,9 +110,9 @@ class Plan:
     clock: OrderClock | None = None  # the order's trading days and local opens, for timestamps (optexec.clock)
 
     @property
-    def planned(self) -> list[PlanRow]:
-        """The rows that produced a schedule."""
-        return [row for row in self.rows if row.schedule is not None]
+    def planned(self) -> list[PlannedRow]:
+        """The rows that produced a schedule (and its cost)."""
+        return [row for row in self.rows if isinstance(row, PlannedRow)]
 
     @property
     def risk_aversion_per_usd(self) -> float:
@@ -192,7 +200,7 @@ def optimises_under(strategy: Strategy, market: MarketParams) -> str:
     return str(optimises) if optimises else NOT_STATED
 
 
-def participation_note(row: PlanRow, limit: float) -> str:
+def participation_note(row: PlannedRow, limit: float) -> str:
     """What a planned row says about participation: its strategy's and the planner's participation warnings, and
     its peak against the plan's limit; "" when it keeps within it and says nothing."""
     said = [w for w in row.warnings if "particip" in w.lower() or "market volume" in w.lower()]
@@ -234,7 +242,7 @@ def _priced_row(strategy: Strategy, schedule: Schedule | None, market: MarketPar
     extra = schedule_warnings(schedule, cost)
     if extra:
         schedule = dataclasses.replace(schedule, warnings=(*schedule.warnings, *extra))
-    return PlanRow(strategy, schedule, cost, None, domain_warnings=extra)
+    return PlannedRow(strategy, schedule, cost, None, domain_warnings=extra)
 
 
 def order_warnings(order: Order, market: MarketParams) -> tuple[str, ...]:
@@ -373,13 +381,13 @@ def holdings_snapshot(plan: Plan, max_rows: int = 11) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def within_limit(row: PlanRow, limit: float) -> bool:
+def within_limit(row: PlannedRow, limit: float) -> bool:
     """True when no child order of the row's schedule goes above ``limit`` x its slice's expected volume and it has
     no block (a trade done at once is above any limit, whatever its slice's volume: docs/MATH.md section 11)."""
     return not row.schedule.has_blocks and _peak(row) <= limit * (1 + 1e-9)
 
 
-def _breaks_by(row: PlanRow) -> str:
+def _breaks_by(row: PlannedRow) -> str:
     """How a row breaks the participation limit, in a few words: its blocks, or its peak participation."""
     peak = f"{_peak(row):.0%} of a slice's expected volume at its peak"
     if row.schedule.has_blocks:
@@ -387,7 +395,7 @@ def _breaks_by(row: PlanRow) -> str:
     return peak
 
 
-def ranked_rows(plan: Plan) -> list[PlanRow]:
+def ranked_rows(plan: Plan) -> list[PlannedRow]:
     """The planned rows by E + lambda V, those within the ticket's participation limit first (the limit is a
     constraint of the order: a row that breaks it is ranked after every row that keeps it, and the recommendation
     says so). When no row keeps it, the rows closest to it come first: without blocks and at the lowest peak
@@ -413,11 +421,11 @@ def ranked_rows(plan: Plan) -> list[PlanRow]:
 PEAK_TOLERANCE = 0.01
 
 
-def _peak(row: PlanRow) -> float:
+def _peak(row: PlannedRow) -> float:
     return float(np.max(row.schedule.participation))
 
 
-def best_row(plan: Plan) -> PlanRow | None:
+def best_row(plan: Plan) -> PlannedRow | None:
     """The recommended row: the lowest E + lambda V among the rows within the participation limit (among all
     rows when none keeps it)."""
     ranked = ranked_rows(plan)
@@ -429,7 +437,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     order, market = plan.order, plan.market
     strategies, errors = [], []
     for row in plan.rows:
-        if row.schedule is None:
+        if not isinstance(row, PlannedRow):
             errors.append({"name": row.strategy.name, "error": row.error})
             continue
         cost, schedule = row.cost, row.schedule

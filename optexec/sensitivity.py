@@ -78,9 +78,11 @@ def _inputs_at(
     if param == ORDER_FRACTION_OF_ADV:
         order = dataclasses.replace(order, shares=value * market.adv_shares)
     elif param in _ORDER_FIELDS:
-        order = dataclasses.replace(order, **{param: int(value) if param == "slices" else value})
+        order_change: dict[str, Any] = {param: int(value) if param == "slices" else value}
+        order = dataclasses.replace(order, **order_change)
     elif param in _MARKET_FIELDS:
-        market = dataclasses.replace(market, **{param: value})
+        market_change: dict[str, Any] = {param: value}
+        market = dataclasses.replace(market, **market_change)
     elif param in registry.setting_names():
         settings[param] = value
     else:

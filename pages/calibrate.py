@@ -8,8 +8,9 @@ import datetime as dt
 import streamlit as st
 
 from optexec.calibrate import data as cal_data
-from optexec.calibrate import figures, run
+from optexec.calibrate import run
 from optexec.store import db
+from optexec.ui import calibration_figures as figures
 from optexec.ui import formats
 from optexec.ui.state import ensure_navigation
 

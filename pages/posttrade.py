@@ -5,8 +5,9 @@ A thin page: every computation is in optexec.calibrate; this file reads widgets 
 
 import streamlit as st
 
-from optexec.calibrate import figures, posttrade, run
+from optexec.calibrate import posttrade, run
 from optexec.store import db
+from optexec.ui import calibration_figures as figures
 from optexec.ui import formats
 from optexec.ui.state import ensure_navigation
 
@@ -16,7 +17,7 @@ st.title("Post-trade")
 
 try:
     with db.reading() as con:
-        symbols = [r[0] for r in con.execute("SELECT DISTINCT symbol FROM orders ORDER BY symbol").fetchall()]
+        symbols = posttrade.symbols_with_orders(con)
 except ValueError as exc:
     st.error(formats.message(exc))
     st.stop()

@@ -6,6 +6,7 @@ import streamlit as st
 
 from optexec.rl import evaluate as rl_eval
 from optexec.rl import storage
+from optexec.rl import training as rl_training
 from optexec.strategies.base import SHARED_SETTINGS
 from optexec.strategies.rl_agent import DEFAULT_PERIODS
 from optexec.ui import formats
@@ -16,7 +17,7 @@ ticket = valid_ticket()
 show_market_note(ticket)
 order, market, settings = ticket.order, ticket.market, ticket.settings
 risk_aversion = float(settings.get("risk_aversion_per_usd", SHARED_SETTINGS["risk_aversion_per_usd"].default))
-periods = rl_eval.decision_periods(order, DEFAULT_PERIODS)
+periods = rl_training.decision_periods(order, DEFAULT_PERIODS)
 st.caption(
     f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
     + formats.markdown_safe(
@@ -32,7 +33,7 @@ with st.form("rl_train"):
     kind = cols[0].radio("Agent", ["cross_entropy", "q_learning"], key="rl_kind",
                          format_func=lambda k: {"cross_entropy": "Cross-entropy (continuous)",
                                                 "q_learning": "Q-learning (0%, 10%, …, 100%)"}[k])  # fmt: skip
-    regime_name = cols[1].selectbox("Train for the regime", rl_eval.REGIMES, key="rl_regime",
+    regime_name = cols[1].selectbox("Train for the regime", rl_training.REGIMES, key="rl_regime",
                                     help="curriculum: calm market first, then (normal,) then this regime")  # fmt: skip
     iterations = cols[2].number_input("Training iterations", 2, 1000, 30, 5, key="rl_iterations",
                                       help="about 0.1 s each at 390 slices")  # fmt: skip
@@ -62,7 +63,7 @@ if trained:
             chart.plotly_chart(figure, width="stretch", key=f"rl_curve_{len(points)}")
 
     try:
-        agent, curve = rl_eval.train_for_regime(kind, order, market, regime_name, int(iterations), DEFAULT_PERIODS,
+        agent, curve = rl_training.train_for_regime(kind, order, market, regime_name, int(iterations), DEFAULT_PERIODS,
                                                 risk_aversion, progress=show)  # fmt: skip
         summary = {"regime": regime_name, "iterations": int(iterations), "final_cost_bps": curve[-1]["cost_bps"]}
         if regime_name != "trending":  # the trending regime changes the market's drift: a different problem

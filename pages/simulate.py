@@ -6,9 +6,9 @@ import streamlit as st
 from optexec import report
 from optexec.market import cost_model
 from optexec.simulate import SimulationConfig, simulate
-from optexec.simulation import figures
 from optexec.simulation.market import LiquidityRegimes, MarketModel
 from optexec.ui import formats, links
+from optexec.ui import simulation_figures as figures
 from optexec.ui.state import ARITHMETIC_ERRORS, arithmetic_message, show_market_note, valid_ticket
 
 st.title("Monte Carlo simulation")

@@ -8,6 +8,7 @@ from scipy.optimize import minimize
 
 from optexec import costs
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
+from optexec.strategies import almgren_chriss
 from optexec.strategies.almgren_chriss import (
     ACParams,
     ac_continuous,
@@ -53,7 +54,7 @@ def test_table1_static_holding_with_drift(table1_order, table1_market):
 def test_closed_form_equals_sums(table1_market, lam):
     """Eq 20 closed-form E and V equal the sums over the schedule (MATH.md section 2)."""
     for order in (Order("DEMO", "sell", 1e6, 5.0, 5), Order("DEMO", "buy", 2e5, 1.0, 390)):
-        expected, variance = costs.ac_closed_form(order, table1_market, lam)
+        expected, variance = almgren_chriss.ac_closed_form(order, table1_market, lam)
         cost = costs.estimate(ac_discrete(order, table1_market, ACParams(lam, max_participation=1.0)), table1_market)
         assert cost.expected_usd == pytest.approx(expected, rel=1e-9)
         assert cost.variance_usd2 == pytest.approx(variance, rel=1e-9)

@@ -20,8 +20,9 @@ from optexec.rl.agents import (
 )
 from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
 from optexec.rl.env import BatchExecutionEnv, EnvConfig, period_bounds, tile_paths
-from optexec.rl.evaluate import agent_strategy, evaluate, regime
+from optexec.rl.evaluate import agent_strategy, evaluate
 from optexec.rl.policy import AgentPolicy
+from optexec.rl.training import regime
 from optexec.simulate import SimulationConfig, run_policy, simulate_strategies
 from optexec.simulation.market import MarketModel, generate_market_paths
 from optexec.strategies import rl_agent
@@ -271,8 +272,8 @@ def test_a_new_risk_aversion_neither_reads_the_store_nor_trains(monkeypatch):
     """The default agent is trained once per order shape and market (at the shared default λ, said in the row)
     and the stored policies are read once: a slider move to a new λ spends no time training or reading."""
     from optexec.planning import make_plan
-    from optexec.rl import evaluate as rl_evaluate
     from optexec.rl import resolve
+    from optexec.rl import training as rl_training
     from optexec.store import db
 
     order, market = intraday(40, "buy")
@@ -284,7 +285,7 @@ def test_a_new_risk_aversion_neither_reads_the_store_nor_trains(monkeypatch):
 
     monkeypatch.setattr(db, "reading", forbidden)
     monkeypatch.setattr(resolve, "train_default_agent", forbidden)
-    monkeypatch.setattr(rl_evaluate, "train_for_regime", forbidden)
+    monkeypatch.setattr(rl_training, "train_for_regime", forbidden)
     for lam in (2.5e-6, 7e-6):
         row = make_plan(order, market, {"risk_aversion_per_usd": lam}, ["rl_agent"]).rows[0]
         assert row.error is None

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from optexec import costs
 from optexec.cli import main
 from optexec.models import MarketParams, Order
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, sweep
+from optexec.strategies import almgren_chriss
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "sensitivity.py")
 
@@ -18,7 +18,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "sensitivity.py")
 def test_risk_aversion_sweep_traces_the_frontier(table1_order, table1_market):
     lambdas = [0.0, 1e-7, 1e-6, 1e-5]
     result = sweep(table1_order, table1_market, {}, "risk_aversion_per_usd", lambdas, ["ac_discrete", "twap"])
-    frontier = costs.efficient_frontier(table1_order, table1_market, lambdas)
+    frontier = almgren_chriss.efficient_frontier(table1_order, table1_market, lambdas)
     np.testing.assert_allclose(result.expected_usd["ac_discrete"], frontier.expected_usd, rtol=1e-12)
     np.testing.assert_allclose(result.std_usd["ac_discrete"], frontier.std_usd, rtol=1e-12)
     assert np.all(result.expected_usd["twap"] == result.expected_usd["twap"][0])  # TWAP ignores λ

@@ -455,7 +455,7 @@ def test_every_number_is_the_same_whatever_the_chunking(model):
 
 
 def test_chunks_stay_under_the_memory_budget_or_the_request_is_refused():
-    from optexec import simulate as sim
+    from optexec.simulation import engine as sim
 
     order = Order("BIG", "sell", 1e6, 60.0, 23_400)
     chunk = sim.chunk_paths(order, MarketModel(), 10_000, 14, 20)
@@ -471,7 +471,7 @@ def test_working_memory_per_path_and_slice_is_within_the_stated_bound():
     working_bytes_per_path_slice, for the default model and a busy one."""
     import tracemalloc
 
-    from optexec import simulate as sim
+    from optexec.simulation import engine as sim
 
     order, market = Order("M", "sell", 1e6, 3.0, 1_170), MarketParams.from_rules_of_thumb(50, 0.95, 0.125, 5e6)
     strategies = [s for name, s in registry.STRATEGIES.items() if name != "rl_agent"]
@@ -496,11 +496,11 @@ def test_simulate_23400_slices_peak_memory_follows_the_budget(tmp_path):
 
     script = tmp_path / "run.py"
     script.write_text(
-        "import re, optexec.simulate as sim\n"
+        "import re, optexec.simulate as sim, optexec.simulation.engine as engine\n"
         "from optexec.models import MarketParams, Order\n"
         "def rss_mb(field):\n"
         "    return int(re.search(field + r':\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)) // 1024\n"
-        "sim.MEMORY_BUDGET_BYTES = 150_000_000\n"
+        "engine.MEMORY_BUDGET_BYTES = 150_000_000\n"
         "order = Order('BIG', 'sell', 1e6, 60.0, 23_400)\n"
         "market = MarketParams.from_rules_of_thumb(50, 0.95, 0.125, 5e6)\n"
         "open('/proc/self/clear_refs', 'w').write('5')  # the peak RSS restarts from now (the parent's is inherited)\n"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from optexec import costs
 from optexec.models import MarketParams, Order, flat_volume_profile, slice_market_volume, u_shaped_volume_profile
 from optexec.planning import resolve_inputs
-from optexec.strategies import registry
+from optexec.strategies import almgren_chriss, registry
 from optexec.strategies.benchmarks import NoParams, POVParams, TWAPParams, pov, twap, vwap
 
 orders = st.builds(
@@ -213,8 +213,8 @@ def test_every_strategy_lies_on_or_above_the_frontier(table1_market):
     lambda V*(lambda). Schedules with blocks (immediate, Obizhaeva–Wang, POV's final sweep) are priced by the block
     law, which Almgren–Chriss does not model, so the frontier does not bound them."""
     order = Order("DEMO", "sell", 1e6, 5.0, 20)
-    lambdas = costs.default_frontier_risk_aversions(order, table1_market)
-    frontier = costs.efficient_frontier(order, table1_market, lambdas)
+    lambdas = almgren_chriss.default_frontier_risk_aversions(order, table1_market)
+    frontier = almgren_chriss.efficient_frontier(order, table1_market, lambdas)
     best = frontier.expected_usd + lambdas * frontier.std_usd**2
     assert np.all(np.diff(frontier.expected_usd) > 0) and np.all(np.diff(frontier.std_usd) < 0)
     for result in _resolved_plan(order, table1_market, {"risk_aversion_per_usd": 1e-6, "max_participation": 1.0}):

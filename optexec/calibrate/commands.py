@@ -63,7 +63,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(json_output.dumps(json_output.stamped("calibrate", out)))
         return 0
     print(f"{result.symbol}: {result.days} days {result.window_start} to {result.window_end} ({result.seconds:.2f} s)")
-    print(f"data: {result.coverage.summary()}")
+    if result.coverage is not None:
+        print(f"data: {result.coverage.summary()}")
     print(f"{'parameter':32s}{'value':>14s}{'stderr':>14s}  method")
     for name, e in result.estimates.items():
         flag = " (fallback)" if e.fallback else ""
@@ -76,7 +77,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         state = "saved and accepted" if accept else "saved (not accepted)"
         if accept and reasons:
             state = "saved and accepted despite the reasons above (--accept)"
-        print(f"{state} as run {result.run_ts.isoformat()}Z")
+        print(f"{state} as run {result.run_ts.isoformat()}Z" if result.run_ts else state)
     return 0
 
 

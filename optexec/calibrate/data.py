@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from optexec.store import sessions
-from optexec.store.db import _fetch
+from optexec.store.connections import fetch
 
 #: a run is not acceptable when more than this share of its days lacks any bar in the first (or last) hour of
 #: the session: a whole missing hour is what a wrong time zone or session looks like (NY bars read as UTC)
@@ -99,7 +99,7 @@ def instrument_market(con, symbol: str) -> tuple[sessions.MarketSession, str]:
     Nothing is assumed silently: a symbol without an instrument row or without a time zone is refused; a stored
     instrument without a regular session or a calendar is used with the defaults, and the phrase says so.
     """
-    rows = _fetch(
+    rows = fetch(
         con, "SELECT time_zone, session_open, session_close, calendar FROM instruments WHERE symbol = ?", [symbol]
     )
     if not rows:
@@ -108,6 +108,8 @@ def instrument_market(con, symbol: str) -> tuple[sessions.MarketSession, str]:
     if not time_zone:
         raise ValueError(f"the market of {symbol} is unknown (its instrument has no time zone): {_MARKET_HELP}")
     session = sessions.instrument_session(con, symbol)
+    if session is None:  # the row was read just above: only a concurrent delete gets here
+        raise ValueError(f"the market of {symbol} is unknown (it has no instrument row): {_MARKET_HELP}")
     notes = ["stored with the instrument"]
     if not (open_local and close_local):
         notes.append(f"no session stored: the default {session.open_local}–{session.close_local} used")
@@ -208,7 +210,7 @@ def local_span(con, symbol: str) -> tuple[dt.date, dt.date] | None:
     """
     session, _ = instrument_market(con, symbol)
     for table in ("bars", "trades"):
-        (first, last), *_ = _fetch(
+        (first, last), *_ = fetch(
             con,
             f"SELECT CAST(timezone($tz, timezone('UTC', min(ts))) AS DATE), "
             f"CAST(timezone($tz, timezone('UTC', max(ts))) AS DATE) FROM {table} WHERE symbol = $symbol",
@@ -423,10 +425,10 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
     """
     session, market_source = instrument_market(con, symbol)
     params = _params(symbol, session.time_zone, start, end)
-    bars = _fetch(con, _LOCAL_BARS, params, how="df")
+    bars = fetch(con, _LOCAL_BARS, params, how="df")
     source = "bars"
     if bars.empty:
-        bars = _fetch(con, _LOCAL_TRADE_BARS, params, how="df")
+        bars = fetch(con, _LOCAL_TRADE_BARS, params, how="df")
         source = "one-minute bars built from trade prints"
     if bars.empty:
         raise ValueError(f"{symbol} has no regular-session bars between {params['start']} and {params['end']}")
@@ -491,7 +493,7 @@ def load_minutes(con, symbol: str, start: dt.date | None = None, end: dt.date | 
 def _flow(con, params, calendar, session, row_of, shape, close) -> tuple[np.ndarray, float]:
     """Net signed volume per grid minute and the signed share of the prints in the grid's minutes."""
     flow = np.full(shape, np.nan)
-    trades = _fetch(con, _LOCAL_FLOW, params, how="df")
+    trades = fetch(con, _LOCAL_FLOW, params, how="df")
     if trades.empty:
         return flow, 0.0
     place = _place(trades, calendar, session)
@@ -525,4 +527,4 @@ def daily_spreads(con, symbol: str, days: tuple[dt.date, ...]) -> pd.DataFrame:
         break_start=column("break_start_minute"),
         break_end=column("break_end_minute"),
     )
-    return _fetch(con, _SPREAD, params, how="df")
+    return fetch(con, _SPREAD, params, how="df")

@@ -189,7 +189,7 @@ def market_params(
 
     kappa, decay = e.get("transient_kappa_usd_per_share2"), e.get("transient_decay_per_day")
     strength = decay_per_day = None
-    if transient_identified(kappa, decay):
+    if kappa is not None and decay is not None and transient_identified(kappa, decay):
         strength, decay_per_day = float(kappa.value), float(decay.value)
         sources += [
             _source("transient_strength_usd_per_share2", "$/share per share", kappa, run),

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from optexec.models import check_finite
-from optexec.store.db import _fetch
+from optexec.store.connections import fetch
 
 CLIP_LOW, CLIP_HIGH = 0.5, 2.0
 
@@ -42,9 +42,14 @@ ORDER BY o.end_ts, o.order_id
 """
 
 
+def symbols_with_orders(con) -> list[str]:
+    """The symbols with past orders in the store, sorted (the Post-trade page's choice)."""
+    return [row[0] for row in fetch(con, "SELECT DISTINCT symbol FROM orders ORDER BY symbol")]
+
+
 def order_slippage(con, symbol: str) -> pd.DataFrame:
     """One row per past order of ``symbol``: fills, realised IS and its parts, expected cost, ratio."""
-    frame = _fetch(con, ORDERS_SQL, {"symbol": symbol}, how="df")
+    frame = fetch(con, ORDERS_SQL, {"symbol": symbol}, how="df")
     rows = []
     for r in frame.itertuples(index=False):
         s = 1.0 if r.side == "buy" else -1.0

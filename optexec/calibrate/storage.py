@@ -14,22 +14,19 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from optexec.calibrate import market_model
+from optexec.calibrate.calibration import PROFILE_METHOD, Calibration
 from optexec.calibrate.results import Estimate
 from optexec.models import MarketParams
-from optexec.store.db import _fetch, write_lock
-
-if TYPE_CHECKING:
-    from optexec.calibrate.run import Calibration
+from optexec.store.connections import fetch, write_lock
 
 REASON_SEPARATOR = " | "
 ACCEPTED_NOTE = "accepted as the symbol's parameters"
-PROFILE_METHOD = "median share of the day's volume per session minute over full days, normalised"
 RUN_COLUMNS = (
     "symbol, run_ts, window_start, window_end, accepted_at, acceptance, not_acceptable, estimators, warnings, "
     "data_summary, session_minutes, bars_used, days_used, median_coverage, bars_ignored, days_ignored, seconds"
@@ -90,7 +87,7 @@ def _write(con, run: dict[str, Any], parameters: list[tuple], profile: list[tupl
 def _next_run_ts(con, symbol: str, at_least: dt.datetime | None = None) -> dt.datetime:
     """Now (UTC), or just after the symbol's latest run, so that run times stay unique and ordered."""
     run_ts = max(_now(), at_least) if at_least else _now()
-    last = _fetch(con, "SELECT max(run_ts) FROM calibration_runs WHERE symbol = ?", [symbol])[0][0]
+    last = fetch(con, "SELECT max(run_ts) FROM calibration_runs WHERE symbol = ?", [symbol])[0][0]
     if last is not None and run_ts <= last:
         run_ts = last + dt.timedelta(microseconds=1)
     return run_ts
@@ -158,7 +155,7 @@ def accept(con, symbol: str, run_ts: dt.datetime, insist: bool = False) -> None:
         reasons = load_run(con, symbol, run_ts).not_acceptable  # ValueError when there is no such run
         if reasons and not insist:
             raise ValueError(refusal(symbol, reasons))
-        _fetch(
+        fetch(
             con,
             "UPDATE calibration_runs SET accepted_at = ?, acceptance = ? "
             "WHERE symbol = ? AND run_ts = ? AND accepted_at IS NULL",
@@ -270,18 +267,18 @@ def _estimate(row: tuple) -> Estimate:
 
 def load_run(con, symbol: str, run_ts: dt.datetime) -> StoredCalibration:
     """Read one saved run back (ValueError when the store holds no such run)."""
-    runs_found = _fetch(con, f"SELECT {RUN_COLUMNS} FROM calibration_runs WHERE symbol = ? AND run_ts = ?",
+    runs_found = fetch(con, f"SELECT {RUN_COLUMNS} FROM calibration_runs WHERE symbol = ? AND run_ts = ?",
                         [symbol, run_ts])  # fmt: skip
     if not runs_found:
         raise ValueError(f"no calibration of {symbol} was run at {run_ts}")
     run = dict(zip(RUN_COLUMNS.split(", "), runs_found[0], strict=True))
-    params = _fetch(
+    params = fetch(
         con,
         "SELECT name, value, stderr, unit, method, fallback FROM calibration_parameters "
         "WHERE symbol = ? AND run_ts = ? ORDER BY name",
         [symbol, run_ts],
     )
-    profile = _fetch(
+    profile = fetch(
         con,
         "SELECT start_minute, coalesce(minutes, 1.0), share FROM calibration_profiles "
         "WHERE symbol = ? AND run_ts = ? ORDER BY bucket",
@@ -314,9 +311,7 @@ def load_run(con, symbol: str, run_ts: dt.datetime) -> StoredCalibration:
 
 def latest_calibration(con, symbol: str) -> StoredCalibration | None:
     """The symbol's latest accepted run, or None."""
-    rows = _fetch(
-        con, "SELECT max(run_ts) FROM calibration_runs WHERE symbol = ? AND accepted_at IS NOT NULL", [symbol]
-    )
+    rows = fetch(con, "SELECT max(run_ts) FROM calibration_runs WHERE symbol = ? AND accepted_at IS NOT NULL", [symbol])
     if not rows or rows[0][0] is None:
         return None
     return load_run(con, symbol, rows[0][0])
@@ -324,7 +319,7 @@ def latest_calibration(con, symbol: str) -> StoredCalibration | None:
 
 def latest_run(con, symbol: str) -> StoredCalibration | None:
     """The symbol's latest saved run, accepted or not, or None."""
-    rows = _fetch(con, "SELECT max(run_ts) FROM calibration_runs WHERE symbol = ?", [symbol])
+    rows = fetch(con, "SELECT max(run_ts) FROM calibration_runs WHERE symbol = ?", [symbol])
     if not rows or rows[0][0] is None:
         return None
     return load_run(con, symbol, rows[0][0])
@@ -366,7 +361,7 @@ def runs(con, symbol: str) -> pd.DataFrame:
                    AS parameters
         FROM calibration_runs r WHERE r.symbol = ? ORDER BY r.run_ts DESC
     """
-    return _fetch(con, sql, [symbol], how="df")
+    return fetch(con, sql, [symbol], how="df")
 
 
 def parameter_history(con, symbol: str, parameter: str) -> pd.DataFrame:
@@ -376,7 +371,7 @@ def parameter_history(con, symbol: str, parameter: str) -> pd.DataFrame:
         FROM calibration_parameters p JOIN calibration_runs r USING (symbol, run_ts)
         WHERE p.symbol = ? AND p.name = ? ORDER BY p.run_ts
     """
-    return _fetch(con, sql, [symbol, parameter], how="df")
+    return fetch(con, sql, [symbol, parameter], how="df")
 
 
 def save_recalibrated(con, symbol: str, parameter: str, value: float, method: str) -> dt.datetime:
@@ -391,7 +386,7 @@ def save_recalibrated(con, symbol: str, parameter: str, value: float, method: st
         note = "accepted: post-trade update"
         if stored.not_acceptable:
             note += f" of a run {accepted_note(stored.not_acceptable)}"
-        run = {
+        run: dict[str, Any] = {
             "symbol": symbol,
             "run_ts": run_ts,
             "window_start": stored.window_start,

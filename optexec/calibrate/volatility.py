@@ -8,6 +8,8 @@ as a fraction and in $/share/sqrt(day).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +141,7 @@ def vol_estimates(
         return {**out, **_realised(c)}
     prev = d["close"][:-1][pair[1:]]
     O, H, L, C = (d[k][1:][pair[1:]] for k in ("open", "high", "low", "close"))
-    funcs = {
+    funcs: dict[str, tuple[Callable[..., Any], tuple[np.ndarray, ...]]] = {
         "close_to_close": (lambda c_, p_: close_to_close_variance(c_, p_), (C, prev)),
         "parkinson": (parkinson_variance, (H, L)),
         "garman_klass": (garman_klass_variance, (O, H, L, C)),

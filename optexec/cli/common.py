@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message} (see --help)")
 
 
-def global_options() -> argparse.ArgumentParser:
+def global_options() -> Parser:
     """A parent parser of the options every sub-command takes, before or after its name.
 
     Their defaults are SUPPRESS so that a value given before the sub-command is not overwritten by the sub-command's

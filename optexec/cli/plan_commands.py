@@ -263,7 +263,7 @@ def format_plan(plan: Plan) -> str:
     lines += [f"warning: {w}" for w in plan.warnings]
     notes = {record["strategy"]: record["participation_note"] for record in table.to_dict("records")}
     for row in plan.rows:
-        if row.error:
+        if row.schedule is None:
             lines.append(f"{row.strategy.label}: not planned: {row.error}")
             continue
         said = list(row.schedule.warnings)

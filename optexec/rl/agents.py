@@ -232,7 +232,10 @@ class CrossEntropyAgent:
         return cls(data["periods"], data["theta"], data["spread"])
 
 
-AGENT_TYPES = {"q_learning": QLearningAgent, "cross_entropy": CrossEntropyAgent}
+AGENT_TYPES: dict[str, type[QLearningAgent] | type[CrossEntropyAgent]] = {
+    "q_learning": QLearningAgent,
+    "cross_entropy": CrossEntropyAgent,
+}
 
 
 def agent_from_dict(data: dict[str, Any]) -> Any:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from optexec.market import PowerTemporary, SliceStep, cost_model
+from optexec.market import NONE, PowerTemporary, SliceStep, cost_model
 from optexec.models import MarketParams, Order, slice_market_volume
 from optexec.rl.env import DISCRETE_ACTIONS, EnvConfig, period_bounds
 
@@ -109,8 +109,8 @@ class PeriodCost:
         block = max(1, BLOCK_ELEMENTS // max(1, int(np.prod(shape))))
         for first in range(start, end, block):
             slices = np.arange(first, min(first + block, end))
-            step = SliceStep(0.0, piece, piece, self.volume[slices], self.market.spread_usd,
-                             done + (slices - start) * piece, 0.0, order.slice_days)  # fmt: skip
+            step = SliceStep(NONE, piece, piece, self.volume[slices], np.asarray(self.market.spread_usd),
+                             done + (slices - start) * piece, NONE, order.slice_days)  # fmt: skip
             charges, _ = model.charge(step)
             for charge in map(np.asarray, charges.values()):
                 if charge.ndim == 0 or charge.shape[-1] == 1:  # the same in every slice of the block

@@ -7,9 +7,9 @@ the period; those shares are split evenly over the period's slices, and the last
 the horizon any remainder is executed at once). The market is ``optexec.simulation.market.generate_market_paths``
 and every slice is charged by the market's cost model, ``optexec.market.cost_model(market)`` (docs/MATH.md
 section 11; ``period_charges``: its components over the whole batch, the transient displacement carried from slice
-to slice, as ``CostModel.charge`` gives them slice after slice): what
-``optexec.simulate.run_policy`` charges for the same trades on the same paths, so an agent's costs are comparable
-with every other strategy of ``simulate(...)``. A curriculum stage that trains under another cost model changes
+to slice, as ``CostModel.charge`` gives them slice after slice): what ``optexec.simulation.engine.run_policy``
+charges for the same trades on the same paths, so an agent's costs are comparable with every other strategy of
+``simulate(...)``. A curriculum stage that trains under another cost model changes
 the market's (``dataclasses.replace(market, cost_model=...)``).
 
 Reward of a period, in $ (docs/MATH.md section 8, marked to market; s = +1 buy, -1 sell, M_k the unimpacted mid,
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optexec.market import BUCKETS, CostModel, SliceStep, TransientImpact, cost_model
+from optexec.market import BUCKETS, NONE, CostModel, SliceStep, TransientImpact, cost_model
 from optexec.models import MarketParams, Order, check_non_negative
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths
 
@@ -109,10 +109,11 @@ class BatchExecutionEnv:
         """
         if paths is None:
             key = None if seed is None else (batch, seed)
-            if key is None or key != self._drawn_key:
-                self._drawn_key = key
-                self._drawn = generate_market_paths(self.order, self.market, self.config.model, batch, seed)
-            paths = self._drawn
+            drawn = self._drawn
+            if drawn is None or key is None or key != self._drawn_key:
+                drawn = generate_market_paths(self.order, self.market, self.config.model, batch, seed)
+                self._drawn_key, self._drawn = key, drawn
+            paths = drawn
         if paths is not self.paths:
             self._columns = {}  # slice-major copies of the draw's arrays, made on first use
         self.paths = paths
@@ -134,6 +135,8 @@ class BatchExecutionEnv:
     def observe(self) -> np.ndarray:
         """The state at the start of the current period, (B, len(FEATURES)) (module docstring)."""
         paths, order, market = self.paths, self.order, self.market
+        if paths is None:
+            raise ValueError("reset the environment before observing it")
         k = int(self.bounds[min(self.period, self.periods - 1)])
         obs = np.empty((self.remaining.size, len(FEATURES)))
         obs[:, 0] = self.remaining / order.shares
@@ -159,7 +162,7 @@ class BatchExecutionEnv:
 
     def _copied(self, values: np.ndarray) -> np.ndarray:
         """Per-path values of the draw, (paths,) or (1,), repeated for the ``copies`` of the paths played."""
-        if self.copies > 1 and values.shape[0] == self.paths.paths:
+        if self.copies > 1 and self.paths is not None and values.shape[0] == self.paths.paths:
             return np.tile(values, self.copies)
         return values
 
@@ -198,7 +201,7 @@ class BatchExecutionEnv:
 
         shares, held = traded.reshape(m, *shape), left.reshape(m + 1, *shape)
         before, after = held[:-1], held[1:]  # x_k and x_{k+1}, shares
-        step = SliceStep(0.0, shares, shares, drawn("volume_shares"), drawn("spread_usd"), order.shares - before,
+        step = SliceStep(NONE, shares, shares, drawn("volume_shares"), drawn("spread_usd"), order.shares - before,
                          self.level.reshape(shape), tau)  # fmt: skip
         charges, level = period_charges(self.cost_model, step)
         mid = drawn("mid_usd", end + 1)  # M_start..M_end
@@ -218,11 +221,6 @@ class BatchExecutionEnv:
         return self.observe(), -(cost + penalty), self.done
 
 
-def _nothing_moves_book(step: SliceStep) -> bool:
-    """No block and no displacement: a memoryless model's book stays where it is."""
-    return not np.any(step.block_shares) and not np.any(step.transient_usd)
-
-
 def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """(charges by bucket of consecutive slices stacked on the first axis of ``step``'s arrays, (m, ...); D- after
     the last slice): what ``CostModel.charge`` gives slice after slice (docs/MATH.md section 11). The components
@@ -232,7 +230,7 @@ def period_charges(model: CostModel, step: SliceStep) -> tuple[dict[str, np.ndar
     charges: dict[str, np.ndarray] = {name: np.zeros(1) for name in BUCKETS}
     level = step.transient_usd
     for component in model.components:
-        if isinstance(component, TransientImpact) and not component.worked_flow_builds and _nothing_moves_book(step):
+        if isinstance(component, TransientImpact) and component.charges_nothing(step):
             continue  # memoryless model, no block, nothing left on the book: it charges nothing
         if isinstance(component, TransientImpact):
             rows = []

@@ -6,7 +6,7 @@ conditions and do not use the liquidity or volatility state, so an agent that re
 beat them in the noisy regimes; Almgren–Chriss re-plans every slice rather than every period and can be slightly
 cheaper than the 10-period DP.
 
-Every strategy runs through ``optexec.simulate.simulate_strategies`` on the same held-out market paths (common
+Every strategy runs through ``optexec.simulation.engine.simulate_strategies`` on the same held-out market paths (common
 random numbers; evaluation seeds are never used in training), in three regimes:
 
 * normal   : the simulator's default market model (liquidity regimes, volume and spread noise);
@@ -19,9 +19,8 @@ of the paired difference over the same denominator (MATH.md section 8 shortfall;
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,70 +28,15 @@ import pandas as pd
 
 from optexec.market import cost_model
 from optexec.models import MarketParams, Order, Schedule
-from optexec.rl.agents import CrossEntropyAgent, QLearningAgent, Stage, calm_model, train_curriculum
 from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
-from optexec.rl.env import EnvConfig, period_bounds
+from optexec.rl.env import EnvConfig
 from optexec.rl.policy import AgentPolicy, expected_holdings
-from optexec.simulate import SimulationConfig, simulate_strategies
-from optexec.simulation.market import MarketModel
+from optexec.rl.training import decision_periods, regime
+from optexec.simulation.engine import SimulationConfig, simulate_strategies
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 
-REGIMES = ("normal", "volatile", "trending")
 EVALUATION_SEED = 20_260_000  # training seeds are small integers; this stays out of their way
-
-
-def regime(name: str, order: Order, market: MarketParams) -> tuple[MarketParams, MarketModel]:
-    """The market and market model of a named regime (module docstring); "calm" has no noise at all. The costs
-    are the market's cost model (``market.cost_model``) in every regime."""
-    if name == "calm":
-        return market, calm_model()
-    if name == "normal":
-        return market, MarketModel()
-    if name == "volatile":
-        return market, MarketModel(initial_vol_ratio=1.5, fast_vol_of_vol_per_sqrt_day=1.0,
-                                   slow_vol_of_vol_per_sqrt_day=0.3)  # fmt: skip
-    if name == "trending":
-        drift = order.side_sign * 0.5 * market.sigma_usd_per_sqrt_day
-        return dataclasses.replace(market, drift_usd_per_day=drift), MarketModel()
-    raise ValueError(f"unknown regime {name!r}; known regimes: calm, {', '.join(REGIMES)}")
-
-
-def curriculum(name: str, order: Order, market: MarketParams) -> list[Stage]:
-    """Calm first, then the normal market, then (for volatile) the volatile one; trending trains calm -> trending."""
-    target = regime(name, order, market)[1]
-    stages = [Stage("calm", calm_model(), 0.25)]
-    if name == "volatile":
-        stages.append(Stage("normal", MarketModel(), 0.25))
-    stages.append(Stage(name, target, 0.75 if name != "volatile" else 0.5))
-    return stages
-
-
-def decision_periods(order: Order, periods: int) -> int:
-    """Number of decision periods the environment uses for this order (at most one per slice)."""
-    return len(period_bounds(order.slices, periods)) - 1
-
-
-def make_agent(kind: str, periods: int) -> Any:
-    """A fresh agent of the given kind."""
-    if kind == "q_learning":
-        return QLearningAgent(periods)
-    if kind == "cross_entropy":
-        return CrossEntropyAgent(periods)
-    raise ValueError(f"unknown agent kind {kind!r}; choose q_learning or cross_entropy")
-
-
-def train_for_regime(kind: str, order: Order, market: MarketParams, regime_name: str = "normal",
-                     iterations: int = 40, periods: int = 10, risk_aversion_per_usd: float = 1e-6, seed: int = 0,
-                     progress: Callable[[float, dict], None] | None = None,
-                     **kwargs: Any) -> tuple[Any, list]:  # fmt: skip
-    """(trained agent, learning curve) through the regime's curriculum, under the market's cost model."""
-    market_r = regime(regime_name, order, market)[0]
-    agent = make_agent(kind, decision_periods(order, periods))
-    stages = curriculum(regime_name, order, market)
-    curve = train_curriculum(agent, order, market_r, stages, iterations,
-                             risk_aversion_per_usd, seed, progress, **kwargs)  # fmt: skip
-    return agent, curve
 
 
 def agent_strategy(name: str, label: str, agent: Any, paths: int = 32) -> Strategy:

@@ -35,7 +35,7 @@ class Agent(Protocol):
 
 
 class AgentPolicy:
-    """Run an agent in ``optexec.simulate.run_policy`` (module docstring)."""
+    """Run an agent in ``optexec.simulation.engine.run_policy`` (module docstring)."""
 
     def __init__(self, order: Order, market: MarketParams, agent: Agent) -> None:
         self.order, self.market, self.agent = order, market, agent
@@ -97,7 +97,7 @@ def expected_holdings(
 
 def agent_holdings(policy: AgentPolicy, draw: Any) -> np.ndarray:
     """Shares left at t_0..t_N on every path of ``draw`` when ``policy`` trades it, (paths, N + 1): the numbers
-    ``optexec.simulate.run_policy`` finds, without its loop over the slices.
+    ``optexec.simulation.engine.run_policy`` finds, without its loop over the slices.
 
     In a period the policy sends min(per_slice, x) per slice, so x_{k+1} = x_k - per_slice while x_k >= per_slice
     and 0 from the first slice with less left: the running differences x_s - per_slice - per_slice - ... (one

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from optexec.models import MarketParams, Order
-from optexec.rl import storage
+from optexec.rl import storage, training
 from optexec.rl.policy import AgentPolicy, expected_holdings
 from optexec.simulation.market import MarketModel
 from optexec.strategies.base import RESOLVED_PREFIX, SHARED_SETTINGS, Strategy
@@ -48,9 +48,7 @@ _default_agents: dict[tuple[Order, MarketParams, str], concurrent.futures.Future
 def train_default_agent(order: Order, market: MarketParams, kind: str) -> Any:
     """The default agent of an order shape and market: QUICK_ITERATIONS of the calm -> normal curriculum on
     ``training_order(order)``, at DEFAULT_AGENT_RISK_AVERSION_PER_USD, seed 0."""
-    from optexec.rl import evaluate
-
-    agent, _ = evaluate.train_for_regime(kind, training_order(order), market, "normal", QUICK_ITERATIONS[kind],
+    agent, _ = training.train_for_regime(kind, training_order(order), market, "normal", QUICK_ITERATIONS[kind],
                                          DEFAULT_PERIODS, DEFAULT_AGENT_RISK_AVERSION_PER_USD, seed=0,
                                          **QUICK_SETTINGS[kind])  # fmt: skip
     return agent
@@ -111,8 +109,6 @@ def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any
                   wait_seconds: float | None = None) -> ResolvedAgent:  # fmt: skip
     """The agent the RL strategy runs for this order, market and settings (module docstring); ``wait_seconds``
     (default WAIT_SECONDS) is how long a first call waits for the default agent's training."""
-    from optexec.rl.evaluate import decision_periods
-
     defaults = RLParams()
     kind = settings.get("rl_agent", defaults.rl_agent)
     lam = settings.get("risk_aversion_per_usd", defaults.risk_aversion_per_usd)
@@ -120,7 +116,7 @@ def resolve_agent(order: Order, market: MarketParams, settings: Mapping[str, Any
         return ResolvedAgent(None, f"the RL agent must be cross_entropy or q_learning, got {kind!r}")
     name = kind.replace("_", "-")
     index, problem = storage.policy_index()
-    key = storage.problem_key(order, market, lam, decision_periods(order, DEFAULT_PERIODS))
+    key = storage.problem_key(order, market, lam, training.decision_periods(order, DEFAULT_PERIODS))
     if (key, kind) in index:
         return _with_agent(index[(key, kind)])
     why = (f"the stored {name} policies could not be read ({problem})" if problem

@@ -266,7 +266,7 @@ def generate_market_paths(
 
     With ``streams`` (``market_streams(seed)``; ``seed`` is then unused) the draw continues those streams: every
     stream is drawn path after path, so draws of 300 and then 700 paths from one set of streams are, number for
-    number, the rows of one draw of 1,000 paths (how the simulator keeps its memory bounded, optexec.simulate).
+    number, the rows of one draw of 1,000 paths (how the simulator keeps its memory bounded, optexec.simulation.engine).
     """
     if isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or paths < 1:
         raise ValueError(f"the number of paths must be a whole number >= 1, got {paths!r}")

@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from optexec.store.reports import LoadError
 
@@ -126,7 +126,7 @@ def check_member(archive: str, info: zipfile.ZipInfo) -> None:
         )
 
 
-def copy_capped(src: BinaryIO, dst: BinaryIO, limit_bytes: int, what: str) -> int:
+def copy_capped(src: IO[bytes], dst: IO[bytes], limit_bytes: int, what: str) -> int:
     """Copy ``src`` to ``dst`` in chunks, refusing once more than ``limit_bytes`` came out; the bytes copied."""
     copied = 0
     while chunk := src.read(CHUNK_BYTES):

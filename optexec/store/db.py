@@ -18,36 +18,65 @@ built from the bundled sample (``optexec/sample_data``, package data) first.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import os
-import random
-import re
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from optexec.store import migrations
-from optexec.store.schema import TABLES, create_schema
+from optexec.store import connections
+from optexec.store.connections import (
+    DEFAULT_WAIT_SECONDS,
+    WAIT_ENV_VAR,
+    DatabaseBusyError,
+    database_file,
+    fetch,
+    open_database,
+    set_wait_notice,
+    wait_seconds,
+    write_lock,
+)
+from optexec.store.queries import list_symbols
+from optexec.store.schema import TABLES
+
+#: the store's connection API (what opens a file lives in optexec.store.connections; callers use db.<name>)
+__all__ = [
+    "DEFAULT_WAIT_SECONDS",
+    "WAIT_ENV_VAR",
+    "DatabaseBusyError",
+    "bars_local",
+    "close_all",
+    "connect",
+    "database_file",
+    "info",
+    "list_symbols",
+    "load_history",
+    "notices",
+    "open_database",
+    "open_handles",
+    "reading",
+    "release_handles",
+    "resolve_path",
+    "set_wait_notice",
+    "symbol_summary",
+    "version",
+    "wait_seconds",
+    "write_lock",
+    "writing",
+]
 
 #: the user's own data folder, wherever the package is installed: $XDG_DATA_HOME/optexec, else ~/.local/share/optexec
 USER_DATA_DIR = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "optexec"
 DEFAULT_DB_PATH = USER_DATA_DIR / "optexec.duckdb"
 ENV_VAR = "OPTEXEC_DB"
-WAIT_ENV_VAR = "OPTEXEC_DB_WAIT_SECONDS"
-DEFAULT_WAIT_SECONDS = 10.0
-_FIRST_RETRY_SECONDS = 0.02
-_LONGEST_RETRY_SECONDS = 0.5
-
-
-class DatabaseBusyError(ValueError):
-    """Another process (or this one's other readers) kept the database file for longer than the wait allows."""
 
 
 @dataclasses.dataclass
@@ -60,115 +89,23 @@ class _Entry:
     pinned: bool = False  # a connect() handle: kept until close_all()
     pid: int = dataclasses.field(default_factory=os.getpid)
 
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open connection (``_acquire`` returns an entry once it is open; it is closed at exit)."""
+        if self.con is None:
+            raise ValueError("the database connection is closed (the program is exiting)")
+        return self.con
+
 
 _cond = threading.Condition(threading.Lock())
 _entries: dict[str, _Entry] = {}
 _writers_waiting: Counter[str] = Counter()
-_write_locks: dict[str, threading.RLock] = {}
 _local = threading.local()  # .held: Counter of the paths this thread is inside a reading/writing block of
-_wait_notice: Callable[[str], None] | None = None
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
     """The database file to use: ``path``, else ``$OPTEXEC_DB``, else ``DEFAULT_DB_PATH`` (the user's data folder)."""
     chosen = path or os.environ.get(ENV_VAR) or DEFAULT_DB_PATH
     return Path(chosen).expanduser().resolve()
-
-
-def wait_seconds() -> float:
-    """How long an open waits for another process to let the file go: ``$OPTEXEC_DB_WAIT_SECONDS``, default 10 s."""
-    text = os.environ.get(WAIT_ENV_VAR, "").strip()
-    if not text:
-        return DEFAULT_WAIT_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise ValueError(f"{WAIT_ENV_VAR} must be a number of seconds >= 0, got {text!r}")
-    return seconds
-
-
-def set_wait_notice(notice: Callable[[str], None] | None) -> None:
-    """Call ``notice(message)`` once per open that has to wait for another process (the command line prints it)."""
-    global _wait_notice
-    _wait_notice = notice
-
-
-def _holder(message: str) -> tuple[str, bool]:
-    """Who holds the file, from DuckDB's lock error: 'process N (its command line)', and whether only for reading."""
-    found = re.search(r"PID (\d+)", message)
-    if not found:
-        return "another process", False
-    pid = found.group(1)
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
-    except OSError:
-        command = ""
-    command = " ".join(command.split())  # one line, whatever the holder's arguments hold
-    if len(command) > 80:
-        command = command[:77] + "..."
-    return f"process {pid}" + (f" ({command})" if command else ""), "read-only mode" in message
-
-
-def _open(path: Path, read_only: bool, deadline: float | None = None) -> duckdb.DuckDBPyConnection:
-    """A new connection with UTC session time (and the schema, when writable); retries while another process holds
-    the file, until ``deadline`` (``time.monotonic()``; default: now + ``wait_seconds()``)."""
-    if deadline is None:
-        deadline = time.monotonic() + wait_seconds()
-    started, delay, announced = time.monotonic(), _FIRST_RETRY_SECONDS, False
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" not in text.lower():
-                raise ValueError(f"cannot open the database {path}: {text.splitlines()[0]}") from None
-            holder, reading_only = _holder(text)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                how = "reading" if reading_only else "writing"
-                raise DatabaseBusyError(
-                    f"the database {path} is busy: {holder} has it open for {how} and did not let go within "
-                    f"{time.monotonic() - started:.1f} s; try again when it has finished (or wait longer with "
-                    f"{WAIT_ENV_VAR}=SECONDS, or choose another database with --db)"
-                ) from None
-            if not announced and _wait_notice is not None:
-                _wait_notice(f"waiting for the database {path}: held by {holder} (up to {remaining:.0f} s)")
-                announced = True
-            time.sleep(min(remaining, delay * random.uniform(0.5, 1.0)))
-            delay = min(2 * delay, _LONGEST_RETRY_SECONDS)
-        except duckdb.ConnectionException as exc:  # this process holds it in the other mode, outside this module
-            raise _OtherMode(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
-        except duckdb.Error as exc:
-            raise ValueError(f"cannot open the database {path}: {str(exc).splitlines()[0]}") from None
-    try:
-        con.execute("SET GLOBAL TimeZone = 'UTC'")
-        if not read_only:
-            create_schema(con)
-        migrate_first = read_only and migrations.old_layout(con)
-    except BaseException:
-        con.close()
-        raise
-    if migrate_first:  # an older calibration layout: one writable open migrates it, then it is read as asked
-        con.close()
-        _open(path, False, deadline).close()
-        return _open(path, True, deadline)
-    return con
-
-
-class _OtherMode(ValueError):
-    """This process already has the file open in the other mode through a connection this module does not manage."""
-
-
-def open_database(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a new connection of the caller's own (waits like every open), with the schema in place; the caller
-    closes it. It does not join this module's connections: use it where nothing else in the process has the file."""
-    path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return _open(path, read_only)
 
 
 _notices: list[str] = []
@@ -264,11 +201,13 @@ def _acquire(path: Path, write: bool, pin: bool = False, build_sample: bool | No
     try:  # open outside the lock: it may wait for another process
         _prepare_file(path, write, build_sample)
         try:
-            con = _open(path, entry.read_only, deadline)
-        except _OtherMode:
+            con = connections.open_connection(path, entry.read_only, deadline)
+        except connections.OtherModeError:
             if write:
                 raise
-            con = _open(path, False, deadline)  # an unmanaged read-write connection of this process: join it
+            con = connections.open_connection(
+                path, False, deadline
+            )  # an unmanaged read-write connection of this process: join it
             entry.read_only = False
     except BaseException:
         with _cond:
@@ -286,7 +225,7 @@ def _release(path: Path, entry: _Entry) -> None:
         entry.users -= 1
         if entry.users == 0 and not entry.pinned and _entries.get(str(path)) is entry:
             del _entries[str(path)]
-            entry.con.close()
+            entry.connection().close()
             _cond.notify_all()
 
 
@@ -297,7 +236,7 @@ def _block(path: str | os.PathLike | None, write: bool) -> Iterator[duckdb.DuckD
     held = _held()
     held[str(resolved)] += 1
     try:
-        cur = entry.con.cursor()
+        cur = entry.connection().cursor()
         try:
             yield cur
         finally:
@@ -342,7 +281,7 @@ def connect(
     Waits like ``reading``/``writing``. The app never calls it (it would hold the file while idle). Share the
     handle between threads only through ``con.cursor()``.
     """
-    return _acquire(resolve_path(path), write=not read_only, pin=True, build_sample=build_sample).con
+    return _acquire(resolve_path(path), write=not read_only, pin=True, build_sample=build_sample).connection()
 
 
 def version(path: str | os.PathLike | None = None) -> str:
@@ -358,23 +297,6 @@ def version(path: str | os.PathLike | None = None) -> str:
         else:
             parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}")
     return f"{resolved}|{'|'.join(parts)}"
-
-
-def write_lock(con: duckdb.DuckDBPyConnection) -> threading.RLock:
-    """The in-process lock that serialises loads into one database (reads need none)."""
-    name = database_file(con)
-    with _cond:
-        return _write_locks.setdefault(name, threading.RLock())
-
-
-def database_file(con: duckdb.DuckDBPyConnection) -> str:
-    """The file behind a connection (``:memory:`` for in-memory databases)."""
-    cur = con.cursor()
-    try:
-        row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    finally:
-        cur.close()
-    return row[0] if row and row[0] else ":memory:"
 
 
 def open_handles() -> frozenset[str]:
@@ -410,22 +332,6 @@ def close_all() -> None:
         _cond.notify_all()
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None, how: str = "all") -> Any:
-    """Run one query on a fresh cursor, fetch everything, close the cursor."""
-    cur = con.cursor()
-    try:
-        result = cur.execute(sql, params)
-        return result.df() if how == "df" else result.fetchall()
-    finally:
-        cur.close()
-
-
-def list_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every symbol the store knows (instruments plus any symbol with bars), sorted."""
-    rows = _fetch(con, "SELECT symbol FROM instruments UNION SELECT DISTINCT symbol FROM bars ORDER BY symbol")
-    return [r[0] for r in rows]
-
-
 def _iso(value: Any) -> str | None:
     """A stored time as ISO 8601 UTC text; one Python cannot hold (year > 9999 or before year 1) as DuckDB writes it."""
     if value is None:
@@ -433,6 +339,27 @@ def _iso(value: Any) -> str | None:
     if hasattr(value, "isoformat"):
         return value.isoformat() + "Z"
     return f"{value} (outside Python's date range)"
+
+
+def _close_at_exit() -> None:
+    """At exit, close and drop every connection this process holds here, even one a block of a daemon thread is
+    still using (that thread ends with the process): a DuckDB connection alive at shutdown makes DuckDB's bindings
+    print "nanobind: leaked ..." (issue 16)."""
+    locked = _cond.acquire(timeout=1.0)  # never hang the exit on a thread stuck inside the lock
+    try:
+        entries = [entry for entry in _entries.values() if entry.pid == os.getpid()]
+        _entries.clear()
+    finally:
+        if locked:
+            _cond.release()
+    for entry in entries:
+        con, entry.con = entry.con, None
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+
+
+atexit.register(_close_at_exit)
 
 
 #: the load history rows ``db info`` shows (the latest first)
@@ -448,7 +375,7 @@ def info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     for table in TABLES.values():
         time_col = table.time_column
         span = f"min({time_col}), max({time_col})" if time_col else "NULL, NULL"
-        ((rows, symbols, start, end),) = _fetch(
+        ((rows, symbols, start, end),) = fetch(
             con, f"SELECT count(*), count(DISTINCT symbol), {span} FROM {table.name}"
         )
         tables[table.name] = {"rows": int(rows), "symbols": int(symbols), "start": _iso(start), "end": _iso(end)}
@@ -458,7 +385,7 @@ def info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def load_history(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[dict[str, Any]]:
     """The committed loads, latest first: file, time (UTC), table, rows read/loaded/already there/conflicting/
     replaced/kept/rejected and the on-conflict policy (empty for a database made before the history existed)."""
-    exists = _fetch(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'load_history' AND NOT temporary")
+    exists = fetch(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'load_history' AND NOT temporary")
     if not exists[0][0]:
         return []
     cur = con.cursor()
@@ -497,7 +424,7 @@ def symbol_summary(con: duckdb.DuckDBPyConnection):
         LEFT JOIN q USING (symbol) LEFT JOIN f USING (symbol)
         ORDER BY s.symbol
     """
-    return _fetch(con, sql, how="df")
+    return fetch(con, sql, how="df")
 
 
 def bars_local(con: duckdb.DuckDBPyConnection, symbol: str, days: int | None = None):
@@ -509,4 +436,4 @@ def bars_local(con: duckdb.DuckDBPyConnection, symbol: str, days: int | None = N
         d AS (SELECT DISTINCT CAST(ts_local AS DATE) AS day FROM b ORDER BY day DESC LIMIT $days)
         SELECT b.* FROM b WHERE CAST(ts_local AS DATE) IN (SELECT day FROM d) ORDER BY ts_local
     """
-    return _fetch(con, sql, {"symbol": symbol, "days": int(days) if days else 1_000_000}, how="df")
+    return fetch(con, sql, {"symbol": symbol, "days": int(days) if days else 1_000_000}, how="df")

@@ -1,7 +1,7 @@
 """Importers for real market-data formats: LOBSTER and LEAN (AlgoSeek) files.
 
 Both are read by DuckDB (``read_csv`` with explicit column types) into our tables and then go
-through the same validation and single-transaction insert as any CSV (``loading.load_source``).
+through the same validation and single-transaction insert as any CSV (``staging.load_source``).
 
 * LOBSTER (lobsterdata.com): ``<TICKER>_<YYYY-MM-DD>_<start>_<end>_message_<L>.csv`` plus the
   matching ``orderbook`` file, no header; time in seconds after midnight New York time (a new symbol's
@@ -46,10 +46,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
+import typing
 from pathlib import Path
 
 from optexec.store import archives
-from optexec.store.loading import LoadError, LoadReport, Source, load_source
+from optexec.store.reports import LoadError, LoadReport, Source
+from optexec.store.staging import load_source
 
 EXCHANGE_TZ = "America/New_York"
 _LOBSTER_RE = re.compile(r"([A-Za-z0-9.\-]+)_(\d{4}-\d{2}-\d{2})_\d+_\d+_message_(\d+)\.csv$")
@@ -85,15 +87,16 @@ def _lobster_files(path: Path, tmp: str) -> tuple[Path, Path, re.Match]:
             book = message.replace("_message_", "_orderbook_")
             if book not in names:
                 raise LoadError(f"{path.name} holds {Path(message).name} but not its orderbook file")
-            extracted = archives.extract(zf, path.name, message, tmp), archives.extract(zf, path.name, book, tmp)
-            return *extracted, _LOBSTER_RE.search(Path(message).name)
+            found = _LOBSTER_RE.search(Path(message).name)
+            assert found is not None  # ``message`` was chosen because it matches
+            return archives.extract(zf, path.name, message, tmp), archives.extract(zf, path.name, book, tmp), found
     match = _LOBSTER_RE.search(path.name)
     if match is None:
         raise LoadError(f"{path.name} is not named like a LOBSTER message file (<TICKER>_<date>_..._message_<L>.csv)")
-    book = path.with_name(path.name.replace("_message_", "_orderbook_"))
-    if not book.exists():
-        raise LoadError(f"the orderbook file {book.name} is missing beside {path.name}")
-    return path, book, match
+    book_path = path.with_name(path.name.replace("_message_", "_orderbook_"))
+    if not book_path.exists():
+        raise LoadError(f"the orderbook file {book_path.name} is missing beside {path.name}")
+    return path, book_path, match
 
 
 def _format_market(fmt: str) -> tuple:
@@ -207,8 +210,13 @@ def _lean_name(path: Path, csv_path: Path) -> str:
 
 def _load_lean(con, path: Path, table: str | None, tmp: str, symbol=None, **options) -> LoadReport:
     csv_path = _lean_csv(path, tmp)
-    day, ticker, *words = _LEAN_RE.search(csv_path.name).groups()
-    words = {w.lower() for w in words}
+    named = _LEAN_RE.search(csv_path.name)
+    if named is None:  # _lean_csv checked the name
+        raise LoadError(
+            f"{csv_path.name} is not named like a LEAN file (<YYYYMMDD>_<ticker>_<minute|...>_<trade|quote>.csv)"
+        )
+    day, ticker, *parts = named.groups()
+    words = {w.lower() for w in parts}
     kind = "quote" if "quote" in words else "trade"
     resolution = next((w for w in ("tick", "second", "minute", "hour") if w in words), "")
     if not resolution or len(words) != 2:
@@ -436,6 +444,10 @@ def _load_lean_tick_quotes(con, path: Path, csv_path: Path, day_iso: str, symbol
     )
     options["format_market"] = _format_market("lean")
 
+    @typing.overload
+    def amend(report: LoadReport) -> LoadReport: ...
+    @typing.overload
+    def amend(report: None) -> None: ...
     def amend(report: LoadReport | None) -> LoadReport | None:
         if report is None or "rows_read" not in found:
             return report

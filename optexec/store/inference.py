@@ -101,6 +101,8 @@ class Inference:
     def sentence(self) -> str:
         """E.g. ``inferred XNYS, America/New_York, 09:30–16:00 from the volume by time of day (...)``."""
         b = self.best
+        if b is None:
+            return self.problem or "no market could be inferred from the volume by time of day"
         same = "".join(f"; {text}" for text in self.same_as_best)
         return (
             f"inferred {b.market.describe()} from the volume by time of day ({b.share:.1%} of volume inside "

@@ -76,6 +76,8 @@ def set_market(
     """Correct the stored market of ``symbol``; returns ``market_of`` plus ``previous`` and the ``message``."""
     before = market_of(con, symbol)
     stored = instrument_session(con, symbol)
+    if stored is None:
+        raise ValueError(f"unknown symbol {symbol!r}: the store has no market for it (load its data first)")
     market = corrected(stored, calendar, tz, session)
     if market == stored:
         return {**before, "previous": before["describe"], "message": f"{symbol}: unchanged, {market.describe()}"}

@@ -58,7 +58,7 @@ class MarketRequest:
                 raise LoadError(f"unknown time zone {tz!r}; use a name like America/New_York or UTC") from None
         if calendar is not None:
             exchange_calendar(calendar)
-        parsed = inference.parse_session(session) if (session or "").strip() else None
+        parsed = inference.parse_session(session) if session is not None and session.strip() else None
         return cls(tz, calendar, parsed)
 
     @property

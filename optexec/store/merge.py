@@ -198,7 +198,7 @@ def _compare_prints(cur, c: Comparison) -> Comparison:
         f"SELECT i._line FROM _incoming i SEMI JOIN _groups g ON {' AND '.join(_eq('i', 'g', k) for k in part)} "
         "WHERE i._line NOT IN (SELECT _line FROM _match) ORDER BY i._line LIMIT 5"
     ).fetchall()
-    notes = ()
+    notes: tuple[str, ...] = ()
     if new_prints and not replace:
         lines = ", ".join(str(r[0]) for r in first)
         notes = (

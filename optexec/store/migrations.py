@@ -1,4 +1,4 @@
-"""Migrations of older store layouts, run on open (``schema.create_schema``) inside its one transaction.
+"""Migrations of older store layouts, run on open (``create_schema``) inside its one transaction.
 
 The calibration layout before issue 13 kept everything in one table ``calibrations`` (symbol, run_ts,
 window_start, window_end, parameter, value, std_error, method): one row per parameter, the volume profile as
@@ -18,7 +18,7 @@ import logging
 
 import duckdb
 
-from optexec.store.schema import PARAMETER_UNITS
+from optexec.store.schema import BASKETS_DDL, LOAD_HISTORY_DDL, PARAMETER_UNITS, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +119,22 @@ def migrate(con) -> str | None:
     )
     log.warning(message)
     return message
+
+
+def create_schema(con) -> None:
+    """Create every table (if missing) on a DuckDB connection, the load history and the saved baskets, and migrate an
+    older layout (``migrate``), in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in TABLES.values():
+            con.execute(table.ddl())
+        con.execute(LOAD_HISTORY_DDL)
+        con.execute(BASKETS_DDL)
+        for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these
+            con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+        con.execute("ALTER TABLE load_history ADD COLUMN IF NOT EXISTS outcome VARCHAR")  # made before refusals were
+        migrate(con)  # the one-table calibration layout of older databases, in this transaction
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,10 +1,10 @@
-"""Calibration-style SQL over the store (plain tables, so the same queries scale past the sample)."""
+"""SQL over the store's plain tables (so the same queries scale past the sample): symbols, volume shares."""
 
 from __future__ import annotations
 
 import duckdb
 
-from optexec.store.db import _fetch
+from optexec.store.connections import fetch
 
 VOLUME_SHARE_SQL = """
 WITH b AS (
@@ -36,4 +36,10 @@ def volume_share_by_minute(con: duckdb.DuckDBPyConnection, symbol: str | None = 
     counts minutes after local midnight (570 = 09:30). Local time uses the instrument's time zone;
     the UTC offset is looked up once per quarter hour (time-zone changes fall on quarter hours).
     """
-    return _fetch(con, VOLUME_SHARE_SQL, {"symbol": symbol}, how="df")
+    return fetch(con, VOLUME_SHARE_SQL, {"symbol": symbol}, how="df")
+
+
+def list_symbols(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every symbol the store knows (instruments plus any symbol with bars), sorted."""
+    rows = fetch(con, "SELECT symbol FROM instruments UNION SELECT DISTINCT symbol FROM bars ORDER BY symbol")
+    return [r[0] for r in rows]

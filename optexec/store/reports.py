@@ -138,7 +138,7 @@ class LoadReport:
         if self.time_zone_note:
             out.append(self.time_zone_note)
         if self.rows_outside_session is not None:
-            total = self.rows_in_session + self.rows_outside_session + self.rows_off_calendar
+            total = (self.rows_in_session or 0) + self.rows_outside_session + (self.rows_off_calendar or 0)
             out.append(
                 f"{self.rows_outside_session:,} of {total:,} rows are outside the regular session (pre-/post-market) "
                 f"and {self.rows_off_calendar:,} on days outside the calendar (weekends, holidays); they are kept in "

@@ -22,7 +22,8 @@ from importlib import resources
 from pathlib import Path
 
 from optexec.models import MarketParams, ParameterSource
-from optexec.store.db import open_database
+from optexec.store.connections import open_database
+from optexec.store.queries import list_symbols
 
 #: load order of the sample files (instruments first, so their time zones are known)
 SAMPLE_TABLES = ("instruments", "bars", "quotes", "trades", "orders", "fills")
@@ -60,8 +61,6 @@ def init_sample(con, data_dir: str | Path = DATA_DIR) -> dict[str, int]:
     only what is missing, usually nothing). Refused (ValueError) when the database holds other symbols: the
     sample's made-up symbols would sit beside the user's real ones.
     """
-    from optexec.store.db import list_symbols
-
     others = sorted(set(list_symbols(con)) - set(sample_symbols()))
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")

@@ -318,24 +318,3 @@ BASKETS_DDL = """CREATE TABLE IF NOT EXISTS baskets (
   orders VARCHAR NOT NULL,
   settings VARCHAR NOT NULL
 )"""
-
-
-def create_schema(con) -> None:
-    """Create every table (if missing) on a DuckDB connection, the load history and the saved baskets, and migrate an
-    older layout (``optexec.store.migrations``), in one transaction."""
-    from optexec.store import migrations
-
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table in TABLES.values():
-            con.execute(table.ddl())
-        con.execute(LOAD_HISTORY_DDL)
-        con.execute(BASKETS_DDL)
-        for column in ("calendar", "session_open", "session_close", "market_source"):  # databases made before these
-            con.execute(f"ALTER TABLE instruments ADD COLUMN IF NOT EXISTS {column} VARCHAR")
-        con.execute("ALTER TABLE load_history ADD COLUMN IF NOT EXISTS outcome VARCHAR")  # made before refusals were
-        migrations.migrate(con)  # the one-table calibration layout of older databases, in this transaction
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

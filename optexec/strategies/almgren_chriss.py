@@ -9,6 +9,7 @@ favours holding (alpha for a sell, -alpha for a buy).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,3 +173,70 @@ STRATEGIES = [
         optimises=LINEAR_AC + ", and the price drift",
     ),
 ]
+
+
+def ac_closed_form(order: Order, market: MarketParams, risk_aversion_per_usd: float) -> tuple[float, float]:
+    """E and V of the discrete Almgren–Chriss optimum in closed form (MATH.md section 2, eq 20), drift-free.
+
+    Returns (expected cost $, variance $^2). At lambda = 0 it is the TWAP line of MATH.md section 8.
+    """
+    X, T, tau, n = order.shares, order.horizon_days, order.slice_days, order.slices
+    eps, gamma, sigma = market.half_spread_usd, market.gamma_usd_per_share2, market.sigma_usd_per_sqrt_day
+    eta_t = eta_tilde(order, market)
+    kappa = kappa_discrete(order, market, risk_aversion_per_usd)
+    base = 0.5 * gamma * X**2 + eps * X
+    if kappa * T < 1e-6:
+        return base + eta_t * X**2 / T, sigma**2 * X**2 * T / 3 * (1 - 1 / n) * (1 - 1 / (2 * n))
+    # Divide numerator and denominator by exp(2 kappa T) so that large kappa T cannot overflow.
+    e2 = math.exp(-2 * kappa * T)
+    sinh2_scaled = 0.25 * (1 - e2) ** 2  # sinh^2(kappa T) exp(-2 kappa T)
+    sinh_2kT_scaled = 0.5 * (1 - e2 * e2)  # sinh(2 kappa T) exp(-2 kappa T)
+    temporary = (
+        eta_t
+        * X**2
+        * math.tanh(kappa * tau / 2)
+        * (tau * sinh_2kT_scaled + 2 * T * math.sinh(kappa * tau) * e2)
+        / (2 * tau**2 * sinh2_scaled)
+    )
+    # sinh(kT) cosh(k(T - tau)) exp(-2kT) = (1 - e2)(exp(-k tau) + exp(-k(2T - tau))) / 4
+    cross = 0.25 * (1 - e2) * (math.exp(-kappa * tau) + math.exp(-kappa * (2 * T - tau)))
+    variance = (
+        0.5
+        * sigma**2
+        * X**2
+        * (tau * cross - T * math.sinh(kappa * tau) * e2)
+        / (sinh2_scaled * math.sinh(kappa * tau))
+    )
+    return base + temporary, variance
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The Almgren–Chriss efficient frontier: expected cost against std over a grid of risk aversions."""
+
+    risk_aversion_per_usd: np.ndarray
+    expected_usd: np.ndarray
+    std_usd: np.ndarray
+
+
+def efficient_frontier(order: Order, market: MarketParams, risk_aversions_per_usd: Iterable[float]) -> Frontier:
+    """(sqrt V(lambda), E(lambda)) of the discrete AC optimum over the given lambdas (MATH.md section 2)."""
+    lambdas = np.asarray(list(risk_aversions_per_usd), dtype=float)
+    points = np.array([ac_closed_form(order, market, lam) for lam in lambdas]).reshape(-1, 2)
+    return Frontier(lambdas, points[:, 0], np.sqrt(np.maximum(points[:, 1], 0.0)))
+
+
+def default_frontier_risk_aversions(order: Order, market: MarketParams, points: int = 40) -> np.ndarray:
+    """A log grid of lambda spanning TWAP-like to near-immediate schedules for this order.
+
+    kappa T runs from 0.01 to 3 N (kappa ~ sqrt(lambda sigma^2 / eta), section 2 eq 19).
+    """
+    if market.sigma_usd_per_sqrt_day == 0:
+        return np.zeros(1)
+    kappa_t = np.geomspace(0.01, 3.0 * order.slices, points)
+    kappa = kappa_t / order.horizon_days
+    eta_t = max(eta_tilde(order, market), 1e-300)
+    tau = order.slice_days
+    # invert (2/tau^2)(cosh(kappa tau) - 1) = lambda sigma^2 / eta~ exactly (kappa tau <= 3 here: no overflow)
+    kappa_tilde_sq = 2.0 * (np.cosh(kappa * tau) - 1.0) / tau**2
+    return np.concatenate([[0.0], kappa_tilde_sq * eta_t / market.sigma_usd_per_sqrt_day**2])

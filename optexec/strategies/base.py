@@ -2,7 +2,7 @@
 
 * ``Strategy``: a registered strategy (see registry.py for how they are used); a module declares its own feedback
   policy in ``Strategy(..., policy=...)``.
-* The policy interface the simulator runs (optexec.simulate): ``StepState`` (what a policy sees at a slice),
+* The policy interface the simulator runs (optexec.simulation.engine): ``StepState`` (what a policy sees at a slice),
   ``Decision`` (its child order) and the ``Policy`` protocol.
 * Typed parameters: each field of a strategy's parameter dataclass carries its label, unit and range
   (``param``), read back with ``param_spec``; the sidebar, the Sensitivity page and the command line are generated

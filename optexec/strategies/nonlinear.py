@@ -511,7 +511,9 @@ class NonlinearPolicy:
             self._plan = self._solve(slice_index, remaining, ratio)
             self._plan_start = slice_index
         column = slice_index - self._plan_start
-        return np.clip(self._plan[:, column], 0.0, np.maximum(remaining, 0.0))
+        plan = self._plan
+        assert plan is not None  # a missing plan is stale: solved just above
+        return np.clip(plan[:, column], 0.0, np.maximum(remaining, 0.0))
 
 
 class NonlinearFeedback:

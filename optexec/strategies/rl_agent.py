@@ -25,7 +25,7 @@ from optexec.strategies.participation import check_max_participation
 DEFAULT_PERIODS = 10
 QUICK_TRAINING_SLICES = 390  # the quick agent trains on at most this many slices (``training_order``)
 QUICK_ITERATIONS = {"cross_entropy": 8, "q_learning": 12}
-QUICK_SETTINGS = {"cross_entropy": {"population": 16, "batch": 24, "validation": 64},
+QUICK_SETTINGS: dict[str, dict[str, Any]] = {"cross_entropy": {"population": 16, "batch": 24, "validation": 64},
                   "q_learning": {"batch": 128, "validation": 64}}  # fmt: skip
 
 
@@ -81,8 +81,11 @@ def training_order(order: Order) -> Order:
     return dataclasses.replace(order, slices=QUICK_TRAINING_SLICES)
 
 
-def _resolved(params: RLParams) -> ResolvedAgent:
-    """The caller's agent; ValueError saying why there is none (still training, or not resolved)."""
+def _resolved(
+    params: RLParams,
+) -> tuple[Callable[[Order, MarketParams], Policy], Callable[[Order, MarketParams], np.ndarray], str | None]:
+    """The caller's agent as (policy, expected holdings, note); ValueError saying why there is none (still
+    training, or not resolved)."""
     resolved = params.resolved_agent
     if resolved is None:
         raise ValueError(
@@ -91,20 +94,21 @@ def _resolved(params: RLParams) -> ResolvedAgent:
         )
     if resolved.agent is None or resolved.policy is None or resolved.expected_holdings is None:
         raise ValueError(resolved.note or "the RL agent is not trained yet")
-    return resolved
+    return resolved.policy, resolved.expected_holdings, resolved.note
 
 
 def rl_policy(order: Order, market: MarketParams, params: RLParams) -> Policy:
     """The agent as a feedback policy for the simulator (the resolved agent's ``policy``)."""
-    return _resolved(params).policy(order, market)
+    policy, _, _ = _resolved(params)
+    return policy(order, market)
 
 
 def rl_schedule(order: Order, market: MarketParams, params: RLParams) -> Schedule:
     """Expected schedule: the agent's mean holdings over simulated paths of the default market model (the
     resolved agent's ``expected_holdings``, optexec.rl.resolve)."""
-    resolved = _resolved(params)
-    holdings = resolved.expected_holdings(order, market)
-    warnings = (resolved.note,) if resolved.note else ()
+    _, expected_holdings, note = _resolved(params)
+    holdings = expected_holdings(order, market)
+    warnings = (note,) if note else ()
     schedule = Schedule.from_holdings("rl_agent", order, market, holdings, user_settings(params), warnings)
     peak = float(np.max(schedule.participation))
     if peak > params.max_participation * (1 + 1e-9):

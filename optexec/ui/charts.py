@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from optexec.costs import Frontier
-from optexec.planning import Plan, PlanRow
+from optexec.planning import Plan, PlannedRow
 from optexec.sensitivity import Sweep
 from optexec.strategies import registry
+from optexec.strategies.almgren_chriss import Frontier
 
 # D3's ten, then colours far from all of them (Set2's next ones repeated D3's orange, teal and purple), then Set2
 _PALETTE = qualitative.D3 + ["#00a08b", "#fb00d1", "#1b1f24"] + qualitative.Set2
@@ -43,7 +44,7 @@ SCHEDULE_PANELS = {  # name -> (title, y-axis title, hover text, line shape)
 SCREEN_ERROR = 0.001
 
 
-def _panel_values(plan: Plan, panel: str) -> list[tuple[PlanRow, np.ndarray]]:
+def _panel_values(plan: Plan, panel: str) -> list[tuple[PlannedRow, np.ndarray]]:
     if panel == "holdings":
         return [(row, row.schedule.holdings_shares) for row in plan.planned]
     if panel == "trades":
@@ -89,7 +90,7 @@ def schedule_figure(
     count, gap = len(panels), 0.06
     height = (1.0 - gap * (count - 1)) / count
     data: list[dict] = []
-    layout = {
+    layout: dict[str, Any] = {
         "height": 120 + 260 * count,
         "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
         "legend": {"orientation": "h", "y": -0.35 / count},

@@ -53,7 +53,7 @@ class Number:
             return f"a number {self.rule()}"
         if not math.isfinite(value) or (self.integer and float(value) != int(value)):
             return ("a whole number, " if self.integer else "") + self.rule()
-        below = value <= self.low if self.low_open else value < self.low if self.low is not None else False
+        below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
         above = self.high is not None and value > self.high
         return self.rule() if below or above else None
 

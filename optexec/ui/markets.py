@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -19,7 +20,7 @@ DEMO_SOURCE = (
     "Parameters: DEMO is not a real stock: the made-up Almgren–Chriss (2000) Table 1 example with a stylised U-shaped "
     "volume profile."
 )
-CACHE = {"max_entries": 256, "show_spinner": False}
+CACHE: dict[str, Any] = {"max_entries": 256, "show_spinner": False}
 
 
 def demo_market() -> MarketParams:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optexec.costs import Frontier, default_frontier_risk_aversions, efficient_frontier
 from optexec.models import MarketParams, Order
 from optexec.planning import Plan, best_row, cost_table, make_plan
 from optexec.report import plan_notes
 from optexec.sensitivity import Sweep, sweep
+from optexec.strategies.almgren_chriss import Frontier, default_frontier_risk_aversions, efficient_frontier
 from optexec.ui import formats
 from optexec.ui.ticket import RISK_AVERSION_GRID
 
@@ -29,7 +30,7 @@ def _market_key(market: MarketParams) -> bytes:
     return repr(scalars).encode() + np.asarray(market.volume_profile, dtype=float).tobytes()
 
 
-CACHE = {"max_entries": 64, "show_spinner": False, "hash_funcs": {MarketParams: _market_key}}
+CACHE: dict[str, Any] = {"max_entries": 64, "show_spinner": False, "hash_funcs": {MarketParams: _market_key}}
 
 
 @st.cache_data(**CACHE)
@@ -103,7 +104,7 @@ def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.
 
 PREFETCH_DELAY_S = 0.25  # after the page's own messages (a busy thread holds the GIL) and most of its drawing
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optexec-prefetch")
-_latest_request = {"id": 0, "at": 0.0}
+_latest_request: dict[str, Any] = {"id": 0, "at": 0.0}
 #: with requests from this many sessions within BUSY_WINDOW_S the server is shared by several desks: no prefetch
 #: (it would spend the CPU the other desks' own moves need; issue 14, the many-desks benchmark)
 BUSY_SESSIONS = 2

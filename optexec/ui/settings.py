@@ -53,6 +53,8 @@ def _setting_choices(name: str) -> tuple | None:
 
 def _slider_range(spec: ParamSpec) -> tuple[float, float]:
     """(min, max) of a slider in widget units (percent for a percent setting)."""
+    if spec.min_value is None or spec.max_value is None:
+        raise ValueError(f"the setting {spec.display_label} has no range for a slider")
     return round(spec.min_value * spec.scale, 12), round(spec.max_value * spec.scale, 12)
 
 
@@ -79,7 +81,7 @@ def _setting_widget(name: str, default: Any) -> None:
     spec = _spec(name)
     key = f"set_{name}"
     st.session_state.setdefault(key, _widget_default(name, default))
-    common = {"key": key, "on_change": rerun_live_view, "help": spec.help or None}
+    common: dict[str, Any] = {"key": key, "on_change": rerun_live_view, "help": spec.help or None}
     label = spec.display_label
     choices = _setting_choices(name)
     low, high = _bounds(spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import gc
@@ -194,6 +195,15 @@ def freeze_startup_objects() -> None:
 
     What the first run built (Streamlit, numpy, pandas, plotly, scipy, their caches) lives as long as the server;
     Python's full collections walked all of it, ~80-130 ms each, now and then in the middle of a slider move.
+    At exit the objects are unfrozen (``gc.unfreeze``), so the final collection frees them: frozen, DuckDB's objects
+    among them outlived the interpreter and its bindings printed "nanobind: leaked ..." on shutdown (issue 16).
     """
     gc.collect()
     gc.freeze()
+    _unfreeze_at_exit()
+
+
+@functools.cache
+def _unfreeze_at_exit() -> None:
+    """Register ``gc.unfreeze`` to run at exit, once per process."""
+    atexit.register(gc.unfreeze)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ NUMBERS = {
 }
 SHARES = links.Number("Shares", 0.0, MAX_SHARES, low_open=True)
 NO_SOURCE_SHARES = 100_000.0  # the size box of a symbol without parameters (no ADV to take 5% of)
-CHOICES = {"side": SIDES, "size_mode": SIZE_MODES, "risk_aversion": RISK_AVERSION_GRID,
+CHOICES: dict[str, Sequence[Any]] = {"side": SIDES, "size_mode": SIZE_MODES, "risk_aversion": RISK_AVERSION_GRID,
            "eta_x": IMPACT_MULTIPLIERS, "gamma_x": IMPACT_MULTIPLIERS}  # fmt: skip
 PAGE_KEYS = ("plan_panel", "compare_a", "compare_b", "sweep_param", "sim_paths", "sim_seed", "basket")
 SEEDED_KEY, LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY = "_optexec_seeded", "_optexec_link_cal", "_optexec_run", "_side"
@@ -172,7 +173,8 @@ def _reset() -> None:
     """Forget the order, the settings, the overrides, the link's calibration run and notes: all back to defaults
     (the URL is written from them at the end of the run)."""
     for key in list(st.session_state):
-        if _is_ticket_key(key) or key in (LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY, MODEL_CHOSEN_KEY, links.PAGE_RAW_KEY):
+        own = (LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY, MODEL_CHOSEN_KEY, links.PAGE_RAW_KEY)
+        if (isinstance(key, str) and _is_ticket_key(key)) or key in own:
             del st.session_state[key]
     links.dismiss_notes()
 
@@ -559,7 +561,8 @@ def order_ticket() -> Ticket:
         ]
     )
     order = market = None
-    if base is not None and valid:
+    # valid: every number is given (not None)
+    if base is not None and source is not None and valid and size is not None and horizon_days is not None:
         try:
             market = _build_market(base, values)
             market = model_card.stored_sources(market, source.kind, source.run_ts)
@@ -569,7 +572,7 @@ def order_ticket() -> Ticket:
         except ValueError as error:
             errors.append(f"{str(error)[:1].upper()}{str(error)[1:]}: the plan is not updated until it is fixed.")
             order = None
-    if market is not None:
+    if market is not None and size is not None:
         shares = size if size_mode == "shares" else size / 100 * market.adv_shares
         size_caption.caption(
             f"= {shares / market.adv_shares:.1%} of ADV ({market.adv_shares:,.0f} sh/day)" if size_mode == "shares"

@@ -376,7 +376,7 @@ def test_staged_rows_get_the_lines_the_reader_did_not_skip(skipped, data):
     """Staged row k is the k-th line of the file that DuckDB did not skip."""
     import duckdb
 
-    from optexec.store.loading import _number_lines
+    from optexec.store.staging import _number_lines
 
     kept = [line for line in range(2, 100) if line not in skipped]
     picks = sorted(set(data.draw(st.lists(st.integers(0, len(kept) - 1), min_size=1, max_size=10))))

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from optexec.simulate import COMPONENTS, SimulationResult
+from optexec.simulation.engine import COMPONENTS, SimulationResult
 
 COMPONENT_COLOURS = {"spread": "#8da0cb", "temporary": "#fc8d62", "permanent": "#66c2a5", "transient": "#a6d854",
                      "timing": "#e5c494"}  # fmt: skip

@@ -1,0 +1,521 @@
+"""Validated insertion of a staged source into the store, one transaction per file (``load_source``).
+
+DESIGN.md section 4. A file's rows, read by DuckDB itself (``optexec.store.loading`` for CSV and Parquet,
+``optexec.store.importers`` for LOBSTER and LEAN), go into a temporary staging table, every row is checked with
+vectorised SQL (a reason per row and column), and the good rows go into the store table in one transaction:
+the whole file, or with ``skip_bad_rows`` the good rows plus a report of the rejected ones.
+Every reported line is the file's own: lines DuckDB's reader drops are accounted for, and the first occurrence of
+a repeated key is the one kept. Rows already in the store with the same values are "already there" (loading twice
+adds nothing); rows with a stored key and other values are conflicts, refused by default or replaced/kept on
+request (``optexec.store.merge``). Every committed load is recorded in ``load_history``.
+User text (paths, symbols, column names, time zones) never enters SQL text: values travel as
+parameters and file columns are addressed by position.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from optexec.store import merge, timestamps
+from optexec.store.checks import TIME_WINDOW, raw_text, row_checks, typed_sql
+from optexec.store.connections import write_lock
+from optexec.store.markets import STORED, Decision, MarketRequest, decide, place_counts
+from optexec.store.reports import MAX_REJECTS_LISTED, LoadError, LoadReport, Progress, Reject, Source
+from optexec.store.schema import TABLES, Table
+from optexec.store.sessions import MarketSession
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    source: Source,
+    *,
+    source_name: str,
+    format: str,
+    symbol: str | None = None,
+    tz: str | None = None,
+    calendar: str | None = None,
+    session: str | None = None,
+    format_market: tuple[MarketSession, str] | None = None,
+    skip_bad_rows: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    structural_rejects: bool = False,
+    on_conflict: str | None = None,
+) -> LoadReport:
+    """Stage, validate and insert a ``Source`` into ``table_name`` in one transaction.
+
+    ``tz``, ``calendar`` and ``session`` (``HH:MM-HH:MM``) say what the user knows of the market; the rest is
+    decided by ``optexec.store.markets.decide``. ``format_market`` is the market a file format implies (LEAN).
+    ``on_conflict`` is what to do with rows whose key is stored with other values (``optexec.store.merge``).
+    """
+    started = time.perf_counter()
+    table = TABLES[table_name]
+    policy = merge.check_policy(on_conflict, table)
+    request = MarketRequest.parse(tz, calendar, session)
+    step = progress or (lambda fraction, text: None)
+    with write_lock(con):
+        cur = con.cursor()
+        try:
+            return _load(
+                cur,
+                table,
+                source,
+                source_name,
+                format,
+                symbol,
+                request,
+                format_market,
+                skip_bad_rows,
+                dry_run,
+                step,
+                structural_rejects,
+                started,
+                policy,
+            )
+        except LoadError as error:
+            if not dry_run:
+                _record_refusal(cur, error, policy)
+            raise
+        finally:
+            cur.close()
+
+
+def _record_refusal(cur, error: LoadError, policy: str) -> None:
+    """A refused load in ``load_history`` (its own transaction: the load's was rolled back), with why. A refusal
+    before the file was read (no report) or on a store that cannot be written is not recorded; the refusal itself
+    still reaches the user."""
+    report = getattr(error, "report", None)
+    if report is None:
+        return
+    reason = str(error).split(": ", 1)[-1]
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        merge.record(cur, report, policy, f"refused: {reason}"[:500])
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+
+
+#: the column whose value measures activity when the market is inferred (other tables: one per row)
+ACTIVITY = {"bars": "volume", "trades": "size", "fills": "qty"}
+
+
+def _layers(table: Table, source: Source, params: dict) -> tuple[str, list[str]]:
+    """SQL reading the source with every timestamp worked out (see ``timestamps``), and the ts columns."""
+    raw = [f"{expr} AS _raw_{name}" for name, expr in source.exprs.items() if name != "_row"]
+    if "symbol_const" in params:
+        raw.append("CAST($symbol_const AS VARCHAR) AS _raw_symbol")
+    if "_row" in source.exprs:
+        raw.append(f"{source.exprs['_row']} AS _row")
+    ts_cols = [c.name for c in table.columns if c.kind == "ts" and c.name in source.exprs]
+    sql = f"(SELECT {', '.join(raw)} FROM {source.from_sql})"
+    parts = [p for n in ts_cols for p in timestamps.parts_sql(n)]
+    if parts:
+        sql = f"(SELECT *, {', '.join(parts)} FROM {sql})"
+    return sql, ts_cols
+
+
+def _activity_histogram(cur, table: Table, layer1: str, params: dict) -> pd.DataFrame:
+    """Activity per symbol and minute (UTC when the time says its zone, wall clock when naive) for ``decide``."""
+    import pandas as pd  # here, not at import: the command line's start-up never needs pandas
+
+    t = table.time_column
+    columns = ["symbol", "naive", "minute", "weight", "rows"]
+    if t is None or f"_k_{t}" not in layer1 or "symbol" not in table.column_names:
+        return pd.DataFrame(columns=columns)
+    weight = "1.0"
+    if table.name in ACTIVITY and f"_raw_{ACTIVITY[table.name]}" in layer1:
+        w = f"TRY_CAST(_raw_{ACTIVITY[table.name]} AS DOUBLE)"
+        weight = f"CASE WHEN isfinite({w}) AND {w} > 0 THEN {w} ELSE 0 END"
+    minute = f"date_trunc('minute', CASE WHEN _k_{t} = 'naive' THEN _w_{t} ELSE {timestamps.known_utc_sql(t)} END)"
+    sql = (
+        f"SELECT symbol, naive, minute, sum(weight) AS weight, count(*) AS rows FROM ("
+        f"SELECT {raw_text('_raw_symbol')} AS symbol, _k_{t} = 'naive' AS naive, {minute} AS minute, "
+        f"{weight} AS weight FROM {layer1}) WHERE minute >= TIMESTAMP '{TIME_WINDOW[0]}' "
+        f"AND minute < TIMESTAMP '{TIME_WINDOW[1]}' AND symbol IS NOT NULL GROUP BY ALL"
+    )  # times outside the window are rejected: they say nothing of the market
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    frame = cur.execute(sql, used).df()
+    return frame if not frame.empty else pd.DataFrame(columns=columns)
+
+
+def _load(
+    cur,
+    table: Table,
+    source: Source,
+    source_name,
+    fmt,
+    symbol,
+    request: MarketRequest,
+    format_market,
+    skip_bad_rows,
+    dry_run,
+    step,
+    structural_rejects,
+    started,
+    policy,
+) -> LoadReport:
+    cur.execute("SET TimeZone = 'UTC'")
+    timestamps.create_macros(cur)
+    params = dict(source.params)
+    present = set(source.exprs) - {"_row"}
+    if symbol is not None and "symbol" not in present and "symbol" in table.column_names:
+        params["symbol_const"] = symbol
+    step(0.02, "reading the file")
+    try:
+        if source.prepare is not None:
+            source.prepare(cur)
+        layer1, ts_cols = _layers(table, source, params)
+        hist = _activity_histogram(cur, table, layer1, params)
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+
+    decision = decide(cur, hist, request, format_market, table.name)
+    params["naive_tz"] = decision.naive_zone or "UTC"
+    typed = []
+    outer = []
+    for col in table.columns:
+        name = col.name
+        if name in source.exprs or (name == "symbol" and "symbol_const" in params):
+            if col.kind == "ts":
+                typed += timestamps.final_sql(name)
+                typed += [f"_w_{name}", f"_raw_{name}"]
+                outer.append(
+                    f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}, "
+                    f"_why_{name}, _amb_{name}, _early_{name}, _late_{name}, _w_{name}"
+                )
+                continue
+            typed.append(f"{typed_sql(col, '_raw_' + name)} AS {name}")
+            if col.kind in ("symbol", "text", "tz"):
+                outer.append(f"{name}, NULL AS r_{name}")
+            else:
+                typed.append(f"_raw_{name}")
+                outer.append(f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}")
+        else:
+            outer.append(f"CAST({col.default_sql} AS {col.sql_type}) AS {name}, NULL AS r_{name}")
+    if "_row" in source.exprs:
+        typed.append("_row")
+        outer.append("_row")
+    layer2 = layer1
+    candidates = [c for n in ts_cols for c in timestamps.candidates_sql(n)]
+    if candidates:
+        layer2 = f"(SELECT *, {', '.join(candidates)} FROM {layer1})"
+    present_all = present | ({"symbol"} if "symbol_const" in params else set())
+    required_now = {c.name for c in table.columns if c.required} | ({"seq"} & present)
+    checks = row_checks(table, present_all, required_now)
+
+    # one pass flags the bad rows; the reasons are worked out afterwards for the flagged rows only
+    def flag(col: str, cond: str) -> str:  # a required column is bad when NULL, whatever the reason
+        return f"{col} IS NULL" if col in required_now and cond.startswith(f"{col} IS NULL AND r_{col}") else cond
+
+    flags = dict.fromkeys(flag(col, cond) for col, cond, _ in checks)  # ordered, without repeats
+    bad_any = f"coalesce({' OR '.join(f'({c})' for c in flags)}, false)" if flags else "false"
+    try:
+        used = {k: v for k, v in params.items() if f"${k}" in layer2 or f"${k}" in source.from_sql}
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad FROM "
+            f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))",
+            used,
+        )
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+    step(0.45, "checking every row")
+    early = list(source.early_rejects)
+    structural_lines = structural_problems = 0
+    if structural_rejects:  # lines DuckDB's reader dropped: counted in SQL, the first ones listed
+        structural_lines, structural_problems = cur.execute(
+            "SELECT count(DISTINCT line), count(*) FROM _optexec_rej"
+        ).fetchone()
+        rows = cur.execute(
+            "SELECT line, column_name, error_type, error_message FROM _optexec_rej ORDER BY line LIMIT $n",
+            {"n": MAX_REJECTS_LISTED},
+        ).fetchall()
+        for ln, colname, etype, message in rows:
+            position = int(colname[1:]) if colname and colname[1:].isdigit() else None
+            label = (
+                source.file_columns[position] if position is not None and position < len(source.file_columns) else ""
+            )
+            early.append(Reject(int(ln), label, f"{str(etype).lower()}: {message}"))
+    _number_lines(
+        cur, source.line_sql, "SELECT line FROM _optexec_rej" if structural_rejects else None, source.first_line
+    )
+    try:
+        _resolve_repeated_hour(cur, table, ts_cols, bad_any)
+    except duckdb.Error as exc:
+        raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+    n_staged, n_bad = cur.execute("SELECT count(*), count(*) FILTER (WHERE _bad) FROM _stage").fetchone()
+    step(0.5, "checking for duplicate keys")
+    n_dups, key = _duplicates(cur, table, present)
+    # every problem stays in DuckDB: counted there, and only the first ones come to Python
+    problems_sql = [
+        f"SELECT _line AS line, '{col}' AS col, {msg} AS reason FROM _stage WHERE _bad AND coalesce({cond}, false)"
+        for col, cond, msg in checks
+    ]
+    repeat = f"'repeats the key ({', '.join(key)}) of line ' || first_line || '; the first is kept'"
+    problems_sql.append(f"SELECT line, '{key[-1]}' AS col, {repeat} AS reason FROM _dups")
+    union_sql = " UNION ALL ".join(problems_sql)
+    n_problem_lines, n_problems = (0, 0)
+    listed = []
+    if n_bad or n_dups:
+        n_problem_lines, n_problems = cur.execute(
+            f"SELECT count(DISTINCT line), count(*) FROM ({union_sql})"
+        ).fetchone()
+        listed = cur.execute(
+            f"SELECT * FROM ({union_sql}) ORDER BY line, col LIMIT $n", {"n": MAX_REJECTS_LISTED}
+        ).fetchall()
+    rejects = early + [Reject(int(ln), source.labels.get(col, col), reason) for ln, col, reason in listed]
+    rejects.sort(key=lambda r: (r.line, r.column))
+    other_lines = len({r.line for r in source.early_rejects})
+    n_rejected = int(n_problem_lines) + int(structural_lines) + other_lines
+    n_problems_all = int(n_problems) + int(structural_problems) + len(source.early_rejects)
+    skipped_rows = int(structural_lines)
+    good = "NOT _bad" + (" AND _line NOT IN (SELECT line FROM _dups)" if n_dups else "")
+    step(0.55, "checking the time order")
+    warnings = _order_warnings(cur, table, good)
+    if table.name == "instruments":
+        warnings += _instrument_warnings(cur, present)
+    if symbol is not None and "symbol" in present and "symbol" in table.column_names:
+        warnings.append("the file has its own symbol column; --symbol was not used")
+    symbols = ()
+    if "symbol" in table.column_names:
+        symbols = tuple(
+            r[0] for r in cur.execute(f"SELECT DISTINCT symbol FROM _stage WHERE {good} ORDER BY 1").fetchall()
+        )
+    report = LoadReport(
+        table=table.name,
+        source=source_name,
+        format=fmt,
+        columns={**source.labels, **({"symbol": "--symbol"} if "symbol_const" in params else {})},
+        rows_read=int(n_staged) + skipped_rows,
+        rows_rejected=n_rejected,
+        problems=n_problems_all,
+        rejects=tuple(rejects[:MAX_REJECTS_LISTED]),
+        warnings=tuple(warnings),
+        symbols=symbols,
+        markets=tuple(n for n in decision.notes if set(n.symbols) & set(symbols)),
+        time_zone_note=decision.zone_sentence,
+        on_conflict=policy,
+        **_place_counts(cur, table, decision, good),
+    )
+    if n_staged + skipped_rows == 0:
+        raise LoadError(f"{source_name} holds no data rows", report)
+    if rejects and not skip_bad_rows:
+        first = rejects[0]
+        where = f"line {first.line}" + (f", column {first.column}" if first.column else "")
+        raise LoadError(
+            f"{source_name}: {n_rejected} of {report.rows_read} rows are bad (first: {where}: {first.reason}); "
+            "nothing was loaded (use --skip-bad-rows to load the good rows)",
+            report,
+        )
+    step(0.58, "comparing with the stored rows")
+    merge.stage_incoming(cur, table, present_all, good)
+    comparison = merge.compare(cur, table, present_all, policy, _may_conflict(cur, table, symbols))
+    report = LoadReport(
+        **{
+            **report.__dict__,
+            "rows_conflicting": comparison.conflicting,
+            "conflicts": comparison.conflicts,
+            "changes": comparison.changes,
+            "rows_already_present": comparison.same,
+            "warnings": report.warnings + comparison.notes,
+        }
+    )
+    if comparison.conflicting and policy == "refuse" and not dry_run:
+        raise LoadError(merge.refusal(source_name, comparison), report)
+    step(0.6, "writing to the store")
+    cur.begin()
+    try:
+        new, replaced, kept = merge.write(cur, comparison)
+        if table.name != "instruments":
+            _register_instruments(cur, decision, symbols)
+        report = LoadReport(
+            **{
+                **report.__dict__,
+                "rows_loaded": 0 if dry_run else new + (replaced if not comparison.seqless else 0),
+                "rows_replaced": 0 if dry_run else replaced,
+                "rows_kept": kept,
+                "rows_new_prints": comparison.new_prints,
+                "committed": not dry_run,
+                "seconds": time.perf_counter() - started,
+            }
+        )
+        if not dry_run:
+            merge.record(cur, report, policy)
+        step(0.9, "committing")
+        if dry_run:
+            cur.rollback()
+        else:
+            cur.commit()
+    except BaseException as exc:
+        try:
+            cur.rollback()
+        except duckdb.Error:
+            pass  # the failed statement already ended the transaction
+        if isinstance(exc, duckdb.Error):
+            raise LoadError(
+                f"the store refused {source_name}: {str(exc).splitlines()[0]}; nothing was loaded"
+            ) from None
+        raise
+    finally:
+        cur.execute(
+            "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _incoming; "
+            "DROP TABLE IF EXISTS _match; DROP TABLE IF EXISTS _groups"
+        )
+    step(1.0, "done")
+    return report
+
+
+def _number_lines(cur, line_sql: str, skipped_sql: str | None, first_line: int) -> None:
+    """Give every staged row its line in the file, ``_line``: the reader's row number, moved past the lines
+    DuckDB's CSV reader dropped (``skipped_sql`` selects their ``line``; they are reported with their own lines)."""
+    cur.execute("ALTER TABLE _stage ADD COLUMN _line BIGINT")
+    cur.execute(f"UPDATE _stage SET _line = {line_sql}")
+    if skipped_sql is None:
+        return
+    # the j-th dropped line (from 0) has (its index - j) kept rows before it; a kept row moves down by the number
+    # of dropped lines whose count of kept rows before them is at most its own index
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _skip AS SELECT before, max(n) AS n FROM (SELECT line - $first - "
+        "(row_number() OVER (ORDER BY line) - 1) AS before, row_number() OVER (ORDER BY line) AS n "
+        f"FROM (SELECT DISTINCT line FROM ({skipped_sql}))) GROUP BY before",
+        {"first": int(first_line)},
+    )
+    cur.execute(
+        "UPDATE _stage SET _line = _stage._line + j.n FROM (SELECT s.rowid AS rid, k.n FROM _stage s "
+        f"ASOF JOIN _skip k ON s._line - {int(first_line)} >= k.before) j WHERE _stage.rowid = j.rid"
+    )
+    cur.execute("DROP TABLE _skip")
+
+
+def _duplicates(cur, table: Table, present: set[str]) -> tuple[int, list[str]]:
+    """Rows repeating the key of an earlier good row of the file, in ``_dups(line, first_line)``: their number and
+    the key's columns.
+
+    The first occurrence (lowest line) is kept. A file without seq numbers its prints from their order, so its rows
+    cannot collide. Everything stays in DuckDB (a file of a million identical rows costs no Python memory).
+    """
+    key = list(table.key)
+    cur.execute("CREATE OR REPLACE TEMP TABLE _dups (line BIGINT, first_line BIGINT)")
+    if "seq" in key and "seq" not in present:
+        return 0, key
+    key_sql = ", ".join(key)
+    cur.execute(
+        f"INSERT INTO _dups WITH s AS (SELECT _line, {key_sql} FROM _stage WHERE NOT _bad), "
+        f"d AS (SELECT {key_sql}, min(_line) AS first_line FROM s GROUP BY ALL HAVING count(*) > 1) "
+        f"SELECT s._line, d.first_line FROM s JOIN d USING ({key_sql}) WHERE s._line > d.first_line"
+    )
+    (n,) = cur.execute("SELECT count(*) FROM _dups").fetchone()
+    return int(n), key
+
+
+def _resolve_repeated_hour(cur, table: Table, ts_cols: list[str], bad_any: str) -> None:
+    """Ambiguous wall times held exactly twice by a symbol: the first (file order) is the earlier instant.
+
+    See ``timestamps``: any other ambiguous time stays rejected with its reason.
+    """
+    group = "symbol, " if "symbol" in table.column_names else ""
+    for n in ts_cols:
+        (count_amb,) = cur.execute(f"SELECT count(*) FROM _stage WHERE _amb_{n}").fetchone()
+        if not count_amb:
+            continue
+        cur.execute(
+            f"UPDATE _stage SET {n} = CASE WHEN x.k = 1 THEN _early_{n} ELSE _late_{n} END, _why_{n} = NULL, "
+            f"r_{n} = NULL FROM (SELECT rowid AS rid, row_number() OVER (PARTITION BY {group}_w_{n} ORDER BY _line) "
+            f"AS k, count(*) OVER (PARTITION BY {group}_w_{n}) AS n FROM _stage WHERE _amb_{n}) x "
+            "WHERE _stage.rowid = x.rid AND x.n = 2"
+        )
+        cur.execute(f"UPDATE _stage SET _bad = ({bad_any}) WHERE _amb_{n}")
+
+
+def _instrument_warnings(cur, present: set[str]) -> list[str]:
+    """New instruments of a file without a time zone or a session: named, with what is used until they are set.
+
+    A symbol already stored keeps its stored market for what the file leaves empty.
+    """
+    zone = "UTC" if "time_zone" in present else "America/New_York"
+    rows = cur.execute(
+        "SELECT symbol FROM _stage WHERE NOT _bad AND (time_zone IS NULL OR session_open IS NULL "
+        "OR session_close IS NULL) AND symbol NOT IN (SELECT symbol FROM instruments) ORDER BY symbol"
+    ).fetchall()
+    if not rows:
+        return []
+    names = ", ".join(r[0] for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    text = (
+        f"{len(rows)} instruments have no time zone or regular session in the file ({names}): until they are set "
+        f"(python -m optexec db market SYMBOL --calendar CODE) they use {zone} for a missing time zone and "
+        "09:30–16:00 for a missing session"
+    )
+    return [text]
+
+
+def _register_instruments(cur, decision: Decision, symbols) -> None:
+    """Insert the new symbols of a load into instruments with their market and where it came from."""
+    rows = [
+        (s, "USD", m.time_zone, m.calendar, m.open_local, m.close_local, source)
+        for s, (m, source) in decision.markets.items()
+        if s in symbols and source != STORED
+    ]
+    if rows:
+        cur.executemany(
+            "INSERT INTO instruments (symbol, currency, time_zone, calendar, session_open, session_close, "
+            "market_source) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+
+def _place_counts(cur, table: Table, decision: Decision, good: str) -> dict[str, Any]:
+    """The report's counts of good rows in, outside the regular session and on days outside the calendar."""
+    if table.time_column != "ts" or "symbol" not in table.column_names or not decision.markets:
+        return {}
+    frame = cur.execute(
+        f"SELECT symbol, date_trunc('minute', ts) AS minute, count(*) AS rows FROM _stage "
+        f"WHERE {good} AND ts IS NOT NULL GROUP BY ALL"
+    ).df()
+    counts = place_counts(frame, decision.markets)
+    return {
+        "rows_in_session": counts["regular"],
+        "rows_outside_session": counts["outside"],
+        "rows_off_calendar": counts["off_day"],
+    }
+
+
+def _may_conflict(cur, table: Table, symbols: tuple[str, ...]) -> bool:
+    """Whether a staged row can share its key with a stored row (if not, a plain INSERT is faster).
+
+    Loads are serialised per database (``write_lock``) and other processes cannot hold the file,
+    so nothing can be inserted between this check and the insert.
+    """
+    if cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table.name} LIMIT 1)").fetchone()[0] == 0:
+        return False
+    if table.time_column != "ts" or "symbol" not in table.key:
+        return True
+    (overlap,) = cur.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {table.name} WHERE symbol IN (SELECT unnest($symbols)) "
+        "AND ts BETWEEN (SELECT min(ts) FROM _stage) AND (SELECT max(ts) FROM _stage) LIMIT 1)",
+        {"symbols": list(symbols)},
+    ).fetchone()
+    return overlap > 0
+
+
+def _order_warnings(cur, table: Table, good: str) -> list[str]:
+    """Warn when a good row's time is earlier than the previous good row's (in file order) of its symbol or order."""
+    group = "order_id" if table.name == "fills" else "symbol"
+    if table.time_column != "ts" or group not in table.column_names:
+        return []
+    count, first = cur.execute(
+        f"SELECT count(*), min(_line) FROM (SELECT _line, ts, lag(ts) OVER (PARTITION BY {group} ORDER BY _line) "
+        f"AS previous FROM _stage WHERE {good}) WHERE ts < previous"
+    ).fetchone()
+    if not count:
+        return []
+    return [f"{count} rows have a timestamp earlier than the row before them (first at line {first}); loaded anyway"]
