@@ -2,7 +2,7 @@
 
 A synthetic basket of M orders (random prices, volatilities, spreads, ADVs; sizes 0.1–10% of ADV; buys and sells)
 given as a table with its market columns, and a 3-factor correlation matrix. Times, best of R runs: parsing the
-table, resolving the markets, the joint multi-asset AC solve alone (optexec.basket.solve), the whole plan
+table, resolving the markets, the joint multi-asset AC solve alone (optexec.baskets.solve), the whole plan
 (joint_ac + independent_ac + twap: schedules, per-order costs under each symbol's model, the basket risk), and the
 frontier; beside them a bare numpy reference: one eigen-decomposition of the M x M matrix and the holdings product.
 
@@ -17,12 +17,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from optexec.basket import solve
-from optexec.basket.correlation import Correlation
-from optexec.basket.input import parse_basket
-from optexec.basket.markets import resolve
-from optexec.basket.plan import frontier, plan_orders
-from optexec.basket.risk import covariance
+from optexec.baskets import solve
+from optexec.baskets.correlation import Correlation
+from optexec.baskets.input import parse_basket
+from optexec.baskets.markets import resolve
+from optexec.baskets.plan import frontier, plan_orders
+from optexec.baskets.risk import covariance
 
 
 def synthetic(orders: int, seed: int = 0, staggered: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
@@ -99,7 +99,7 @@ def main() -> None:
     rows = [
         ("parse the table (per-cell checks)", t_parse),
         ("resolve markets and shares", t_resolve),
-        ("joint_ac solve alone (optexec.basket.solve)", t_solve),
+        ("joint_ac solve alone (optexec.baskets.solve)", t_solve),
         ("numpy reference: one eigh + holdings product", t_reference),
         ("plan: joint_ac + independent_ac + twap, costs and risk", t_plan),
         ("costs, risk and joint_ac: parse + resolve + plan", t_parse + t_resolve + t_plan),

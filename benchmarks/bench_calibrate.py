@@ -1,7 +1,7 @@
 """Benchmark: a full calibration of one symbol over 250 days of one-minute bars (target: under 2 s).
 
 Generates 250 trading days of the synthetic SYN-LARGE (bars, trades, quotes; the generator of the bundled
-sample) into a temporary DuckDB file, then times ``optexec.calibrate.calibrate`` and prints a table.
+sample) into a temporary DuckDB file, then times ``optexec.calibration.calibrate`` and prints a table.
 Run: ``python -m benchmarks.bench_calibrate [--days 250] [--repeat 3]``.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.store import db, synthetic
 
 

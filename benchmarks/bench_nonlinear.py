@@ -1,4 +1,4 @@
-"""Benchmark the static nonlinear-impact allocator (MATH.md section 6): water-filling, SLSQP, differential evolution.
+"""Benchmark the static nonlinear-impact allocator (docs/MATH.md §6): water-filling, SLSQP, differential evolution.
 
 N = 390 one-minute slices, random instances (market, order size, the market's cost model and power exponent,
 child-order cap): the allocator's per-slice costs are the market model's separable parts. Prints one
@@ -45,7 +45,7 @@ def random_instance(rng: np.random.Generator, index: int, risk: bool = False):
     params = NonlinearParams(
         max_participation=0.1,
         max_child_order_shares=child,
-        # with risk: AC urgency kappa T in [1, 4], lambda = kappa^2 eta / sigma^2 (MATH.md section 2, eq 19)
+        # with risk: AC urgency kappa T in [1, 4], lambda = kappa^2 eta / sigma^2 (docs/MATH.md section 2, eq 19)
         risk_aversion_per_usd=float(rng.uniform(1, 4)) ** 2
         * market.eta_usd_day_per_share2
         / market.sigma_usd_per_sqrt_day**2

@@ -26,10 +26,10 @@ from optexec.models import MarketParams, Order
 if TYPE_CHECKING:
     import pandas as pd
 
-    from optexec.basket.plan import BasketPlan
-    from optexec.calibrate.run import Calibration
+    from optexec.baskets.plan import BasketPlan
+    from optexec.calibration.run import Calibration
+    from optexec.monte_carlo import SimulationResult
     from optexec.planning import Plan
-    from optexec.simulate import SimulationResult
 
 __all__ = ["basket", "calibrate", "market_params", "plan", "simulate"]
 
@@ -161,7 +161,7 @@ def simulate(
     **settings: Any,
 ) -> SimulationResult:
     """Monte Carlo cost distribution of every (or the named) strategy on the same market paths, charged by the
-    market's one cost model (``optexec.simulate.simulate``).
+    market's one cost model (``optexec.monte_carlo.simulate``).
 
     Parameters
     ----------
@@ -174,8 +174,8 @@ def simulate(
     SimulationResult : ``summary()`` (statistics per strategy), ``to_frame()`` (cost per path), ``to_json()``.
     """
     from optexec import model_card
-    from optexec.simulate import SimulationConfig
-    from optexec.simulate import simulate as run
+    from optexec.monte_carlo import SimulationConfig
+    from optexec.monte_carlo import simulate as run
 
     if market is None:
         market = _stored(order.symbol, cost_model, db)[0]
@@ -208,7 +208,7 @@ def calibrate(
     -------
     Calibration : ``summary()`` (the chosen parameters with units), ``to_frame()``, ``to_json()``.
     """
-    from optexec.calibrate import run
+    from optexec.calibration import run
     from optexec.store import db as store
 
     with store.writing(db) if save else store.reading(db) as con:
@@ -245,9 +245,9 @@ def basket(
     -------
     BasketPlan : ``summary()`` (strategies), ``to_frame()`` (orders), ``to_json()``.
     """
-    from optexec.basket import correlation as correlations
-    from optexec.basket.input import parse_basket
-    from optexec.basket.plan import plan_basket
+    from optexec.baskets import correlation as correlations
+    from optexec.baskets.input import parse_basket
+    from optexec.baskets.plan import plan_basket
     from optexec.constants import DEFAULT_MAX_PARTICIPATION
     from optexec.store import db as store
 

@@ -1,6 +1,6 @@
 """Where a symbol's default market parameters come from, for the app and the command line.
 
-In order: the symbol's latest accepted calibration in the store (optexec.calibrate), else, for the bundled
+In order: the symbol's latest accepted calibration in the store (optexec.calibration), else, for the bundled
 synthetic symbols, the parameters planted by the sample generator (optexec/sample_data/planted_params.json).
 A calibration's MarketParams carry every fitted parameter with its stderr and source (``MarketParams.sources``), and
 ``multiscale_settings`` gives the multiscale strategy's settings fitted by the run.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from optexec.calibrate import StoredCalibration, latest_calibration
-from optexec.calibrate.market_model import multiscale_settings
-from optexec.calibrate.run import load_run
+from optexec.calibration import StoredCalibration, latest_calibration
+from optexec.calibration.market_model import multiscale_settings
+from optexec.calibration.run import load_run
 from optexec.models import MarketParams
 from optexec.store import db, sample
 

@@ -3,7 +3,7 @@
 Frozen dataclasses with units in the field names. Validation happens on construction and
 raises ``ValueError`` with a message a trader can act on (DESIGN.md section 3).
 
-Conventions (MATH.md section 2 and 8):
+Conventions (docs/MATH.md section 2 and 8):
 - time is in trading days; one trading day is ``MarketParams.session_minutes`` minutes;
 - holdings are the shares still to trade (positive for buys and sells alike): ``holdings[0]``
   is the order size and ``holdings[-1]`` is 0;
@@ -150,12 +150,12 @@ class Order:
 
     @property
     def side_sign(self) -> int:
-        """+1 for a buy, -1 for a sell (MATH.md section 8)."""
+        """+1 for a buy, -1 for a sell (docs/MATH.md section 8)."""
         return 1 if self.side == "buy" else -1
 
     @property
     def slice_days(self) -> float:
-        """Length tau of one slice in trading days (MATH.md section 2)."""
+        """Length tau of one slice in trading days (docs/MATH.md section 2)."""
         return self.horizon_days / self.slices
 
     @cached_property
@@ -205,7 +205,7 @@ class ParameterSource:
 
 @dataclass(frozen=True)
 class MarketParams:
-    """Market and impact parameters of one instrument, in Almgren–Chriss units (MATH.md section 2).
+    """Market and impact parameters of one instrument, in Almgren–Chriss units (docs/MATH.md section 2).
 
     Attributes
     ----------
@@ -300,7 +300,7 @@ class MarketParams:
 
     @property
     def half_spread_usd(self) -> float:
-        """Fixed cost per share epsilon = half the bid–ask spread (MATH.md section 7)."""
+        """Fixed cost per share epsilon = half the bid–ask spread (docs/MATH.md section 7)."""
         return 0.5 * self.spread_usd
 
     @property
@@ -327,7 +327,7 @@ class MarketParams:
         adv_shares: float,
         **kwargs: Any,
     ) -> MarketParams:
-        """Impact coefficients from the Almgren–Chriss rules of thumb (MATH.md section 7).
+        """Impact coefficients from the Almgren–Chriss rules of thumb (docs/MATH.md section 7).
 
         eta = spread / (1% of ADV), gamma = spread / (10% of ADV).
         """

@@ -2,8 +2,8 @@
 
 The parameter can be any Order or MarketParams field, the order size as a fraction of ADV
 (``order_fraction_of_adv``), or any strategy setting of the registry (risk aversion, participation, ...).
-Costs are the closed forms of optexec.costs (MATH.md sections 2 and 8) of each strategy's schedule, or, with
-``simulation``, Monte Carlo estimates (optexec.simulate) in which feedback policies react to every path and
+Costs are the closed forms of optexec.costs (docs/MATH.md sections 2 and 8) of each strategy's schedule, or, with
+``simulation``, Monte Carlo estimates (optexec.monte_carlo) in which feedback policies react to every path and
 the impact model can be nonlinear or transient; every point then uses the same seed (common random numbers).
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from optexec.models import MarketParams, Order
+from optexec.monte_carlo import SimulationConfig, simulate
 from optexec.planning import make_plan
-from optexec.simulate import SimulationConfig, simulate
 from optexec.strategies import registry
 
 ORDER_FRACTION_OF_ADV = "order_fraction_of_adv"

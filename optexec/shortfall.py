@@ -1,4 +1,4 @@
-"""Implementation shortfall of an executed order and its decomposition (Perold 1988; MATH.md section 8)."""
+"""Implementation shortfall of an executed order and its decomposition (Perold 1988; docs/MATH.md section 8)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def implementation_shortfall(
     end_price_usd: float,
     fees_usd: float = 0.0,
 ) -> Shortfall:
-    """Decompose IS for side s (+1 buy, -1 sell) (MATH.md section 8).
+    """Decompose IS for side s (+1 buy, -1 sell) (docs/MATH.md section 8).
 
     delay = s Q_f (P_a - P_d); trading = s sum q_i (p_i - P_a); opportunity = s (Q - Q_f)(P_end - P_d).
     """

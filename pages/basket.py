@@ -5,9 +5,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from optexec.basket import spreadsheet, storage
-from optexec.basket.input import BasketError, read_table
-from optexec.basket.plan import DEFAULT_STRATEGIES, JOINT
+from optexec.baskets import spreadsheet, storage
+from optexec.baskets.input import BasketError, read_table
+from optexec.baskets.plan import DEFAULT_STRATEGIES, JOINT
 from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.store import db
 from optexec.ui import basket_view, formats

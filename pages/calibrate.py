@@ -1,14 +1,14 @@
 """Calibrate page: estimate a symbol's parameters from the store, inspect the fits, accept them (issue 4).
 
-A thin page: every computation is in optexec.calibrate; this file reads widgets and draws.
+A thin page: every computation is in optexec.calibration; this file reads widgets and draws.
 """
 
 import datetime as dt
 
 import streamlit as st
 
-from optexec.calibrate import data as cal_data
-from optexec.calibrate import run
+from optexec.calibration import data as cal_data
+from optexec.calibration import run
 from optexec.store import db
 from optexec.ui import calibration_figures as figures
 from optexec.ui import formats

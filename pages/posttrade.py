@@ -1,11 +1,11 @@
 """Post-trade page: fills against the pre-trade estimate, the cost decomposition, the recalibration (issue 4).
 
-A thin page: every computation is in optexec.calibrate; this file reads widgets and draws.
+A thin page: every computation is in optexec.calibration; this file reads widgets and draws.
 """
 
 import streamlit as st
 
-from optexec.calibrate import posttrade, run
+from optexec.calibration import posttrade, run
 from optexec.store import db
 from optexec.ui import calibration_figures as figures
 from optexec.ui import formats

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from optexec.models import MarketParams
+from optexec.monte_carlo import SimulationConfig
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, setting_sweep_ranges, sweep
-from optexec.simulate import SimulationConfig
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.plan_view import cached_sweep
@@ -91,9 +91,9 @@ def sweep_view(ticket: Ticket) -> None:
     st.caption(
         formats.markdown_safe(
             (
-                "Monte Carlo means, std and 95% VaR of the shortfall (optexec.simulate); "
+                "Monte Carlo means, std and 95% VaR of the shortfall (optexec.monte_carlo); "
                 if simulated
-                else "Closed-form linear-impact costs of each strategy's schedule (MATH.md §2, §8); "
+                else "Closed-form linear-impact costs of each strategy's schedule (docs/MATH.md §2, §8); "
             )
             + "every other input as in the sidebar ticket; "
             f"bps of each point's arrival notional (now {formats.usd(order.shares * market.price_usd)})."

@@ -5,7 +5,7 @@ import streamlit as st
 
 from optexec import report
 from optexec.market import cost_model
-from optexec.simulate import SimulationConfig, simulate
+from optexec.monte_carlo import SimulationConfig, simulate
 from optexec.simulation.market import LiquidityRegimes, MarketModel
 from optexec.ui import formats, links
 from optexec.ui import simulation_figures as figures
@@ -149,7 +149,7 @@ st.dataframe(
     },  # fmt: skip
 )
 st.caption(
-    "Implementation shortfall per path against the arrival price (MATH.md §8); VaR/CVaR at 95% are the 95th "
+    "Implementation shortfall per path against the arrival price (docs/MATH.md §8); VaR/CVaR at 95% are the 95th "
     "percentile and the mean beyond it; bps of the arrival notional."
 )
 

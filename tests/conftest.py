@@ -1,4 +1,4 @@
-"""Shared fixtures: a private sample database, and the Almgren–Chriss Table 1 example (MATH.md section 2)."""
+"""Shared fixtures: a private sample database, and the Almgren–Chriss Table 1 example (docs/MATH.md section 2)."""
 
 import os
 from pathlib import Path
@@ -12,7 +12,7 @@ from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS
 
 @pytest.fixture
 def table1_order() -> Order:
-    """Sell 10^6 shares over 5 days in 5 slices (MATH.md section 2, Table 1)."""
+    """Sell 10^6 shares over 5 days in 5 slices (docs/MATH.md section 2, Table 1)."""
     return Order("DEMO", "sell", 1e6, 5.0, 5)
 
 

@@ -1,4 +1,4 @@
-"""Almgren–Chriss: MATH.md section 9 T4, limits and a direct numerical minimisation."""
+"""Almgren–Chriss: docs/MATH.md section 9 T4, limits and a direct numerical minimisation."""
 
 import math
 
@@ -24,7 +24,7 @@ LAMBDA = 1e-6
 
 
 def test_t4_table1_values(table1_order, table1_market):
-    """MATH.md section 9 T4, relative tolerance 1e-8 (values given to the digits printed there)."""
+    """docs/MATH.md section 9 T4, relative tolerance 1e-8 (values given to the digits printed there)."""
     assert eta_tilde(table1_order, table1_market) == pytest.approx(2.375e-6, rel=1e-12)
     kappa = kappa_discrete(table1_order, table1_market, LAMBDA)
     assert kappa == pytest.approx(0.607076, rel=1e-6)
@@ -45,14 +45,14 @@ def test_t4_table1_values(table1_order, table1_market):
 
 
 def test_table1_static_holding_with_drift(table1_order, table1_market):
-    """x_bar = alpha / (2 lambda sigma^2) = 11,080 shares for alpha = 0.02 (MATH.md section 2, eq 25)."""
+    """x_bar = alpha / (2 lambda sigma^2) = 11,080 shares for alpha = 0.02 (docs/MATH.md section 2, eq 25)."""
     market = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, drift_usd_per_day=0.02)
     assert static_holding_shares(table1_order, market, LAMBDA) == pytest.approx(11_080.33, abs=0.01)
 
 
 @pytest.mark.parametrize("lam", [0.0, 1e-9, 1e-7, 1e-6, 1e-5, 1e-3])
 def test_closed_form_equals_sums(table1_market, lam):
-    """Eq 20 closed-form E and V equal the sums over the schedule (MATH.md section 2)."""
+    """Eq 20 closed-form E and V equal the sums over the schedule (docs/MATH.md section 2)."""
     for order in (Order("DEMO", "sell", 1e6, 5.0, 5), Order("DEMO", "buy", 2e5, 1.0, 390)):
         expected, variance = almgren_chriss.ac_closed_form(order, table1_market, lam)
         cost = costs.estimate(ac_discrete(order, table1_market, ACParams(lam, max_participation=1.0)), table1_market)
@@ -131,7 +131,7 @@ def test_continuous_converges_to_discrete(table1_market):
         )
     )
     assert gap < 1e-3 * order.shares
-    # E and V of the continuous trajectory (MATH.md section 8 integrals)
+    # E and V of the continuous trajectory (docs/MATH.md section 8 integrals)
     market = table1_market
     kappa = math.sqrt(LAMBDA * market.sigma_usd_per_sqrt_day**2 / market.eta_usd_day_per_share2)
     X, T = order.shares, order.horizon_days

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import subprocess
 import sys
@@ -31,9 +32,8 @@ def _cli_json(argv, capsys) -> dict:
 def test_the_top_level_names_are_the_api_and_its_types():
     for name in ("plan", "simulate", "calibrate", "basket", "market_params", "Order", "MarketParams", "Plan"):
         assert name in dir(optexec)
-    import optexec.basket.plan  # noqa: F401  (a submodule of the same name must not hide the function)
-    import optexec.calibrate.run  # noqa: F401
-    import optexec.simulate  # noqa: F401
+    for module in ("optexec.baskets.plan", "optexec.calibration.run", "optexec.monte_carlo"):
+        importlib.import_module(module)  # a submodule must not hide a function of the same name
 
     assert callable(optexec.plan) and optexec.plan is optexec.api.plan
     assert optexec.simulate is optexec.api.simulate, "optexec.simulate is the module, not the API function"

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optexec.basket import correlation
-from optexec.basket.input import BasketError, parse_basket
-from optexec.basket.markets import resolve
+from optexec.baskets import correlation
+from optexec.baskets.input import BasketError, parse_basket
+from optexec.baskets.markets import resolve
 
 GOOD = """symbol,side,shares,notional_usd,pct_adv,sector,horizon_days,price,sigma,spread,adv
 AAA,buy,1000,,,tech,,10,0.2,0.01,1e6

@@ -53,8 +53,8 @@ def test_a_bad_cell_shows_its_line_and_column_until_the_bad_rows_are_dropped():
 
 
 def test_the_basket_report_is_self_contained_html():
-    from optexec.basket.input import parse_basket
-    from optexec.basket.plan import plan_basket
+    from optexec.baskets.input import parse_basket
+    from optexec.baskets.plan import plan_basket
     from optexec.store import db
     from optexec.ui import basket_view
 
@@ -122,10 +122,10 @@ def test_slices_too_long_for_the_impact_show_which_order_and_fall_back_to_what_p
 
 
 def test_a_link_saved_with_an_uploaded_correlation_reopens_with_that_matrix_and_says_so():
-    from optexec.basket import storage
-    from optexec.basket.correlation import from_file
-    from optexec.basket.input import parse_basket
-    from optexec.basket.plan import plan_basket
+    from optexec.baskets import storage
+    from optexec.baskets.correlation import from_file
+    from optexec.baskets.input import parse_basket
+    from optexec.baskets.plan import plan_basket
     from optexec.store import db
     from optexec.ui import basket_view, formats
 

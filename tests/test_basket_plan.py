@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from optexec import cli, costs
-from optexec.basket import solve
-from optexec.basket.input import parse_basket
-from optexec.basket.plan import INDEPENDENT, JOINT, TWAP, frontier, plan_basket, plan_orders
+from optexec.baskets import solve
+from optexec.baskets.input import parse_basket
+from optexec.baskets.plan import INDEPENDENT, JOINT, TWAP, frontier, plan_basket, plan_orders
 from optexec.store import db
 
 SAMPLE_BASKET = """symbol,side,shares,notional_usd,pct_adv,sector,horizon_days
@@ -243,7 +243,7 @@ def test_a_basket_on_real_lean_symbols(tmp_path):
     correlation of the store's daily closes equals the one of LEAN's own daily files before shrinkage, the
     shrinkage moves 5 common returns a good part of the way to the average, and a buy of SPY against sells of the others
     is less risky with the correlation than without."""
-    from optexec.calibrate import run
+    from optexec.calibration import run
     from optexec.store.loading import load_file
 
     con = db.open_database(tmp_path / "lean.duckdb")
@@ -264,7 +264,7 @@ def test_a_basket_on_real_lean_symbols(tmp_path):
                         load_file(con, LEAN / "minute" / ticker / f"{day}_quote.zip", symbol=symbol,
                                   skip_bad_rows=True)  # fmt: skip
             run.save(con, run.calibrate(con, symbol), accept=True, insist=True)
-        from optexec.basket import correlation
+        from optexec.baskets import correlation
 
         symbols = [t.upper() for t in LEAN_SYMBOLS]
         returns, windows = correlation.daily_returns(con, symbols)

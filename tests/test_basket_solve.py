@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 from optexec import costs
-from optexec.basket import solve
-from optexec.basket.correlation import Correlation
-from optexec.basket.input import BasketRow
-from optexec.basket.markets import OrderMarket
-from optexec.basket.plan import INDEPENDENT, JOINT, TWAP, plan_orders
-from optexec.basket.risk import basket_risk, covariance
+from optexec.baskets import solve
+from optexec.baskets.correlation import Correlation
+from optexec.baskets.input import BasketRow
+from optexec.baskets.markets import OrderMarket
+from optexec.baskets.plan import INDEPENDENT, JOINT, TWAP, plan_orders
+from optexec.baskets.risk import basket_risk, covariance
 from optexec.models import MarketParams, Order
 from optexec.strategies.almgren_chriss import ACParams, ac_discrete
 

@@ -11,10 +11,10 @@ import zipfile
 import duckdb
 import pytest
 
-from optexec.basket import storage
-from optexec.basket.input import parse_basket
-from optexec.basket.plan import plan_basket
-from optexec.basket.spreadsheet import basket_xlsx, header
+from optexec.baskets import storage
+from optexec.baskets.input import parse_basket
+from optexec.baskets.plan import plan_basket
+from optexec.baskets.spreadsheet import basket_xlsx, header
 from optexec.store import db
 from optexec.ui import basket_view
 
@@ -125,7 +125,7 @@ CORRELATION = (
 
 
 def test_an_uploaded_correlation_is_saved_with_the_basket_and_reopening_it_gives_the_same_std_and_var(store):
-    from optexec.basket.correlation import from_file
+    from optexec.baskets.correlation import from_file
 
     table = basket_view.EXAMPLE.copy()
     basket = parse_basket(table)

@@ -50,7 +50,7 @@ def test_rules_of_thumb_fill_in_missing_impact(capsys):
     args = [a for a in TABLE1 if a not in ("--eta", "2.5e-6", "--gamma", "2.5e-7")]
     assert main([*args, "--json"]) == 0
     market = json.loads(capsys.readouterr().out)["market"]
-    assert market["eta_usd_day_per_share2"] == pytest.approx(0.125 / 5e4)  # spread / (1% ADV), MATH.md section 7
+    assert market["eta_usd_day_per_share2"] == pytest.approx(0.125 / 5e4)  # spread / (1% ADV), docs/MATH.md section 7
     assert market["gamma_usd_per_share2"] == pytest.approx(0.125 / 5e5)
 
 
@@ -188,7 +188,7 @@ def calibrated_store(_private_sample_database, tmp_path_factory):
     """A copy of the sample store where SYN-LARGE has an accepted calibration."""
     import shutil
 
-    from optexec.calibrate import run
+    from optexec.calibration import run
     from optexec.store import db
 
     path = tmp_path_factory.mktemp("calibrated_cli") / "store.duckdb"

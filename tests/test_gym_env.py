@@ -19,11 +19,11 @@ from gymnasium.utils.env_checker import check_env
 import optexec.rl
 from optexec.market import BUCKETS
 from optexec.models import MarketParams, Order, Schedule, u_shaped_volume_profile
+from optexec.monte_carlo import run_policy
 from optexec.rl import ENV_ID
 from optexec.rl.agents import calm_model
 from optexec.rl.env import DISCRETE_ACTIONS, FEATURES, period_bounds
 from optexec.rl.gym_env import ExecutionEnv
-from optexec.simulate import run_policy
 from optexec.simulation.market import MarketModel, generate_market_paths
 from optexec.strategies.base import SchedulePolicy
 

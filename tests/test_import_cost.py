@@ -39,5 +39,5 @@ def test_import_does_not_pull_in_heavy_libraries(module):
 
 def test_the_check_sees_a_heavy_import():
     """The check itself can fail: importing the calibration (which needs pandas and scipy) is caught."""
-    loaded = imported_after("optexec.calibrate.run")
+    loaded = imported_after("optexec.calibration.run")
     assert "pandas" in loaded and any(m.startswith("scipy.") for m in loaded)

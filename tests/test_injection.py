@@ -31,7 +31,7 @@ FORMULAS = ("=1+1", '=HYPERLINK("http://127.0.0.1:9/phish","click")', "+1+1", "-
 
 def build_evil_store(path: Path, symbols: tuple[str, ...] = (EVIL,)) -> Path:
     """A store holding only ``symbols``: each SYN-LARGE's sample bars renamed, calibrated and accepted."""
-    from optexec.calibrate import run
+    from optexec.calibration import run
     from optexec.store.db import open_database
     from optexec.store.loading import load_file
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MATH = ROOT / "docs" / "MATH.md"
-#: a citation: "docs/MATH.md section 2", "MATH.md sections 2, 8 and 11", "MATH.md §1.3", "MATH §2"
+#: a citation: "docs/MATH.md section 2", "docs/MATH.md sections 2, 8 and 11", "docs/MATH.md §1.3", "docs/MATH.md §2"
 CITATION = re.compile(r"(docs/)?MATH(?:\.md)?,? *(?:sections?|§) *((?:\d+(?:\.\d+)?(?:, *| and | *& *| or |/)?)+)")
 
 
@@ -39,4 +39,4 @@ def test_the_code_cites_sections_the_reference_has():
 
 def test_citations_in_the_code_name_the_file_where_it_is():
     bare = [f"{file}:{line}" for file, line, _, folder in citations() if not folder and file.endswith(".py")]
-    assert not bare, f"write docs/MATH.md, not MATH.md: {bare[:10]}"
+    assert not bare, f"write docs/MATH.md, not docs/MATH.md: {bare[:10]}"

@@ -26,12 +26,12 @@ import pytest
 from optexec.costs import estimate
 from optexec.market import BUCKETS
 from optexec.models import MarketParams, Order, Schedule, u_shaped_volume_profile
+from optexec.monte_carlo import run_policy, run_schedule
 from optexec.planning import resolve_inputs
 from optexec.rl.agents import CrossEntropyAgent, calm_model, run_greedy
 from optexec.rl.dp import PeriodCost, solve_dp
 from optexec.rl.env import BatchExecutionEnv, EnvConfig
 from optexec.rl.policy import AgentPolicy
-from optexec.simulate import run_policy, run_schedule
 from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
 from optexec.strategies import registry
 from optexec.strategies.base import SchedulePolicy

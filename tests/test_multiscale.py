@@ -1,4 +1,4 @@
-"""Multiscale strategy: MATH.md section 9 T1, T2, section 1.3-1.7 checks, finite-horizon execution and guards."""
+"""Multiscale strategy: docs/MATH.md section 9 T1, T2, section 1.3-1.7 checks, finite-horizon execution and guards."""
 
 import dataclasses
 import math
@@ -42,7 +42,7 @@ T1_TOL = 1e-8
 
 
 def t1_problem(lam: float, beta: float) -> LQProblem:
-    """MATH.md section 9 T1: K = 1, gamma = 5, rho = 0.2, kappa = 1, sigma^2 = 0.04."""
+    """docs/MATH.md section 9 T1: K = 1, gamma = 5, rho = 0.2, kappa = 1, sigma^2 = 0.04."""
     return LQProblem(
         cost_k=1.0,
         impact_gain=lam,
@@ -54,7 +54,7 @@ def t1_problem(lam: float, beta: float) -> LQProblem:
     )
 
 
-# ---------------------------------------------------------------- T1: Riccati (MATH.md section 1.3-1.4)
+# ---------------------------------------------------------------- T1: Riccati (docs/MATH.md section 1.3-1.4)
 
 
 def test_t1_riccati_coefficients_with_impact():
@@ -76,7 +76,7 @@ def test_t1_riccati_coefficients_with_impact():
 
 
 def test_t1_brief_rate_formula_matches_riccati_gain():
-    """u* = (1/K)[(lambda - Aqq + lambda Aql) q + (Aql + lambda All) l + (Aqx + lambda Axl) x] (MATH.md section 0)."""
+    """u* = (1/K)[(lambda - Aqq + lambda Aql) q + (Aql + lambda All) l + (Aqx + lambda Axl) x] (docs/MATH.md §0)."""
     lam = 0.1
     solution = solve_care(t1_problem(lam, 0.1))
     a = solution.coefficients
@@ -85,7 +85,7 @@ def test_t1_brief_rate_formula_matches_riccati_gain():
 
 
 def test_t1_six_scalar_riccati_equations_hold():
-    """The CARE solution satisfies the six coefficient equations of MATH.md section 1.3."""
+    """The CARE solution satisfies the six coefficient equations of docs/MATH.md section 1.3."""
     k, lam, beta, gamma, s2, rho, kappa = 1.0, 0.1, 0.1, 5.0, 0.04, 0.2, 1.0
     solution = solve_care(t1_problem(lam, beta))
     a = solution.coefficients
@@ -121,7 +121,7 @@ def test_t1_ill_posed_lambda_2_beta_0_is_refused():
 
 
 def test_guard_refuses_growing_position():
-    """MATH.md section 1.3: lambda = 5, beta = 0.5 gives positive q feedback (the position grows)."""
+    """docs/MATH.md section 1.3: lambda = 5, beta = 0.5 gives positive q feedback (the position grows)."""
     with pytest.raises(ValueError, match="grow without bound"):
         solve_care(t1_problem(5.0, 0.5))
 
@@ -134,7 +134,7 @@ def test_guard_threshold_beta_0_at_rho_lambda_equal_gamma_sigma2():
 
 
 def test_aim_denominator_guard():
-    """|denominator| < 1e-6 -> 0 (MATH.md section 0 guards)."""
+    """|denominator| < 1e-6 -> 0 (docs/MATH.md section 0 guards)."""
     assert _guarded_ratio(1.0, 5e-7) == 0.0
     assert _guarded_ratio(1.0, -5e-7) == 0.0
     assert _guarded_ratio(1.0, 2e-6) == pytest.approx(5e5)
@@ -158,7 +158,7 @@ def test_riccati_is_optimal_against_perturbed_feedback():
         assert np.min(np.linalg.eigvalsh(value - solution.p)) > -1e-10
 
 
-# ---------------------------------------------------------------- small-impact expansion (MATH.md section 1.5)
+# ---------------------------------------------------------------- small-impact expansion (docs/MATH.md section 1.5)
 
 
 def test_expansion_error_is_second_order_in_theta():
@@ -170,7 +170,7 @@ def test_expansion_error_is_second_order_in_theta():
 
 
 def test_expansion_first_order_term_matches_finite_difference_with_k_not_1():
-    """A1 = dA/dtheta at 0, checked with K = 2 (the 1/K in A1qx matters there, MATH.md section 1.5)."""
+    """A1 = dA/dtheta at 0, checked with K = 2 (the 1/K in A1qx matters there, docs/MATH.md section 1.5)."""
     nominal = LQProblem(2.0, 0.3, 0.2, 5.0, 0.04, 0.2, 1.0)
     theta = 1e-5
     result = small_impact_expansion(nominal, theta)
@@ -181,7 +181,7 @@ def test_expansion_first_order_term_matches_finite_difference_with_k_not_1():
         assert slope_expansion == pytest.approx(slope_exact, abs=1e-4), name
 
 
-# ---------------------------------------------------------------- T2 and the fast correction (MATH.md section 1.6)
+# ---------------------------------------------------------------- T2 and the fast correction (docs/MATH.md section 1.6)
 
 
 def test_t2_fast_correction_uses_fast_mean_reversion_not_small_impact_theta():
@@ -206,7 +206,7 @@ def test_t2_core_policy_q_coefficient_changes_by_minus_0_01():
 
 
 def test_fast_correction_lowers_target_and_speeds_tracking():
-    """Heston example of the secondary summary (MATH.md section 1.1): vol above its mean -> lower target, faster."""
+    """Heston example of the secondary summary (docs/MATH.md §1.1): vol above its mean -> lower target, faster."""
     solution = solve_core(MultiscaleModel(half_step_threshold=100.0, capacity=10.0))
     x = np.array([0.2])
 
@@ -222,7 +222,7 @@ def test_fast_correction_lowers_target_and_speeds_tracking():
     assert 0 < target_high < target_normal
 
 
-# ---------------------------------------------------------------- slow correction (MATH.md section 1.7)
+# ---------------------------------------------------------------- slow correction (docs/MATH.md section 1.7)
 
 
 def test_variance_sensitivity_matches_finite_difference():
@@ -389,7 +389,7 @@ def test_risk_neutral_no_impact_is_twap(market):
 
 
 def test_penalty_riccati_ode_converges_to_the_exact_terminal_constraint(market):
-    """solve_ivp with terminal penalty M on q: the error in P falls like 1/M (MATH.md section 1.3, finite T)."""
+    """solve_ivp with terminal penalty M on q: the error in P falls like 1/M (docs/MATH.md section 1.3, finite T)."""
     problem = order_problem(
         Order("DEMO", "sell", 1e6, 5.0, 5),
         market,
@@ -498,7 +498,7 @@ def test_signal_sign_for_buys_and_sells(market):
 
 def test_buy_and_sell_mirror_with_the_slow_correction_on(market):
     """A buy with signal -s and correlation -rho is the mirror of a sell with (s, rho): the same schedule
-    (MATH.md 1.7: c_z = rho_xz eta g(z), with the signal and its correlation in price terms)."""
+    (docs/MATH.md 1.7: c_z = rho_xz eta g(z), with the signal and its correlation in price terms)."""
     slow = {"signal_vol_usd_per_day_per_sqrt_day": 0.05, "slow_vol_of_vol_per_sqrt_day": 0.5}
 
     def holdings(side, signal, correlation):

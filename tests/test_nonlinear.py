@@ -1,4 +1,4 @@
-"""Static nonlinear-impact allocator: MATH.md section 9 T8, KKT conditions, SLSQP agreement, limits, policy; its
+"""Static nonlinear-impact allocator: docs/MATH.md section 9 T8, KKT conditions, SLSQP agreement, limits, policy; its
 per-slice costs are the market model's separable parts (docs/MATH.md section 11)."""
 
 import math
@@ -65,7 +65,7 @@ def kkt_violation(x, a, c, p, caps, nu):
     return worst / scale
 
 
-# ---- MATH.md section 9 T8 --------------------------------------------------------------------------------------
+# ---- docs/MATH.md section 9 T8 --------------------------------------------------------------------------------------
 
 
 def test_t8_quadratic():
@@ -98,7 +98,7 @@ def test_t8_batch_matches():
 
 @pytest.mark.parametrize("p", [1.5, 1.6, 2.0, 3.0])
 def test_power_no_caps_closed_form(p):
-    """MATH.md section 6: x_t = S c_t^(-1/(p-1)) / sum_j c_j^(-1/(p-1)), nu = p c_t x_t^(p-1)."""
+    """docs/MATH.md section 6: x_t = S c_t^(-1/(p-1)) / sum_j c_j^(-1/(p-1)), nu = p c_t x_t^(p-1)."""
     c = np.random.default_rng(1).uniform(0.1, 5.0, 40)
     result = waterfill(1000.0, 0.0, c, p)
     weights = c ** (-1 / (p - 1))
@@ -279,7 +279,7 @@ def test_uniform_volumes_give_twap(cost_model):
 
 
 def test_calibrated_power_law_gives_vwap_without_binding_caps():
-    """The calibrated model's coefficient Y sigma v_t^(-p) makes x_t proportional to v_t (MATH.md section 8 note);
+    """The calibrated model's coefficient Y sigma v_t^(-p) makes x_t proportional to v_t (docs/MATH.md section 8 note);
     the linear model's eta / tau does not depend on the volume, so it gives TWAP."""
     order = Order("X", "buy", 100_000, 1.0, 390)
     m = market(u_shaped_volume_profile())
@@ -325,7 +325,7 @@ def test_period_cost_units():
     v = slice_market_volume(order, m)[0]
     power = period_costs(order, m, NonlinearParams())
     x = 0.09 * v
-    # Y = 1, sigma_daily = 1/50 = 2%, participation 9%: 60 bp of price per share (MATH.md section 9 T7)
+    # Y = 1, sigma_daily = 1/50 = 2%, participation 9%: 60 bp of price per share (docs/MATH.md section 9 T7)
     assert power.exponent == 1.5
     assert power.cost_usd(np.r_[x, np.zeros(9)]) == pytest.approx(0.01 * x + 0.0060 * 50.0 * x, rel=1e-12)
     quad = period_costs(order, market(cost_model="linear"), NonlinearParams())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.market_source import symbol_params
 from optexec.store import db, loading
 from optexec.store.sessions import instrument_session

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
-from optexec.simulate import SimulationConfig, run_policy, run_schedule, simulate_strategies
+from optexec.monte_carlo import SimulationConfig, run_policy, run_schedule, simulate_strategies
 from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
 from optexec.strategies import policies, registry
 from optexec.strategies.base import StepState, Strategy
@@ -218,7 +218,7 @@ def test_multiscale_feedback_tracks_its_expected_schedule():
 
 
 def test_multiscale_feedback_slows_down_in_high_vol():
-    """Starting vol above the half-step threshold halves the rate (MATH.md section 0 half-step rule)."""
+    """Starting vol above the half-step threshold halves the rate (docs/MATH.md section 0 half-step rule)."""
     order, market = intraday(78)
     params = MultiscaleParams()
     calm = run_policy(multiscale_policy(order, market, params), order, market,
@@ -231,7 +231,7 @@ def test_multiscale_feedback_slows_down_in_high_vol():
     fast = fast_correction_per_share(2.25 * sigma2, sigma2, params.fast_scale_epsilon, problem.risk_aversion,
                                      params.fast_mean_reversion_per_day, problem.cost_k)  # fmt: skip
     calm_traded = order.shares - calm[1]
-    # half of (the calm rate + the fast correction's extra speed, MATH.md section 1.6) over the first slice
+    # half of (the calm rate + the fast correction's extra speed, docs/MATH.md section 1.6) over the first slice
     expected = 0.5 * (calm_traded - fast * order.shares * order.slice_days)
     assert fast < 0 and order.shares - stormy[1] == pytest.approx(expected, rel=1e-9)
 

@@ -25,7 +25,7 @@ def test_schedule_csv_holds_every_slice_of_every_strategy(plan):
     assert list(frame.groupby("strategy").size()) == [5, 5]
     ac = frame[frame["strategy"] == "ac_discrete"]
     assert ac["child_order_shares"].tolist() == pytest.approx([458044.45, 252101.33, 141956.73, 85755.69, 62141.80],
-                                                               abs=0.0051)  # MATH.md §9 T4, to the cent  # fmt: skip
+                                                               abs=0.0051)  # MATH §9 T4, to the cent  # fmt: skip
     assert ac["shares_left_after"].iloc[-1] == 0
 
 
@@ -34,7 +34,7 @@ def test_report_is_self_contained_and_complete(plan):
     text = re.sub(r"<[^>]+>", " ", html)
     assert "Pre-trade report: sell 1,000,000 DEMO" in html
     assert "Parameters: test source" in text and "Generated 2026-01-02 03:04 UTC" in text
-    assert "911,227.0" in text  # the AC expected cost of MATH.md section 9 T4, in the cost table
+    assert "911,227.0" in text  # the AC expected cost of docs/MATH.md section 9 T4, in the cost table
     assert "541,956" in text  # the AC holdings after day 1, in the schedule table
     assert "Plotly" in html and not re.search(r"<script[^>]+src=", html)  # plotly.js inlined, nothing fetched
 

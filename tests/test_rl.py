@@ -8,6 +8,7 @@ import pytest
 
 from optexec.market import BUCKETS, SliceStep, cost_model
 from optexec.models import MarketParams, Order, u_shaped_volume_profile
+from optexec.monte_carlo import SimulationConfig, run_policy, simulate_strategies
 from optexec.rl import storage
 from optexec.rl.agents import (
     CrossEntropyAgent,
@@ -23,13 +24,12 @@ from optexec.rl.env import BatchExecutionEnv, EnvConfig, period_bounds, tile_pat
 from optexec.rl.evaluate import agent_strategy, evaluate
 from optexec.rl.policy import AgentPolicy
 from optexec.rl.training import regime
-from optexec.simulate import SimulationConfig, run_policy, simulate_strategies
 from optexec.simulation.market import MarketModel, generate_market_paths
 from optexec.strategies import rl_agent
 from optexec.strategies.registry import get as registry_get
 from tests.shown import shown
 
-T4_OBJECTIVE = 1_275_355.56  # MATH.md section 9, T4: E + lambda V at lambda = 1e-6
+T4_OBJECTIVE = 1_275_355.56  # docs/MATH.md section 9, T4: E + lambda V at lambda = 1e-6
 T4_HOLDINGS = [1e6, 541955.55, 289854.22, 147897.49, 62141.80, 0.0]
 
 
@@ -164,7 +164,7 @@ def test_period_bounds():
 
 
 def test_dp_reproduces_almgren_chriss_table_1(table1_order, table1_market):
-    """MATH.md section 9, T4: the grid DP with one period per slice is the discrete AC optimum."""
+    """docs/MATH.md section 9, T4: the grid DP with one period per slice is the discrete AC optimum."""
     solution = solve_dp(table1_order, table1_market, EnvConfig(5, 1e-6, calm_model()), grid_points=1001)
     assert solution.objective_usd == pytest.approx(T4_OBJECTIVE, rel=1e-6)
     assert solution.objective_usd >= T4_OBJECTIVE - 0.01  # a grid cannot beat the continuous optimum
@@ -243,8 +243,8 @@ def test_policies_are_saved_and_loaded_from_the_store(tmp_path):
 
 
 def test_registry_strategy_warns_without_a_stored_policy_and_uses_one_when_stored():
+    from optexec.monte_carlo import simulate
     from optexec.planning import make_plan
-    from optexec.simulate import simulate
 
     order, market = intraday()
     strategy = rl_agent.STRATEGIES[0]

@@ -22,13 +22,13 @@ def test_risk_aversion_sweep_traces_the_frontier(table1_order, table1_market):
     np.testing.assert_allclose(result.expected_usd["ac_discrete"], frontier.expected_usd, rtol=1e-12)
     np.testing.assert_allclose(result.std_usd["ac_discrete"], frontier.std_usd, rtol=1e-12)
     assert np.all(result.expected_usd["twap"] == result.expected_usd["twap"][0])  # TWAP ignores λ
-    assert result.expected_usd["ac_discrete"][2] == pytest.approx(911_226.99, abs=0.005)  # MATH.md T4
+    assert result.expected_usd["ac_discrete"][2] == pytest.approx(911_226.99, abs=0.005)  # docs/MATH.md T4
 
 
 def test_order_size_sweep_scales_impact_quadratically(table1_market):
     order = Order("DEMO", "sell", 1e6, 5.0, 5)
     result = sweep(order, table1_market, {}, ORDER_FRACTION_OF_ADV, [0.1, 0.2], ["twap"])
-    # TWAP cost: eps X + (1/2 gamma + eta~/T) X^2 (MATH.md section 8) -> doubling X
+    # TWAP cost: eps X + (1/2 gamma + eta~/T) X^2 (docs/MATH.md section 8) -> doubling X
     eps, quad = 0.0625, 0.5 * 2.5e-7 + (2.5e-6 - 0.5 * 2.5e-7) / 5.0
     expected = [eps * x + quad * x**2 for x in (5e5, 1e6)]
     np.testing.assert_allclose(result.expected_usd["twap"], expected, rtol=1e-12)
@@ -82,8 +82,8 @@ def test_market_fields_can_be_swept():
 
 def test_simulated_sweep_agrees_with_the_closed_form_for_static_schedules(table1_order):
     """In a quiet market (sigma = 0, no volume or spread noise, no regimes) the simulated shortfall of a static
-    schedule is its closed-form cost (MATH.md sections 2, 8)."""
-    from optexec.simulate import SimulationConfig
+    schedule is its closed-form cost (docs/MATH.md sections 2, 8)."""
+    from optexec.monte_carlo import SimulationConfig
     from optexec.simulation.market import LiquidityRegimes, MarketModel
 
     quiet = MarketModel(volume_noise=0.0, spread_noise=0.0, regimes=LiquidityRegimes(enabled=False))

@@ -107,7 +107,7 @@ def test_the_strategies_import_neither_the_simulator_nor_the_rl_package_nor_the_
 
     code = (
         "import sys, optexec.strategies.registry\n"
-        "upper = ('optexec.simulate', 'optexec.simulation', 'optexec.rl', 'optexec.store', 'optexec.planning', "
+        "upper = ('optexec.monte_carlo', 'optexec.simulation', 'optexec.rl', 'optexec.store', 'optexec.planning', "
         "'duckdb', 'streamlit')\n"
         "print(sorted(m for m in sys.modules if m.startswith(upper)))\n"
     )

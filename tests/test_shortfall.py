@@ -1,4 +1,4 @@
-"""Implementation shortfall: MATH.md section 9 T11."""
+"""Implementation shortfall: docs/MATH.md section 9 T11."""
 
 import pytest
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from optexec.costs import estimate
 from optexec.models import MarketParams, Order, Schedule, u_shaped_volume_profile
-from optexec.simulate import (
+from optexec.monte_carlo import (
     COMPONENTS,
     SimulationConfig,
     StrategyRun,
@@ -41,7 +41,7 @@ def strategy_of(name, build, params_type):
 
 
 def test_static_linear_mean_and_variance_match_closed_form(table1_order, table1_market):
-    """MATH.md section 9 T4 (E = 911,226.99, V = 3.641286e11): simulated mean and variance within 3 SE."""
+    """docs/MATH.md section 9 T4 (E = 911,226.99, V = 3.641286e11): simulated mean and variance within 3 SE."""
     schedule = ac_discrete(table1_order, table1_market, ACParams(1e-6))
     closed = estimate(schedule, table1_market)
     assert closed.expected_usd == pytest.approx(911_226.99, abs=0.01)
@@ -56,7 +56,7 @@ def test_static_linear_mean_and_variance_match_closed_form(table1_order, table1_
 
 
 def test_drift_and_every_component_match_closed_form_when_sigma_is_zero():
-    """sigma = 0, constant spread: every path costs exactly E, component by component (MATH.md section 8)."""
+    """sigma = 0, constant spread: every path costs exactly E, component by component (docs/MATH.md section 8)."""
     order, market = intraday()
     market = dataclasses.replace(market, sigma_usd_per_sqrt_day=0.0, drift_usd_per_day=0.4)
     schedule = ac_discrete(order, market, ACParams(1e-6))
@@ -117,7 +117,7 @@ def test_transient_cost_of_a_constant_rate_is_exact():
 
 
 def test_transient_cost_of_obizhaeva_wang_matches_math_section_4():
-    """MATH.md section 9 T6: kappa = rho = T = X = 1, blocks X/3 at both ends, rate 1/3 between: cost -> 1/3
+    """docs/MATH.md section 9 T6: kappa = rho = T = X = 1, blocks X/3 at both ends, rate 1/3 between: cost -> 1/3
     (the end blocks worked over one slice here; as blocks, tests/test_model_consistency.py)."""
     market = TRANSIENT_ONLY
     gaps = []
@@ -362,7 +362,7 @@ def test_simulate_cli_json_and_table(capsys):
     output = json.loads(capsys.readouterr().out)
     (ac,) = output["strategies"]
     assert ac["name"] == "ac_discrete" and output["paths"] == 4000 and output["seed"] == 3
-    # MATH.md section 9 T4: E = 911,226.99, sd = 603,430.67 (the mean within 3 standard errors)
+    # docs/MATH.md section 9 T4: E = 911,226.99, sd = 603,430.67 (the mean within 3 standard errors)
     assert abs(ac["mean_cost_usd"] - 911_226.99) < 3 * ac["stderr_mean_usd"]
     assert ac["std_cost_usd"] == pytest.approx(603_430.67, rel=0.05)
     assert ac["mean_cost_bps"] == pytest.approx(ac["mean_cost_usd"] / 5e7 * 1e4)
@@ -387,7 +387,7 @@ def test_simulate_cli_user_errors(capsys):
     drift=st.floats(-1.0, 1.0),
 )
 def test_any_static_schedule_costs_its_closed_form_without_noise(weights, side, drift):
-    """sigma = 0 and a constant spread: each path's cost is costs.estimate's E, for any schedule (MATH.md 2, 8)."""
+    """sigma = 0 and a constant spread: each path's cost is costs.estimate's E, for any schedule (docs/MATH.md 2, 8)."""
     order = Order("H", side, 100_000, 0.5, len(weights))
     market = MarketParams.from_rules_of_thumb(20.0, 0.0, 0.01, 2e6, drift_usd_per_day=drift)
     trades = order.shares * np.asarray(weights) / sum(weights)
@@ -496,7 +496,7 @@ def test_simulate_23400_slices_peak_memory_follows_the_budget(tmp_path):
 
     script = tmp_path / "run.py"
     script.write_text(
-        "import re, optexec.simulate as sim, optexec.simulation.engine as engine\n"
+        "import re, optexec.monte_carlo as sim, optexec.simulation.engine as engine\n"
         "from optexec.models import MarketParams, Order\n"
         "def rss_mb(field):\n"
         "    return int(re.search(field + r':\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)) // 1024\n"

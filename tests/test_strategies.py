@@ -139,7 +139,7 @@ def test_immediate_trades_everything_first(table1_order, table1_market):
 
 
 def test_twap_closed_form(table1_order, table1_market):
-    """MATH.md section 8: E = 1/2 gamma X^2 + eps X + eta~ X^2 / T, V = 1/3 sigma^2 X^2 T (1 - 1/N)(1 - 1/(2N))."""
+    """docs/MATH.md section 8: E = 1/2 gamma X^2 + eps X + eta~ X^2 / T, V = 1/3 sigma^2 X^2 T (1 - 1/N)(1 - 1/(2N))."""
     for n in (1, 5, 390):
         order = Order("DEMO", "sell", 1e6, 5.0, n)
         cost = costs.estimate(twap(order, table1_market, TWAPParams()), table1_market)
@@ -170,7 +170,7 @@ def test_vwap_follows_the_volume_profile_and_its_closed_form():
     np.testing.assert_allclose(schedule.trades_shares / order.shares, volume / volume.sum(), rtol=1e-12)
     assert schedule.trades_shares[0] > schedule.trades_shares[6] < schedule.trades_shares[-1]  # U-shaped
     np.testing.assert_allclose(schedule.participation, order.shares / market.adv_shares, rtol=1e-9)
-    # MATH.md section 8: V = sigma^2 tau X^2 sum (1 - W_k)^2
+    # docs/MATH.md section 8: V = sigma^2 tau X^2 sum (1 - W_k)^2
     w = volume / volume.sum()
     variance = 0.95**2 * order.slice_days * 1e12 * np.sum((1 - np.cumsum(w)) ** 2)
     assert costs.estimate(schedule, market).variance_usd2 == pytest.approx(variance, rel=1e-10)
@@ -253,9 +253,9 @@ def test_schedules_that_do_not_trade_the_order_are_refused(table1_order, table1_
 @pytest.mark.parametrize("slices", [1, 7, 39, 400])
 def test_agent_holdings_are_run_policys_to_the_last_bit(slices):
     """The plan's RL schedule no longer steps the simulator slice by slice; every holding is the same number."""
+    from optexec.monte_carlo import run_policy
     from optexec.rl.agents import CrossEntropyAgent
     from optexec.rl.policy import AgentPolicy, agent_holdings
-    from optexec.simulate import run_policy
     from optexec.simulation.market import MarketModel, generate_market_paths
 
     order = Order("RL", "buy", 250_000, 1.5, slices, 30.0)

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.models import Order
 from optexec.planning import make_plan
 from optexec.store import db

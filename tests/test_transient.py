@@ -1,4 +1,4 @@
-"""Obizhaeva–Wang transient impact: MATH.md section 9 T6, a direct QP, limits and the slice-grid mapping; the
+"""Obizhaeva–Wang transient impact: docs/MATH.md section 9 T6, a direct QP, limits and the slice-grid mapping; the
 transient cost of any schedule is the market model's (optexec.market.TransientImpact)."""
 
 import dataclasses

@@ -31,7 +31,7 @@ COMMANDS = {
     "db": ("inspect the database, correct a market, create a database", "optexec.store.commands:configure_db"),
     "calibrate": (
         "estimate a symbol's volatility, liquidity and impact parameters",
-        "optexec.calibrate.commands:configure",
+        "optexec.calibration.commands:configure",
     ),
 }
 

@@ -3,7 +3,7 @@
 optexec basket FILE [--horizon-days D] [--slices K] [--risk-aversion L] [--correlation FILE]
     [--max-participation F] [--json]
 
-FILE is a CSV or Parquet basket (optexec.basket.input). A bad basket exits with status 2 and one line listing each
+FILE is a CSV or Parquet basket (optexec.baskets.input). A bad basket exits with status 2 and one line listing each
 bad cell as "line L, column: reason".
 """
 
@@ -65,9 +65,9 @@ def format_basket(plan) -> str:
 
 def cmd_basket(args: argparse.Namespace) -> int:
     """Read the basket, price it against the store, print the tables or the JSON."""
-    from optexec.basket import correlation as correlations
-    from optexec.basket.input import parse_basket
-    from optexec.basket.plan import DEFAULT_STRATEGIES, plan_basket
+    from optexec.baskets import correlation as correlations
+    from optexec.baskets.input import parse_basket
+    from optexec.baskets.plan import DEFAULT_STRATEGIES, plan_basket
     from optexec.cli.common import UserError, dump_json, read_store
     from optexec.models import check_range
 

@@ -10,13 +10,14 @@ from typing import Any
 import duckdb
 
 from optexec import model_card
-from optexec.calibrate import latest_calibration
-from optexec.calibrate.storage import why_no_parameters
+from optexec.calibration import latest_calibration
+from optexec.calibration.storage import why_no_parameters
 from optexec.cli.common import UserError, dump_json, read_store
 from optexec.json_output import INDENT_MAX_SLICES
 from optexec.market_source import CALIBRATION, SymbolParams, symbol_params
 from optexec.model_card import choose_cost_model, priced_under, with_cost_model
 from optexec.models import COST_MODELS, MarketParams, Order
+from optexec.monte_carlo import SimulationConfig
 from optexec.planning import (
     DEFAULT_MAX_PARTICIPATION,
     DEFAULT_RISK_AVERSION_PER_USD,
@@ -28,7 +29,6 @@ from optexec.planning import (
     make_plan,
 )
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
-from optexec.simulate import SimulationConfig
 from optexec.store import db, sample
 from optexec.strategies import registry
 
@@ -126,7 +126,7 @@ def market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str, str]
     """Market parameters under the command's cost model, where they come from, and why that model.
 
     The command line over the symbol's stored parameters (optexec.market_source); without those, the command line
-    alone, with rules of thumb for missing impact (MATH.md section 7). The cost model is ``--cost-model``, else
+    alone, with rules of thumb for missing impact (docs/MATH.md section 7). The cost model is ``--cost-model``, else
     "calibrated" for a symbol with an accepted calibration and "linear" otherwise (model_card.choose_cost_model);
     every parameter's source is recorded on the market (``MarketParams.sources``) for the plan's model.
     """

@@ -12,7 +12,7 @@ import argparse
 
 from optexec.cli.common import dump_json, read_store
 from optexec.cli.plan_commands import add_plan_options, market_from_args, order_from_args, settings_from_args
-from optexec.simulate import SimulationConfig, SimulationResult, simulate
+from optexec.monte_carlo import SimulationConfig, SimulationResult, simulate
 from optexec.simulation.market import PRICE_MODELS, LiquidityRegimes, MarketModel
 
 

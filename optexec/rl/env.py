@@ -56,7 +56,7 @@ class EnvConfig:
     """What the agent trains on.
 
     periods : decision periods in the horizon (each spans whole slices of the order).
-    risk_aversion_per_usd : lambda of the risk penalty lambda sum v tau x^2, per $ (MATH.md section 2).
+    risk_aversion_per_usd : lambda of the risk penalty lambda sum v tau x^2, per $ (docs/MATH.md section 2).
     model : the simulated market's dynamics (what trading costs is the market's cost model).
     """
 

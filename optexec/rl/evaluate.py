@@ -14,7 +14,7 @@ random numbers; evaluation seeds are never used in training), in three regimes:
 * trending : the normal model with a drift of 0.5 sigma per day against the order (up for a buy).
 
 The improvement over TWAP is -mean(cost - TWAP cost) / mean(TWAP cost) on the same paths, with the standard error
-of the paired difference over the same denominator (MATH.md section 8 shortfall; the TWAP mean is taken as exact).
+of the paired difference over the same denominator (docs/MATH.md section 8 shortfall; the TWAP mean is taken as exact).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 
 One episode works one order on one simulated market path. The engine underneath is
 ``optexec.rl.env.BatchExecutionEnv`` with a batch of one path: the same periods, state, trades and cost model
-(docs/MATH.md section 11), so what an agent pays here is what ``optexec.simulate.run_policy`` charges for the same
+(docs/MATH.md section 11), so what an agent pays here is what ``optexec.monte_carlo.run_policy`` charges for the same
 trades on the same path (docs/MATH.md section 8).
 
 Observation (float32, ``optexec.rl.env.FEATURES``): fraction of the order left, fraction of the horizon elapsed,

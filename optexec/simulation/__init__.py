@@ -1,1 +1,1 @@
-"""Monte Carlo market model shared by the simulator (optexec.simulate) and the feedback policies."""
+"""Monte Carlo market model shared by the simulator (optexec.monte_carlo) and the feedback policies."""

@@ -4,13 +4,13 @@ One draw of the market is shared by every strategy of a run (common random numbe
 strategies are paired. Every random stream has its own child seed (``numpy.random.SeedSequence.spawn``), so
 switching one feature off does not change the numbers the others draw.
 
-Units (MATH.md sections 1 and 2): prices in $/share, time in trading days, volatility sigma in $/share/sqrt(day),
+Units (docs/MATH.md sections 1 and 2): prices in $/share, time in trading days, volatility sigma in $/share/sqrt(day),
 the signal x in $/share/day (+ = the price rises), variances in ($/share)^2 per day.
 
 * Mid price: arithmetic dM = x dt + sqrt(v) dW, or geometric dM/M = (x/P0) dt + (sqrt(v)/P0) dW, where
-  v = sigma^2 max(Y + Z - 1, 0) is the current variance (MATH.md section 1.6-1.7 convention: the fast factor Y
+  v = sigma^2 max(Y + Z - 1, 0) is the current variance (docs/MATH.md section 1.6-1.7 convention: the fast factor Y
   and the slow factor Z are variance multipliers with long-run level 1; current variance = y + z - mu).
-* Fast factor (CIR, MATH.md section 1.6): dY = (theta_f/eps)(1 - Y) dt + (nu_f/sqrt(eps)) sqrt(Y) dB.
+* Fast factor (CIR, docs/MATH.md section 1.6): dY = (theta_f/eps)(1 - Y) dt + (nu_f/sqrt(eps)) sqrt(Y) dB.
   Slow factor: dZ = delta c (1 - Z) dt + sqrt(delta) nu_z Z dB' (g(z) = nu_z z as in the multiscale strategy).
   Both are stepped with full-truncation Euler; nu_f = nu_z = 0 gives constant volatility.
 * Signal: Ornstein–Uhlenbeck dx = -kappa x dt + eta_x dB'', starting at the market's drift; stepped exactly.
@@ -100,9 +100,9 @@ class MarketModel:
     signal_mean_reversion_per_day : kappa of the return signal x (0 = constant drift).
     signal_vol_usd_per_day_per_sqrt_day : eta_x, the signal's noise (0 = the signal stays at the drift).
     fast_scale_epsilon, fast_mean_reversion_per_day, fast_vol_of_vol_per_sqrt_day : eps, theta_f, nu_f of the
-        fast variance factor (MATH.md section 1.6); nu_f = 0 switches it off.
+        fast variance factor (docs/MATH.md section 1.6); nu_f = 0 switches it off.
     slow_scale_delta, slow_mean_reversion_per_day, slow_vol_of_vol_per_sqrt_day : delta, c, nu_z of the slow
-        factor (MATH.md section 1.7); nu_z = 0 switches it off.
+        factor (docs/MATH.md section 1.7); nu_z = 0 switches it off.
     initial_vol_ratio : current vol / long-run vol at the start (sets Y(0) = ratio^2; Z(0) = 1).
     volume_noise : lognormal sd of market volume per slice around its expectation (0 = none).
     spread_noise : lognormal sd of the spread per slice (0 = none).
@@ -262,7 +262,7 @@ def generate_market_paths(
     seed: int | None,
     streams: list[np.random.Generator] | None = None,
 ) -> MarketPaths:
-    """Draw ``paths`` market paths over the order's slices (module docstring; MATH.md sections 1.3, 1.6, 1.7).
+    """Draw ``paths`` market paths over the order's slices (module docstring; docs/MATH.md sections 1.3, 1.6, 1.7).
 
     With ``streams`` (``market_streams(seed)``; ``seed`` is then unused) the draw continues those streams: every
     stream is drawn path after path, so draws of 300 and then 700 paths from one set of streams are, number for

@@ -32,7 +32,7 @@ ORDER BY symbol, minute_of_day
 def volume_share_by_minute(con: duckdb.DuckDBPyConnection, symbol: str | None = None):
     """Median share of a day's volume traded in each minute of the day (local time), per symbol.
 
-    The raw material of the intraday volume profile (MATH.md section 8, VWAP weights); ``minute_of_day``
+    The raw material of the intraday volume profile (docs/MATH.md section 8, VWAP weights); ``minute_of_day``
     counts minutes after local midnight (570 = 09:30). Local time uses the instrument's time zone;
     the UTC offset is looked up once per quarter hour (time-zone changes fall on quarter hours).
     """

@@ -196,14 +196,14 @@ def sample_symbols() -> list[str]:
 
 
 def planted_market_params(symbol: str) -> MarketParams:
-    """The true parameters of a bundled synthetic symbol as MarketParams (AC units, MATH.md section 2), each with
+    """The true parameters of a bundled synthetic symbol as MarketParams (AC units, docs/MATH.md section 2), each with
     its source ("planted by the sample generator").
 
     price = the planted starting price, sigma in $/share/sqrt(day) at that price, spread = the mean quoted spread of
     the generated quotes, ADV = the planted mean daily volume, eta/gamma the planted linear temporary/permanent
     impact, the planted U-shaped per-minute volume profile, the planted power law as the market model's
     Y sigma (n / v)^p (Y = eta v_ref (ADV / v_ref)^p / sigma, v_ref the planted reference rate: the generator's
-    eta v_ref (v / v_ref)^p against the average daily rate, optexec.calibrate.market_model) and the planted
+    eta v_ref (v / v_ref)^p against the average daily rate, optexec.calibration.market_model) and the planted
     transient impact kappa and rho.
     """
     planted = planted_params()

@@ -222,7 +222,7 @@ TABLES: dict[str, Table] = {
             "parent orders: what was asked, when, how, and the pre-trade estimate",
             time_column="start_ts",
         ),
-        # calibration results (optexec.calibrate.run): one row per run, per fitted parameter, per profile bucket;
+        # calibration results (optexec.calibration.run): one row per run, per fitted parameter, per profile bucket;
         # a run is (symbol, run_ts). Databases made with the older one-table layout are migrated on open
         # (optexec.store.migrations).
         Table(
@@ -310,7 +310,7 @@ LOAD_HISTORY_DDL = """CREATE TABLE IF NOT EXISTS load_history (
   outcome VARCHAR
 )"""
 
-#: baskets saved for a shareable link (``?basket=ID``, optexec.basket.storage): the id is the first 12 hex digits of
+#: baskets saved for a shareable link (``?basket=ID``, optexec.baskets.storage): the id is the first 12 hex digits of
 #: the SHA-256 of the canonical JSON of the orders and settings, so the same basket always gets the same id
 BASKETS_DDL = """CREATE TABLE IF NOT EXISTS baskets (
   id VARCHAR PRIMARY KEY,

@@ -1,7 +1,7 @@
 """Generator of the bundled synthetic sample: labelled fake symbols with a planted impact model.
 
 Everything here is made up (fixed seed) so that the app can be shown, and the calibration code
-tested, on data whose true parameters are known. Per symbol and one-minute step m (MATH.md
+tested, on data whose true parameters are known. Per symbol and one-minute step m (docs/MATH.md
 sections 2 and 4, in Almgren–Chriss units; time in trading days, 390 minutes a day):
 
     Q_m = net signed volume in minute m (buyer- minus seller-initiated shares)

@@ -1,4 +1,4 @@
-"""Almgren–Chriss optimal execution under linear impact (MATH.md section 2 and 8).
+"""Almgren–Chriss optimal execution under linear impact (docs/MATH.md section 2 and 8).
 
 Discrete (exact kappa from the arccosh relation, eq 17-19), continuous (section 8) and the
 implementation-shortfall variant with drift (eq 25). Holdings are the shares still to trade,
@@ -40,7 +40,7 @@ class ACParams:
 
 
 def eta_tilde(order: Order, market: MarketParams) -> float:
-    """Effective temporary impact eta~ = eta - gamma tau / 2 (MATH.md section 2, eq 8); must be > 0."""
+    """Effective temporary impact eta~ = eta - gamma tau / 2 (docs/MATH.md section 2, eq 8); must be > 0."""
     value = market.eta_usd_day_per_share2 - 0.5 * market.gamma_usd_per_share2 * order.slice_days
     if value <= 0:
         raise ValueError(
@@ -63,7 +63,7 @@ def kappa_discrete(order: Order, market: MarketParams, risk_aversion_per_usd: fl
 
 
 def kappa_continuous(market: MarketParams, risk_aversion_per_usd: float) -> float:
-    """Continuous-time urgency kappa = sqrt(lambda sigma^2 / eta) per day (MATH.md section 8)."""
+    """Continuous-time urgency kappa = sqrt(lambda sigma^2 / eta) per day (docs/MATH.md section 8)."""
     return math.sqrt(risk_aversion_per_usd * market.sigma_usd_per_sqrt_day**2 / market.eta_usd_day_per_share2)
 
 
@@ -91,7 +91,7 @@ def ac_discrete(order: Order, market: MarketParams, params: ACParams) -> Schedul
 
 def ac_continuous(order: Order, market: MarketParams, params: ACParams) -> Schedule:
     """The continuous trajectory x(t) = X sinh(kappa (T - t)) / sinh(kappa T), kappa = sqrt(lambda sigma^2/eta),
-    sampled on the slice grid (MATH.md section 8)."""
+    sampled on the slice grid (docs/MATH.md section 8)."""
     kappa = kappa_continuous(market, params.risk_aversion_per_usd)
     holdings = order.shares * sinh_ratio(kappa, order.times_days, order.horizon_days)
     schedule = Schedule.from_holdings("ac_continuous", order, market, holdings, params.__dict__)
@@ -99,7 +99,7 @@ def ac_continuous(order: Order, market: MarketParams, params: ACParams) -> Sched
 
 
 def favourable_drift_usd_per_day(order: Order, market: MarketParams) -> float:
-    """Drift that rewards holding the remainder: alpha for a sell, -alpha for a buy (MATH.md section 8)."""
+    """Drift that rewards holding the remainder: alpha for a sell, -alpha for a buy (docs/MATH.md section 8)."""
     return -order.side_sign * market.drift_usd_per_day
 
 
@@ -113,7 +113,7 @@ def static_holding_shares(order: Order, market: MarketParams, risk_aversion_per_
 
 
 def ac_drift(order: Order, market: MarketParams, params: ACParams) -> Schedule:
-    """Implementation-shortfall strategy: Almgren–Chriss with drift (MATH.md section 2, eq 25).
+    """Implementation-shortfall strategy: Almgren–Chriss with drift (docs/MATH.md section 2, eq 25).
 
     Minimises E + lambda V with E including -alpha tau sum x_k. The first-order conditions give
     x_{k-1} - 2 x_k + x_{k+1} = kappa~^2 tau^2 (x_k - x_bar), x_bar = alpha / (2 lambda sigma^2), solved exactly:
@@ -176,9 +176,9 @@ STRATEGIES = [
 
 
 def ac_closed_form(order: Order, market: MarketParams, risk_aversion_per_usd: float) -> tuple[float, float]:
-    """E and V of the discrete Almgren–Chriss optimum in closed form (MATH.md section 2, eq 20), drift-free.
+    """E and V of the discrete Almgren–Chriss optimum in closed form (docs/MATH.md section 2, eq 20), drift-free.
 
-    Returns (expected cost $, variance $^2). At lambda = 0 it is the TWAP line of MATH.md section 8.
+    Returns (expected cost $, variance $^2). At lambda = 0 it is the TWAP line of docs/MATH.md section 8.
     """
     X, T, tau, n = order.shares, order.horizon_days, order.slice_days, order.slices
     eps, gamma, sigma = market.half_spread_usd, market.gamma_usd_per_share2, market.sigma_usd_per_sqrt_day
@@ -220,7 +220,7 @@ class Frontier:
 
 
 def efficient_frontier(order: Order, market: MarketParams, risk_aversions_per_usd: Iterable[float]) -> Frontier:
-    """(sqrt V(lambda), E(lambda)) of the discrete AC optimum over the given lambdas (MATH.md section 2)."""
+    """(sqrt V(lambda), E(lambda)) of the discrete AC optimum over the given lambdas (docs/MATH.md section 2)."""
     lambdas = np.asarray(list(risk_aversions_per_usd), dtype=float)
     points = np.array([ac_closed_form(order, market, lam) for lam in lambdas]).reshape(-1, 2)
     return Frontier(lambdas, points[:, 0], np.sqrt(np.maximum(points[:, 1], 0.0)))

@@ -1,4 +1,4 @@
-"""Benchmark schedules: immediate, TWAP, VWAP and POV (MATH.md section 8), defined in time so that their cost does
+"""Benchmark schedules: immediate, TWAP, VWAP and POV (docs/MATH.md section 8), defined in time so that their cost does
 not depend on the slice grid beyond a vanishing discretisation error (docs/MATH.md section 11): immediate is one
 block that sweeps the order book, TWAP a constant rate, VWAP and POV follow the expected volume, POV's unfinished rest
 is one final block. Each respects the participation limit where it can (optexec.strategies.participation)."""
@@ -31,7 +31,7 @@ class NoParams:
 
 
 def immediate(order: Order, market: MarketParams, params: NoParams) -> Schedule:
-    """The whole order as one block at the start (MATH.md section 8, 'immediate'): blocks_shares = [X, 0, ...],
+    """The whole order as one block at the start (docs/MATH.md section 8, 'immediate'): blocks_shares = [X, 0, ...],
     priced as a sweep of the market's order book whatever the slice grid (docs/MATH.md section 11)."""
     trades = np.zeros(order.slices)
     trades[0] = order.shares
@@ -64,7 +64,7 @@ class TWAPParams:
 
 
 def twap(order: Order, market: MarketParams, params: TWAPParams) -> Schedule:
-    """A constant rate X / T: equal slices n_k = X/N (MATH.md section 8), optionally randomised with a seed."""
+    """A constant rate X / T: equal slices n_k = X/N (docs/MATH.md section 8), optionally randomised with a seed."""
     weights = np.ones(order.slices)
     if params.randomize_fraction > 0:
         rng = np.random.default_rng(params.seed)
@@ -75,7 +75,7 @@ def twap(order: Order, market: MarketParams, params: TWAPParams) -> Schedule:
 
 
 def vwap(order: Order, market: MarketParams, params: NoParams) -> Schedule:
-    """n_k = w_k X with w_k the expected share of market volume in slice k (MATH.md section 8)."""
+    """n_k = w_k X with w_k the expected share of market volume in slice k (docs/MATH.md section 8)."""
     volume = slice_market_volume(order, market)
     total = volume.sum()
     weights = volume / total if total > 0 else np.full(order.slices, 1.0 / order.slices)
@@ -103,7 +103,7 @@ class POVParams:
 
 
 def pov(order: Order, market: MarketParams, params: POVParams) -> Schedule:
-    """Trade a fixed share of expected market volume each slice until done (MATH.md section 8).
+    """Trade a fixed share of expected market volume each slice until done (docs/MATH.md section 8).
 
     If the horizon is too short to finish, the remainder goes as one block (a sweep of the order book) at the
     start of the last slice and the schedule says how much that is. A rate above the participation limit is

@@ -1,10 +1,10 @@
-"""Multiscale stochastic-volatility strategy of Chan–Sircar–Zimbidis (MATH.md section 0 and 1).
+"""Multiscale stochastic-volatility strategy of Chan–Sircar–Zimbidis (docs/MATH.md section 0 and 1).
 
 Gârleanu–Pedersen trading with a return signal x, persistent impact l (dl = (lambda u - beta l) dt) and a
 volatility driven by a fast factor y and a slow factor z. Two layers:
 
 * ``MultiscaleModel`` and ``core_policy``: the infinite-horizon portfolio problem in the dimensionless units
-  of the project brief (MATH.md section 0 defaults): Riccati solution with its guard (1.3), speed and aim (1.4),
+  of the project brief (docs/MATH.md section 0 defaults): Riccati solution with its guard (1.3), speed and aim (1.4),
   small-impact expansion beside the exact solution (1.5), fast correction (1.6), slow correction (1.7), the
   half-step rule and the brief's guards.
 * ``MultiscaleParams``, ``MultiscalePolicy`` and ``multiscale``: the execution of a real order over a finite
@@ -69,7 +69,7 @@ MIN_GRID_STEPS = 2000
 
 
 def check_theta(value: float) -> float:
-    """The small-impact scale theta must lie in [0, 0.2) (the brief's guard, MATH.md section 0 and 1.5)."""
+    """The small-impact scale theta must lie in [0, 0.2) (the brief's guard, docs/MATH.md section 0 and 1.5)."""
     value = check_finite("θ (small-impact scale)", value)
     if not 0 <= value < SMALL_IMPACT_THETA_MAX:
         raise ValueError(
@@ -82,7 +82,7 @@ def check_theta(value: float) -> float:
 def fast_correction_per_share(
     y: np.ndarray, mu: float, epsilon: float, gamma: float, fast_mean_reversion: float, cost_k: float
 ) -> np.ndarray:
-    """Change of the trading rate per share held, -eps gamma (y - mu) / (theta_f K) (MATH.md section 1.6).
+    """Change of the trading rate per share held, -eps gamma (y - mu) / (theta_f K) (docs/MATH.md section 1.6).
 
     theta_f is the fast factor's own mean-reversion rate (never the small-impact theta); y and mu are variances.
     """
@@ -90,22 +90,22 @@ def fast_correction_per_share(
 
 
 def half_step_factor(current_variance: np.ndarray, long_run_variance: float, threshold: float) -> np.ndarray:
-    """0.5 where current vol > threshold x long-run vol, else 1 (the brief's half-step rule, MATH.md section 0)."""
+    """0.5 where current vol > threshold x long-run vol, else 1 (the brief's half-step rule, docs/MATH.md section 0)."""
     # vol > h sqrt(mu)  <=>  variance > h^2 mu (both sides non-negative); no square root per path
     return np.where(np.asarray(current_variance, dtype=float) > threshold**2 * long_run_variance, 0.5, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Infinite-horizon core in the brief's dimensionless units (MATH.md section 0, 1.3-1.7)
+# Infinite-horizon core in the brief's dimensionless units (docs/MATH.md section 0, 1.3-1.7)
 # --------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class MultiscaleModel:
-    """The brief's infinite-horizon multiscale model, dimensionless, with the MATH.md section 0 defaults.
+    """The brief's infinite-horizon multiscale model, dimensionless, with the docs/MATH.md section 0 defaults.
 
-    The impact actually used is (theta lambda, theta beta) (MATH.md section 0 "small impact").
-    ``long_run_variance`` mu = 0.2^2: the brief's "mu_vol = 0.2" is a vol level (MATH.md section 1.8).
+    The impact actually used is (theta lambda, theta beta) (docs/MATH.md section 0 "small impact").
+    ``long_run_variance`` mu = 0.2^2: the brief's "mu_vol = 0.2" is a vol level (docs/MATH.md section 1.8).
     The slow factor's vol is g(z) = slow_vol_of_vol x z; ``slow_correlation`` is rho_xz between the signal
     noise and the slow factor (not given by the brief: 0, i.e. no slow correction, by default).
     ``capacity`` is the position limit the target is clipped to (the brief's "[-1, 1] of capacity").
@@ -165,7 +165,7 @@ class MultiscaleModel:
         )
 
     def problem(self) -> LQProblem:
-        """The LQ problem actually solved: impact (theta lambda, theta beta) (MATH.md section 0 and 1.5)."""
+        """The LQ problem actually solved: impact (theta lambda, theta beta) (docs/MATH.md section 0 and 1.5)."""
         theta = self.small_impact_theta
         return LQProblem(
             self.cost_k,
@@ -199,7 +199,7 @@ def solve_core(model: MultiscaleModel) -> CoreSolution:
 
 
 def core_policy(solution: CoreSolution, q, l, x, y, z) -> np.ndarray:
-    """Trading rate u* of the infinite-horizon core with all corrections and guards (MATH.md section 0, 1.4-1.7).
+    """Trading rate u* of the infinite-horizon core with all corrections and guards (docs/MATH.md section 0, 1.4-1.7).
 
     Before the guards, u = speed (aim - q) + sqrt(delta) b(z)/K - eps gamma (y - mu) q/(theta_f K): the base
     policy (1.4), the slow correction (1.7, c_z = rho_xz eta g(z), g(z) = slow_vol_of_vol z) and the fast
@@ -237,7 +237,7 @@ class MultiscaleParams:
     """Parameters of the multiscale execution strategy (units in the names; see the module docstring).
 
     risk_aversion_per_usd : lambda_AC of Almgren–Chriss (gamma = 2 lambda_AC), per $.
-    small_impact_theta : theta in [0, 0.2): persistent impact is (theta x gain, theta x decay) (MATH.md section 0).
+    small_impact_theta : theta in [0, 0.2): persistent impact is (theta x gain, theta x decay) (docs/MATH.md section 0).
     persistent_impact_gain_per_day : nominal lambda / K, per day (the brief's lambda = 0.1 with K = 1).
     persistent_impact_decay_per_day : nominal beta, per day (the brief's beta = 0.1).
     discount_rate_per_day : rho; 0 for execution (the brief's rho = 0.2 belongs to the infinite-horizon core,
@@ -366,7 +366,7 @@ def _grid_steps(order: Order) -> int:
 
 
 class MultiscalePolicy:
-    """Feedback policy u*(t, q, l, x, y, z) of the finite-horizon multiscale execution (MATH.md section 1.3-1.7).
+    """Feedback policy u*(t, q, l, x, y, z) of the finite-horizon multiscale execution (docs/MATH.md section 1.3-1.7).
 
     dq/dt = (F_q(t) + fast(y)) q + F_l(t) l + F_x(t) x + sqrt(delta) c_z(z) b(t)/K, halved by the half-step
     rule, where F is the finite-horizon Riccati gain (q(T) = 0), fast(y) = -eps gamma (y - mu)/(theta_f K)
@@ -437,7 +437,7 @@ class MultiscalePolicy:
         dq_dt = (gain_q + fast) * q + gain_l * l + gain_x * x
         if p.slow_correction_on:
             (slow_b,) = self._interpolate(t, self._slow_b)
-            # c_z = rho_xz eta g(z) (MATH.md 1.7) for the signal in holdings coordinates, which is -side x the
+            # c_z = rho_xz eta g(z) (docs/MATH.md 1.7) for the signal in holdings coordinates, which is -side x the
             # price-terms signal that slow_correlation refers to: a buy flips the correlation's sign
             correlation = -self.order.side_sign * p.slow_correlation
             c_z = correlation * p.signal_vol_usd_per_day_per_sqrt_day * p.slow_vol_of_vol_per_sqrt_day * z
@@ -451,12 +451,12 @@ class MultiscalePolicy:
 
 
 def expected_path(policy: MultiscalePolicy) -> dict[str, np.ndarray]:
-    """Expected states on the fine grid: times, q, l, x, y (MATH.md section 1.3-1.7, certainty equivalence).
+    """Expected states on the fine grid: times, q, l, x, y (docs/MATH.md section 1.3-1.7, certainty equivalence).
 
     Without vol corrections (current vol = long-run, no slow correction) this is the exact closed-loop
     solution of the Riccati problem. Otherwise the policy is stepped on the fine grid with
     y(t) = E[y_t] = mu + (y0 - mu) e^{-theta_f t / eps}, z = mu, u held over each step and l, x updated exactly
-    (MATH.md section 1.3 simulation tip): an O(step) approximation.
+    (docs/MATH.md section 1.3 simulation tip): an O(step) approximation.
     """
     sol = policy.solution
     times = sol.times
@@ -487,7 +487,7 @@ def stepped_path(policy: MultiscalePolicy, state0: np.ndarray, y: np.ndarray) ->
 
 
 def multiscale(order: Order, market: MarketParams, params: MultiscaleParams) -> Schedule:
-    """Expected trajectory of the multiscale strategy on the order's slices (MATH.md section 1, finite horizon).
+    """Expected trajectory of the multiscale strategy on the order's slices (docs/MATH.md section 1, finite horizon).
 
     Solves the finite-horizon Riccati problem ending flat, takes the expected closed-loop holdings at the
     slice boundaries and returns them as a Schedule, with warnings a trader should read.
@@ -516,7 +516,7 @@ def multiscale(order: Order, market: MarketParams, params: MultiscaleParams) -> 
 
 
 class MultiscaleFeedback:
-    """The multiscale rate u*(t, q, l, x, y, z) (MATH.md section 1.3-1.7) held over each slice: the simulator's
+    """The multiscale rate u*(t, q, l, x, y, z) (docs/MATH.md section 1.3-1.7) held over each slice: the simulator's
     policy of this strategy."""
 
     def __init__(self, order: Order, market: MarketParams, params: MultiscaleParams) -> None:

@@ -1,4 +1,4 @@
-"""Static nonlinear-impact allocator (MATH.md sections 0 and 6) and its adaptive re-optimising policy.
+"""Static nonlinear-impact allocator (docs/MATH.md sections 0 and 6) and its adaptive re-optimising policy.
 
 The order is split over the slices to minimise sum_t g_t(x_t) (+ lambda V) with sum_t x_t = S and
 0 <= x_t <= cap_t. The per-slice costs g_t(x) = a_t x + c_t x^p are the market's own (``period_costs``): the
@@ -6,7 +6,7 @@ separable parts of its cost model (optexec.market.cost_model(market).separable, 
 allocator optimises what the plan prices, less the parts that are not per-slice sizes:
 
 - "linear": spread eps x, linear temporary (eta / tau) x^2 and the linear permanent part -(gamma / 2) x^2, i.e.
-  eps x + (eta~ / tau) x^2 with eta~ = eta - gamma tau / 2 (MATH.md section 2, eq 8): without caps and risk the
+  eps x + (eta~ / tau) x^2 with eta~ = eta - gamma tau / 2 (docs/MATH.md section 2, eq 8): without caps and risk the
   optimum is TWAP, with risk aversion the discrete Almgren–Chriss schedule;
 - "calibrated": spread eps x and the power law Y sigma x (x / v_t)^p (ATHL: Y = 0.142, p = 0.6 unless fitted) of
   the slice's expected volume v_t; the permanent part -(gamma / 2) x^2 has another exponent and is left out;
@@ -18,7 +18,7 @@ exponent (MarketParams.power_coefficient, power_exponent: 0.142 and 0.6 is ATHL'
 
 Caps: cap_t = min(max_participation v_t, max_child_order_shares): the participation limit is a constraint of the
 problem (max_participation, default 25%). Risk: lambda V with V = sigma^2 tau sum_k h_k^2 of the holdings after
-each slice (MATH.md section 2, eq 5). The permanent cost gamma X^2 / 2 is the same for every schedule that trades in
+each slice (docs/MATH.md §2, eq 5). The permanent cost gamma X^2 / 2 is the same for every schedule that trades in
 one direction; it is added to the expected cost of the VaR check.
 
 Methods: ``waterfill`` (exact: KKT water-filling, or the interior-point solver of ``waterfill.solve_with_risk``
@@ -57,7 +57,7 @@ METHODS = get_args(Method)
 
 @dataclass(frozen=True)
 class NonlinearParams:
-    """Parameters of the static nonlinear-impact allocator (MATH.md section 6); the costs are the market's.
+    """Parameters of the static nonlinear-impact allocator (docs/MATH.md section 6); the costs are the market's.
 
     max_participation : cap on each child order as a fraction of the slice's expected volume, in (0, 1] (the
         shared participation limit).
@@ -98,7 +98,7 @@ class NonlinearParams:
 
 @dataclass(frozen=True)
 class PeriodCosts:
-    """Per-slice cost g_t(x) = a_t x + c_t x^p ($) with caps (MATH.md section 6).
+    """Per-slice cost g_t(x) = a_t x + c_t x^p ($) with caps (docs/MATH.md section 6).
 
     linear_usd_per_share : a_t. coefficient : c_t in $/share^p. exponent : p. caps_shares : cap_t.
     risk_weight_usd_per_share2 : mu = lambda sigma^2 tau, the weight of sum_k h_k^2.
@@ -122,7 +122,7 @@ class PeriodCosts:
         return self.cost_usd(trades_shares) + risk
 
     def variance_usd2(self, trades_shares, total_shares: float) -> np.ndarray:
-        """V = sigma^2 tau sum_k h_k^2 (MATH.md section 2, eq 5)."""
+        """V = sigma^2 tau sum_k h_k^2 (docs/MATH.md section 2, eq 5)."""
         return risk_term_usd(trades_shares, total_shares, self.variance_weight_usd2_per_share2)
 
 
@@ -301,7 +301,7 @@ def exact_allocation(total_shares: float, costs: PeriodCosts) -> Allocation:
 
 
 def allocate(total_shares: float, costs: PeriodCosts, method: str = "waterfill") -> Allocation:
-    """Solve the allocation with the chosen method (MATH.md section 6)."""
+    """Solve the allocation with the chosen method (docs/MATH.md section 6)."""
     if method == "waterfill":
         return exact_allocation(total_shares, costs)
     if method == "slsqp":
@@ -312,7 +312,7 @@ def allocate(total_shares: float, costs: PeriodCosts, method: str = "waterfill")
 
 
 def value_at_risk_usd(trades_shares, total_shares: float, costs: PeriodCosts, permanent_usd: float = 0.0) -> float:
-    """VaR of the cost (constants.VAR_CONFIDENCE): E + z sqrt(V), E = sum g_t + permanent cost (MATH.md section 2;
+    """VaR of the cost (constants.VAR_CONFIDENCE): E + z sqrt(V), E = sum g_t + permanent cost (docs/MATH.md section 2;
     optexec.market.value_at_risk_usd)."""
     expected = float(costs.cost_usd(trades_shares)) + permanent_usd
     return market_model.value_at_risk_usd(expected, float(costs.variance_usd2(trades_shares, total_shares)))
@@ -378,7 +378,7 @@ def var_limited_allocation(
 
 
 def nonlinear(order: Order, market: MarketParams, params: NonlinearParams) -> Schedule:
-    """Static nonlinear-impact schedule: min sum_t g_t(x_t) + lambda V under the caps (MATH.md sections 0, 6), the
+    """Static nonlinear-impact schedule: min sum_t g_t(x_t) + lambda V under the caps (docs/MATH.md sections 0, 6), the
     costs being the market's separable parts (module docstring).
 
     When the participation caps hold less than the order, every slice is filled to its cap and the rest left to the

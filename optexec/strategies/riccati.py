@@ -1,13 +1,13 @@
-"""Riccati numerics of the multiscale (Gârleanu–Pedersen with persistent impact) problem (MATH.md section 1.3-1.7).
+"""Riccati numerics of the multiscale (Gârleanu–Pedersen with persistent impact) problem (docs/MATH.md section 1.3-1.7).
 
 State X = (q, l, x): position q, persistent impact l, return signal x. Control u = dq/dt. Cost to minimise
-(the negative of the reward in MATH.md section 1.2), discounted at rate rho:
+(the negative of the reward in docs/MATH.md section 1.2), discounted at rate rho:
 
     c = (K/2) u^2 + (gamma/2) sigma^2 q^2 - q x - q (lambda u - beta l) = 1/2 X'QX + X'N u + 1/2 R u^2
 
 with dq = u dt, dl = (lambda u - beta l) dt, dx = -kappa x dt + noise. Two solvers share the matrices:
 
-* ``solve_care``: the infinite-horizon algebraic Riccati equation (CARE form of MATH.md section 1.3) with the
+* ``solve_care``: the infinite-horizon algebraic Riccati equation (CARE form of docs/MATH.md section 1.3) with the
   well-posedness guard; ``small_impact_expansion`` (section 1.5); ``variance_sensitivity`` and
   ``slow_correction_b`` (section 1.7).
 * ``finite_horizon``: the Riccati differential equation over [0, T] with the exact terminal constraint q(T) = 0,
@@ -15,7 +15,7 @@ with dq = u dt, dl = (lambda u - beta l) dt, dx = -kappa x dt + noise. Two solve
   re-orthonormalised by QR each step, so the blow-up P_qq ~ K/(T - t) never appears). ``riccati_ode_penalty``
   solves the same Riccati ODE with ``scipy.integrate.solve_ivp`` and a large terminal penalty, as a cross-check.
 
-All functions take numbers in one consistent unit system (the dimensionless MATH.md section 0 units, or
+All functions take numbers in one consistent unit system (the dimensionless docs/MATH.md section 0 units, or
 shares / $ / days for an order); nothing here knows about orders.
 """
 
@@ -36,7 +36,7 @@ ILL_POSED = "the multiscale problem is ill-posed for these parameters"
 
 @dataclass(frozen=True)
 class LQProblem:
-    """The linear-quadratic control problem of MATH.md section 1.2-1.3, in one consistent unit system.
+    """The linear-quadratic control problem of docs/MATH.md section 1.2-1.3, in one consistent unit system.
 
     Attributes
     ----------
@@ -67,7 +67,7 @@ class LQProblem:
         check_non_negative("signal mean reversion kappa", self.signal_mean_reversion)
 
     def matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-        """(A0, A, B, Q, N, R) of MATH.md section 1.3: A0 undiscounted drift, A = A0 - (rho/2) I."""
+        """(A0, A, B, Q, N, R) of docs/MATH.md section 1.3: A0 undiscounted drift, A = A0 - (rho/2) I."""
         lam, beta = self.impact_gain, self.impact_decay
         a0 = np.diag([0.0, -beta, -self.signal_mean_reversion])
         a = a0 - 0.5 * self.discount_rate * np.eye(3)
@@ -77,14 +77,14 @@ class LQProblem:
         return a0, a, b, q, n, self.cost_k
 
     def gain(self, p: np.ndarray) -> np.ndarray:
-        """Feedback row F = -R^-1 (B'P + N') with u* = F X (MATH.md section 1.3); works on stacks of P."""
+        """Feedback row F = -R^-1 (B'P + N') with u* = F X (docs/MATH.md section 1.3); works on stacks of P."""
         _, _, b, _, n, r = self.matrices()
         return -(np.einsum("i,...ij->...j", b[:, 0], p) + n[:, 0]) / r
 
 
 @dataclass(frozen=True)
 class StationarySolution:
-    """Infinite-horizon solution (MATH.md section 1.3-1.4): P, the brief's coefficients, speed and aim.
+    """Infinite-horizon solution (docs/MATH.md section 1.3-1.4): P, the brief's coefficients, speed and aim.
 
     ``gain`` = (aq, al, ax)/K, so u* = gain @ (q, l, x) = speed (aim - q).
     """
@@ -96,38 +96,38 @@ class StationarySolution:
 
     @property
     def coefficients(self) -> dict[str, float]:
-        """Aqq, Aql, All, Aqx, Axl, Axx in the sign convention of V in MATH.md section 1.3."""
+        """Aqq, Aql, All, Aqx, Axl, Axx in the sign convention of V in docs/MATH.md section 1.3."""
         p = self.p
         return {"Aqq": p[0, 0], "Aql": -p[0, 1], "All": -p[1, 1], "Aqx": -p[0, 2], "Axl": -p[1, 2], "Axx": -p[2, 2]}
 
     @property
     def speed(self) -> float:
-        """speed = (Aqq - lambda - lambda Aql)/K = -aq/K (MATH.md section 1.4)."""
+        """speed = (Aqq - lambda - lambda Aql)/K = -aq/K (docs/MATH.md section 1.4)."""
         return float(-self.gain[0])
 
     @property
     def aim_denominator(self) -> float:
-        """Aqq - lambda - lambda Aql = K x speed: the aim's denominator (MATH.md section 0 guard applies to it)."""
+        """Aqq - lambda - lambda Aql = K x speed: the aim's denominator (docs/MATH.md section 0 guard applies to it)."""
         return self.speed * self.problem.cost_k
 
     @property
     def aim_per_signal(self) -> float:
-        """d aim / d x = (Aqx + lambda Axl)/(Aqq - lambda - lambda Aql) (MATH.md section 1.4); 0 if the guard trips."""
+        """d aim / d x = (Aqx + lambda Axl)/(Aqq - lambda - lambda Aql) (docs/MATH.md §1.4); 0 if the guard trips."""
         return _guarded_ratio(self.gain[2] * self.problem.cost_k, self.aim_denominator)
 
     @property
     def aim_per_impact(self) -> float:
-        """d aim / d l = (Aql + lambda All)/(Aqq - lambda - lambda Aql) (MATH.md section 1.4); 0 if the guard trips."""
+        """d aim / d l = (Aql + lambda All)/(Aqq - lambda - lambda Aql) (docs/MATH.md §1.4); 0 if the guard trips."""
         return _guarded_ratio(self.gain[1] * self.problem.cost_k, self.aim_denominator)
 
 
 def _guarded_ratio(numerator: float, denominator: float, tiny: float = 1e-6) -> float:
-    """numerator / denominator, or 0 when |denominator| < 1e-6 (the brief's guard, MATH.md section 0)."""
+    """numerator / denominator, or 0 when |denominator| < 1e-6 (the brief's guard, docs/MATH.md section 0)."""
     return 0.0 if abs(denominator) < tiny else float(numerator / denominator)
 
 
 def solve_care(problem: LQProblem) -> StationarySolution:
-    """Solve the infinite-horizon Riccati equation (MATH.md section 1.3) with the well-posedness guard.
+    """Solve the infinite-horizon Riccati equation (docs/MATH.md section 1.3) with the well-posedness guard.
 
     Raises ValueError when scipy finds no stabilising solution, or when the *undiscounted* closed loop
     A0 + B F is not Hurwitz (the position or the impact would grow without bound). With beta = 0 the
@@ -178,7 +178,7 @@ class ExpansionResult:
 
 
 def no_impact_coefficients(problem: LQProblem) -> dict[str, float]:
-    """Closed form of the lambda = beta = 0 solution (MATH.md section 1.4, Gârleanu–Pedersen)."""
+    """Closed form of the lambda = beta = 0 solution (docs/MATH.md section 1.4, Gârleanu–Pedersen)."""
     k, rho, kappa = problem.cost_k, problem.discount_rate, problem.signal_mean_reversion
     speed = 0.5 * (-rho + math.sqrt(rho**2 + 4.0 * problem.risk_aversion * problem.variance / k))
     aqx = 1.0 / (rho + kappa + speed)
@@ -186,7 +186,7 @@ def no_impact_coefficients(problem: LQProblem) -> dict[str, float]:
 
 
 def small_impact_expansion(problem: LQProblem, theta: float) -> ExpansionResult:
-    """First-order small-impact expansion A0 + theta A1 beside the exact solution (MATH.md section 1.5).
+    """First-order small-impact expansion A0 + theta A1 beside the exact solution (docs/MATH.md section 1.5).
 
     ``problem`` holds the nominal lambda, beta; the exact solution is at (theta lambda, theta beta).
     """
@@ -206,7 +206,7 @@ def small_impact_expansion(problem: LQProblem, theta: float) -> ExpansionResult:
 
 
 def variance_sensitivity(solution: StationarySolution) -> np.ndarray:
-    """dP/d(sigma^2) from the Lyapunov equation (A + BF)'P' + P'(A + BF) + dQ = 0 (for MATH.md section 1.7).
+    """dP/d(sigma^2) from the Lyapunov equation (A + BF)'P' + P'(A + BF) + dQ = 0 (for docs/MATH.md section 1.7).
 
     Differentiating the CARE at the optimum (envelope: the dF terms cancel); dQ = gamma e_q e_q'.
     """
@@ -219,7 +219,7 @@ def variance_sensitivity(solution: StationarySolution) -> np.ndarray:
 
 
 def slow_correction_b(solution: StationarySolution, c_z: float) -> float:
-    """b = Bq + lambda Bl of the slow-factor correction (MATH.md section 1.7); Delta u_slow = sqrt(delta) b / K.
+    """b = Bq + lambda Bl of the slow-factor correction (docs/MATH.md section 1.7); Delta u_slow = sqrt(delta) b / K.
 
     ``c_z`` = rho_xz eta g(z); the derivatives A' are taken with respect to sigma^2 (d sigma^2/dz = 1).
     """
@@ -280,7 +280,7 @@ class FiniteHorizonSolution:
 def finite_horizon(problem: LQProblem, horizon: float, steps: int) -> FiniteHorizonSolution:
     """Solve the Riccati ODE -P' = A'P + PA - (PB + N)R^-1(B'P + N') + Q on [0, T] with q(T) = 0 exactly.
 
-    MATH.md section 1.3 over a finite horizon. Uses the Hamiltonian system d/dt [U; V] = H [U; V],
+    docs/MATH.md section 1.3 over a finite horizon. Uses the Hamiltonian system d/dt [U; V] = H [U; V],
     H = [[A^, -B R^-1 B'], [-Q^, -A^']] (A^ = A - B R^-1 N', Q^ = Q - N R^-1 N'), with P = V U^-1 and the
     terminal subspace {q = 0, costate of l and x = 0}, i.e. U(T) = diag(0, 1, 1), V(T) = diag(1, 0, 0).
     One ``expm`` for the uniform step, then QR re-orthonormalisation at every step backward.
@@ -367,7 +367,7 @@ def riccati_ode_penalty(problem: LQProblem, horizon: float, penalty: float, t_ev
 
 
 def finite_horizon_slow_b(solution: FiniteHorizonSolution) -> np.ndarray:
-    """b(t) per unit c_z of the slow-factor correction over [0, T] (MATH.md section 1.7, finite horizon).
+    """b(t) per unit c_z of the slow-factor correction over [0, T] (docs/MATH.md section 1.7, finite horizon).
 
     Same expansion as section 1.7 with time dependence: the linear term W1 = b'X of the cost-to-go solves
     -db/dt = (A + B F(t))' b - (rho/2) b + P'(t) e_x, b(T) = 0, where P' = dP/d(sigma^2) (central differences

@@ -90,7 +90,7 @@ def _resolved(
     if resolved is None:
         raise ValueError(
             "no trained agent was given to the RL strategy: plan it through optexec.planning.make_plan or "
-            "optexec.simulate.simulate, which resolve one"
+            "optexec.monte_carlo.simulate, which resolve one"
         )
     if resolved.agent is None or resolved.policy is None or resolved.expected_holdings is None:
         raise ValueError(resolved.note or "the RL agent is not trained yet")

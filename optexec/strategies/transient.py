@@ -1,5 +1,5 @@
 """Obizhaeva–Wang transient impact: the optimal schedule under the market's transient component and the closed
-forms of the paper (MATH.md section 4, docs/MATH.md section 11).
+forms of the paper (docs/MATH.md section 4, docs/MATH.md section 11).
 
 Impact decays exponentially: dD = -rho D dt + kappa dX, so a block xi placed when the displacement is D- costs
 xi (D- + kappa xi / 2) ($), with kappa the transient impact ($/share per share) and rho the resilience (per day).
@@ -29,7 +29,7 @@ from optexec.strategies.participation import check_max_participation, limit_part
 
 @dataclass(frozen=True)
 class TransientParams:
-    """Obizhaeva–Wang parameters (MATH.md section 4): kappa and rho are the market's (module docstring).
+    """Obizhaeva–Wang parameters (docs/MATH.md section 4): kappa and rho are the market's (module docstring).
 
     max_participation : the shared participation limit; the worked part is capped by it, the two blocks are not.
     """
@@ -42,7 +42,7 @@ class TransientParams:
 
 @dataclass(frozen=True)
 class OWContinuous:
-    """Continuous OW optimum: blocks at both ends and a constant rate between (MATH.md section 4).
+    """Continuous OW optimum: blocks at both ends and a constant rate between (docs/MATH.md section 4).
 
     block_shares : x_0 = x_T = X/(rho T + 2). rate_shares_per_day : rho X/(rho T + 2).
     transient_cost_usd : kappa X^2/(rho T + 2).
@@ -54,7 +54,7 @@ class OWContinuous:
 
 
 def ow_continuous(total_shares: float, horizon_days: float, kappa: float, rho: float) -> OWContinuous:
-    """Continuous-time risk-neutral OW schedule and its transient cost (MATH.md section 4)."""
+    """Continuous-time risk-neutral OW schedule and its transient cost (docs/MATH.md section 4)."""
     denominator = rho * horizon_days + 2.0
     return OWContinuous(
         total_shares / denominator, rho * total_shares / denominator, kappa * total_shares**2 / denominator
@@ -62,7 +62,7 @@ def ow_continuous(total_shares: float, horizon_days: float, kappa: float, rho: f
 
 
 def ow_discrete_trades(total_shares: float, intervals: int, horizon_days: float, rho: float) -> np.ndarray:
-    """Discrete OW optimum: N + 1 trades at t_n = n T/N (MATH.md section 4).
+    """Discrete OW optimum: N + 1 trades at t_n = n T/N (docs/MATH.md section 4).
 
     x_0 = x_N = X/((N - 1)(1 - a) + 2), x_n = x_0 (1 - a) between, a = exp(-rho T/N). N = 0 is one block.
     """
@@ -76,7 +76,7 @@ def ow_discrete_trades(total_shares: float, intervals: int, horizon_days: float,
 
 
 def ow_discrete_cost_usd(total_shares: float, intervals: int, horizon_days: float, kappa: float, rho: float) -> float:
-    """Transient cost of the discrete optimum: kappa X^2 (1 + a) / (2 [(N - 1)(1 - a) + 2]) (MATH.md section 4)."""
+    """Transient cost of the discrete optimum: kappa X^2 (1 + a) / (2 [(N - 1)(1 - a) + 2]) (docs/MATH.md section 4)."""
     if intervals == 0:
         return 0.5 * kappa * total_shares**2
     a = math.exp(-rho * horizon_days / intervals)

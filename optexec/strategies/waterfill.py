@@ -1,9 +1,9 @@
-"""Exact solvers for the static allocation min sum_t g_t(x_t), sum_t x_t = S, 0 <= x_t <= cap_t (MATH.md section 6).
+"""Exact solvers for the static allocation min sum_t g_t(x_t), sum_t x_t = S, 0 <= x_t <= cap_t (docs/MATH.md §6).
 
 Every period's cost is g_t(x) = a_t x + c_t x^p ($), with a_t the linear cost ($/share), c_t > 0 the impact
 coefficient ($/share^p) and one exponent p for all periods:
 
-- linear + quadratic (MATH.md section 6, first bullet): p = 2, c_t = b_t;
+- linear + quadratic (docs/MATH.md section 6, first bullet): p = 2, c_t = b_t;
 - power law (second bullet): a_t = 0;
 - linear + power (third bullet): both.
 
@@ -12,7 +12,7 @@ is nondecreasing in the multiplier nu, so the sorted breakpoints of sum_t x_t(nu
 holding S and nu is solved inside it in closed form (p = 2, or a_t equal on the segment) or by safeguarded Newton.
 ``waterfill_batch`` solves many totals at once when a_t is one number (the market mapping always gives that):
 then sum_t x_t is piecewise linear in u = (nu - a)^(1/(p-1)), which makes the batch exact and O(N log N + P N).
-``solve_with_risk`` adds the Almgren–Chriss risk term mu sum_k m_k h_k^2 of the holdings h_k (MATH.md section 2's
+``solve_with_risk`` adds the Almgren–Chriss risk term mu sum_k m_k h_k^2 of the holdings h_k (docs/MATH.md section 2's
 V); the problem is then not separable, and it is solved by a log-barrier interior-point method with Newton steps in
 the holdings, whose Hessian is tridiagonal.
 """
@@ -53,14 +53,14 @@ def _as_arrays(linear, coefficient, caps, n: int | None = None):
 
 
 def separable_cost_usd(trades_shares, linear, coefficient, exponent: float) -> np.ndarray:
-    """sum_t a_t x_t + c_t x_t^p over the last axis (MATH.md section 6); works on (N,) or (paths, N) arrays."""
+    """sum_t a_t x_t + c_t x_t^p over the last axis (docs/MATH.md section 6); works on (N,) or (paths, N) arrays."""
     x = np.asarray(trades_shares, dtype=float)
     power = np.abs(x) ** exponent
     return np.sum(np.asarray(linear) * x + np.asarray(coefficient) * power, axis=-1)
 
 
 def risk_term_usd(trades_shares, total_shares: float, risk_weight_usd_per_share2: float) -> np.ndarray:
-    """mu sum_{k=1}^{N} h_k^2 with h_k = S - (x_1 + ... + x_k) the holdings after period k (MATH.md section 2, eq 5).
+    """mu sum_{k=1}^{N} h_k^2 with h_k = S - (x_1 + ... + x_k) the holdings after period k (docs/MATH.md §2, eq 5).
 
     With mu = lambda sigma^2 tau this is lambda V of Almgren–Chriss.
     """
@@ -86,7 +86,7 @@ def _validate(total_shares: float, linear, coefficient, exponent: float, caps):
     if not math.isfinite(exponent) or exponent <= 1:
         raise ValueError(
             f"impact exponent p = {exponent:g} <= 1 makes the cost concave: the problem is not convex and "
-            "water-filling does not apply (MATH.md section 6); use p > 1"
+            "water-filling does not apply (docs/MATH.md section 6); use p > 1"
         )
     linear, coefficient, caps = _as_arrays(linear, coefficient, caps)
     if np.any(np.isnan(caps)) or np.any(caps < 0):
@@ -101,14 +101,14 @@ def _validate(total_shares: float, linear, coefficient, exponent: float, caps):
 
 
 def _inverse_marginal(nu: float, a, c, p: float, cap) -> np.ndarray:
-    """x_t(nu) = clip(((nu - a_t)/(p c_t))^(1/(p-1)), 0, cap_t) (MATH.md section 6)."""
+    """x_t(nu) = clip(((nu - a_t)/(p c_t))^(1/(p-1)), 0, cap_t) (docs/MATH.md section 6)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         x = (np.maximum(nu - a, 0.0) / (p * c)) ** (1.0 / (p - 1.0))
     return np.minimum(x, cap)
 
 
 def waterfill(total_shares: float, linear, coefficient, exponent: float = 2.0, caps_shares=None) -> Allocation:
-    """Exact KKT water-filling for min sum a_t x + c_t x^p, sum x = S, 0 <= x <= cap (MATH.md section 6).
+    """Exact KKT water-filling for min sum a_t x + c_t x^p, sum x = S, 0 <= x <= cap (docs/MATH.md section 6).
 
     Parameters
     ----------
@@ -205,7 +205,7 @@ def waterfill_batch(totals_shares, linear: float, coefficient, exponent: float =
     """Exact water-filling for many totals at once when the linear cost a is the same in every period.
 
     With u = (nu - a)^(1/(p-1)), x_t = min(u w_t, cap_t), w_t = (p c_t)^(-1/(p-1)), so sum_t x_t is piecewise
-    linear in u with breakpoints cap_t / w_t (MATH.md section 6). Each total is located among the sorted
+    linear in u with breakpoints cap_t / w_t (docs/MATH.md section 6). Each total is located among the sorted
     breakpoints and solved exactly. Returns an array (len(totals), N); totals above what the caps hold raise.
     """
     totals = np.atleast_1d(np.asarray(totals_shares, dtype=float))
@@ -270,7 +270,7 @@ def solve_with_risk(
     risk_weight_usd_per_share2: float,
     gap_tolerance: float = 1e-11,
 ) -> Allocation:
-    """min sum_t g_t(x_t) + mu sum_k h_k^2 over the holdings h (MATH.md section 2's lambda V added to section 6).
+    """min sum_t g_t(x_t) + mu sum_k h_k^2 over the holdings h (docs/MATH.md section 2's lambda V added to section 6).
 
     mu = lambda sigma^2 tau ($/share^2) and h_k = S - sum_{j<=k} x_j. The objective is convex for p >= 1 but no
     longer separable, so water-filling does not apply. It is solved by a log-barrier interior-point method in the

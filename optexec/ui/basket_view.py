@@ -3,7 +3,7 @@
 Figures: cost against % ADV (bubble = notional), remaining notional over time by side with the remaining std, the
 risk-contribution bars, the joint vs independent frontier, and per-order schedules. The report is one self-contained
 HTML file (plotly.js inlined once) naming the basket's id; the spreadsheets are the order table as CSV
-(optexec.report.table_csv) and the workbook of optexec.basket.spreadsheet.
+(optexec.report.table_csv) and the workbook of optexec.baskets.spreadsheet.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from optexec.basket import correlation as correlations
-from optexec.basket.input import parse_basket
-from optexec.basket.plan import INDEPENDENT, JOINT, BasketFrontier, BasketPlan, frontier, plan_basket
+from optexec.baskets import correlation as correlations
+from optexec.baskets.input import parse_basket
+from optexec.baskets.plan import INDEPENDENT, JOINT, BasketFrontier, BasketPlan, frontier, plan_basket
 from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.report import html_page, table_csv
 from optexec.store import db

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from optexec.calibrate.calibration import Calibration
+from optexec.calibration.calibration import Calibration
 
 
 def _clock(minutes: np.ndarray, open_minute: int) -> list[str]:

@@ -24,7 +24,7 @@ CACHE: dict[str, Any] = {"max_entries": 256, "show_spinner": False}
 
 
 def demo_market() -> MarketParams:
-    """The Almgren–Chriss Table 1 stock (MATH.md section 2) with a U-shaped intraday volume profile."""
+    """The Almgren–Chriss Table 1 stock (docs/MATH.md section 2) with a U-shaped intraday volume profile."""
     return MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7, volume_profile=u_shaped_volume_profile())
 
 

@@ -43,7 +43,7 @@ def show_model_parameters(market: MarketParams) -> None:
 
 @st.cache_data(show_spinner=False)
 def core_table(small_impact_theta: float, fast_scale_epsilon: float, slow_scale_delta: float) -> pd.DataFrame:
-    """Riccati coefficients of the brief's dimensionless core (MATH.md section 1.3) at (theta lambda, theta beta)
+    """Riccati coefficients of the brief's dimensionless core (docs/MATH.md section 1.3) at (theta lambda, theta beta)
     beside the first-order small-impact expansion A0 + theta A1 (section 1.5) and its error."""
     model = MultiscaleModel(
         small_impact_theta=small_impact_theta, fast_scale_epsilon=fast_scale_epsilon, slow_scale_delta=slow_scale_delta
@@ -73,6 +73,6 @@ def show_core_diagnostics(settings: dict) -> None:
             c: st.column_config.NumberColumn(format="%.6f") for c in table.columns[1:]})  # fmt: skip
         st.caption(
             "The brief's dimensionless defaults (K = 1, λ = β = 0.1, γ = 5, ρ = 0.2, κ = η = 1, σ² = 0.04; "
-            f"MATH.md §0) "
-            f"at θ = {theta:g}. The expansion's error is second order in θ (MATH.md §1.5)."
+            f"docs/MATH.md §0) "
+            f"at θ = {theta:g}. The expansion's error is second order in θ (docs/MATH.md §1.5)."
         )

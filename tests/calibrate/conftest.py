@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.store import db, sample
 
 #: ../shared/marketdata beside the checkout (or beside a folder above it: a git worktree under /work/wt/NAME)

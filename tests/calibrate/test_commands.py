@@ -7,7 +7,7 @@ import json
 import pytest
 
 from optexec import cli
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.store import db
 
 from . import planted

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from optexec.calibrate import factors
+from optexec.calibration import factors
 
 
 def test_autocovariance_by_hand_and_with_gaps():

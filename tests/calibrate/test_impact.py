@@ -1,4 +1,4 @@
-"""Impact: MATH.md section 9 values (T5, T7, rules of thumb), a simulated propagator, the planted sample."""
+"""Impact: docs/MATH.md section 9 values (T5, T7, rules of thumb), a simulated propagator, the planted sample."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from optexec.calibrate import impact
+from optexec.calibration import impact
 
 
 def test_rules_of_thumb_match_almgren_chriss():
-    eta, gamma = impact.rules_of_thumb(1 / 8, 5e6)  # MATH.md section 7 example
+    eta, gamma = impact.rules_of_thumb(1 / 8, 5e6)  # docs/MATH.md section 7 example
     assert eta.value == pytest.approx(2.5e-6) and gamma.value == pytest.approx(2.5e-7)
     with pytest.raises(ValueError, match="positive spread"):
         impact.rules_of_thumb(0.0, 5e6)
@@ -41,7 +41,7 @@ def test_t7_square_root_law():
 
 
 def simulate(eta, gamma, kappa, decay_per_day, exponent=1.0, days=40, seed=3, noise=0.02):
-    """Minute closes and signed flow from the model of optexec.calibrate.impact, written out longhand."""
+    """Minute closes and signed flow from the model of optexec.calibration.impact, written out longhand."""
     rng = np.random.default_rng(seed)
     q = np.round(rng.standard_normal((days, 390)) * 2000)
     a = math.exp(-decay_per_day / 390)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optexec.calibrate import liquidity
+from optexec.calibration import liquidity
 
 
 def test_adv_mean_and_median_by_hand():

@@ -1,4 +1,4 @@
-"""The mapping from a calibration's estimates to the market model (optexec.calibrate.market_model)."""
+"""The mapping from a calibration's estimates to the market model (optexec.calibration.market_model)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from optexec import costs
-from optexec.calibrate import market_model
-from optexec.calibrate.results import Estimate
+from optexec.calibration import market_model
+from optexec.calibration.results import Estimate
 from optexec.models import MarketParams, Order, Schedule, slice_market_volume
 
 ADV = 2e6

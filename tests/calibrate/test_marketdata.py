@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.store import db
 from optexec.store.loading import load_file
 

@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.store import db
 
 OLD_DDL = """CREATE TABLE calibrations (

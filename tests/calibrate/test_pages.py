@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.store import db
 from tests.shown import shown
 

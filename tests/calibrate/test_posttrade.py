@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from optexec.calibrate import posttrade
+from optexec.calibration import posttrade
 
 
 def frame(weeks_and_costs):

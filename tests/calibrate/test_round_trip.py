@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from optexec import costs
-from optexec.calibrate import market_model, run
+from optexec.calibration import market_model, run
 from optexec.market_source import multiscale_settings, symbol_params
 from optexec.models import Order, Schedule, slice_market_volume
 from optexec.store import db

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from optexec.calibrate import run
+from optexec.calibration import run
 from optexec.models import MarketParams
 from optexec.store import db
 

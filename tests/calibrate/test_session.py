@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optexec.calibrate import data as cal_data
-from optexec.calibrate import run
+from optexec.calibration import data as cal_data
+from optexec.calibration import run
 from optexec.store import db
 
 from . import planted as pl

@@ -1,4 +1,4 @@
-"""Volatility estimators (MATH.md section 7): section 9 T9 values, hand-computed cases, simulated GBM."""
+"""Volatility estimators (docs/MATH.md section 7): section 9 T9 values, hand-computed cases, simulated GBM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from optexec.calibrate import volatility as v
+from optexec.calibration import volatility as v
 
 O = np.array([100, 101, 99.5, 102, 101.5])
 H = np.array([102, 103, 101, 104, 103])

@@ -108,7 +108,7 @@ def _report_table(text: str) -> dict[str, tuple[float, float]]:
 
 @needs_data
 def test_spy_minute_files_uploaded_calibrated_planned_shared_and_exported(browser, tmp_path):
-    from optexec.calibrate import run
+    from optexec.calibration import run
     from optexec.store import db
     from optexec.store.sample import build_sample_database
 

@@ -1,4 +1,4 @@
-"""Volatility estimators on daily bars and realised volatility from intraday returns (MATH.md section 7).
+"""Volatility estimators on daily bars and realised volatility from intraday returns (docs/MATH.md section 7).
 
 All estimators return a daily variance of log returns (a fraction squared per day); ``vol_estimates``
 wraps them as ``Estimate`` objects with jackknife standard errors over days, daily and annualised,
@@ -13,32 +13,32 @@ from typing import Any
 
 import numpy as np
 
-from optexec.calibrate.results import Estimate
+from optexec.calibration.results import Estimate
 
 TRADING_DAYS_PER_YEAR = 252
 LN2 = math.log(2.0)
 
 
 def close_to_close_variance(close: np.ndarray, prev_close: np.ndarray) -> float:
-    """Sample variance (ddof=1) of ln(C_i / C_{i-1}) (MATH.md section 7, close-close)."""
+    """Sample variance (ddof=1) of ln(C_i / C_{i-1}) (docs/MATH.md section 7, close-close)."""
     return float(np.var(np.log(np.asarray(close) / np.asarray(prev_close)), ddof=1))
 
 
 def parkinson_variance(high: np.ndarray, low: np.ndarray) -> float:
-    """Parkinson: (1 / (4 n ln 2)) sum ln(H/L)^2 (MATH.md section 7)."""
+    """Parkinson: (1 / (4 n ln 2)) sum ln(H/L)^2 (docs/MATH.md section 7)."""
     hl = np.log(np.asarray(high) / np.asarray(low))
     return float(np.mean(hl**2) / (4 * LN2))
 
 
 def garman_klass_variance(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> float:
-    """Garman–Klass: (1/n) sum [ln(H/L)^2 / 2 - (2 ln 2 - 1) ln(C/O)^2] (MATH.md section 7)."""
+    """Garman–Klass: (1/n) sum [ln(H/L)^2 / 2 - (2 ln 2 - 1) ln(C/O)^2] (docs/MATH.md section 7)."""
     hl = np.log(np.asarray(high) / np.asarray(low))
     co = np.log(np.asarray(close) / np.asarray(open_))
     return float(np.mean(0.5 * hl**2 - (2 * LN2 - 1) * co**2))
 
 
 def rogers_satchell_variance(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> float:
-    """Rogers–Satchell: (1/n) sum [ln(H/C) ln(H/O) + ln(L/C) ln(L/O)] (MATH.md section 7)."""
+    """Rogers–Satchell: (1/n) sum [ln(H/C) ln(H/O) + ln(L/C) ln(L/O)] (docs/MATH.md section 7)."""
     o, h, lo, c = (np.asarray(a, dtype=float) for a in (open_, high, low, close))
     return float(np.mean(np.log(h / c) * np.log(h / o) + np.log(lo / c) * np.log(lo / o)))
 
@@ -46,7 +46,7 @@ def rogers_satchell_variance(open_: np.ndarray, high: np.ndarray, low: np.ndarra
 def yang_zhang_variance(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, prev_close: np.ndarray
 ) -> float:
-    """Yang–Zhang: s_o^2 + k s_c^2 + (1 - k) s_RS^2, k = 0.34 / (1.34 + (n+1)/(n-1)) (MATH.md section 7)."""
+    """Yang–Zhang: s_o^2 + k s_c^2 + (1 - k) s_RS^2, k = 0.34 / (1.34 + (n+1)/(n-1)) (docs/MATH.md section 7)."""
     n = len(close)
     k = 0.34 / (1.34 + (n + 1) / (n - 1))
     s_o = np.var(np.log(np.asarray(open_) / np.asarray(prev_close)), ddof=1)
@@ -178,5 +178,5 @@ def _as_vol(name: str, var: float, se_var: float, n: int, method: str) -> Estima
 
 
 def annualised(vol_daily: float, days_per_year: int = TRADING_DAYS_PER_YEAR) -> float:
-    """Annualised vol sqrt(N_year) * daily vol (MATH.md section 7)."""
+    """Annualised vol sqrt(N_year) * daily vol (docs/MATH.md section 7)."""
     return vol_daily * math.sqrt(days_per_year)

@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optexec.calibrate import data as cal_data
-from optexec.calibrate import factors as cal_factors
-from optexec.calibrate import impact as cal_impact
-from optexec.calibrate import liquidity, market_model, volatility
-from optexec.calibrate.calibration import MIN_DAYS_TO_ACCEPT, Calibration
-from optexec.calibrate.results import Estimate
-from optexec.calibrate.storage import (
+from optexec.calibration import data as cal_data
+from optexec.calibration import factors as cal_factors
+from optexec.calibration import impact as cal_impact
+from optexec.calibration import liquidity, market_model, volatility
+from optexec.calibration.calibration import MIN_DAYS_TO_ACCEPT, Calibration
+from optexec.calibration.results import Estimate
+from optexec.calibration.storage import (
     StoredCalibration,
     accept,
     latest_calibration,

@@ -72,7 +72,7 @@ def identity(symbols: list[str], why: str) -> Correlation:
 
 
 def _windows(con, symbols: list[str]) -> dict[str, tuple]:
-    from optexec.calibrate import latest_calibration
+    from optexec.calibration import latest_calibration
 
     windows = {}
     for symbol in symbols:

@@ -36,7 +36,7 @@ def _fmt(x: float) -> str:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``calibrate --symbol S [--start D] [--end D] [--json]``: run, save, accept (when acceptable) and print."""
-    from optexec.calibrate import run
+    from optexec.calibration import run
     from optexec.store import db
 
     path = getattr(args, "db", None)

@@ -1,6 +1,6 @@
 """Market impact from the store: rules of thumb, Kyle's lambda, a propagator fit of signed flow, ATHL.
 
-The fit (MATH.md sections 2, 4 and 5) explains each one-minute change of the bar close, r_m = C_m - C_{m-1},
+The fit (docs/MATH.md sections 2, 4 and 5) explains each one-minute change of the bar close, r_m = C_m - C_{m-1},
 by the net signed volume Q_m of the minute (buyer- minus seller-initiated shares, v_m = M Q_m shares/day):
 
     r_m = h(v_m) - h(v_{m-1}) + gamma Q_m + kappa (S_m - S_{m-1}) + c0 + noise,   S_m = sum_{j<m} a^{m-1-j} Q_j
@@ -24,7 +24,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from optexec import constants
-from optexec.calibrate.results import CurveFit, Estimate
+from optexec.calibration.results import CurveFit, Estimate
 
 # ATHL 2005 published constants (docs/MATH.md section 3; optexec.constants holds them)
 ATHL_GAMMA, ATHL_GAMMA_SE = constants.ATHL_PERMANENT_COEFFICIENT, constants.ATHL_PERMANENT_COEFFICIENT_SE
@@ -38,7 +38,7 @@ CHI2_95 = 3.841
 
 
 def rules_of_thumb(spread_usd: float, adv_shares: float) -> tuple[Estimate, Estimate]:
-    """Almgren–Chriss rules of thumb (MATH.md section 7): eta = spread/(1% ADV), gamma = spread/(10% ADV)."""
+    """Almgren–Chriss rules of thumb (docs/MATH.md section 7): eta = spread/(1% ADV), gamma = spread/(10% ADV)."""
     if not (spread_usd > 0 and adv_shares > 0):
         raise ValueError("the rules of thumb need a positive spread and average daily volume")
     method = "Almgren–Chriss rule of thumb"
@@ -59,7 +59,7 @@ def rules_of_thumb(spread_usd: float, adv_shares: float) -> tuple[Estimate, Esti
 def athl_impact(
     sigma_daily: float, adv_shares: float, price_usd: float, shares_outstanding: float | None
 ) -> tuple[Estimate, Estimate]:
-    """ATHL 2005 impact with its published constants, in AC units (MATH.md section 3, continuous-rate form).
+    """ATHL 2005 impact with its published constants, in AC units (docs/MATH.md section 3, continuous-rate form).
 
     Permanent g(v) = gamma sigma (Theta/V)^(1/4) v/V (fraction of price) -> gamma_AC = price 0.314 sigma
     (Theta/V)^(1/4) / V; temporary h(v) = 0.142 sigma |v/V|^0.6, whose secant slope at v = 10% of V gives
@@ -92,14 +92,14 @@ def athl_impact(
 def athl_cost_bps(
     shares: float, adv_shares: float, sigma_daily: float, duration_days: float, shares_outstanding: float
 ) -> dict[str, float]:
-    """ATHL permanent I, temporary K and realised J = I/2 + K in bp for a trade of ``shares`` (MATH.md section 3)."""
+    """ATHL permanent I, temporary K and realised J = I/2 + K in bp for a trade of ``shares`` (docs/MATH.md §3)."""
     perm = ATHL_GAMMA * sigma_daily * (shares / adv_shares) * (shares_outstanding / adv_shares) ** 0.25
     temp = ATHL_ETA * sigma_daily * abs(shares / (adv_shares * duration_days)) ** ATHL_BETA
     return {"permanent_bps": perm * 1e4, "temporary_bps": temp * 1e4, "realised_bps": (perm / 2 + temp) * 1e4}
 
 
 def sqrt_law_bps(y: float, sigma_daily: float, shares: float, daily_volume: float) -> float:
-    """Square-root law I = Y sigma sqrt(Q/V) in bp (MATH.md section 5)."""
+    """Square-root law I = Y sigma sqrt(Q/V) in bp (docs/MATH.md section 5)."""
     return y * sigma_daily * math.sqrt(shares / daily_volume) * 1e4
 
 
@@ -348,7 +348,7 @@ def fit_propagator(
         if identified
         else ("the transient impact is not significant: its decay rate is not identified by these data",),
     )
-    # square-root law: h(v) = Y price sigma sqrt(|v| / ADV)  (MATH.md section 5)
+    # square-root law: h(v) = Y price sigma sqrt(|v| / ADV)  (docs/MATH.md section 5)
     coef_s, cov_s, _rss_s, r2_s = ols(y, _design(data, [_power(v, 0.5) - _power(vp, 0.5)], trans))
     unit = price_usd * sigma_daily / math.sqrt(adv_shares)
     sqrt_y = Estimate(

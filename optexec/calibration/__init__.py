@@ -1,7 +1,7 @@
 """Calibration of the strategies' parameters from the store (issue 4): volatility, liquidity, impact,
 volatility factors and post-trade recalibration. See ``run.calibrate`` and ``run.latest_market_params``."""
 
-from optexec.calibrate.run import (
+from optexec.calibration.run import (
     Calibration,
     StoredCalibration,
     accept,

@@ -1,8 +1,8 @@
 """The result of one calibration run (``Calibration``), and the rule that says whether it may be accepted.
 
 A run becomes the symbol's parameters only when the data support it (``Calibration.not_acceptable``: fewer than
-``MIN_DAYS_TO_ACCEPT`` trading days, or the data problems the run found); ``optexec.calibrate.run`` makes runs,
-``optexec.calibrate.storage`` saves and reads them.
+``MIN_DAYS_TO_ACCEPT`` trading days, or the data problems the run found); ``optexec.calibration.run`` makes runs,
+``optexec.calibration.storage`` saves and reads them.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from optexec import json_output
-from optexec.calibrate import data as cal_data
-from optexec.calibrate import factors as cal_factors
-from optexec.calibrate import impact as cal_impact
-from optexec.calibrate import liquidity, market_model
-from optexec.calibrate.results import Estimate
+from optexec.calibration import data as cal_data
+from optexec.calibration import factors as cal_factors
+from optexec.calibration import impact as cal_impact
+from optexec.calibration import liquidity, market_model
+from optexec.calibration.results import Estimate
 from optexec.models import MarketParams
 from optexec.store.schema import PARAMETER_UNITS
 

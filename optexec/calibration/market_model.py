@@ -20,7 +20,7 @@ trading day, a = exp(-beta / session minutes)) are the model's dD = -rho D dt + 
 MarketParams only when the data identify them (kappa more than two standard errors above 0 and beta's 95% profile
 interval closed inside its grid); otherwise they are left None (the model's defaults) and the source says why.
 
-Volatility factors (``factors.fit_vol_factors``; MATH.md sections 1.6-1.8) map to the multiscale strategy's settings
+Volatility factors (``factors.fit_vol_factors``; docs/MATH.md §1.6-1.8) map to the multiscale strategy's settings
 as that module says: fast_scale_epsilon = 1 / fast rate with fast_mean_reversion_per_day = theta_f = 1 per day (so the
 fast factor's drift rate theta_f / epsilon is the fitted fast rate), slow_scale_delta = the slow rate; mu, the
 long-run variance, is sigma^2 of the model itself.
@@ -35,7 +35,7 @@ from dataclasses import replace
 import numpy as np
 
 from optexec import constants
-from optexec.calibrate.results import Estimate
+from optexec.calibration.results import Estimate
 from optexec.models import MarketParams, ParameterSource
 from optexec.store.schema import PARAMETER_UNITS
 

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optexec.calibrate import market_model
-from optexec.calibrate.calibration import PROFILE_METHOD, Calibration
-from optexec.calibrate.results import Estimate
+from optexec.calibration import market_model
+from optexec.calibration.calibration import PROFILE_METHOD, Calibration
+from optexec.calibration.results import Estimate
 from optexec.models import MarketParams
 from optexec.store.connections import fetch, write_lock
 

@@ -16,7 +16,7 @@ import numbers
 import pandas as pd
 import xlsxwriter
 
-from optexec.basket.plan import BasketPlan
+from optexec.baskets.plan import BasketPlan
 from optexec.report import FORMULA_STARTS
 
 #: the unit each column's name ends with, as a header shows it

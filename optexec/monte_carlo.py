@@ -3,7 +3,7 @@ the market model) is resolved here (optexec.rl.resolve), as make_plan does, then
 (optexec.simulation.engine: the vectorised Monte Carlo simulator, docs/MATH.md sections 8 and 11) runs them.
 
 The engine's names are re-exported here (``SimulationConfig``, ``SimulationResult``, ``simulate_strategies``, ...):
-``from optexec.simulate import SimulationConfig, simulate`` is the simulator's API for pages and the command line.
+``from optexec.monte_carlo import SimulationConfig, simulate`` is the simulator's API for pages and the command line.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Strategies of a basket (each gives holdings (N + 1, m) on one common grid):
 
-* ``joint_ac``: the exact multi-asset Almgren–Chriss optimum (docs/MATH.md section 10, optexec.basket.solve). It
+* ``joint_ac``: the exact multi-asset Almgren–Chriss optimum (docs/MATH.md section 10, optexec.baskets.solve). It
   optimises the linear model (spread, eta, gamma, the correlated price risk); the costs shown are each order's under
   its symbol's own market model (optexec.costs.estimate), which may hold more (power-law temporary, transient).
 * ``independent_ac``: each order's own single-asset Almgren–Chriss optimum at the same lambda (docs/MATH.md
@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from optexec import costs, json_output
-from optexec.basket import solve
-from optexec.basket.correlation import Correlation, basket_correlation
-from optexec.basket.input import Basket, BasketError, RowProblem
-from optexec.basket.markets import OrderMarket, resolve
-from optexec.basket.risk import BasketRisk, basket_risk, covariance
+from optexec.baskets import solve
+from optexec.baskets.correlation import Correlation, basket_correlation
+from optexec.baskets.input import Basket, BasketError, RowProblem
+from optexec.baskets.markets import OrderMarket, resolve
+from optexec.baskets.risk import BasketRisk, basket_risk, covariance
 from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.market import StaticTrades, cost_model
 from optexec.models import Order, Schedule, check_range, check_risk_aversion, slice_market_volume

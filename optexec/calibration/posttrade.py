@@ -1,6 +1,6 @@
-"""Post-trade: realised against expected slippage per order, and the weekly recalibration (MATH.md 0 and 8).
+"""Post-trade: realised against expected slippage per order, and the weekly recalibration (docs/MATH.md 0 and 8).
 
-Implementation shortfall (Perold 1988, MATH.md section 8) of an order with side s (+1 buy, -1 sell),
+Implementation shortfall (Perold 1988, docs/MATH.md section 8) of an order with side s (+1 buy, -1 sell),
 decision price P_d, arrival price P_a, fills (q_i, p_i) summing to Q_f, intended size Q and horizon price P_end:
 
     delay = s Q_f (P_a - P_d);  trading = s sum q_i (p_i - P_a);  opportunity = s (Q - Q_f)(P_end - P_d)
@@ -8,7 +8,7 @@ decision price P_d, arrival price P_a, fills (q_i, p_i) summing to Q_f, intended
 
 The store keeps one price per order (``arrival_price``), used as both P_d and P_a (the delay is then 0);
 without it, the open of the first bar at or after the order's start. P_end is the last bar close at or
-before the order's end. The recalibration (project brief, MATH.md section 0) is, week by week,
+before the order's end. The recalibration (project brief, docs/MATH.md section 0) is, week by week,
 lambda_new = lambda_old clip(sum realised / sum expected, 0.5, 2), applied to the temporary impact eta.
 """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from optexec.basket.input import MARKET_COLUMNS, Basket, BasketError, BasketRow, RowProblem
+from optexec.baskets.input import MARKET_COLUMNS, Basket, BasketError, BasketRow, RowProblem
 from optexec.models import MAX_ORDER_SHARES, MarketParams
 
 _COLUMN_OF = {field_name: column for column, (field_name, _) in MARKET_COLUMNS.items()}

@@ -1,4 +1,4 @@
-"""Fast and slow volatility factors for the multiscale strategy (MATH.md sections 1.6 and 1.7).
+"""Fast and slow volatility factors for the multiscale strategy (docs/MATH.md sections 1.6 and 1.7).
 
 Method: the log realised variance of 10-minute buckets (Parkinson ranges of the one-minute bars),
 less its mean per bucket of the day (the intraday seasonal), is modelled as the sum of two independent
@@ -11,7 +11,7 @@ the autocovariance about the sample mean). The two rates are fitted by nonlinear
 squares on the sample autocovariance (lags up to 10 days); their standard errors are the curve fit's,
 which treat the autocovariance errors as independent and so understate the true error (said in the warnings).
 Mapping to the strategy: epsilon = 1 / theta_fast with the fast factor's own rate theta_f = 1 per day
-(drift (theta_f/eps)(mu - y)), delta = theta_slow; mu = the long-run daily variance (a variance, MATH.md 1.8).
+(drift (theta_f/eps)(mu - y)), delta = theta_slow; mu = the long-run daily variance (a variance, docs/MATH.md 1.8).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import curve_fit
 
-from optexec.calibrate.results import Estimate
+from optexec.calibration.results import Estimate
 
 LN2 = math.log(2.0)
 
@@ -141,7 +141,7 @@ def fit_signal_ou(values: np.ndarray, dt_days: float) -> tuple[Estimate, Estimat
     """Mean reversion kappa (per day) and volatility eta of a return signal, from its AR(1) fit.
 
     x_{t+1} = phi x_t + e_t with phi = exp(-kappa dt) and Var(e) = eta^2 (1 - phi^2) / (2 kappa)
-    (exact OU discretisation, MATH.md section 1.2: dx = -kappa x dt + eta dB).
+    (exact OU discretisation, docs/MATH.md section 1.2: dx = -kappa x dt + eta dB).
     """
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optexec.calibrate.results import Estimate
+from optexec.calibration.results import Estimate
 
 
 def adv_estimates(volume: np.ndarray) -> tuple[Estimate, Estimate]:
