@@ -1,4 +1,5 @@
-"""The ``load``, ``db info``, ``db market`` and ``db init`` sub-commands of ``python -m optexec`` (DESIGN.md 7).
+"""The ``load``, ``db info``, ``db market``, ``db init`` and ``export`` sub-commands of ``python -m optexec``
+(DESIGN.md 7).
 
 ``register(subparsers)`` adds them to the lead's argparse parser; each handler returns an exit
 code: 0 on success, 2 on a user error (one plain line on stderr, never a traceback).
@@ -167,6 +168,30 @@ def cmd_db_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export --lake DIR [--tables T,...] [--symbols S,...]``: the store's market tables as Parquet (a lake)."""
+    from optexec.store import db, lake
+
+    tables = _names(args.tables) if args.tables else list(lake.MARKET_TABLES)
+    symbols = _names(args.symbols) if args.symbols else None
+    try:
+        with db.reading(getattr(args, "db", None)) as con:
+            report = lake.export_lake(con, args.lake, tables, symbols)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+        return 0
+    print(f"{report.directory}: {len(report.symbols):,} symbols exported in {report.seconds:.2f} s")
+    for table, rows in report.rows.items():
+        print(f"  {table:12s}{rows:>14,} rows{report.bytes[table] / 1e6:>12.2f} MB of Parquet")
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _outcome_text(entry: dict) -> str:
     """ "; refused: ..." for a refused load of the history (nothing for a committed one)."""
     outcome = entry.get("outcome") or "loaded"
@@ -226,6 +251,18 @@ def register(subparsers) -> None:
     init.add_argument("--json", action="store_true", help="print as JSON")
     _db_option(init)
     init.set_defaults(func=cmd_db_init)
+
+    export = subparsers.add_parser("export", help="write the store's market tables to a Parquet lake")
+    export.add_argument("--lake", required=True, metavar="DIR", help="the lake's folder (created if missing)")
+    export.add_argument(
+        "--tables", metavar="T,...", help="tables to write (default: instruments,bars,trades,quotes; also fills)"
+    )
+    export.add_argument(
+        "--symbols", metavar="S,...", help="symbols to write (default: all); their partitions are replaced"
+    )
+    export.add_argument("--json", action="store_true", help="print the report as JSON")
+    _db_option(export)
+    export.set_defaults(func=cmd_export)
 
 
 def main(argv: list[str] | None = None) -> int:

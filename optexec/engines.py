@@ -1,0 +1,150 @@
+"""Where independent tasks run: in this process one after the other (``serial``), or on a Dask cluster (``dask``).
+
+The tasks are plain importable functions of optexec (a worker imports optexec: a local cluster's workers inherit
+this process's ``sys.path``; the workers of an existing scheduler need optexec on their ``PYTHONPATH``). The serial
+engine runs the very same function in a loop, so both engines give the same numbers.
+
+``dask`` without a scheduler address starts a ``distributed.LocalCluster`` of ``workers`` processes with one thread
+each (default: one per core this process may use) for the length of the ``with`` block; with an address
+(``tcp://host:port``) it connects to that scheduler and leaves its workers running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+ENGINES = ("serial", "dask")
+#: seconds to wait for an existing scheduler to answer
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def machine_workers() -> int:
+    """The cores this process may use (the local cluster's default size)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """An engine as asked for: ``serial`` or ``dask``, the local cluster's size or an existing scheduler."""
+
+    engine: str = "serial"
+    workers: int | None = None
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"the engine is serial or dask, got {self.engine!r}")
+        if self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
+        ):
+            raise ValueError(f"the number of workers must be a whole number >= 1, got {self.workers!r}")
+        if self.engine == "serial" and (self.workers is not None or self.scheduler):
+            raise ValueError("--workers and --scheduler need --engine dask")
+        if self.scheduler and self.workers is not None:
+            raise ValueError("--workers sizes a local cluster; an existing scheduler (--scheduler) has its own workers")
+
+    def describe(self) -> str:
+        if self.engine == "serial":
+            return "serial (this process)"
+        if self.scheduler:
+            return f"Dask, the scheduler at {self.scheduler}"
+        return f"Dask, a local cluster of {self.workers or machine_workers()} worker processes"
+
+
+@contextlib.contextmanager
+def dask_client(choice: EngineChoice) -> Iterator[Any]:
+    """A ``distributed.Client`` for the block: on a new local cluster (closed afterwards) or an existing scheduler.
+
+    ValueError with a plain message when the scheduler cannot be reached.
+    """
+    import distributed
+
+    if choice.scheduler:
+        try:
+            client = distributed.Client(choice.scheduler, timeout=CONNECT_TIMEOUT_SECONDS)
+        except (OSError, TimeoutError) as error:
+            raise ValueError(
+                f"cannot reach the Dask scheduler at {choice.scheduler} within {CONNECT_TIMEOUT_SECONDS} s ({error})"
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = distributed.LocalCluster(
+        n_workers=choice.workers or machine_workers(),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,  # errors only: a worker's chatter is not the user's business
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def run_tasks(
+    function: Callable[..., Any],
+    arguments: Iterable[tuple[Any, ...]],
+    choice: EngineChoice,
+    client: Any = None,
+    in_flight: int | None = None,
+    scatter: bool = False,
+) -> Iterator[tuple[int, Any, BaseException | None]]:
+    """Run ``function(*args)`` for every ``args`` of ``arguments``; yields ``(index, result, error)`` as each task
+    ends (serial: in order; dask: as they finish). A task's exception is yielded as its ``error``, never raised, so
+    one failure does not stop the others.
+
+    With dask, at most ``in_flight`` tasks (default: four per worker) are submitted at a time, so a lazy iterable of
+    large arguments (a symbol's rows) is not all held at once; with ``scatter`` each task's first argument is sent
+    to the workers on its own (``Client.scatter``) rather than inside the task graph. ``client``: the caller's
+    ``dask_client``.
+    """
+    if choice.engine == "serial":
+        for index, args in enumerate(arguments):
+            try:
+                yield index, function(*args), None
+            except Exception as error:  # the caller reports it with the task's name
+                yield index, None, error
+        return
+    import distributed
+
+    limit = in_flight or 4 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
+    pending = iter(enumerate(arguments))
+    index_of: dict[str, int] = {}
+    done = distributed.as_completed()
+
+    def submit_next() -> bool:
+        try:
+            index, args = next(pending)
+        except StopIteration:
+            return False
+        if scatter:
+            args = (client.scatter(args[0], hash=False), *args[1:])
+        future = client.submit(function, *args, pure=False)
+        index_of[future.key] = index
+        done.add(future)
+        return True
+
+    for _ in range(limit):
+        if not submit_next():
+            break
+    for future in done:
+        index = index_of.pop(future.key)
+        if future.status == "finished":
+            yield index, future.result(), None
+        else:
+            error = future.exception()
+            yield index, None, error if isinstance(error, BaseException) else RuntimeError(str(error))
+        future.release()
+        submit_next()
