@@ -2,7 +2,10 @@
 
 The tasks are plain importable functions of optexec (a worker imports optexec: a local cluster's workers inherit
 this process's ``sys.path``; the workers of an existing scheduler need optexec on their ``PYTHONPATH``). The serial
-engine runs the very same function in a loop, so both engines give the same numbers.
+engine runs the very same function in a loop, so both engines give the same numbers, provided the linear algebra
+runs the same way: a task runs inside ``single_threaded_blas()``, because OpenBLAS splits a product differently on
+one thread (what a Dask worker's nanny gives it) and on several (a plain process), and the rounding differs (an
+ill-conditioned fit's standard error moved by 3e-12 between the engines before this).
 
 ``dask`` without a scheduler address starts a ``distributed.LocalCluster`` of ``workers`` processes with one thread
 each (default: one per core this process may use) for the length of the ``with`` block; with an address
@@ -18,6 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 ENGINES = ("serial", "dask")
+#: the names OpenBLAS builds give their thread-count functions (numpy's and scipy's wheels carry their own builds)
+_BLAS_THREADS = (
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+)
 #: seconds to wait for an existing scheduler to answer
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -28,6 +38,46 @@ def machine_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _blas_libraries() -> list[tuple[Any, Any]]:
+    """(get, set) thread-count functions of every OpenBLAS this process has loaded (Linux: /proc/self/maps)."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:  # pragma: no cover - not Linux
+        return []
+    found = []
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:  # pragma: no cover
+            continue
+        for get_name, set_name in _BLAS_THREADS:
+            get, set_ = getattr(library, get_name, None), getattr(library, set_name, None)
+            if get is not None and set_ is not None:
+                found.append((get, set_))
+                break
+    return found
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block with every loaded OpenBLAS on one thread (module docstring), then restore the thread counts."""
+    import numpy  # noqa: F401 - load numpy's BLAS first
+    import scipy.linalg  # noqa: F401 - and scipy's
+
+    libraries = _blas_libraries()
+    before = [get() for get, _ in libraries]
+    for _, set_ in libraries:
+        set_(1)
+    try:
+        yield
+    finally:
+        for (_, set_), threads in zip(libraries, before, strict=True):
+            set_(threads)
 
 
 @dataclass(frozen=True)

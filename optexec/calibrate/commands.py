@@ -48,6 +48,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.engine or args.scheduler or args.workers:
         return _fail("--engine, --scheduler and --workers calibrate many symbols: use --symbols A,B or --all")
     from optexec.calibrate import run
+    from optexec.engines import single_threaded_blas
     from optexec.store import db
 
     path = getattr(args, "db", None)
@@ -59,7 +60,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                     known = ", ".join(db.list_symbols(source)) or "none"
                     where = f"the lake {args.lake}" if args.lake else "the store"
                     return _fail(f"unknown symbol {args.symbol!r}: {where} holds {known}")
-                result = run.calibrate(source, args.symbol, args.start, args.end)
+                with single_threaded_blas():  # the rounding of --symbols on any engine (optexec.engines)
+                    result = run.calibrate(source, args.symbol, args.start, args.end)
             finally:
                 if source is not con:
                     source.close()

@@ -31,7 +31,7 @@ import pandas as pd
 
 from optexec.calibrate import run
 from optexec.calibrate.run import Calibration
-from optexec.engines import EngineChoice, dask_client, run_tasks
+from optexec.engines import EngineChoice, dask_client, run_tasks, single_threaded_blas
 from optexec.store.db import _fetch
 from optexec.store.schema import TABLES
 
@@ -140,7 +140,8 @@ def calibrate_task(
             if not _fetch(con, "SELECT 1 FROM instruments WHERE symbol = ? UNION SELECT 1 FROM bars WHERE symbol = ?",
                           [symbol, symbol]):  # fmt: skip
                 raise ValueError(f"{symbol} is not in {_describe(source)}")
-            calibration = run.calibrate(con, symbol, start, end)
+            with single_threaded_blas():  # the same rounding on every engine (optexec.engines)
+                calibration = run.calibrate(con, symbol, start, end)
         finally:
             con.close()
     except ValueError as exc:
