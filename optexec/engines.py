@@ -108,6 +108,13 @@ class EngineChoice:
         return f"Dask, a local cluster of {self.workers or machine_workers()} worker processes"
 
 
+def add_engine_options(parser, what: str) -> None:
+    """``--engine serial|dask``, ``--workers N`` and ``--scheduler ADDRESS`` on a command's parser (``what`` runs)."""
+    parser.add_argument("--engine", choices=ENGINES, default="serial", help=f"where {what} run (default serial)")
+    parser.add_argument("--workers", type=int, help="worker processes of a local Dask cluster (default: one per core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+
+
 @contextlib.contextmanager
 def dask_client(choice: EngineChoice) -> Iterator[Any]:
     """A ``distributed.Client`` for the block: on a new local cluster (closed afterwards) or an existing scheduler.
@@ -141,6 +148,16 @@ def dask_client(choice: EngineChoice) -> Iterator[Any]:
     finally:
         client.close()
         cluster.close()
+
+
+@contextlib.contextmanager
+def engine_client(choice: EngineChoice) -> Iterator[Any]:
+    """The ``dask_client`` of a dask choice for the block, None for the serial engine."""
+    if choice.engine != "dask":
+        yield None
+        return
+    with dask_client(choice) as client:
+        yield client
 
 
 def run_tasks(

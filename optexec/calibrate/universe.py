@@ -31,7 +31,7 @@ import pandas as pd
 
 from optexec.calibrate import run
 from optexec.calibrate.run import Calibration
-from optexec.engines import EngineChoice, dask_client, run_tasks, single_threaded_blas
+from optexec.engines import EngineChoice, engine_client, run_tasks, single_threaded_blas
 from optexec.store.db import _fetch
 from optexec.store.schema import TABLES
 
@@ -195,7 +195,7 @@ def calibrate_symbols(
                 yield read_symbol_rows(store, symbol), symbol, start, end
 
     outcomes: dict[int, SymbolOutcome] = {}
-    with dask_client(choice) if choice.engine == "dask" else _no_client() as client:
+    with engine_client(choice) as client:
         for index, outcome, error in run_tasks(calibrate_task, arguments(), choice, client, scatter=lake is None):
             if error is not None:  # the task itself broke (a bug, a worker lost): the symbol fails alone
                 outcome = SymbolOutcome(symbols[index], None, f"the task failed: {type(error).__name__}: {error}",
@@ -204,14 +204,6 @@ def calibrate_symbols(
             if on_done:
                 on_done(outcome, len(outcomes), len(symbols))
     return [outcomes[i] for i in range(len(symbols))]
-
-
-class _no_client:  # noqa: N801 - a context manager read like a function
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @dataclass(frozen=True)
