@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -135,13 +136,14 @@ def dask_client(choice: EngineChoice) -> Iterator[Any]:
         finally:
             client.close()
         return
-    cluster = distributed.LocalCluster(
-        n_workers=choice.workers or machine_workers(),
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=40,  # errors only: a worker's chatter is not the user's business
-    )
+    with _importable_main():
+        cluster = distributed.LocalCluster(
+            n_workers=choice.workers or machine_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,  # errors only: a worker's chatter is not the user's business
+        )
     client = distributed.Client(cluster)
     try:
         yield client
@@ -158,6 +160,25 @@ def engine_client(choice: EngineChoice) -> Iterator[Any]:
         return
     with dask_client(choice) as client:
         yield client
+
+
+@contextlib.contextmanager
+def _importable_main() -> Iterator[None]:
+    """While a local cluster starts its worker processes, an empty ``__main__``.
+
+    A spawned process first runs the parent's ``__main__`` file again; while a Streamlit page runs, ``__main__`` is
+    the page, so every worker would run the page. The tasks are optexec's own functions and need nothing from
+    ``__main__``.
+    """
+    import types
+
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def run_tasks(

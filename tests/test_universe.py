@@ -208,3 +208,39 @@ def test_tasks_run_with_one_blas_thread_and_the_thread_counts_come_back():
     with engines.single_threaded_blas():
         assert [get() for get, _ in libraries] == [1] * len(libraries)
     assert [get() for get, _ in libraries] == before
+
+
+def test_the_calibrate_page_calibrates_many_symbols_on_dask(store, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from optexec.ui import universe_view
+
+    path = tmp_path / "page.duckdb"
+    shutil.copy(store, path)
+    db.close_all()
+    monkeypatch.setenv("OPTEXEC_DB", str(path))
+    try:
+        at = AppTest.from_file(str(ROOT / "pages" / "calibrate.py"), default_timeout=180).run()
+        assert not at.exception and not at.error
+        assert at.button(key="uni_run").disabled  # nothing chosen yet
+        at.multiselect(key="uni_symbols").set_value([GOOD[1], BAD])
+        at.radio(key="uni_engine").set_value(universe_view.DASK).run()
+        at.number_input(key="uni_workers").set_value(1)
+        at.button(key="uni_run").click().run()
+        assert not at.exception and not at.error
+        tables = [d.value for d in at.dataframe if "ran on" in d.value.columns and "status" in d.value.columns]
+        table = tables[-1].set_index("symbol")
+        assert list(table.index) == [GOOD[1], BAD]
+        assert table.loc[GOOD[1], "status"] == "ok" and table.loc[BAD, "status"] == "failed"
+        assert "no regular-session bars" in table.loc[BAD, "failed because"]
+        assert {"warnings", "σ (fraction of price/√day)", "ADV (shares/day)"} <= set(table.columns)
+        assert table.loc[GOOD[1], "ran on"].startswith("tcp://")
+        said = [m.value.replace("\\", "") for m in at.markdown]  # the page escapes markdown punctuation
+        assert any(f"{BAD} failed: " in w.value.replace("\\", "") for w in at.warning)
+        assert any("on Dask, a local cluster of 1 worker processes" in m for m in said), said
+        progress = [d.value for d in at.dataframe if "state" in d.value.columns]
+        assert progress and sorted(progress[-1]["symbol"]) == sorted([GOOD[1], BAD])
+    finally:
+        db.close_all()
+    with db.reading(path) as con:
+        assert run.latest_calibration(con, GOOD[1]) is not None
