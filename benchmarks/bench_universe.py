@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -112,7 +111,7 @@ def phase(name: str, store: str, lake: str | None, workers: int, out: str) -> No
         "ok": len(symbols) - len(result.failed), "failed": [[o.symbol, o.error] for o in result.failed],
         "seconds": seconds, "steady_seconds_per_symbol": steady, "peaks": peaks,
         "task_seconds": [o.seconds for o in result.outcomes],
-        "client_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "values": values,
+        "client_peak_rss_bytes": universe.peak_rss_bytes(), "values": values,
     }))  # fmt: skip
 
 

@@ -231,8 +231,11 @@ def run_tasks(
         index = index_of.pop(future.key)
         if future.status == "finished":
             yield index, future.result(), None
-        else:
-            error = future.exception()
+        else:  # an error in the task, a lost worker, a cancelled task
+            try:
+                error = future.exception()
+            except BaseException as raised:  # a cancelled future raises instead of returning its error
+                error = raised
             yield index, None, error if isinstance(error, BaseException) else RuntimeError(str(error))
         future.release()
         submit_next()

@@ -161,7 +161,53 @@ def test_odd_symbols_round_trip_and_a_re_export_replaces_only_its_symbol(tmp_pat
         assert _types(source, "trades") == [(c.name, c.sql_type) for c in TABLES["trades"].columns]
     finally:
         source.close()
+    only = lake.open_lake(folder, ["A/B", "NOPE"])  # a task's view: its own folders only
+    try:
+        assert only.execute("SELECT DISTINCT symbol FROM bars").fetchall() == [("A/B",)]
+        assert only.execute("SELECT symbol FROM instruments").fetchall() == [("A/B",)]
+    finally:
+        only.close()
     with pytest.raises(ValueError, match="holds no symbol NOPE"):
         lake.export_lake(con, folder, symbols=["NOPE"])
     with pytest.raises(ValueError, match="not orders"):
         lake.export_lake(con, folder, tables=["orders"])
+
+
+def test_the_data_page_browses_a_lake(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    store = tmp_path / "store.duckdb"
+    shutil.copy(db.resolve_path(), store)
+    folder = tmp_path / "lake"
+    with db.reading(store) as con:
+        lake.export_lake(con, folder, symbols=["SYN-SMALL"])
+    db.close_all()
+    monkeypatch.setenv(db.ENV_VAR, str(store))
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "data.py")
+    try:
+        at = AppTest.from_file(page, default_timeout=60).run()
+        assert not at.exception and len(at.dataframe[0].value) == 4  # the store's four symbols
+        at.text_input(key="data_lake").set_value(str(folder)).run()
+        assert not at.exception and not at.error
+        assert at.dataframe[0].value["symbol"].tolist() == ["SYN-SMALL"]
+        assert at.selectbox(key="data_symbol").options == ["SYN-SMALL"]
+        assert at.get("plotly_chart")  # its bars, read from the lake
+        at.text_input(key="data_lake").set_value(str(tmp_path / "nothing")).run()
+        assert not at.exception and at.error and "Showing the store instead" in at.error[0].value
+        assert len(at.dataframe[0].value) == 4
+    finally:
+        db.close_all()
+
+
+def test_a_lake_with_other_columns_is_refused_in_plain_words(tmp_path):
+    folder = tmp_path / "lake"
+    (folder / "bars" / "symbol=X" / "date=2025-01-02").mkdir(parents=True)
+    (folder / lake.MANIFEST).write_text("{}")
+    duckdb.connect().execute(
+        f"COPY (SELECT TIMESTAMP '2025-01-02 15:00' AS ts, 1.0 AS price) TO "
+        f"'{folder}/bars/symbol=X/date=2025-01-02/data_0.parquet' (FORMAT parquet)"
+    )
+    with pytest.raises(ValueError, match="the lake's bars files do not have the store's columns"):
+        lake.open_lake(folder)

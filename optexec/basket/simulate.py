@@ -275,7 +275,8 @@ def simulate_basket(
     seeds = np.random.SeedSequence(seed).spawn(len(counts))
     results: dict[int, ChunkResult] = {}
     with engine_client(choice) as client:
-        arguments = ((spec, s, n) for s, n in zip(seeds, counts, strict=True))
+        shared = client.scatter(spec, broadcast=True, hash=False) if client is not None else spec  # sent once
+        arguments = ((shared, s, n) for s, n in zip(seeds, counts, strict=True))
         for index, result, error in run_tasks(simulate_chunk, arguments, choice, client):
             if error is not None:
                 raise ValueError(f"a chunk of paths failed on {choice.describe()}: {error}")

@@ -5,10 +5,11 @@
 
 * ``LakeSource(directory)``: a Parquet lake (``optexec.store.lake``) on a folder every worker sees. The task opens
   the lake itself and reads only its symbol's partitions (the symbol filter reaches the folders).
-* ``SymbolRows``: the symbol's rows of the DuckDB store (instruments, bars, trades, quotes), read in the client and
-  shipped to the task, which loads them into an in-memory DuckDB with the store's tables. The store file is never
-  opened on a worker: a worker may be on another machine, and while the client holds the file for writing (the
-  results are saved into it) DuckDB lets no other process open it, not even read-only.
+* ``SymbolRows``: the symbol's rows of the DuckDB store (instruments, bars, trades, quotes), read in the client (one
+  query per table and symbol, in key order) and shipped to the task, which loads them into an in-memory DuckDB with
+  the store's tables. The store file is never opened on a worker: a worker may be on another machine without the
+  file, and while the client saves the results DuckDB lets no other process open the file, not even read-only. The
+  client reads lazily: only the rows of the tasks in flight (``engines.run_tasks``) are held at a time.
 
 Either way the task runs ``run.calibrate``, the same code as ``calibrate --symbol``, so the numbers are those of the
 serial engine (which runs the same task in a loop) and of a single-symbol run. ``save_universe`` writes every
@@ -133,7 +134,7 @@ def calibrate_task(
         if isinstance(source, LakeSource):
             from optexec.store.lake import open_lake
 
-            con = open_lake(source.directory)
+            con = open_lake(source.directory, [symbol])  # only its own partitions
         else:
             con = _rows_connection(source)
         try:
@@ -146,8 +147,20 @@ def calibrate_task(
             con.close()
     except ValueError as exc:
         error = str(exc)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    return SymbolOutcome(symbol, calibration, error, time.perf_counter() - t0, _where(), int(peak))
+    return SymbolOutcome(symbol, calibration, error, time.perf_counter() - t0, _where(), peak_rss_bytes())
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory: VmHWM (Linux; ``ru_maxrss`` keeps the peak of the process that forked
+    this one across exec), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def _describe(source: LakeSource | SymbolRows) -> str:
@@ -313,10 +326,11 @@ def calibrate_universe(
         if save:
             with db.writing(store_path) as con:
                 outcomes, accepted = save_universe(con, outcomes, accept, insist)
-    else:
-        with db.writing(store_path) if save else db.reading(store_path) as con:
+    else:  # the store is read while the tasks run (other processes may read it too) and written once at the end
+        with db.reading(store_path) as con:
             outcomes = calibrate_symbols(symbols, choice, store=con, start=start, end=end, on_done=on_done)
-            if save:
+        if save:
+            with db.writing(store_path) as con:
                 outcomes, accepted = save_universe(con, outcomes, accept, insist)
     if not save:
         accepted = {}

@@ -167,11 +167,21 @@ def _has_files(folder: Path) -> bool:
     return folder.is_dir() and next(folder.rglob("*.parquet"), None) is not None
 
 
-def open_lake(directory: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+def _globs(folder: Path, symbols: list[str] | None) -> list[str]:
+    """The Parquet globs of a table: all of it, or only the folders of ``symbols`` (those that exist)."""
+    if symbols is None:
+        return [f"{folder}/**/*.parquet"] if _has_files(folder) else []
+    chosen = [folder / partition_folder(s) for s in dict.fromkeys(symbols)]
+    return [f"{f}/**/*.parquet" for f in chosen if _has_files(f)]
+
+
+def open_lake(directory: str | os.PathLike, symbols: list[str] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection whose views carry the store's table names over the lake's Parquet files.
 
     The views have exactly the store's columns and types; the SQL of calibration runs on it unchanged (module
-    docstring). ValueError when ``directory`` is not a lake. The caller closes the connection.
+    docstring). With ``symbols`` the views read only those symbols' folders: a task for one symbol then neither
+    lists nor opens the rest of the lake (listing a lake of 36,000 files took seconds per task). ValueError when
+    ``directory`` is not a lake. The caller closes the connection.
     """
     root = Path(directory).expanduser().resolve()
     if not is_lake(root):
@@ -180,15 +190,21 @@ def open_lake(directory: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("SET TimeZone = 'UTC'")
         for name, table in TABLES.items():
-            folder = root / name
-            if name in PARTITIONS and _has_files(folder):
+            globs = _globs(root / name, symbols) if name in PARTITIONS else []
+            if globs:
                 types = ", ".join(f"'{p}': {'DATE' if p == 'date' else 'VARCHAR'}" for p in PARTITIONS[name])
                 columns = ", ".join(table.column_names)
-                glob = _quote(f"{folder}/**/*.parquet")
-                con.execute(
-                    f"CREATE VIEW {name} AS SELECT {columns} FROM read_parquet({glob}, hive_partitioning = true, "
-                    f"hive_types = {{{types}}})"
-                )
+                glob = "[" + ", ".join(_quote(g) for g in globs) + "]"
+                try:
+                    con.execute(
+                        f"CREATE VIEW {name} AS SELECT {columns} FROM read_parquet({glob}, hive_partitioning = true, "
+                        f"hive_types = {{{types}}})"
+                    )
+                except duckdb.Error as error:
+                    raise ValueError(
+                        f"the lake's {name} files do not have the store's columns ({', '.join(table.column_names)}): "
+                        f"{str(error).splitlines()[0]}; export the table again"
+                    ) from None
             else:
                 con.execute(table.ddl().replace("CREATE TABLE IF NOT EXISTS", "CREATE TABLE"))
     except BaseException:
