@@ -17,7 +17,8 @@ source. A filter on ``symbol`` is pushed down to the partition folders: ``EXPLAI
 ``File Filters: symbol = ...`` and scans only that symbol's files (``tests/test_lake.py`` checks it). A filter on
 ``ts`` does not prune ``date`` folders (DuckDB prunes on partition columns only); it skips row groups by their
 statistics. ``open_lake(DIR, symbols)`` goes further for a task: its views read only those symbols' folders, so the
-rest of the lake is neither listed nor opened. A table the lake does not hold (not exported, or empty) is an empty table with the store's columns.
+rest of the lake is neither listed nor opened. A table the lake does not hold (not exported, or empty) is an empty
+table with the store's columns.
 Remote folders (``s3://...``) work where DuckDB's httpfs extension is installed; nothing here installs it.
 """
 
