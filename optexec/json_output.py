@@ -28,6 +28,8 @@ SCHEMA_VERSIONS = {
     "db-info": 1,
     "db-market": 1,
     "db-init": 1,
+    "export": 1,
+    "calibrate-universe": 1,
 }
 
 

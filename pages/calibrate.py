@@ -11,7 +11,7 @@ from optexec.calibration import data as cal_data
 from optexec.calibration import run
 from optexec.store import db
 from optexec.ui import calibration_figures as figures
-from optexec.ui import formats
+from optexec.ui import formats, universe_view
 from optexec.ui.state import ensure_navigation
 
 ensure_navigation()
@@ -27,6 +27,9 @@ except ValueError as exc:
 if not symbols:
     st.info("The store holds no market data yet: load bars (and trades, quotes) on the Data page first.")
     st.stop()
+
+with st.expander("Many symbols at once (serial or on a local Dask cluster)"):
+    universe_view.render(symbols)
 
 c1, c2, c3 = st.columns([2, 1, 1])
 ticket_symbol = st.session_state.get("symbol")  # default to the sidebar ticket's symbol

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from optexec.store import db, instruments, loading, reports, sample
+from optexec.store import db, instruments, lake, loading, reports, sample
 from optexec.store.reports import for_page
 from optexec.store.schema import LOADABLE_TABLES
 from optexec.ui.formats import machine_free, message, plain
@@ -148,7 +148,19 @@ for notice in db.notices():  # e.g. a sample database rebuilt because the bundle
 browse, market_tab, load = st.tabs(["Browse", "Markets", "Load a file"])
 
 with browse:
-    if summary.empty:
+    lake_dir = st.text_input(
+        "Browse a Parquet lake instead (its folder, written by export --lake; empty: the store)", key="data_lake"
+    ).strip()
+    if lake_dir:
+        try:
+            with contextlib.closing(lake.open_lake(lake_dir)) as source:
+                summary = db.symbol_summary(source)
+        except ValueError as exc:
+            st.error(message(str(exc)) + " Showing the store instead.")
+            lake_dir = ""
+    if summary.empty and lake_dir:
+        st.info("The lake holds no market data.")
+    elif summary.empty:
         st.info("No market data loaded yet. Use 'Load a file' to add bars, trades, quotes or fills.")
         if st.button("Load the bundled synthetic sample", key="data_load_sample"):
             try:
@@ -159,13 +171,13 @@ with browse:
             else:
                 st.success("Loaded the bundled sample: " + ", ".join(f"{t} {n:,}" for t, n in added.items()))
     else:
-        st.caption("Times shown in each instrument's time zone.")
+        st.caption("Times shown in each instrument's time zone." + (" Read from the lake." if lake_dir else ""))
         st.dataframe(summary, hide_index=True, width="stretch")
         symbols = summary["symbol"].tolist()
         col1, col2 = st.columns(2)
         symbol = col1.selectbox("Symbol", symbols, key="data_symbol")
         days = col2.number_input("Trading days shown", min_value=1, max_value=250, value=5, key="data_days")
-        with db.reading() as con:
+        with contextlib.closing(lake.open_lake(lake_dir)) if lake_dir else db.reading() as con:
             bars = db.bars_local(con, symbol, int(days))
         if bars.empty:
             st.info(f"{plain(symbol)} has no bars.")

@@ -67,6 +67,10 @@ def test_store_and_calibration_documents_match_their_schemas(tmp_path, capsys):
     _check("db-info", _document(["--json", "db", "info", "--db", db_file], capsys))
     _check("db-market", _document(["db", "market", "SYN-LARGE", "--json"], capsys))
     _check("calibrate", _document(["calibrate", "--symbol", "SYN-MID", "--dry-run", "--json"], capsys))
+    _check("calibrate-universe", _document(["calibrate", "--symbols", "SYN-MID,SYN-LARGE", "--dry-run", "--json"],
+                                           capsys))  # fmt: skip
+    lake = str(tmp_path / "lake")
+    _check("export", _document(["export", "--lake", lake, "--symbols", "SYN-MID", "--json"], capsys))
 
 
 def test_a_document_of_another_layout_fails_its_schema(capsys):

@@ -25,7 +25,7 @@ def test_schedule_csv_holds_every_slice_of_every_strategy(plan):
     assert list(frame.groupby("strategy").size()) == [5, 5]
     ac = frame[frame["strategy"] == "ac_discrete"]
     assert ac["child_order_shares"].tolist() == pytest.approx([458044.45, 252101.33, 141956.73, 85755.69, 62141.80],
-                                                               abs=0.0051)  # MATH §9 T4, to the cent  # fmt: skip
+                                                               abs=0.0051)  # docs/MATH.md §9 T4  # fmt: skip
     assert ac["shares_left_after"].iloc[-1] == 0
 
 

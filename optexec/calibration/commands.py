@@ -1,5 +1,9 @@
 """The ``calibrate`` sub-command of ``optexec`` (DESIGN.md section 7).
 
+``--lake DIR`` reads the market data from a Parquet lake (optexec.store.lake) instead of the store; the run is still
+saved to the store (``--db``). ``--symbols A,B`` / ``--all`` calibrate many symbols, one task each, on the serial
+engine or on Dask (optexec.calibration.universe_commands).
+
 ``configure(parser, parent)`` adds its options to the parser optexec.cli makes; the handler returns 0 on success and
 2 on a user error (one plain line on stderr, never a traceback). The run is saved to the calibration tables (runs,
 parameters, profiles) and accepted as the symbol's parameters unless ``--no-accept`` (or ``--dry-run``: nothing
@@ -36,16 +40,32 @@ def _fmt(x: float) -> str:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``calibrate --symbol S [--start D] [--end D] [--json]``: run, save, accept (when acceptable) and print."""
+    if args.symbols or args.all:
+        from optexec.calibration.universe_commands import cmd_universe
+
+        return cmd_universe(args)
+    if args.symbol is None:
+        return _fail("name the symbol to calibrate: --symbol S, or several with --symbols A,B or --all")
+    if args.engine or args.scheduler or args.workers:
+        return _fail("--engine, --scheduler and --workers calibrate many symbols: use --symbols A,B or --all")
     from optexec.calibration import run
+    from optexec.engines import single_threaded_blas
     from optexec.store import db
 
     path = getattr(args, "db", None)
     try:
         with db.reading(path) if args.dry_run else db.writing(path) as con:
-            if args.symbol not in db.list_symbols(con):
-                known = ", ".join(db.list_symbols(con)) or "none"
-                return _fail(f"unknown symbol {args.symbol!r}: the store holds {known}")
-            result = run.calibrate(con, args.symbol, args.start, args.end)
+            source = _source(args, con)  # the store itself, or a lake (the results still go to the store)
+            try:
+                if args.symbol not in db.list_symbols(source):
+                    known = ", ".join(db.list_symbols(source)) or "none"
+                    where = f"the lake {args.lake}" if args.lake else "the store"
+                    return _fail(f"unknown symbol {args.symbol!r}: {where} holds {known}")
+                with single_threaded_blas():  # the rounding of --symbols on any engine (optexec.engines)
+                    result = run.calibrate(source, args.symbol, args.start, args.end)
+            finally:
+                if source is not con:
+                    source.close()
             reasons = result.not_acceptable
             accept = not (args.dry_run or args.no_accept) and (args.accept or not reasons)
             if not args.dry_run:
@@ -81,9 +101,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _source(args: argparse.Namespace, con):
+    """Where the market data are read: the store's connection, or a lake's (``--lake DIR``)."""
+    if not args.lake:
+        return con
+    from optexec.store.lake import open_lake
+
+    return open_lake(args.lake)
+
+
 def configure(p: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
     """The ``calibrate`` sub-command's options (optexec.cli.COMMANDS)."""
-    p.add_argument("--symbol", required=True, help="symbol in the store")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--symbol", help="symbol in the store (or the lake)")
+    which.add_argument("--symbols", metavar="A,B,...", help="calibrate these symbols, one task each")
+    which.add_argument("--all", action="store_true", help="calibrate every symbol of the store (or the lake)")
+    p.add_argument("--lake", metavar="DIR", help="read the market data from this Parquet lake (export --lake)")
+    p.add_argument("--engine", choices=("serial", "dask"), help="many symbols: run here one by one, or on Dask")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: one per core)")
     p.add_argument("--start", type=_date, help="first local trading date of the window (YYYY-MM-DD)")
     p.add_argument("--end", type=_date, help="last local trading date of the window (YYYY-MM-DD)")
     p.add_argument("--no-accept", action="store_true", help="save the run without making it the symbol's parameters")

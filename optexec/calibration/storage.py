@@ -53,29 +53,40 @@ def accepted_note(reasons: tuple[str, ...]) -> str:
     return f"accepted despite: {'; '.join(reasons)}" if reasons else ACCEPTED_NOTE
 
 
+def _insert(cur, run: dict[str, Any], parameters: list[tuple], profile: list[tuple]) -> None:
+    """Insert one run, its parameters and its profile (inside the caller's transaction)."""
+    names = RUN_COLUMNS.split(", ")
+    cur.execute(
+        f"INSERT INTO calibration_runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * len(names))})",
+        [run.get(n) for n in names],
+    )
+    key = [run["symbol"], run["run_ts"]]
+    if parameters:
+        cur.executemany(
+            "INSERT INTO calibration_parameters (symbol, run_ts, name, value, stderr, unit, method, fallback) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [[*key, *p] for p in parameters],
+        )
+    if profile:
+        cur.executemany(
+            "INSERT INTO calibration_profiles (symbol, run_ts, bucket, start_minute, minutes, share) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [[*key, *b] for b in profile],
+        )
+
+
 def _write(con, run: dict[str, Any], parameters: list[tuple], profile: list[tuple]) -> None:
     """Insert one run, its parameters and its profile in one transaction: all of a run or none of it."""
+    _write_all(con, [(run, parameters, profile)])
+
+
+def _write_all(con, runs: list[tuple[dict[str, Any], list[tuple], list[tuple]]]) -> None:
+    """Insert runs (each its row, parameters and profile) in one transaction: all of them or none."""
     cur = con.cursor()
     try:
         cur.execute("BEGIN")
-        names = RUN_COLUMNS.split(", ")
-        cur.execute(
-            f"INSERT INTO calibration_runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * len(names))})",
-            [run.get(n) for n in names],
-        )
-        key = [run["symbol"], run["run_ts"]]
-        if parameters:
-            cur.executemany(
-                "INSERT INTO calibration_parameters (symbol, run_ts, name, value, stderr, unit, method, fallback) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[*key, *p] for p in parameters],
-            )
-        if profile:
-            cur.executemany(
-                "INSERT INTO calibration_profiles (symbol, run_ts, bucket, start_minute, minutes, share) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [[*key, *b] for b in profile],
-            )
+        for run, parameters, profile in runs:
+            _insert(cur, run, parameters, profile)
         cur.execute("COMMIT")
     except Exception:
         cur.execute("ROLLBACK")
@@ -144,6 +155,26 @@ def save(con, result: Calibration, accept: bool = False, insist: bool = False) -
         run_ts = _next_run_ts(con, result.symbol)
         _write(con, _run_row(result, run_ts, accept), parameters, profile)
     return replace(result, run_ts=run_ts)
+
+
+def save_many(con, results: list[tuple[Calibration, bool]], insist: bool = False) -> list[Calibration]:
+    """Write many runs (``(calibration, accept)`` pairs, as ``save`` does each) in ONE transaction: all or none.
+
+    Returns the calibrations with their ``run_ts``. A run to accept whose data do not support it is refused
+    (ValueError naming it, nothing saved) unless ``insist``.
+    """
+    for result, accept_it in results:
+        if accept_it and result.not_acceptable and not insist:
+            raise ValueError(refusal(result.symbol, result.not_acceptable))
+    out, rows = [], []
+    with write_lock(con):
+        for result, accept_it in results:
+            run_ts = _next_run_ts(con, result.symbol)
+            profile = [(k, float(k), 1.0, float(x)) for k, x in enumerate(result.volume_profile.share)]
+            rows.append((_run_row(result, run_ts, accept_it), _parameter_rows(result), profile))
+            out.append(replace(result, run_ts=run_ts))
+        _write_all(con, rows)
+    return out
 
 
 def accept(con, symbol: str, run_ts: dt.datetime, insist: bool = False) -> None:

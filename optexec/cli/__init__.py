@@ -29,6 +29,7 @@ COMMANDS = {
     "basket": ("a basket's costs, joint risk and multi-asset schedule", "optexec.cli.basket_commands:configure"),
     "load": ("validate a market-data file and load it into the database", "optexec.store.commands:configure_load"),
     "db": ("inspect the database, correct a market, create a database", "optexec.store.commands:configure_db"),
+    "export": ("write the store's market tables to a Parquet lake", "optexec.store.commands:configure_export"),
     "calibrate": (
         "estimate a symbol's volatility, liquidity and impact parameters",
         "optexec.calibration.commands:configure",

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from optexec.constants import DEFAULT_MAX_PARTICIPATION  # the ticket's limit (a light module: --help stays fast)
+from optexec.engines import add_engine_options  # a light module too
 
 DEFAULT_SLICES = 26  # 15-minute slices of a 390-minute day
 DEFAULT_RISK_AVERSION_PER_USD = 1e-6  # the plan command's default
@@ -92,12 +93,16 @@ def cmd_basket(args: argparse.Namespace) -> int:
     if all(r.error for r in plan.strategies):
         raise UserError("no strategy could plan this basket: " + "; ".join(f"{r.name}: {r.error}"
                                                                           for r in plan.strategies))  # fmt: skip
+    from optexec.baskets import simulate as basket_mc  # the Monte Carlo (--paths), issue 18
+
+    mc = basket_mc.from_args(plan, args) if args.paths else None
     if args.json:
         out = plan.to_json()
         out["basket"]["dropped"] = [p.to_json() for p in basket.dropped]
+        out["monte_carlo"] = mc.to_json() if mc else None
         print(dump_json("basket", out, indent=1 if plan.grid.slices * len(plan.orders) <= 20_000 else None))
     else:
-        print(format_basket(plan))
+        print(format_basket(plan) + (basket_mc.format_simulation(mc) if mc else ""))
     return 0
 
 
@@ -119,4 +124,7 @@ def configure(parser: argparse.ArgumentParser, parent: argparse.ArgumentParser) 
     parser.add_argument("--strategy", action="append", help="also price every order with this registry strategy")
     parser.add_argument("--group", help="the grouping column (default: group, sector or account when present)")
     parser.add_argument("--drop-bad-rows", action="store_true", help="price the good rows, list the bad ones")
+    parser.add_argument("--paths", type=int, help="also simulate every strategy on N correlated price paths")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
+    add_engine_options(parser, "the chunks of paths")  # optexec.engines: --engine, --workers, --scheduler
     parser.set_defaults(func=cmd_basket)

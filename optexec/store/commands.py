@@ -1,7 +1,7 @@
-"""The ``load``, ``db info``, ``db market`` and ``db init`` sub-commands of ``optexec`` (DESIGN.md 7).
+"""The ``load``, ``db info``, ``db market``, ``db init`` and ``export`` sub-commands of ``optexec`` (DESIGN.md 7).
 
-``configure_load`` and ``configure_db`` add their options to the parsers optexec.cli makes; each handler returns
-an exit code: 0 on success, 2 on a user error (one plain line on stderr, never a traceback).
+``configure_load``, ``configure_db`` and ``configure_export`` add their options to the parsers optexec.cli makes;
+each handler returns an exit code: 0 on success, 2 on a user error (one plain line on stderr, never a traceback).
 """
 
 from __future__ import annotations
@@ -171,6 +171,30 @@ def cmd_db_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export --lake DIR [--tables T,...] [--symbols S,...]``: the store's market tables as Parquet (a lake)."""
+    from optexec.store import db, lake
+
+    tables = _names(args.tables) if args.tables else list(lake.MARKET_TABLES)
+    symbols = _names(args.symbols) if args.symbols else None
+    try:
+        with db.reading(getattr(args, "db", None)) as con:
+            report = lake.export_lake(con, args.lake, tables, symbols)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        _print_json("export", report.to_json())
+        return 0
+    print(f"{report.directory}: {len(report.symbols):,} symbols exported in {report.seconds:.2f} s")
+    for table, rows in report.rows.items():
+        print(f"  {table:12s}{rows:>14,} rows{report.bytes[table] / 1e6:>12.2f} MB of Parquet")
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _outcome_text(entry: dict) -> str:
     """ "; refused: ..." for a refused load of the history (nothing for a committed one)."""
     outcome = entry.get("outcome") or "loaded"
@@ -223,3 +247,15 @@ def configure_db(database: argparse.ArgumentParser, parent: argparse.ArgumentPar
     )
     init.add_argument("--sample", action="store_true", help="load the bundled synthetic sample")
     init.set_defaults(func=cmd_db_init)
+
+
+def configure_export(export: argparse.ArgumentParser, parent: argparse.ArgumentParser) -> None:
+    """The ``export`` sub-command's options (optexec.cli.COMMANDS)."""
+    export.add_argument("--lake", required=True, metavar="DIR", help="the lake's folder (created if missing)")
+    export.add_argument(
+        "--tables", metavar="T,...", help="tables to write (default: instruments,bars,trades,quotes; also fills)"
+    )
+    export.add_argument(
+        "--symbols", metavar="S,...", help="symbols to write (default: all); their partitions are replaced"
+    )
+    export.set_defaults(func=cmd_export)
