@@ -258,6 +258,8 @@ def report_body(content: ReportContent, figures: list[go.Figure]) -> str:
     tables = [table_html(costs[c], COST_HEADERS) if not costs.empty else "" for c in
               (bps_columns, usd_columns, split_columns)]  # fmt: skip
     notes = f'<div class="warn"><ul>{_list(content.notes)}</ul></div>' if content.notes else ""
+    outside = (f"<div class=\"warn\"><b>Outside the model's range</b><ul>{_list(content.order_warnings)}</ul></div>"
+               if content.order_warnings else "")  # fmt: skip
     count = (f'<p class="warn">{len(content.notes)} warning(s) and note(s) on this plan: listed after the cost '
              "tables.</p>" if content.notes else "")  # fmt: skip
     pick = (f'<p class="pick">★ Recommended: {html.escape(content.recommended)}</p>' if content.recommended
@@ -272,6 +274,7 @@ def report_body(content: ReportContent, figures: list[go.Figure]) -> str:
 <p class="muted">Generated {content.generated} by optexec · SIZE_PLACEHOLDER. Costs are positive when they lose
 money; bps of the arrival notional.</p>
 <p>{html.escape(content.order_line)}</p>
+{outside}
 <div class="star">{pick}<p>{html.escape(content.recommendation)}</p>
 <p><b>Urgency:</b> {html.escape(content.urgency)}</p></div>
 <div class="two"><div><h2>Cost of the recommended strategy</h2>{summary}</div>

@@ -85,6 +85,7 @@ class ReportContent:
     schedule_points: pd.DataFrame  # shares left per strategy at a few clock times
     time_note: str
     notes: tuple[str, ...]
+    order_warnings: tuple[str, ...]  # the order outside the model's range (also among the notes)
     generated: str
     link: str | None
 
@@ -346,6 +347,7 @@ def report_content(plan: Plan, calibration_note: str, generated: dt.datetime, li
         schedule_points=_points(plan, schedule),
         time_note=time_note,
         notes=_notes(plan),
+        order_warnings=plan.warnings,
         generated=f"{generated:%Y-%m-%d %H:%M} UTC",
         link=link,
     )
