@@ -55,14 +55,19 @@ def table_csv(frame: pd.DataFrame) -> str:
     return spreadsheet_safe(frame).to_csv(index=False, float_format="%.10g")
 
 
+#: characters a spreadsheet of some locale may split a cell on, written as escapes in the symbol's cell so that no
+#: part of a symbol such as ``A;=1+1`` becomes a cell of its own (and a formula)
+_SPLITTERS = {",": "\\x2c", ";": "\\x3b", "\t": "\\t", '"': "\\x22", "\r": "\\r", "\n": "\\n", "\\": "\\\\"}
+
+
 def schedule_frame(plan: Plan) -> pd.DataFrame:
-    """Every shown strategy's schedule, one row per strategy and slice (``report_content.labelled_schedule``), with
-    the order's symbol and side: strategy labels, exchange-local clock times and their zone (when the order has a
-    clock), trading days, whole shares, participation in percent."""
+    """Every shown strategy's schedule, one row per strategy and slice (``report_content.labelled_schedule``):
+    the order's symbol (separators as escapes, ``\\x2c`` for a comma ...) and side, strategy labels, exchange-local
+    clock times and their zone (when the order has a clock), trading days, whole shares, participation in %."""
     table, _ = labelled_schedule(plan)
     if table.empty:
         return table
-    table.insert(0, "symbol", plan.order.symbol)
+    table.insert(0, "symbol", "".join(_SPLITTERS.get(char, char) for char in plan.order.symbol))
     table.insert(1, "side", plan.order.side)
     if plan.clock is not None and "start_time_local" in table:
         table.insert(table.columns.get_loc("end_time_local") + 1, "time_zone", plan.clock.time_zone)

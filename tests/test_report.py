@@ -67,7 +67,7 @@ def test_report_summary_first_with_the_recommendation_and_units(table1_order, ta
 
     plan = make_plan(table1_order, table1_market, {"risk_aversion_per_usd": 1e-6})
     html = report_html(plan, [], "Parameters: test", dt.datetime(2026, 1, 2))
-    summary = _text(html.split('<section>')[0])
+    summary = _text(html.split("<section>")[0])
     best = best_row(plan)
     cost = best.cost
     assert f"★ Recommended: {best.strategy.label}" in summary
