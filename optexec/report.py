@@ -160,7 +160,7 @@ def table_html(frame: pd.DataFrame, headers: dict[str, str] | None = None, cards
     in whole dollars, bps with one decimal, text escaped; each cell carries its header for the phone's cards."""
     headers = headers or {}
     names = [headers.get(str(c), str(c)) for c in frame.columns]
-    text_columns = {c for i, c in enumerate(frame.columns) if i > 0 and frame[c].dtype == object}
+    text_columns = {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}
     head = "".join(f'<th class="{"text" if c in text_columns else "num"}">{html.escape(n)}</th>'
                    for c, n in zip(frame.columns, names, strict=True))  # fmt: skip
     rows = []
