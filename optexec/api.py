@@ -68,35 +68,12 @@ def _stored(symbol: str, cost_model: str | None, db: str | Path | None) -> tuple
 
 
 def _clock(order: Order, start: dt.date | None, db: str | Path | None, session_minutes: int):
-    """The order's clock from the symbol's stored market (None when the store has no instrument row for it)."""
-    import math
-
-    from optexec.clock import OrderClock
+    """The order's clock from the symbol's stored market (``sessions.order_clock``; None without an instrument)."""
     from optexec.store import db as store
     from optexec.store import sessions
 
     with store.reading(db) as con:
-        session = sessions.instrument_session(con, order.symbol)
-        if session is None:
-            return None
-        lot = sessions.instrument_lot_shares(con, order.symbol)
-    if start is None:
-        start = dt.datetime.now(dt.UTC).astimezone(_zone(session.time_zone)).date()
-    needed = math.ceil(order.start_minutes_after_open / session_minutes + order.horizon_days) + 1
-    days = sessions.trading_days_from(session, start, needed)
-    return OrderClock(
-        session.time_zone,
-        tuple(days["day"]),
-        tuple(int(m) for m in days["open_minute"]),
-        lot,
-        f"{session.describe()}, from {days['day'].iloc[0]}",
-    )
-
-
-def _zone(name: str):
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(name)
+        return sessions.order_clock(con, order, start, session_minutes)
 
 
 def plan(

@@ -1,77 +1,36 @@
-"""Exports of a plan: the schedule as CSV and the pre-trade report as one self-contained HTML file."""
+"""Exports of a plan: the schedule as CSV and the pre-trade report as one self-contained HTML file (issue 17).
+
+The report is a document a PM sends (optexec.report_content says what it holds): a one-page summary first, then the
+costs of every strategy, the settings the shown strategies use, the market parameters and where they come from, the
+schedule in whole shares at exchange-local clock times, and charts. It prints on A4 or Letter landscape with
+nothing cut off (the page is at most ``PAGE_WIDTH_PX`` wide, tables wrap and split between pages, charts are drawn
+at the page's width) and reads on a phone (tables become one card per row). The chart library, plotly.js, is in
+the file once, gzip-compressed and unpacked by the browser (``DecompressionStream``), so the file opens offline
+and weighs about 2 MB instead of 5; the report states its own size.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
+import gzip
 import html
-from dataclasses import dataclass
+import json
+import math
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
-from optexec.model_card import model_sentences, priced_under
-from optexec.planning import Plan, best_row, cost_table, holdings_snapshot, recommendation
+from optexec.planning import Plan
+from optexec.report_content import PlanNotes, ReportContent, labelled_schedule, plan_notes, report_content
 
-
-@dataclass(frozen=True)
-class PlanNotes:
-    """What a plan says besides its numbers, for the page and the report: each text once.
-
-    ``order``: the plan's own warnings (the order outside the model's range); ``not_planned``: (strategy label,
-    reason) per strategy that could not plan; ``schedules``: (strategy labels, warning) with every strategy whose
-    schedule carries that same warning named once, so twenty identical warnings are one line;
-    ``outside_model``: whether any schedule is one the model calls absurd.
-    """
-
-    order: tuple[str, ...]
-    not_planned: tuple[tuple[str, str], ...]
-    schedules: tuple[tuple[tuple[str, ...], str], ...]
-    outside_model: bool
-
-
-def plan_notes(plan: Plan) -> PlanNotes:
-    """The plan's warnings, errors and schedule warnings, grouped (``PlanNotes``)."""
-    grouped: dict[str, list[str]] = {}
-    not_planned = []
-    for row in plan.rows:
-        if row.error:
-            not_planned.append((row.strategy.label, row.error[:1].upper() + row.error[1:]))
-        for warning in row.warnings:
-            grouped.setdefault(warning, []).append(row.strategy.label)
-    return PlanNotes(
-        plan.warnings,
-        tuple(not_planned),
-        tuple((tuple(labels), warning) for warning, labels in grouped.items()),
-        any(row.outside_model for row in plan.rows),
-    )
-
-
-def schedule_frame(plan: Plan) -> pd.DataFrame:
-    """Every planned strategy's schedule in long form: one row per strategy and slice, units in the names."""
-    frames = []
-    for row in plan.planned:
-        schedule = row.schedule
-        frames.append(
-            pd.DataFrame(
-                {
-                    "strategy": row.strategy.name,
-                    "slice": range(1, plan.order.slices + 1),
-                    "start_days": schedule.times_days[:-1],
-                    "end_days": schedule.times_days[1:],
-                    "child_order_shares": schedule.trades_shares,
-                    "shares_left_after": schedule.holdings_shares[1:],
-                    "expected_market_volume_shares": schedule.market_volume_shares,
-                    "participation": schedule.participation,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
+__all__ = ["PlanNotes", "plan_notes", "report_html", "schedule_csv", "spreadsheet_cell", "spreadsheet_safe"]
 
 #: a spreadsheet reads a cell that starts with one of these as a formula (or, for tab and CR, skips to one)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: characters a spreadsheet may split a comment line on (separators of every locale, quotes, line breaks)
-_SPLITTERS = {",": "\\x2c", ";": "\\x3b", "\t": "\\t", '"': "\\x22", "\r": "\\r", "\n": "\\n", "\\": "\\\\"}
 
 
 def spreadsheet_cell(value: object) -> object:
@@ -96,65 +55,79 @@ def table_csv(frame: pd.DataFrame) -> str:
     return spreadsheet_safe(frame).to_csv(index=False, float_format="%.10g")
 
 
-def _comment_text(text: str) -> str:
-    """``text`` for the schedule's comment line: separators, quotes and line breaks written as escapes (``\\x2c``
-    for a comma ...), so the line stays one cell starting with ``#`` in any spreadsheet."""
-    return "".join(_SPLITTERS.get(char, char) for char in text)
+#: characters a spreadsheet of some locale may split a cell on, written as escapes in the symbol's cell so that no
+#: part of a symbol such as ``A;=1+1`` becomes a cell of its own (and a formula)
+_SPLITTERS = {",": "\\x2c", ";": "\\x3b", "\t": "\\t", '"': "\\x22", "\r": "\\r", "\n": "\\n", "\\": "\\\\"}
+
+
+def schedule_frame(plan: Plan) -> pd.DataFrame:
+    """Every shown strategy's schedule, one row per strategy and slice (``report_content.labelled_schedule``):
+    the order's symbol (separators as escapes, ``\\x2c`` for a comma ...) and side, strategy labels, exchange-local
+    clock times and their zone (when the order has a clock), trading days, whole shares, participation in %."""
+    table, _ = labelled_schedule(plan)
+    if table.empty:
+        return table
+    table.insert(0, "symbol", "".join(_SPLITTERS.get(char, char) for char in plan.order.symbol))
+    table.insert(1, "side", plan.order.side)
+    if plan.clock is not None and "start_time_local" in table:
+        table.insert(table.columns.get_loc("end_time_local") + 1, "time_zone", plan.clock.time_zone)
+    return table
 
 
 def schedule_csv(plan: Plan) -> str:
-    """The schedule table as CSV text, with the order in a comment line on top (no cell a formula).
-
-    A symbol holding a comma, semicolon, quote, tab or line break is written in the comment with escapes
-    (``\\x2c`` ...), and the line says so; every text cell of the table goes through ``spreadsheet_cell``.
-    """
-    order = plan.order
-    symbol = _comment_text(order.symbol)
-    escaped = (
-        " (in the symbol: \\x2c is a comma · \\x3b a semicolon · \\x22 a double quote · \\t a tab · \\r \\n line "
-        "breaks · \\\\ a backslash)"
-    )
-    header = (
-        f"# optexec schedule: {order.side} {order.shares:.0f} {symbol}, horizon {order.horizon_days:g} days, "
-        f"{order.slices} slices, start {order.start_minutes_after_open:g} min after the open"
-        f"{escaped if symbol != order.symbol else ''}\n"
-    )
-    return header + table_csv(schedule_frame(plan))
+    """The schedule as CSV text: one header row, the unit of every column in its name, clock times, whole shares
+    (``schedule_frame``); no cell a spreadsheet would read as a formula (``spreadsheet_safe``)."""
+    return table_csv(schedule_frame(plan))
 
 
-def _snapshot_html(plan: Plan) -> str:
-    snapshot = holdings_snapshot(plan)
-    formatters = {column: "{:,.0f}".format for column in snapshot.columns[1:]}
-    formatters[snapshot.columns[0]] = "{:.3f}".format
-    return snapshot.to_html(index=False, border=0, formatters=formatters)
+#: the report's width on screen and on paper: A4 landscape (277 mm inside 10 mm margins) and Letter landscape
+#: (259 mm) both hold 960 CSS px (96 px an inch), so what fits the screen fits the page
+PAGE_WIDTH_PX = 960
 
-
-def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, classes="costs", float_format=lambda v: f"{v:,.1f}")
-
-
-def _link_html(link: str | None) -> str:
-    if not link:
-        return ""
-    return f'<p class="muted">The same plan in the app: <a href="{html.escape(link)}">{html.escape(link)}</a></p>'
-
-
-#: the style of every HTML report: wide tables scroll inside their box (``.wide``), a warning box (``.warn``), and on a
-#: phone the page keeps a small margin and the charts the screen's width
-REPORT_CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1200px;
-       padding: 0 1rem; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { padding: 4px 10px; text-align: right; border-bottom: 1px solid #dde3ea; }
-th:first-child, td:first-child { text-align: left; white-space: nowrap; }
-.muted { color: #5b6673; font-size: 0.9rem; }
-.wide { overflow-x: auto; }
-.warn { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
-@media (max-width: 600px) {
-  body { margin: 0.5rem auto; padding: 0 0.5rem; font-size: 0.95rem; }
-  h1 { font-size: 1.35rem; }
-  th, td { padding: 3px 6px; }
-}
+#: the style of every HTML report: a document at most PAGE_WIDTH_PX wide, tables that wrap and split across pages,
+#: a warning box (``.warn``), and on a phone (or any screen under 640 px) tables of class ``cards`` become one card
+#: per row with each cell's column name beside it
+REPORT_CSS = f"""
+@page {{ size: landscape; margin: 10mm; }}
+* {{ box-sizing: border-box; }}
+body {{ font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 1.5rem auto;
+       max-width: {PAGE_WIDTH_PX}px; padding: 0 1rem; color: #1d2733; line-height: 1.35; }}
+h1 {{ font-size: 1.6rem; margin: 0 0 0.3rem; }}
+h2 {{ font-size: 1.2rem; margin: 1.4rem 0 0.4rem; border-bottom: 2px solid #1d2733; }}
+p, li {{ overflow-wrap: anywhere; }}
+table {{ border-collapse: collapse; margin: 0.4rem 0 1rem; width: 100%; font-size: 0.85rem; }}
+th, td {{ padding: 3px 6px; text-align: right; border-bottom: 1px solid #dde3ea; vertical-align: top; }}
+th {{ background: #f1f4f7; font-weight: 600; }}
+th:first-child, td:first-child, td.text, th.text {{ text-align: left; }}
+td.num {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
+tr {{ break-inside: avoid; }}
+thead {{ display: table-header-group; }}
+.muted {{ color: #5b6673; font-size: 0.85rem; }}
+.warn {{ background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }}
+.star {{ background: #eef6ee; border-left: 4px solid #2e7d32; padding: 0.5rem 0.8rem; margin: 0.6rem 0; }}
+.star .pick {{ font-size: 1.15rem; font-weight: 700; }}
+.two {{ display: flex; gap: 1.5rem; flex-wrap: wrap; }}
+.two > div {{ flex: 1 1 20rem; min-width: 0; }}
+.chart {{ width: 100%; min-height: 200px; break-inside: avoid; }}
+.summary-page {{ break-after: page; }}
+section {{ break-inside: auto; }}
+@media print {{
+  body {{ margin: 0 auto; padding: 0; font-size: 10pt; }}
+  table {{ font-size: 8.5pt; }}
+  a {{ color: inherit; }}
+}}
+@media screen and (max-width: 640px) {{
+  body {{ margin: 0.5rem auto; padding: 0 0.6rem; font-size: 0.95rem; }}
+  h1 {{ font-size: 1.3rem; }}
+  table.cards, table.cards tbody, table.cards tr, table.cards td {{ display: block; width: 100%; }}
+  table.cards thead {{ display: none; }}
+  table.cards tr {{ border: 1px solid #dde3ea; border-radius: 6px; margin-bottom: 0.5rem; padding: 0.2rem 0.4rem; }}
+  table.cards td {{ border: none; text-align: right; padding: 2px 0; white-space: normal; }}
+  table.cards td::before {{ content: attr(data-label); float: left; text-align: left; color: #5b6673;
+                            padding-right: 0.6rem; max-width: 60%; }}
+  table.cards td:first-child {{ font-weight: 600; text-align: left; }}
+  table.cards td:first-child::before {{ content: none; }}
+}}
 """
 
 
@@ -169,94 +142,175 @@ def html_page(title: str, body: str) -> str:
 """
 
 
+def _cell(value: object, money: bool, bps: bool) -> tuple[str, str]:
+    """(text, class) of one cell: $ whole, bps one decimal, percent one decimal, text escaped."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return "not finite", "num"
+        if money:
+            return (f"${value:,.0f}" if value >= 0 else f"−${-value:,.0f}"), "num"
+        if bps:
+            return f"{value:,.1f}".replace("-", "−"), "num"
+        return f"{value:,.1f}".replace("-", "−"), "num"
+    return html.escape(str(value)), "text"
+
+
+def table_html(frame: pd.DataFrame, headers: dict[str, str] | None = None, cards: bool = True) -> str:
+    """A frame as an HTML table with plain headers (``headers``, else the column name): money columns (``_usd``)
+    in whole dollars, bps with one decimal, text escaped; each cell carries its header for the phone's cards."""
+    headers = headers or {}
+    names = [headers.get(str(c), str(c)) for c in frame.columns]
+    text_columns = {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}
+    head = "".join(f'<th class="{"text" if c in text_columns else "num"}">{html.escape(n)}</th>'
+                   for c, n in zip(frame.columns, names, strict=True))  # fmt: skip
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = []
+        for column, name, value in zip(frame.columns, names, values, strict=True):
+            text, kind = _cell(value, str(column).endswith("_usd"), str(column).endswith("_bps"))
+            cells.append(f'<td class="{kind}" data-label="{html.escape(name)}">{text}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    kind = ' class="cards"' if cards else ""
+    return f"<table{kind}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+@functools.cache
+def plotly_bundle() -> str:
+    """plotly.js (the installed plotly's minified bundle), gzip-compressed and base64-encoded, computed once."""
+    source = Path(pio.__file__).resolve().parent.parent / "package_data" / "plotly.min.js"
+    return base64.b64encode(gzip.compress(source.read_bytes(), 9, mtime=0)).decode("ascii")
+
+
+#: unpacks plotly.js once and draws every chart at its box's width; charts are redrawn at the page's width for print
+_CHART_SCRIPT = """<script>
+(async () => {
+  const say = (text) => document.querySelectorAll('.chart').forEach((el) => { el.textContent = text; });
+  if (!('DecompressionStream' in window)) { say('The charts need a browser from 2023 or later.'); return; }
+  const raw = Uint8Array.from(atob(document.getElementById('plotly-js').textContent.trim()), (c) => c.charCodeAt(0));
+  const code = await new Response(new Blob([raw]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+  const script = document.createElement('script');
+  script.textContent = code;
+  document.head.appendChild(script);
+  const charts = JSON.parse(document.getElementById('chart-data').textContent);
+  for (const chart of charts) {
+    await Plotly.newPlot(chart.id, chart.figure.data, chart.figure.layout, {responsive: true, displaylogo: false});
+  }
+  const resize = () => charts.forEach((chart) => Plotly.Plots.resize(chart.id));
+  window.addEventListener('beforeprint', resize);
+  window.matchMedia('print').addEventListener('change', resize);
+  document.body.dataset.charts = 'drawn';
+})();
+</script>"""
+
+
+def charts_html(figures: list[go.Figure]) -> str:
+    """The charts' boxes and the script that draws them (plotly.js once, compressed: ``plotly_bundle``)."""
+    if not figures:
+        return ""
+    charts = []
+    boxes = []
+    for i, figure in enumerate(figures):
+        layout = figure.to_plotly_json().get("layout", {})
+        spec = json.loads(pio.to_json(figure, validate=False, engine="json"))
+        spec["layout"].pop("width", None)
+        spec["layout"]["autosize"] = True
+        charts.append({"id": f"chart-{i}", "figure": spec})
+        height = int(layout.get("height") or 450)
+        boxes.append(f'<div class="chart" id="chart-{i}" style="height:{height}px"></div>')
+    data = json.dumps(charts, separators=(",", ":")).replace("</", "<\\/")
+    return (
+        "".join(boxes)
+        + '<noscript><p class="muted">The charts need JavaScript.</p></noscript>'
+        + f'<script type="application/json" id="chart-data">{data}</script>'
+        + f'<script type="application/octet-stream" id="plotly-js">{plotly_bundle()}</script>'
+        + _CHART_SCRIPT
+    )
+
+
+COST_HEADERS = {
+    "recommended": "★", "strategy": "Strategy", "expected_cost_bps": "Expected (bps)",
+    "expected_cost_usd": "Expected ($)", "std_cost_bps": "Std (bps)", "std_cost_usd": "Std ($)",
+    "var95_bps": "VaR95 (bps)", "var95_usd": "VaR95 ($)", "spread_usd": "Spread ($)",
+    "temporary_usd": "Temporary impact ($)", "permanent_usd": "Permanent impact ($)",
+    "transient_usd": "Transient impact ($)", "drift_usd": "Drift ($)",
+    "max_participation_pct": "Peak participation (%)",
+    "measure": "", "cost_bps": "bps of the notional", "cost_usd": "$", "component": "Component",
+    "share_of_expected_pct": "Share of the expected cost (%)", "setting": "Setting", "value": "Value",
+    "used_by": "Used by", "parameter": "Parameter", "unit": "Unit", "std_error": "Std error", "source": "Source",
+}  # fmt: skip
+
+
+def _list(items) -> str:
+    return "".join(f"<li>{html.escape(item)}</li>" for item in items)
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+
+
+def report_body(content: ReportContent, figures: list[go.Figure]) -> str:
+    """The report's body (``report_html``): the summary page, then the details."""
+    costs = content.costs
+    if not costs.empty:
+        zero = [c for c in ("transient_usd", "drift_usd") if (costs[c] == 0).all()]
+        costs = costs.drop(columns=zero)
+    bps_columns = ["recommended", "strategy", "expected_cost_bps", "std_cost_bps", "var95_bps",
+                   "max_participation_pct"]  # fmt: skip
+    usd_columns = ["recommended", "strategy", "expected_cost_usd", "std_cost_usd", "var95_usd"]
+    split_columns = ["recommended", "strategy", *[c for c in costs.columns if c in
+                                                  ("spread_usd", "temporary_usd", "permanent_usd", "transient_usd",
+                                                   "drift_usd")]]  # fmt: skip
+    tables = [table_html(costs[c], COST_HEADERS) if not costs.empty else "" for c in
+              (bps_columns, usd_columns, split_columns)]  # fmt: skip
+    notes = f'<div class="warn"><ul>{_list(content.notes)}</ul></div>' if content.notes else ""
+    outside = (f"<div class=\"warn\"><b>Outside the model's range</b><ul>{_list(content.order_warnings)}</ul></div>"
+               if content.order_warnings else "")  # fmt: skip
+    count = (f'<p class="warn">{len(content.notes)} warning(s) and note(s) on this plan: listed after the cost '
+             "tables.</p>" if content.notes else "")  # fmt: skip
+    pick = (f'<p class="pick">★ Recommended: {html.escape(content.recommended)}</p>' if content.recommended
+            else '<p class="pick">No recommendation: no strategy could plan this order.</p>')  # fmt: skip
+    link = (f'<p class="muted">The same plan, live: <a href="{html.escape(content.link)}">'
+            f"{html.escape(content.link)}</a></p>" if content.link else "")  # fmt: skip
+    summary = table_html(content.summary, COST_HEADERS, cards=False) if not content.summary.empty else ""
+    split = table_html(content.split, COST_HEADERS, cards=False) if not content.split.empty else ""
+    points = table_html(content.schedule_points, {"strategy": "Strategy"}) if not content.schedule_points.empty else ""
+    return f"""<div class="summary-page">
+<h1>{html.escape(content.title)}</h1>
+<p class="muted">Generated {content.generated} by optexec · SIZE_PLACEHOLDER. Costs are positive when they lose
+money; bps of the arrival notional.</p>
+<p>{html.escape(content.order_line)}</p>
+{outside}
+<div class="star">{pick}<p>{html.escape(content.recommendation)}</p>
+<p><b>Urgency:</b> {html.escape(content.urgency)}</p></div>
+<div class="two"><div><h2>Cost of the recommended strategy</h2>{summary}</div>
+<div><h2>Where the expected cost comes from</h2>{split}</div></div>
+{count}
+<p class="muted">{html.escape(content.market_status)} {html.escape(content.model_lines[0])}</p>
+{link}
+</div>
+<section><h2>Every strategy: cost and risk in bps</h2>{tables[0]}
+<h2>Every strategy: cost and risk in $</h2>{tables[1]}
+<h2>Every strategy: the expected cost split ($)</h2>{tables[2]}
+<p class="muted">VaR95 = expected cost + 1.645 × standard deviation. Peak participation: the largest child order
+as a share of its slice's expected market volume.</p></section>
+{f"<section><h2>Warnings and notes</h2>{notes}</section>" if notes else ""}
+<section><h2>Settings the strategies use</h2>{table_html(content.settings, COST_HEADERS)}</section>
+<section><h2>Market parameters</h2><p><b>{html.escape(content.market_status)}</b></p>
+{table_html(content.market, COST_HEADERS)}<ul class="muted">{_list(content.model_lines)}</ul></section>
+<section><h2>Schedule: shares left to trade</h2><p class="muted">{html.escape(content.time_note)} Every slice of
+every strategy is in the spreadsheet and the CSV of this plan.</p>{points}</section>
+<section><h2>Charts</h2>{charts_html(figures)}</section>
+"""
+
+
 def report_html(
     plan: Plan, figures: list[go.Figure], calibration_note: str, generated: dt.datetime, link: str | None = None
 ) -> str:
-    """The pre-trade report: order, parameters (with where they come from), cost table, schedules and charts.
-
-    ``calibration_note`` says where the parameters come from (the calibration run, overrides typed over it);
-    ``link`` is the app's link to the same plan. Self-contained: plotly.js is inlined once, so the file opens
-    offline.
-    """
-    order, market = plan.order, plan.market
-    best = best_row(plan)
-    table = cost_table(plan)
-    shown = table[["strategy", "max_participation", "expected_cost_bps", "expected_cost_usd", "std_cost_bps",
-                   "std_cost_usd", "var95_bps", "var95_usd", "spread_usd", "temporary_usd", "permanent_usd",
-                   "transient_usd", "drift_usd", "optimises_under", "participation_note"]].copy()  # fmt: skip
-    shown["max_participation"] = [f"{v:.1%}" for v in shown["max_participation"]]
-    shown = shown.rename(
-        columns={
-            "max_participation": "Max participation", "expected_cost_bps": "E (bps)", "expected_cost_usd": "E ($)",
-            "std_cost_bps": "Std (bps)", "std_cost_usd": "Std ($)", "var95_bps": "VaR95 (bps)",
-            "var95_usd": "VaR95 ($)", "spread_usd": "Spread ($)", "temporary_usd": "Temporary ($)",
-            "permanent_usd": "Permanent ($)", "transient_usd": "Transient ($)", "drift_usd": "Drift ($)",
-            "optimises_under": "Optimises under", "participation_note": "Participation",
-        }
-    )  # fmt: skip
-    model = "".join(f"<li>{html.escape(line)}</li>" for line in model_sentences(market, plan.model_reason))
-    parameters = pd.DataFrame(
-        [
-            ("arrival price", f"${market.price_usd:,.4f}"),
-            (
-                "volatility σ",
-                f"{market.sigma_usd_per_sqrt_day:.6g} $/share/√day ({market.sigma_daily_fraction:.3%} a day)",
-            ),
-            ("spread", f"${market.spread_usd:.6g} ({1e4 * market.spread_usd / market.price_usd:.2f} bps)"),
-            ("ADV", f"{market.adv_shares:,.0f} shares/day"),
-            *(
-                (name, f"{value:g}" if isinstance(value, float) else str(value))
-                for name, value in plan.settings.items()
-            ),
-        ],
-        columns=["parameter", "value"],
-    )
-    charts = "".join(
-        figure.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
-        for i, figure in enumerate(figures)
-    )
-    notes = plan_notes(plan)
-    outside = "".join(f"<li>{html.escape(warning)}</li>" for warning in notes.order)
-    warnings = "".join(
-        [
-            *(
-                f"<li>{html.escape(label)}: not planned. {html.escape(reason)}</li>"
-                for label, reason in notes.not_planned
-            ),
-            *(
-                f"<li>{html.escape(', '.join(labels))}: {html.escape(warning)}</li>"
-                for labels, warning in notes.schedules
-            ),
-        ]
-    )
-    advice = recommendation(plan)
-    title = f"Pre-trade report: {order.side} {order.shares:,.0f} {order.symbol}"
-    return html_page(
-        title,
-        f"""<h1>{html.escape(title)}</h1>
-{f'<div class="warn"><b>Outside the model&#39;s range</b><ul>{outside}</ul></div>' if outside else ""}
-<p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money; bps of
-the arrival notional ${order.shares * market.price_usd:,.0f}; VaR95 = E + 1.645·std; every strategy priced under
-{html.escape(priced_under(market))}.</p>
-<h2>Order</h2>
-<p>{html.escape(order.side)} {order.shares:,.0f} shares of {html.escape(order.symbol)} over {order.horizon_days:g}
-trading days in {order.slices} slices, starting {order.start_minutes_after_open:g} minutes after the open
-({order.shares / market.adv_shares:.1%} of ADV).</p>
-<h2>Parameters</h2>
-<p class="muted">{html.escape(calibration_note)}</p>
-{_link_html(link)}
-{parameters.to_html(index=False, border=0)}
-<h2>Cost model</h2>
-<ul>{model}</ul>
-<h2>Expected cost and risk</h2>
-<p>Lowest E + λ·Var: <b>{html.escape(best.strategy.label) if best else "none"}</b>.</p>
-{f'<p class="{"warn" if outside or notes.outside_model else "muted"}">{html.escape(advice)}</p>' if advice else ""}
-<div class="wide">{_table_html(shown)}</div>
-{f'<h3>Warnings and notes</h3><ul class="{"warn" if notes.outside_model else ""}">{warnings}</ul>' if warnings else ""}
-<h2>Schedule (shares left to trade)</h2>
-<div class="wide">{_snapshot_html(plan)}</div>
-<p class="muted">The full schedule, slice by slice, is the CSV download.</p>
-<h2>Charts</h2>
-{charts}
-""",
-    )
+    """The pre-trade report (module docstring) of ``plan`` with ``figures``; ``calibration_note`` says where the
+    parameters come from (the calibration run, overrides typed over it), ``link`` is the app's link to the plan.
+    The file names its own size."""
+    content = report_content(plan, calibration_note, generated, link)
+    page = html_page(content.title, report_body(content, figures))
+    extra = " (most of it the chart library, once, compressed)" if figures else ""
+    size = len(page.encode()) - len("SIZE_PLACEHOLDER") + len(f"this file 0.0 MB{extra}")
+    return page.replace("SIZE_PLACEHOLDER", f"this file {_size_text(size)}{extra}")

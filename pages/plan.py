@@ -7,6 +7,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from optexec import report
 from optexec.planning import best_row, recommendation, within_limit
+from optexec.report_content import report_content
+from optexec.report_xlsx import report_xlsx
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_cost_model, show_model_parameters
@@ -77,7 +79,8 @@ def results(ticket: Ticket) -> None:
     panels = list(charts.SCHEDULE_PANELS) if panel == "all" else [panel]
     st.plotly_chart(charts.schedule_figure(plan, panels, charts.SCREEN_ERROR), width="stretch")
     st.subheader("Export")
-    left, right = st.columns(2)
+    content = lambda: report_content(plan, ticket.market_note, dt.datetime.now(dt.UTC), links.plan_link())  # noqa: E731
+    left, middle, right = st.columns(3)
     left.download_button(
         "Schedule (CSV)",
         lambda: report.schedule_csv(plan),
@@ -86,19 +89,28 @@ def results(ticket: Ticket) -> None:
         key="download_csv",
         icon=":material/table_view:",
     )
-    right.download_button(
+    middle.download_button(
         "Pre-trade report (HTML)",
         lambda: report.report_html(
-            plan,
-            [charts.schedule_figure(plan)],
-            ticket.market_note,
-            dt.datetime.now(dt.UTC),
-            links.plan_link(),
+            plan, [charts.schedule_figure(plan)], ticket.market_note, dt.datetime.now(dt.UTC), links.plan_link()
         ),
         file_name=formats.file_name(order.symbol, order.side, "pretrade_report.html"),
         mime="text/html",
         key="download_report",
         icon=":material/description:",
+    )
+    right.download_button(
+        "Pre-trade report (Excel)",
+        lambda: report_xlsx(content()),
+        file_name=formats.file_name(order.symbol, order.side, "pretrade_report.xlsx"),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="download_report_xlsx",
+        icon=":material/grid_on:",
+    )
+    times = "exchange-local clock times" if plan.clock is not None else "times in trading days (no exchange calendar)"
+    st.caption(
+        f"The report is one file of about 2.4 MB with its chart library, compressed; it opens offline and prints on "
+        f"A4 or Letter landscape. The CSV and the spreadsheet hold every slice in whole shares at {times}."
     )
     context = get_script_run_ctx()
     prefetch_neighbouring_risk_aversions(order, plan.market, ticket.settings, context.session_id if context else None)

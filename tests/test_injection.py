@@ -164,8 +164,10 @@ def test_the_schedule_csv_starts_no_cell_with_a_formula(symbol):
     for separator in (";", "\t"):  # spreadsheets in other locales split on these
         cells = [cell.strip('"') for line in text.splitlines() for cell in line.split(separator)]
         assert not [cell for cell in cells if _formula(cell)], separator
-    assert text.splitlines()[0].startswith("# optexec schedule: sell 1000000 ")
-    assert pd.read_csv(io.StringIO(text), comment="#")["slice"].tolist() == [1, 2, 3, 4, 5]
+    assert text.splitlines()[0].startswith("symbol,side,strategy,slice,")  # one header row, no comment line
+    frame = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    assert frame["slice"].tolist() == [1, 2, 3, 4, 5]
+    assert len(set(frame["symbol"])) == 1  # the symbol is one cell of its row, whatever it holds
 
 
 def test_spreadsheet_cells_are_neutralised_and_numbers_kept():

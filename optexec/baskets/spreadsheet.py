@@ -44,7 +44,7 @@ def header(column: str) -> str:
     return column.replace("_", " ")
 
 
-def _write_table(sheet, frame: pd.DataFrame, first_row: int, styles: dict) -> int:
+def write_table(sheet, frame: pd.DataFrame, first_row: int, styles: dict) -> int:
     """Write a header row and the rows of ``frame`` from ``first_row``; the next free row."""
     for col, name in enumerate(frame.columns):
         sheet.write_string(first_row, col, header(str(name)), styles["header"])
@@ -84,11 +84,11 @@ def basket_xlsx(plan: BasketPlan, basket_id: str | None = None) -> bytes:
         note += (f" {over} order(s) go above the {plan.max_participation:.0%} participation limit (not capped): see "
                  "the Warnings sheet.")  # fmt: skip
     orders.write_string(0, 0, note, styles["note"])
-    _write_table(orders, table, 2, styles)
+    write_table(orders, table, 2, styles)
     strategies = plan.strategy_table()
     if strategies["error"].isna().all():
         strategies = strategies.drop(columns=["error"])
-    _write_table(book.add_worksheet("Strategies"), strategies, 0, styles)
+    write_table(book.add_worksheet("Strategies"), strategies, 0, styles)
     rollups = book.add_worksheet("Roll-ups")
     row = 0
     for by, title in (("side", "By side"), ("liquidity", "By liquidity bucket (% of ADV)"), ("group", "By group")):
@@ -96,13 +96,13 @@ def basket_xlsx(plan: BasketPlan, basket_id: str | None = None) -> bytes:
             continue
         label = title if by != "group" else f"By group ({plan.group_column})"
         rollups.write_string(row, 0, label, styles["header"])
-        row = _write_table(rollups, plan.rollup(by, name), row + 1, styles) + 1
+        row = write_table(rollups, plan.rollup(by, name), row + 1, styles) + 1
     participation = plan.participation_warnings
     rest = [w for w in plan.warnings if w not in participation]
     notes = pd.DataFrame({"kind": ["participation"] * len(participation) + ["other"] * len(rest),
                           "warning": [*participation, *rest]})  # fmt: skip
     sheet = book.add_worksheet("Warnings")
-    _write_table(sheet, notes, 0, styles)
+    write_table(sheet, notes, 0, styles)
     sheet.set_column(1, 1, 120)
     book.close()
     return buffer.getvalue()

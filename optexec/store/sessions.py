@@ -230,3 +230,38 @@ def trading_days_from(session: MarketSession, start: dt.date, count: int) -> pd.
         end += dt.timedelta(days=2 * count + 14)
         days = session_days(session, start, end)
     return days.iloc[:count].reset_index(drop=True)
+
+
+def local_today(session: MarketSession, now: dt.datetime | None = None) -> dt.date:
+    """The exchange's local date now (``now`` an aware datetime, default the current time)."""
+    import zoneinfo
+
+    now = now if now is not None else dt.datetime.now(dt.UTC)
+    return now.astimezone(zoneinfo.ZoneInfo(session.time_zone)).date()
+
+
+def order_clock(con, order, start: dt.date | None, session_minutes: int):
+    """The clock of ``order`` (optexec.clock.OrderClock) from its symbol's stored market: trading days from
+    ``start`` (default: the exchange's local date today) covering the start and the horizon, their local opens, the
+    instrument's lot size; None when the store has no instrument row for the symbol (DEMO: times in trading days).
+
+    The one place a clock is built from the store (the API's ``plan`` and the app's pages both call it).
+    """
+    import math
+
+    from optexec.clock import OrderClock
+
+    session = instrument_session(con, order.symbol)
+    if session is None:
+        return None
+    lot = instrument_lot_shares(con, order.symbol)
+    start = start if start is not None else local_today(session)
+    needed = math.ceil(order.start_minutes_after_open / session_minutes + order.horizon_days) + 1
+    days = trading_days_from(session, start, needed)
+    return OrderClock(
+        session.time_zone,
+        tuple(days["day"]),
+        tuple(int(m) for m in days["open_minute"]),
+        lot,
+        f"{session.describe()}, from {days['day'].iloc[0]}",
+    )

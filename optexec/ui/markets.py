@@ -99,3 +99,44 @@ def load_bundled_sample() -> dict[str, int]:
 
     with db.writing() as con:
         return load_sample(con)
+
+
+@st.cache_data(**CACHE)
+def _session(symbol: str, version: str):
+    from optexec.store import sessions
+
+    with db.reading() as con:
+        return sessions.instrument_session(con, symbol)
+
+
+def session_for(symbol: str, version: str | None = None):
+    """The stored market (``store.sessions.MarketSession``: time zone, session, calendar) of ``symbol``, or None
+    for DEMO and a symbol without an instrument row; None too when the store cannot be read now."""
+    if symbol == DEMO_SYMBOL:
+        return None
+    try:
+        return _session(symbol, version or store_version())
+    except ValueError:
+        return None
+
+
+@st.cache_data(**CACHE)
+def _clock(order, start: dt.date, session_minutes: int, version: str):
+    from optexec.store import sessions
+
+    with db.reading() as con:
+        return sessions.order_clock(con, order, start, session_minutes)
+
+
+def order_clock(order, start: dt.date | None, session_minutes: int, version: str | None = None):
+    """The order's clock (``store.sessions.order_clock``) from its symbol's stored market, cached; None for DEMO, a
+    symbol without a market, or a store that cannot be read now (the plan then says times in trading days)."""
+    session = session_for(order.symbol, version)
+    if session is None:
+        return None
+    from optexec.store import sessions
+
+    try:
+        return _clock(order, start or sessions.local_today(session), session_minutes, version or store_version())
+    except ValueError:
+        return None

@@ -13,10 +13,10 @@ import streamlit as st
 
 from optexec.models import MarketParams, Order
 from optexec.planning import Plan, best_row, cost_table, make_plan
-from optexec.report import plan_notes
+from optexec.report_content import plan_notes
 from optexec.sensitivity import Sweep, sweep
 from optexec.strategies.almgren_chriss import Frontier, default_frontier_risk_aversions, efficient_frontier
-from optexec.ui import formats
+from optexec.ui import formats, markets
 from optexec.ui.ticket import RISK_AVERSION_GRID
 
 
@@ -40,9 +40,11 @@ def cached_plan(order: Order, market: MarketParams, settings_items: tuple) -> Pl
 
 
 def ticket_plan(order: Order, market: MarketParams, settings: dict, model_reason: str) -> Plan:
-    """The cached plan of a ticket with why its market's cost model (the cache and the prefetch share the plan)."""
+    """The cached plan of a ticket with why its market's cost model (the cache and the prefetch share the plan) and
+    the order's clock from the symbol's stored market (exchange-local times and lots; none for DEMO)."""
     plan = cached_plan(order, market, tuple(sorted(settings.items())))
-    return dataclasses.replace(plan, model_reason=model_reason)
+    clock = markets.order_clock(order, None, market.session_minutes)
+    return dataclasses.replace(plan, model_reason=model_reason, clock=clock)
 
 
 @st.cache_data(**CACHE)
