@@ -55,7 +55,7 @@ else:
     con.close()
     con = db.open_database(db_path)
     started = time.perf_counter()
-    report = loading.load_file(con, path, table="bars")
+    report = loading.load_file(con, path, table="bars", tz="UTC", calendar="XNYS")  # a new market: say which
     assert report.rows_rejected == 0
 seconds = time.perf_counter() - started
 rows = con.execute("SELECT count(*) FROM bars").fetchone()[0]
