@@ -14,7 +14,8 @@ from optexec.calibration import data as cal_data
 from optexec.calibration import run
 from optexec.cli import main
 from optexec.store import db, lake
-from optexec.store.schema import TABLES, create_schema
+from optexec.store.migrations import create_schema
+from optexec.store.schema import TABLES
 
 SYMBOLS = ("SYN-MID", "SYN-SMALL")
 
