@@ -94,16 +94,17 @@ def _plan_ready(page) -> None:
 
 
 def _report_table(text: str) -> dict[str, tuple[float, float]]:
-    """E (bps) and E ($) of STRATEGIES in the report's cost table (class "costs"; cells formatted {:,.1f})."""
-    table = re.search(r'<table[^>]*class="[^"]*costs[^"]*".*?</table>', text, re.S).group(0)
-    heads = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
-    out = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
-        cells = [html.unescape(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-        if cells and cells[0] in STRATEGIES:
-            values = dict(zip(heads, cells, strict=False))
-            out[cells[0]] = (float(values["E (bps)"].replace(",", "")), float(values["E ($)"].replace(",", "")))
-    return out
+    """E (bps) and E ($) of STRATEGIES in the report's cost tables (cells labelled "Expected (bps)" and "Expected
+    ($)", one table each; formatted {:,.1f} and {:,.0f})."""
+    found: dict[str, dict[str, float]] = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", text, re.S):
+        labelled = re.findall(r'<td[^>]*data-label="([^"]*)"[^>]*>(.*?)</td>', row, re.S)
+        cells = {html.unescape(label): html.unescape(value).strip() for label, value in labelled}
+        strategy = cells.get("Strategy")
+        for label in ("Expected (bps)", "Expected ($)"):
+            if strategy in STRATEGIES and label in cells:
+                found.setdefault(strategy, {})[label] = float(cells[label].replace(",", "").replace("$", ""))
+    return {name: (v["Expected (bps)"], v["Expected ($)"]) for name, v in found.items() if len(v) == 2}
 
 
 @needs_data
@@ -239,12 +240,11 @@ def test_spy_minute_files_uploaded_calibrated_planned_shared_and_exported(browse
         assert usd == pytest.approx(bps * 1e-4 * shares * price, rel=2e-3, abs=1.0)  # bps of the arrival notional
         assert report[name][0] == pytest.approx(bps, abs=0.051)  # the page rounds to 0.1 bps
         assert report[name][1] == pytest.approx(usd, abs=0.51)  # the page to $1, the report to $0.1
-    assert f"${price:,.4f}" in seen["report"]  # the report's arrival price is the run's
+    assert f"${price:,.2f}" in seen["report"]  # the report's arrival price is the run's
     assert f"calibration of SPY run {stored.run_ts:%Y-%m-%d %H:%M:%S} UTC" in html.unescape(seen["report"])
 
-    # the schedule CSV: the order in the comment line, every strategy's child orders sum to it
-    first, _, body = seen["csv"].partition("\n")
-    assert first.startswith(f"# optexec schedule: sell {shares:.0f} SPY")
-    schedule = pd.read_csv(io.StringIO(body))
+    # the schedule CSV: one header row, the order in its columns, every strategy's whole-share child orders sum to it
+    schedule = pd.read_csv(io.StringIO(seen["csv"]))
+    assert set(schedule["symbol"]) == {"SPY"} and set(schedule["side"]) == {"sell"}
     sums = schedule.groupby("strategy")["child_order_shares"].sum()
-    assert ((sums - shares).abs() < 1e-3 * shares).all() and {"twap", "immediate"} <= set(sums.index)
+    assert (sums == round(shares)).all() and {"TWAP", "Immediate"} <= set(sums.index)
