@@ -4,11 +4,7 @@ its header (issue 17 item 1). Text is always written as text, never as a formula
 
 from __future__ import annotations
 
-import io
-
-import xlsxwriter
-
-from optexec.baskets.spreadsheet import write_table
+from optexec.baskets.spreadsheet import new_workbook, write_table
 from optexec.report_content import ReportContent
 
 #: the summary's sentences, in the order the Summary sheet shows them
@@ -19,12 +15,7 @@ def report_xlsx(content: ReportContent) -> bytes:
     """The workbook of a report's content: Summary (the order, the ★ recommendation and why, the urgency, the ★
     strategy's cost in bps and $ and its split), Costs (every strategy), Schedule (every slice, clock times, whole
     shares), Settings (those the shown strategies use) and Market (each parameter and its source)."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False, "nan_inf_to_errors": False})  # fmt: skip
-    styles = {"header": book.add_format({"bold": True, "text_wrap": True}), "quoted": book.add_format(),
-              "note": book.add_format({"italic": True, "font_color": "#5b6673"})}  # fmt: skip
-    styles["quoted"].set_quote_prefix()
+    buffer, book, styles = new_workbook()
     summary = book.add_worksheet("Summary")
     summary.set_column(0, 0, 60)
     row = 0

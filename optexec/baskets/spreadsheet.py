@@ -63,17 +63,24 @@ def write_table(sheet, frame: pd.DataFrame, first_row: int, styles: dict) -> int
     return first_row + len(frame) + 1
 
 
-def basket_xlsx(plan: BasketPlan, basket_id: str | None = None) -> bytes:
-    """The workbook of a priced basket under its shown strategy: Orders, Strategies, Roll-ups (by side, by
-    liquidity bucket and, with a grouping column, by group) and Warnings; ``basket_id`` in a note on the Orders
-    sheet, which also names how many orders go above the participation limit."""
-    name = plan.shown
+def new_workbook() -> tuple[io.BytesIO, xlsxwriter.Workbook, dict]:
+    """An in-memory workbook that writes every text as text (no formulas, links or numbers read from strings), with
+    the header, quoted-text and note styles ``write_table`` and the notes use."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                         "strings_to_numbers": False, "nan_inf_to_errors": False})  # fmt: skip
     styles = {"header": book.add_format({"bold": True, "text_wrap": True}), "quoted": book.add_format(),
               "note": book.add_format({"italic": True, "font_color": "#5b6673"})}  # fmt: skip
     styles["quoted"].set_quote_prefix()
+    return buffer, book, styles
+
+
+def basket_xlsx(plan: BasketPlan, basket_id: str | None = None) -> bytes:
+    """The workbook of a priced basket under its shown strategy: Orders, Strategies, Roll-ups (by side, by
+    liquidity bucket and, with a grouping column, by group) and Warnings; ``basket_id`` in a note on the Orders
+    sheet, which also names how many orders go above the participation limit."""
+    name = plan.shown
+    buffer, book, styles = new_workbook()
     orders = book.add_worksheet("Orders")
     note = f"Orders under {plan.strategy(name).label}; costs positive = money lost."
     if basket_id:
