@@ -24,6 +24,7 @@ nothing is eligible, there is no answer and the load asks.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,27 +141,49 @@ def utc_minutes(hist: pd.DataFrame, naive_zone: str | None) -> tuple[np.ndarray,
     return np.concatenate(stamps), np.concatenate(weights)
 
 
-def classify(stamps_utc: np.ndarray, market: MarketSession) -> pd.DataFrame:
+#: the places a minute can be in (``Places.place`` holds their index)
+PLACE_NAMES = ("regular", "outside", "off_day")
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where each of a run of UTC minutes falls in a market: its local date (``day``, datetime64[D]), local
+    minute after midnight (``minute``), and place (``place``, an index into ``PLACE_NAMES``); ``days`` holds the
+    market's trading days over those dates (``sessions.session_days``)."""
+
+    day: np.ndarray
+    minute: np.ndarray
+    place: np.ndarray
+    days: pd.DataFrame
+
+    def count(self, weights: np.ndarray) -> dict[str, float]:
+        """The sum of ``weights`` in each place, by name."""
+        totals = np.bincount(self.place, weights=weights, minlength=len(PLACE_NAMES))
+        return {name: float(total) for name, total in zip(PLACE_NAMES, totals, strict=True)}
+
+
+def classify(stamps_utc: np.ndarray, market: MarketSession) -> Places:
     """Each UTC minute's local date, local minute and place: ``regular``, ``outside`` (a trading day, outside
     the regular session or in its break) or ``off_day`` (not a trading day of the calendar)."""
-    local = pd.DatetimeIndex(stamps_utc).tz_localize("UTC").tz_convert(market.time_zone)
-    frame = pd.DataFrame({"day": local.date, "minute": local.hour * 60 + local.minute})
-    if frame.empty:
-        frame["place"] = pd.Series(dtype=object)
-        return frame
-    days = session_days(market, min(frame["day"]), max(frame["day"]))
-    merged = frame.merge(days, on="day", how="left")
-    minute = merged["minute"].to_numpy(float)
-    trading = merged["open_minute"].notna().to_numpy()
-    inside = (
-        trading & (minute >= merged["open_minute"].to_numpy(float)) & (minute < merged["close_minute"].to_numpy(float))
-    )
-    brk = (minute >= merged["break_start_minute"].to_numpy(float)) & (
-        minute < merged["break_end_minute"].to_numpy(float)
-    )
-    inside &= ~brk
-    frame["place"] = np.where(inside, "regular", np.where(trading, "outside", "off_day"))
-    return frame
+    wall = pd.DatetimeIndex(stamps_utc).tz_localize("UTC").tz_convert(market.time_zone).tz_localize(None)
+    local = wall.to_numpy("datetime64[ns]")
+    day = local.astype("datetime64[D]")
+    minute = ((local - day) // np.timedelta64(1, "m")).astype(np.int64)
+    if len(day) == 0:
+        empty = session_days(market, dt.date(2000, 1, 2), dt.date(2000, 1, 1))
+        return Places(day, minute, np.zeros(0, np.int64), empty)
+    days = session_days(market, day.min().item(), day.max().item())
+    trading_days = pd.to_datetime(days["day"]).to_numpy("datetime64[D]")
+    at = np.clip(np.searchsorted(trading_days, day), 0, max(len(trading_days) - 1, 0))
+    trading = (at < len(trading_days)) & (trading_days[at] == day) if len(trading_days) else np.zeros(len(day), bool)
+
+    def of_day(column: str) -> np.ndarray:
+        values = days[column].to_numpy(float)
+        return values[at] if len(values) else np.full(len(day), np.nan)
+
+    inside = trading & (minute >= of_day("open_minute")) & (minute < of_day("close_minute"))
+    inside &= ~((minute >= of_day("break_start_minute")) & (minute < of_day("break_end_minute")))
+    return Places(day, minute, np.where(inside, 0, np.where(trading, 1, 2)).astype(np.int64), days)
 
 
 def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fit:
@@ -168,25 +191,27 @@ def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fi
     stamps, weights = utc_minutes(hist, naive_zone)
     total = float(weights.sum())
     places = classify(stamps, market)
-    if places.empty or total <= 0:
+    if len(places.day) == 0 or total <= 0:
         return Fit(market, naive_zone, 0.0, 0.0, 0.0, total)
-    local = places["minute"].to_numpy(np.int64).tobytes() + pd.to_datetime(places["day"]).to_numpy().tobytes()
+    local = places.minute.tobytes() + places.day.astype("datetime64[ns]").tobytes()
     clock = (market.open_local, market.close_local, hash(local))  # the same instants in the same local session
-    places["w"] = weights
-    inside = places[places["place"] == "regular"]
-    share = float(inside["w"].sum()) / total
-    days = session_days(market, min(places["day"]), max(places["day"]))
-    sess = days["close_minute"] - days["open_minute"]
-    sess = sess - (days["break_end_minute"] - days["break_start_minute"]).fillna(0)
-    minutes_by_day = dict(zip(days["day"], sess.to_numpy(float), strict=True))
-    data_days = set(places["day"]) & set(minutes_by_day)
-    per_minute = inside.groupby(["day", "minute"])["w"].sum().reset_index()
-    day_total = per_minute.groupby("day")["w"].transform("sum")
-    day_minutes = per_minute["day"].map(minutes_by_day)
-    active = int((per_minute["w"] >= ACTIVE_FRACTION * day_total / day_minutes).sum())
-    session_total = sum(minutes_by_day[d] for d in data_days)
+    inside = places.place == 0
+    share = float(weights[inside].sum()) / total
+    days = places.days
+    trading_days = pd.to_datetime(days["day"]).to_numpy("datetime64[D]")
+    breaks = (days["break_end_minute"] - days["break_start_minute"]).fillna(0)
+    session_minutes = (days["close_minute"] - days["open_minute"] - breaks).to_numpy(float)
+    data_days = np.isin(trading_days, places.day)
+    # the weight of each (day, minute) inside the session, against that day's average session minute
+    day_index = np.searchsorted(trading_days, places.day[inside])
+    keys, which = np.unique(day_index * 1440 + places.minute[inside], return_inverse=True)
+    per_minute = np.bincount(which, weights=weights[inside])
+    key_day = keys // 1440
+    day_total = np.bincount(key_day, weights=per_minute, minlength=len(trading_days))
+    active = int((per_minute >= ACTIVE_FRACTION * day_total[key_day] / session_minutes[key_day]).sum())
+    session_total = float(session_minutes[data_days].sum())
     coverage = active / session_total if session_total else 0.0
-    day_fit = len(data_days) / len(days) if len(days) else 0.0
+    day_fit = int(data_days.sum()) / len(days) if len(days) else 0.0
     return Fit(market, naive_zone, share, coverage, day_fit, total, clock)
 
 

@@ -20,7 +20,6 @@ import dataclasses
 import zoneinfo
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from optexec.store import inference
@@ -273,14 +272,13 @@ def place_counts(frame: pd.DataFrame, markets: dict[str, tuple[MarketSession, st
 
     ``frame`` has one row per (symbol, UTC minute) with the number of ``rows`` there.
     """
-    counts = {"regular": 0, "outside": 0, "off_day": 0}
+    counts = dict.fromkeys(inference.PLACE_NAMES, 0)
     for symbol, part in frame.groupby("symbol"):
         if symbol not in markets:
             continue
         places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[symbol][0])
-        rows = part["rows"].to_numpy(np.int64)
-        for place in counts:
-            counts[place] += int(rows[(places["place"] == place).to_numpy()].sum())
+        for place, rows in places.count(part["rows"].to_numpy(float)).items():
+            counts[place] += int(rows)
     return counts
 
 

@@ -160,7 +160,7 @@ class Source:
     """A staged input: SQL producing one column per file column, how to find each of ours in it.
 
     ``select_sql`` is a SELECT whose columns are ``exprs`` values keyed by our column names;
-    ``line_sql`` gives the file line of a staged row (evaluated on the staging table).
+    ``line_sql`` gives the file line of a staged row (an expression over its ``_row`` column).
     """
 
     from_sql: str

@@ -223,7 +223,7 @@ def _load(
     try:
         used = {k: v for k, v in params.items() if f"${k}" in layer2 or f"${k}" in source.from_sql}
         cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad FROM "
+            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
             f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))",
             used,
         )
@@ -246,9 +246,8 @@ def _load(
                 source.file_columns[position] if position is not None and position < len(source.file_columns) else ""
             )
             early.append(Reject(int(ln), label, f"{str(etype).lower()}: {message}"))
-    _number_lines(
-        cur, source.line_sql, "SELECT line FROM _optexec_rej" if structural_rejects else None, source.first_line
-    )
+    if structural_rejects:
+        _move_past_dropped_lines(cur, "SELECT line FROM _optexec_rej", source.first_line)
     try:
         _resolve_repeated_hour(cur, table, ts_cols, bad_any)
     except duckdb.Error as exc:
@@ -375,13 +374,10 @@ def _load(
     return report
 
 
-def _number_lines(cur, line_sql: str, skipped_sql: str | None, first_line: int) -> None:
-    """Give every staged row its line in the file, ``_line``: the reader's row number, moved past the lines
-    DuckDB's CSV reader dropped (``skipped_sql`` selects their ``line``; they are reported with their own lines)."""
-    cur.execute("ALTER TABLE _stage ADD COLUMN _line BIGINT")
-    cur.execute(f"UPDATE _stage SET _line = {line_sql}")
-    if skipped_sql is None:
-        return
+def _move_past_dropped_lines(cur, skipped_sql: str, first_line: int) -> None:
+    """Move every staged row's line in the file, ``_line`` (the reader's row number, ``Source.line_sql``), past the
+    lines DuckDB's CSV reader dropped (``skipped_sql`` selects their ``line``; they are reported with their own
+    lines)."""
     # the j-th dropped line (from 0) has (its index - j) kept rows before it; a kept row moves down by the number
     # of dropped lines whose count of kept rows before them is at most its own index
     cur.execute(
