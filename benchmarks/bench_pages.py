@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,13 +74,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="repeat views per page (the median is shown)")
     args = parser.parse_args()
-    from optexec.store.sample import build_sample_database
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        build_sample_database(work / "db.duckdb")
         env = {**os.environ, "OPTEXEC_DB": str(work / "db.duckdb")}
+        subprocess.run([sys.executable, "-m", "optexec", "db", "init", "--sample"], env=env, check=True,
+                       cwd=ROOT, stdout=subprocess.DEVNULL)  # fmt: skip
         with streamlit_server(ROOT / "app.py", free_port(), work / "st.log", env) as (url, _pid):
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
