@@ -77,7 +77,7 @@ def symbol_params(con, symbol: str) -> SymbolParams:
         return SymbolParams(
             sample.planted_market_params(symbol),
             f"Parameters: {symbol} is a synthetic symbol of the bundled sample, not yet calibrated; these are the "
-            "parameters planted by the sample generator (optexec/sample_data/planted_params.json).",
+            "parameters the sample's generator planted (synthetic values, not calibrated).",
             PLANTED,
         )
     raise ValueError(f"no parameters for {symbol} yet: calibrate it on the Calibrate page (or `calibrate --symbol`)")

@@ -75,8 +75,8 @@ MARKET_VALUES = ("sigma_usd_per_sqrt_day", "spread_usd", "adv_shares", "eta_usd_
 
 #: where a stored symbol's values come from when its market does not say, by market_source kind
 _STORED_WORDS = {
-    "planted": "planted by the sample generator (optexec/sample_data/planted_params.json)",
-    "demo": "DEMO's made-up values (the Almgren–Chriss 2000 Table 1 example)",
+    "planted": "not calibrated: the value the bundled sample's generator planted (synthetic data)",
+    "demo": "not calibrated: DEMO's made-up values (the Almgren–Chriss 2000 Table 1 example)",
 }
 
 

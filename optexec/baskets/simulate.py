@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from optexec import constants
 from optexec.engines import EngineChoice, engine_client, run_tasks, single_threaded_blas
 from optexec.market import BUCKETS, SliceStep, cost_model
 from optexec.models import Schedule
+from optexec.simulation.path_statistics import PathCosts
 
 MAX_PATHS = 1_000_000
 #: normal draws per chunk (paths x slices x orders): about 16 MB of float64 for the draws and as much for Z
@@ -107,7 +107,7 @@ def simulate_chunk(spec: ChunkSpec, seed: np.random.SeedSequence, paths: int) ->
 
 
 @dataclass(frozen=True)
-class BasketSimulation:
+class BasketSimulation(PathCosts):
     """One strategy's simulated basket: shortfall per path ($), each order's mean and std, the closed form beside.
 
     components_usd : the mean of each bucket over the basket (spread, temporary, permanent, transient: the same on
@@ -125,33 +125,6 @@ class BasketSimulation:
     expected_usd: float
     closed_form_std_usd: float
     components_usd: dict[str, float]
-
-    @property
-    def paths(self) -> int:
-        return int(self.cost_usd.size)
-
-    @property
-    def mean_usd(self) -> float:
-        return float(self.cost_usd.mean())
-
-    @property
-    def std_usd(self) -> float:
-        return float(self.cost_usd.std(ddof=1))
-
-    @property
-    def stderr_mean_usd(self) -> float:
-        """std / sqrt(paths): the standard error of the mean shortfall, $."""
-        return self.std_usd / math.sqrt(self.paths)
-
-    @property
-    def var95_usd(self) -> float:
-        """The 95th percentile of the basket's shortfall, $."""
-        return float(np.quantile(self.cost_usd, constants.VAR_CONFIDENCE))
-
-    @property
-    def cvar95_usd(self) -> float:
-        """The mean shortfall at or beyond the 95% VaR, $."""
-        return float(self.cost_usd[self.cost_usd >= self.var95_usd].mean())
 
     def bps(self, usd: float) -> float:
         """A $ amount in bps of the gross notional."""

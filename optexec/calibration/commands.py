@@ -22,11 +22,6 @@ import sys
 from optexec import json_output
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
-
-
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -45,33 +40,30 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
         return cmd_universe(args)
     if args.symbol is None:
-        return _fail("name the symbol to calibrate: --symbol S, or several with --symbols A,B or --all")
+        raise ValueError("name the symbol to calibrate: --symbol S, or several with --symbols A,B or --all")
     if args.engine or args.scheduler or args.workers:
-        return _fail("--engine, --scheduler and --workers calibrate many symbols: use --symbols A,B or --all")
+        raise ValueError("--engine, --scheduler and --workers calibrate many symbols: use --symbols A,B or --all")
     from optexec.calibration import run
     from optexec.engines import single_threaded_blas
     from optexec.store import db
 
     path = getattr(args, "db", None)
-    try:
-        with db.reading(path) if args.dry_run else db.writing(path) as con:
-            source = _source(args, con)  # the store itself, or a lake (the results still go to the store)
-            try:
-                if args.symbol not in db.list_symbols(source):
-                    known = ", ".join(db.list_symbols(source)) or "none"
-                    where = f"the lake {args.lake}" if args.lake else "the store"
-                    return _fail(f"unknown symbol {args.symbol!r}: {where} holds {known}")
-                with single_threaded_blas():  # the rounding of --symbols on any engine (optexec.engines)
-                    result = run.calibrate(source, args.symbol, args.start, args.end)
-            finally:
-                if source is not con:
-                    source.close()
-            reasons = result.not_acceptable
-            accept = not (args.dry_run or args.no_accept) and (args.accept or not reasons)
-            if not args.dry_run:
-                result = run.save(con, result, accept=accept, insist=args.accept)
-    except ValueError as exc:
-        return _fail(str(exc))
+    with db.reading(path) if args.dry_run else db.writing(path) as con:
+        source = _source(args, con)  # the store itself, or a lake (the results still go to the store)
+        try:
+            if args.symbol not in db.list_symbols(source):
+                known = ", ".join(db.list_symbols(source)) or "none"
+                where = f"the lake {args.lake}" if args.lake else "the store"
+                raise ValueError(f"unknown symbol {args.symbol!r}: {where} holds {known}")
+            with single_threaded_blas():  # the rounding of --symbols on any engine (optexec.engines)
+                result = run.calibrate(source, args.symbol, args.start, args.end)
+        finally:
+            if source is not con:
+                source.close()
+        reasons = result.not_acceptable
+        accept = not (args.dry_run or args.no_accept) and (args.accept or not reasons)
+        if not args.dry_run:
+            result = run.save(con, result, accept=accept, insist=args.accept)
     if reasons and not (args.dry_run or args.no_accept):
         if accept:
             print(f"accepted despite (--accept): {'; '.join(reasons)}", file=sys.stderr)

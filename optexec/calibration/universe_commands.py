@@ -16,11 +16,6 @@ import sys
 from optexec import json_output
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
-
-
 def _symbols(args: argparse.Namespace) -> list[str]:
     """The symbols asked for: the list given, or every symbol of the lake or the store."""
     if args.symbols:
@@ -47,26 +42,23 @@ def cmd_universe(args: argparse.Namespace) -> int:
     from optexec.calibration import universe
     from optexec.engines import EngineChoice
 
-    try:
-        choice = EngineChoice(args.engine or "serial", args.workers, args.scheduler)
-        symbols = _symbols(args)
-        if not symbols:
-            return _fail("the source holds no symbols")
-        print(f"calibrating {len(symbols):,} symbols on {choice.describe()}", file=sys.stderr)
-        result = universe.calibrate_universe(
-            symbols,
-            choice,
-            store_path=getattr(args, "db", None),
-            lake=args.lake,
-            start=args.start,
-            end=args.end,
-            save=not args.dry_run,
-            accept=not args.no_accept,
-            insist=args.accept,
-            on_done=universe.stderr_progress,
-        )
-    except ValueError as exc:
-        return _fail(str(exc))
+    choice = EngineChoice(args.engine or "serial", args.workers, args.scheduler)
+    symbols = _symbols(args)
+    if not symbols:
+        raise ValueError("the source holds no symbols")
+    print(f"calibrating {len(symbols):,} symbols on {choice.describe()}", file=sys.stderr)
+    result = universe.calibrate_universe(
+        symbols,
+        choice,
+        store_path=getattr(args, "db", None),
+        lake=args.lake,
+        start=args.start,
+        end=args.end,
+        save=not args.dry_run,
+        accept=not args.no_accept,
+        insist=args.accept,
+        on_done=universe.stderr_progress,
+    )
     ok = len(result.outcomes) - len(result.failed)
     if args.json:
         print(json_output.dumps(json_output.stamped("calibrate-universe", result.to_json())))

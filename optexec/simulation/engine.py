@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from optexec import constants, json_output
+from optexec import json_output
 from optexec.market import (
     BUCKETS,
     NONE,
@@ -46,11 +46,11 @@ from optexec.market import (
 )
 from optexec.models import MarketParams, Order, Schedule
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
+from optexec.simulation.path_statistics import PathCosts
 from optexec.strategies import registry
 from optexec.strategies.base import Decision, Policy, StepState, Strategy
 
 COMPONENTS = ("spread", "temporary", "permanent", "transient", "timing")
-CONFIDENCE = constants.VAR_CONFIDENCE
 MAX_PATHS = 1_000_000
 
 #: the simulation's memory budget, bytes: the paths are drawn and simulated in chunks so that what is kept for every
@@ -121,7 +121,7 @@ Dollars = TypeVar("Dollars", float, np.ndarray)
 
 
 @dataclass(frozen=True)
-class StrategyRun:
+class StrategyRun(PathCosts):
     """One strategy's simulated outcome: costs per path and summary statistics.
 
     cost_usd : implementation shortfall per path. components_usd : the same split by COMPONENTS.
@@ -144,36 +144,6 @@ class StrategyRun:
     max_participation: float
     unfinished_share: float
     sample_holdings_shares: np.ndarray
-
-    @property
-    def paths(self) -> int:
-        """Number of paths."""
-        return self.cost_usd.size
-
-    @property
-    def mean_usd(self) -> float:
-        """Mean implementation shortfall, $."""
-        return float(self.cost_usd.mean())
-
-    @property
-    def std_usd(self) -> float:
-        """Standard deviation of the shortfall across paths, $."""
-        return float(self.cost_usd.std(ddof=1))
-
-    @property
-    def stderr_mean_usd(self) -> float:
-        """Standard error of the mean shortfall, $."""
-        return self.std_usd / math.sqrt(self.paths)
-
-    @property
-    def var95_usd(self) -> float:
-        """95% value at risk: the 95th percentile of the shortfall, $."""
-        return float(np.quantile(self.cost_usd, CONFIDENCE))
-
-    @property
-    def cvar95_usd(self) -> float:
-        """95% conditional value at risk: the mean shortfall at or beyond the VaR, $."""
-        return float(self.cost_usd[self.cost_usd >= self.var95_usd].mean())
 
     @property
     def paired_difference_usd(self) -> float:

@@ -7,15 +7,9 @@ each handler returns an exit code: 0 on success, 2 on a user error (one plain li
 from __future__ import annotations
 
 import argparse
-import sys
 
 from optexec import json_output
 from optexec.store.schema import LOADABLE_TABLES
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 def _print_json(kind: str, document: dict) -> None:
@@ -54,9 +48,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     except loading.LoadError as exc:
         if args.json and exc.report is not None:
             _print_json("load", {**exc.report.to_json(), "error": str(exc)})
-        return _fail(str(exc))
-    except ValueError as exc:
-        return _fail(str(exc))
+        raise
     if args.json:
         _print_json("load", report.to_json())
         return 0
@@ -100,18 +92,15 @@ def cmd_db_market(args: argparse.Namespace) -> int:
     from optexec.store import db, instruments
 
     change = any(v is not None for v in (args.calendar, args.tz, args.session))
-    try:
-        if change:
-            with db.writing(getattr(args, "db", None)) as con:
-                result = instruments.set_market(
-                    con, args.symbol, calendar=args.calendar, tz=args.tz, session=args.session,
-                    source="set with db market",
-                )  # fmt: skip
-        else:
-            with db.reading(getattr(args, "db", None)) as con:
-                result = instruments.market_of(con, args.symbol)
-    except ValueError as exc:
-        return _fail(str(exc))
+    if change:
+        with db.writing(getattr(args, "db", None)) as con:
+            result = instruments.set_market(
+                con, args.symbol, calendar=args.calendar, tz=args.tz, session=args.session,
+                source="set with db market",
+            )  # fmt: skip
+    else:
+        with db.reading(getattr(args, "db", None)) as con:
+            result = instruments.market_of(con, args.symbol)
     if args.json:
         _print_json("db-market", result)
     else:
@@ -123,12 +112,9 @@ def cmd_db_init(args: argparse.Namespace) -> int:
     """``db init [--sample]``: a database with the schema; with ``--sample`` the bundled sample loaded into it."""
     from optexec.store import db, sample
 
-    try:
-        path = db.resolve_path(getattr(args, "db", None))
-        with db.writing(path) as con:
-            added = sample.init_sample(con) if args.sample else {}
-    except ValueError as exc:
-        return _fail(str(exc))
+    path = db.resolve_path(getattr(args, "db", None))
+    with db.writing(path) as con:
+        added = sample.init_sample(con) if args.sample else {}
     if args.json:
         _print_json("db-init", {"path": str(path), "sample": bool(args.sample), "rows_added": added})
         return 0
@@ -146,11 +132,8 @@ def cmd_db_info(args: argparse.Namespace) -> int:
     """``db info``: rows, symbols and time range per table."""
     from optexec.store import db
 
-    try:
-        con = db.connect(getattr(args, "db", None), read_only=True)
-        summary = db.info(con)
-    except ValueError as exc:
-        return _fail(str(exc))
+    con = db.connect(getattr(args, "db", None), read_only=True)
+    summary = db.info(con)
     if args.json:
         _print_json("db-info", summary)
         return 0
@@ -177,11 +160,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     tables = _names(args.tables) if args.tables else list(lake.MARKET_TABLES)
     symbols = _names(args.symbols) if args.symbols else None
-    try:
-        with db.reading(getattr(args, "db", None)) as con:
-            report = lake.export_lake(con, args.lake, tables, symbols)
-    except ValueError as exc:
-        return _fail(str(exc))
+    with db.reading(getattr(args, "db", None)) as con:
+        report = lake.export_lake(con, args.lake, tables, symbols)
     if args.json:
         _print_json("export", report.to_json())
         return 0
