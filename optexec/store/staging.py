@@ -125,16 +125,17 @@ def _layers(table: Table, source: Source, params: dict) -> tuple[str, list[str]]
     return sql, ts_cols
 
 
-def _activity_histogram(cur, table: Table, layer1: str, params: dict) -> pd.DataFrame:
-    """Activity per symbol and minute (UTC when the time says its zone, wall clock when naive) for ``decide``."""
+def _activity_histogram(cur, table: Table, read_sql: str, layer1: str) -> pd.DataFrame:
+    """Activity per symbol and minute (UTC when the time says its zone, wall clock when naive) for ``decide``,
+    from the table ``layer1`` that holds what ``read_sql`` read."""
     import pandas as pd  # here, not at import: the command line's start-up never needs pandas
 
     t = table.time_column
     columns = ["symbol", "naive", "minute", "weight", "rows"]
-    if t is None or f"_k_{t}" not in layer1 or "symbol" not in table.column_names:
+    if t is None or f"_k_{t}" not in read_sql or "symbol" not in table.column_names:
         return pd.DataFrame(columns=columns)
     weight = "1.0"
-    if table.name in ACTIVITY and f"_raw_{ACTIVITY[table.name]}" in layer1:
+    if table.name in ACTIVITY and f"_raw_{ACTIVITY[table.name]}" in read_sql:
         w = f"TRY_CAST(_raw_{ACTIVITY[table.name]} AS DOUBLE)"
         weight = f"CASE WHEN isfinite({w}) AND {w} > 0 THEN {w} ELSE 0 END"
     minute = f"date_trunc('minute', CASE WHEN _k_{t} = 'naive' THEN _w_{t} ELSE {timestamps.known_utc_sql(t)} END)"
@@ -144,8 +145,7 @@ def _activity_histogram(cur, table: Table, layer1: str, params: dict) -> pd.Data
         f"{weight} AS weight FROM {layer1}) WHERE minute >= TIMESTAMP '{TIME_WINDOW[0]}' "
         f"AND minute < TIMESTAMP '{TIME_WINDOW[1]}' AND symbol IS NOT NULL GROUP BY ALL"
     )  # times outside the window are rejected: they say nothing of the market
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    frame = cur.execute(sql, used).df()
+    frame = cur.execute(sql).df()
     return frame if not frame.empty else pd.DataFrame(columns=columns)
 
 
@@ -175,8 +175,13 @@ def _load(
     try:
         if source.prepare is not None:
             source.prepare(cur)
-        layer1, ts_cols = _layers(table, source, params)
-        hist = _activity_histogram(cur, table, layer1, params)
+        read_sql, ts_cols = _layers(table, source, params)
+        # the file is read once, into memory (DuckDB spills past its memory limit): the market's evidence and the
+        # checks below read this table, which is several times faster than reading the file for each
+        used = {k: v for k, v in params.items() if f"${k}" in read_sql or f"${k}" in source.from_sql}
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _read AS SELECT * FROM {read_sql}", used)
+        layer1 = "_read"
+        hist = _activity_histogram(cur, table, read_sql, layer1)
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
 
@@ -220,15 +225,16 @@ def _load(
 
     flags = dict.fromkeys(flag(col, cond) for col, cond, _ in checks)  # ordered, without repeats
     bad_any = f"coalesce({' OR '.join(f'({c})' for c in flags)}, false)" if flags else "false"
+    stage_sql = (
+        f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
+        f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
+    )
     try:
-        used = {k: v for k, v in params.items() if f"${k}" in layer2 or f"${k}" in source.from_sql}
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
-            f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))",
-            used,
-        )
+        cur.execute(stage_sql, {k: v for k, v in params.items() if f"${k}" in stage_sql})
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _read")  # what the file held is in _stage now
     step(0.45, "checking every row")
     early = list(source.early_rejects)
     structural_lines = structural_problems = 0
