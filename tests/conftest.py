@@ -63,16 +63,3 @@ def browser():
         yield browser
         browser.close()
 
-
-def pytest_unconfigure(config):
-    """At the end of the run, free what the tests left for the interpreter's exit: the store connections this
-    process still holds, and DuckDB objects kept by reference cycles or in the garbage collector's frozen generation
-    (an in-process app run freezes it, ``optexec.ui.state``). DuckDB's bindings report every one of its objects
-    still alive at exit ("nanobind: leaked ..."), issue 16."""
-    import gc
-
-    from optexec.store import db
-
-    db.close_all()
-    gc.unfreeze()
-    gc.collect()
