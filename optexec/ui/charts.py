@@ -384,8 +384,8 @@ def sweep_frontier_figure(result: Sweep, label: str) -> go.Figure:
 
 
 #: the cost split of ``PlanCost`` (its expected cost is their sum), each in the colour the Simulate page uses
-COMPONENT_COLOURS = {"spread": "#8da0cb", "temporary": "#fc8d62", "permanent": "#66c2a5", "transient": "#a6d854",
-                     "drift": "#e5c494"}  # fmt: skip
+COMPONENT_COLOURS = {"spread": "#8da0cb", "temporary": "#fc8d62", "permanent": "#66c2a5", "drift": "#e5c494",
+                     "transient": "#a6d854"}  # fmt: skip
 
 
 def bar_height(rows: int) -> int:

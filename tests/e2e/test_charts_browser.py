@@ -12,7 +12,8 @@ from tests.e2e.conftest import SCREENSHOTS, screenshot
 from tests.e2e.server import wait_idle
 
 WIDTHS = {"desktop": (1440, 2000), "phone": (390, 2400)}  # tall: each chart whole in one screenshot
-PAGES = {  # page -> (path and query, how many charts it draws); DEMO, whose immediate block costs far more than the rest
+#: page -> (path and query, how many charts it draws), on DEMO, whose immediate block costs far more than the rest
+PAGES = {
     "plan": ("/?symbol=DEMO&plan_panel=all", 1),
     "compare": ("/compare?symbol=DEMO", 2),
     "sensitivity": ("/sensitivity?symbol=DEMO", 2),
