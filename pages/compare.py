@@ -30,7 +30,10 @@ def comparison(ticket: Ticket) -> None:
 
     st.subheader("Where the cost comes from")
     st.plotly_chart(charts.cost_breakdown_figure(plan), width="stretch")
-    st.caption("Stacked: spread, temporary and permanent impact and drift (docs/MATH.md §2, §8); diamonds: E ± 1 std.")
+    st.caption(
+        "Stacked: spread, temporary and permanent impact, drift and transient impact (docs/MATH.md §2, §8); diamonds: "
+        "E ± 1 std. A bar far longer than the others runs off the right edge, where its cost is written."
+    )
 
     st.subheader("Efficient frontier")
     try:
