@@ -86,3 +86,51 @@ def file_name(*parts: str) -> str:
 def days(value: float) -> str:
     """1 trading day, 2.5 trading days."""
     return f"{value:g} trading day{'' if value == 1 else 's'}"
+
+
+#: the dash a table shows where there is no number (not estimated, not applicable); the page says what it means
+NO_VALUE = "—"
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def number(value: object, digits: int = 4) -> str:
+    """A number as a trader reads it: ``digits`` significant digits with thousands separators between 0.001 and
+    1,000,000, scientific notation beyond (3.854 × 10⁻⁸), and ``NO_VALUE`` for None or NaN (never "None")."""
+    if value is None or isinstance(value, bool):
+        return NO_VALUE if value is None else str(value)
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return NO_VALUE
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    sign = "−" if x < 0 else ""
+    size = abs(x)
+    if 1e-3 <= size < 1e6:
+        text = f"{size:,.{max(digits - 1 - math.floor(math.log10(size)), 0)}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return sign + text
+    mantissa, exponent = f"{size:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{sign}{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+
+
+def with_unit(value: object, unit: str, digits: int = 4) -> str:
+    """``number(value)`` followed by its unit ("3.854 × 10⁻⁸ $/share per share/day"); the dash alone without a value."""
+    text = number(value, digits)
+    return text if text == NO_VALUE or not unit else f"{text} {unit}"
+
+
+def percent_change(better_pct: float, better: str = "cheaper", worse: str = "dearer") -> str:
+    """A signed improvement in words, so that better reads as better: +16.9 -> "16.9% cheaper", -3.2 -> "3.2%
+    dearer", 0 -> "the same"; ``NO_VALUE`` for NaN."""
+    if better_pct is None or not math.isfinite(better_pct):
+        return NO_VALUE
+    if round(better_pct, 1) == 0:
+        return "the same"
+    return f"{abs(better_pct):.1f}% {better if better_pct > 0 else worse}"
