@@ -74,8 +74,7 @@ def render(symbols: list[str], store_path: str | None = None) -> None:
             bar.empty()
             st.error(formats.message(exc))
             return
-        bar.empty()  # the result's own line below says what was done
-        listing.empty()
+        bar.empty()  # the per-symbol list above and the result's own line below say what was done
         st.session_state["uni_result"] = result
     shown: universe.UniverseResult | None = st.session_state.get("uni_result")
     if shown is None:
