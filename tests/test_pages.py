@@ -212,7 +212,7 @@ def _texts(at: AppTest) -> list[str]:
     """Every text the page shows: markdown, captions, messages, expander labels, headings, table cells."""
     bodies = [shown(e.value) for kind in ("markdown", "caption", "info", "success", "warning", "error",
                                            "subheader", "title") for e in at.get(kind)]  # fmt: skip
-    bodies += [e.proto.label for e in at.get("expandable")]
+    bodies += [e.label for e in at.expander]
     for frame in at.dataframe:
         bodies += [str(c) for c in frame.value.columns] + [str(v) for v in frame.value.astype(str).to_numpy().ravel()]
     return bodies
@@ -260,7 +260,7 @@ def test_the_calibrate_page_speaks_plainly_and_groups_its_warnings():
     assert "_" not in "".join(table["parameter"])  # no raw field names
     assert (table == "None").sum().sum() == 0 and "—" in table.to_numpy()
     assert any("—: nothing to show" in shown(c.value) for c in at.caption)
-    labels = [e.proto.label for e in at.get("expandable")]
+    labels = [e.label for e in at.expander]
     grouped = [label for label in labels if re.fullmatch(r"\d+ warnings about the fit", label)]
     assert len(grouped) <= 1
     if grouped:

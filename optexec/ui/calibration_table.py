@@ -83,7 +83,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
                 "95% interval": NO_VALUE if low is None or high is None else f"{number(low, 3)} to {number(high, 3)}",
                 "observations": NO_VALUE if _missing(count) or not count else f"{int(count):,}",
                 "fit R²": NO_VALUE if _missing(r2) else f"{float(r2):.3f}",
-                "method": str(record.get("method") or NO_VALUE),
+                "method": NO_VALUE if _missing(record.get("method")) else str(record["method"] or NO_VALUE),
                 "notes": "; ".join(notes) or "",
             }
         )

@@ -67,10 +67,34 @@ def machine_free(text: object) -> str:
     return _PATH.sub(lambda found: found.group(1), text)
 
 
+#: the core's command-line advice -> what a user of the web app can do (the app never tells a user a flag; the
+#: Data page first puts its own inputs' names in for the load options, ``optexec.store.reports.for_page``)
+_COMMAND_LINE_ADVICE = (
+    (re.compile(r" \(or wait longer with \w+=SECONDS, or choose another database with --db\)"), ""),
+    (re.compile(r"Use a new database \((?:--db PATH|another database \(OPTEXEC_DB\))\) for the sample"),
+     "Start the app on a new database (the OPTEXEC_DB setting) for the sample"),
+    (re.compile(r" \(`python -m optexec --db \S+ db init --sample`\)"),
+     " (start the app with OPTEXEC_DB set to a new file)"),
+    (re.compile(r": write one with `export --lake [^`]*`"),
+     ": choose the folder of a lake written by optexec's export"),
+    (re.compile(r"Map them with (?:--map FILE_COLUMN=OUR_COLUMN|renaming the file's columns)"),
+     "Rename those columns in the file to one of the accepted names"),
+    (re.compile(r" or give (?:--symbol|the Symbol input)"), " or fill in the Symbol input"),
+)  # fmt: skip
+
+
+def web_words(text: str) -> str:
+    """``text`` with the core's command-line advice put as what the web app's user can do (``_COMMAND_LINE_ADVICE``)."""
+    for pattern, words in _COMMAND_LINE_ADVICE:
+        text = pattern.sub(words, text)
+    return text
+
+
 def message(text: object) -> str:
-    """A message from the core (an error, a warning, a note quoting a user's value) for the page: machine details
-    removed (``machine_free``) and shown as text (``plain``)."""
-    return plain(machine_free(text))
+    """A message from the core (an error, a warning, a note quoting a user's value) for the page: command-line advice
+    in the web app's words (``web_words``), machine details removed (``machine_free``) and shown as text
+    (``plain``)."""
+    return plain(machine_free(web_words(str(text))))
 
 
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
