@@ -425,6 +425,26 @@ def _peak(row: PlannedRow) -> float:
     return float(np.max(row.schedule.participation))
 
 
+#: two schedules differ materially when their holdings (or blocks) differ by more than this share of the order
+#: somewhere; closer, they are one plan under two names (e.g. a continuous-time optimum and its discrete twin)
+MATERIAL_DIFFERENCE = 0.01
+
+
+def materially_different(first: Schedule, second: Schedule, tolerance: float = MATERIAL_DIFFERENCE) -> bool:
+    """True when the two schedules of one order differ by more than ``tolerance`` x the order's shares in the
+    holdings after some child order, or in the part of some child order done as a block."""
+    size = tolerance * first.order.shares
+    if first.holdings_shares.shape != second.holdings_shares.shape:
+        return True
+    if float(np.max(np.abs(first.holdings_shares - second.holdings_shares))) > size:
+        return True
+    if first.blocks_shares is None and second.blocks_shares is None:
+        return False
+    zeros = np.zeros(first.order.slices)
+    blocks = [zeros if s.blocks_shares is None else np.asarray(s.blocks_shares) for s in (first, second)]
+    return blocks[0].shape != blocks[1].shape or float(np.max(np.abs(blocks[0] - blocks[1]))) > size
+
+
 def best_row(plan: Plan) -> PlannedRow | None:
     """The recommended row: the lowest E + lambda V among the rows within the participation limit (among all
     rows when none keeps it)."""
@@ -562,11 +582,20 @@ def recommendation(plan: Plan) -> str | None:
     elif cheaper_breaking:
         names = ", ".join(f"{row.strategy.label} ({_breaks_by(row)})" for row in cheaper_breaking)
         text += f" Lower in E + λ·Var but above the {limit:.0%} participation limit, so not recommended: {names}."
-    runner_up = next((row for row in ranked[1:] if row.cost.objective_usd(lam) > cost.objective_usd(lam) * (1 + 1e-9)
-                      and row not in breaking), None)  # fmt: skip
+    twins = [row for row in ranked[1:] if not materially_different(row.schedule, best.schedule)]
+    if twins:
+        names = ", ".join(row.strategy.label for row in twins)
+        text += (
+            f" {names} {'plans' if len(twins) == 1 else 'plan'} the same schedule to within "
+            f"{MATERIAL_DIFFERENCE:.0%} of the order."
+        )
+    runner_up = next((row for row in ranked[1:] if row not in breaking and row not in twins), None)
     if runner_up is not None:
         gap = runner_up.cost.objective_usd(lam) - cost.objective_usd(lam)
-        text += f" The next best, {runner_up.strategy.label}, costs {bps(gap):.2f} bps (${gap:,.0f}) more in E + λ·Var."
+        text += (
+            f" The next best with a different schedule, {runner_up.strategy.label}, costs {bps(gap):.2f} bps "
+            f"(${gap:,.0f}) more in E + λ·Var."
+        )
     twap = next((row for row in plan.planned if row.strategy.name == "twap" and row is not best), None)
     if twap is not None:
         d_mean = bps(twap.cost.expected_usd - cost.expected_usd)

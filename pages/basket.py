@@ -11,6 +11,7 @@ from optexec.baskets.plan import DEFAULT_STRATEGIES, JOINT
 from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.store import db
 from optexec.ui import basket_view, formats
+from optexec.ui.state import show_warnings
 
 st.title("Basket pre-trade")
 st.caption(
@@ -131,19 +132,16 @@ cols[2].metric("Std with correlation", formats.usd(top["std_cost_usd"]), delta_c
 cols[3].metric("Std without correlation", formats.usd(top["std_cost_usd_uncorrelated"]))
 cols[4].metric("VaR 95%", formats.usd(top["var95_usd"]))
 st.caption(formats.markdown_safe(
-    f"Totals under {plan.strategy(shown).label}; joint_ac (multi-asset Almgren–Chriss, docs/MATH.md §10) optimises "
+    f"Totals under {plan.strategy(shown).label}; the joint optimum (multi-asset Almgren–Chriss) optimises "
     "the linear model (spread, η, γ) with the correlated risk; every order is priced under its symbol's own market "
     "model. " + plan.correlation.source
 ))  # fmt: skip
-for warning in plan.warnings:
-    st.warning(formats.message(warning))
+show_warnings(plan.warnings, "warnings about the basket")
 
 st.subheader("Strategies")
 st.dataframe(plan.strategy_table().drop(columns=["error"]), hide_index=True, key="basket_strategies",
              column_config=basket_view.TABLE_COLUMNS, column_order=basket_view.STRATEGY_COLUMN_ORDER)  # fmt: skip
-for result in plan.strategies:
-    if result.error:
-        st.warning(formats.message(f"{result.label}: not planned: {result.error}"))
+show_warnings([f"{r.label}: not planned: {r.error}" for r in plan.strategies if r.error], "strategies not planned")
 st.subheader("Orders")
 st.dataframe(plan.order_table(shown).drop(columns=["cost_share"]), hide_index=True, key="basket_orders",
              column_config=basket_view.TABLE_COLUMNS, column_order=basket_view.ORDER_COLUMN_ORDER)  # fmt: skip

@@ -11,8 +11,8 @@ from optexec.calibration import data as cal_data
 from optexec.calibration import run
 from optexec.store import db
 from optexec.ui import calibration_figures as figures
-from optexec.ui import formats, universe_view
-from optexec.ui.state import ensure_navigation
+from optexec.ui import calibration_table, formats, universe_view
+from optexec.ui.state import ensure_navigation, show_warnings
 
 ensure_navigation()
 
@@ -72,9 +72,11 @@ if st.button("Run calibration", type="primary", key="cal_run"):
                 con, symbol, start, end, progress=lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text)
             )
     except ValueError as exc:
+        bar.empty()
         st.session_state.pop("cal_result", None)
         st.error(formats.message(exc))
         st.stop()
+    bar.empty()  # the run's own status (its heading and time) replaces the bar
     st.session_state["cal_result"] = (key, result)
 
 saved = st.session_state.get("cal_result")
@@ -84,7 +86,7 @@ if not saved or saved[0] != key:
 result = saved[1]
 
 st.subheader(formats.plain(f"{result.symbol}: {result.days} days, {result.window_start} to {result.window_end}"))
-st.caption(f"computed in {result.seconds:.2f} s")
+st.caption(f"Calibration done: computed in {result.seconds:.2f} s.")
 cov = result.coverage
 st.markdown(
     f"**Data**: {formats.plain(cov.session.describe())}: {cov.bars_used:,} bars on {cov.days_used} full days"
@@ -92,13 +94,20 @@ st.markdown(
     f"in {cov.median_coverage:.0%} of its session minutes; no bar in the first hour on "
     f"{cov.share_days_without_first_hour:.0%} of days, in the last hour on {cov.share_days_without_last_hour:.0%}."
 )
-table = run.as_table(result)
-st.dataframe(table, hide_index=True, width="stretch", key="cal_table")
+st.dataframe(
+    calibration_table.readable(run.as_table(result)),
+    hide_index=True,
+    width="stretch",
+    key="cal_table",
+    column_config={
+        "method": st.column_config.TextColumn(width="large"),
+        "notes": st.column_config.TextColumn(width="large"),
+    },  # fmt: skip
+)
+st.caption(calibration_table.DASH_NOTE)
 with st.expander("Bars and days used and left out"):
     st.dataframe(cov.as_table(), hide_index=True, width="stretch", key="cal_data_table")
-for warning in result.warnings:
-    if warning not in result.not_acceptable:
-        st.warning(formats.message(warning))
+show_warnings([w for w in result.warnings if w not in result.not_acceptable], "warnings about the fit")
 
 vol_tab, profile_tab, impact_tab, factor_tab = st.tabs(["Volatility", "Volume profile", "Impact", "Vol factors"])
 with vol_tab:

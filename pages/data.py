@@ -24,7 +24,7 @@ from optexec.store import db, instruments, lake, loading, reports, sample
 from optexec.store.reports import for_page
 from optexec.store.schema import LOADABLE_TABLES
 from optexec.ui.formats import machine_free, message, plain
-from optexec.ui.state import ensure_navigation
+from optexec.ui.state import ensure_navigation, show_warnings
 
 #: the load policies for rows already stored with other values (the first is the default)
 ON_CONFLICT = reports.ON_CONFLICT
@@ -111,8 +111,7 @@ def show_check(check) -> None:
     st.write(text + ".")
     st.caption("Checked against the store once, when the file was uploaded; Load checks every row again.")
     show_report(check)
-    for warning in check.warnings:
-        st.warning(message(for_page(warning)))
+    show_warnings([for_page(warning) for warning in check.warnings], "warnings about the file")
     if check.rejects:  # a table shows its cells as text; a reader's reason could still quote a path
         rows = [{**r.to_json(), "reason": machine_free(r.reason)} for r in check.rejects]
         st.dataframe(rows, hide_index=True)
@@ -149,7 +148,7 @@ browse, market_tab, load = st.tabs(["Browse", "Markets", "Load a file"])
 
 with browse:
     lake_dir = st.text_input(
-        "Browse a Parquet lake instead (its folder, written by export --lake; empty: the store)", key="data_lake"
+        "Browse a Parquet lake instead (its folder, written by optexec's export; empty: the store)", key="data_lake"
     ).strip()
     if lake_dir:
         try:

@@ -65,8 +65,12 @@ st.dataframe(
 if not weeks.empty:
     new_eta = float(weeks["after"].iloc[-1])
     change = new_eta / stored.values["eta"]
-    st.write(
-        f"η now {stored.values['eta']:.4e}; after the updates {new_eta:.4e} (×{change:.2f}) ($/share per share/day)."
+    unit = "$/share per share/day"
+    st.markdown(
+        formats.markdown_safe(
+            f"Temporary impact η now {formats.with_unit(stored.values['eta'], unit)}; after the updates "
+            f"{formats.with_unit(new_eta, unit)} (×{change:.2f})."
+        )
     )
     if change >= 2 or change <= 0.5:
         st.warning(
@@ -85,7 +89,7 @@ if not weeks.empty:
         else:
             st.success(f"Saved and accepted as run {ts:%Y-%m-%d %H:%M:%S} UTC.")
 
-st.subheader("History of eta")
+st.subheader("History of the temporary impact η")
 st.plotly_chart(figures.history_figure(history, "eta"), width="stretch", key="pt_history")
 st.dataframe(history, hide_index=True, width="stretch", key="pt_history_table",
              column_config={"value": SCIENTIFIC, "std_error": SCIENTIFIC})  # fmt: skip

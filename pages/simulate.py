@@ -9,7 +9,7 @@ from optexec.monte_carlo import SimulationConfig, simulate
 from optexec.simulation.market import LiquidityRegimes, MarketModel
 from optexec.ui import formats, links
 from optexec.ui import simulation_figures as figures
-from optexec.ui.state import ARITHMETIC_ERRORS, arithmetic_message, show_market_note, valid_ticket
+from optexec.ui.state import ARITHMETIC_ERRORS, arithmetic_message, show_market_note, show_warnings, valid_ticket
 
 st.title("Monte Carlo simulation")
 ticket = valid_ticket()
@@ -35,7 +35,7 @@ with st.form("simulation"):
         slow_vov = cols[1].slider("Slow vol factor: vol of vol (per √day)", 0.0, 1.0, 0.0, 0.05, key="sim_slow")
         force_finish = cols[2].checkbox("Finish at the horizon at market", True, key="sim_finish")
         use_policies = cols[2].checkbox("Run feedback policies (else static schedules)", True, key="sim_policies")
-    st.form_submit_button("Run simulation", icon=":material/play_arrow:", type="primary")
+    asked = st.form_submit_button("Run simulation", icon=":material/play_arrow:", type="primary", key="sim_run")
 
 links.write({"sim_paths": None if paths == 2_000 else paths, "sim_seed": None if seed == 0 else seed})
 for spec, value in ((PATHS, paths), (SEED, seed)):
@@ -59,9 +59,19 @@ except ValueError as error:
     st.error(formats.message(error))
     st.stop()
 
+st.markdown(
+    f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
+    + formats.markdown_safe(
+        f"over {formats.days(order.horizon_days)} in {order.slices} slices · {config.paths:,} paths, seed "
+        f"{config.seed} · every strategy trades on the same paths, so differences to TWAP are paired · costs "
+        f"charged by the ticket's cost model: {cost_model(market).describe()}"
+    )
+)
 key = (order, market, tuple(sorted(settings.items())), config)
 stored = st.session_state.get("sim_result")
-if stored is None or stored[0] != key:
+if stored is not None and stored[0] == key:
+    result = stored[1]
+elif asked:
     bar = st.progress(0.0, text="Drawing market paths…")
     try:
         result = simulate(order, market, settings, None, config,
@@ -76,19 +86,18 @@ if stored is None or stored[0] != key:
         st.stop()
     bar.empty()
     st.session_state["sim_result"] = (key, result)
-else:
-    result = stored[1]
-
-st.markdown(
-    f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
-    + formats.markdown_safe(
-        f"over {formats.days(order.horizon_days)} in {order.slices} slices · {config.paths:,} paths, seed "
-        f"{config.seed} · every strategy trades on the same paths, so differences to TWAP are paired · costs "
-        f"charged by the ticket's cost model: {cost_model(market).describe()}"
+else:  # a simulation runs when asked: the first view of the page and a changed input cost nothing until then
+    changed = "The order, the market or the settings changed since the last run: " if stored is not None else ""
+    st.info(
+        formats.plain(
+            f"{changed}press Run simulation to simulate every strategy on {config.paths:,} market paths "
+            "(a progress bar shows how far it is)."
+        ),
+        icon=":material/play_arrow:",
     )
-)
-for name, error in result.errors.items():
-    st.warning(formats.message(f"{name}: not simulated. {error}"))
+    st.stop()
+
+show_warnings([f"{name}: not simulated. {error}" for name, error in result.errors.items()], "strategies not simulated")
 for note in result.notes:  # how the run was done (e.g. in chunks of paths under the memory budget)
     st.info(formats.message(note), icon=":material/info:")
 if not result.runs:
@@ -149,8 +158,8 @@ st.dataframe(
     },  # fmt: skip
 )
 st.caption(
-    "Implementation shortfall per path against the arrival price (docs/MATH.md §8); VaR/CVaR at 95% are the 95th "
-    "percentile and the mean beyond it; bps of the arrival notional."
+    "Implementation shortfall per path: what the order cost against the arrival price (the mid when it was sent); "
+    "VaR/CVaR at 95% are the 95th percentile and the mean beyond it; bps of the arrival notional."
 )
 
 st.subheader("Where the cost comes from")

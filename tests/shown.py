@@ -9,3 +9,14 @@ def shown(body: str) -> str:
     """The text a markdown ``body`` displays once its backslash escapes are read: ``SYN\\-LARGE`` -> ``SYN-LARGE``
     (and without the invisible word joiners that keep a bare address from being linked)."""
     return _ESCAPE.sub(r"\1", body).replace("\u2060", "")
+
+
+def warning_texts(at) -> list[str]:
+    """Each warning a page shows, one per message: a box holding one, or each bullet of the box that groups several
+    (``optexec.ui.state.show_warnings``), as the browser displays it."""
+    texts = []
+    for box in at.warning:
+        body = shown(box.value)
+        bullets = [line[2:] for line in body.split("\n") if line.startswith("- ")]
+        texts += bullets or [body]
+    return texts

@@ -207,6 +207,8 @@ def test_the_plan_says_which_model_prices_it_why_and_its_parameters(app):
     assert app.query_params["cost_model"] == "calibrated"
     calibrated = app.dataframe[0].value.set_index("strategy")["expected_cost_usd"]
     assert (calibrated != linear).sum() >= len(linear) - 1  # every strategy repriced (Immediate: one block)
-    parameters = next(d.value for d in app.dataframe if "source" in d.value.columns).set_index("name")
-    assert parameters.loc["power_exponent", "source"] and parameters.loc["power_exponent", "unit"] == "dimensionless"
-    assert "eta_usd_day_per_share2" not in parameters.index  # the calibrated model does not use η
+    parameters = next(d.value for d in app.dataframe if "source" in d.value.columns).set_index("parameter")
+    exponent = "power-law temporary impact exponent p"  # in words: the table shows no field names
+    assert parameters.loc[exponent, "source"] and parameters.loc[exponent, "unit"] == "dimensionless"
+    assert "linear temporary impact η" not in parameters.index  # the calibrated model does not use η
+    assert not parameters.isin(["None", "nan"]).any().any()

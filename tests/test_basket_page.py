@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from tests.shown import shown
+from tests.shown import shown, warning_texts
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "basket.py"
 EDITOR = "basket_table_"  # the data editor's key when nothing is uploaded
@@ -157,10 +157,8 @@ def test_a_link_saved_with_an_uploaded_correlation_reopens_with_that_matrix_and_
 def test_the_participation_limit_flags_the_orders_above_it_and_does_not_cap_them():
     at = AppTest.from_file(str(PAGE), default_timeout=120).run()
     # 26 slices: joint_ac keeps within 25% (TWAP's half-day SYN-MID does not)
-    assert not any(shown(w.value).startswith("joint_ac: ") for w in at.warning)
-    assert any(
-        shown(w.value).startswith("twap: 1 of 4 orders go above the 25% participation limit") for w in at.warning
-    )
+    assert not any(w.startswith("joint_ac: ") for w in warning_texts(at))
+    assert any(w.startswith("twap: 1 of 4 orders go above the 25% participation limit") for w in warning_texts(at))
     orders = at.dataframe[2].value
     assert orders["within_participation_limit"].all()
     std = _metric(at, "Std with correlation")
@@ -169,7 +167,7 @@ def test_the_participation_limit_flags_the_orders_above_it_and_does_not_cap_them
     orders = at.dataframe[2].value
     over = orders.loc[orders["max_participation"] > 0.05, "symbol"].tolist()
     assert over and orders.loc[~orders["within_participation_limit"], "symbol"].tolist() == over
-    joint = [shown(w.value) for w in at.warning if shown(w.value).startswith("joint_ac: ")]
+    joint = [w for w in warning_texts(at) if w.startswith("joint_ac: ")]
     assert len(joint) == 1 and "above the 5% participation limit" in joint[0] and "unconstrained optimum" in joint[0]
     assert all(symbol in joint[0] for symbol in over)
     assert _metric(at, "Std with correlation") == std  # flagged, not capped: the schedule is the same

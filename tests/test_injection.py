@@ -93,6 +93,9 @@ def _page(name: str, symbol: str = EVIL, **state) -> AppTest:
 @pytest.mark.parametrize("name", ["plan.py", "compare.py", "sensitivity.py", "simulate.py", "rl.py"])
 def test_a_loaded_symbol_is_text_on_every_ticket_page(evil_store, name):
     at = _page(name, sim_paths=200)
+    if name == "simulate.py":  # it simulates when asked
+        at.button(key="sim_run").click().run()
+        assert at.dataframe, "the simulation ran and shows its statistics"
     _assert_shown_as_text(at, name)
     assert not at.error, [e.value for e in at.error]  # the symbol plans: the page really shows it
     assert at.selectbox(key="symbol").value == EVIL

@@ -1,8 +1,10 @@
 """AppTest for each page: it runs, its widgets change what they should, bad input shows an error."""
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -204,3 +206,74 @@ def test_the_simulate_page_charges_the_tickets_cost_model_and_says_which():
     assert not [w for w in at.number_input if w.key == "sim_transient"]
     assert any("costs charged by the ticket's cost model: spread + linear temporary" in shown(m.value)
                for m in at.markdown)  # fmt: skip
+
+
+def _texts(at: AppTest) -> list[str]:
+    """Every text the page shows: markdown, captions, messages, expander labels, headings, table cells."""
+    bodies = [shown(e.value) for kind in ("markdown", "caption", "info", "success", "warning", "error",
+                                           "subheader", "title") for e in at.get(kind)]  # fmt: skip
+    bodies += [e.label for e in at.expander]
+    for frame in at.dataframe:
+        bodies += [str(c) for c in frame.value.columns] + [str(v) for v in frame.value.astype(str).to_numpy().ravel()]
+    return bodies
+
+
+def _no_jargon(at: AppTest, name: str) -> None:
+    """No internal jargon, no "None", no command-line flag, no documentation section the app cannot open."""
+    for text in _texts(at):
+        assert "None" not in text and "brief" not in text.lower(), (name, text)
+        assert not re.search(r"(?<![\w-])--[a-z]", text), (name, text)
+        assert "MATH.md" not in text and "§" not in text, (name, text)
+
+
+def test_the_simulate_page_runs_only_when_asked_and_keeps_its_result_until_the_inputs_change():
+    """Issue 17 item 5: the first view draws no paths; Run simulation does, and the result stays on the page
+    through a rerun that changes nothing (a widget outside the form) and goes when the order changes."""
+    at = AppTest.from_file(str(PAGES / "simulate.py"), default_timeout=120)
+    at.session_state["sim_paths"] = 200
+    at.run()
+    assert not at.exception and not at.error and not at.dataframe
+    assert any("press Run simulation to simulate every strategy on 200 market paths" in shown(i.value) for i in at.info)
+    at.button(key="sim_run").click().run()
+    assert not at.exception and at.dataframe
+    assert not any("press Run" in shown(i.value) for i in at.info)
+    first = at.dataframe[0].value["mean_cost_usd"].to_numpy()
+    _no_jargon(at, "simulate.py")
+    at.multiselect(key="sim_paths_shown").set_value(["TWAP"]).run()  # outside the form: no new simulation
+    assert at.dataframe and np.array_equal(at.dataframe[0].value["mean_cost_usd"].to_numpy(), first)
+    at.number_input(key="shares.SYN-LARGE").set_value(123_000.0).run()
+    assert not at.dataframe
+    assert any("changed since the last run" in shown(i.value) for i in at.info)
+
+
+def test_the_calibrate_page_speaks_plainly_and_groups_its_warnings():
+    """Issue 17 item 3: parameters in words with units, η in scientific notation, a dash (explained) instead of
+    None, the fit's warnings in one expander that counts them, and the progress bar gone once it is done."""
+    at = AppTest.from_file(str(PAGES / "calibrate.py"), default_timeout=180).run()
+    at.selectbox(key="cal_symbol").set_value("SYN-MID").run()
+    at.button(key="cal_run").click().run()
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "parameter" in d.value.columns)
+    rows = table.set_index("parameter")
+    eta = rows.loc["temporary impact η"]
+    assert "× 10⁻" in eta["value"] and eta["unit"] == "$/share per share/day"
+    assert "_" not in "".join(table["parameter"])  # no raw field names
+    assert (table == "None").sum().sum() == 0 and "—" in table.to_numpy()
+    assert any("—: nothing to show" in shown(c.value) for c in at.caption)
+    labels = [e.label for e in at.expander]
+    grouped = [label for label in labels if re.fullmatch(r"\d+ warnings about the fit", label)]
+    assert len(grouped) <= 1
+    if grouped:
+        count = int(grouped[0].split()[0])
+        assert count >= 2 and len(at.warning) >= 1
+    assert not at.get("progress"), "the calibration's progress bar is cleared once it is done"
+    assert any(c.value.startswith("Calibration done") for c in at.caption)
+    _no_jargon(at, "calibrate.py")
+
+
+def test_the_compare_page_core_caption_is_plain_words():
+    """The multiscale core's caption says what its defaults are without internal jargon or a document reference."""
+    at = _page("compare.py")
+    captions = [shown(c.value) for c in at.caption]
+    core = [c for c in captions if "dimensionless" in c]
+    assert core and not any("brief" in c.lower() or "MATH.md" in c for c in core), core

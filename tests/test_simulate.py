@@ -329,6 +329,10 @@ def test_simulate_page_runs_and_its_widgets_change_the_output():
     at.session_state["slices"] = 39
     at.run()
     assert not at.exception and not at.error
+    assert not at.dataframe and not at.get("plotly_chart")  # nothing simulated before it is asked for
+    assert any("press Run simulation" in i.value for i in at.info)
+    at.button(key="sim_run").click().run()
+    assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert "TWAP" in list(table["strategy"]) and table["mean_cost_bps"].notna().all()
     assert len(at.get("plotly_chart")) == 3

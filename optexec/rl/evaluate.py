@@ -20,7 +20,7 @@ of the paired difference over the same denominator (docs/MATH.md section 8 short
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +32,12 @@ from optexec.rl.dp import DPAgent, solve_dp, solve_dp_fractions
 from optexec.rl.env import EnvConfig
 from optexec.rl.policy import AgentPolicy, expected_holdings
 from optexec.rl.training import decision_periods, regime
-from optexec.simulation.engine import SimulationConfig, simulate_strategies
+from optexec.simulation.engine import SimulationConfig, chunk_paths, simulate_strategies
 from optexec.strategies import registry
 from optexec.strategies.base import Strategy
 
 EVALUATION_SEED = 20_260_000  # training seeds are small integers; this stays out of their way
+PROGRESS_CHUNKS = 8  # chunks of paths an evaluation runs in (each reports its progress)
 
 
 def agent_strategy(name: str, label: str, agent: Any, paths: int = 32) -> Strategy:
@@ -54,10 +55,13 @@ def agent_strategy(name: str, label: str, agent: Any, paths: int = 32) -> Strate
 
 def evaluate(order: Order, market: MarketParams, agents: Mapping[str, Any], regime_name: str = "normal",
              paths: int = 4000, seed: int = EVALUATION_SEED, periods: int = 10, risk_aversion_per_usd: float = 1e-6,
-             dp_grid: int = 201) -> pd.DataFrame:  # fmt: skip
+             dp_grid: int = 201, progress: Callable[[float, str], None] | None = None) -> pd.DataFrame:  # fmt: skip
     """One row per strategy: mean, std, CVaR95 (bps), mean + lambda var ($), improvement over TWAP (%) ± s.e.,
     every one charged by the market's cost model. The DP rows need a cost model without transient impact; under
-    one with it they are left out and ``table.attrs["notes"]`` says so."""
+    one with it they are left out and ``table.attrs["notes"]`` says so.
+
+    ``progress(fraction_done, what)`` is called once the DP bounds are solved and then after each chunk of paths
+    and each strategy (``simulate_strategies``), so a page can show a progress bar without this module knowing."""
     market_r, model = regime(regime_name, order, market)
     config = EnvConfig(decision_periods(order, periods), risk_aversion_per_usd, model)
     strategies = [registry.get("twap"), registry.get("vwap"), registry.get("ac_discrete")]
@@ -73,8 +77,14 @@ def evaluate(order: Order, market: MarketParams, agents: Mapping[str, Any], regi
             "model has (choose the linear cost model on the ticket to compare against it)"
         )
     strategies += [agent_strategy(f"rl_{label}", label, agent) for label, agent in agents.items()]
+    if progress:
+        progress(0.0, "DP bounds solved")
+    # about eight chunks of paths, so that a progress bar moves during each strategy (the numbers of a seed do not
+    # depend on the chunking), never more per chunk than the memory budget allows
+    chunk = min(chunk_paths(order, model, paths, len(strategies) + 1, 0), max(1, -(-paths // PROGRESS_CHUNKS)))
     result = simulate_strategies(order, market_r, strategies, {"risk_aversion_per_usd": risk_aversion_per_usd},
-                                 SimulationConfig(paths, seed, model, sample_paths=0))  # fmt: skip
+                                 SimulationConfig(paths, seed, model, sample_paths=0, chunk_paths=chunk),
+                                 progress)  # fmt: skip
     twap = next(run for run in result.runs if run.name == "twap")
     base = twap.mean_usd
     rows = []

@@ -506,7 +506,7 @@ def multiscale(order: Order, market: MarketParams, params: MultiscaleParams) -> 
     if params.current_vol_ratio > params.half_step_threshold:
         warnings.append(
             f"volatility starts at {params.current_vol_ratio:.2f}x its long-run level, above the half-step threshold "
-            f"{params.half_step_threshold:g}: the plan trades at half speed until it calms down (the brief's rule; "
+            f"{params.half_step_threshold:g}: the plan trades at half speed until it calms down (the model's guard; "
             "the fast-factor correction alone would trade faster when volatility is high)"
         )
     schedule = Schedule.from_trades(

@@ -67,10 +67,34 @@ def machine_free(text: object) -> str:
     return _PATH.sub(lambda found: found.group(1), text)
 
 
+#: the core's command-line advice -> what a user of the web app can do (the app never tells a user a flag; the
+#: Data page first puts its own inputs' names in for the load options, ``optexec.store.reports.for_page``)
+_COMMAND_LINE_ADVICE = (
+    (re.compile(r" \(or wait longer with \w+=SECONDS, or choose another database with --db\)"), ""),
+    (re.compile(r"Use a new database \((?:--db PATH|another database \(OPTEXEC_DB\))\) for the sample"),
+     "Start the app on a new database (the OPTEXEC_DB setting) for the sample"),
+    (re.compile(r" \(`python -m optexec --db \S+ db init --sample`\)"),
+     " (start the app with OPTEXEC_DB set to a new file)"),
+    (re.compile(r": write one with `export --lake [^`]*`"),
+     ": choose the folder of a lake written by optexec's export"),
+    (re.compile(r"Map them with (?:--map FILE_COLUMN=OUR_COLUMN|renaming the file's columns)"),
+     "Rename those columns in the file to one of the accepted names"),
+    (re.compile(r" or give (?:--symbol|the Symbol input)"), " or fill in the Symbol input"),
+)  # fmt: skip
+
+
+def web_words(text: str) -> str:
+    """``text`` with the core's command-line advice put as what the web app's user can do (``_COMMAND_LINE_ADVICE``)."""
+    for pattern, words in _COMMAND_LINE_ADVICE:
+        text = pattern.sub(words, text)
+    return text
+
+
 def message(text: object) -> str:
-    """A message from the core (an error, a warning, a note quoting a user's value) for the page: machine details
-    removed (``machine_free``) and shown as text (``plain``)."""
-    return plain(machine_free(text))
+    """A message from the core (an error, a warning, a note quoting a user's value) for the page: command-line advice
+    in the web app's words (``web_words``), machine details removed (``machine_free``) and shown as text
+    (``plain``)."""
+    return plain(machine_free(web_words(str(text))))
 
 
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
@@ -86,3 +110,51 @@ def file_name(*parts: str) -> str:
 def days(value: float) -> str:
     """1 trading day, 2.5 trading days."""
     return f"{value:g} trading day{'' if value == 1 else 's'}"
+
+
+#: the dash a table shows where there is no number (not estimated, not applicable); the page says what it means
+NO_VALUE = "—"
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def number(value: object, digits: int = 4) -> str:
+    """A number as a trader reads it: ``digits`` significant digits with thousands separators between 0.001 and
+    1,000,000, scientific notation beyond (3.854 × 10⁻⁸), and ``NO_VALUE`` for None or NaN (never "None")."""
+    if value is None or isinstance(value, bool):
+        return NO_VALUE if value is None else str(value)
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return NO_VALUE
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    sign = "−" if x < 0 else ""
+    size = abs(x)
+    if 1e-3 <= size < 1e6:
+        text = f"{size:,.{max(digits - 1 - math.floor(math.log10(size)), 0)}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return sign + text
+    mantissa, exponent = f"{size:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{sign}{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+
+
+def with_unit(value: object, unit: str, digits: int = 4) -> str:
+    """``number(value)`` followed by its unit ("3.854 × 10⁻⁸ $/share per share/day"); the dash alone without a value."""
+    text = number(value, digits)
+    return text if text == NO_VALUE or not unit else f"{text} {unit}"
+
+
+def percent_change(better_pct: float, better: str = "cheaper", worse: str = "dearer") -> str:
+    """A signed improvement in words, so that better reads as better: +16.9 -> "16.9% cheaper", -3.2 -> "3.2%
+    dearer", 0 -> "the same"; ``NO_VALUE`` for NaN."""
+    if better_pct is None or not math.isfinite(better_pct):
+        return NO_VALUE
+    if round(better_pct, 1) == 0:
+        return "the same"
+    return f"{abs(better_pct):.1f}% {better if better_pct > 0 else worse}"

@@ -13,10 +13,14 @@ from optexec.ui import formats
 
 
 def parameter_frame(market: MarketParams) -> pd.DataFrame:
-    """Every parameter of the market's cost model: what it is, value, unit, standard error, source."""
+    """Every parameter of the market's cost model: what it is, value (scientific notation where small or large),
+    unit, standard error (a dash where none was estimated), source; as text, so no cell reads "None"."""
     return pd.DataFrame(
-        [(p.words, p.name, p.value, p.unit, p.stderr, p.source) for p in model_parameters(market)],
-        columns=["parameter", "name", "value", "unit", "stderr", "source"],
+        [
+            (p.words, formats.number(p.value), p.unit, formats.number(p.stderr, 3), p.source or formats.NO_VALUE)
+            for p in model_parameters(market)
+        ],  # fmt: skip
+        columns=["parameter", "value", "unit", "std error", "source"],
     )
 
 
@@ -33,18 +37,16 @@ def show_model_parameters(market: MarketParams) -> None:
         st.dataframe(
             parameter_frame(market),
             hide_index=True,
-            column_config={
-                "value": st.column_config.NumberColumn(format="%.6g"),
-                "stderr": st.column_config.NumberColumn("std error", format="%.3g"),
-                "source": st.column_config.TextColumn(width="large"),
-            },
+            column_config={"source": st.column_config.TextColumn(width="large")},
         )
+        st.caption(f"{formats.NO_VALUE} in std error: set by hand, a default or a published value, not estimated.")
 
 
 @st.cache_data(show_spinner=False)
 def core_table(small_impact_theta: float, fast_scale_epsilon: float, slow_scale_delta: float) -> pd.DataFrame:
-    """Riccati coefficients of the brief's dimensionless core (docs/MATH.md section 1.3) at (theta lambda, theta beta)
-    beside the first-order small-impact expansion A0 + theta A1 (section 1.5) and its error."""
+    """Riccati coefficients of the multiscale model's dimensionless core (docs/MATH.md section 1.3) at
+    (theta lambda, theta beta) beside the first-order small-impact expansion A0 + theta A1 (section 1.5) and its
+    error."""
     model = MultiscaleModel(
         small_impact_theta=small_impact_theta, fast_scale_epsilon=fast_scale_epsilon, slow_scale_delta=slow_scale_delta
     )
@@ -72,7 +74,8 @@ def show_core_diagnostics(settings: dict) -> None:
         st.dataframe(table, hide_index=True, column_config={
             c: st.column_config.NumberColumn(format="%.6f") for c in table.columns[1:]})  # fmt: skip
         st.caption(
-            "The brief's dimensionless defaults (K = 1, λ = β = 0.1, γ = 5, ρ = 0.2, κ = η = 1, σ² = 0.04; "
-            f"docs/MATH.md §0) "
-            f"at θ = {theta:g}. The expansion's error is second order in θ (docs/MATH.md §1.5)."
+            "The multiscale model's core in dimensionless units, at its reference values (capacity K = 1, "
+            "persistent impact gain λ and decay β = 0.1, risk aversion γ = 5, discount rate ρ = 0.2, signal "
+            f"reversion κ and temporary impact η = 1, variance σ² = 0.04) and the sidebar's θ = {theta:g}. The "
+            "expansion's error shrinks with the square of θ: halve θ and it falls about fourfold."
         )

@@ -6,7 +6,7 @@ import atexit
 import dataclasses
 import functools
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import streamlit as st
 
@@ -65,6 +65,24 @@ def valid_ticket() -> Ticket:
 def show_market_note(ticket: Ticket) -> None:
     """A caption saying where the market parameters come from and what the user typed over them."""
     st.caption(formats.message(ticket.market_note))
+
+
+def show_warnings(messages: Iterable[str], what: str = "warnings", note: str = "") -> None:
+    """Every warning of a page section in one place: one message as a warning box, two or more in one collapsed
+    expander whose label counts them ("5 warnings about the fit"), each as a bullet; nothing when there are none.
+
+    ``messages`` are the core's texts (shown with ``formats.message``: as text, without machine details); ``what``
+    names them in the expander's label; ``note`` (the app's own words, shown as text) follows the list.
+    """
+    texts = [str(text) for text in messages if str(text).strip()]
+    if not texts:
+        return
+    tail = f"\n\n{formats.plain(note)}" if note else ""
+    if len(texts) == 1:
+        st.warning(formats.message(texts[0]) + tail, icon=":material/warning:")
+        return
+    with st.expander(f"{len(texts)} {what}", icon=":material/warning:"):
+        st.warning("\n".join(f"- {formats.message(text)}" for text in texts) + tail)
 
 
 def _load_sample() -> None:

@@ -11,6 +11,7 @@ import streamlit as st
 from optexec.calibration import universe
 from optexec.engines import EngineChoice, machine_workers
 from optexec.ui import formats
+from optexec.ui.state import show_warnings
 
 SERIAL, DASK = "Serial (one symbol after the other, here)", "Local Dask cluster (worker processes)"
 #: the result table's columns, with their units
@@ -70,8 +71,10 @@ def render(symbols: list[str], store_path: str | None = None) -> None:
             result = universe.calibrate_universe(list(chosen), choice, store_path=store_path, save=save,
                                                  on_done=on_done)  # fmt: skip
         except ValueError as exc:
+            bar.empty()
             st.error(formats.message(exc))
             return
+        bar.empty()  # the per-symbol list above and the result's own line below say what was done
         st.session_state["uni_result"] = result
     shown: universe.UniverseResult | None = st.session_state.get("uni_result")
     if shown is None:
@@ -85,6 +88,11 @@ def render(symbols: list[str], store_path: str | None = None) -> None:
             f"{result.seconds:.1f} s ({saved})"
         )
     )
-    st.dataframe(result_table(result), hide_index=True, width="stretch", key="uni_table")
-    for outcome in result.failed:
-        st.warning(formats.message(f"{outcome.symbol} failed: {outcome.error}"))
+    st.dataframe(
+        result_table(result),
+        hide_index=True,
+        width="stretch",
+        key="uni_table",
+        column_config={COLUMNS[name]: st.column_config.NumberColumn(format="%.3e") for name in ("eta", "gamma")},
+    )
+    show_warnings([f"{outcome.symbol} failed: {outcome.error}" for outcome in result.failed], "symbols failed")

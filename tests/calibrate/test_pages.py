@@ -36,7 +36,10 @@ def test_calibrate_page_runs_shows_fits_and_accepts(page_db):
     at.button(key="cal_run").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert {"sigma_daily", "adv_shares", "spread", "eta", "gamma"} <= set(table["parameter"])
+    from optexec.ui.calibration_table import parameter_words
+
+    words = {parameter_words(name)[0] for name in ("sigma_daily", "adv_shares", "spread", "eta", "gamma")}
+    assert words <= set(table["parameter"])  # each parameter in words, with its unit beside it
     charts = at.get("plotly_chart")
     assert len(charts) == 4
     impact = json.loads(charts[2].proto.spec)
