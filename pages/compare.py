@@ -31,14 +31,14 @@ def comparison(ticket: Ticket) -> None:
     st.subheader("Where the cost comes from")
     st.plotly_chart(charts.cost_breakdown_figure(plan), width="stretch")
     st.caption(
-        "Stacked: spread, temporary and permanent impact, drift and transient impact (docs/MATH.md §2, §8); diamonds: "
+        "Stacked: spread, temporary and permanent impact, drift and transient impact; diamonds: "
         "E ± 1 std. A bar far longer than the others runs off the right edge, where its cost is written."
     )
 
     st.subheader("Efficient frontier")
     try:
         st.plotly_chart(charts.frontier_figure(plan, cached_frontier(plan.order, plan.market)), width="stretch")
-        st.caption("The Almgren–Chriss optimum over risk aversion λ (docs/MATH.md §2); no schedule lies below it.")
+        st.caption("The Almgren–Chriss optimum over risk aversion λ: no schedule lies below it.")
     except ValueError as error:
         st.info(formats.message(f"No frontier for this order: {error}"))
 

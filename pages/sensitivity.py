@@ -93,7 +93,7 @@ def sweep_view(ticket: Ticket) -> None:
             (
                 "Monte Carlo means, std and 95% VaR of the shortfall (optexec.monte_carlo); "
                 if simulated
-                else "Closed-form linear-impact costs of each strategy's schedule (docs/MATH.md §2, §8); "
+                else "Closed-form linear-impact costs of each strategy's schedule; "
             )
             + "every other input as in the sidebar ticket; "
             f"bps of each point's arrival notional (now {formats.usd(order.shares * market.price_usd)})."
