@@ -78,11 +78,11 @@ def slice_hint(slices: int, horizon_days: float, session_minutes: int) -> tuple[
         return None
     seconds = minutes * 60 / slices
     suggested = max(1, int(minutes))
-    return (
+    text = (
         f"{slices:,} slices in {minutes:.3g} minutes: one child order every {seconds:.2g} seconds. The plan keeps "
-        "them as asked; a venue may not take orders that often.",
-        suggested,
+        "them as asked; a venue may not take orders that often."
     )
+    return text, suggested
 
 
 def session_where(session: sessions.MarketSession) -> str:
@@ -236,8 +236,8 @@ def start_inputs(sidebar, session: sessions.MarketSession | None, session_minute
         start = sessions.start_now(session, now())
         sidebar.caption(formats.plain(start.note[:1].upper() + start.note[1:]))
         return Start(start.minutes_after_open, start.day, start.note)
-    value = sidebar.time_input(f"Start time ({session.time_zone})", key="start_time", step=60,
-                               help=f"Exchange-local time of day: {start_rule(session)} ({session_where(session)}).")  # fmt: skip
+    where = f"Exchange-local time of day: {start_rule(session)} ({session_where(session)})."
+    value = sidebar.time_input(f"Start time ({session.time_zone})", key="start_time", step=60, help=where)
     rule = start_time_problem(value, session)
     if rule:
         shown = value.strftime("%H:%M") if isinstance(value, dt.time) else None
