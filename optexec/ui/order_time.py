@@ -136,7 +136,8 @@ def seed_horizon(raw: dict[str, str], session_minutes: int) -> tuple[dict[str, A
         except ValueError:
             value = None
         rule = spec.problem(value)
-        if rule:
+        if rule or value is None:
+            rule = rule or spec.rule()
             instead = "using 1" if key == "horizon_days" else f"using 1 {UNIT_ONE[key_unit]}"
             notes.append(links.link_note(key, raw[key], rule, instead))
         else:
@@ -159,8 +160,8 @@ def seed_start(raw: dict[str, str], session: sessions.MarketSession | None, sess
         except ValueError:
             minutes = None
         rule = spec.problem(minutes)
-        if rule:
-            notes.append(links.link_note("start_minutes", text, rule, "using 0 (the open)"))
+        if rule or minutes is None:
+            notes.append(links.link_note("start_minutes", text, rule or spec.rule(), "using 0 (the open)"))
         elif session is None:
             values["start_minutes"] = int(minutes)
         elif session.open_minute + int(minutes) < session.close_minute:
@@ -195,7 +196,7 @@ def horizon_inputs(sidebar, session_minutes: int, where: str) -> tuple[float | N
     value = number.number_input("Horizon", step=1.0, format="%g", key="horizon",
                                 help=horizon_help(session_minutes, where))  # fmt: skip
     chosen = unit.selectbox("Unit", UNITS, key="horizon_unit", format_func=UNIT_LABELS.get,
-                            label_visibility="hidden")  # fmt: skip
+                            label_visibility="collapsed")  # fmt: skip
     return value, chosen
 
 

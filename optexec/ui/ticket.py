@@ -532,7 +532,9 @@ def order_ticket() -> Ticket:
     where = order_time.session_where(session) if session else f"{symbol} (no exchange clock)"
     horizon, unit = order_time.horizon_inputs(sidebar, session_minutes, where)
     horizon_spec = order_time.horizon_spec(unit, session_minutes)
-    horizon_days = None if horizon_spec.problem(horizon) else order_time.to_days(horizon, unit, session_minutes)
+    horizon_days = (
+        None if horizon is None or horizon_spec.problem(horizon) else order_time.to_days(horizon, unit, session_minutes)
+    )
     slices = sidebar.number_input("Slices", step=1, key="slices",
                                   help=f"1 to {MAX_UI_SLICES:,} here (the command line takes more).")  # fmt: skip
     if horizon_days is not None and NUMBERS["slices"].problem(slices) is None:
@@ -589,7 +591,7 @@ def order_ticket() -> Ticket:
         )  # fmt: skip
     _write_url(symbol, source, store, size_mode, session)
     latest = markets.params_for(symbol, store.version) if linked else None
-    horizon_text = order_time.horizon_text(horizon, unit, horizon_days) if horizon_days is not None else ""
+    horizon_text = order_time.horizon_text(horizon, unit, horizon_days) if horizon and horizon_days else ""
     return Ticket(order, market if order else None, held_settings, source.source if source else "",
                   tuple(errors), symbol, tuple(overrides), store, linked, latest, model_reason, start.day,
                   start.text, horizon_text)  # fmt: skip
