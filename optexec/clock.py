@@ -4,7 +4,9 @@ The models count time in trading days from the order's start: one trading day is
 (``MarketParams.session_minutes``), and the start is ``Order.start_minutes_after_open`` into the first day. An
 ``OrderClock`` says which calendar days those trading days are (from the exchange's calendar) and when each opens
 in local time, so that a time in days becomes an exchange-local timestamp. Half days are not shortened: the models
-assume full sessions, and the clock maps the k-th session minute of a day to open + k minutes.
+assume full sessions, and the clock maps the k-th session minute of a day to open + k minutes. A time at a day's
+close is that close when it ends a slice and the next open when it starts one (``slice_times``): every slice starts
+inside a session, and a schedule that runs past a close goes on at the next open.
 
 ``whole_lots`` turns a schedule's fractional child orders into whole lots: the cumulative shares done are rounded
 to the lot, so no child order drifts more than one lot from the model's, and the last child order takes the

@@ -1,8 +1,9 @@
 """The ticket's horizon (minutes, hours or trading days) and start (a clock time in the exchange's zone, or now).
 
-The model counts time in trading days (docs/MATH.md section 0): a horizon in minutes or hours is converted by
-the symbol's session length, so 1 hour is 60/390 = 1/6.5 trading days on a 09:30–16:00 session. The start is a
-local time of day inside the session, or "now" (``store.sessions.start_now``: the current exchange time, or the
+The model counts time in trading days (optexec.models: one trading day is ``MarketParams.session_minutes``): a
+horizon in minutes or hours is converted by the symbol's session length, so 1 hour is 60/390 = 1/6.5 trading days
+on a 09:30–16:00 session. The start is a local time of day inside the session, or "now"
+(``store.sessions.start_now``: the current exchange time, or the
 next open when the market is closed); a symbol without an exchange clock (DEMO) starts in minutes after the open.
 The widgets are drawn here and the link values are checked here; the ticket builds the order from them.
 """
@@ -34,7 +35,7 @@ def minutes_per_unit(unit: str, session_minutes: int) -> float:
 
 
 def to_days(value: float, unit: str, session_minutes: int) -> float:
-    """A horizon in ``unit`` as trading days (docs/MATH.md section 0: one day = the session's minutes)."""
+    """A horizon in ``unit`` as trading days (one trading day = the session's minutes, optexec.models)."""
     return value * minutes_per_unit(unit, session_minutes) / session_minutes
 
 
