@@ -4,7 +4,9 @@ The models count time in trading days from the order's start: one trading day is
 (``MarketParams.session_minutes``), and the start is ``Order.start_minutes_after_open`` into the first day. An
 ``OrderClock`` says which calendar days those trading days are (from the exchange's calendar) and when each opens
 in local time, so that a time in days becomes an exchange-local timestamp. Half days are not shortened: the models
-assume full sessions, and the clock maps the k-th session minute of a day to open + k minutes.
+assume full sessions, and the clock maps the k-th session minute of a day to open + k minutes. A time at a day's
+close is that close when it ends a slice and the next open when it starts one (``slice_times``): every slice starts
+inside a session, and a schedule that runs past a close goes on at the next open.
 
 ``whole_lots`` turns a schedule's fractional child orders into whole lots: the cumulative shares done are rounded
 to the lot, so no child order drifts more than one lot from the model's, and the last child order takes the
@@ -45,20 +47,38 @@ class OrderClock:
         if int(self.lot_shares) != self.lot_shares or self.lot_shares < 1:
             raise ValueError(f"the lot size must be a whole number of shares >= 1, got {self.lot_shares}")
 
-    def timestamps(self, times_days: np.ndarray, start_minutes: float, session_minutes: int) -> pd.DatetimeIndex:
-        """Exchange-local timestamps of times in trading days from the order's start (module docstring)."""
+    def timestamps(
+        self, times_days: np.ndarray, start_minutes: float, session_minutes: int, ends: bool = True
+    ) -> pd.DatetimeIndex:
+        """Exchange-local timestamps of times in trading days from the order's start (module docstring).
+
+        A time exactly at a day boundary is that day's close when it ends a slice (``ends``) and the next day's
+        open when it starts one: a slice starts inside the session, and a schedule that runs past a close goes
+        on at the next open.
+        """
         minutes = start_minutes + np.asarray(times_days, dtype=float) * session_minutes
         day = np.floor(minutes / session_minutes + 1e-9).astype(int)
-        at_close = (day > 0) & np.isclose(minutes, day * session_minutes)  # a slice ending at a close, not next open
-        day = np.where(at_close, day - 1, day)
+        if ends:
+            at_close = (day > 0) & np.isclose(minutes, day * session_minutes)  # a slice ending at a close
+            day = np.where(at_close, day - 1, day)
         if day.max(initial=0) >= len(self.days):
             raise ValueError(
                 f"the horizon reaches trading day {day.max() + 1}; the order's clock covers {len(self.days)} days"
             )
-        into_day = minutes - day * session_minutes
+        into_day = np.maximum(minutes - day * session_minutes, 0.0)  # not before the open by a rounding error
         midnight = pd.DatetimeIndex([pd.Timestamp(self.days[d]) for d in day]).tz_localize(self.time_zone)
         opens = np.asarray(self.open_minutes, dtype=float)[day]
         return midnight + pd.to_timedelta(opens + into_day, unit="min")
+
+    def slice_times(
+        self, times_days: np.ndarray, start_minutes: float, session_minutes: int
+    ) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+        """Each slice's local start and end from the slice boundaries ``times_days`` (``timestamps``)."""
+        times = np.asarray(times_days, dtype=float)
+        return (
+            self.timestamps(times[:-1], start_minutes, session_minutes, ends=False),
+            self.timestamps(times[1:], start_minutes, session_minutes, ends=True),
+        )
 
 
 def whole_lots(trades_shares: np.ndarray, lot_shares: int = 1) -> np.ndarray:

@@ -342,8 +342,9 @@ def schedule_table(plan: Plan) -> pd.DataFrame:
             }
         )
         if clock is not None:
-            times = clock.timestamps(schedule.times_days, order.start_minutes_after_open, plan.market.session_minutes)
-            frame["start_time"], frame["end_time"] = times[:-1], times[1:]
+            frame["start_time"], frame["end_time"] = clock.slice_times(
+                schedule.times_days, order.start_minutes_after_open, plan.market.session_minutes
+            )
         frame["start_days"], frame["end_days"] = schedule.times_days[:-1], schedule.times_days[1:]
         frame["child_order_shares"] = trades.astype(np.int64)
         frame["shares_left_after"] = (order.shares - np.cumsum(trades)).round().astype(np.int64)
@@ -352,6 +353,30 @@ def schedule_table(plan: Plan) -> pd.DataFrame:
             frame["participation_pct"] = np.where(volume > 0, 100.0 * trades / volume, np.nan)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def whole_lot_plan(plan: Plan) -> Plan:
+    """The plan with every schedule in whole lots of its clock (1 share without one), for drawing: the child
+    orders of ``schedule_table`` (optexec.clock.whole_lots, the last slice taking the remainder), so that a chart
+    shows the numbers of the table and the CSV. The costs stay the model's (they are of the schedules as planned).
+    """
+    lot = plan.clock.lot_shares if plan.clock is not None else 1
+    rows = []
+    for row in plan.rows:
+        if not isinstance(row, PlannedRow):
+            rows.append(row)
+            continue
+        schedule = row.schedule
+        trades = whole_lots(schedule.trades_shares, lot)
+        shares = plan.order.shares
+        holdings = np.concatenate([[shares], shares - np.cumsum(trades)[:-1], [0.0]])
+        blocks = schedule.blocks_shares
+        if blocks is not None:  # a block is part of its child order: no larger than the rounded one
+            done = holdings[:-1] - holdings[1:]
+            blocks = np.sign(done) * np.minimum(np.abs(blocks), np.abs(done))
+        whole = dataclasses.replace(schedule, holdings_shares=holdings, blocks_shares=blocks)
+        rows.append(dataclasses.replace(row, schedule=whole))
+    return dataclasses.replace(plan, rows=tuple(rows))
 
 
 def shared_text(used: Mapping[str, Any]) -> str:

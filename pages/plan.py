@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from optexec import report
-from optexec.planning import best_row, recommendation, within_limit
+from optexec.planning import best_row, recommendation, whole_lot_plan, within_limit
 from optexec.report_content import report_content
 from optexec.report_xlsx import report_xlsx
 from optexec.strategies import registry
@@ -23,10 +23,10 @@ overridden = {o.key.split(".")[0] for o in ticket.overrides}
 st.markdown(
     f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
     + formats.markdown_safe(
-        f"over {formats.days(order.horizon_days)} in "
+        f"over {ticket.horizon_text or formats.days(order.horizon_days)} in "
         f"{order.slices} slices · arrival price ${market.price_usd:,.2f}{' (override)' * ('price' in overridden)} · "
         f"notional {formats.usd(order.shares * market.price_usd)} · {order.shares / market.adv_shares:.1%} of ADV"
-        f"{' (ADV override)' * ('adv' in overridden)}"
+        f"{' (ADV override)' * ('adv' in overridden)}" + (f" · {ticket.start_text}" if ticket.start_text else "")
     )
 )
 show_market_note(ticket)
@@ -42,7 +42,8 @@ links.page_choice("plan_panel", "schedule panel", PANELS, "holdings", panel_labe
 
 def results(ticket: Ticket) -> None:
     """Everything that follows the model sliders: reruns alone when one of them moves."""
-    plan = ticket_plan(ticket.order, ticket.market, ticket.settings, ticket.model_reason)
+    plan = ticket_plan(ticket.order, ticket.market, ticket.settings, ticket.model_reason, ticket.start_day)
+    drawn = whole_lot_plan(plan)  # the charts' child orders in whole lots, as in the CSV and the report's table
     order = plan.order
     notional = order.shares * plan.market.price_usd
     best = best_row(plan)
@@ -77,7 +78,7 @@ def results(ticket: Ticket) -> None:
     panel = panel if panel in PANELS else "holdings"
     links.write({"plan_panel": None if panel == "holdings" else panel})
     panels = list(charts.SCHEDULE_PANELS) if panel == "all" else [panel]
-    st.plotly_chart(charts.schedule_figure(plan, panels, charts.SCREEN_ERROR), width="stretch")
+    st.plotly_chart(charts.schedule_figure(drawn, panels, charts.SCREEN_ERROR), width="stretch")
     st.subheader("Export")
     content = lambda: report_content(plan, ticket.market_note, dt.datetime.now(dt.UTC), links.plan_link())  # noqa: E731
     left, middle, right = st.columns(3)
@@ -92,7 +93,7 @@ def results(ticket: Ticket) -> None:
     middle.download_button(
         "Pre-trade report (HTML)",
         lambda: report.report_html(
-            plan, [charts.schedule_figure(plan)], ticket.market_note, dt.datetime.now(dt.UTC), links.plan_link()
+            plan, [charts.schedule_figure(drawn)], ticket.market_note, dt.datetime.now(dt.UTC), links.plan_link()
         ),
         file_name=formats.file_name(order.symbol, order.side, "pretrade_report.html"),
         mime="text/html",

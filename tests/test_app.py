@@ -1,6 +1,7 @@
 """The Streamlit app runs end to end (AppTest), and the ticket drives the plan."""
 
 import base64
+import datetime as dt
 import json
 
 import numpy as np
@@ -147,7 +148,7 @@ MULTISCALE = "Multiscale stochastic vol"
          lambda before, after: np.isclose(_cost(after, "TWAP", "permanent_usd"),
                                           2 * _cost(before, "TWAP", "permanent_usd"), rtol=1e-3)),
         # a later start: VWAP follows the rest of the day's volume profile
-        ({}, "slider", "start_minutes", 240,
+        ({}, "time_input", "start_time", dt.time(13, 30),
          lambda before, after: not np.allclose(_holdings(before, "VWAP"), _holdings(after, "VWAP"))),
         # fewer slices: shorter schedules
         ({}, "number_input", "slices", 78,
@@ -166,7 +167,7 @@ MULTISCALE = "Multiscale stochastic vol"
         ({}, "number_input", "max_participation", 1.0,
          lambda before, after: not _note(before, "TWAP") and "max participation of 1%" in _note(after, "TWAP")),
         # a longer horizon: TWAP risk grows, its impact falls
-        ({}, "number_input", "horizon_days", 2.0,
+        ({}, "number_input", "horizon", 2.0,
          lambda before, after: _cost(after, "TWAP", "temporary_usd") < _cost(before, "TWAP", "temporary_usd")
          and _cost(after, "TWAP", "std_cost_usd") > _cost(before, "TWAP", "std_cost_usd")),
     ],

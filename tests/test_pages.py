@@ -156,7 +156,7 @@ def test_a_symbol_without_parameters_says_how_to_get_them(own_database):
 
 def test_an_ill_posed_riccati_problem_is_reported_and_the_rest_still_plans():
     at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in {"horizon_days": 20.0, "slices": 20, "risk_aversion": 1e-8, "set_small_impact_theta": 0.19,
+    for key, value in {"horizon": 20.0, "slices": 20, "risk_aversion": 1e-8, "set_small_impact_theta": 0.19,
                        "set_discount_rate_per_day": 0.5, "set_persistent_impact_gain_per_day": 100.0,
                        "set_persistent_impact_decay_per_day": 0.05}.items():  # fmt: skip
         at.session_state[key] = value

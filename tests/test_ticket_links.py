@@ -4,6 +4,8 @@ bad typed value stops the plan with an error instead of being repaired."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -64,7 +66,7 @@ def test_a_bad_link_value_is_named_and_the_plan_is_the_one_it_says(key, value, n
         ("risk_aversion", "nan", ("Link value risk_aversion=nan is not valid (a notch of the slider: 0, 1e-09, 2e-09, "
          "5e-09 … 0.001): using 1e-06."), ("select_slider", "risk_aversion"), 1e-6),
         ("start_minutes", "999", "Link value start_minutes=999 is not valid (0–389): using 0 (the open).",
-         ("slider", "start_minutes"), 0),
+         ("time_input", "start_time"), dt.time(9, 30)),
         ("set_participation_rate", "500", ("Link value set_participation_rate=500 is not valid (1–100): using the "
          "default 10."), ("slider", "set_participation_rate"), 10.0),
         ("set_method", "magic", "Link value set_method=magic is not valid (one of", ("selectbox", "set_method"),
@@ -143,7 +145,7 @@ def test_the_side_cannot_be_deselected():
     "key, value, message",
     [
         ("shares.SYN-LARGE", -5000.0, "Shares = −5,000 is not valid (> 0, ≤ 1,000,000,000,000): the plan is not"),
-        ("horizon_days", 0.0, f"Horizon (trading days) = 0 is not valid ({H}): the plan is not updated"),
+        ("horizon", 0.0, f"Horizon (trading days) = 0 is not valid ({H}): the plan is not updated"),
         ("slices", 0, "Slices = 0 is not valid (1–5,000): the plan is not updated until it is fixed."),
         ("adv.SYN-LARGE", -1.0, "ADV (shares/day) = −1 is not valid (> 0, ≤ 10,000,000,000,000): the plan is not"),
     ],

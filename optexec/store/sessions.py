@@ -265,3 +265,43 @@ def order_clock(con, order, start: dt.date | None, session_minutes: int):
         lot,
         f"{session.describe()}, from {days['day'].iloc[0]}",
     )
+
+
+@dataclass(frozen=True)
+class StartNow:
+    """When an order sent now starts: the local trading day, minutes after that day's open, and why, in words."""
+
+    day: dt.date
+    minutes_after_open: int
+    note: str
+
+
+def start_now(session: MarketSession, now: dt.datetime | None = None) -> StartNow:
+    """The start of an order sent ``now`` (an aware datetime, default the current time) on ``session``'s clock.
+
+    Inside a trading day's session: now, to the minute. Before the open of a trading day: its open. After the
+    close (the day's own close, a half day's early one included), or on a day without trading: the next open.
+    """
+    import zoneinfo
+
+    now = now if now is not None else dt.datetime.now(dt.UTC)
+    local = now.astimezone(zoneinfo.ZoneInfo(session.time_zone))
+    today, minute = local.date(), local.hour * 60 + local.minute
+    days = trading_days_from(session, today, 2)
+    first = days.iloc[0]
+    if first["day"] == today:
+        open_minute, close_minute = int(first["open_minute"]), int(first["close_minute"])
+        if minute < open_minute:
+            return StartNow(today, 0, f"before the open: starts at the open {format_hhmm(open_minute)} today")
+        if minute < close_minute:
+            return StartNow(today, minute - open_minute, f"now: starts {format_hhmm(minute)} {session.time_zone}")
+        following = days.iloc[1]
+    else:
+        following = first
+    day = following["day"]
+    return StartNow(
+        day,
+        0,
+        f"market closed: starts at the next open {format_hhmm(int(following['open_minute']))} on "
+        f"{day:%a %Y-%m-%d} ({session.time_zone})",
+    )

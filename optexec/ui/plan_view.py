@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -39,11 +40,14 @@ def cached_plan(order: Order, market: MarketParams, settings_items: tuple) -> Pl
     return make_plan(order, market, dict(settings_items))
 
 
-def ticket_plan(order: Order, market: MarketParams, settings: dict, model_reason: str) -> Plan:
+def ticket_plan(
+    order: Order, market: MarketParams, settings: dict, model_reason: str, start_day: dt.date | None = None
+) -> Plan:
     """The cached plan of a ticket with why its market's cost model (the cache and the prefetch share the plan) and
-    the order's clock from the symbol's stored market (exchange-local times and lots; none for DEMO)."""
+    the order's clock from the symbol's stored market from ``start_day`` (default the exchange's today or next
+    trading day): exchange-local times and lots; none for DEMO."""
     plan = cached_plan(order, market, tuple(sorted(settings.items())))
-    clock = markets.order_clock(order, None, market.session_minutes)
+    clock = markets.order_clock(order, start_day, market.session_minutes)
     return dataclasses.replace(plan, model_reason=model_reason, clock=clock)
 
 

@@ -30,7 +30,7 @@ from optexec import model_card, models
 from optexec.market_source import CALIBRATION, DEMO, PLANTED, SymbolParams
 from optexec.models import COST_MODELS, MarketParams, Order
 from optexec.planning import DEFAULT_MAX_PARTICIPATION, DEFAULT_RISK_AVERSION_PER_USD
-from optexec.ui import formats, links, markets, settings
+from optexec.ui import formats, links, markets, order_time, settings
 from optexec.ui.settings import current_settings, rerun_live_view
 
 TRADING_DAYS_PER_YEAR = 252
@@ -39,8 +39,9 @@ RISK_AVERSION_GRID = [0.0] + [m * 10.0**e for e in range(-9, -3) for m in (1, 2,
 IMPACT_MULTIPLIERS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
 SIDES = ("buy", "sell")
 SIZE_MODES = ("shares", "% of ADV")
-DEFAULTS: dict[str, Any] = {"side": "sell", "size_mode": "shares", "pct_adv": 5.0, "horizon_days": 1.0,
-                            "slices": 390, "start_minutes": 0, "risk_aversion": DEFAULT_RISK_AVERSION_PER_USD,
+DEFAULTS: dict[str, Any] = {"side": "sell", "size_mode": "shares", "pct_adv": 5.0, "horizon": 1.0,
+                            "horizon_unit": order_time.DEFAULT_UNIT, "slices": 390, "start_minutes": 0,
+                            "start_mode": "time", "risk_aversion": DEFAULT_RISK_AVERSION_PER_USD,
                             "eta_x": 1.0, "gamma_x": 1.0, "drift_bps": 0.0,
                             "max_participation": 100 * DEFAULT_MAX_PARTICIPATION}  # fmt: skip
 #: the bounds of what the ticket takes are the model's own (optexec.models: beyond any real order or market, and
@@ -49,15 +50,8 @@ MAX_SHARES = models.MAX_ORDER_SHARES
 MAX_PCT_ADV = 10_000.0  # 100 × ADV
 MAX_PRICE_USD = models.MAX_PRICE_USD
 MAX_ADV_SHARES = models.MAX_ADV_SHARES
-MAX_UI_HORIZON_DAYS = 252.0  # a year here (the command line takes more)
 NUMBERS = {
     "pct_adv": links.Number("Order size (% of ADV)", 0.0, MAX_PCT_ADV, low_open=True),
-    "horizon_days": links.Number(
-        "Horizon (trading days)",
-        models.MIN_HORIZON_DAYS,
-        MAX_UI_HORIZON_DAYS,
-        words=f"one second ({models.MIN_HORIZON_DAYS:.3g}) to {MAX_UI_HORIZON_DAYS:g} trading days",
-    ),
     "slices": links.Number("Slices", 1, MAX_UI_SLICES, integer=True),
     "drift_bps": links.Number("Expected drift (bps/day)", -10_000.0, 10_000.0),
     "max_participation": links.Number("Max participation (% of expected volume)", 0.0, 100.0, low_open=True),
@@ -66,6 +60,7 @@ SHARES = links.Number("Shares", 0.0, MAX_SHARES, low_open=True)
 NO_SOURCE_SHARES = 100_000.0  # the size box of a symbol without parameters (no ADV to take 5% of)
 CHOICES: dict[str, Sequence[Any]] = {"side": SIDES, "size_mode": SIZE_MODES, "risk_aversion": RISK_AVERSION_GRID,
            "eta_x": IMPACT_MULTIPLIERS, "gamma_x": IMPACT_MULTIPLIERS}  # fmt: skip
+TIME_LINK_KEYS = ("horizon", "horizon_unit", "horizon_days", "start", "start_minutes")  # order_time reads them
 PAGE_KEYS = ("plan_panel", "compare_a", "compare_b", "sweep_param", "sim_paths", "sim_seed", "basket")
 SEEDED_KEY, LINK_CAL_KEY, LAST_RUN_KEY, SIDE_KEY = "_optexec_seeded", "_optexec_link_cal", "_optexec_run", "_side"
 MODEL_KEY, MODEL_CHOSEN_KEY = "cost_model", "_optexec_cost_model_chosen"  # the choice; True once the user made one
@@ -142,6 +137,9 @@ class Ticket:
     linked_run: SymbolParams | None = None
     latest: SymbolParams | None = None
     model_reason: str = ""  # why the market is priced under its cost model (model_card.choose_cost_model)
+    start_day: dt.date | None = None  # the trading day the order starts on (None: today's, or the next)
+    start_text: str = ""  # the start in words: "starts 10:30 America/New_York", "market closed: starts at ..."
+    horizon_text: str = ""  # the horizon as typed: "2 hours (0.308 trading days)"
 
     @property
     def market_note(self) -> str:
@@ -165,7 +163,7 @@ def _is_ticket_key(key: str) -> bool:
         or name in PER_SYMBOL
         or str(key).startswith("set_")
         or str(key).startswith("clear_")
-        or key in ("symbol", "cal_choice", MODEL_KEY, *PAGE_KEYS)
+        or key in ("symbol", "cal_choice", "start_time", MODEL_KEY, *PAGE_KEYS)
     )
 
 
@@ -235,11 +233,17 @@ def _seed_from_link(store: markets.Store) -> None:
     except ValueError:
         own = None
     session_minutes = own.market.session_minutes if own else 390
+    session = markets.session_for(symbol, store.version)
+    horizon, horizon_notes = order_time.seed_horizon(raw, session_minutes)
+    start, start_notes = order_time.seed_start(raw, session, session_minutes)
+    st.session_state.update({**horizon, **start})
+    for note in (*horizon_notes, *start_notes):
+        links.add_note(note)
     page_raw = {}
     for key, text in raw.items():
         name, _, key_symbol = key.partition(".")
         value, note = None, None
-        if key == "symbol":
+        if key in ("symbol", *TIME_LINK_KEYS):
             continue
         if key == "cal":
             _seed_calibration_run(symbol, text, own)
@@ -254,9 +258,6 @@ def _seed_from_link(store: markets.Store) -> None:
             continue
         if key in NUMBERS:
             value, note = _number_from_link(key, text, NUMBERS[key], f"using {links.number_text(DEFAULTS[key])}")
-        elif key == "start_minutes":
-            spec = links.Number("Start (minutes after the open)", 0, session_minutes - 1, integer=True)
-            value, note = _number_from_link(key, text, spec, "using 0 (the open)")
         elif key in CHOICES:
             value, note = _choice_from_link(key, text)
         elif key in settings.setting_keys():
@@ -526,12 +527,19 @@ def order_ticket() -> Ticket:
     side = st.session_state[SIDE_KEY]
     size_mode, size = _size(sidebar, symbol, base)
     size_caption = sidebar.empty()
-    horizon_days = sidebar.number_input("Horizon (trading days)", step=0.25, key="horizon_days")
+    session_minutes = base.session_minutes if base else 390
+    session = markets.session_for(symbol, store.version)
+    where = order_time.session_where(session) if session else f"{symbol} (no exchange clock)"
+    horizon, unit = order_time.horizon_inputs(sidebar, session_minutes, where)
+    horizon_spec = order_time.horizon_spec(unit, session_minutes)
+    horizon_days = (
+        None if horizon is None or horizon_spec.problem(horizon) else order_time.to_days(horizon, unit, session_minutes)
+    )
     slices = sidebar.number_input("Slices", step=1, key="slices",
                                   help=f"1 to {MAX_UI_SLICES:,} here (the command line takes more).")  # fmt: skip
-    session_minutes = base.session_minutes if base else 390
-    start_minutes = sidebar.slider("Start (minutes after the open)", 0, session_minutes - 1, step=5,
-                                   key="start_minutes")  # fmt: skip
+    if horizon_days is not None and NUMBERS["slices"].problem(slices) is None:
+        _slice_hint(sidebar, int(slices), horizon_days, session_minutes)
+    start = order_time.start_inputs(sidebar, session, session_minutes, symbol)
 
     values, overrides = _market_boxes(symbol, source)
 
@@ -553,13 +561,16 @@ def order_ticket() -> Ticket:
     valid = all(
         [
             _check(errors, SHARES if size_mode == "shares" else NUMBERS["pct_adv"], size),
-            _check(errors, NUMBERS["horizon_days"], horizon_days),
+            _check(errors, horizon_spec, horizon),
             _check(errors, NUMBERS["slices"], slices),
             _check(errors, NUMBERS["drift_bps"], values["drift_bps"]),
             _check(errors, NUMBERS["max_participation"], max_participation),
             *(_check(errors, MARKET_FIELDS[n].spec, values[n]) for n in MARKET_FIELDS if values[n] is not None),
         ]
     )
+    if start.error:
+        errors.append(start.error)
+        valid = False
     order = market = None
     # valid: every number is given (not None)
     if base is not None and source is not None and valid and size is not None and horizon_days is not None:
@@ -568,7 +579,7 @@ def order_ticket() -> Ticket:
             market = model_card.stored_sources(market, source.kind, source.run_ts)
             market = model_card.with_cost_model(_market_sources(base, market, values, symbol), model)
             shares = size if size_mode == "shares" else size / 100 * market.adv_shares
-            order = Order(symbol, side, shares, horizon_days, int(slices), float(start_minutes))
+            order = Order(symbol, side, shares, horizon_days, int(slices), float(start.minutes_after_open))
         except ValueError as error:
             errors.append(f"{str(error)[:1].upper()}{str(error)[1:]}: the plan is not updated until it is fixed.")
             order = None
@@ -578,19 +589,37 @@ def order_ticket() -> Ticket:
             f"= {shares / market.adv_shares:.1%} of ADV ({market.adv_shares:,.0f} sh/day)" if size_mode == "shares"
             else f"= {shares:,.0f} shares (ADV {market.adv_shares:,.0f} sh/day)"
         )  # fmt: skip
-    _write_url(symbol, source, store, size_mode, overrides)
+    _write_url(symbol, source, store, size_mode, session)
     latest = markets.params_for(symbol, store.version) if linked else None
+    horizon_text = order_time.horizon_text(horizon, unit, horizon_days) if horizon and horizon_days else ""
     return Ticket(order, market if order else None, held_settings, source.source if source else "",
-                  tuple(errors), symbol, tuple(overrides), store, linked, latest, model_reason)  # fmt: skip
+                  tuple(errors), symbol, tuple(overrides), store, linked, latest, model_reason, start.day,
+                  start.text, horizon_text)  # fmt: skip
 
 
-def _write_url(symbol: str, source: SymbolParams | None, store: markets.Store, size_mode: str, overrides) -> None:
+def _set_slices(count: int) -> None:
+    st.session_state["slices"] = count
+
+
+def _slice_hint(sidebar, slices: int, horizon_days: float, session_minutes: int) -> None:
+    """Say so when the slices are shorter than a minute, with a button for one slice a minute."""
+    hint = order_time.slice_hint(slices, horizon_days, session_minutes)
+    if hint is None:
+        return
+    text, suggested = hint
+    sidebar.caption(text)
+    sidebar.button(f"One slice a minute: {suggested:,} slices", key="one_slice_a_minute", on_click=_set_slices,
+                   args=(suggested,), type="tertiary", icon=":material/timer:")  # fmt: skip
+
+
+def _write_url(symbol: str, source: SymbolParams | None, store: markets.Store, size_mode: str, session) -> None:
     """The URL from what the ticket holds: what differs from the defaults, the overrides, the calibration run."""
     state = st.session_state
     values: dict[str, Any] = {"symbol": None if symbol == _default_symbol(store) else symbol}
     for key, default in DEFAULTS.items():
-        if key not in ("risk_aversion", "pct_adv"):
+        if key not in ("risk_aversion", "pct_adv", "start_mode", "start_minutes"):
             values[key] = None if state.get(key) == default else state.get(key)
+    values.update(order_time.start_url(session))
     if size_mode == "shares":
         key = symbol_key("shares", symbol)
         default = round(0.05 * source.market.adv_shares, -3) if source else NO_SOURCE_SHARES

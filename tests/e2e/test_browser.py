@@ -264,3 +264,56 @@ def test_responses_carry_the_security_headers_and_the_app_still_works(page, app_
     assert not violations, violations
     with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=5) as health:  # every route, not just the page
         assert health.headers["X-Frame-Options"] == "DENY"
+
+
+def test_horizon_unit_and_clock_start_on_desktop_and_phone(browser, app_url):
+    """Issue 17 item 4: the horizon typed as 2 hours and the start as a clock time in the exchange's zone, at 1440 px
+    and 390 px: the header says both, the link holds them (horizon=2, horizon_unit=hours, start=10:30), and "now"
+    says what it chose (screenshots 09_* and 10_*)."""
+    for width, height in ((1440, 1100), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            page.goto(f"{app_url}/?slices=120")
+            wait_idle(page)
+            page.wait_for_selector("[data-testid='stMetricValue']")
+            if width < 800:
+                page.locator("[data-testid='stExpandSidebarButton']").click()
+            sidebar = page.locator("[data-testid='stSidebar']")
+            horizon = sidebar.get_by_label("Horizon", exact=True)
+            horizon.fill("2")
+            horizon.press("Enter")
+            wait_idle(page)
+            sidebar.locator("input[aria-label='Unit']").click()
+            page.get_by_role("option", name="hours", exact=True).click()
+            wait_idle(page)
+            start = sidebar.get_by_role("group", name="Start time (America/New_York)")
+            for part, text in (("hour", "10"), ("minute", "30")):  # the time box: an hour and a minute field
+                sidebar.get_by_role("spinbutton", name=f"{part}, Start time (America/New_York)").click()
+                page.keyboard.type(text)
+            page.keyboard.press("Enter")
+            deadline = time.time() + 30
+            while "starts 10:30" not in _header(page) and time.time() < deadline:
+                page.wait_for_timeout(200)
+            header = _header(page)
+            assert "over 2 hours (0.308 trading days) in 120 slices" in header, header
+            assert "starts 10:30 America/New_York" in header
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
+            assert query["horizon"] == ["2"] and query["horizon_unit"] == ["hours"] and query["start"] == ["10:30"]
+            assert page.locator("[data-testid='stException']").count() == 0
+            horizon.scroll_into_view_if_needed()
+            for box in (horizon, start):  # the controls fit the sidebar (nothing cut off on a phone)
+                bounds, panel = box.bounding_box(), sidebar.bounding_box()
+                assert bounds["x"] >= panel["x"] and bounds["x"] + bounds["width"] <= panel["x"] + panel["width"] + 1
+            screenshot(page, f"09_horizon_hours_start_{width}px", full_page=False)
+            sidebar.locator("[data-testid='stButtonGroup'] button").filter(has_text="now").click()
+            wait_idle(page)
+            said = sidebar.locator("[data-testid='stCaptionContainer']", has_text="starts").first.inner_text()
+            assert said.startswith(("Now: starts", "Before the open: starts at the open", "Market closed: starts"))
+            deadline = time.time() + 30
+            while "start=now" not in page.url and time.time() < deadline:
+                page.wait_for_timeout(200)
+            assert "start=now" in page.url
+            screenshot(page, f"10_start_now_{width}px", full_page=False)
+        finally:
+            context.close()
