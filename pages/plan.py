@@ -17,6 +17,10 @@ from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
 
 st.title("Pre-trade plan")
+# a metric's value is cut off with "…" where its column ends: the winning strategy's name wraps instead
+st.html(
+    "<style>[data-testid='stMetricValue'] > div {white-space: normal; overflow: visible; text-overflow: clip}</style>"
+)
 ticket = valid_ticket()
 order, market = ticket.order, ticket.market
 overridden = {o.key.split(".")[0] for o in ticket.overrides}
@@ -65,8 +69,8 @@ def results(ticket: Ticket) -> None:
     show_cost_table(plan)
     st.caption(
         formats.markdown_safe(
-            f"Every row priced under the {plan.market.cost_model} cost model (docs/MATH.md §11); bps of the arrival "
-            f"notional {formats.usd(notional)}; VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at "
+            f"Every row priced under the {plan.market.cost_model} cost model (one market model prices every strategy); "
+            f"bps of the arrival notional {formats.usd(notional)}; VaR95 = E + 1.645·std; ★ = lowest E + λ·Var at "
             f"λ = {plan.risk_aversion_per_usd:g} per $ among the strategies "
             + ("within" if best is not None and within_limit(best, plan.max_participation) else "closest to")
             + f" the ticket's {plan.max_participation:.0%} participation limit."

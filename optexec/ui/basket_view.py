@@ -305,8 +305,8 @@ def report_html(
         f"""<h1>{html.escape(title)}</h1>
 <p id="basket-id">{saved}</p>
 <p class="muted">Generated {generated:%Y-%m-%d %H:%M} UTC by optexec. Costs are positive when they lose money, in $
-and in bps of the gross notional; each order is priced under its symbol's own market model; the joint optimum optimises the
-linear model (spread, η, γ) with the correlated price risk (multi-asset Almgren–Chriss).
+and in bps of the gross notional; each order is priced under its symbol's own market model; the joint optimum
+optimises the linear model (spread, η, γ) with the correlated price risk (multi-asset Almgren–Chriss).
 VaR95 = E + 1.645·std.</p>
 <h2>Totals ({html.escape(name)})</h2>
 <p>Gross {usd(top["gross_notional_usd"])}, net {usd(top["net_notional_usd"])}; expected cost
