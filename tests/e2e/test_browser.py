@@ -198,6 +198,9 @@ def test_a_symbol_with_markdown_or_html_fetches_nothing_and_links_nowhere(browse
                     if path == "calibrate":
                         page.get_by_role("button", name="Run calibration").click()
                         page.wait_for_selector("[data-testid='stMain'] h3", timeout=60_000)
+                    elif path == "simulate":  # Simulate runs when asked
+                        page.get_by_role("button", name="Run simulation").click()
+                        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
                     else:
                         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
                     wait_idle(page)

@@ -85,6 +85,8 @@ def test_charts_are_legible(browser, app_url, name, size):
         page = context.new_page()
         page.goto(app_url + path)
         wait_idle(page, 120_000)
+        if name == "simulate":  # Simulate runs when asked
+            page.get_by_role("button", name="Run simulation").click()
         page.wait_for_selector(f".js-plotly-plot >> nth={count - 1}", timeout=120_000)
         wait_idle(page, 120_000)
         assert page.locator("[data-testid='stException']").count() == 0
