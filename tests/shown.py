@@ -20,3 +20,17 @@ def warning_texts(at) -> list[str]:
         bullets = [line[2:] for line in body.split("\n") if line.startswith("- ")]
         texts += bullets or [body]
     return texts
+
+
+def open_app(**query: str):
+    """The app (tests/app_entry.py) run once in AppTest with ``query`` as its link's query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file("app_entry.py", default_timeout=60)
+    at.query_params.update(query)
+    return at.run()
+
+
+def order_header(at) -> str:
+    """The Plan page's order header (its first markdown) as the browser shows it."""
+    return shown(at.markdown[0].value)

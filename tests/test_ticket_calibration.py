@@ -16,9 +16,8 @@ from optexec.calibration import run
 from optexec.models import Order
 from optexec.planning import make_plan
 from optexec.store import db
-from tests.shown import shown
+from tests.shown import open_app, order_header, shown
 
-APP = "app_entry.py"
 SYMBOL = "SYN-LARGE"
 
 
@@ -51,16 +50,6 @@ def store(calibrated_template, tmp_path, monkeypatch):
     db.close_all()
 
 
-def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    return at.run()
-
-
-def _header(at: AppTest) -> str:
-    return shown(at.markdown[0].value)
-
-
 def _size_caption(at: AppTest) -> str:
     return next(shown(c.value) for c in at.sidebar.caption if "of ADV" in shown(c.value))
 
@@ -69,11 +58,11 @@ def test_the_plan_uses_the_accepted_calibration_everywhere(store):
     _, older, latest = store
     market = latest.market_params()
     assert abs(market.price_usd - older.market_params().price_usd) > 0.5  # the two runs really differ
-    at = _open()
+    at = open_app()
     assert not at.exception and not at.error
     shares = round(0.05 * market.adv_shares, -3)
-    assert f"**SELL {shares:,.0f} {SYMBOL}**" in _header(at)
-    assert f"arrival price ${market.price_usd:,.2f} ·" in _header(at) and "5.0% of ADV" in _header(at)
+    assert f"**SELL {shares:,.0f} {SYMBOL}**" in order_header(at)
+    assert f"arrival price ${market.price_usd:,.2f} ·" in order_header(at) and "5.0% of ADV" in order_header(at)
     assert _size_caption(at) == f"= 5.0% of ADV ({market.adv_shares:,.0f} sh/day)"
     price_box = at.number_input(key=f"price.{SYMBOL}")
     assert price_box.value is None and price_box.proto.placeholder == f"{market.price_usd:,.2f} · calibrated"
@@ -92,23 +81,23 @@ def test_the_plan_uses_the_accepted_calibration_everywhere(store):
 def test_a_typed_override_is_marked_in_the_link_and_cleared_by_its_button(store):
     _, _, latest = store
     calibrated = latest.market_params().price_usd
-    at = _open()
+    at = open_app()
     at.number_input(key=f"price.{SYMBOL}").set_value(120.0).run()
-    assert "arrival price $120.00 (override)" in _header(at)
+    assert "arrival price $120.00 (override)" in order_header(at)
     assert any(e.label == "Market parameters · 1 override" for e in at.sidebar.expander)
     assert any(f"override] calibrated \\${calibrated:,.2f}" in c.value for c in at.sidebar.caption)
     assert any(f"price $120.00 (own value ${calibrated:,.2f})" in c.value.replace("\\", "") for c in at.caption)
     assert at.query_params[f"price.{SYMBOL}"] == "120"
     at.button(key=f"clear_price.{SYMBOL}").click().run()
     assert at.number_input(key=f"price.{SYMBOL}").value is None
-    assert f"arrival price ${calibrated:,.2f} ·" in _header(at)
+    assert f"arrival price ${calibrated:,.2f} ·" in order_header(at)
     assert f"price.{SYMBOL}" not in at.query_params
 
 
 def test_clear_all_overrides(store):
-    at = _open(**{f"price.{SYMBOL}": "120", f"adv.{SYMBOL}": "1000000", "eta_x": "2"})
+    at = open_app(**{f"price.{SYMBOL}": "120", f"adv.{SYMBOL}": "1000000", "eta_x": "2"})
     assert any(e.label == "Market parameters · 3 overrides" for e in at.sidebar.expander)
-    assert "(ADV override)" in _header(at) and _size_caption(at).endswith("(1,000,000 sh/day)")
+    assert "(ADV override)" in order_header(at) and _size_caption(at).endswith("(1,000,000 sh/day)")
     at.button(key="clear_all_overrides").click().run()
     assert not any("override" in e.label for e in at.sidebar.expander)
     assert set(at.query_params) == {"cal"}
@@ -116,50 +105,50 @@ def test_clear_all_overrides(store):
 
 def test_a_newer_accepted_calibration_shows_on_the_next_run(store):
     path, _, latest = store
-    at = _open()
-    assert f"${latest.market_params().price_usd:,.2f}" in _header(at)
+    at = open_app()
+    assert f"${latest.market_params().price_usd:,.2f}" in order_header(at)
     with db.writing(path) as con:  # as the Calibrate page would (background planning may be reading)
         window = run.calibrate(con, SYMBOL, latest.window_start, latest.window_end - dt.timedelta(days=10))
         newer = run.save(con, window, accept=True)
     at.run()
-    assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in order_header(at)
     assert at.query_params["cal"] == newer.run_ts.isoformat()
 
 
 def test_a_link_priced_with_an_older_run_says_so_and_offers_both(store):
     _, older, latest = store
-    at = _open(cal=older.run_ts.isoformat(), **{f"shares.{SYMBOL}": "300000"})
+    at = open_app(cal=older.run_ts.isoformat(), **{f"shares.{SYMBOL}": "300000"})
     assert not at.exception
     said = f"This link was priced with {SYMBOL}'s calibration run of {older.run_ts:%Y-%m-%d %H:%M:%S} UTC"
     assert any(said in shown(w.value) for w in at.warning)
-    assert f"arrival price ${older.market_params().price_usd:,.2f} ·" in _header(at)  # what the sender saw
+    assert f"arrival price ${older.market_params().price_usd:,.2f} ·" in order_header(at)  # what the sender saw
     assert at.query_params["cal"] == older.run_ts.isoformat()
     at.radio(key="cal_choice").set_value("latest").run()
-    assert f"arrival price ${latest.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${latest.market_params().price_usd:,.2f} ·" in order_header(at)
     assert at.query_params["cal"] == latest.run_ts.isoformat()
     at.radio(key="cal_choice").set_value("link").run()
-    assert f"arrival price ${older.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${older.market_params().price_usd:,.2f} ·" in order_header(at)
 
 
 def test_a_link_whose_run_is_gone_says_so(store):
     _, _, latest = store
-    at = _open(cal="2020-01-02T03:04:05.000006")
+    at = open_app(cal="2020-01-02T03:04:05.000006")
     assert any("calibration run of 2020-01-02 03:04:05 UTC, which this store does not hold" in shown(w.value)
                for w in at.warning)  # fmt: skip
-    assert f"${latest.market_params().price_usd:,.2f}" in _header(at)
+    assert f"${latest.market_params().price_usd:,.2f}" in order_header(at)
     assert at.query_params["cal"] == latest.run_ts.isoformat()
 
 
 def test_a_link_with_the_latest_run_shows_no_message(store):
     _, _, latest = store
-    at = _open(cal=latest.run_ts.isoformat())
+    at = open_app(cal=latest.run_ts.isoformat())
     assert not [w for w in at.warning if "priced with" in shown(w.value) or shown(w.value).startswith("Link")]
 
 
 def test_an_empty_store_offers_the_bundled_sample(tmp_path, monkeypatch):
     monkeypatch.setenv("OPTEXEC_DB", str(tmp_path / "new.duckdb"))
     try:
-        at = _open()
+        at = open_app()
         assert not at.exception
         assert any("is empty" in shown(i.value) and "made up" in shown(i.value) for i in at.info)
         assert not any(str(tmp_path) in shown(i.value) for i in at.info)  # no path of the server in the browser
@@ -172,7 +161,7 @@ def test_an_empty_store_offers_the_bundled_sample(tmp_path, monkeypatch):
             for s in at.success
         )
         assert "SYN-LARGE" in at.selectbox(key="symbol").options
-        assert at.selectbox(key="symbol").value == "SYN-LARGE" and "SYN-LARGE" in _header(at)
+        assert at.selectbox(key="symbol").value == "SYN-LARGE" and "SYN-LARGE" in order_header(at)
         assert not any("is empty" in shown(i.value) for i in at.info)
     finally:
         db.close_all()
@@ -185,7 +174,7 @@ def test_a_store_that_cannot_be_read_keeps_the_links_symbol(store, monkeypatch):
         raise db.DatabaseBusyError("the database is in use by another program (process 4242)")
 
     monkeypatch.setattr(markets.db, "reading", busy)
-    at = _open(symbol="SYN-MID", slices="78")
+    at = open_app(symbol="SYN-MID", slices="78")
     assert not at.exception
     assert at.selectbox(key="symbol").value == "SYN-MID"
     said = [shown(w.value) for w in at.warning if "cannot be read now" in shown(w.value)]
@@ -196,7 +185,7 @@ def test_a_store_that_cannot_be_read_keeps_the_links_symbol(store, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setenv("OPTEXEC_DB", str(store[0]))
     at.button(key="store_retry").click().run()
-    assert not at.error and "SYN-MID" in _header(at) and "in 78 slices" in _header(at)
+    assert not at.error and "SYN-MID" in order_header(at) and "in 78 slices" in order_header(at)
 
 
 def test_a_model_slider_after_a_store_change_redraws_the_whole_app(store, monkeypatch):
@@ -208,7 +197,7 @@ def test_a_model_slider_after_a_store_change_redraws_the_whole_app(store, monkey
     draw = state.order_ticket
     monkeypatch.setattr(state, "order_ticket", lambda: draws.append(1) or draw())
     path, _, latest = store
-    at = _open()
+    at = open_app()
     at.select_slider(key="risk_aversion").set_value(2e-6).run()
     assert len(draws) == 1  # the slider reran the results alone
     with db.writing(path) as con:  # this process's background planning may be reading the store right now
@@ -216,5 +205,5 @@ def test_a_model_slider_after_a_store_change_redraws_the_whole_app(store, monkey
                          accept=True)  # fmt: skip
     next(b for b in at.get("button_group") if b.key == "plan_panel").set_value("trades").run()  # in the results too
     assert len(draws) == 2
-    assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in _header(at)
+    assert f"arrival price ${newer.market_params().price_usd:,.2f} ·" in order_header(at)
     assert at.select_slider(key="risk_aversion").value == 2e-6

@@ -9,21 +9,10 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.shown import shown
+from tests.shown import open_app, order_header, shown
 
-APP = "app_entry.py"
 T12, T13 = "1,000,000,000,000", "10,000,000,000,000"  # the ticket's bounds of shares and ADV
 H = "one second (4.27e-05) to 252 trading days"  # the ticket's horizon rule
-
-
-def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    return at.run()
-
-
-def _header(at: AppTest) -> str:
-    return shown(at.markdown[0].value)
 
 
 def _notes(at: AppTest) -> list[str]:
@@ -52,10 +41,10 @@ def _notes(at: AppTest) -> list[str]:
     ],
 )  # fmt: skip
 def test_a_bad_link_value_is_named_and_the_plan_is_the_one_it_says(key, value, note, shown):
-    at = _open(**{key: value})
+    at = open_app(**{key: value})
     assert not at.exception
     assert note in _notes(at)
-    assert shown in _header(at)
+    assert shown in order_header(at)
     assert key not in at.query_params  # the link now holds the plan on the screen
     assert len(at.dataframe[0].value) > 10  # and that plan is shown
 
@@ -75,7 +64,7 @@ def test_a_bad_link_value_is_named_and_the_plan_is_the_one_it_says(key, value, n
     ],
 )  # fmt: skip
 def test_a_bad_link_setting_is_named_and_the_default_is_used(key, value, note, widget, used):
-    at = _open(**{key: value})
+    at = open_app(**{key: value})
     assert not at.exception
     assert any(n.startswith(note) for n in _notes(at)), _notes(at)
     kind, widget_key = widget
@@ -83,7 +72,7 @@ def test_a_bad_link_setting_is_named_and_the_default_is_used(key, value, note, w
 
 
 def test_an_unknown_symbol_is_not_replaced_by_another():
-    at = _open(symbol="NOPE", slices="78")
+    at = open_app(symbol="NOPE", slices="78")
     assert not at.exception
     assert at.selectbox(key="symbol").value == "NOPE"
     assert any(
@@ -92,21 +81,23 @@ def test_an_unknown_symbol_is_not_replaced_by_another():
     assert not at.dataframe  # no plan of some other symbol
     assert at.query_params["symbol"] == "NOPE"  # the link keeps what it was sent with
     at.selectbox(key="symbol").set_value("SYN-MID").run()
-    assert not at.error and "SYN-MID" in _header(at) and "in 78 slices" in _header(at)
+    assert not at.error and "SYN-MID" in order_header(at) and "in 78 slices" in order_header(at)
 
 
 def test_valid_link_values_give_that_plan_and_stay_in_the_link():
-    at = _open(**{"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78",
+    at = open_app(**{"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78",
                   "horizon_days": "2", "risk_aversion": "1e-05", "price.SYN-MID": "42.5"})  # fmt: skip
     assert not at.exception and not _notes(at)
-    assert "**BUY 123,000 SYN-MID** over 2 trading days in 78 slices · arrival price $42.50 (override)" in _header(at)
+    assert "**BUY 123,000 SYN-MID** over 2 trading days in 78 slices · arrival price $42.50 (override)" in order_header(
+        at
+    )
     assert at.select_slider(key="risk_aversion").value == 1e-5
     expected = {"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78", "price.SYN-MID": "42.5"}
     assert {k: at.query_params[k] for k in expected} == expected
 
 
 def test_notes_are_shown_once_at_the_top_and_can_be_dismissed():
-    at = _open(slices="-3")
+    at = open_app(slices="-3")
     assert _notes(at) == ["Link value slices=-3 is not valid (1–5,000): using 390."]
     at.run()
     assert len(_notes(at)) == 1  # still there on the next run, once
@@ -117,13 +108,13 @@ def test_notes_are_shown_once_at_the_top_and_can_be_dismissed():
 def test_reset_restores_the_defaults_and_clears_the_link():
     link = {"side": "buy", "shares.SYN-LARGE": "123000", "slices": "78", "risk_aversion": "1e-05",
             "price.SYN-LARGE": "120", "set_participation_rate": "20", "eta_x": "2", "plan_panel": "trades"}  # fmt: skip
-    at = _open(**link)
-    assert "**BUY 123,000 SYN-LARGE** over 1 trading day in 78 slices · arrival price $120.00" in _header(at)
+    at = open_app(**link)
+    assert "**BUY 123,000 SYN-LARGE** over 1 trading day in 78 slices · arrival price $120.00" in order_header(at)
     assert len(at.query_params) == 8
     at.button(key="reset_ticket").click().run()
     assert not at.exception
     assert dict(at.query_params) == {}
-    assert "**SELL 250,000 SYN-LARGE** over 1 trading day in 390 slices · arrival price $100.00 ·" in _header(at)
+    assert "**SELL 250,000 SYN-LARGE** over 1 trading day in 390 slices · arrival price $100.00 ·" in order_header(at)
     assert at.select_slider(key="risk_aversion").value == 1e-6
     assert at.slider(key="set_participation_rate").value == 10.0
     assert at.number_input(key="price.SYN-LARGE").value is None
@@ -132,13 +123,13 @@ def test_reset_restores_the_defaults_and_clears_the_link():
 
 
 def test_the_side_cannot_be_deselected():
-    at = _open()
+    at = open_app()
     side = next(b for b in at.get("button_group") if b.key == "side")
     side.set_value("buy").run()
-    assert "**BUY" in _header(at) and at.query_params["side"] == "buy"
+    assert "**BUY" in order_header(at) and at.query_params["side"] == "buy"
     next(b for b in at.get("button_group") if b.key == "side").set_value(None).run()  # the selected side clicked again
     assert next(b for b in at.get("button_group") if b.key == "side").value == "buy"
-    assert "**BUY" in _header(at) and at.query_params["side"] == "buy"
+    assert "**BUY" in order_header(at) and at.query_params["side"] == "buy"
 
 
 @pytest.mark.parametrize(
@@ -151,7 +142,7 @@ def test_the_side_cannot_be_deselected():
     ],
 )  # fmt: skip
 def test_an_invalid_typed_value_stops_the_plan_with_an_error(key, value, message):
-    at = _open()
+    at = open_app()
     at.number_input(key=key).set_value(value).run()
     assert not at.exception
     assert any(shown(e.value).startswith(message) for e in at.error), [shown(e.value) for e in at.error]
@@ -160,7 +151,7 @@ def test_an_invalid_typed_value_stops_the_plan_with_an_error(key, value, message
 
 
 def test_a_bad_page_value_in_the_link_is_named_on_its_page():
-    at = _open(plan_panel="pie")
+    at = open_app(plan_panel="pie")
     assert any(shown(w.value).startswith("Link value plan_panel=pie is not valid (schedule panel: one of holdings, "
                                          "trades, participation, all): using Shares left to trade.")
                for w in at.warning)  # fmt: skip
@@ -169,7 +160,7 @@ def test_a_bad_page_value_in_the_link_is_named_on_its_page():
 
 
 def test_a_good_page_value_in_the_link_is_taken():
-    at = _open(plan_panel="trades")
+    at = open_app(plan_panel="trades")
     assert next(b for b in at.get("button_group") if b.key == "plan_panel").value == "trades"
     assert at.query_params["plan_panel"] == "trades"
     assert not _notes(at)
@@ -178,7 +169,7 @@ def test_a_good_page_value_in_the_link_is_taken():
 def test_a_bad_simulation_value_in_the_link_is_named_on_the_simulate_page():
     from pathlib import Path
 
-    at = _open(sim_paths="5")
+    at = open_app(sim_paths="5")
     at.switch_page(str(Path(__file__).resolve().parents[1] / "pages" / "simulate.py")).run()
     assert not at.exception
     assert any(
@@ -208,7 +199,7 @@ def test_a_bad_simulation_value_in_the_link_is_named_on_the_simulate_page():
 )  # fmt: skip
 def test_a_huge_link_value_is_named_and_never_an_exception_box(query, note):
     """Issue 14 item 4: 1e308 for shares, price or ADV showed an exception box (an OverflowError in the cost model)."""
-    at = _open(**query)
+    at = open_app(**query)
     assert not at.exception
     assert any(n.startswith(note) for n in _notes(at)), _notes(at)
     assert len(at.dataframe[0].value) > 10  # the plan on the values used instead
@@ -225,7 +216,7 @@ def test_a_huge_link_value_is_named_and_never_an_exception_box(query, note):
     ],
 )  # fmt: skip
 def test_a_huge_typed_value_is_an_error_not_an_exception_box(key, value, message):
-    at = _open()
+    at = open_app()
     at.number_input(key=key).set_value(value).run()
     assert not at.exception
     assert any(shown(e.value).startswith(message) for e in at.error), [shown(e.value) for e in at.error]
@@ -239,15 +230,15 @@ def test_an_overflow_in_the_model_is_a_message_not_an_exception_box(monkeypatch)
         raise OverflowError("(34, 'Numerical result out of range')")
 
     monkeypatch.setattr(plan_view, "make_plan", overflowing)
-    at = _open(slices="77")  # a plan no other test has cached
+    at = open_app(slices="77")  # a plan no other test has cached
     assert not at.exception
     assert any("beyond what the cost model can compute" in shown(e.value) for e in at.error)
 
 
 def test_a_link_with_a_cost_model_reproduces_that_plan():
-    chosen = AppTest.from_file(APP, default_timeout=60).run()
+    chosen = open_app()
     chosen.selectbox(key="cost_model").set_value("calibrated").run()
-    link = _open(cost_model="calibrated")
+    link = open_app(cost_model="calibrated")
     assert not link.exception and not _notes(link)
     assert link.selectbox(key="cost_model").value == "calibrated"
     assert link.query_params["cost_model"] == "calibrated"  # and it stays in the link
@@ -256,7 +247,7 @@ def test_a_link_with_a_cost_model_reproduces_that_plan():
 
 
 def test_a_bad_cost_model_or_limit_in_the_link_is_named():
-    at = _open(cost_model="quadratic", max_participation="250")
+    at = open_app(cost_model="quadratic", max_participation="250")
     assert not at.exception
     notes = _notes(at)
     assert ("Link value cost_model=quadratic is not valid (linear or linear+transient or calibrated): using linear "
@@ -269,7 +260,7 @@ def test_a_bad_cost_model_or_limit_in_the_link_is_named():
 
 
 def test_a_link_with_a_participation_limit_reaches_the_table():
-    at = _open(max_participation="1")
+    at = open_app(max_participation="1")
     assert not at.exception and not _notes(at)
     assert at.number_input(key="max_participation").value == 1
     notes = at.dataframe[0].value.set_index("strategy")["participation_note"]

@@ -12,19 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.shown import shown
-
-APP = "app_entry.py"
-
-
-def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    return at.run()
-
-
-def _header(at: AppTest) -> str:
-    return shown(at.markdown[0].value)
+from tests.shown import open_app, order_header, shown
 
 
 def _costs(at: AppTest):
@@ -36,29 +24,29 @@ def _errors(at: AppTest) -> list[str]:
 
 
 def test_an_old_horizon_days_link_opens_the_same_order_as_the_new_units():
-    old = _open(horizon_days="0.5", slices="26")
-    hours = _open(horizon="3.25", horizon_unit="hours", slices="26")  # half of a 6.5-hour session
-    minutes = _open(horizon="195", horizon_unit="minutes", slices="26")
+    old = open_app(horizon_days="0.5", slices="26")
+    hours = open_app(horizon="3.25", horizon_unit="hours", slices="26")  # half of a 6.5-hour session
+    minutes = open_app(horizon="195", horizon_unit="minutes", slices="26")
     for at in (old, hours, minutes):
         assert not at.exception and not at.error
-    assert "over 0.5 trading days in 26 slices" in _header(old)
-    assert "over 3.25 hours (0.5 trading days) in 26 slices" in _header(hours)
-    assert "over 195 minutes (0.5 trading days) in 26 slices" in _header(minutes)
+    assert "over 0.5 trading days in 26 slices" in order_header(old)
+    assert "over 3.25 hours (0.5 trading days) in 26 slices" in order_header(hours)
+    assert "over 195 minutes (0.5 trading days) in 26 slices" in order_header(minutes)
     assert _costs(old).equals(_costs(hours)) and _costs(old).equals(_costs(minutes))
     assert old.number_input(key="horizon").value == 0.5 and old.selectbox(key="horizon_unit").value == "days"
     assert "horizon_days" not in old.query_params and old.query_params["horizon"] == "0.5"  # written the new way
 
 
 def test_a_horizon_in_hours_round_trips_through_the_link():
-    at = _open()
+    at = open_app()
     at.number_input(key="horizon").set_value(2.0).run()
     at.selectbox(key="horizon_unit").set_value("hours").run()
     assert not at.exception and not at.error
-    assert "over 2 hours (0.308 trading days)" in _header(at)
+    assert "over 2 hours (0.308 trading days)" in order_header(at)
     link = {k: at.query_params[k] for k in ("horizon", "horizon_unit")}
     assert link == {"horizon": "2", "horizon_unit": "hours"}
-    again = _open(**link)
-    assert _header(again) == _header(at) and _costs(again).equals(_costs(at))
+    again = open_app(**link)
+    assert order_header(again) == order_header(at) and _costs(again).equals(_costs(at))
 
 
 @pytest.mark.parametrize(
@@ -73,7 +61,7 @@ def test_a_horizon_in_hours_round_trips_through_the_link():
     ],
 )  # fmt: skip
 def test_a_horizon_that_cannot_be_used_is_an_error_naming_the_control(value, unit, message):
-    at = _open()
+    at = open_app()
     at.selectbox(key="horizon_unit").set_value(unit).run()
     at.number_input(key="horizon").set_value(value).run()
     assert not at.exception
@@ -83,23 +71,23 @@ def test_a_horizon_that_cannot_be_used_is_an_error_naming_the_control(value, uni
 
 
 def test_slices_shorter_than_a_minute_are_said_and_one_a_minute_is_a_click():
-    at = _open(horizon="30", horizon_unit="minutes")
+    at = open_app(horizon="30", horizon_unit="minutes")
     captions = [shown(c.value) for c in at.sidebar.caption]
     assert any(c.startswith("390 slices in 30 minutes: one child order every 4.6 seconds") for c in captions)
-    assert "in 390 slices" in _header(at)  # kept as asked, not changed behind the user's back
+    assert "in 390 slices" in order_header(at)  # kept as asked, not changed behind the user's back
     at.button(key="one_slice_a_minute").click().run()
-    assert "in 30 slices" in _header(at) and at.query_params["slices"] == "30"
+    assert "in 30 slices" in order_header(at) and at.query_params["slices"] == "30"
     assert not any("slices in 30 minutes" in shown(c.value) for c in at.sidebar.caption)
 
 
 def test_a_clock_start_reaches_the_plan_and_the_link():
-    at = _open()
+    at = open_app()
     assert at.time_input(key="start_time").value == dt.time(9, 30) and "start" not in at.query_params
     at.time_input(key="start_time").set_value(dt.time(13, 30)).run()
     assert not at.exception and not at.error
-    assert "starts 13:30 America/New_York" in _header(at)
+    assert "starts 13:30 America/New_York" in order_header(at)
     assert at.query_params["start"] == "13:30"
-    old = _open(start_minutes="240")  # an old link: 240 minutes after the 09:30 open
+    old = open_app(start_minutes="240")  # an old link: 240 minutes after the 09:30 open
     assert old.time_input(key="start_time").value == dt.time(13, 30)
     assert _costs(old).equals(_costs(at)) and old.query_params["start"] == "13:30"
     assert "start_minutes" not in old.query_params
@@ -107,7 +95,7 @@ def test_a_clock_start_reaches_the_plan_and_the_link():
 
 @pytest.mark.parametrize("value", [dt.time(16, 0), dt.time(9, 0), dt.time(20, 15)])
 def test_a_start_outside_the_session_is_an_error_naming_the_control(value):
-    at = _open()
+    at = open_app()
     at.time_input(key="start_time").set_value(value).run()
     assert not at.exception
     message = (f"Start time (America/New_York) = {value:%H:%M} is not valid (09:30–15:59 America/New_York, inside "
@@ -128,11 +116,11 @@ def test_now_takes_the_exchange_time_or_says_the_market_is_closed(monkeypatch, n
     from optexec.ui import order_time
 
     monkeypatch.setattr(order_time, "now", lambda: now)
-    at = _open(start="now", slices="39")
+    at = open_app(start="now", slices="39")
     assert not at.exception and not at.error
     assert at.get("button_group")[[b.key for b in at.get("button_group")].index("start_mode")].value == "now"
     assert said in [shown(c.value) for c in at.sidebar.caption]
-    assert header in _header(at) and at.query_params["start"] == "now"
+    assert header in order_header(at) and at.query_params["start"] == "now"
 
 
 def test_now_starts_the_schedule_at_the_exchange_time(monkeypatch):
@@ -140,18 +128,18 @@ def test_now_starts_the_schedule_at_the_exchange_time(monkeypatch):
     from optexec.ui import order_time
 
     monkeypatch.setattr(order_time, "now", lambda: dt.datetime(2026, 3, 3, 15, 47, tzinfo=dt.UTC))
-    now = _open(start="now", slices="39")
-    typed = _open(start="10:47", slices="39")
+    now = open_app(start="now", slices="39")
+    typed = open_app(start="10:47", slices="39")
     assert _costs(now).equals(_costs(typed))
 
 
 def test_demo_has_no_clock_and_starts_in_minutes_after_the_open():
-    at = _open(symbol="DEMO", start_minutes="60")
+    at = open_app(symbol="DEMO", start_minutes="60")
     assert not at.exception and not at.error
     assert at.slider(key="start_minutes").value == 60
     assert any("DEMO has no exchange clock" in shown(c.value) for c in at.sidebar.caption)
     assert at.query_params["start_minutes"] == "60" and "start" not in at.query_params
-    assert "60 min after the open" in _header(at)
+    assert "60 min after the open" in order_header(at)
 
 
 def _trace_values(at: AppTest, label: str) -> np.ndarray:
@@ -162,7 +150,7 @@ def _trace_values(at: AppTest, label: str) -> np.ndarray:
 
 def test_the_plan_chart_shows_whole_shares_with_the_remainder_last():
     """1,000,001 shares in 7 TWAP slices: 142,857.29 a slice in the model, whole shares on the chart."""
-    at = _open(**{"shares.SYN-LARGE": "1000001", "slices": "7", "max_participation": "100"})
+    at = open_app(**{"shares.SYN-LARGE": "1000001", "slices": "7", "max_participation": "100"})
     holdings = _trace_values(at, "TWAP")
     assert holdings[0] == 1_000_001 and holdings[-1] == 0
     assert np.array_equal(holdings, np.round(holdings))  # whole shares at every slice boundary
