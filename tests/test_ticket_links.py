@@ -88,9 +88,8 @@ def test_valid_link_values_give_that_plan_and_stay_in_the_link():
     at = open_app(**{"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78",
                   "horizon_days": "2", "risk_aversion": "1e-05", "price.SYN-MID": "42.5"})  # fmt: skip
     assert not at.exception and not _notes(at)
-    assert "**BUY 123,000 SYN-MID** over 2 trading days in 78 slices · arrival price $42.50 (override)" in order_header(
-        at
-    )
+    expected_header = "**BUY 123,000 SYN-MID** over 2 trading days in 78 slices · arrival price $42.50 (override)"
+    assert expected_header in order_header(at)
     assert at.select_slider(key="risk_aversion").value == 1e-5
     expected = {"symbol": "SYN-MID", "side": "buy", "shares.SYN-MID": "123000", "slices": "78", "price.SYN-MID": "42.5"}
     assert {k: at.query_params[k] for k in expected} == expected
