@@ -5,10 +5,14 @@ to see the same basket."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.server import metric_values, running_app, wait_idle
+
+#: where a failed run leaves its screenshot (git-ignored)
+FAILURE_SHOT = Path(__file__).resolve().parent / "e2e" / "screenshots" / "failed_basket.png"
 
 pytestmark = pytest.mark.browser
 
@@ -84,6 +88,15 @@ def test_upload_edit_and_download_the_basket_report(browser, app_root, tmp_path)
         link = page.locator("[data-testid='stCode']").first.inner_text().strip()
         assert link.endswith(f"/basket?basket={report_id}")  # the report names the id its link opens
         assert f"basket={report_id}" in page.url  # and the address bar holds it too
+    except Exception as error:
+        # a wait that timed out says little by itself: keep what the page showed and what the server logged
+        FAILURE_SHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(FAILURE_SHOT), full_page=True)
+        log_tail = "".join((tmp_path / "streamlit.log").read_text().splitlines(keepends=True)[-30:])
+        metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+        raise AssertionError(
+            f"{error}\nmetrics shown: {metrics}\nscreenshot: {FAILURE_SHOT}\nserver log (last lines):\n{log_tail}"
+        ) from error
     finally:
         context.close()
     other = browser.new_context(viewport={"width": 1400, "height": 2000})
