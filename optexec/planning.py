@@ -37,6 +37,7 @@ from optexec.costs import CostEstimate, estimate
 from optexec.model_card import model_json, priced_under
 from optexec.models import MarketParams, Order, Schedule, check_range, check_risk_aversion
 from optexec.strategies import registry
+from optexec.strategies.almgren_chriss import ACParams, Frontier, ac_discrete, default_frontier_risk_aversions
 from optexec.strategies.base import Strategy
 
 DEFAULT_RISK_AVERSION_PER_USD = registry.shared_defaults()["risk_aversion_per_usd"]  # base.SHARED_SETTINGS
@@ -558,6 +559,27 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 def _finite_or_none(values: np.ndarray) -> list[float | None]:
     """A list for JSON with None where a value is not a finite number (JSON has no NaN or Infinity)."""
     return [float(v) if math.isfinite(v) else None for v in values.tolist()]
+
+
+def priced_frontier(plan: Plan, risk_aversions_per_usd: Iterable[float] | None = None) -> Frontier:
+    """The Almgren–Chriss schedules over risk aversion, each priced like the plan's rows: under the plan's market
+    (its cost model, drift included) and with the plan's participation limit (docs/MATH.md sections 2 and 11).
+
+    Under the linear model without drift and with a limit that does not bind this is the closed-form efficient
+    frontier (``almgren_chriss.efficient_frontier``); under any other model it is the curve of the schedules AC
+    would choose, and other schedules can cost less at the same risk (AC optimises the linear model).
+    The default grid spans TWAP-like to near-immediate schedules (``default_frontier_risk_aversions``).
+    """
+    order, market = plan.order, plan.market
+    if risk_aversions_per_usd is None:
+        risk_aversions_per_usd = default_frontier_risk_aversions(order, market)
+    lambdas = np.asarray(list(risk_aversions_per_usd), dtype=float)
+    costs = [
+        estimate(ac_discrete(order, market, ACParams(float(lam), plan.max_participation)), market) for lam in lambdas
+    ]
+    return Frontier(
+        lambdas, np.array([c.expected_usd for c in costs]), np.array([c.std_usd for c in costs], dtype=float)
+    )
 
 
 def recommendation(plan: Plan) -> str | None:
