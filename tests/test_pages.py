@@ -179,11 +179,14 @@ def test_an_order_outside_the_model_says_so_once_and_warns_instead_of_recommendi
     assert len(order) == 1 and "10000% of the average daily volume" in order[0], warnings
     assert not any("Caution" in shown(s.value) for s in at.success)
     assert any(w.startswith("Caution: this plan is outside the model's range") for w in warnings)
-    schedules = [w for w in warnings if w.startswith("**Schedules outside the model's range**")]
-    assert len(schedules) == 1, warnings
-    lines = [line for line in schedules[0].splitlines() if line.startswith("- ")]
+    # the schedules' notes: one collapsed box whose label counts them, each text once
+    boxes = [e for e in at.expander if e.label.startswith("Schedules outside the model's range: ")]
+    assert len(boxes) == 1, [e.label for e in at.expander]
+    lines = [line for line in shown(boxes[0].warning[0].value).splitlines() if line.startswith("- ")]
     assert len(lines) >= 2 and len(lines) == len({line.split(": ", 1)[1] for line in lines})  # each text once
     assert any(line.startswith("- **TWAP, ") for line in lines)  # one line names every strategy with that text
+    named = {name for line in lines for name in line[4:].split("**")[0].split(", ")}
+    assert boxes[0].label.endswith(f": {len(lines)} notes on {len(named)} strategies"), boxes[0].label
     assert len(at.warning) + len(at.info) <= 4  # not one box per strategy and warning
 
 
@@ -192,7 +195,8 @@ def test_a_usual_order_has_no_order_warning_and_one_box_of_schedule_notes():
     warnings = [shown(w.value) for w in at.warning]
     assert not any("This order is outside the model's range" in w for w in warnings)
     assert any("lowest expected cost + λ·variance" in shown(s.value) for s in at.success)  # a plain recommendation
-    assert len([w for w in warnings if "Schedules outside the model's range" in w]) + len(at.info) == 1
+    boxes = [e.label for e in at.expander if e.label.startswith(("Schedules outside the model's range: ", "Notes on"))]
+    assert len(boxes) == 1, [e.label for e in at.expander]
 
 
 def test_the_simulate_page_charges_the_tickets_cost_model_and_says_which():

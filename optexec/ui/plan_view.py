@@ -194,10 +194,17 @@ def show_plan_notes(plan: Plan, advice: str | None) -> None:
         lines = _bullets(
             f"**{formats.plain(', '.join(labels))}**: {formats.message(warning)}" for labels, warning in notes.schedules
         )
+        named = {label for labels, _ in notes.schedules for label in labels}
+        count = f"{len(notes.schedules)} note{'s' if len(notes.schedules) > 1 else ''} on {len(named)} " + (
+            "strategies" if len(named) > 1 else "strategy"
+        )
+        # one collapsed box with a count: on a phone the notes took two screens above the cost table
         if notes.outside_model:
-            st.warning("**Schedules outside the model's range**\n\n" + lines, icon=":material/warning:")
+            with st.expander(f"Schedules outside the model's range: {count}", icon=":material/warning:"):
+                st.warning(lines)
         else:
-            st.info(lines)
+            with st.expander(f"Notes on the schedules: {count}", icon=":material/info:"):
+                st.info(lines)
 
 
 def show_cost_table(plan: Plan) -> None:
