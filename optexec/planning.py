@@ -478,6 +478,21 @@ def best_row(plan: Plan) -> PlannedRow | None:
     return ranked[0] if ranked else None
 
 
+def twin_rows(plan: Plan) -> list[PlannedRow]:
+    """The rows after the recommended one whose schedule is the recommended schedule to within
+    MATERIAL_DIFFERENCE of the order (one plan under another name), in rank order."""
+    ranked = ranked_rows(plan)
+    return [row for row in ranked[1:] if not materially_different(row.schedule, ranked[0].schedule)]
+
+
+def next_best_row(plan: Plan) -> PlannedRow | None:
+    """The best row with a materially different schedule from the recommended one, among those within the
+    participation limit (the "next best" of the recommendation and the Compare page's default B)."""
+    ranked, limit = ranked_rows(plan), plan.max_participation
+    twins = twin_rows(plan)
+    return next((row for row in ranked[1:] if within_limit(row, limit) and row not in twins), None)
+
+
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The plan in the DESIGN.md section 7 JSON layout (times in days, holdings[0] = shares, holdings[-1] = 0)."""
     order, market = plan.order, plan.market
@@ -629,14 +644,14 @@ def recommendation(plan: Plan) -> str | None:
     elif cheaper_breaking:
         names = ", ".join(f"{row.strategy.label} ({_breaks_by(row)})" for row in cheaper_breaking)
         text += f" Lower in E + λ·Var but above the {limit:.0%} participation limit, so not recommended: {names}."
-    twins = [row for row in ranked[1:] if not materially_different(row.schedule, best.schedule)]
+    twins = twin_rows(plan)
     if twins:
         names = ", ".join(row.strategy.label for row in twins)
         text += (
             f" {names} {'plans' if len(twins) == 1 else 'plan'} the same schedule to within "
             f"{MATERIAL_DIFFERENCE:.0%} of the order."
         )
-    runner_up = next((row for row in ranked[1:] if row not in breaking and row not in twins), None)
+    runner_up = next_best_row(plan)
     if runner_up is not None:
         gap = runner_up.cost.objective_usd(lam) - cost.objective_usd(lam)
         text += (

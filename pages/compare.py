@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optexec.planning import ranked_rows
+from optexec.planning import next_best_row, ranked_rows, twin_rows
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_core_diagnostics
@@ -46,9 +46,11 @@ def comparison(ticket: Ticket) -> None:
     labels = list(planned)
     ranked = ranked_rows(plan)  # the recommended first: lowest E + λ·Var within the participation limit
     best_index = labels.index(ranked[0].strategy.label)
-    best_objective = ranked[0].cost.objective_usd(plan.risk_aversion_per_usd)
-    different = [row for row in ranked[1:] if row.cost.objective_usd(plan.risk_aversion_per_usd) > best_objective + 1.0]
-    runner_up_index = labels.index(different[0].strategy.label) if different else best_index  # first one $1 worse
+    # the best with a materially different schedule, as the recommendation says (when no row keeps the participation
+    # limit, the best different one above it)
+    twins = twin_rows(plan)
+    runner_up = next_best_row(plan) or next((row for row in ranked[1:] if row not in twins), None)
+    runner_up_index = labels.index(runner_up.strategy.label) if runner_up is not None else best_index
     left, right = st.columns(2)
     for key, index in (("compare_a", best_index), ("compare_b", runner_up_index)):
         held = st.session_state.get(key)
@@ -61,7 +63,7 @@ def comparison(ticket: Ticket) -> None:
         if held not in labels:
             st.session_state[key] = labels[index]
     first = left.selectbox("Strategy A (default: lowest E + λ·Var)", labels, key="compare_a")
-    second = right.selectbox("Strategy B (default: the runner-up)", labels, key="compare_b")
+    second = right.selectbox("Strategy B (default: the next best with a different schedule)", labels, key="compare_b")
     links.write({"compare_a": None if first == labels[best_index] else first,
                  "compare_b": None if second == labels[runner_up_index] else second})  # fmt: skip
     a, b = planned[first], planned[second]

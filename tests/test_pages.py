@@ -29,6 +29,20 @@ def test_compare_page_defaults_to_the_recommended_strategy():
     assert [trace["name"] for trace in bars[:4]] == ["spread", "temporary", "permanent", "drift"]
 
 
+def test_compare_page_defaults_b_to_the_next_best_with_a_different_schedule():
+    """B is the Plan page's "next best with a different schedule", not the winner's twin (the Almgren–Chriss twins
+    plan one schedule to within 1% and B used to be one of them: a comparison of 0.0 bps everywhere)."""
+    plan_page = _page("plan.py")
+    advice = " ".join(shown(s.value) for s in plan_page.success)
+    named = re.search(r"The next best with a different schedule, (.+?), costs", advice)
+    assert named, advice
+    at = _page("compare.py")
+    assert at.selectbox(key="compare_b").value == named.group(1) != at.selectbox(key="compare_a").value
+    assert "(default: the next best with a different schedule)" in at.selectbox(key="compare_b").label
+    differences = at.dataframe[0].value.set_index("")["B − A (bps)"]
+    assert abs(differences["expected cost"]) + abs(differences["std of cost"]) > 0.05
+
+
 def test_plan_page_recommends_and_explains():
     at = _page("plan.py")
     assert not at.exception
