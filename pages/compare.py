@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optexec.planning import next_best_row, ranked_rows, twin_rows
+from optexec.planning import Plan, next_best_row, ranked_rows, twin_rows
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_core_diagnostics
@@ -17,7 +17,24 @@ ticket = valid_ticket()
 show_market_note(ticket)
 LABELS = [strategy.label for strategy in registry.STRATEGIES.values()]
 links.page_choice("compare_a", "strategy A", LABELS, "the lowest E + λ·Var")
-links.page_choice("compare_b", "strategy B", LABELS, "the runner-up")
+links.page_choice("compare_b", "strategy B", LABELS, "the next best with a different schedule")
+
+
+def frontier_caption(plan: Plan) -> str:
+    """What the frontier's curve is, in the words of the cost model that prices it and the rows."""
+    curve = (
+        f"Almgren–Chriss schedules over risk aversion λ (with the {plan.max_participation:.0%} participation limit), "
+        f"each priced like the points under the {plan.market.cost_model} cost model."
+    )
+    if plan.market.cost_model == "linear" and plan.market.drift_usd_per_day == 0:
+        return curve + (
+            " Under this model, the one Almgren–Chriss optimises, no schedule lies below the curve unless the "
+            "participation limit binds."
+        )
+    return curve + (
+        " Almgren–Chriss optimises the linear model, so under this one other schedules can cost less at the same "
+        "risk and lie below the curve."
+    )
 
 
 def comparison(ticket: Ticket) -> None:
@@ -37,8 +54,9 @@ def comparison(ticket: Ticket) -> None:
 
     st.subheader("Efficient frontier")
     try:
-        st.plotly_chart(charts.frontier_figure(plan, cached_frontier(plan.order, plan.market)), width="stretch")
-        st.caption("The Almgren–Chriss optimum over risk aversion λ: no schedule lies below it.")
+        frontier = cached_frontier(plan.order, plan.market, tuple(sorted(ticket.settings.items())))
+        st.plotly_chart(charts.frontier_figure(plan, frontier), width="stretch")
+        st.caption(formats.plain(frontier_caption(plan)))
     except ValueError as error:
         st.info(formats.message(f"No frontier for this order: {error}"))
 

@@ -1,6 +1,10 @@
 """What the browser shows of a Streamlit markdown body: CommonMark backslash escapes resolved (``formats.plain``)."""
 
+import base64
+import json
 import re
+
+import numpy as np
 
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before any ASCII punctuation character
 
@@ -34,3 +38,15 @@ def open_app(**query: str):
 def order_header(at) -> str:
     """The Plan page's order header (its first markdown) as the browser shows it."""
     return shown(at.markdown[0].value)
+
+
+def plotted(values) -> np.ndarray:
+    """A trace's x or y as numbers: Plotly's JSON holds numpy arrays as base64 ``{"dtype", "bdata"}``."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.array(values)
+
+
+def chart_traces(at, index: int = 0) -> list[dict]:
+    """The traces of the page's ``index``-th Plotly chart, as its JSON spec holds them."""
+    return json.loads(at.get("plotly_chart")[index].proto.spec)["data"]

@@ -1,6 +1,5 @@
 """The Streamlit app runs end to end (AppTest), and the ticket drives the plan."""
 
-import base64
 import datetime as dt
 import json
 
@@ -8,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.shown import shown
+from tests.shown import plotted, shown
 
 
 @pytest.fixture
@@ -106,9 +105,7 @@ def test_model_sliders_rerun_the_whole_page_without_a_live_view(app, ticket_draw
 def _holdings(at: AppTest, label: str) -> np.ndarray:
     """The plotted holdings (shares left) of one strategy on the Plan page."""
 
-    trace = next(t for t in _figure(at, 0)["data"] if t["name"] == label)
-    y = trace["y"]
-    return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if isinstance(y, dict) else np.array(y)
+    return plotted(next(t for t in _figure(at, 0)["data"] if t["name"] == label)["y"])
 
 
 def _cost(at: AppTest, label: str, column: str) -> float:

@@ -244,7 +244,8 @@ def _cost_risk_layout(std_bps: np.ndarray, expected_bps: np.ndarray, off: np.nda
 
 
 def frontier_figure(plan: Plan, frontier: Frontier) -> go.Figure:
-    """The Almgren–Chriss efficient frontier (expected cost against std, bps) with every strategy as a point.
+    """The Almgren–Chriss curve over λ (``planning.priced_frontier``: expected cost against std, bps) with every
+    strategy as a point.
 
     Strategies with the same schedule are one point named by all of them; a point far above the others (e.g.
     Immediate, ``chart_layout.off_scale``) is an arrow at the top edge with its value, so the others keep the scale.
@@ -263,7 +264,7 @@ def frontier_figure(plan: Plan, frontier: Frontier) -> go.Figure:
             y=frontier.expected_usd * to_bps,
             mode="lines",
             line={"color": "#888", "dash": "dot"},
-            name="efficient frontier (AC)",
+            name="Almgren–Chriss over λ",
             customdata=frontier.risk_aversion_per_usd,
             hovertemplate="std %{x:.1f} bps, E %{y:.1f} bps, λ = %{customdata:.2g} /$<extra></extra>",
         )

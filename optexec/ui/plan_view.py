@@ -13,10 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from optexec.models import MarketParams, Order
-from optexec.planning import Plan, best_row, cost_table, make_plan
+from optexec.planning import Plan, best_row, cost_table, make_plan, priced_frontier
 from optexec.report_content import plan_notes
 from optexec.sensitivity import Sweep, sweep
-from optexec.strategies.almgren_chriss import Frontier, default_frontier_risk_aversions, efficient_frontier
+from optexec.strategies.almgren_chriss import Frontier
 from optexec.ui import formats, markets
 from optexec.ui.ticket import RISK_AVERSION_GRID
 
@@ -52,9 +52,10 @@ def ticket_plan(
 
 
 @st.cache_data(**CACHE)
-def cached_frontier(order: Order, market: MarketParams) -> Frontier:
-    """The Almgren–Chriss efficient frontier for the order, cached."""
-    return efficient_frontier(order, market, default_frontier_risk_aversions(order, market))
+def cached_frontier(order: Order, market: MarketParams, settings_items: tuple) -> Frontier:
+    """The Almgren–Chriss schedules over risk aversion, priced like the plan's rows (``planning.priced_frontier``),
+    cached."""
+    return priced_frontier(cached_plan(order, market, settings_items))
 
 
 #: the cost table's columns in the order shown: the strategy, its participation against the limit and the costs in
