@@ -91,10 +91,11 @@ def sweep_view(ticket: Ticket) -> None:
     st.caption(
         formats.markdown_safe(
             (
-                "Monte Carlo means, std and 95% VaR of the shortfall (optexec.monte_carlo); "
+                "Monte Carlo mean, std and 95% VaR of each strategy's shortfall"
                 if simulated
-                else "Closed-form linear-impact costs of each strategy's schedule; "
+                else "Closed-form expected cost, std and 95% VaR of each strategy's schedule"
             )
+            + f" under the {market.cost_model} cost model, as on the Plan page; "
             + "every other input as in the sidebar ticket; "
             f"bps of each point's arrival notional (now {formats.usd(order.shares * market.price_usd)})."
         )

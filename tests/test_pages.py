@@ -314,3 +314,14 @@ def test_compare_page_frontier_is_priced_like_its_points_and_says_so():
     (caption,) = [text for text in captions if "Almgren–Chriss schedules over risk aversion" in text]
     assert "priced like the points under the linear cost model" in caption  # the sample's default model
     assert "no schedule lies below the curve unless the participation limit binds" in caption
+
+
+def test_sensitivity_page_says_which_cost_model_prices_the_curves():
+    """The sweep is priced by the plan (one market model): its caption names the ticket's cost model (it said
+    "linear-impact costs" under every model)."""
+    at = AppTest.from_file(str(PAGES / "sensitivity.py"), default_timeout=90)
+    at.query_params["cost_model"] = "calibrated"
+    at.run()
+    assert not at.exception
+    captions = [shown(c.value) for c in at.caption]
+    assert any("each strategy's schedule under the calibrated cost model, as on the Plan page" in c for c in captions)
