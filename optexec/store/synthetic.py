@@ -351,6 +351,19 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], dict]:
     return frames, planted
 
 
+#: tables whose times are written with their zone (UTC): a loader infers the zone of naive times from the volume
+#: by time of day, and five orders' start and end times cannot tell it (they were read as New York time, five
+#: hours after their own fills); the large tables' times are naive UTC, which the volume settles
+ZONED_TABLES = ("orders", "fills")
+
+
+def as_written(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The table ``name`` as its file holds it: the times of ``ZONED_TABLES`` with their zone (UTC)."""
+    if name not in ZONED_TABLES:
+        return frame
+    return frame.assign(**{c: frame[c].dt.tz_localize("UTC") for c in frame.select_dtypes("datetime")})
+
+
 def write_sample(directory: str | Path, seed: int = SEED) -> dict[str, Path]:
     """Generate the sample and write one Parquet file per table plus planted_params.json."""
     directory = Path(directory)
@@ -359,7 +372,7 @@ def write_sample(directory: str | Path, seed: int = SEED) -> dict[str, Path]:
     written = {}
     for name, frame in frames.items():
         path = directory / f"sample_{name}.parquet"
-        frame.to_parquet(path, index=False, compression="zstd")
+        as_written(name, frame).to_parquet(path, index=False, compression="zstd")
         written[name] = path
     path = directory / "planted_params.json"
     path.write_text(json.dumps(planted, indent=1) + "\n")

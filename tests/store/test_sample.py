@@ -24,7 +24,8 @@ def test_generator_is_deterministic_and_matches_bundled_files(generated):
         assert frame.equals(again[name]), name
     for name, frame in frames.items():  # the bundled folder holds exactly what the generator makes
         stored = pd.read_parquet(sample.sample_files()[name])
-        pd.testing.assert_frame_equal(frame.reset_index(drop=True), stored, check_dtype=False)
+        written = synthetic.as_written(name, frame).reset_index(drop=True)
+        pd.testing.assert_frame_equal(written, stored, check_dtype=False)
     bundled = sample.planted_params()
     assert bundled["symbols"].keys() == planted["symbols"].keys()
     for symbol, params in planted["symbols"].items():
@@ -104,6 +105,17 @@ def test_planted_market_params():
         assert {"transient_decay_per_day", "temporary_exponent", "fast_vol_rate_per_day"} <= p.keys()
     with pytest.raises(ValueError, match="not a bundled sample symbol"):
         sample.planted_market_params("AAPL")
+
+
+def test_every_sample_order_holds_its_own_fills_in_the_store(sample_db):
+    """Loaded, each order's window [start, end) holds all its fills: the orders' times carry their zone (their five
+    naive times were read as New York time, and every order started five hours after its own fills)."""
+    with db.reading(sample_db) as con:
+        rows = con.execute(
+            "SELECT o.order_id, count(*) AS fills, count(*) FILTER (WHERE f.ts < o.start_ts OR f.ts >= o.end_ts) "
+            "FROM orders o JOIN fills f USING (order_id) GROUP BY o.order_id ORDER BY 1"
+        ).fetchall()
+    assert len(rows) == 5 and all(fills > 0 and outside == 0 for _, fills, outside in rows), rows
 
 
 def test_built_database(sample_db):
