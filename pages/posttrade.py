@@ -8,7 +8,8 @@ import streamlit as st
 from optexec.calibration import posttrade, run
 from optexec.store import db
 from optexec.ui import calibration_figures as figures
-from optexec.ui import formats
+from optexec.ui import formats, markets
+from optexec.ui.posttrade_view import HISTORY_COLUMNS, WEEK_COLUMNS, on_exchange_clock, order_columns
 from optexec.ui.state import ensure_navigation
 
 ensure_navigation()
@@ -29,6 +30,13 @@ ticket_symbol = st.session_state.get("symbol")  # default to the sidebar ticket'
 symbol = st.selectbox(
     "Symbol", symbols, index=symbols.index(ticket_symbol) if ticket_symbol in symbols else 0, key="pt_symbol"
 )
+if ticket_symbol is not None and ticket_symbol not in symbols:
+    st.caption(
+        formats.plain(
+            f"{ticket_symbol}, the ticket's symbol, has no past orders in the store: showing {symbol}. Symbols with "
+            f"past orders: {', '.join(symbols)}."
+        )
+    )
 try:
     with db.reading() as con:  # one state of the store for the whole page
         orders = posttrade.order_slippage(con, symbol)
@@ -41,27 +49,28 @@ if orders.empty:
     st.info(formats.plain(f"{symbol} has no orders with a usable arrival price."))
     st.stop()
 
+session = markets.session_for(symbol)
+zone = session.time_zone if session is not None else "UTC"
 st.subheader("Realised against expected, per order")
-st.dataframe(orders, hide_index=True, width="stretch", key="pt_orders")
+st.dataframe(
+    on_exchange_clock(orders, zone),
+    hide_index=True,
+    width="stretch",
+    key="pt_orders",
+    column_config=order_columns(zone),
+)
 st.plotly_chart(figures.decomposition_figure(orders), width="stretch", key="pt_decomposition")
 
-st.subheader("Weekly recalibration of the temporary impact eta")
+st.subheader("Weekly recalibration of the temporary impact η")
 if stored is None or "eta" not in stored.values:
     st.info(formats.plain(f"{symbol} has no accepted calibration: calibrate it on the Calibrate page first."))
     st.stop()
 weeks = posttrade.weekly_recalibration(orders, stored.values["eta"])
-st.caption("eta_new = eta_old x clip(realised / expected, 0.5, 2), one step per week of order ends.")
-SCIENTIFIC = st.column_config.NumberColumn(format="%.4e")
-st.dataframe(
-    weeks,
-    hide_index=True,
-    width="stretch",
-    key="pt_weeks",
-    column_config={"before": SCIENTIFIC, "after": SCIENTIFIC, "realised_usd": st.column_config.NumberColumn(
-        "realised ($)", format="localized"), "expected_usd": st.column_config.NumberColumn(
-        "expected ($)", format="localized"), "ratio": st.column_config.NumberColumn(format="%.2f"),
-        "factor": st.column_config.NumberColumn("factor (clipped to 0.5-2)", format="%.2f")},
-)  # fmt: skip
+st.caption(
+    "η after = η before × the week's realised / expected cost, the factor clipped to 0.5–2; one step per week in "
+    "which orders ended."
+)
+st.dataframe(weeks, hide_index=True, width="stretch", key="pt_weeks", column_config=WEEK_COLUMNS)
 if not weeks.empty:
     new_eta = float(weeks["after"].iloc[-1])
     change = new_eta / stored.values["eta"]
@@ -91,5 +100,4 @@ if not weeks.empty:
 
 st.subheader("History of the temporary impact η")
 st.plotly_chart(figures.history_figure(history, "eta"), width="stretch", key="pt_history")
-st.dataframe(history, hide_index=True, width="stretch", key="pt_history_table",
-             column_config={"value": SCIENTIFIC, "std_error": SCIENTIFIC})  # fmt: skip
+st.dataframe(history, hide_index=True, width="stretch", key="pt_history_table", column_config=HISTORY_COLUMNS)

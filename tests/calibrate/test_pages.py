@@ -108,6 +108,12 @@ def test_posttrade_page_decomposes_and_updates(page_db):
     at.selectbox(key="pt_symbol").set_value("SYN-LARGE").run()
     orders = at.dataframe[0].value
     assert orders["order_id"].tolist() == ["SAMPLE-1", "SAMPLE-2"]
+    # on the exchange's clock (the store holds UTC): SAMPLE-1 ran 10:00–15:00 New York time, its fills inside
+    assert [f"{t:%H:%M}" for t in orders[["start_ts", "end_ts"]].iloc[0]] == ["10:00", "15:00"]
+    assert orders["strategy"].tolist() == ["TWAP", "TWAP"]  # the label, not the registry name
+    labels = {key: config.get("label") for key, config in json.loads(at.dataframe[0].proto.columns).items()}
+    assert labels["start_ts"] == "Start (America/New_York)" and labels["realised_cost_bps"] == "Realised cost (bps)"
+    assert not any(shown(c.value).startswith("SYN-LARGE, the ticket's symbol") for c in at.caption)
     assert at.info and "no accepted calibration" in shown(at.info[0].value)  # must calibrate first
     con = db.connect()
     run.save(con, run.calibrate(con, "SYN-LARGE"), accept=True)
@@ -118,6 +124,17 @@ def test_posttrade_page_decomposes_and_updates(page_db):
     assert not at.exception and at.success
     history = at.dataframe[-1].value
     assert len(history) == 2 and history["value"].iloc[-1] == pytest.approx(weeks["after"].iloc[-1])
+
+
+def test_posttrade_page_says_when_the_tickets_symbol_has_no_orders(page_db):
+    """The ticket's symbol without past orders is named, with the symbol shown instead (it switched in silence)."""
+    at = AppTest.from_file(POSTTRADE, default_timeout=60)
+    at.session_state["symbol"] = "DEMO"
+    at.run()
+    assert not at.exception
+    (note,) = [shown(c.value) for c in at.caption if "the ticket's symbol" in shown(c.value)]
+    shown_symbol = at.selectbox(key="pt_symbol").value
+    assert note.startswith(f"DEMO, the ticket's symbol, has no past orders in the store: showing {shown_symbol}.")
 
 
 def test_calibrate_page_window_follows_the_symbol(page_db):
