@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from optexec.store import db, instruments, lake, loading, reports, sample
 from optexec.store.reports import for_page
 from optexec.store.schema import LOADABLE_TABLES
-from optexec.ui.formats import machine_free, message, plain
+from optexec.ui.formats import NO_VALUE, machine_free, message, plain
 from optexec.ui.state import ensure_navigation, show_warnings
 
 #: the load policies for rows already stored with other values (the first is the default)
@@ -171,7 +171,23 @@ with browse:
                 st.success("Loaded the bundled sample: " + ", ".join(f"{t} {n:,}" for t, n in added.items()))
     else:
         st.caption("Times shown in each instrument's time zone." + (" Read from the lake." if lake_dir else ""))
-        st.dataframe(summary, hide_index=True, width="stretch")
+        st.dataframe(
+            summary.fillna({"name": NO_VALUE}),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "symbol": st.column_config.TextColumn("Symbol"),
+                "time_zone": st.column_config.TextColumn("Time zone"),
+                "name": st.column_config.TextColumn("Name"),
+                "bars": st.column_config.NumberColumn("Bars", format="localized"),
+                "trades": st.column_config.NumberColumn("Trades", format="localized"),
+                "quotes": st.column_config.NumberColumn("Quotes", format="localized"),
+                "fills": st.column_config.NumberColumn("Fills", format="localized"),
+                "first_bar_local": st.column_config.DatetimeColumn("First bar (local)", format="YYYY-MM-DD HH:mm"),
+                "last_bar_local": st.column_config.DatetimeColumn("Last bar (local)", format="YYYY-MM-DD HH:mm"),
+                "days": st.column_config.NumberColumn("Days with bars"),
+            },
+        )
         symbols = summary["symbol"].tolist()
         col1, col2 = st.columns(2)
         symbol = col1.selectbox("Symbol", symbols, key="data_symbol")

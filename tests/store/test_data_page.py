@@ -38,6 +38,9 @@ def test_page_shows_loaded_symbols_and_chart(page_db):
     table = at.dataframe[0].value
     assert table["symbol"].tolist() == ["PAGE-A", "PAGE-B"]
     assert table["bars"].tolist() == [30, 30]
+    labels = {key: config.get("label") for key, config in json.loads(at.dataframe[0].proto.columns).items()}
+    assert labels["first_bar_local"] == "First bar (local)" and labels["time_zone"] == "Time zone"
+    assert not table.isna().any().any()  # no "None" cell: an instrument without a name shows a dash
     assert at.selectbox(key="data_symbol").options == ["PAGE-A", "PAGE-B"]
     charts = at.get("plotly_chart")
     assert len(charts) == 1
