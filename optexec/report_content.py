@@ -205,8 +205,16 @@ def labelled_schedule(plan: Plan) -> tuple[pd.DataFrame, str]:
         return table, ""
     out = pd.DataFrame({"strategy": table["strategy_label"], "slice": table["slice"]})
     if clock is not None and "start_time" in table:
-        out["start_time_local"] = table["start_time"].dt.strftime("%Y-%m-%d %H:%M")
-        out["end_time_local"] = table["end_time"].dt.strftime("%Y-%m-%d %H:%M")
+        # to the second when a slice is not a whole number of minutes (390 slices over 3 hours: one every 27.7 s,
+        # which to the minute read "10:30 to 10:30")
+        times = pd.concat([table["start_time"], table["end_time"]])
+        clock_format = (
+            "%Y-%m-%d %H:%M"
+            if (times.dt.second == 0).all() and (times.dt.microsecond == 0).all()
+            else ("%Y-%m-%d %H:%M:%S")
+        )
+        out["start_time_local"] = table["start_time"].dt.strftime(clock_format)
+        out["end_time_local"] = table["end_time"].dt.strftime(clock_format)
         note = (f"Times are exchange-local ({clock.time_zone}; {clock.source}); child orders in whole lots of "
                 f"{clock.lot_shares:,} share{'s' * (clock.lot_shares != 1)}, the last one taking the "
                 "remainder.")  # fmt: skip

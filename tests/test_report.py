@@ -45,6 +45,21 @@ def test_schedule_csv_has_exchange_clock_times_with_a_clock(plan):
     assert (twap["child_order_shares"] % 100 == 0).all() and twap["child_order_shares"].sum() == 1_000_000
 
 
+def test_schedule_clock_times_carry_seconds_when_slices_are_shorter_than_a_minute(table1_market):
+    """390 slices over 3 hours is one child order every 27.7 s: to the minute the first read "09:30 to 09:30"."""
+    from optexec.clock import OrderClock
+    from optexec.models import Order
+
+    order = Order("DEMO", "sell", 390_000, 3 / 6.5, 390)
+    plan = make_plan(order, table1_market, {}, ["twap"])
+    clocked = dataclasses.replace(plan, clock=OrderClock("America/New_York", (dt.date(2026, 3, 2),), (570,), 100, "t"))
+    frame = pd.read_csv(io.StringIO(schedule_csv(clocked)))
+    assert frame["start_time_local"].tolist()[:3] == ["2026-03-02 09:30:00", "2026-03-02 09:30:27",
+                                                      "2026-03-02 09:30:55"]  # fmt: skip
+    assert (frame["start_time_local"] != frame["end_time_local"]).all()
+    assert frame["end_time_local"].iloc[-1] == "2026-03-02 12:30:00"
+
+
 def _text(html: str) -> str:
     body = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
