@@ -166,11 +166,18 @@ def settings_frame(plan: Plan) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=["setting", "value", "used_by"])
 
 
+#: the run a parameter's source names: "calibration of SPY run 2026-12-02 06:00:48 UTC on data from 2013-10-04 to
+#: 2013-10-11" (optexec.calibration.storage) or "calibration run 2026-12-02 06:00:48 UTC" (model_card.stored_sources)
+CALIBRATION_RUN = re.compile(
+    r"calibration (?:of \S+ )?run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC(?: on data from \S+ to [\d-]+)?"
+)
+
+
 def market_frame(plan: Plan) -> tuple[str, pd.DataFrame]:
     """(whether the market is calibrated, and by which run, in words; every parameter of the plan's cost model with
     its value, unit, standard error and source)."""
     parameters = model_parameters(plan.market)
-    runs = sorted({p.source for p in parameters if p.source.startswith("calibration run")})
+    runs = sorted({match.group(0) for p in parameters if (match := CALIBRATION_RUN.search(p.source))})
     if runs:
         status = "Calibrated: " + "; ".join(runs) + "."
     elif any("planted" in p.source for p in parameters):

@@ -176,3 +176,25 @@ def test_the_report_states_the_model_and_its_parameters_in_plain_words(table1_or
     assert ("± 0.038" in market_section) == (model == "calibrated")  # the ATHL exponent's standard error
     assert "Not calibrated" in text
     assert "Peak participation (%)" in text and "20.0" in text  # Immediate: the order against one day's volume
+
+
+def test_the_report_says_calibrated_for_a_calibrated_market(tmp_path):
+    """A plan on a symbol with an accepted calibration: the report's market section says which run (it said "Not
+    calibrated: the values below were given by hand" once the calibration's words changed)."""
+    import optexec
+    from optexec.calibration import run
+    from optexec.models import Order
+    from optexec.report_content import market_frame
+    from optexec.store import db
+    from optexec.store.sample import build_sample_database
+
+    path = build_sample_database(tmp_path / "cal.duckdb")
+    with db.writing(path) as con:
+        saved = run.save(con, run.calibrate(con, "SYN-MID"), accept=True)
+    plan = optexec.plan(Order("SYN-MID", "buy", 100_000, 0.5, 13), db=path)
+    status, frame = market_frame(plan)
+    run_text = f"calibration of SYN-MID run {saved.run_ts:%Y-%m-%d %H:%M:%S} UTC on data from "
+    assert status.startswith(f"Calibrated: {run_text}")
+    assert status.count("calibration of") == 1  # one run, named once (each parameter's own method is in the table)
+    planted, _ = market_frame(optexec.plan(Order("SYN-LARGE", "buy", 100_000, 0.5, 13), db=path))
+    assert planted == "Not calibrated: planted values of the bundled synthetic sample."
