@@ -287,7 +287,7 @@ def saved_horizon(saved: dict[str, Any], session_minutes: int) -> tuple[dict[str
     days = raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
     rule = spec.problem(days) if days is not None else spec.rule()
     if rule or days is None:
-        notes.append(links.link_note("horizon_days", str(raw), rule, "using 1 trading day"))
+        notes.append(links.link_note("horizon_days", str(raw), rule or spec.rule(), "using 1 trading day"))
         return {"horizon_unit": DEFAULT_UNIT, "horizon": 1.0}, notes
     values["horizon_unit"] = unit
     values["horizon"] = from_days(float(days), unit, session_minutes) if unit != "days" else float(days)
