@@ -35,6 +35,12 @@ def _clock(minutes: np.ndarray, open_minute: int) -> list[str]:
     return [f"{(open_minute + int(m)) // 60:02d}:{(open_minute + int(m)) % 60:02d}" for m in minutes]
 
 
+#: the volatility estimators by their authors' names (optexec.calibration.volatility.ESTIMATORS)
+ESTIMATOR_LABELS = {"close_to_close": "Close to close", "parkinson": "Parkinson", "garman_klass": "Garman–Klass",
+                    "rogers_satchell": "Rogers–Satchell", "yang_zhang": "Yang–Zhang",
+                    "realised_15min": "Realised (15-min returns)"}  # fmt: skip
+
+
 def volatility_figure(cal: Calibration) -> go.Figure:
     """The volatility estimators side by side (annualised %, 95% error bars)."""
     names = list(cal.volatility)
@@ -42,7 +48,7 @@ def volatility_figure(cal: Calibration) -> go.Figure:
     errs = np.array([cal.volatility[n].stderr for n in names]) * np.sqrt(252) * 100 * 1.96
     fig = go.Figure(
         go.Bar(
-            y=[n.replace("_", " ") for n in names],
+            y=[ESTIMATOR_LABELS.get(n, n.replace("_", " ")) for n in names],
             x=vals,
             orientation="h",
             error_x={"type": "data", "array": np.nan_to_num(errs).tolist()},
@@ -53,7 +59,7 @@ def volatility_figure(cal: Calibration) -> go.Figure:
     return _layout(
         fig,
         80 + 40 * len(names),
-        xaxis_title="annualised volatility (%, 95% error bars)",
+        xaxis_title="annualised volatility (%)<br>whiskers: 95% confidence",
         yaxis={"autorange": "reversed"},
     )
 
