@@ -1,4 +1,4 @@
-"""An order's schedule on the exchange's clock, and in whole shares (docs/MATH.md section 0, the time convention).
+"""An order's schedule on the exchange's clock, and in whole shares (docs/MATH.md section 13, the time convention).
 
 The models count time in trading days from the order's start: one trading day is the session's minutes
 (``MarketParams.session_minutes``), and the start is ``Order.start_minutes_after_open`` into the first day. An
@@ -11,6 +11,9 @@ inside a session, and a schedule that runs past a close goes on at the next open
 ``whole_lots`` turns a schedule's fractional child orders into whole lots: the cumulative shares done are rounded
 to the lot, so no child order drifts more than one lot from the model's, and the last child order takes the
 remainder (the order's size need not be a multiple of the lot).
+
+``duration_words`` writes a duration in trading days the way a trader reads it (2 h, 45 min, 1.5 trading days):
+every core message that prints a horizon or a slice length uses it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,33 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+#: the session length a duration is read with when the caller has none (a 09:30–16:00 equity session)
+DEFAULT_SESSION_MINUTES = 390
+
+
+def duration_words(days: float, session_minutes: int = DEFAULT_SESSION_MINUTES) -> str:
+    """A duration in trading days in words (docs/MATH.md section 13): seconds below a minute, minutes below an
+    hour, hours below one session of ``session_minutes``, trading days from there on; three significant digits.
+
+    0.307692 days of a 390-minute session -> "2 h"; 45/390 -> "45 min"; 1.5 -> "1.5 trading days".
+    """
+    minutes = float(days) * session_minutes
+    if not np.isfinite(minutes):
+        return f"{days} trading days"
+    if abs(minutes) < 1:
+        return f"{_digits(minutes * 60)} s"
+    if abs(minutes) < 60:
+        return f"{_digits(minutes)} min"
+    if abs(minutes) < session_minutes * (1 - 1e-9):
+        return f"{_digits(minutes / 60)} h"
+    shown = _digits(days)
+    return f"{shown} trading day{'' if shown == '1' else 's'}"
+
+
+def _digits(value: float) -> str:
+    """Three significant digits, no exponent for the values a duration takes, no trailing zeros."""
+    return f"{float(f'{value:.3g}'):,.10g}"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from optexec.baskets import spreadsheet, storage
 from optexec.baskets.input import BasketError, read_table
 from optexec.baskets.plan import DEFAULT_STRATEGIES, JOINT
 from optexec.constants import DEFAULT_MAX_PARTICIPATION
+from optexec.models import SESSION_MINUTES
 from optexec.store import db
-from optexec.ui import basket_view, formats
+from optexec.ui import basket_view, formats, links, order_time
 from optexec.ui.state import show_warnings
 
 st.title("Basket pre-trade")
@@ -20,7 +21,10 @@ st.caption(
     "store's (price, sigma in $/share/√day, spread, adv, eta, gamma)."
 )
 
-WIDGETS = {"horizon_days": "basket_horizon", "slices": "basket_slices", "risk_aversion_per_usd": "basket_lambda",
+#: the basket's trading day: minutes and hours become the model's trading days at this session length
+BASKET_SESSION_MINUTES = SESSION_MINUTES
+HORIZON_KEYS = ("basket_horizon", "basket_horizon_unit")
+WIDGETS = {"slices": "basket_slices", "risk_aversion_per_usd": "basket_lambda",
            "drop_bad_rows": "basket_drop", "extra_strategies": "basket_extra"}  # fmt: skip
 token = st.query_params.get("basket")
 if token and token != st.session_state.get("basket_link_seen"):  # a shared link, opened: its basket and settings
@@ -44,12 +48,20 @@ if token and token != st.session_state.get("basket_link_seen"):  # a shared link
         for name, key in WIDGETS.items():
             if name in saved.settings:
                 st.session_state[key] = saved.settings[name]
+        horizon_state, horizon_notes = order_time.saved_horizon(saved.settings, BASKET_SESSION_MINUTES)
+        for name, key in zip(("horizon", "horizon_unit"), HORIZON_KEYS, strict=True):
+            if name in horizon_state:
+                st.session_state[key] = horizon_state[name]
+        st.session_state["basket_link_horizon_notes"] = horizon_notes
         # saved as a fraction, typed as a percentage; a link without it used the default limit
         limit = saved.settings.get("max_participation", DEFAULT_MAX_PARTICIPATION)
         st.session_state["basket_max_participation"] = 100 * float(limit)
 problem = st.session_state.get("basket_link_problem")
 if token and problem and token == st.session_state.get("basket_link_seen"):
     (st.error if problem[0] == "error" else st.warning)(problem[1])
+if token and token == st.session_state.get("basket_link_seen"):
+    for note in st.session_state.get("basket_link_horizon_notes", []):
+        st.warning(formats.plain(note))
 
 upload = st.file_uploader("Basket file (CSV or Parquet)", type=["csv", "parquet"], key="basket_file")
 if upload is not None:
@@ -67,7 +79,9 @@ else:
 table = st.data_editor(start, num_rows="dynamic", width="stretch", key=f"basket_table_{source}")
 
 settings = st.columns(5)
-horizon = settings[0].number_input("Horizon (trading days)", 0.01, 100.0, 1.0, 0.25, key="basket_horizon")
+horizon, horizon_unit = order_time.horizon_inputs(
+    settings[0], BASKET_SESSION_MINUTES, "every order of the basket", HORIZON_KEYS
+)
 slices = settings[1].number_input("Slices", 1, 2000, 26, 1, key="basket_slices")
 risk_aversion = settings[2].number_input("Risk aversion λ (1/$)", 0.0, 1.0, 1e-6, 1e-7, format="%.2e",
                                          key="basket_lambda")  # fmt: skip
@@ -77,6 +91,20 @@ limit_percent = settings[3].number_input(
 )  # fmt: skip
 drop = settings[4].toggle("Drop bad rows", key="basket_drop")
 extra = st.multiselect("Also price every order with", ["vwap", "immediate", "pov", "ac_drift"], key="basket_extra")
+horizon_spec = order_time.horizon_spec(horizon_unit, BASKET_SESSION_MINUTES)
+horizon_rule = horizon_spec.problem(horizon)
+if horizon_rule:
+    st.error(formats.plain(links.input_error(horizon_spec.label, horizon, horizon_rule).replace("plan", "basket")))
+    st.stop()
+horizon_days = order_time.to_days(float(horizon), horizon_unit, BASKET_SESSION_MINUTES)
+if horizon_unit != "days":
+    st.caption(
+        formats.plain(
+            f"Horizon: {order_time.horizon_text(float(horizon), horizon_unit, horizon_days)} for every order "
+            f"without its own horizon_days ({order_time.hours_per_day_text(BASKET_SESSION_MINUTES)}: a "
+            f"{BASKET_SESSION_MINUTES}-minute session)."
+        )
+    )
 matrix = st.file_uploader("Correlation matrix (optional CSV, symbols as header and first column)", type=["csv"],
                           key="basket_correlation")  # fmt: skip
 # the matrix the basket is priced with, and saved with its link: an upload, else the one saved with the opened link
@@ -102,7 +130,7 @@ if matrix is None and link_matrix:
 frame = pd.DataFrame(table).astype(object).where(pd.DataFrame(table).notna(), None)
 try:
     plan, dropped = basket_view.cached_plan(
-        frame.to_json(orient="split", index=False), float(horizon), int(slices), float(risk_aversion),
+        frame.to_json(orient="split", index=False), horizon_days, int(slices), float(risk_aversion),
         correlation["csv"].encode() if correlation else None, bool(drop), (*DEFAULT_STRATEGIES, *extra),
         db.version(), float(limit_percent) / 100, correlation_name,
     )  # fmt: skip
@@ -160,7 +188,7 @@ figures = [basket_view.bubble_figure(plan, shown), basket_view.remaining_figure(
 for figure in figures:
     st.plotly_chart(figure, width="stretch")
 if shown == JOINT:
-    key = (frame.to_json(orient="split", index=False), horizon, slices, risk_aversion, db.version())
+    key = (frame.to_json(orient="split", index=False), horizon_days, slices, risk_aversion, db.version())
     st.plotly_chart(basket_view.frontier_figure(basket_view.cached_frontier(plan, key), plan), width="stretch")
 
 
@@ -174,8 +202,10 @@ def schedules() -> None:
 
 schedules()
 
-settings_now = storage.link_settings(horizon, slices, risk_aversion, drop, extra, float(limit_percent) / 100,
+settings_now = storage.link_settings(horizon_days, slices, risk_aversion, drop, extra, float(limit_percent) / 100,
                                      correlation)  # fmt: skip
+if horizon_unit != "days":  # saved only when not days, so that links saved before the unit keep their id
+    settings_now["horizon_unit"] = horizon_unit
 current_id = storage.basket_id(frame, settings_now)
 
 

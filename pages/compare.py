@@ -4,17 +4,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from optexec.clock import duration_words
 from optexec.planning import Plan, next_best_row, ranked_rows, twin_rows
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
 from optexec.ui.model_view import show_core_diagnostics
-from optexec.ui.plan_view import cached_frontier, cached_plan
+from optexec.ui.plan_view import cached_frontier, ticket_plan
 from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
 
 st.title("Compare strategies")
 ticket = valid_ticket()
 show_market_note(ticket)
+st.markdown(ticket.heading)
 LABELS = [strategy.label for strategy in registry.STRATEGIES.values()]
 links.page_choice("compare_a", "strategy A", LABELS, "the lowest E + λ·Var")
 links.page_choice("compare_b", "strategy B", LABELS, "the next best with a different schedule")
@@ -37,9 +39,21 @@ def frontier_caption(plan: Plan) -> str:
     )
 
 
+def half_done(plan: Plan, holdings_shares: np.ndarray) -> str:
+    """When half of the order is done, from its start in words, and at which exchange-local time with a clock."""
+    order = plan.order
+    at_days = order.times_days[np.argmax(holdings_shares <= 0.5 * order.shares)]
+    words = duration_words(at_days, plan.market.session_minutes)
+    if plan.clock is None:
+        return words
+    stamp = plan.clock.timestamps([at_days], order.start_minutes_after_open, plan.market.session_minutes)[0]
+    when = f"{stamp:%H:%M}" if stamp.date() == plan.clock.days[0] else f"{stamp:%a %Y-%m-%d %H:%M}"
+    return f"{words} ({when} {plan.clock.time_zone})"
+
+
 def comparison(ticket: Ticket) -> None:
     """Everything on the page follows the model sliders: reruns alone when one of them moves."""
-    plan = cached_plan(ticket.order, ticket.market, tuple(sorted(ticket.settings.items())))
+    plan = ticket_plan(ticket.order, ticket.market, ticket.settings, ticket.model_reason, ticket.start_day)
     planned = {row.strategy.label: row for row in plan.planned}
     if not planned:
         st.error("No strategy could plan this order; see the Plan page for the reasons.")
@@ -109,13 +123,11 @@ def comparison(ticket: Ticket) -> None:
         column_config={c: st.column_config.NumberColumn(format="%.1f") for c in table.columns if c.endswith("(bps)")}
         | {"B − A ($)": st.column_config.NumberColumn(format="localized")},
     )
-    half_life = (
-        np.argmax(a.schedule.holdings_shares <= 0.5 * plan.order.shares),
-        np.argmax(b.schedule.holdings_shares <= 0.5 * plan.order.shares),
-    )
     st.caption(
-        f"Half of the order is done after {plan.order.times_days[half_life[0]]:.3g} days with {first} and "
-        f"{plan.order.times_days[half_life[1]]:.3g} days with {second}."
+        formats.markdown_safe(
+            f"Half of the order is done after {half_done(plan, a.schedule.holdings_shares)} with {first} and "
+            f"{half_done(plan, b.schedule.holdings_shares)} with {second}."
+        )
     )
 
     show_core_diagnostics(ticket.settings)

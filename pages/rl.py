@@ -19,7 +19,7 @@ periods = rl_training.decision_periods(order, DEFAULT_PERIODS)
 st.caption(
     f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
     + formats.markdown_safe(
-        f"over {formats.days(order.horizon_days)}, "
+        f"{ticket.timing_words}, "
         f"{periods} decision periods, risk aversion λ = {formats.number(risk_aversion)} per $. Each period the agent "
         "picks the share of the remaining order to trade; reward = −(shortfall increment) − λ·variance penalty; the "
         "simulator charges the costs, so the agent is comparable with every strategy on the Simulate page."

@@ -7,7 +7,7 @@ from optexec.models import MarketParams
 from optexec.monte_carlo import SimulationConfig
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, setting_sweep_ranges, sweep
 from optexec.strategies import registry
-from optexec.ui import charts, formats, links
+from optexec.ui import charts, formats, links, sweep_words
 from optexec.ui.plan_view import cached_sweep
 from optexec.ui.settings import setting_label
 from optexec.ui.state import live_view, show_market_note, valid_ticket
@@ -16,6 +16,7 @@ from optexec.ui.ticket import Ticket
 st.title("Sensitivity")
 ticket = valid_ticket()
 show_market_note(ticket)
+st.markdown(ticket.heading)
 
 
 def _lower_first(text: str) -> str:
@@ -52,9 +53,19 @@ def sweep_view(ticket: Ticket) -> None:
     param = st.selectbox("Parameter", names, format_func=lambda p: parameters[p][0], key="sweep_param")
     links.write({"sweep_param": None if param == names[0] else param})
     label, low_default, high_default, log_default = parameters[param]
+    horizon = None
+    range_key = param
+    if param == "horizon_days":  # swept in days (the model's unit), asked and drawn in the ticket's unit
+        horizon = sweep_words.horizon_axis(ticket.horizon_unit, market.session_minutes, order.horizon_days)
+        label, low_default, high_default, range_key = (
+            horizon.label,
+            horizon.low,
+            horizon.high,
+            f"{param}_{horizon.unit}",
+        )
     cols = st.columns(4)
-    low = cols[0].number_input("from", value=float(low_default), format="%g", key=f"sweep_low_{param}")
-    high = cols[1].number_input("to", value=float(high_default), format="%g", key=f"sweep_high_{param}")
+    low = cols[0].number_input("from", value=float(low_default), format="%g", key=f"sweep_low_{range_key}")
+    high = cols[1].number_input("to", value=float(high_default), format="%g", key=f"sweep_high_{range_key}")
     points = cols[2].slider("points", 3, 60, 15, key="sweep_points")
     log_x = cols[3].checkbox("log scale", value=log_default, key=f"sweep_log_{param}")
     simulated = cols[3].toggle(
@@ -76,6 +87,8 @@ def sweep_view(ticket: Ticket) -> None:
     values = np.geomspace(low, high, points) if log_x else np.linspace(low, high, points)
     if param == "slices":
         values = np.unique(np.maximum(1, values.round()))
+    if horizon is not None:
+        values = horizon.to_days(values)
     try:
         if simulated:
             bar = st.progress(0.0, text="Simulating…")
@@ -87,7 +100,13 @@ def sweep_view(ticket: Ticket) -> None:
     except ValueError as error:
         st.error(formats.message(error))
         return
-    st.plotly_chart(charts.sweep_figure(result, label, log_x), width="stretch")
+    shown = horizon.shown(result) if horizon is not None else result
+    groups = sweep_words.same_curve_groups(result)
+    figure = sweep_words.dash_same_curves(charts.sweep_figure(shown, label, log_x), result, groups)
+    st.plotly_chart(figure, width="stretch")
+    same = sweep_words.same_curve_note(result, groups)
+    if same:
+        st.caption(formats.markdown_safe(same))
     st.caption(
         formats.markdown_safe(
             (
@@ -98,10 +117,18 @@ def sweep_view(ticket: Ticket) -> None:
             + f" under the {market.cost_model} cost model, as on the Plan page; "
             + "every other input as in the sidebar ticket; "
             f"bps of each point's arrival notional (now {formats.usd(order.shares * market.price_usd)})."
+            + (
+                f" The ticket's horizon: {ticket.horizon_words}; the model counts trading days of "
+                f"{market.session_minutes / 60:g} hours (one session)."
+                if horizon is not None
+                else ""
+            )
         )
     )
     st.subheader("Cost–risk paths")
-    st.plotly_chart(charts.sweep_frontier_figure(result, label), width="stretch")
+    st.plotly_chart(
+        sweep_words.dash_same_curves(charts.sweep_frontier_figure(shown, label), result, groups), width="stretch"
+    )
     for name, messages in result.errors.items():
         st.warning(formats.message(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
 

@@ -62,7 +62,7 @@ except ValueError as error:
 st.markdown(
     f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** "
     + formats.markdown_safe(
-        f"over {formats.days(order.horizon_days)} in {order.slices} slices · {config.paths:,} paths, seed "
+        f"{ticket.timing_words} · {config.paths:,} paths, seed "
         f"{config.seed} · every strategy trades on the same paths, so differences to TWAP are paired · costs "
         f"charged by the ticket's cost model: {cost_model(market).describe()}"
     )

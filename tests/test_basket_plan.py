@@ -50,7 +50,7 @@ def test_a_sample_basket_prices_every_order_under_its_own_model(sample_plan):
     assert plan.orders[1].shares == pytest.approx(5e6 / plan.orders[1].market.price_usd)
     assert plan.orders[2].shares == pytest.approx(0.05 * plan.orders[2].market.adv_shares)
     assert list(plan.grid.end_slices) == [13, 6, 13, 13]  # 0.5 day on a 1/13-day grid ends after 6 slices
-    assert any("SYN-MID: its horizon 0.5 days" in w for w in plan.warnings)
+    assert any("SYN-MID: its horizon 0.5 trading days (3.25 h) ends at 3 h," in w for w in plan.warnings)
     assert np.linalg.eigvalsh(plan.correlation.matrix)[0] > 0
     for result in plan.strategies:
         assert result.error is None

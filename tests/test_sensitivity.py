@@ -69,8 +69,8 @@ def test_sensitivity_page_runs_and_follows_the_parameter():
     assert figure["layout"]["xaxis"]["title"]["text"] == "risk aversion λ (1/$)"
     at.selectbox(key="sweep_param").set_value("horizon_days").run()
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert figure["layout"]["xaxis"]["title"]["text"] == "horizon (trading days)"
-    at.number_input(key="sweep_low_horizon_days").set_value(9.0).run()
+    assert figure["layout"]["xaxis"]["title"]["text"] == "horizon (trading days of 6.5 h)"
+    at.number_input(key="sweep_low_horizon_days_days").set_value(9.0).run()
     assert any("larger than" in e.value for e in at.error)
 
 

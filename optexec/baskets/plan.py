@@ -36,6 +36,7 @@ from optexec.baskets.correlation import Correlation, basket_correlation
 from optexec.baskets.input import Basket, BasketError, RowProblem
 from optexec.baskets.markets import OrderMarket, resolve
 from optexec.baskets.risk import BasketRisk, basket_risk, covariance
+from optexec.clock import duration_words
 from optexec.constants import DEFAULT_MAX_PARTICIPATION
 from optexec.market import StaticTrades, cost_model
 from optexec.models import Order, Schedule, check_range, check_risk_aversion, slice_market_volume
@@ -376,17 +377,20 @@ def make_grid(orders: list[OrderMarket], horizon_days: float, slices: int) -> tu
     ends = np.floor(horizons / tau * (1 + 1e-12)).astype(int)
     problems, warnings = [], []
     for order, end, horizon in zip(orders, ends, horizons, strict=True):
+        session = order.market.session_minutes  # a duration in words by the order's own session
         if end < 1:
             problems.append(
                 RowProblem(
                     order.row.line,
                     "horizon_days",
-                    f"{horizon:g} days is shorter than one slice ({tau:g} days): use more slices",
+                    f"{horizon:g} trading days ({duration_words(horizon, session)}) is shorter than one slice "
+                    f"({duration_words(tau, session)}): use more slices",
                 )
             )
         elif abs(end * tau - horizon) > 1e-9 * horizon:
-            warnings.append(f"{order.row.symbol}: its horizon {horizon:g} days ends at {end * tau:g} days, the last "
-                            "slice boundary before it")  # fmt: skip
+            warnings.append(f"{order.row.symbol}: its horizon {horizon:g} trading days "
+                            f"({duration_words(horizon, session)}) ends at {duration_words(end * tau, session)}, "
+                            "the last slice boundary before it")  # fmt: skip
     if problems:
         raise BasketError(problems)
     return BasketGrid(grid_horizon, int(slices), ends), warnings

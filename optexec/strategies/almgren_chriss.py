@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optexec.clock import duration_words
 from optexec.models import MarketParams, Order, Schedule, check_non_negative
 from optexec.strategies.base import Strategy, shared
 from optexec.strategies.participation import check_max_participation, limit_participation
@@ -46,7 +47,8 @@ def eta_tilde(order: Order, market: MarketParams) -> float:
         raise ValueError(
             "the slices are too long for these impact coefficients: temporary impact eta must exceed "
             f"gamma x slice length / 2 (eta = {market.eta_usd_day_per_share2:.3g}, gamma x tau / 2 = "
-            f"{0.5 * market.gamma_usd_per_share2 * order.slice_days:.3g}); use more slices"
+            f"{0.5 * market.gamma_usd_per_share2 * order.slice_days:.3g}); use more slices (each is now "
+            f"{duration_words(order.slice_days, market.session_minutes)})"
         )
     return value
 

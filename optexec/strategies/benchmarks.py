@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optexec.clock import duration_words
 from optexec.models import MarketParams, Order, Schedule, check_finite, slice_market_volume
 from optexec.strategies.base import Decision, StepState, Strategy, param, shared
 from optexec.strategies.participation import check_max_participation, limit_participation
@@ -122,8 +123,8 @@ def pov(order: Order, market: MarketParams, params: POVParams) -> Schedule:
         blocks[-1] = left_shares
         warnings = (
             (
-                f"POV at {params.participation_rate:.0%} of volume cannot finish within {order.horizon_days:g} "
-                f"day{'' if order.horizon_days == 1 else 's'}: "
+                f"POV at {params.participation_rate:.0%} of volume cannot finish within "
+                f"{duration_words(order.horizon_days, market.session_minutes)}: "
                 f"{left_shares:,.0f} shares ({left_shares / order.shares:.1%} of the order) are left and go as one "
                 "block in the last slice."
             ),

@@ -1,4 +1,9 @@
-"""Plotly figures of the Calibrate and Post-trade pages (no Streamlit here; pages only draw them)."""
+"""Plotly figures of the Calibrate and Post-trade pages (no Streamlit here; pages only draw them).
+
+Each reads at 390 px as at 1440 px: a legend of more than one entry goes below the x-axis title
+(``chart_layout.legend_below``), the margins leave room for the axis titles (``_MARGIN``, automargin on), the
+volatility estimators are horizontal bars (their names never rotate into each other) and category axes of many
+orders keep their labels apart (plotly's automatic angle, ``_categories``)."""
 
 from __future__ import annotations
 
@@ -7,11 +12,33 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from optexec.calibration.calibration import Calibration
+from optexec.ui import chart_layout
+
+#: margins that keep the axis titles inside the figure at phone width (automargin grows them for long ticks)
+_MARGIN = {"l": 60, "r": 16, "t": 20, "b": 40}
+
+
+def _layout(fig: go.Figure, height: int, **layout) -> go.Figure:
+    """The shared layout: margins, automargin axes and, with more than one named trace, the legend below."""
+    entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
+    base = {"height": height, "margin": _MARGIN, **layout}
+    if entries > 1:
+        base = chart_layout.legend_below(base, entries)
+    fig.update_layout(**base)
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
 
 
 def _clock(minutes: np.ndarray, open_minute: int) -> list[str]:
     """Local times of day ``HH:MM`` of minutes after the session open."""
     return [f"{(open_minute + int(m)) // 60:02d}:{(open_minute + int(m)) % 60:02d}" for m in minutes]
+
+
+#: the volatility estimators by their authors' names (optexec.calibration.volatility.ESTIMATORS)
+ESTIMATOR_LABELS = {"close_to_close": "Close to close", "parkinson": "Parkinson", "garman_klass": "Garman–Klass",
+                    "rogers_satchell": "Rogers–Satchell", "yang_zhang": "Yang–Zhang",
+                    "realised_15min": "Realised (15-min returns)"}  # fmt: skip
 
 
 def volatility_figure(cal: Calibration) -> go.Figure:
@@ -21,15 +48,20 @@ def volatility_figure(cal: Calibration) -> go.Figure:
     errs = np.array([cal.volatility[n].stderr for n in names]) * np.sqrt(252) * 100 * 1.96
     fig = go.Figure(
         go.Bar(
-            x=[n.replace("_", " ") for n in names],
-            y=vals,
-            error_y={"type": "data", "array": np.nan_to_num(errs).tolist()},
+            y=[ESTIMATOR_LABELS.get(n, n.replace("_", " ")) for n in names],
+            x=vals,
+            orientation="h",
+            error_x={"type": "data", "array": np.nan_to_num(errs).tolist()},
             name="annualised vol",
-            hovertemplate="%{x}<br>%{y:.2f}% a year<extra></extra>",
+            hovertemplate="%{y}<br>%{x:.2f}% a year<extra></extra>",
         )
     )
-    fig.update_layout(yaxis_title="annualised volatility (%)", height=360, margin={"t": 20, "b": 20})
-    return fig
+    return _layout(
+        fig,
+        80 + 40 * len(names),
+        xaxis_title="annualised volatility (%)<br>whiskers: 95% confidence",
+        yaxis={"autorange": "reversed"},
+    )
 
 
 def profile_figure(cal: Calibration) -> go.Figure:
@@ -38,7 +70,8 @@ def profile_figure(cal: Calibration) -> go.Figure:
     session = cal.coverage.session if cal.coverage else None
     x = _clock(np.arange(prof.share.size), session.open_minute if session else 0)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=prof.high * 100, line={"width": 0}, name="90th percentile", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=prof.high * 100, line={"width": 0}, name="90th percentile", hoverinfo="skip",
+                             showlegend=False))  # fmt: skip  # the band's upper edge: the band is named below
     fig.add_trace(
         go.Scatter(
             x=x,
@@ -55,13 +88,16 @@ def profile_figure(cal: Calibration) -> go.Figure:
             x=x, y=prof.share * 100, name="median share", hovertemplate="%{x}<br>%{y:.3f}% of the day<extra></extra>"
         )
     )
-    fig.update_layout(
+    # each whole hour (every other one past eight ticks): clock times that keep apart at 390 px
+    ticks = [t for t in x if t.endswith(":00")]
+    if ticks:
+        fig.update_xaxes(tickvals=ticks if len(ticks) <= 8 else ticks[::2])
+    return _layout(
+        fig,
+        360,
         yaxis_title="share of daily volume (%)",
         xaxis_title=f"local time ({session.time_zone})" if session else "minute of the session",
-        height=360,
-        margin={"t": 20, "b": 20},
     )
-    return fig
 
 
 def impact_figure(cal: Calibration) -> go.Figure:
@@ -85,13 +121,7 @@ def impact_figure(cal: Calibration) -> go.Figure:
     for form, curve in fit.curves.items():
         label = f"{form}{' (best)' if form == fit.best_form else ''}"
         fig.add_trace(go.Scatter(x=grid, y=curve.impact_usd(grid), mode="lines", name=label))
-    fig.update_layout(
-        xaxis_title="signed trading rate (shares/day)",
-        yaxis_title="temporary impact ($/share)",
-        height=400,
-        margin={"t": 20, "b": 20},
-    )
-    return fig
+    return _layout(fig, 400, xaxis_title="signed trading rate (shares/day)", yaxis_title="temporary impact ($/share)")
 
 
 def factor_figure(cal: Calibration) -> go.Figure:
@@ -102,13 +132,7 @@ def factor_figure(cal: Calibration) -> go.Figure:
         return fig
     fig.add_trace(go.Scatter(x=f.lags_days, y=f.acf, mode="markers", name="sample", marker={"size": 4}))
     fig.add_trace(go.Scatter(x=f.lags_days, y=f.acf_fit, mode="lines", name="two-factor fit"))
-    fig.update_layout(
-        xaxis_title="lag (trading days)",
-        yaxis_title="autocovariance of log variance",
-        height=360,
-        margin={"t": 20, "b": 20},
-    )
-    return fig
+    return _layout(fig, 360, xaxis_title="lag (trading days)", yaxis_title="autocovariance of log variance")
 
 
 def decomposition_figure(orders: pd.DataFrame) -> go.Figure:
@@ -128,10 +152,8 @@ def decomposition_figure(orders: pd.DataFrame) -> go.Figure:
             marker={"symbol": "diamond", "size": 12},
         )
     )
-    fig.update_layout(
-        barmode="relative", yaxis_title="cost (bp of arrival notional)", height=380, margin={"t": 20, "b": 20}
-    )
-    return fig
+    fig.update_xaxes(type="category")  # order ids are names, not numbers
+    return _layout(fig, 380, barmode="relative", xaxis_title="order", yaxis_title="cost (bps of arrival notional)")
 
 
 def history_figure(history: pd.DataFrame, label: str) -> go.Figure:
@@ -149,6 +171,5 @@ def history_figure(history: pd.DataFrame, label: str) -> go.Figure:
         )
     )
     top = float(np.nanmax(history["value"])) if history["value"].notna().any() else 1.0
-    fig.update_layout(yaxis_title=label, xaxis_title="run time (UTC)", height=320, margin={"t": 20, "b": 20},
-                      yaxis={"range": [0, 1.15 * top] if top > 0 else None, "exponentformat": "e"})  # fmt: skip
-    return fig
+    return _layout(fig, 320, yaxis_title=label, xaxis_title="run time (UTC)",
+                   yaxis={"range": [0, 1.15 * top] if top > 0 else None, "exponentformat": "e"})  # fmt: skip

@@ -189,16 +189,25 @@ def seed_start(raw: dict[str, str], session: sessions.MarketSession | None, sess
     return values, notes
 
 
-def horizon_inputs(sidebar, session_minutes: int, where: str) -> tuple[float | None, str]:
-    """The horizon number and its unit side by side."""
-    st.session_state.setdefault("horizon", 1.0)
-    st.session_state.setdefault("horizon_unit", DEFAULT_UNIT)
+def horizon_inputs(
+    sidebar, session_minutes: int, where: str, keys: tuple[str, str] = ("horizon", "horizon_unit")
+) -> tuple[float | None, str]:
+    """The horizon number and its unit side by side (widget ``keys``: the ticket's by default)."""
+    value_key, unit_key = keys
+    st.session_state.setdefault(value_key, 1.0)
+    st.session_state.setdefault(unit_key, DEFAULT_UNIT)
     number, unit = sidebar.columns([3, 2], vertical_alignment="bottom")
-    value = number.number_input("Horizon", step=1.0, format="%g", key="horizon",
+    value = number.number_input("Horizon", step=1.0, format="%g", key=value_key,
                                 help=horizon_help(session_minutes, where))  # fmt: skip
-    chosen = unit.selectbox("Unit", UNITS, key="horizon_unit", format_func=UNIT_LABELS.get,
+    chosen = unit.selectbox("Unit", UNITS, key=unit_key, format_func=UNIT_LABELS.get,
                             label_visibility="collapsed")  # fmt: skip
     return value, chosen
+
+
+def from_days(days: float, unit: str, session_minutes: int) -> float:
+    """Trading days in ``unit`` (the inverse of ``to_days``), to 12 significant digits so that 2 hours comes back
+    as 2, not 2.0000000000000004."""
+    return float(f"{days * session_minutes / minutes_per_unit(unit, session_minutes):.12g}")
 
 
 def now() -> dt.datetime:
@@ -259,3 +268,27 @@ def start_url(session: sessions.MarketSession | None) -> dict[str, Any]:
     value = state.get("start_time")
     text = value.strftime("%H:%M") if isinstance(value, dt.time) else None
     return {"start": None if text == session.open_local else text, "start_minutes": None}
+
+
+def saved_horizon(saved: dict[str, Any], session_minutes: int) -> tuple[dict[str, Any], list[str]]:
+    """A saved basket link's horizon (``horizon_days``, in trading days as the basket is priced, and
+    ``horizon_unit`` when it was typed in minutes or hours) as the value and unit of the page's horizon boxes, and a
+    note for each saved value that is not used (named with its rule and what is used instead)."""
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    unit = saved.get("horizon_unit", DEFAULT_UNIT)
+    if unit not in UNITS:
+        notes.append(links.link_note("horizon_unit", str(unit), " or ".join(UNITS), "using trading days"))
+        unit = DEFAULT_UNIT
+    if "horizon_days" not in saved:
+        return values, notes
+    raw = saved["horizon_days"]
+    spec = horizon_spec("days", session_minutes)
+    days = raw if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+    rule = spec.problem(days) if days is not None else spec.rule()
+    if rule or days is None:
+        notes.append(links.link_note("horizon_days", str(raw), rule or spec.rule(), "using 1 trading day"))
+        return {"horizon_unit": DEFAULT_UNIT, "horizon": 1.0}, notes
+    values["horizon_unit"] = unit
+    values["horizon"] = from_days(float(days), unit, session_minutes) if unit != "days" else float(days)
+    return values, notes

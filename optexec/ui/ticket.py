@@ -140,6 +140,34 @@ class Ticket:
     start_day: dt.date | None = None  # the trading day the order starts on (None: today's, or the next)
     start_text: str = ""  # the start in words: "starts 10:30 America/New_York", "market closed: starts at ..."
     horizon_text: str = ""  # the horizon as typed: "2 hours (0.308 trading days)"
+    horizon_unit: str = order_time.DEFAULT_UNIT  # the unit the horizon was typed in (order_time.UNITS)
+
+    @property
+    def horizon_words(self) -> str:
+        """The horizon as the ticket holds it ("2 hours (0.308 trading days)"), or in trading days without one."""
+        if self.horizon_text or self.order is None:
+            return self.horizon_text
+        return formats.days(self.order.horizon_days)
+
+    @property
+    def timing_words(self) -> str:
+        """The order's time as every page's header says it: "over 2 hours (0.308 trading days) in 26 slices ·
+        starts 14:00 America/New_York" (the start left out when the ticket says none)."""
+        if self.order is None:
+            return ""
+        start = f" · {self.start_text}" if self.start_text else ""
+        return f"over {self.horizon_words} in {self.order.slices} slices{start}"
+
+    @property
+    def heading(self) -> str:
+        """The order in one markdown line, as the pages head their results: "**SELL 50,000 SYN-MID** over 2 hours
+        (0.308 trading days) in 26 slices · starts 14:00 America/New_York"."""
+        if self.order is None:
+            return ""
+        order = self.order
+        return f"**{order.side.upper()} {order.shares:,.0f} {formats.plain(order.symbol)}** " + formats.markdown_safe(
+            self.timing_words
+        )
 
     @property
     def market_note(self) -> str:
@@ -594,7 +622,7 @@ def order_ticket() -> Ticket:
     horizon_text = order_time.horizon_text(horizon, unit, horizon_days) if horizon and horizon_days else ""
     return Ticket(order, market if order else None, held_settings, source.source if source else "",
                   tuple(errors), symbol, tuple(overrides), store, linked, latest, model_reason, start.day,
-                  start.text, horizon_text)  # fmt: skip
+                  start.text, horizon_text, unit if unit in order_time.UNITS else order_time.DEFAULT_UNIT)  # fmt: skip
 
 
 def _set_slices(count: int) -> None:
