@@ -273,7 +273,7 @@ def place_counts(frame: pd.DataFrame, markets: dict[str, tuple[MarketSession, st
     ``frame`` has one row per (symbol, UTC minute) with the number of ``rows`` there.
     """
     counts = dict.fromkeys(inference.PLACE_NAMES, 0)
-    for symbol, part in frame.groupby("symbol"):
+    for symbol, part in frame.groupby("symbol", observed=True):
         if symbol not in markets:
             continue
         places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[symbol][0])
