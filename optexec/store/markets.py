@@ -267,16 +267,15 @@ def _stored_zone(hist: pd.DataFrame, stored: dict, own_records: bool = False) ->
     return best, f"inferred: they put the volume in the stored session, {listed}"
 
 
-def place_counts(frame: pd.DataFrame, markets: dict[str, tuple[MarketSession, str]]) -> dict[str, int]:
+def place_counts(frame: pd.DataFrame, markets: list[MarketSession]) -> dict[str, int]:
     """Rows in the regular session, outside it on trading days, and on days outside the calendar.
 
-    ``frame`` has one row per (symbol, UTC minute) with the number of ``rows`` there.
+    ``frame`` has one row per market (``market``, an index into ``markets``) and UTC minute with the number of
+    ``rows`` there (the rows of every symbol of that market).
     """
     counts = dict.fromkeys(inference.PLACE_NAMES, 0)
-    for symbol, part in frame.groupby("symbol", observed=True):
-        if symbol not in markets:
-            continue
-        places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[symbol][0])
+    for index, part in frame.groupby("market"):
+        places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[int(index)])
         for place, rows in places.count(part["rows"].to_numpy(float)).items():
             counts[place] += int(rows)
     return counts

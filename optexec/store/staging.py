@@ -195,9 +195,9 @@ def _stage_sql(table: Table, source: Source, params: dict, read_sql: str, ts_col
         typed.append("_row")
         outer.append("_row")
     layer2 = read_sql
-    candidates = [c for n in ts_cols for c in timestamps.candidates_sql(n)]
-    if candidates:
-        layer2 = f"(SELECT *, {', '.join(candidates)} FROM {read_sql})"
+    for depth in range(len(timestamps.candidate_layers("x")) if ts_cols else 0):
+        items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[depth]]
+        layer2 = f"(SELECT *, {', '.join(items)} FROM {layer2})"
     return (
         f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
         f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
@@ -270,6 +270,7 @@ def _load(
     # name read the same in any case).
     assumed = request.tz or "UTC"
     params["naive_tz"] = assumed
+    params["zone_names"] = timestamps.zone_names(cur)
     try:
         _run_stage(cur, stage_sql, params)
         hist = _activity_histogram(cur, table, present_all, ts_cols)
@@ -526,12 +527,16 @@ def _place_counts(cur, table: Table, decision: Decision, good: str) -> dict[str,
     """The report's counts of good rows in, outside the regular session and on days outside the calendar."""
     if table.time_column != "ts" or "symbol" not in table.column_names or not decision.markets:
         return {}
-    frame = _symbol_frame(
-        cur,
-        f"SELECT symbol, date_trunc('minute', ts) AS minute, count(*) AS rows FROM _stage "
-        f"WHERE {good} AND ts IS NOT NULL AND symbol IS NOT NULL GROUP BY ALL",
-    )  # (a row without a symbol belongs to no market: pandas' groupby left it out before)
-    counts = place_counts(frame, decision.markets)
+    # counted per market and minute (symbols of one market share their minutes): each market's rows are placed once
+    markets = list(dict.fromkeys(m for m, _ in decision.markets.values()))
+    symbols = list(decision.markets)
+    frame = cur.execute(
+        "SELECT k._market AS market, date_trunc('minute', s.ts) AS minute, count(*) AS rows FROM _stage s "
+        "JOIN (SELECT unnest($symbols) AS _symbol, unnest($markets) AS _market) k ON s.symbol = k._symbol "
+        f"WHERE {good} AND s.ts IS NOT NULL GROUP BY ALL",
+        {"symbols": symbols, "markets": [markets.index(decision.markets[s][0]) for s in symbols]},
+    ).df()
+    counts = place_counts(frame, markets)
     return {
         "rows_in_session": counts["regular"],
         "rows_outside_session": counts["outside"],
