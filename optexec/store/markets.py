@@ -156,9 +156,15 @@ def decide(
     request: MarketRequest,
     format_market: tuple[MarketSession, str] | None = None,
     table: str = "bars",
+    symbols: list[str] | None = None,
 ) -> Decision:
-    """Each symbol's market and the naive zone of a file, from what was said, the format, the store, the data."""
-    symbols = sorted(str(s) for s in hist["symbol"].dropna().unique())
+    """Each symbol's market and the naive zone of a file, from what was said, the format, the store, the data.
+
+    ``symbols``: the file's symbols, when ``hist`` counts the rows of the symbols not stored yet together (under
+    any one of them; they get one market); by default the symbols of ``hist``.
+    """
+    if symbols is None:
+        symbols = sorted(str(s) for s in hist["symbol"].dropna().unique())
     stored = stored_markets(cur, symbols)
     _check_disagreement(stored, request)
     new = [s for s in symbols if s not in stored]
@@ -170,8 +176,9 @@ def decide(
     ]
     zone, zone_how = (request.tz, "given") if request.tz else (None, "")
     if new:
-        market, source, sentence, zone, zone_how = _new_market(hist[hist["symbol"].isin(new)], request, format_market,
-                                                               has_naive, zone, zone_how)  # fmt: skip
+        new_rows = hist[~hist["symbol"].isin(list(stored))]  # (the rows of the new symbols may be counted together)
+        market, source, sentence, zone, zone_how = _new_market(new_rows, request, format_market, has_naive, zone,
+                                                               zone_how)  # fmt: skip
         markets.update({s: (market, source) for s in new})
         notes.append(MarketNote(tuple(new), market, source, sentence))
     elif has_naive and zone is None:

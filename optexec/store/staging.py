@@ -125,27 +125,46 @@ def _layers(table: Table, source: Source, params: dict) -> tuple[str, list[str]]
     return sql, ts_cols
 
 
-def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]) -> pd.DataFrame:
+def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """Activity per symbol and minute (UTC when the time says its zone, wall clock when naive) for ``decide``,
-    from the staged rows (``_stage``: ``_naive_<t>`` and ``_m_<t>``, see ``_stage_sql``)."""
+    from the staged rows (``_stage``: ``_naive_<t>`` and ``_m_<t>``, see ``_stage_sql``), and the symbols it has.
+
+    The symbols not stored yet get one market together (``markets.decide``), so their rows are counted together,
+    under the first of them: one row per minute for a file of many symbols trading the same minutes. A stored
+    symbol keeps rows of its own.
+    """
     import pandas as pd  # here, not at import: the command line's start-up never needs pandas
 
     t = table.time_column
     columns = ["symbol", "naive", "minute", "weight", "rows"]
     if t is None or t not in ts_cols or "symbol" not in present:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns), []
     weight = "1.0"
     if table.name in ACTIVITY and ACTIVITY[table.name] in present:
         w = ACTIVITY[table.name]
         weight = f"CASE WHEN isfinite({w}) AND {w} > 0 THEN {w} ELSE 0 END"
-    sql = (
-        f"SELECT symbol, naive, minute, sum(weight) AS weight, count(*) AS rows FROM ("
-        f"SELECT symbol, _naive_{t} AS naive, _m_{t} AS minute, {weight} AS weight FROM _stage) "
-        f"WHERE minute >= TIMESTAMP '{TIME_WINDOW[0]}' AND minute < TIMESTAMP '{TIME_WINDOW[1]}' "
-        "AND symbol IS NOT NULL GROUP BY ALL"
+    rows = (
+        f"SELECT symbol, _naive_{t} AS naive, _m_{t} AS minute, {weight} AS weight FROM _stage "
+        f"WHERE _m_{t} >= TIMESTAMP '{TIME_WINDOW[0]}' AND _m_{t} < TIMESTAMP '{TIME_WINDOW[1]}' "
+        "AND symbol IS NOT NULL"
     )  # times outside the window are rejected: they say nothing of the market
-    frame = _symbol_frame(cur, sql)
-    return frame if not frame.empty else pd.DataFrame(columns=columns)
+    symbols = [r[0] for r in cur.execute(f"SELECT DISTINCT symbol FROM ({rows}) ORDER BY 1").fetchall()]
+    if not symbols:
+        return pd.DataFrame(columns=columns), []
+    stored = [
+        r[0]
+        for r in cur.execute(
+            "SELECT symbol FROM instruments WHERE symbol IN (SELECT unnest($s)) ORDER BY 1", {"s": symbols}
+        ).fetchall()
+    ]
+    pooled = next((s for s in symbols if s not in set(stored)), symbols[0])
+    sql = (
+        "SELECT coalesce(k._stored, $pooled) AS symbol, r.naive, r.minute, sum(r.weight) AS weight, "
+        f"count(*) AS rows FROM ({rows}) r LEFT JOIN (SELECT unnest($stored) AS _stored) k "
+        "ON r.symbol = k._stored GROUP BY ALL"
+    )
+    frame = _symbol_frame(cur, sql, {"pooled": pooled, "stored": stored})
+    return (frame if not frame.empty else pd.DataFrame(columns=columns)), symbols
 
 
 def _has_naive_times(cur, ts_cols: list[str]) -> bool:
@@ -273,10 +292,10 @@ def _load(
     params["zone_names"] = timestamps.zone_names(cur)
     try:
         _run_stage(cur, stage_sql, params)
-        hist = _activity_histogram(cur, table, present_all, ts_cols)
+        hist, hist_symbols = _activity_histogram(cur, table, present_all, ts_cols)
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
-    decision = decide(cur, hist, request, format_market, table.name)
+    decision = decide(cur, hist, request, format_market, table.name, symbols=hist_symbols)
     params["naive_tz"] = decision.naive_zone or "UTC"
     if params["naive_tz"] != assumed and _has_naive_times(cur, ts_cols):
         try:
