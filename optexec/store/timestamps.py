@@ -39,9 +39,20 @@ AMBIGUOUS_ABBREVIATIONS = {"IST": "India, Israel or Ireland", "AST": "Atlantic o
 
 MACROS = (
     "CREATE OR REPLACE TEMP MACRO _ox_text(x) AS NULLIF(trim(CAST(x AS VARCHAR)), '')",
+    # the instant whose UTC wall clock is u (TIMESTAMP -> TIMESTAMPTZ), and the UTC wall clock of an instant x:
+    # timezone('UTC', ...) by its microseconds, which costs nothing where a zone conversion costs a lookup per row
+    # (an infinite time keeps the conversion, which keeps it infinite)
+    (
+        "CREATE OR REPLACE TEMP MACRO _ox_instant(u) AS "
+        "CASE WHEN isfinite(u) THEN make_timestamptz(epoch_us(u)) ELSE timezone('UTC', u) END"
+    ),
+    (
+        "CREATE OR REPLACE TEMP MACRO _ox_utc_wall(x) AS "
+        "CASE WHEN isfinite(x) THEN make_timestamp(epoch_us(x)) ELSE timezone('UTC', x) END"
+    ),
     # local minus UTC at the UTC instant u (TIMESTAMP) in zone z
-    "CREATE OR REPLACE TEMP MACRO _ox_off(z, u) AS timezone(z, timezone('UTC', u)) - u",
-    "CREATE OR REPLACE TEMP MACRO _ox_local(z, u) AS timezone(z, timezone('UTC', u))",
+    "CREATE OR REPLACE TEMP MACRO _ox_off(z, u) AS timezone(z, _ox_instant(u)) - u",
+    "CREATE OR REPLACE TEMP MACRO _ox_local(z, u) AS timezone(z, _ox_instant(u))",
     (
         "CREATE OR REPLACE TEMP MACRO _ox_fmt_off(m) AS (CASE WHEN m < 0 THEN '-' ELSE '+' END) || "
         "lpad(CAST(abs(m) // 60 AS VARCHAR), 2, '0') || ':' || lpad(CAST(abs(m) % 60 AS VARCHAR), 2, '0')"
@@ -79,9 +90,9 @@ def parts_sql(n: str) -> list[str]:
 def known_utc_sql(n: str) -> str:
     """The UTC instant of a row whose time carries an offset, an abbreviation or a zone name (NULL for naive)."""
     k, w, t, tok = f"_k_{n}", f"_w_{n}", f"_t_{n}", f"_tok_{n}"
-    return f"""CASE {k} WHEN 'offset' THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ))
+    return f"""CASE {k} WHEN 'offset' THEN _ox_utc_wall(TRY_CAST({t} AS TIMESTAMPTZ))
         WHEN 'abbreviation' THEN {w} - to_minutes(CAST({_abbreviation_case(tok)} AS BIGINT))
-        WHEN 'iana' THEN timezone('UTC', timezone({tok}, {w})) END"""
+        WHEN 'iana' THEN _ox_utc_wall(timezone({tok}, {w})) END"""
 
 
 def zone_names(cur) -> str:
