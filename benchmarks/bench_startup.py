@@ -4,7 +4,8 @@ Each row is a fresh process, timed from start to exit (median of ``--repeat`` ru
 (user + system, of the child). References: bare Python (``python -c pass``), Python importing DuckDB, and a bare
 DuckDB insert of the same CSV of one-minute bars in a fresh process. Targets (issue 16): ``optexec --help`` under
 0.3 s, ``optexec db info`` under 0.6 s, a whole-process ``optexec load`` of 1,000,000 bars within 2x the bare
-whole-process insert.
+whole-process insert. A last row loads the same file with its times read as New York local time (``--tz
+America/New_York``: each time checked against the DST changes).
 
     python -m benchmarks.bench_startup [--rows 1000000] [--repeat 5]
 """
@@ -79,27 +80,19 @@ def main() -> None:
             ("optexec db info", lambda k: [*optexec, "db", "info"], 0.6),
             ("optexec plan ... --json", lambda k: [*optexec, "plan", *order, "--json"], None),
         ]
+
+        def load(zone: str, name: str):
+            return lambda k: [*optexec, "load", str(csv), "--table", "bars", "--tz", zone, "--calendar", "XNYS",
+                              "--db", str(work / f"{name}{k}.duckdb")]  # fmt: skip
+
         load_rows = [
             (
                 f"bare DuckDB insert, {args.rows:,} bars",
                 lambda k: [py, "-c", BARE_INSERT, str(ROOT), str(csv), str(work / f"bare{k}.duckdb")],
             ),  # fmt: skip
-            (
-                f"optexec load, {args.rows:,} bars",
-                lambda k: [
-                    *optexec,
-                    "load",
-                    str(csv),
-                    "--table",
-                    "bars",
-                    "--tz",
-                    "UTC",
-                    "--calendar",
-                    "XNYS",
-                    "--db",
-                    str(work / f"load{k}.duckdb"),
-                ],
-            ),  # fmt: skip
+            (f"optexec load, {args.rows:,} bars", load("UTC", "load")),
+            # the same file's times read as New York local time: every one is checked against the DST changes
+            (f"optexec load --tz America/New_York, {args.rows:,}", load("America/New_York", "local")),
         ]
         print(f"{'process':44s}{'wall s':>9s}{'CPU s':>9s}{'target':>10s}")
         for label, make, target in rows:
@@ -110,8 +103,9 @@ def main() -> None:
         for label, make in load_rows:
             results[label] = median_of(max(1, args.repeat // 2), make, env)
             print(f"{label:44s}{results[label][0]:9.3f}{results[label][1]:9.3f}")
-        (bare_wall, _), (load_wall, _) = results.values()
+        (bare_wall, _), (load_wall, _), (local_wall, _) = results.values()
         print(f"\nwhole-process load / bare whole-process insert = {load_wall / bare_wall:.2f}x (target <= 2x)")
+        print(f"the same with New York local times / bare insert = {local_wall / bare_wall:.2f}x")
         print(f"machine load average at the end: {os.getloadavg()[0]:.2f} (a quiet 2-core machine reads < 0.3)")
 
 

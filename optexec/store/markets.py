@@ -156,9 +156,15 @@ def decide(
     request: MarketRequest,
     format_market: tuple[MarketSession, str] | None = None,
     table: str = "bars",
+    symbols: list[str] | None = None,
 ) -> Decision:
-    """Each symbol's market and the naive zone of a file, from what was said, the format, the store, the data."""
-    symbols = sorted(str(s) for s in hist["symbol"].dropna().unique())
+    """Each symbol's market and the naive zone of a file, from what was said, the format, the store, the data.
+
+    ``symbols``: the file's symbols, when ``hist`` counts the rows of the symbols not stored yet together (under
+    any one of them; they get one market); by default the symbols of ``hist``.
+    """
+    if symbols is None:
+        symbols = sorted(str(s) for s in hist["symbol"].dropna().unique())
     stored = stored_markets(cur, symbols)
     _check_disagreement(stored, request)
     new = [s for s in symbols if s not in stored]
@@ -170,8 +176,9 @@ def decide(
     ]
     zone, zone_how = (request.tz, "given") if request.tz else (None, "")
     if new:
-        market, source, sentence, zone, zone_how = _new_market(hist[hist["symbol"].isin(new)], request, format_market,
-                                                               has_naive, zone, zone_how)  # fmt: skip
+        new_rows = hist[~hist["symbol"].isin(list(stored))]  # (the rows of the new symbols may be counted together)
+        market, source, sentence, zone, zone_how = _new_market(new_rows, request, format_market, has_naive, zone,
+                                                               zone_how)  # fmt: skip
         markets.update({s: (market, source) for s in new})
         notes.append(MarketNote(tuple(new), market, source, sentence))
     elif has_naive and zone is None:
@@ -267,16 +274,15 @@ def _stored_zone(hist: pd.DataFrame, stored: dict, own_records: bool = False) ->
     return best, f"inferred: they put the volume in the stored session, {listed}"
 
 
-def place_counts(frame: pd.DataFrame, markets: dict[str, tuple[MarketSession, str]]) -> dict[str, int]:
+def place_counts(frame: pd.DataFrame, markets: list[MarketSession]) -> dict[str, int]:
     """Rows in the regular session, outside it on trading days, and on days outside the calendar.
 
-    ``frame`` has one row per (symbol, UTC minute) with the number of ``rows`` there.
+    ``frame`` has one row per market (``market``, an index into ``markets``) and UTC minute with the number of
+    ``rows`` there (the rows of every symbol of that market).
     """
     counts = dict.fromkeys(inference.PLACE_NAMES, 0)
-    for symbol, part in frame.groupby("symbol"):
-        if symbol not in markets:
-            continue
-        places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[symbol][0])
+    for index, part in frame.groupby("market"):
+        places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[int(index)])
         for place, rows in places.count(part["rows"].to_numpy(float)).items():
             counts[place] += int(rows)
     return counts

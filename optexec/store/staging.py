@@ -125,28 +125,122 @@ def _layers(table: Table, source: Source, params: dict) -> tuple[str, list[str]]
     return sql, ts_cols
 
 
-def _activity_histogram(cur, table: Table, read_sql: str, layer1: str) -> pd.DataFrame:
+def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """Activity per symbol and minute (UTC when the time says its zone, wall clock when naive) for ``decide``,
-    from the table ``layer1`` that holds what ``read_sql`` read."""
+    from the staged rows (``_stage``: ``_naive_<t>`` and ``_m_<t>``, see ``_stage_sql``), and the symbols it has.
+
+    The symbols not stored yet get one market together (``markets.decide``), so their rows are counted together,
+    under the first of them: one row per minute for a file of many symbols trading the same minutes. A stored
+    symbol keeps rows of its own.
+    """
     import pandas as pd  # here, not at import: the command line's start-up never needs pandas
 
     t = table.time_column
     columns = ["symbol", "naive", "minute", "weight", "rows"]
-    if t is None or f"_k_{t}" not in read_sql or "symbol" not in table.column_names:
-        return pd.DataFrame(columns=columns)
+    if t is None or t not in ts_cols or "symbol" not in present:
+        return pd.DataFrame(columns=columns), []
     weight = "1.0"
-    if table.name in ACTIVITY and f"_raw_{ACTIVITY[table.name]}" in read_sql:
-        w = f"TRY_CAST(_raw_{ACTIVITY[table.name]} AS DOUBLE)"
+    if table.name in ACTIVITY and ACTIVITY[table.name] in present:
+        w = ACTIVITY[table.name]
         weight = f"CASE WHEN isfinite({w}) AND {w} > 0 THEN {w} ELSE 0 END"
-    minute = f"date_trunc('minute', CASE WHEN _k_{t} = 'naive' THEN _w_{t} ELSE {timestamps.known_utc_sql(t)} END)"
-    sql = (
-        f"SELECT symbol, naive, minute, sum(weight) AS weight, count(*) AS rows FROM ("
-        f"SELECT {raw_text('_raw_symbol')} AS symbol, _k_{t} = 'naive' AS naive, {minute} AS minute, "
-        f"{weight} AS weight FROM {layer1}) WHERE minute >= TIMESTAMP '{TIME_WINDOW[0]}' "
-        f"AND minute < TIMESTAMP '{TIME_WINDOW[1]}' AND symbol IS NOT NULL GROUP BY ALL"
+    rows = (
+        f"SELECT symbol, _naive_{t} AS naive, _m_{t} AS minute, {weight} AS weight FROM _stage "
+        f"WHERE _m_{t} >= TIMESTAMP '{TIME_WINDOW[0]}' AND _m_{t} < TIMESTAMP '{TIME_WINDOW[1]}' "
+        "AND symbol IS NOT NULL"
     )  # times outside the window are rejected: they say nothing of the market
-    frame = cur.execute(sql).df()
-    return frame if not frame.empty else pd.DataFrame(columns=columns)
+    symbols = [r[0] for r in cur.execute(f"SELECT DISTINCT symbol FROM ({rows}) ORDER BY 1").fetchall()]
+    if not symbols:
+        return pd.DataFrame(columns=columns), []
+    stored = [
+        r[0]
+        for r in cur.execute(
+            "SELECT symbol FROM instruments WHERE symbol IN (SELECT unnest($s)) ORDER BY 1", {"s": symbols}
+        ).fetchall()
+    ]
+    pooled = next((s for s in symbols if s not in set(stored)), symbols[0])
+    sql = (
+        "SELECT coalesce(k._stored, $pooled) AS symbol, r.naive, r.minute, sum(r.weight) AS weight, "
+        f"count(*) AS rows FROM ({rows}) r LEFT JOIN (SELECT unnest($stored) AS _stored) k "
+        "ON r.symbol = k._stored GROUP BY ALL"
+    )
+    frame = _symbol_frame(cur, sql, {"pooled": pooled, "stored": stored})
+    return (frame if not frame.empty else pd.DataFrame(columns=columns)), symbols
+
+
+def _has_naive_times(cur, ts_cols: list[str]) -> bool:
+    """Whether a staged row has a time written without an offset or a zone (read in the naive zone)."""
+    if not ts_cols:
+        return False
+    any_naive = " OR ".join(f"_naive_{n}" for n in ts_cols)
+    (found,) = cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM _stage WHERE {any_naive} LIMIT 1)").fetchone()
+    return found > 0
+
+
+def _run_stage(cur, stage_sql: str, params: dict) -> None:
+    cur.execute(stage_sql, {k: v for k, v in params.items() if f"${k}" in stage_sql})
+
+
+def _stage_sql(table: Table, source: Source, params: dict, read_sql: str, ts_cols: list[str], bad_any: str) -> str:
+    """The statement that reads the source into ``_stage``: every column typed, each row flagged ``_bad`` when a
+    check fails, its file line ``_line``; per time column ``<t>`` the raw text ``r_<t>`` of an unread time, the
+    reason ``_why_<t>``, the ambiguous pair, the wall clock, whether it was naive (``_naive_<t>``) and the minute
+    the market's evidence counts it in (``_m_<t>``: UTC when the time says its zone, wall clock when naive)."""
+    typed = []
+    outer = []
+    for col in table.columns:
+        name = col.name
+        if name in source.exprs or (name == "symbol" and "symbol_const" in params):
+            if col.kind == "ts":
+                typed += timestamps.final_sql(name)
+                typed += [f"_w_{name}", f"_raw_{name}", f"_k_{name} = 'naive' AS _naive_{name}"]
+                typed.append(
+                    f"date_trunc('minute', CASE WHEN _k_{name} = 'naive' THEN _w_{name} ELSE "
+                    f"{timestamps.known_utc_sql(name)} END) AS _m_{name}"
+                )
+                outer.append(
+                    f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}, "
+                    f"_why_{name}, _amb_{name}, _early_{name}, _late_{name}, _w_{name}, _naive_{name}, _m_{name}"
+                )
+                continue
+            typed.append(f"{typed_sql(col, '_raw_' + name)} AS {name}")
+            if col.kind in ("symbol", "text", "tz"):
+                outer.append(f"{name}, NULL AS r_{name}")
+            else:
+                typed.append(f"_raw_{name}")
+                outer.append(f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}")
+        else:
+            outer.append(f"CAST({col.default_sql} AS {col.sql_type}) AS {name}, NULL AS r_{name}")
+    if "_row" in source.exprs:
+        typed.append("_row")
+        outer.append("_row")
+    layer2 = read_sql
+    for depth in range(len(timestamps.candidate_layers("x")) if ts_cols else 0):
+        items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[depth]]
+        layer2 = f"(SELECT *, {', '.join(items)} FROM {layer2})"
+    return (
+        f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
+        f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
+    )
+
+
+def _symbol_frame(cur, grouped_sql: str, params: dict | None = None) -> pd.DataFrame:
+    """The rows of ``grouped_sql`` (a query with a non-NULL ``symbol`` column) as a DataFrame whose ``symbol`` is
+    categorical: DuckDB returns each symbol as a small integer code, which is several times faster than a million
+    Python strings (the other columns come as they are, in the query's order)."""
+    import pandas as pd
+
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _grouped AS {grouped_sql}", params)
+    try:
+        symbols = [r[0] for r in cur.execute("SELECT DISTINCT symbol FROM _grouped ORDER BY 1").fetchall()]
+        frame = cur.execute(
+            "SELECT c._code, g.* FROM _grouped g JOIN (SELECT unnest($s) AS _symbol, "
+            "unnest(range(CAST(len($s) AS BIGINT))) AS _code) c ON g.symbol = c._symbol",
+            {"s": symbols},
+        ).df()
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _grouped")
+    frame["symbol"] = pd.Categorical.from_codes(frame.pop("_code").to_numpy("int64"), categories=symbols)
+    return frame
 
 
 def _load(
@@ -176,45 +270,8 @@ def _load(
         if source.prepare is not None:
             source.prepare(cur)
         read_sql, ts_cols = _layers(table, source, params)
-        # the file is read once, into memory (DuckDB spills past its memory limit): the market's evidence and the
-        # checks below read this table, which is several times faster than reading the file for each
-        used = {k: v for k, v in params.items() if f"${k}" in read_sql or f"${k}" in source.from_sql}
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _read AS SELECT * FROM {read_sql}", used)
-        layer1 = "_read"
-        hist = _activity_histogram(cur, table, read_sql, layer1)
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
-
-    decision = decide(cur, hist, request, format_market, table.name)
-    params["naive_tz"] = decision.naive_zone or "UTC"
-    typed = []
-    outer = []
-    for col in table.columns:
-        name = col.name
-        if name in source.exprs or (name == "symbol" and "symbol_const" in params):
-            if col.kind == "ts":
-                typed += timestamps.final_sql(name)
-                typed += [f"_w_{name}", f"_raw_{name}"]
-                outer.append(
-                    f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}, "
-                    f"_why_{name}, _amb_{name}, _early_{name}, _late_{name}, _w_{name}"
-                )
-                continue
-            typed.append(f"{typed_sql(col, '_raw_' + name)} AS {name}")
-            if col.kind in ("symbol", "text", "tz"):
-                outer.append(f"{name}, NULL AS r_{name}")
-            else:
-                typed.append(f"_raw_{name}")
-                outer.append(f"{name}, CASE WHEN {name} IS NULL THEN {raw_text('_raw_' + name)} END AS r_{name}")
-        else:
-            outer.append(f"CAST({col.default_sql} AS {col.sql_type}) AS {name}, NULL AS r_{name}")
-    if "_row" in source.exprs:
-        typed.append("_row")
-        outer.append("_row")
-    layer2 = layer1
-    candidates = [c for n in ts_cols for c in timestamps.candidates_sql(n)]
-    if candidates:
-        layer2 = f"(SELECT *, {', '.join(candidates)} FROM {layer1})"
     present_all = present | ({"symbol"} if "symbol_const" in params else set())
     required_now = {c.name for c in table.columns if c.required} | ({"seq"} & present)
     checks = row_checks(table, present_all, required_now)
@@ -225,16 +282,26 @@ def _load(
 
     flags = dict.fromkeys(flag(col, cond) for col, cond, _ in checks)  # ordered, without repeats
     bad_any = f"coalesce({' OR '.join(f'({c})' for c in flags)}, false)" if flags else "false"
-    stage_sql = (
-        f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
-        f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
-    )
+    stage_sql = _stage_sql(table, source, params, read_sql, ts_cols, bad_any)
+    # The file is read once, straight into the staged rows, with times written without an offset read in the zone
+    # given (or UTC); the market's evidence is then read from the staged rows. When the market decided from it
+    # reads those times in another zone, the rows are staged again in that zone (times with an offset or a zone
+    # name read the same in any case).
+    assumed = request.tz or "UTC"
+    params["naive_tz"] = assumed
+    params["zone_names"] = timestamps.zone_names(cur)
     try:
-        cur.execute(stage_sql, {k: v for k, v in params.items() if f"${k}" in stage_sql})
+        _run_stage(cur, stage_sql, params)
+        hist, hist_symbols = _activity_histogram(cur, table, present_all, ts_cols)
     except duckdb.Error as exc:
         raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
-    finally:
-        cur.execute("DROP TABLE IF EXISTS _read")  # what the file held is in _stage now
+    decision = decide(cur, hist, request, format_market, table.name, symbols=hist_symbols)
+    params["naive_tz"] = decision.naive_zone or "UTC"
+    if params["naive_tz"] != assumed and _has_naive_times(cur, ts_cols):
+        try:
+            _run_stage(cur, stage_sql, params)
+        except duckdb.Error as exc:
+            raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
     step(0.45, "checking every row")
     early = list(source.early_rejects)
     structural_lines = structural_problems = 0
@@ -252,7 +319,7 @@ def _load(
                 source.file_columns[position] if position is not None and position < len(source.file_columns) else ""
             )
             early.append(Reject(int(ln), label, f"{str(etype).lower()}: {message}"))
-    if structural_rejects:
+    if structural_lines:  # (with none dropped every row's line is its reader's number already)
         _move_past_dropped_lines(cur, "SELECT line FROM _optexec_rej", source.first_line)
     try:
         _resolve_repeated_hour(cur, table, ts_cols, bad_any)
@@ -479,11 +546,16 @@ def _place_counts(cur, table: Table, decision: Decision, good: str) -> dict[str,
     """The report's counts of good rows in, outside the regular session and on days outside the calendar."""
     if table.time_column != "ts" or "symbol" not in table.column_names or not decision.markets:
         return {}
+    # counted per market and minute (symbols of one market share their minutes): each market's rows are placed once
+    markets = list(dict.fromkeys(m for m, _ in decision.markets.values()))
+    symbols = list(decision.markets)
     frame = cur.execute(
-        f"SELECT symbol, date_trunc('minute', ts) AS minute, count(*) AS rows FROM _stage "
-        f"WHERE {good} AND ts IS NOT NULL GROUP BY ALL"
+        "SELECT k._market AS market, date_trunc('minute', s.ts) AS minute, count(*) AS rows FROM _stage s "
+        "JOIN (SELECT unnest($symbols) AS _symbol, unnest($markets) AS _market) k ON s.symbol = k._symbol "
+        f"WHERE {good} AND s.ts IS NOT NULL GROUP BY ALL",
+        {"symbols": symbols, "markets": [markets.index(decision.markets[s][0]) for s in symbols]},
     ).df()
-    counts = place_counts(frame, decision.markets)
+    counts = place_counts(frame, markets)
     return {
         "rows_in_session": counts["regular"],
         "rows_outside_session": counts["outside"],

@@ -14,7 +14,10 @@ reason. A local time that occurs twice (the hour repeated when clocks move back)
 in one case that needs no guess: when the file holds that same wall-clock time exactly twice for the same symbol
 (as a 24-hour bar file does), the first in file order is the earlier instant (daylight time) and the second the
 later one (standard time). Only our own SQL text is built here; the naive zone travels as the ``$naive_tz``
-parameter.
+parameter and the IANA names DuckDB knows (``zone_names``) as ``$zone_names``.
+
+Each zone conversion is worked out once per row, in its own layer (``candidate_layers``): a file's million rows
+cost a few conversions each, and none at all when its times carry an offset or read as UTC.
 """
 
 from __future__ import annotations
@@ -36,9 +39,20 @@ AMBIGUOUS_ABBREVIATIONS = {"IST": "India, Israel or Ireland", "AST": "Atlantic o
 
 MACROS = (
     "CREATE OR REPLACE TEMP MACRO _ox_text(x) AS NULLIF(trim(CAST(x AS VARCHAR)), '')",
+    # the instant whose UTC wall clock is u (TIMESTAMP -> TIMESTAMPTZ), and the UTC wall clock of an instant x:
+    # timezone('UTC', ...) by its microseconds, which costs nothing where a zone conversion costs a lookup per row
+    # (an infinite time keeps the conversion, which keeps it infinite)
+    (
+        "CREATE OR REPLACE TEMP MACRO _ox_instant(u) AS "
+        "CASE WHEN isfinite(u) THEN make_timestamptz(epoch_us(u)) ELSE timezone('UTC', u) END"
+    ),
+    (
+        "CREATE OR REPLACE TEMP MACRO _ox_utc_wall(x) AS "
+        "CASE WHEN isfinite(x) THEN make_timestamp(epoch_us(x)) ELSE timezone('UTC', x) END"
+    ),
     # local minus UTC at the UTC instant u (TIMESTAMP) in zone z
-    "CREATE OR REPLACE TEMP MACRO _ox_off(z, u) AS timezone(z, timezone('UTC', u)) - u",
-    "CREATE OR REPLACE TEMP MACRO _ox_local(z, u) AS timezone(z, timezone('UTC', u))",
+    "CREATE OR REPLACE TEMP MACRO _ox_off(z, u) AS timezone(z, _ox_instant(u)) - u",
+    "CREATE OR REPLACE TEMP MACRO _ox_local(z, u) AS timezone(z, _ox_instant(u))",
     (
         "CREATE OR REPLACE TEMP MACRO _ox_fmt_off(m) AS (CASE WHEN m < 0 THEN '-' ELSE '+' END) || "
         "lpad(CAST(abs(m) // 60 AS VARCHAR), 2, '0') || ':' || lpad(CAST(abs(m) % 60 AS VARCHAR), 2, '0')"
@@ -68,7 +82,7 @@ def parts_sql(n: str) -> list[str]:
         f"""CASE WHEN {t} IS NULL THEN NULL WHEN regexp_matches({t}, '{OFFSET_RE}') THEN 'offset'
             WHEN {tok} = '' THEN 'naive' WHEN upper({tok}) IN ({ambiguous}) THEN 'ambiguous_abbreviation'
             WHEN {_abbreviation_case(tok)} IS NOT NULL THEN 'abbreviation'
-            WHEN {tok} IN (SELECT name FROM pg_timezone_names()) THEN 'iana' ELSE 'unknown_zone' END AS _k_{n}""",
+            WHEN contains($zone_names, '|' || {tok} || '|') THEN 'iana' ELSE 'unknown_zone' END AS _k_{n}""",
         f"TRY_CAST({wall} AS TIMESTAMP) AS _w_{n}",
     ]
 
@@ -76,25 +90,38 @@ def parts_sql(n: str) -> list[str]:
 def known_utc_sql(n: str) -> str:
     """The UTC instant of a row whose time carries an offset, an abbreviation or a zone name (NULL for naive)."""
     k, w, t, tok = f"_k_{n}", f"_w_{n}", f"_t_{n}", f"_tok_{n}"
-    return f"""CASE {k} WHEN 'offset' THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ))
+    return f"""CASE {k} WHEN 'offset' THEN _ox_utc_wall(TRY_CAST({t} AS TIMESTAMPTZ))
         WHEN 'abbreviation' THEN {w} - to_minutes(CAST({_abbreviation_case(tok)} AS BIGINT))
-        WHEN 'iana' THEN timezone('UTC', timezone({tok}, {w})) END"""
+        WHEN 'iana' THEN _ox_utc_wall(timezone({tok}, {w})) END"""
 
 
-def candidates_sql(n: str) -> list[str]:
-    """Layer 2: the zone to check (named or naive, not UTC) and the two UTC readings of the wall time in it."""
-    k, w, z = f"_k_{n}", f"_w_{n}", f"_z_{n}"
+def zone_names(cur) -> str:
+    """The IANA zone names DuckDB knows, as ``|name|name|...|`` (``$zone_names`` of ``parts_sql``): a token (which
+    holds no ``|``) is a name when ``|token|`` is in it. A text searched per row, not a list: DuckDB turns a
+    list or ``IN`` into a join that every row of the file goes through, where a text is only searched for the
+    rows that reach that test (a zone written after the time)."""
+    names = [r[0] for r in cur.execute("SELECT name FROM pg_timezone_names() ORDER BY 1").fetchall()]
+    return "|" + "|".join(n for n in names if "|" not in n) + "|"
+
+
+def candidate_layers(n: str) -> list[list[str]]:
+    """Layers 2a-2d, each over the one before: the zone to check (named or naive, not UTC), the two UTC readings of
+    the wall time in it (its offset a day before and a day after), and whether each reads back as the wall time
+    (``_aok_<n>``, ``_bok_<n>``; the second is the first when both readings are the same instant)."""
+    k, w, z, a, b = f"_k_{n}", f"_w_{n}", f"_z_{n}", f"_a_{n}", f"_b_{n}"
     return [
-        f"CASE {k} WHEN 'iana' THEN _tok_{n} WHEN 'naive' THEN NULLIF(CAST($naive_tz AS VARCHAR), 'UTC') END AS {z}",
-        f"{w} - _ox_off({z}, {w} - INTERVAL 1 DAY) AS _a_{n}",
-        f"{w} - _ox_off({z}, {w} + INTERVAL 1 DAY) AS _b_{n}",
+        [f"CASE {k} WHEN 'iana' THEN _tok_{n} WHEN 'naive' THEN NULLIF(CAST($naive_tz AS VARCHAR), 'UTC') END AS {z}"],
+        [f"{w} - _ox_off({z}, {w} - INTERVAL 1 DAY) AS {a}", f"{w} - _ox_off({z}, {w} + INTERVAL 1 DAY) AS {b}"],
+        [f"(_ox_local({z}, {a}) = {w}) AS _aok_{n}"],
+        [f"CASE WHEN {a} IS NOT DISTINCT FROM {b} THEN _aok_{n} ELSE (_ox_local({z}, {b}) = {w}) END AS _bok_{n}"],
     ]
 
 
 def final_sql(n: str) -> list[str]:
-    """Layer 3: the UTC instant ``<n>`` (NULL when refused), the reason ``_why_<n>``, and the ambiguous pair."""
+    """Layer 3 (over ``candidate_layers``): the UTC instant ``<n>`` (NULL when refused), the reason ``_why_<n>``,
+    and the ambiguous pair."""
     k, w, z, a, b, t, tok = (f"_{p}_{n}" for p in ("k", "w", "z", "a", "b", "t", "tok"))
-    a_ok, b_ok = f"(_ox_local({z}, {a}) = {w})", f"(_ox_local({z}, {b}) = {w})"
+    a_ok, b_ok = f"_aok_{n}", f"_bok_{n}"
     amb = f"({z} IS NOT NULL AND {a_ok} AND {b_ok} AND {a} <> {b})"
     gap = f"({z} IS NOT NULL AND NOT {a_ok} AND NOT {b_ok})"
     early, late = f"least({a}, {b})", f"greatest({a}, {b})"

@@ -9,7 +9,7 @@ import pytest
 from optexec.store.loading import LoadError, load_file
 from optexec.store.sessions import instrument_session
 
-from .planted import HEADER, WEEKEND_BARS, bar_rows, planted_bars, write_bars
+from .planted import HEADER, WEEKEND_BARS, bar_rows, planted_bars, stamp, write_bars
 
 
 def stored_utc(con, symbol="PLNT") -> np.ndarray:
@@ -215,3 +215,27 @@ def test_a_few_naive_fills_of_a_stored_symbol_read_in_its_zone_and_say_so(con, t
     bars.write_text(HEADER + "PLNT,2025-11-03 10:00:00,10,10,10,10,5\n")
     with pytest.raises(LoadError, match="cannot tell how the times written without an offset read"):
         load_file(con, bars)  # market data must not be guessed
+
+
+def test_each_symbol_of_a_file_is_placed_in_its_own_market(con, tmp_path, truth):
+    """New symbols are inferred together and every symbol's rows are placed in its own market: one file of two new
+    symbols (naive New York times) and a stored Tokyo one counts what the three count when loaded one by one."""
+    bars, places = truth
+    tokyo_path, _ = write_bars(tmp_path / "t.csv", "naive_local", symbol="TKYO")
+    tokyo = load_file(con, tokyo_path, tz="America/New_York", calendar="XTKS")  # NY hours: outside Tokyo's session
+    assert tokyo.rows_outside_session > 0
+    stamps = stamp(bars["ts_utc"], "naive_local")
+    body = "".join(bar_rows(stamps, bars["volume"], s) for s in ("NEWA", "TKYO", "NEWB"))
+    (tmp_path / "all.csv").write_text(HEADER + body)
+    report = load_file(con, tmp_path / "all.csv")
+    assert report.rows_already_present == len(bars) and report.rows_loaded == 2 * len(bars)
+    new = next(n for n in report.markets if n.source != "the instrument already stored")
+    assert new.symbols == ("NEWA", "NEWB") and new.market.calendar == "XNYS"
+    assert "read as America/New_York local time" in report.time_zone_note
+    assert (report.rows_in_session, report.rows_outside_session, report.rows_off_calendar) == (
+        2 * places["regular"] + tokyo.rows_in_session,
+        2 * places["outside"] + tokyo.rows_outside_session,
+        2 * WEEKEND_BARS + tokyo.rows_off_calendar,
+    )
+    for symbol in ("NEWA", "NEWB"):
+        np.testing.assert_array_equal(stored_utc(con, symbol), truth_utc(bars))
