@@ -1,6 +1,9 @@
 """Shared fixtures: a private sample database, and the Almgren–Chriss Table 1 example (docs/MATH.md section 2)."""
 
+import gc
 import os
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,8 @@ import pytest
 from optexec.models import MarketParams, Order
 from optexec.store.sample import build_sample_database
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -62,3 +67,26 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def release_page_modules() -> None:
+    """Empty the globals of the page modules in-process app runs left behind, then collect the garbage.
+
+    Streamlit runs a page in a new module named ``__main__`` and installs it in ``sys.modules``; the next run replaces
+    it there. Hypothesis keeps every module it read constants from (``constants_from_module``, an lru_cache keyed by
+    module), so a replaced page module stays alive to the end, outside ``sys.modules``, whose modules alone the
+    interpreter empties at exit; it was still alive when DuckDB's bindings checked for leaks. A page's globals hold
+    a DuckDB cursor (``with db.reading() as con`` leaves ``con``): "nanobind: leaked 28 instances" (issue 16)."""
+    current = sys.modules.get("__main__")
+    for module in [o for o in gc.get_objects() if isinstance(o, types.ModuleType)]:
+        if module is current or module.__name__ != "__main__":
+            continue
+        script = getattr(module, "__file__", None)
+        if script and Path(script).resolve().is_relative_to(ROOT):  # a page of this app, not pytest's own __main__
+            module.__dict__.clear()
+    gc.collect()
+
+
+def pytest_unconfigure(config):
+    """At the end of the run, let go of the page modules in-process app runs left behind (``release_page_modules``)."""
+    release_page_modules()

@@ -1,5 +1,6 @@
 """Nothing is left for DuckDB's bindings to report at exit (issue 16): no "nanobind: leaked ..." text on stderr
-after a process that opened the store and planned, nor after the app ran (it freezes the garbage collector)."""
+after a process that opened the store and planned, nor after the app ran (it freezes the garbage collector), nor
+after a test run where Hypothesis kept a page module an in-process app run had left behind (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,43 @@ print("app ran")
 """
 
 
-def _run(code: str, database: Path) -> subprocess.CompletedProcess:
+#: a page run, a property test (Hypothesis reads its constants from that page's module and keeps the module), a
+#: second page run (which replaces the first page's module in sys.modules); the last test checks the first page's
+#: module, DuckDB cursor in its globals, is still alive then: the case the test run's end must let go of
+PAGE_RUNS = f"""
+import gc
+import sys
+import types
+
+from hypothesis import given, settings, strategies
+from streamlit.testing.v1 import AppTest
+
+PAGE = {str(ROOT / "pages" / "data.py")!r}
+
+
+def test_a_page_runs():
+    assert not AppTest.from_file(PAGE, default_timeout=120).run().exception
+
+
+@settings(max_examples=5, database=None, derandomize=True)
+@given(strategies.lists(strategies.integers(), min_size=100, max_size=100))
+def test_a_property(numbers):  # 500 draws: Hypothesis reads the modules' constants for one in 20 draws
+    assert len(numbers) == 100
+
+
+def test_a_second_page_run_leaves_the_first_page_module_behind():
+    assert not AppTest.from_file(PAGE, default_timeout=120).run().exception
+    gc.collect()
+    left = [m for m in gc.get_objects() if isinstance(m, types.ModuleType) and m.__name__ == "__main__"
+            and m is not sys.modules["__main__"] and getattr(m, "__file__", None) == PAGE]
+    assert left and "DuckDBPyConnection" in {{type(v).__name__ for v in vars(left[0]).values()}}
+"""
+
+
+def _run(code: str, database: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPTEXEC_DB": str(database)}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    command = [sys.executable, *args] if args else [sys.executable, "-c", code]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_a_process_that_opens_the_store_and_plans_leaks_nothing_at_exit(_private_sample_database):
@@ -56,4 +90,14 @@ def test_the_app_leaks_nothing_at_exit(_private_sample_database):
     done = _run(APP, _private_sample_database)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "app ran" in done.stdout
+    assert "leaked" not in done.stderr, done.stderr[:2000]
+
+
+def test_a_test_run_that_left_a_page_module_behind_leaks_nothing_at_exit(_private_sample_database, tmp_path):
+    tests = tmp_path / "test_page_runs.py"
+    tests.write_text(PAGE_RUNS)
+    done = _run("", _private_sample_database, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                "--rootdir", str(tmp_path), str(tests))  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "3 passed" in done.stdout
     assert "leaked" not in done.stderr, done.stderr[:2000]
