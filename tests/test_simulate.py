@@ -303,6 +303,17 @@ def test_every_run_states_its_plans_closed_form_and_its_expectation_in_the_simul
     assert [s["closed_form_usd"] for s in output] == [run.closed_form_usd for run in result.runs]
 
 
+def test_a_policy_whose_schedule_cannot_be_built_still_runs_and_the_notes_say_why():
+    """simulate_strategies without the resolved inputs (the regime's liquidity model): the regime policy runs,
+    its run has no closed form (NaN) and the notes name the strategy and the reason."""
+    order, market = intraday()
+    result = simulate_strategies(order, market, [registry.get("regime_adaptive")], {}, SimulationConfig(paths=20))
+    (run,) = result.runs
+    assert run.kind == "policy" and math.isnan(run.closed_form_usd) and math.isnan(run.expected_usd)
+    assert any("Regime-adaptive" in note and "market model" in note for note in result.notes)
+    assert result.to_json()["strategies"][0]["closed_form_usd"] is None
+
+
 def test_progress_is_reported():
     order, market = intraday()
     seen = []

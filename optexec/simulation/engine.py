@@ -486,14 +486,18 @@ def _twap(order: Order, market: MarketParams) -> Schedule:
 
 
 def _prepare(strategy: Strategy, order: Order, market: MarketParams, settings: dict, config: SimulationConfig):
-    """(kind, schedule or policy prototype, the planned schedule's expectation) of a strategy; a policy is copied
-    fresh for every chunk of paths."""
+    """(kind, schedule or policy prototype, the planned schedule's expectation or why there is none) of a
+    strategy; a policy is copied fresh for every chunk of paths. A policy runs even when its schedule cannot be
+    built with these settings (the run then has no closed form, and the result's notes say why)."""
     params = strategy.make_params(settings)
-    schedule = strategy.build(order, market, params)
-    planned = market_expectation(schedule, config.model)
     if strategy.policy is not None and config.use_policies:
-        return "policy", strategy.policy(order, market, params), planned
-    return "schedule", schedule, planned
+        policy = strategy.policy(order, market, params)
+        try:
+            return "policy", policy, market_expectation(strategy.build(order, market, params), config.model)
+        except (ValueError, TypeError, AttributeError, *registry.ARITHMETIC_ERRORS) as error:
+            return "policy", policy, f"{type(error).__name__}: {error}"
+    schedule = strategy.build(order, market, params)
+    return "schedule", schedule, market_expectation(schedule, config.model)
 
 
 def simulate_strategies(
@@ -557,17 +561,21 @@ def simulate_strategies(
         del paths
     reference = np.concatenate(references)
     runs = []
+    notes: list[str] = []
     for strategy in strategies:
         if strategy.name in errors:
             continue
+        planned = prepared[strategy.name][2]
+        if isinstance(planned, str):
+            notes.append(f"{strategy.label}: no closed form beside its simulated cost (its schedule: {planned})")
+            planned = None
         total, components, mean_part, max_part, unfinished, holdings = _Outcome.join(parts[strategy.name]).summary()
         runs.append(
             StrategyRun(
                 strategy.name, strategy.label, prepared[strategy.name][0], order.shares * market.price_usd, total,
-                components, reference, mean_part, max_part, unfinished, holdings, prepared[strategy.name][2],
+                components, reference, mean_part, max_part, unfinished, holdings, planned,
             )
         )  # fmt: skip
-    notes: list[str] = []
     if len(starts) > 1:
         budget = f"{MEMORY_BUDGET_BYTES / 1e9:g} GB"
         notes.append(
