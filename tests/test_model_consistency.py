@@ -25,13 +25,14 @@ import pytest
 
 from optexec.costs import estimate
 from optexec.market import BUCKETS
-from optexec.models import MarketParams, Order, Schedule, u_shaped_volume_profile
+from optexec.models import MarketParams, Order, Schedule, slice_market_volume, u_shaped_volume_profile
 from optexec.monte_carlo import run_policy, run_schedule
 from optexec.planning import resolve_inputs
 from optexec.rl.agents import CrossEntropyAgent, calm_model, run_greedy
 from optexec.rl.dp import PeriodCost, solve_dp
 from optexec.rl.env import BatchExecutionEnv, EnvConfig
 from optexec.rl.policy import AgentPolicy
+from optexec.simulation.expectation import market_expectation
 from optexec.simulation.market import LiquidityRegimes, MarketModel, generate_market_paths
 from optexec.strategies import registry
 from optexec.strategies.base import SchedulePolicy
@@ -134,6 +135,72 @@ def test_the_power_law_mean_with_noise_is_the_closed_form_times_the_jensen_multi
     spread = parts["spread"]
     assert abs(spread.mean() - closed.spread_usd) < 3 * spread.std(ddof=1) / math.sqrt(spread.size)
     np.testing.assert_allclose(parts["permanent"], closed.permanent_usd, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cost_model", ["calibrated", "calibrated+transient"])
+def test_every_static_schedule_mean_with_the_default_noise_is_the_stated_expectation(cost_model):
+    """Default market model (volume and spread noise, liquidity regimes): every static schedule's simulated mean
+    is its stated expectation in the simulated market (``market_expectation``: the closed form plus the Jensen
+    term of the power law, docs/MATH.md section 11, the simulator), within 3 standard errors. The test is sharp on
+    the cost part (the shortfall less the market move, whose mean the drift gives), where the planner's closed form
+    is many standard errors away for any schedule with worked flow; the whole shortfall is checked too."""
+    order, market = order_and_market(cost_model)
+    model = MarketModel()
+    paths = generate_market_paths(order, market, model, PATHS, 13)
+    for name, schedule in static_schedules(order, market).items():
+        stated = market_expectation(schedule, model)
+        cost, parts, *_ = run_schedule(schedule, market, paths, 0)
+        expected_move = float(estimate(schedule).drift_usd) + stated.drift_usd
+        charged = cost - parts["timing"]
+        stderr = charged.std(ddof=1) / math.sqrt(PATHS)
+        rounding = 1e-9 * abs(stated.expected_usd)
+        assert abs(charged.mean() - (stated.expected_usd - expected_move)) <= 3 * stderr + rounding, name
+        assert abs(cost.mean() - stated.expected_usd) <= 3 * cost.std(ddof=1) / math.sqrt(PATHS) + rounding, name
+        if schedule.has_blocks and np.allclose(schedule.trades_shares, schedule.block_trades_shares):
+            assert stated.volume_noise_usd == 0, name  # a block does not see the volume
+        else:
+            assert stated.volume_noise_usd > 10 * stderr, name  # the closed form alone is far off
+
+
+def test_the_stated_expectation_follows_a_mean_reverting_signal_and_geometric_prices():
+    """The market move's mean in the stated expectation is the signal's mean path x0 e^{-kappa t} (not the closed
+    form's constant drift), for geometric prices too: checked on a near-zero volatility where the simulated move
+    is almost deterministic (its standard error is 1e-4 of the drift term's difference)."""
+    order, market = order_and_market("calibrated")
+    market = dataclasses.replace(market, sigma_usd_per_sqrt_day=1e-4)
+    model = dataclasses.replace(QUIET, price_model="geometric", signal_mean_reversion_per_day=3.0)
+    schedule = registry.get("twap").schedule(order, market, {})
+    stated = market_expectation(schedule, model)
+    timing = run_schedule(schedule, market, generate_market_paths(order, market, model, 400, 2), 0)[1]["timing"]
+    stderr = timing.std(ddof=1) / math.sqrt(timing.size)
+    closed_drift = float(estimate(schedule).drift_usd)
+    assert abs(stated.drift_usd) > 1e3 * stderr  # the constant drift is clearly not the simulated one
+    assert timing.mean() == pytest.approx(closed_drift + stated.drift_usd, abs=3 * stderr + 1e-9 * abs(closed_drift))
+    assert stated.volume_noise_usd == 0  # quiet volume: no Jensen term
+
+
+@pytest.mark.parametrize("cost_model", list(COST_MODELS))
+def test_a_policy_left_short_at_the_horizon_finishes_with_the_block_its_plan_prices(cost_model):
+    """POV that cannot finish: the plan prices the rest as one block at the last slice's start; on calm paths
+    (realised volume = expected) the simulated policy trades the same child orders and the simulator's forced
+    finish is that block, so every path costs what the schedule costs on it (it charged the rest as worked flow
+    in the last slice: 2.7 times the plan on the SPY check)."""
+    from optexec.strategies.benchmarks import POVParams, pov, pov_policy
+
+    order, market = order_and_market(cost_model)
+    volume = slice_market_volume(order, market)
+    params = POVParams(participation_rate=0.1)
+    order = dataclasses.replace(order, shares=0.1 * (volume.sum() + volume[-1]))  # 10% of the last slice left
+    schedule = pov(order, market, params)
+    left = schedule.block_trades_shares[-1]
+    assert left == pytest.approx(0.1 * volume[-1], rel=1e-9) and not any("moved" in w for w in schedule.warnings)
+    paths = generate_market_paths(order, market, QUIET, 200, 5)
+    simulated, parts, *_ = run_policy(pov_policy(order, market, params), order, market, paths, 0)
+    static, static_parts, *_ = run_schedule(schedule, market, paths, 0)
+    for bucket in BUCKETS:
+        np.testing.assert_allclose(parts[bucket], static_parts[bucket], rtol=1e-9, atol=1e-9, err_msg=bucket)
+    np.testing.assert_allclose(simulated, static, rtol=1e-9, atol=1e-9 * order.shares * market.price_usd)
+    assert np.min(parts["transient"]) > 0  # the block sweeps the book in every cost model
 
 
 # ----------------------------------------------------------------------------------------------------------------

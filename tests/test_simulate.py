@@ -280,6 +280,40 @@ def test_json_layout_of_design_section_7():
     assert output["strategies"][1]["mean_cost_usd"] > output["strategies"][0]["mean_cost_usd"]
 
 
+def test_every_run_states_its_plans_closed_form_and_its_expectation_in_the_simulated_market():
+    """Each run carries the closed form of the schedule its strategy plans (the planner's number) and that
+    schedule's expected cost in the simulated market (docs/MATH.md section 11, the simulator): with the default
+    noise on a calibrated market they differ by the Jensen term of the power law; in the table and the JSON."""
+    order, market = intraday()
+    market = dataclasses.replace(market, cost_model="calibrated")
+    config = SimulationConfig(paths=100, seed=1)
+    result = simulate(order, market, {}, ["twap", "pov", "multiscale"], config)
+    multiplier = config.model.inverse_volume_moment(market.power_exponent)
+    for run in result.runs:
+        schedule = registry.get(run.name).schedule(order, market, {})
+        closed = estimate(schedule)
+        assert run.closed_form_usd == pytest.approx(closed.expected_usd, rel=1e-12), run.name
+        jensen = (multiplier - 1) * closed.temporary_usd
+        assert run.expected_usd - run.closed_form_usd == pytest.approx(jensen, rel=1e-9), run.name
+        assert jensen > 0.01 * closed.expected_usd, run.name
+    table = result.table()
+    np.testing.assert_allclose(table["expected_usd"], [run.expected_usd for run in result.runs], rtol=1e-12)
+    assert table["closed_form_bps"][0] == pytest.approx(result.runs[0].bps(result.runs[0].closed_form_usd))
+    output = result.to_json()["strategies"]
+    assert [s["closed_form_usd"] for s in output] == [run.closed_form_usd for run in result.runs]
+
+
+def test_a_policy_whose_schedule_cannot_be_built_still_runs_and_the_notes_say_why():
+    """simulate_strategies without the resolved inputs (the regime's liquidity model): the regime policy runs,
+    its run has no closed form (NaN) and the notes name the strategy and the reason."""
+    order, market = intraday()
+    result = simulate_strategies(order, market, [registry.get("regime_adaptive")], {}, SimulationConfig(paths=20))
+    (run,) = result.runs
+    assert run.kind == "policy" and math.isnan(run.closed_form_usd) and math.isnan(run.expected_usd)
+    assert any("Regime-adaptive" in note and "market model" in note for note in result.notes)
+    assert result.to_json()["strategies"][0]["closed_form_usd"] is None
+
+
 def test_progress_is_reported():
     order, market = intraday()
     seen = []

@@ -18,7 +18,12 @@ mid, the costs per path in $ (positive = money lost, docs/MATH.md section 8) are
 With arithmetic prices, constant volatility and no volume or spread noise, a static schedule's mean and variance
 are therefore ``optexec.costs.estimate``'s, for every cost model (tests/test_model_consistency.py). With volume
 noise or regimes the power-law temporary cost is charged against the realised volume and its mean is the closed
-form times ``MarketModel.inverse_volume_moment(p)`` (Jensen: 1.094 for the default model, p = 0.6).
+form times ``MarketModel.inverse_volume_moment(p)`` (Jensen: 1.094 for the default model, p = 0.6); every run
+carries its planned schedule's closed form and that expectation in the simulated market
+(``StrategyRun.closed_form_usd``, ``StrategyRun.expected_usd``; optexec.simulation.expectation).
+A policy's forced finish (``SimulationConfig.force_finish``) is one block at the last slice's start: what the
+policy leaves at the horizon sweeps the book as the plan prices a schedule's finishing block (docs/MATH.md
+section 11), not worked flow against one slice's volume.
 Static schedules are evaluated without a loop over slices; policies loop over slices, vectorised over paths.
 """
 
@@ -45,6 +50,7 @@ from optexec.market import (
     cost_model,
 )
 from optexec.models import MarketParams, Order, Schedule
+from optexec.simulation.expectation import MarketExpectation, market_expectation
 from optexec.simulation.market import MarketModel, MarketPaths, generate_market_paths, market_streams
 from optexec.simulation.path_statistics import PathCosts
 from optexec.strategies import registry
@@ -79,7 +85,8 @@ class SimulationConfig:
     paths : number of Monte Carlo paths. seed : random seed (None = fresh entropy, not reproducible).
     model : the simulated market's dynamics (price, volatility, signal, volume and spread noise, regimes); what
     trading costs is the market's cost model (MarketParams.cost_model, optexec.market).
-    force_finish : True = anything left at the horizon is done at market in the last slice; False = it stays
+    force_finish : True = anything left at the horizon is done at once, as one block at the start of the last
+    slice (module docstring); False = it stays
     unfinished and is charged its opportunity cost. sample_paths : paths kept for charts.
     use_policies : False = run every strategy as its static schedule, even one with a feedback policy.
     chunk_paths : paths simulated at a time (None = as many as the memory budget allows, ``chunk_paths``); the
@@ -131,6 +138,9 @@ class StrategyRun(PathCosts):
     unfinished_share : share of paths with shares left at the horizon.
     sample_holdings_shares : shares left at t_0..t_N on the first sample paths.
     kind : "policy" or "schedule".
+    planned : the closed form of the schedule the strategy's plan prices, and that schedule's expected cost in
+        the simulated market (``optexec.simulation.expectation``); a static schedule's mean cost estimates the
+        latter, a policy's differs by what the policy does on the paths. None when it could not be built.
     """
 
     name: str
@@ -144,6 +154,18 @@ class StrategyRun(PathCosts):
     max_participation: float
     unfinished_share: float
     sample_holdings_shares: np.ndarray
+    planned: MarketExpectation | None = None
+
+    @property
+    def closed_form_usd(self) -> float:
+        """The planner's expected cost of the strategy's planned schedule, $ (NaN without one)."""
+        return math.nan if self.planned is None else self.planned.closed_form_usd
+
+    @property
+    def expected_usd(self) -> float:
+        """The planned schedule's expected cost in the simulated market, $ (NaN without one): the closed form plus
+        the volume noise's Jensen term (docs/MATH.md section 11, the simulator)."""
+        return math.nan if self.planned is None else self.planned.expected_usd
 
     @property
     def paired_difference_usd(self) -> float:
@@ -209,6 +231,10 @@ class SimulationResult:
                 "mean_participation": run.mean_participation,
                 "max_participation": run.max_participation,
                 "unfinished_share": run.unfinished_share,
+                "closed_form_usd": run.closed_form_usd,
+                "closed_form_bps": run.bps(run.closed_form_usd),
+                "expected_usd": run.expected_usd,
+                "expected_bps": run.bps(run.expected_usd),
             }
             row.update({f"{name}_usd": value for name, value in run.component_means_usd().items()})
             records.append(row)
@@ -258,6 +284,8 @@ class SimulationResult:
                     "mean_participation": run.mean_participation,
                     "max_participation": run.max_participation,
                     "unfinished_share": run.unfinished_share,
+                    "closed_form_usd": None if run.planned is None else run.closed_form_usd,
+                    "expected_usd": None if run.planned is None else run.expected_usd,
                     "components_usd": run.component_means_usd(),
                 }
             )
@@ -410,12 +438,16 @@ def _policy_outcome(
         passive = np.zeros(count) if decision.passive_shares is None else np.asarray(decision.passive_shares)
         gain = 0.0 if decision.passive_gain_usd is None else np.asarray(decision.passive_gain_usd)
         market_shares = np.minimum(np.asarray(decision.market_shares, dtype=float), remaining - passive)
+        finish: np.ndarray = NONE
         if force_finish and k == n - 1:
+            # what the policy leaves at the horizon is done as one block at the last slice's start, as the plan
+            # prices a schedule's finishing sweep (docs/MATH.md section 11: a trade done at once is a block)
+            finish = remaining - passive - market_shares
             market_shares = remaining - passive
         traded = market_shares + passive
         volume = paths.volume_shares[:, k]
-        step = SliceStep(NONE, traded, market_shares, volume, paths.spread_usd[:, k], order.shares - remaining, level,
-                         tau)  # fmt: skip
+        step = SliceStep(finish, traded - finish, market_shares, volume, paths.spread_usd[:, k],
+                         order.shares - remaining, level, tau)  # fmt: skip
         charges, level = model.charge(step)
         for name in BUCKETS:
             costs[name] += charges[name]
@@ -454,11 +486,18 @@ def _twap(order: Order, market: MarketParams) -> Schedule:
 
 
 def _prepare(strategy: Strategy, order: Order, market: MarketParams, settings: dict, config: SimulationConfig):
-    """(kind, schedule or policy prototype) of a strategy; a policy is copied fresh for every chunk of paths."""
+    """(kind, schedule or policy prototype, the planned schedule's expectation or why there is none) of a
+    strategy; a policy is copied fresh for every chunk of paths. A policy runs even when its schedule cannot be
+    built with these settings (the run then has no closed form, and the result's notes say why)."""
     params = strategy.make_params(settings)
     if strategy.policy is not None and config.use_policies:
-        return "policy", strategy.policy(order, market, params)
-    return "schedule", strategy.build(order, market, params)
+        policy = strategy.policy(order, market, params)
+        try:
+            return "policy", policy, market_expectation(strategy.build(order, market, params), config.model)
+        except (ValueError, TypeError, AttributeError, *registry.ARITHMETIC_ERRORS) as error:
+            return "policy", policy, f"{type(error).__name__}: {error}"
+    schedule = strategy.build(order, market, params)
+    return "schedule", schedule, market_expectation(schedule, config.model)
 
 
 def simulate_strategies(
@@ -505,7 +544,7 @@ def simulate_strategies(
         mids.append(np.array(paths.mid_usd[:samples]))
         for i, strategy in enumerate(strategies):
             if strategy.name in prepared and strategy.name not in errors:
-                kind, plan = prepared[strategy.name]
+                kind, plan, _ = prepared[strategy.name]
                 try:
                     if kind == "policy":
                         outcome = _policy_outcome(copy.deepcopy(plan), order, market, paths, samples,
@@ -522,17 +561,21 @@ def simulate_strategies(
         del paths
     reference = np.concatenate(references)
     runs = []
+    notes: list[str] = []
     for strategy in strategies:
         if strategy.name in errors:
             continue
+        planned = prepared[strategy.name][2]
+        if isinstance(planned, str):
+            notes.append(f"{strategy.label}: no closed form beside its simulated cost (its schedule: {planned})")
+            planned = None
         total, components, mean_part, max_part, unfinished, holdings = _Outcome.join(parts[strategy.name]).summary()
         runs.append(
             StrategyRun(
                 strategy.name, strategy.label, prepared[strategy.name][0], order.shares * market.price_usd, total,
-                components, reference, mean_part, max_part, unfinished, holdings,
+                components, reference, mean_part, max_part, unfinished, holdings, planned,
             )
         )  # fmt: skip
-    notes: list[str] = []
     if len(starts) > 1:
         budget = f"{MEMORY_BUDGET_BYTES / 1e9:g} GB"
         notes.append(

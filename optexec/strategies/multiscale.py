@@ -492,7 +492,13 @@ def multiscale(order: Order, market: MarketParams, params: MultiscaleParams) -> 
     Solves the finite-horizon Riccati problem ending flat, takes the expected closed-loop holdings at the
     slice boundaries and returns them as a Schedule, with warnings a trader should read.
     """
-    policy = MultiscalePolicy(order, market, params)
+    return planned_schedule(MultiscalePolicy(order, market, params))
+
+
+def planned_schedule(policy: MultiscalePolicy) -> Schedule:
+    """The policy's expected holdings at the slice boundaries as a Schedule, capped by the participation limit
+    (``multiscale``)."""
+    order, params = policy.order, policy.params
     path = expected_path(policy)
     stride = (path["times"].size - 1) // order.slices
     holdings = np.array(path["q"][::stride], dtype=float)
@@ -510,30 +516,76 @@ def multiscale(order: Order, market: MarketParams, params: MultiscaleParams) -> 
             "the fast-factor correction alone would trade faster when volatility is high)"
         )
     schedule = Schedule.from_trades(
-        "multiscale", order, market, holdings[:-1] - holdings[1:], params.__dict__, tuple(warnings)
+        "multiscale", order, policy.market, holdings[:-1] - holdings[1:], params.__dict__, tuple(warnings)
     )
     return limit_participation(schedule, params.max_participation)
 
 
 class MultiscaleFeedback:
-    """The multiscale rate u*(t, q, l, x, y, z) (docs/MATH.md section 1.3-1.7) held over each slice: the simulator's
-    policy of this strategy."""
+    """The simulator's policy of this strategy: the planned schedule (``multiscale``, participation limit
+    included) plus the multiscale rate's reaction to what the path shows (docs/MATH.md section 11, the simulator).
+
+    Child order k = n_k + tau [u*(t_k, q, l, x, y, z) - u*(t_k, q_k, l_k, x_k, y_k, mu)], at most the remainder:
+    n_k and q_k are the planned child order and holdings, (l_k, x_k, y_k) the states the plan expects at t_k
+    (the strategy's own persistent impact built by the planned trades, the signal it was given decaying at its
+    mean reversion, the expected fast variance), and (q, l, x, y, z) the path's: the shares left, the persistent
+    impact its own trades built (dl = (lambda u - beta l) dt, the strategy's model, stepped exactly per slice),
+    the path's signal and volatility factors. Where the path is what the plan expects (constant volatility at its
+    long-run level, the planned signal) the correction is 0 and the policy trades the planned schedule, the one the
+    plan prices and recommends; the rate u* alone (without the participation limit, and on the slice grid instead of
+    the plan's fine one) traded a different, faster schedule.
+    """
 
     def __init__(self, order: Order, market: MarketParams, params: MultiscaleParams) -> None:
         self.inner = MultiscalePolicy(order, market, params)
         self.sign = order.side_sign
+        self.schedule = planned_schedule(self.inner)
+        problem, tau = self.inner.problem, order.slice_days
+        beta = problem.impact_decay
+        self._impact_decay = math.exp(-beta * tau)
+        self._impact_hold = tau if beta == 0 else -math.expm1(-beta * tau) / beta
+        self._impact_gain = problem.impact_gain
+        trades = self.schedule.trades_shares
+        planned_impact = np.zeros(order.slices)
+        for k in range(1, order.slices):
+            planned_impact[k] = self._next_impact(planned_impact[k - 1], trades[k - 1], tau)
+        times = order.times_days[:-1]
+        mu, p = self.inner.long_run_variance, params
+        fast = mu + (self.inner.initial_fast_variance - mu) * np.exp(
+            -p.fast_mean_reversion_per_day * times / p.fast_scale_epsilon
+        )
+        signal = self.inner.favourable_signal_usd_per_day * np.exp(-p.signal_mean_reversion_per_day * times)
+        holdings = self.schedule.holdings_shares[:-1]
+        self._planned_rate = np.array(
+            [
+                float(self.inner.rate_shares_per_day(t, q, l, x, y, mu))
+                for t, q, l, x, y in zip(times, holdings, planned_impact, signal, fast, strict=True)
+            ]
+        )
+        self._impact: np.ndarray | None = None
+
+    def _next_impact(self, impact, traded_shares, slice_days: float):
+        """l after a slice that traded ``traded_shares`` at a constant rate (holdings coordinates: l < 0)."""
+        rate = -np.asarray(traded_shares, dtype=float) / slice_days  # dq/dt
+        return self._impact_decay * impact + self._impact_gain * rate * self._impact_hold
 
     def decide(self, state: StepState) -> Decision:
-        """rate x tau, at most the remainder; l and x turned into the policy's holdings coordinates."""
+        """The planned child order plus tau x (the path's rate - the planned rate), at most the remainder."""
+        k = state.step
+        if k == 0 or self._impact is None:
+            self._impact = np.zeros_like(np.asarray(state.remaining_shares, dtype=float))
         rate = self.inner.rate_shares_per_day(
             state.t_days,
             state.remaining_shares,
-            -state.impact_usd,  # multiscale: l < 0 = against the order
+            self._impact,
             -self.sign * state.signal_usd_per_day,  # + = waiting pays
             state.fast_variance,
             state.slow_variance,
         )
-        return Decision(np.minimum(rate * state.slice_days, state.remaining_shares))
+        shares = self.schedule.trades_shares[k] + (rate - self._planned_rate[k]) * state.slice_days
+        shares = np.minimum(shares, state.remaining_shares)
+        self._impact = self._next_impact(self._impact, shares, state.slice_days)
+        return Decision(shares)
 
 
 def multiscale_policy(order: Order, market: MarketParams, params: MultiscaleParams) -> MultiscaleFeedback:
