@@ -11,6 +11,9 @@ from optexec.ui import formats, links
 from optexec.ui import simulation_figures as figures
 from optexec.ui.state import ARITHMETIC_ERRORS, arithmetic_message, show_market_note, show_warnings, valid_ticket
 
+#: the run's planned-schedule columns (``StrategyRun.closed_form_usd``, ``expected_usd``): empty when no schedule
+PLANNED_COLUMNS = ("closed_form_usd", "closed_form_bps", "expected_usd", "expected_bps")
+
 st.title("Monte Carlo simulation")
 ticket = valid_ticket()
 show_market_note(ticket)
@@ -33,7 +36,11 @@ with st.form("simulation"):
         spread_noise = cols[0].slider("Spread noise (lognormal sd per slice)", 0.0, 1.0, 0.1, 0.05, key="sim_snoise")
         fast_vov = cols[1].slider("Fast vol factor: vol of vol (per √day)", 0.0, 2.0, 0.0, 0.05, key="sim_fast")
         slow_vov = cols[1].slider("Slow vol factor: vol of vol (per √day)", 0.0, 1.0, 0.0, 0.05, key="sim_slow")
-        force_finish = cols[2].checkbox("Finish at the horizon at market", True, key="sim_finish")
+        force_finish = cols[2].checkbox(
+            "Finish at the horizon", True, key="sim_finish",
+            help="what a strategy has not done by the horizon goes as one block at the start of the last slice, "
+            "as the plan prices it",
+        )  # fmt: skip
         use_policies = cols[2].checkbox("Run feedback policies (else static schedules)", True, key="sim_policies")
     asked = st.form_submit_button("Run simulation", icon=":material/play_arrow:", type="primary", key="sim_run")
 
@@ -104,7 +111,8 @@ if not result.runs:
     st.stop()
 
 table = result.table()
-numbers = table.select_dtypes("number")
+# the plan's closed form is undefined (empty) for a policy whose schedule cannot be built: not a failure of the run
+numbers = table.select_dtypes("number").drop(columns=list(PLANNED_COLUMNS), errors="ignore")
 not_finite = table.loc[~np.isfinite(numbers.to_numpy(dtype=float)).all(axis=1), "strategy"].tolist()
 if not_finite:
     st.warning(
@@ -128,6 +136,8 @@ st.dataframe(
         "mean_cost_bps",
         "mean_cost_usd",
         "stderr_mean_usd",
+        "expected_bps",
+        "closed_form_bps",
         "std_cost_bps",
         "var95_bps",
         "cvar95_bps",
@@ -143,6 +153,14 @@ st.dataframe(
         "mean_cost_bps": st.column_config.NumberColumn("Mean (bps)", format="%.2f"),
         "mean_cost_usd": st.column_config.NumberColumn("Mean ($)", format="localized"),
         "stderr_mean_usd": st.column_config.NumberColumn("± s.e. ($)", format="localized"),
+        "expected_bps": st.column_config.NumberColumn(
+            "Expected in this market (bps)",
+            format="%.2f",
+            help="the planned schedule's expected cost in this simulated market (random volume and spread)",
+        ),
+        "closed_form_bps": st.column_config.NumberColumn(
+            "Plan's closed form (bps)", format="%.2f", help="the Plan page's expected cost: at the expected volume"
+        ),
         "std_cost_bps": st.column_config.NumberColumn("Std (bps)", format="%.2f"),
         "var95_bps": st.column_config.NumberColumn("VaR95 (bps)", format="%.2f"),
         "cvar95_bps": st.column_config.NumberColumn("CVaR95 (bps)", format="%.2f"),
@@ -159,7 +177,12 @@ st.dataframe(
 )
 st.caption(
     "Implementation shortfall per path: what the order cost against the arrival price (the mid when it was sent); "
-    "VaR/CVaR at 95% are the 95th percentile and the mean beyond it; bps of the arrival notional."
+    "VaR/CVaR at 95% are the 95th percentile and the mean beyond it; bps of the arrival notional. "
+    "The plan prices each schedule at the expected volume and spread. Here the volume is random, and a power-law "
+    "impact costs more on thin slices than it saves on busy ones, so a fixed schedule's expected cost in this "
+    'market is the plan\'s number plus that difference; its mean estimates "Expected in this market" within its '
+    "standard error. A feedback strategy (POV, multiscale, limit ladder, regime-adaptive, RL agent, nonlinear) "
+    "changes its trades on each path, so its mean can differ from both: that difference is what the strategy does."
 )
 
 st.subheader("Where the cost comes from")

@@ -325,3 +325,23 @@ def test_sensitivity_page_says_which_cost_model_prices_the_curves():
     assert not at.exception
     captions = [shown(c.value) for c in at.caption]
     assert any("each strategy's schedule under the calibrated cost model, as on the Plan page" in c for c in captions)
+
+
+def test_the_simulate_page_shows_the_plans_closed_form_and_the_expectation_in_its_market():
+    """Each row beside its Monte Carlo mean: the Plan page's closed form and the planned schedule's expectation in
+    the simulated market (random volume and spread), named with their units and explained; a strategy without a
+    closed form is not reported as a failed statistic."""
+    at = AppTest.from_file(str(PAGES / "simulate.py"), default_timeout=120)
+    at.session_state["sim_paths"] = 300
+    at.run()
+    at.button(key="sim_run").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value.set_index("strategy")
+    labels = {key: config.get("label") for key, config in json.loads(at.dataframe[0].proto.columns).items()}
+    assert labels["closed_form_bps"] == "Plan's closed form (bps)"
+    assert labels["expected_bps"] == "Expected in this market (bps)"
+    plan = _page("plan.py").dataframe[0].value.set_index("strategy")
+    assert table.loc["TWAP", "closed_form_bps"] == pytest.approx(plan.loc["TWAP", "expected_cost_bps"], abs=0.05)
+    assert table.loc["TWAP", "expected_bps"] >= table.loc["TWAP", "closed_form_bps"]  # the Jensen term: never less
+    assert not any("Not a finite number" in shown(w.value) for w in at.warning)
+    assert any('its mean estimates "Expected in this market"' in shown(c.value) for c in at.caption)
