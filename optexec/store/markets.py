@@ -119,10 +119,19 @@ def _check_disagreement(stored: dict, request: MarketRequest) -> None:
         if request.session is not None and request.session != (market.open_local, market.close_local):
             said.append(f"--session {request.session[0]}-{request.session[1]}")
         if said:
+            # the other meaning of a --tz for a stored symbol: the zone of the file's times, not of its market
+            times = ""
+            if zone is not None and zone != market.time_zone and not request.calendar:
+                times = (
+                    f". If instead the file's times without an offset are {request.tz} wall-clock times, write their "
+                    "offsets in the file"
+                    + (f" or give the stored calendar too: --tz {request.tz} --calendar {market.calendar}"
+                       if market.calendar else "")
+                )  # fmt: skip
             raise LoadError(
                 f"{symbol} is stored with the market {market.describe()} ({source}); {', '.join(said)} disagrees. "
                 f"Load without it, or change the stored market first: python -m optexec db market {symbol} "
-                f"{' '.join(said)}"
+                f"{' '.join(said)}{times}"
             )
 
 

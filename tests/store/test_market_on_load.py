@@ -161,6 +161,8 @@ def test_stored_market_is_used_and_a_disagreeing_option_refused(con, tmp_path, t
         load_file(con, path, tz="Europe/London")
     assert "PLNT is stored with the market XNYS, America/New_York, 09:30–16:00" in str(err.value)
     assert "python -m optexec db market PLNT --tz Europe/London" in str(err.value)
+    # and the other meaning: the file's times are London wall-clock times (the stored calendar makes it so)
+    assert str(err.value).endswith("or give the stored calendar too: --tz Europe/London --calendar XNYS")
     with pytest.raises(LoadError, match="--session 09:00-17:00 disagrees"):
         load_file(con, path, session="09:00-17:00")
     # naive UTC times of a stored New York symbol: read as UTC because that puts the volume in the session
