@@ -22,6 +22,8 @@ from optexec.ui import formats, links
 
 UNITS = ("minutes", "hours", "days")
 UNIT_LABELS = {"minutes": "minutes", "hours": "hours", "days": "trading days"}
+#: the unit box's words: the sidebar has room for "days" (its help and the line below it say trading days)
+UNIT_CHOICES = {"minutes": "minutes", "hours": "hours", "days": "days"}
 UNIT_ONE = {"minutes": "minute", "hours": "hour", "days": "trading day"}
 DEFAULT_UNIT = "days"
 MAX_UI_HORIZON_DAYS = 252.0  # a year here (the command line takes more)
@@ -199,7 +201,7 @@ def horizon_inputs(
     number, unit = sidebar.columns([3, 2], vertical_alignment="bottom")
     value = number.number_input("Horizon", step=1.0, format="%g", key=value_key,
                                 help=horizon_help(session_minutes, where))  # fmt: skip
-    chosen = unit.selectbox("Unit", UNITS, key=unit_key, format_func=UNIT_LABELS.get,
+    chosen = unit.selectbox("Unit", UNITS, key=unit_key, format_func=UNIT_CHOICES.get,
                             label_visibility="collapsed")  # fmt: skip
     return value, chosen
 
