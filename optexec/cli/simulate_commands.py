@@ -9,6 +9,7 @@ The market-model options set the simulated market's dynamics; what trading costs
 from __future__ import annotations
 
 import argparse
+import math
 
 from optexec.cli.common import dump_json, read_store
 from optexec.cli.plan_commands import add_plan_options, market_from_args, order_from_args, settings_from_args
@@ -31,6 +32,11 @@ def model_from_args(args: argparse.Namespace) -> MarketModel:
     )
 
 
+def _money(usd: float) -> str:
+    """$ without decimals, or a dash where there is no value (a policy without a planned schedule)."""
+    return f"{usd:,.0f}" if math.isfinite(usd) else "-"
+
+
 def format_result(result: SimulationResult) -> str:
     """A plain-text statistics table, one row per strategy."""
     order, config = result.order, result.config
@@ -42,7 +48,7 @@ def format_result(result: SimulationResult) -> str:
         "",
         (
             f"{'strategy':<38}{'kind':>9}{'mean':>13}{'(bps)':>8}{'±se':>9}{'std':>13}{'VaR95':>13}{'CVaR95':>13}"
-            f"{'vs TWAP':>12}{'±se':>10}{'part.':>9}{'max':>10}{'unfin.':>8}"
+            f"{'vs TWAP':>12}{'±se':>10}{'part.':>9}{'max':>10}{'unfin.':>8}{'expected':>13}{'plan':>13}"
         ),
     ]
     for run in result.runs:
@@ -50,8 +56,14 @@ def format_result(result: SimulationResult) -> str:
             f"{run.label[:37]:<38}{run.kind:>9}{run.mean_usd:>13,.0f}{run.bps(run.mean_usd):>8.1f}"
             f"{run.stderr_mean_usd:>9,.0f}{run.std_usd:>13,.0f}{run.var95_usd:>13,.0f}{run.cvar95_usd:>13,.0f}"
             f"{run.paired_difference_usd:>12,.0f}{run.paired_stderr_usd:>10,.0f}{run.mean_participation:>9.1%}"
-            f"{run.max_participation:>10.1%}{run.unfinished_share:>8.1%}"
+            f"{run.max_participation:>10.1%}{run.unfinished_share:>8.1%}{_money(run.expected_usd):>13}"
+            f"{_money(run.closed_form_usd):>13}"
         )
+    lines.append(
+        "expected: the planned schedule's expected cost in this simulated market (random volume and spread); plan: "
+        "the plan's closed form at the expected volume; a fixed schedule's mean estimates 'expected', a feedback "
+        "strategy's mean can differ from both (what it does on each path)"
+    )
     for name, error in result.errors.items():
         lines.append(f"{name}: not simulated: {error}")
     lines += [f"note: {note}" for note in result.notes]
