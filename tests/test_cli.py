@@ -265,3 +265,17 @@ def test_sweep_and_simulate_take_the_model_and_the_limit(capsys):
     simulate_args[0] = "simulate"
     assert main([*simulate_args, "--cost-model", "calibrated", "--max-participation", "0.3"]) == 0
     assert json.loads(capsys.readouterr().out)["strategies"][0]["name"] == "twap"
+
+
+def test_simulate_text_shows_the_expectation_in_its_market_and_the_plans_closed_form(capsys):
+    """Beside each mean: what a fixed schedule's mean estimates in the simulated market, and the plan's number."""
+    args = [*TABLE1, "--strategy", "twap", "--paths", "200"]
+    args[0] = "simulate"
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    header = next(line for line in out if line.startswith("strategy"))
+    assert header.split()[-2:] == ["expected", "plan"]
+    twap = next(line for line in out if line.startswith("TWAP"))
+    expected, plan = (float(v.replace(",", "")) for v in twap.split()[-2:])
+    assert expected == pytest.approx(plan, rel=1e-9)  # the linear model: no Jensen term, the two agree
+    assert any(line.startswith("expected: the planned schedule's expected cost") for line in out)
