@@ -8,7 +8,7 @@ from optexec.monte_carlo import SimulationConfig
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, setting_sweep_ranges, sweep
 from optexec.strategies import registry
 from optexec.ui import charts, formats, links
-from optexec.ui.plan_view import cached_sweep
+from optexec.ui.plan_view import cached_sweep, sweep_figures
 from optexec.ui.settings import setting_label
 from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
@@ -83,11 +83,15 @@ def sweep_view(ticket: Ticket) -> None:
                            progress=lambda done: bar.progress(done, text=f"Simulating… {done:.0%}"))  # fmt: skip
             bar.empty()
         else:
-            result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(chosen))
+            inputs = (order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(chosen))
+            result = cached_sweep(*inputs)
+            figures = sweep_figures(*inputs, label, log_x, result)
     except ValueError as error:
         st.error(formats.message(error))
         return
-    st.plotly_chart(charts.sweep_figure(result, label, log_x), width="stretch")
+    if simulated:
+        figures = (charts.sweep_figure(result, label, log_x), charts.sweep_frontier_figure(result, label))
+    st.plotly_chart(figures[0], width="stretch")
     st.caption(
         formats.markdown_safe(
             (
@@ -100,7 +104,7 @@ def sweep_view(ticket: Ticket) -> None:
         )
     )
     st.subheader("Cost–risk paths")
-    st.plotly_chart(charts.sweep_frontier_figure(result, label), width="stretch")
+    st.plotly_chart(figures[1], width="stretch")
     for name, messages in result.errors.items():
         st.warning(formats.message(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
 

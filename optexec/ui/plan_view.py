@@ -17,7 +17,7 @@ from optexec.planning import Plan, best_row, cost_table, make_plan
 from optexec.report_content import plan_notes
 from optexec.sensitivity import Sweep, sweep
 from optexec.strategies.almgren_chriss import Frontier, default_frontier_risk_aversions, efficient_frontier
-from optexec.ui import formats, markets
+from optexec.ui import charts, formats, markets
 from optexec.ui.ticket import RISK_AVERSION_GRID
 
 
@@ -218,3 +218,21 @@ def cached_sweep(
 ) -> Sweep:
     """sensitivity.sweep, cached on its inputs."""
     return sweep(order, market, dict(settings_items), param, values, names)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs={MarketParams: _market_key})
+def sweep_figures(
+    order: Order,
+    market: MarketParams,
+    settings_items: tuple,
+    param: str,
+    values: tuple,
+    names: tuple,
+    label: str,
+    log_x: bool,
+    _result: Sweep,
+) -> tuple[Any, Any]:
+    """The Sensitivity page's two figures (``charts.sweep_figure``, ``charts.sweep_frontier_figure``) of the sweep
+    ``cached_sweep`` returns for the same inputs (``_result``), built once for every session: plotly's figure objects
+    take longer to build than the cached sweep takes to read. Shared: read only, never changed after."""
+    return charts.sweep_figure(_result, label, log_x), charts.sweep_frontier_figure(_result, label)
