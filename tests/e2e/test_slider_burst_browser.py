@@ -3,8 +3,8 @@
 Ten ArrowRight presses as fast as chromium takes them: the caption and the schedule chart end on the tenth notch's
 λ (the chart equal to the one a new tab opened at that λ draws, and unlike the burst's first value), nothing is
 redrawn after that (no stale reruns queued behind the burst), and the burst's last redraw comes well before ten
-single moves would have ended. Streamlit's ``runner.fastReruns`` (default true, .streamlit/config.toml) is what makes it so: a
-new slider value stops the run still going instead of queueing behind it.
+single moves would have ended. Streamlit's ``runner.fastReruns`` (default true; .streamlit/config.toml) is what
+makes it so: a new slider value stops the run still going instead of queueing behind it.
 """
 
 from __future__ import annotations
