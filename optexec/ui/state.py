@@ -49,11 +49,12 @@ def ensure_navigation() -> None:
 #: visit to another page keeps. Streamlit forgets the value of a widget that a run does not draw, so a page came back
 #: to through the navigation showed its defaults again and dropped the result asked for with other values (Simulate's
 #: paths, the RL page's iterations, Calibrate's dates). A page that adds an input whose result is kept lists it here.
+#: The symbol boxes of Calibrate, Post-trade and Data are not kept: they start from the ticket's symbol.
 KEPT_INPUTS = frozenset(
     {"plan_panel", "compare_a", "compare_b", "sweep_param", "sweep_points", "sweep_simulate", "sweep_paths",
      "sweep_names", "sim_paths", "sim_seed", "sim_price_model", "sim_regimes", "sim_vnoise", "sim_snoise", "sim_fast",
      "sim_slow", "sim_finish", "sim_policies", "rl_kind", "rl_regime", "rl_iterations", "rl_name", "rl_paths",
-     "cal_symbol", "pt_symbol", "data_symbol", "data_days"}
+     "data_days"}
 )  # fmt: skip
 KEPT_INPUT_PREFIXES = ("sweep_low_", "sweep_high_", "sweep_log_", "cal_start_", "cal_end_")
 
