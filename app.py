@@ -16,7 +16,13 @@ if __name__ != "__main__":  # imported by the server (streamlit run's ASGI mode)
 
     app = st.App(__file__, middleware=[Middleware(SecurityHeaders)])
 else:  # a session's run of the script
-    from optexec.ui.state import freeze_startup_objects, publish_ticket, retract_ticket, show_notices
+    from optexec.ui.state import (
+        freeze_startup_objects,
+        keep_page_inputs,
+        publish_ticket,
+        retract_ticket,
+        show_notices,
+    )
 
     PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -38,6 +44,7 @@ else:  # a session's run of the script
         ]
     )
     show_notices(publish_ticket(), DATA_PAGE)
+    keep_page_inputs()
     try:
         navigation.run()
     finally:

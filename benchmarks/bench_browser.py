@@ -1,13 +1,18 @@
 """Benchmark: slider-to-updated-chart latency on the Plan page in a real browser (Debian chromium + Playwright).
 
-Moves the risk-aversion slider one notch at a time. Per move, on the browser's clock: from just before the key
-press until the schedule chart has been drawn again (Streamlit mounts a new Plotly chart whenever the figure
-changes), the caption shows the new λ and the run has finished, whichever comes last (the page watcher of
-benchmarks.bench_desks stamps each of the three). Beside the latency: the CPU seconds per move of the app server
-and of the browser (chromium's processes and Playwright's driver, from /proc), and the websocket bytes the page
-received per move. Two patterns: "new values" steps to a value not seen before every time (the Plan page plans the
-slider's neighbouring notches in the background, so the wait before the move decides how much of that is done),
-"revisited" goes back and forth between two values (plans come from the cache). Prints a table.
+Moves the risk-aversion slider one notch at a time. Per move, on the browser's clock: from just before the key press
+until the schedule chart has been drawn again (Streamlit mounts a new Plotly chart whenever the figure changes), the
+caption shows the new λ and the run has finished, whichever comes last (the page watcher of benchmarks.bench_desks
+stamps each of the three). A move whose schedule figure is the same as the previous notch's (the default ticket's
+figures at λ = 2e-4, 5e-4 and 1e-3 are equal: every strategy that λ changes is capped by the ticket's 25%
+participation limit, so its schedule no longer changes) gets no new chart: Streamlit rightly does not redraw an
+unchanged figure. The figure of every notch is computed first, in this process, by the app itself (streamlit.testing
+AppTest on the same database and link); such a move is timed to the caption and the run's end and counted in the
+"unchanged" column. Beside the latency: the CPU seconds per move of the app server and of the browser (chromium's
+processes and Playwright's driver, from /proc), and the websocket bytes the page received per move. Two patterns:
+"new values" steps to a value not seen before every time (the Plan page plans the slider's neighbouring notches in
+the background, so the wait before the move decides how much of that is done), "revisited" goes back and forth
+between two values (plans come from the cache). Prints a table.
 
     python -m benchmarks.bench_browser [--moves 20] [--slices 390]
 """
@@ -15,6 +20,7 @@ slider's neighbouring notches in the background, so the wait before the move dec
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -40,8 +46,35 @@ def cpu_s(server_pid: int) -> tuple[float, float]:
     return sum(map(_cpu_ticks, server)) / ticks, sum(map(_cpu_ticks, client)) / ticks
 
 
-def measure(url: str, server_pid: int, moves: int, slices: int, keys: list[str], pause_s: float) -> list[dict]:
-    """Per move: latency (ms), server and client CPU seconds and websocket bytes (module docstring)."""
+def schedule_specs(db_path: Path, slices: int, notches: set[int]) -> dict[int, dict]:
+    """The Plan page's schedule figure (Plotly JSON) at each risk-aversion notch, from the app run by AppTest on
+    ``db_path`` with the benchmark's link (``?slices=``)."""
+    from streamlit.testing.v1 import AppTest
+
+    previous = os.environ.get("OPTEXEC_DB")
+    os.environ["OPTEXEC_DB"] = str(db_path)
+    try:
+        specs = {}
+        for notch in sorted(notches):
+            app = AppTest.from_file(str(ROOT / "tests" / "app_entry.py"), default_timeout=300)
+            app.query_params["slices"] = str(slices)
+            app.session_state["risk_aversion"] = RISK_AVERSION_GRID[notch]
+            app.run()
+            if app.exception or not app.get("plotly_chart"):
+                raise RuntimeError(f"the Plan page at λ = {RISK_AVERSION_GRID[notch]:g} drew no schedule chart")
+            specs[notch] = json.loads(app.get("plotly_chart")[0].proto.spec)
+        return specs
+    finally:
+        if previous is None:
+            os.environ.pop("OPTEXEC_DB", None)
+        else:
+            os.environ["OPTEXEC_DB"] = previous
+
+
+def measure(url: str, server_pid: int, moves: int, slices: int, keys: list[str], pause_s: float,
+            specs: dict[int, dict]) -> list[dict]:  # fmt: skip
+    """Per move: latency (ms), server and client CPU seconds, websocket bytes and whether the schedule figure is
+    unchanged from the previous notch's (``specs``: the figure per notch; module docstring)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
@@ -58,6 +91,7 @@ def measure(url: str, server_pid: int, moves: int, slices: int, keys: list[str],
         for i in range(moves):
             page.wait_for_timeout(1000 * pause_s)
             key = keys[i % len(keys)]
+            unchanged = specs[notch] == specs[notch + (1 if key == "ArrowRight" else -1)]
             notch += 1 if key == "ArrowRight" else -1
             page.evaluate("(text) => { window.expected = text; window.stamps.text = 0; }", caption_text(
                 RISK_AVERSION_GRID[notch]))  # fmt: skip
@@ -66,7 +100,8 @@ def measure(url: str, server_pid: int, moves: int, slices: int, keys: list[str],
             start_ms = page.evaluate("() => performance.now()")
             slider.press(key)
             deadline = time.perf_counter() + 60
-            while min(page.evaluate("() => [window.stamps.chart, window.stamps.text]")) < start_ms:
+            watched = "[window.stamps.text]" if unchanged else "[window.stamps.chart, window.stamps.text]"
+            while min(page.evaluate(f"() => {watched}")) < start_ms:
                 if time.perf_counter() > deadline:
                     stamps = {name: round(ms - start_ms) for name, ms in page.evaluate("() => window.stamps").items()}
                     raise RuntimeError(f"move {i + 1}: no change after the key press (ms after it: {stamps})")
@@ -75,10 +110,13 @@ def measure(url: str, server_pid: int, moves: int, slices: int, keys: list[str],
             page.wait_for_timeout(100)  # let a late redraw of the chart land before reading the stamps
             # the run's end, if the page showed it: a run that starts and ends between two renders leaves the
             # script-state attribute as it was (React batches the two changes)
-            latency = max(page.evaluate("() => Object.values(window.stamps)")) - start_ms
+            stamps = page.evaluate("() => window.stamps")
+            if unchanged:
+                stamps.pop("chart")  # an earlier move's redraw, or none
+            latency = max(stamps.values()) - start_ms
             after = (*cpu_s(server_pid), received[0])
             out.append({"ms": latency, "server_s": after[0] - before[0], "client_s": after[1] - before[1],
-                        "bytes": after[2] - before[2]})  # fmt: skip
+                        "bytes": after[2] - before[2], "unchanged": unchanged})  # fmt: skip
         browser.close()
     return out
 
@@ -96,9 +134,14 @@ def main() -> None:
         "new values, 1 s apart": (["ArrowRight"], min(args.moves, 9), 0.9),
         "revisited": (["ArrowRight", "ArrowLeft"], args.moves, 0.0),
     }
-    print(f"{'page':<6} {'slices':>6} {'pattern':<24} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8} "
-          f"{'CPU s/move srv/cli':>18} {'kB/move':>8}")  # fmt: skip
     from optexec.store.sample import build_sample_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_sample_database(Path(tmp) / "db.duckdb")
+        notches = set(range(START_NOTCH - 1, len(RISK_AVERSION_GRID)))
+        specs = schedule_specs(Path(tmp) / "db.duckdb", args.slices, notches)
+    print(f"{'page':<6} {'slices':>6} {'pattern':<24} {'moves':>6} {'median ms':>10} {'p90 ms':>8} {'max ms':>8} "
+          f"{'CPU s/move srv/cli':>18} {'kB/move':>8} {'unchanged':>9}")  # fmt: skip
 
     for pattern, (keys, moves, pause_s) in patterns.items():
         with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +149,7 @@ def main() -> None:
             build_sample_database(tmp / "db.duckdb")
             env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
             with streamlit_server(ROOT / "app.py", free_port(), tmp / "st.log", env) as (url, pid):
-                result = measure(url, pid, moves, args.slices, keys, pause_s)
+                result = measure(url, pid, moves, args.slices, keys, pause_s, specs)
         ms = sorted(r["ms"] for r in result)
         p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
         server_s, client_s = (statistics.mean(r[k] for r in result) for k in ("server_s", "client_s"))
@@ -114,8 +157,12 @@ def main() -> None:
         kb = statistics.mean(r["bytes"] for r in result) / 1000
         print(
             f"{'Plan':<6} {args.slices:>6} {pattern:<24} {len(ms):>6} {statistics.median(ms):>10.0f} {p90:>8.0f} "
-            f"{ms[-1]:>8.0f} {cpu:>18} {kb:>8.1f}"
+            f"{ms[-1]:>8.0f} {cpu:>18} {kb:>8.1f} {sum(r['unchanged'] for r in result):>9}"
         )
+    print(
+        "unchanged: moves whose schedule figure equals the previous notch's (timed to the caption and the run's "
+        f"end); load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

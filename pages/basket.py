@@ -128,12 +128,26 @@ if matrix is None and link_matrix:
         st.rerun()
 
 frame = pd.DataFrame(table).astype(object).where(pd.DataFrame(table).notna(), None)
+plan_inputs = (
+    frame.to_json(orient="split", index=False), horizon_days, int(slices), float(risk_aversion),
+    correlation["csv"].encode() if correlation else None, bool(drop), (*DEFAULT_STRATEGIES, *extra),
+    db.version(), float(limit_percent) / 100, correlation_name,
+)  # fmt: skip
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def pictures(plan_inputs: tuple, shown: str, chosen: tuple[str, ...] | None, _plan) -> list:
+    """The basket's pictures (``chosen``: its per-order schedules instead) for the plan priced from ``plan_inputs``
+    (cached_plan's arguments) under ``shown``: built once for every session (plotly's figure objects take ~0.3 s to
+    build), read only after."""
+    if chosen is not None:
+        return [basket_view.schedules_figure(_plan, list(chosen))]
+    return [basket_view.bubble_figure(_plan, shown), basket_view.remaining_figure(_plan, shown),
+            basket_view.risk_figure(_plan, shown)]  # fmt: skip
+
+
 try:
-    plan, dropped = basket_view.cached_plan(
-        frame.to_json(orient="split", index=False), horizon_days, int(slices), float(risk_aversion),
-        correlation["csv"].encode() if correlation else None, bool(drop), (*DEFAULT_STRATEGIES, *extra),
-        db.version(), float(limit_percent) / 100, correlation_name,
-    )  # fmt: skip
+    plan, dropped = basket_view.cached_plan(*plan_inputs)
 except BasketError as error:
     st.error(formats.message(f"The basket has {len(error.problems)} problem(s); nothing is priced until it is valid "
                              "(or switch on Drop bad rows)."))  # fmt: skip
@@ -183,8 +197,7 @@ else:
     tabs[2].info("Add a group, sector or account column to roll up by it.")
 
 st.subheader("Pictures")
-figures = [basket_view.bubble_figure(plan, shown), basket_view.remaining_figure(plan, shown),
-           basket_view.risk_figure(plan, shown)]  # fmt: skip
+figures = pictures(plan_inputs, shown, None, plan)
 for figure in figures:
     st.plotly_chart(figure, width="stretch")
 if shown == JOINT:
@@ -197,7 +210,7 @@ def schedules() -> None:
     """Per-order schedules on demand: choosing orders reruns only this block."""
     chosen = st.multiselect("Schedules of", plan.symbols, default=plan.symbols[:2], key="basket_schedule_symbols")
     if chosen:
-        st.plotly_chart(basket_view.schedules_figure(plan, chosen), width="stretch")
+        st.plotly_chart(pictures(plan_inputs, shown, tuple(chosen), plan)[0], width="stretch")
 
 
 schedules()

@@ -18,9 +18,26 @@ ensure_navigation()
 
 st.title("Calibrate")
 
-try:
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def stored_symbols(version: str) -> list[str]:
+    """The store's symbols at ``version`` (``db.version()``, a file stat): read once for every session until the
+    store changes."""
     with db.reading() as con:
-        symbols = db.list_symbols(con)
+        return db.list_symbols(con)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def stored_market(version: str, symbol: str) -> tuple:
+    """``symbol``'s session and where it came from, its span of local dates and its accepted calibration, from one
+    state of the store (``version``), read once for every session until the store changes."""
+    with db.reading() as con:
+        session, market_source = cal_data.instrument_market(con, symbol)
+        return session, market_source, cal_data.local_span(con, symbol), run.latest_calibration(con, symbol)
+
+
+try:
+    symbols = stored_symbols(db.version())
 except ValueError as exc:
     st.error(formats.message(exc))
     st.stop()
@@ -40,10 +57,7 @@ symbol = c1.selectbox(
     key="cal_symbol",
 )
 try:
-    with db.reading() as con:
-        session, market_source = cal_data.instrument_market(con, symbol)
-        span = cal_data.local_span(con, symbol)
-        stored = run.latest_calibration(con, symbol)
+    session, market_source, span, stored = stored_market(db.version(), symbol)
 except ValueError as exc:
     st.error(formats.message(exc))
     st.stop()

@@ -16,9 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from optexec.store import db, instruments, lake, loading, reports, sample
 from optexec.store.reports import for_page
@@ -120,6 +118,48 @@ def show_check(check) -> None:
         st.dataframe([c.to_json() for c in check.conflicts], hide_index=True)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def stored_tables(version: str):
+    """The store's symbol summary and market table at ``version`` (``db.version()``, a file stat): read once for
+    every session until the store changes (a load, a calibration, the command line)."""
+    with db.reading() as con:
+        return db.symbol_summary(con), instruments.market_table(con)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def stored_bars_figure(version: str, symbol: str, days: int):
+    """The Browse tab's chart (``bars_figure``) of ``symbol``'s last ``days`` trading days of bars at store
+    ``version``, or None when it has no bars: built once for every session (shared, read only)."""
+    with db.reading() as con:
+        return bars_figure(db.bars_local(con, symbol, days))
+
+
+def bars_figure(bars):
+    """Close price above, volume below, on one time axis with the weekends cut out (a Plotly figure built from
+    plain dicts: plotly's subplot helpers take several times longer); None without bars."""
+    if bars.empty:
+        return None
+    import plotly.graph_objects as go  # here: the page's other tabs draw no chart
+
+    x = bars["ts_local"].astype(str).tolist()
+    axis = {"rangebreaks": [{"bounds": ["sat", "mon"]}]}
+    return go.Figure({
+        "data": [
+            {"type": "scatter", "x": x, "y": bars["close"].tolist(), "name": "close", "xaxis": "x", "yaxis": "y",
+             "hovertemplate": "%{x}<br>$%{y:.4f}"},
+            {"type": "bar", "x": x, "y": bars["volume"].tolist(), "name": "volume", "xaxis": "x2", "yaxis": "y2",
+             "hovertemplate": "%{x}<br>%{y:,.0f} shares"},
+        ],
+        "layout": {
+            "height": 480, "showlegend": False, "margin": {"t": 20, "b": 20},
+            "xaxis": {**axis, "anchor": "y", "matches": "x2", "showticklabels": False},
+            "xaxis2": {**axis, "anchor": "y2"},
+            "yaxis": {"domain": [0.328, 1.0], "anchor": "x", "title": {"text": "price ($)"}},
+            "yaxis2": {"domain": [0.0, 0.288], "anchor": "x2", "title": {"text": "volume (shares)"}},
+        },
+    })  # fmt: skip
+
+
 def loaded_sentence(report) -> str:
     """What a load did, in one sentence."""
     parts = [f"{report.rows_already_present:,} were already there", f"{report.rows_rejected:,} rejected"]
@@ -135,9 +175,7 @@ try:
         with st.spinner("Building the sample database from the bundled sample files (first use, a few seconds)..."):
             with db.writing():
                 pass
-    with db.reading() as con:
-        summary = db.symbol_summary(con)
-        markets = instruments.market_table(con)
+    summary, markets = stored_tables(db.version())  # st.cache_data hands each run its own copy
 except ValueError as exc:
     st.error(message(for_page(str(exc))))
     st.stop()
@@ -192,27 +230,15 @@ with browse:
         col1, col2 = st.columns(2)
         symbol = col1.selectbox("Symbol", symbols, key="data_symbol")
         days = col2.number_input("Trading days shown", min_value=1, max_value=250, value=5, key="data_days")
-        with contextlib.closing(lake.open_lake(lake_dir)) if lake_dir else db.reading() as con:
-            bars = db.bars_local(con, symbol, int(days))
-        if bars.empty:
+        if lake_dir:
+            with contextlib.closing(lake.open_lake(lake_dir)) as con:
+                figure = bars_figure(db.bars_local(con, symbol, int(days)))
+        else:
+            figure = stored_bars_figure(db.version(), symbol, int(days))
+        if figure is None:
             st.info(f"{plain(symbol)} has no bars.")
         else:
-            fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04)
-            fig.add_trace(
-                go.Scatter(x=bars["ts_local"], y=bars["close"], name="close", hovertemplate="%{x}<br>$%{y:.4f}"),
-                row=1,
-                col=1,
-            )
-            fig.add_trace(
-                go.Bar(x=bars["ts_local"], y=bars["volume"], name="volume", hovertemplate="%{x}<br>%{y:,.0f} shares"),
-                row=2,
-                col=1,
-            )
-            fig.update_yaxes(title_text="price ($)", row=1, col=1)
-            fig.update_yaxes(title_text="volume (shares)", row=2, col=1)
-            fig.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}])
-            fig.update_layout(height=480, showlegend=False, margin={"t": 20, "b": 20})
-            st.plotly_chart(fig, width="stretch")
+            st.plotly_chart(figure, width="stretch")
 
 with market_tab:
     if markets.empty:

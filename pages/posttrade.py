@@ -16,9 +16,26 @@ ensure_navigation()
 
 st.title("Post-trade")
 
-try:
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def stored_symbols(version: str) -> list[str]:
+    """The symbols with past orders at store ``version`` (``db.version()``, a file stat): read once for every
+    session until the store changes."""
     with db.reading() as con:
-        symbols = posttrade.symbols_with_orders(con)
+        return posttrade.symbols_with_orders(con)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def stored_orders(version: str, symbol: str) -> tuple:
+    """``symbol``'s orders against their estimates, its accepted calibration and its η history, from one state of
+    the store (``version``), read once for every session until the store changes."""
+    with db.reading() as con:
+        return (posttrade.order_slippage(con, symbol), run.latest_calibration(con, symbol),
+                run.parameter_history(con, symbol, "eta"))  # fmt: skip
+
+
+try:
+    symbols = stored_symbols(db.version())
 except ValueError as exc:
     st.error(formats.message(exc))
     st.stop()
@@ -38,10 +55,7 @@ if ticket_symbol is not None and ticket_symbol not in symbols:
         )
     )
 try:
-    with db.reading() as con:  # one state of the store for the whole page
-        orders = posttrade.order_slippage(con, symbol)
-        stored = run.latest_calibration(con, symbol)
-        history = run.parameter_history(con, symbol, "eta")
+    orders, stored, history = stored_orders(db.version(), symbol)  # one state of the store for the whole page
 except ValueError as exc:
     st.error(formats.message(exc))
     st.stop()

@@ -7,8 +7,8 @@ from optexec.models import MarketParams
 from optexec.monte_carlo import SimulationConfig
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, setting_sweep_ranges, sweep
 from optexec.strategies import registry
-from optexec.ui import charts, formats, links, sweep_words
-from optexec.ui.plan_view import cached_sweep
+from optexec.ui import formats, links, sweep_words
+from optexec.ui.plan_view import cached_sweep, sweep_figures
 from optexec.ui.settings import setting_label
 from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
@@ -96,15 +96,18 @@ def sweep_view(ticket: Ticket) -> None:
                            progress=lambda done: bar.progress(done, text=f"Simulating… {done:.0%}"))  # fmt: skip
             bar.empty()
         else:
-            result = cached_sweep(order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(chosen))
+            inputs = (order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(chosen))
+            result = cached_sweep(*inputs)
     except ValueError as error:
         st.error(formats.message(error))
         return
     shown = horizon.shown(result) if horizon is not None else result
-    groups = sweep_words.same_curve_groups(result)
-    figure = sweep_words.dash_same_curves(charts.sweep_figure(shown, label, log_x), result, groups)
-    st.plotly_chart(figure, width="stretch")
-    same = sweep_words.same_curve_note(result, groups)
+    if simulated:
+        figures = sweep_words.same_curve_figures(result, shown, label, log_x)
+    else:
+        figures = sweep_figures(*inputs, label, log_x, result, shown)
+    st.plotly_chart(figures[0], width="stretch")
+    same = sweep_words.same_curve_note(result, sweep_words.same_curve_groups(result))
     if same:
         st.caption(formats.markdown_safe(same))
     st.caption(
@@ -126,9 +129,7 @@ def sweep_view(ticket: Ticket) -> None:
         )
     )
     st.subheader("Cost–risk paths")
-    st.plotly_chart(
-        sweep_words.dash_same_curves(charts.sweep_frontier_figure(shown, label), result, groups), width="stretch"
-    )
+    st.plotly_chart(figures[1], width="stretch")
     for name, messages in result.errors.items():
         st.warning(formats.message(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
 

@@ -325,27 +325,27 @@ def sweep_figure(result: Sweep, label: str, log_x: bool) -> go.Figure:
     far = [_off_scale_series(panel) for panel in bps]
     titles = [title + _subtitle(_off_scale_text(result.labels, panel, off))
               for (title, _), panel, off in zip(panels, bps, far, strict=True)]  # fmt: skip
-    figure = make_subplots(rows=3, cols=1, vertical_spacing=0.16, subplot_titles=titles)
-    for row, (panel, off) in enumerate(zip(bps, far, strict=True), 1):
-        for name, strategy_label in result.labels.items():
-            figure.add_trace(
-                go.Scatter(
-                    x=result.values, y=panel[name], mode="lines+markers", marker={"size": 4},
-                    line={"color": colours[name], "width": 2}, name=strategy_label, legendgroup=name,
-                    showlegend=row == 1,
-                    hovertemplate=f"{label} = %{{x:.4g}}: %{{y:.1f}} bps<extra>{strategy_label}</extra>",
-                ),
-                row=row, col=1,
-            )  # fmt: skip
-        near = np.concatenate([panel[name] for name in result.labels if name not in off] or [np.zeros(1)])
-        figure.update_yaxes(range=cl.axis_range(near, floor_zero=False), title_text="bps", row=row, col=1)
-    x_axis: dict[str, Any] = {"title_text": label, "automargin": True}
+    # the three panels' layout as make_subplots lays it out, the traces as plain dicts: plotly validates the figure
+    # once when it is built instead of once per add_trace and update (several times faster)
+    layout = make_subplots(rows=3, cols=1, vertical_spacing=0.16, subplot_titles=titles).layout.to_plotly_json()
+    x_axis: dict[str, Any] = {"title": {"text": label}, "automargin": True}
     if log_x and result.values.size and float(np.min(result.values)) > 0:
         x_axis |= cl.log_ticks(float(np.min(result.values)), float(np.max(result.values)))
-    figure.update_xaxes(**x_axis)
-    layout = cl.legend_below({"height": 900}, len(result.labels))
-    figure.update_layout(margin={"l": 60, "r": 20, "t": 40, "b": 40}, **layout)
-    return figure
+    data: list[dict] = []
+    for row, (panel, off) in enumerate(zip(bps, far, strict=True), 1):
+        suffix = "" if row == 1 else str(row)
+        for name, strategy_label in result.labels.items():
+            data.append(
+                {"type": "scatter", "x": result.values, "y": panel[name], "mode": "lines+markers",
+                 "marker": {"size": 4}, "line": {"color": colours[name], "width": 2}, "name": strategy_label,
+                 "legendgroup": name, "showlegend": row == 1, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
+                 "hovertemplate": f"{label} = %{{x:.4g}}: %{{y:.1f}} bps<extra>{strategy_label}</extra>"}
+            )  # fmt: skip
+        near = np.concatenate([panel[name] for name in result.labels if name not in off] or [np.zeros(1)])
+        layout[f"yaxis{suffix}"] |= {"range": cl.axis_range(near, floor_zero=False), "title": {"text": "bps"}}
+        layout[f"xaxis{suffix}"] |= x_axis
+    layout |= {"margin": {"l": 60, "r": 20, "t": 40, "b": 40}, **cl.legend_below({"height": 900}, len(result.labels))}
+    return go.Figure({"data": data, "layout": layout})
 
 
 def sweep_frontier_figure(result: Sweep, label: str) -> go.Figure:

@@ -17,7 +17,7 @@ from optexec.planning import Plan, best_row, cost_table, make_plan, priced_front
 from optexec.report_content import plan_notes
 from optexec.sensitivity import Sweep, sweep
 from optexec.strategies.almgren_chriss import Frontier
-from optexec.ui import formats, markets
+from optexec.ui import formats, markets, sweep_words
 from optexec.ui.ticket import RISK_AVERSION_GRID
 
 
@@ -226,3 +226,23 @@ def cached_sweep(
 ) -> Sweep:
     """sensitivity.sweep, cached on its inputs."""
     return sweep(order, market, dict(settings_items), param, values, names)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs={MarketParams: _market_key})
+def sweep_figures(
+    order: Order,
+    market: MarketParams,
+    settings_items: tuple,
+    param: str,
+    values: tuple,
+    names: tuple,
+    label: str,
+    log_x: bool,
+    _result: Sweep,
+    _shown: Sweep,
+) -> tuple[Any, Any]:
+    """The Sensitivity page's two figures (``sweep_words.same_curve_figures``) of the sweep ``cached_sweep`` returns
+    for the same inputs (``_result``; ``_shown`` is it in the axis's unit, which ``label`` names), built once for
+    every session: plotly's figure objects take longer to build than the cached sweep takes to read. Shared: read
+    only, never changed after."""
+    return sweep_words.same_curve_figures(_result, _shown, label, log_x)

@@ -45,6 +45,29 @@ def ensure_navigation() -> None:
         st.rerun()
 
 
+#: the pages' own inputs (value widgets, never buttons or file uploads: those take no value from the state) that a
+#: visit to another page keeps. Streamlit forgets the value of a widget that a run does not draw, so a page came back
+#: to through the navigation showed its defaults again and dropped the result asked for with other values (Simulate's
+#: paths, the RL page's iterations, Calibrate's dates). A page that adds an input whose result is kept lists it here.
+#: The symbol boxes of Calibrate, Post-trade and Data are not kept: they start from the ticket's symbol.
+KEPT_INPUTS = frozenset(
+    {"plan_panel", "compare_a", "compare_b", "sweep_param", "sweep_points", "sweep_simulate", "sweep_paths",
+     "sweep_names", "sim_paths", "sim_seed", "sim_price_model", "sim_regimes", "sim_vnoise", "sim_snoise", "sim_fast",
+     "sim_slow", "sim_finish", "sim_policies", "rl_kind", "rl_regime", "rl_iterations", "rl_name", "rl_paths",
+     "data_days"}
+)  # fmt: skip
+KEPT_INPUT_PREFIXES = ("sweep_low_", "sweep_high_", "sweep_log_", "cal_start_", "cal_end_")
+
+
+def keep_page_inputs() -> None:
+    """Keep every page input of KEPT_INPUTS (and KEPT_INPUT_PREFIXES) the session has, whichever page this run
+    draws (app.py calls this once per run, before the page): each is written back as its own value, which Streamlit
+    keeps until a run draws the widget again and takes it from there."""
+    for key in list(st.session_state):
+        if isinstance(key, str) and (key in KEPT_INPUTS or key.startswith(KEPT_INPUT_PREFIXES)):
+            st.session_state[key] = st.session_state[key]
+
+
 def current_ticket() -> Ticket:
     """The ticket app.py drew in this run; drawn here when a page runs on its own (tests)."""
     ensure_navigation()

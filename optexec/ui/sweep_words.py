@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from optexec.sensitivity import Sweep
-from optexec.ui import chart_layout, order_time
+from optexec.ui import chart_layout, charts, order_time
 
 #: two curves are the same when every point agrees within this share of the larger value (0.1%, as schedules)
 SAME_CURVE_SHARE = chart_layout.SAME_SCHEDULE_SHARE
@@ -112,3 +112,13 @@ def dash_same_curves(figure: go.Figure, result: Sweep, groups: list[list[str]]) 
             dash = DASHES[k % len(DASHES)]
             figure.update_traces(line_dash=dash, selector=lambda trace, names=names: trace.name in names)
     return figure
+
+
+def same_curve_figures(result: Sweep, shown: Sweep, label: str, log_x: bool) -> tuple[go.Figure, go.Figure]:
+    """The sweep's chart and its cost–risk paths (of ``shown``: ``result`` in the axis's unit), the curves that are
+    the same (``same_curve_groups`` of ``result``) dashed over each other."""
+    groups = same_curve_groups(result)
+    return (
+        dash_same_curves(charts.sweep_figure(shown, label, log_x), result, groups),
+        dash_same_curves(charts.sweep_frontier_figure(shown, label), result, groups),
+    )
