@@ -69,6 +69,12 @@ def browser():
         browser.close()
 
 
+def _installed(path: Path) -> bool:
+    """True for a file of the interpreter or an installed package (e.g. pytest's own ``__main__``)."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(Path(prefix).resolve()) for prefix in {sys.prefix, sys.base_prefix})
+
+
 def release_page_modules() -> None:
     """Empty the globals of the page modules in-process app runs left behind, then collect the garbage.
 
@@ -82,7 +88,7 @@ def release_page_modules() -> None:
         if module is current or module.__name__ != "__main__":
             continue
         script = getattr(module, "__file__", None)
-        if script and Path(script).resolve().is_relative_to(ROOT):  # a page of this app, not pytest's own __main__
+        if script and not _installed(Path(script)):  # a page run in-process (the app's or a test's), not pytest's
             module.__dict__.clear()
     gc.collect()
 
