@@ -11,28 +11,13 @@ from __future__ import annotations
 
 import statistics
 
+from benchmarks.bench_desks import SLIDER, WATCH_PAGE  # the benchmarks' page watcher: chart and run-end stamps
 from optexec.ui.ticket import RISK_AVERSION_GRID
 from tests.e2e.server import wait_idle
 
-SLIDER = "Risk aversion λ (1/$)"
 START = 1e-8
 PRESSES = 10
 
-#: stamps (browser clock) of the last mounted schedule chart and of the last end of a run
-WATCH = """() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  window.stamps = {chart: 0, idle: 0};
-  new MutationObserver((mutations) => {
-    const now = performance.now();
-    for (const m of mutations) {
-      if (m.type === "attributes" && app.getAttribute("data-test-script-state") === "notRunning")
-        window.stamps.idle = now;
-      for (const n of m.addedNodes)
-        if (n.nodeType === 1 && (n.matches(".main-svg") || n.querySelector(".main-svg"))) window.stamps.chart = now;
-    }
-  }).observe(document.body, {subtree: true, childList: true, attributes: true,
-                             attributeFilter: ["data-test-script-state"]});
-}"""
 #: the schedule chart's traces as drawn: name and values of each
 TRACES = "() => JSON.stringify(document.querySelector('.js-plotly-plot').data.map(t => [t.name, t.x, t.y]))"
 LAMBDAS = """() => [...document.querySelectorAll("[data-testid='stCaptionContainer']")]
@@ -76,7 +61,7 @@ def test_a_burst_of_key_presses_ends_in_one_up_to_date_run(page, browser, app_ur
     final = RISK_AVERSION_GRID[start + PRESSES]
     _open(page, app_url, START)
     first_traces = page.evaluate(TRACES)
-    page.evaluate(WATCH)
+    page.evaluate(WATCH_PAGE)
     slider = page.get_by_role("slider", name=SLIDER)
     slider.focus()
     # every notch of the burst planned once (the server's caches), one move at a time
