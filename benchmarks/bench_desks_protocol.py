@@ -24,12 +24,16 @@ Per number of desks N, on the app server and on bench_desks' bare reference page
 N protocol desks from bench_desks' per-desk links (no desk finds its plan in the cache) open at once, then move at
 least ``--moves`` times while ``--joins`` more protocol sessions open one after the other ("join": a first load while
 N others are busy). Then, on the app server, a mixed level: N−1 protocol desks move while ONE real chromium desk
-(Playwright, bench_desks' page watcher and move timing) opens the page ("first load while busy") and moves: what one
-trader sees when the other desks' browsers are on their own machines.
+(Playwright, bench_desks' page watcher, open_page and move timing; it waits for a redrawn chart only when the page was
+sent a new figure) opens the page ("first load while busy") and moves: what one trader sees when the other desks'
+browsers are on their own machines.
 
 Alongside: the health endpoint's round trip, the server's peak RSS, per cent of one core for the servers, this client
 (the protocol desks in this process, and chromium with Playwright's driver) and everything else; the app server's CPU
-seconds per first load and per move; the websocket payload bytes a desk received per first load and per move.
+seconds per first load and per move; the websocket payload bytes a desk received per first load and per move; and
+("unch.") the moves whose schedule figure equals the one before (a ticket whose strategies are all held at its
+participation limit: the server still sends the chart, as a reference to the desk's cache when it can; the browser
+does not draw it again).
 Before the levels, a check that the protocol desk sees what the app draws: its schedule figure at three notches (a
 first load and two moves on the link ``?slices=390``) equals the figure AppTest computes in this process
 (``benchmarks.bench_browser.schedule_specs``). Errors: loads or moves that failed, timed out or showed an exception.
@@ -183,6 +187,7 @@ class ProtocolDesk:
         self.notch = -1
         self.chart: dict | None = None  # the schedule figure last received
         self.unchanged = 0  # moves whose schedule figure equals the one before (the server still sends it)
+        self.sent = BackMsg()  # the last BackMsg sent
         self.ws: ClientConnection | None = None
         self._inbox: asyncio.Queue[tuple[float, bytes | None]] = asyncio.Queue()
         self._reader: asyncio.Task | None = None
@@ -243,6 +248,12 @@ class ProtocolDesk:
 
     async def _send_rerun(self) -> None:
         assert self.ws is not None
+        self.sent = self.rerun_message()
+        await self.ws.send(self.sent.SerializeToString())
+
+    def rerun_message(self) -> BackMsg:
+        """The rerun_script BackMsg a browser would send now: query string and page as the server last set them,
+        every widget's value, the cached messages' hashes, the browser's context."""
         message = BackMsg()
         state = message.rerun_script
         state.query_string = self.query_string
@@ -250,7 +261,7 @@ class ProtocolDesk:
         state.widget_states.widgets.extend(self.widgets.values())
         state.cached_message_hashes.extend(self.cache)
         state.context_info.CopyFrom(type(state.context_info)(url=self.url + "/", **CONTEXT))
-        await self.ws.send(message.SerializeToString())
+        return message
 
     async def _until_finished(self, start: float, chart: bool | None, mark: str | None, deadline: float) -> Run:
         """Read messages until a run ends successfully after ``start``; the run's content. ``chart``: a schedule
