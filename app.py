@@ -13,16 +13,19 @@ if __name__ != "__main__":  # imported by the server (streamlit run's ASGI mode)
     from starlette.middleware import Middleware
 
     from optexec.ui.headers import SecurityHeaders
+    from optexec.ui.sweep_jobs import MarkRequests
 
-    app = st.App(__file__, middleware=[Middleware(SecurityHeaders)])
+    app = st.App(__file__, middleware=[Middleware(SecurityHeaders), Middleware(MarkRequests)])
 else:  # a session's run of the script
     from optexec.ui.state import (
         freeze_startup_objects,
         keep_page_inputs,
+        prefetch_sweep,
         publish_ticket,
         retract_ticket,
         show_notices,
     )
+    from optexec.ui.sweep_jobs import busy
 
     PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -43,10 +46,13 @@ else:  # a session's run of the script
             DATA_PAGE,
         ]
     )
-    show_notices(publish_ticket(), DATA_PAGE)
-    keep_page_inputs()
-    try:
-        navigation.run()
-    finally:
-        retract_ticket()
-        freeze_startup_objects()
+    with busy():  # the Sensitivity page's sweep computed ahead waits meanwhile (optexec.ui.sweep_jobs)
+        ticket = publish_ticket()
+        show_notices(ticket, DATA_PAGE)
+        keep_page_inputs()
+        try:
+            navigation.run()
+        finally:
+            retract_ticket()
+            freeze_startup_objects()
+    prefetch_sweep(ticket, navigation.url_path)
