@@ -10,6 +10,14 @@ from pathlib import Path
 import streamlit as st
 
 if __name__ != "__main__":  # imported by the server (streamlit run's ASGI mode): the app with its headers
+    import os
+
+    # One BLAS thread in the server, set before numpy and scipy load (they have not yet here) unless the operator
+    # set it: the model's matrices are tiny (the multiscale strategy's 6 x 6 Hamiltonian), and OpenBLAS's threads
+    # made one scipy.linalg.expm of it take 3-8 ms instead of 10 us on a busy 2-core machine (issue 17: most of a
+    # sensitivity sweep). Same numbers: the sweep and the plans were checked equal to the last bit either way.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
     from starlette.middleware import Middleware
 
     from optexec.ui.headers import SecurityHeaders
