@@ -134,3 +134,18 @@ def test_a_failed_point_of_another_parameter_is_said_with_its_label():
     assert notes[0].startswith("POV: no plan at 1 of 2 points; the first at participation rate (fraction of volume)")
     assert "1.5: participation rate must be in (0, 1]" in notes[0]
     assert result.errors["pov"][0].startswith("participation_rate = 1.5: ")  # the command line's words unchanged
+
+
+def test_an_http_request_marks_the_server_busy_while_it_is_served():
+    import asyncio
+
+    seen: list[int] = []
+
+    async def app(scope, receive, send):
+        seen.append(sweep_jobs._activity["running"])
+
+    marked = sweep_jobs.MarkRequests(app)
+    asyncio.run(marked({"type": "http"}, None, None))
+    asyncio.run(marked({"type": "websocket"}, None, None))  # the script runs mark themselves
+    assert seen == [1, 0] and sweep_jobs._activity["running"] == 0
+    assert not sweep_jobs._idle()  # the request just ended: IDLE_S to go
