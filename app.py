@@ -10,19 +10,30 @@ from pathlib import Path
 import streamlit as st
 
 if __name__ != "__main__":  # imported by the server (streamlit run's ASGI mode): the app with its headers
+    import os
+
+    # One BLAS thread in the server, set before numpy and scipy load (they have not yet here) unless the operator
+    # set it: the model's matrices are tiny (the multiscale strategy's 6 x 6 Hamiltonian), and OpenBLAS's threads
+    # made one scipy.linalg.expm of it take 3-8 ms instead of 10 us on a busy 2-core machine (issue 17: most of a
+    # sensitivity sweep). Same numbers: the sweep and the plans were checked equal to the last bit either way.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
     from starlette.middleware import Middleware
 
     from optexec.ui.headers import SecurityHeaders
+    from optexec.ui.sweep_jobs import MarkRequests
 
-    app = st.App(__file__, middleware=[Middleware(SecurityHeaders)])
+    app = st.App(__file__, middleware=[Middleware(SecurityHeaders), Middleware(MarkRequests)])
 else:  # a session's run of the script
     from optexec.ui.state import (
         freeze_startup_objects,
         keep_page_inputs,
+        prefetch_sweep,
         publish_ticket,
         retract_ticket,
         show_notices,
     )
+    from optexec.ui.sweep_jobs import busy
 
     PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -43,10 +54,13 @@ else:  # a session's run of the script
             DATA_PAGE,
         ]
     )
-    show_notices(publish_ticket(), DATA_PAGE)
-    keep_page_inputs()
-    try:
-        navigation.run()
-    finally:
-        retract_ticket()
-        freeze_startup_objects()
+    with busy():  # the Sensitivity page's sweep computed ahead waits meanwhile (optexec.ui.sweep_jobs)
+        ticket = publish_ticket()
+        show_notices(ticket, DATA_PAGE)
+        keep_page_inputs()
+        try:
+            navigation.run()
+        finally:
+            retract_ticket()
+            freeze_startup_objects()
+    prefetch_sweep(ticket, navigation.url_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from optexec.models import MarketParams, Order
 from optexec.monte_carlo import SimulationConfig, simulate
 from optexec.planning import make_plan
 from optexec.strategies import registry
+from optexec.strategies.base import setting_name
 
 ORDER_FRACTION_OF_ADV = "order_fraction_of_adv"
 _ORDER_FIELDS = {"shares", "horizon_days", "slices", "start_minutes_after_open"}
@@ -59,7 +60,11 @@ def setting_sweep_ranges(settings: Mapping[str, Any]) -> dict[str, tuple[str, fl
 
 @dataclass(frozen=True)
 class Sweep:
-    """Per strategy (registry name), arrays over the swept values; NaN where a strategy could not plan."""
+    """Per strategy (registry name), arrays over the swept values; NaN where a strategy could not plan.
+
+    ``errors`` says each failure as "param = value: reason" (the command line's JSON); ``failures`` holds the same
+    as (value, reason) pairs, for a caller that says the value in its own words (a horizon in minutes, say).
+    """
 
     param: str
     values: np.ndarray
@@ -69,6 +74,7 @@ class Sweep:
     var95_usd: dict[str, np.ndarray]
     notional_usd: np.ndarray
     errors: dict[str, list[str]]
+    failures: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
 
 
 def _inputs_at(
@@ -88,6 +94,16 @@ def _inputs_at(
     else:
         raise ValueError(f"cannot sweep {param!r}; choose one of: {', '.join(sweepable_parameters())}")
     return order, market, settings
+
+
+def _ignores(name: str, param: str) -> bool:
+    """True when strategy ``name`` does not read the strategy setting ``param`` (none of its parameter fields is
+    that setting) and needs nothing resolved by its caller: its schedule, and so its row, is then the same at every
+    point of a sweep of ``param``."""
+    strategy = registry.get(name)
+    if param not in registry.setting_names() or strategy.resolves:
+        return False
+    return param not in {setting_name(f) for f in dataclasses.fields(strategy.params_type)}
 
 
 def sweep(
@@ -116,7 +132,15 @@ def sweep(
     std = {name: np.full(grid.size, np.nan) for name in chosen}
     var95 = {name: np.full(grid.size, np.nan) for name in chosen}
     errors: dict[str, list[str]] = {}
+    failures: dict[str, list[tuple[float, str]]] = {}
+
+    def failed(name: str, value: float, reason: str) -> None:
+        errors.setdefault(name, []).append(f"{param} = {value:g}: {reason}")
+        failures.setdefault(name, []).append((value, reason))
+
     notional = np.empty(grid.size)
+    constant = [name for name in chosen if _ignores(name, param)]
+    varying = [name for name in chosen if name not in constant]
     for i, value in enumerate(grid):
         point_order, point_market, point_settings = _inputs_at(order, market, settings, param, float(value))
         notional[i] = point_order.shares * point_market.price_usd
@@ -127,17 +151,26 @@ def sweep(
             for run in result.runs:
                 expected[run.name][i], std[run.name][i], var95[run.name][i] = run.mean_usd, run.std_usd, run.var95_usd
             for name, error in result.errors.items():
-                errors.setdefault(name, []).append(f"{param} = {value:g}: {error}")
+                failed(name, float(value), error)
             continue
-        for row in make_plan(point_order, point_market, point_settings, chosen).rows:
+        # a strategy that ignores the swept setting has the same row at every point: planned at the first only
+        planned = chosen if i == 0 else varying or constant[:1]  # (one of them at least: make_plan checks the point)
+        for row in make_plan(point_order, point_market, point_settings, planned).rows:
             name = row.strategy.name
             if row.cost is None:
-                errors.setdefault(name, []).append(f"{param} = {value:g}: {row.error}")
+                failed(name, float(value), str(row.error))
                 continue
             expected[name][i] = row.cost.expected_usd
             std[name][i] = row.cost.std_usd
             var95[name][i] = row.cost.var_usd(0.95)
-    return Sweep(param, grid, labels, expected, std, var95, notional, errors)
+        if i > 0:
+            for name in constant:
+                if name in planned:
+                    continue
+                if np.isnan(expected[name][0]) and name in failures:
+                    failed(name, float(value), failures[name][0][1])
+                expected[name][i], std[name][i], var95[name][i] = expected[name][0], std[name][0], var95[name][0]
+    return Sweep(param, grid, labels, expected, std, var95, notional, errors, failures)
 
 
 def sweep_to_json(result: Sweep) -> dict[str, Any]:

@@ -1,15 +1,12 @@
 """Sensitivity: how every strategy's cost and risk move as one parameter moves (closed forms)."""
 
-import numpy as np
 import streamlit as st
 
-from optexec.models import MarketParams
 from optexec.monte_carlo import SimulationConfig
-from optexec.sensitivity import ORDER_FRACTION_OF_ADV, setting_sweep_ranges, sweep
+from optexec.sensitivity import sweep
 from optexec.strategies import registry
-from optexec.ui import formats, links, sweep_words
-from optexec.ui.plan_view import cached_sweep, sweep_figures
-from optexec.ui.settings import setting_label
+from optexec.ui import formats, links, sweep_jobs, sweep_words
+from optexec.ui.plan_view import sweep_figures
 from optexec.ui.state import live_view, show_market_note, valid_ticket
 from optexec.ui.ticket import Ticket
 
@@ -19,35 +16,10 @@ show_market_note(ticket)
 st.markdown(ticket.heading)
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def sweep_parameters(market: MarketParams, settings: dict) -> dict[str, tuple[str, float, float, bool]]:
-    """Parameter -> (label, low, high, log scale) around the ticket's current values."""
-    parameters = {
-        "risk_aversion_per_usd": (_lower_first(setting_label("risk_aversion_per_usd")), 1e-8, 1e-4, True),
-        ORDER_FRACTION_OF_ADV: ("order size (fraction of ADV)", 0.01, 0.5, False),
-        "horizon_days": ("horizon (trading days)", 0.1, 5.0, False),
-        "sigma_usd_per_sqrt_day": (
-            "volatility σ ($/share/√day)", 0.25 * market.sigma_usd_per_sqrt_day, 2.5 * market.sigma_usd_per_sqrt_day,
-            False,
-        ),
-        "eta_usd_day_per_share2": (
-            "temporary impact η", 0.25 * market.eta_usd_day_per_share2, 4 * market.eta_usd_day_per_share2, True,
-        ),
-        "gamma_usd_per_share2": ("permanent impact γ", 0.0, 4 * market.gamma_usd_per_share2, False),
-        "spread_usd": ("spread ($)", 0.0, 4 * market.spread_usd, False),
-    }  # fmt: skip
-    for name, spec in sorted(setting_sweep_ranges(settings).items()):
-        parameters.setdefault(name, spec)
-    return parameters
-
-
 def sweep_view(ticket: Ticket) -> None:
     """The sweep and its controls; reruns alone when they or the model sliders move."""
     order, market, settings = ticket.order, ticket.market, ticket.settings
-    parameters = sweep_parameters(market, settings)
+    parameters = sweep_words.sweep_parameters(market, settings)
     names = list(parameters)
     links.page_choice("sweep_param", "swept parameter", names, names[0], lambda p: parameters[p][0])
     param = st.selectbox("Parameter", names, format_func=lambda p: parameters[p][0], key="sweep_param")
@@ -66,7 +38,7 @@ def sweep_view(ticket: Ticket) -> None:
     cols = st.columns(4)
     low = cols[0].number_input("from", value=float(low_default), format="%g", key=f"sweep_low_{range_key}")
     high = cols[1].number_input("to", value=float(high_default), format="%g", key=f"sweep_high_{range_key}")
-    points = cols[2].slider("points", 3, 60, 15, key="sweep_points")
+    points = cols[2].slider("points", 3, 60, sweep_words.DEFAULT_POINTS, key="sweep_points")
     log_x = cols[3].checkbox("log scale", value=log_default, key=f"sweep_log_{param}")
     simulated = cols[3].toggle(
         "Monte Carlo", key="sweep_simulate",
@@ -84,9 +56,7 @@ def sweep_view(ticket: Ticket) -> None:
     if not chosen:
         st.info("Pick at least one strategy.")
         return
-    values = np.geomspace(low, high, points) if log_x else np.linspace(low, high, points)
-    if param == "slices":
-        values = np.unique(np.maximum(1, values.round()))
+    values = sweep_words.sweep_values(low, high, points, log_x, param)
     if horizon is not None:
         values = horizon.to_days(values)
     try:
@@ -97,7 +67,11 @@ def sweep_view(ticket: Ticket) -> None:
             bar.empty()
         else:
             inputs = (order, market, tuple(sorted(settings.items())), param, tuple(values), tuple(chosen))
-            result = cached_sweep(*inputs)
+            progress = _ProgressBar(len(values))
+            try:
+                result = sweep_jobs.sweep_with_progress(sweep_jobs.Request(*inputs), progress)
+            finally:
+                progress.clear()
     except ValueError as error:
         st.error(formats.message(error))
         return
@@ -130,8 +104,28 @@ def sweep_view(ticket: Ticket) -> None:
     )
     st.subheader("Cost–risk paths")
     st.plotly_chart(figures[1], width="stretch")
-    for name, messages in result.errors.items():
-        st.warning(formats.message(f"{result.labels[name]}: no plan at {len(messages)} point(s): {messages[0]}"))
+    for note in sweep_words.failure_notes(result, label, horizon):
+        st.warning(formats.message(note))
+
+
+class _ProgressBar:
+    """``bar(fraction done)`` for a sweep being computed: a progress bar drawn at the first call (none for a sweep
+    kept from before); ``clear()`` removes it once the sweep is done."""
+
+    def __init__(self, points: int) -> None:
+        self.points = points
+        self.bar = None
+
+    def __call__(self, done: float) -> None:
+        text = f"Sweeping {self.points} points… {done:.0%}"
+        if self.bar is None:
+            self.bar = st.progress(min(done, 1.0), text=text)
+        else:
+            self.bar.progress(min(done, 1.0), text=text)
+
+    def clear(self) -> None:
+        if self.bar is not None:
+            self.bar.empty()
 
 
 live_view("sensitivity_sweep", sweep_view, ticket)

@@ -267,11 +267,21 @@ class FiniteHorizonSolution:
         state0 = np.asarray(state0, dtype=float)
         coords = np.linalg.solve(self._bases[0, :3, :], state0)
         inverses = np.linalg.inv(self._triangles)
+        steps = self.times.size - 1
+        # R_k is the identity but at the re-orthonormalised steps: c_k changes only there, so it is stepped at
+        # those alone (the same products) and every U_k c_k is taken in one batched product
+        every = np.empty((steps, 3))
+        moved = np.flatnonzero(np.any(self._triangles != np.eye(3), axis=(1, 2))).tolist()
+        start = 0
+        for k in [*moved, steps]:
+            every[start:k] = coords
+            if k < steps:
+                coords = inverses[k] @ coords
+                every[k] = coords
+            start = k + 1
         path = np.empty((self.times.size, 3))
         path[0] = state0
-        for k in range(self.times.size - 1):
-            coords = inverses[k] @ coords
-            path[k + 1] = self._bases[k + 1, :3, :] @ coords
+        path[1:] = (self._bases[1:, :3, :] @ every[:, :, None])[:, :, 0]
         path *= np.exp(0.5 * self.problem.discount_rate * self.times)[:, None]
         path[-1, 0] = 0.0
         return path

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 import streamlit as st
 
 from optexec.store.sample import sample_symbols
-from optexec.ui import formats, links, markets
+from optexec.ui import formats, links, markets, sweep_jobs
 from optexec.ui.settings import LIVE_VIEW_KEY, settings_url
 from optexec.ui.ticket import Ticket, order_ticket, ticket_settings
 
@@ -223,11 +223,34 @@ def live_view(key: str, view: Callable[[Ticket], None], ticket: Ticket) -> None:
             st.rerun(scope="app")  # the store changed (a load, an accepted calibration): redraw the ticket too
         links.write(settings_url())
         try:
-            view(dataclasses.replace(ticket, settings=ticket_settings()))
+            with sweep_jobs.busy():  # a run of its own when alone: work computed ahead waits meanwhile
+                view(dataclasses.replace(ticket, settings=ticket_settings()))
         except ARITHMETIC_ERRORS as error:
             st.error(arithmetic_message(error), icon=":material/error:")
 
     fragment()
+
+
+def prefetch_sweep(ticket: Ticket, page_path: str) -> None:
+    """After a page run of a valid ticket (app.py): the sweep this session's Sensitivity page would show first,
+    and its figures, computed ahead in idle time (``sweep_jobs.prefetch``), so that the page opens on them;
+    nothing on the Sensitivity page itself (it computes what it shows) or for a sweep it would not compute in
+    closed form."""
+    if ticket.errors or ticket.order is None or ticket.market is None or page_path == "sensitivity":
+        return
+    found = sweep_jobs.session_request(ticket.order, ticket.market, ticket_settings(), st.session_state)
+    if found is None:
+        return
+    request, label, log_x = found
+
+    def figures(result) -> None:
+        from optexec.ui.plan_view import sweep_figures
+
+        inputs = (request.order, request.market, request.settings_items, request.param, request.values,
+                  request.names)  # fmt: skip
+        sweep_figures(*inputs, label, log_x, result, result)
+
+    sweep_jobs.prefetch(request, then=figures)
 
 
 @functools.cache

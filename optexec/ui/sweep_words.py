@@ -1,4 +1,5 @@
-"""How the Sensitivity page says a sweep: the horizon in the ticket's unit, and strategies whose curves coincide.
+"""How the Sensitivity page says a sweep: its parameters, the horizon in the ticket's unit, the points where a
+strategy could not plan, and strategies whose curves coincide.
 
 The model sweeps the horizon in trading days (docs/MATH.md section 13); a trader who typed the order in hours or
 minutes reads the sweep in that unit, so the page converts the range it asks for and the axis it draws by the
@@ -17,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from optexec.sensitivity import Sweep
+from optexec.models import MarketParams
+from optexec.sensitivity import ORDER_FRACTION_OF_ADV, Sweep, setting_sweep_ranges
 from optexec.ui import chart_layout, charts, order_time
+from optexec.ui.settings import setting_label
 
 #: two curves are the same when every point agrees within this share of the larger value (0.1%, as schedules)
 SAME_CURVE_SHARE = chart_layout.SAME_SCHEDULE_SHARE
@@ -49,6 +52,44 @@ class HorizonAxis:
         return dataclasses.replace(result, values=np.asarray(result.values, dtype=float) * self.per_day)
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def sweep_parameters(market: MarketParams, settings: dict) -> dict[str, tuple[str, float, float, bool]]:
+    """Parameter -> (label, low, high, log scale) around the ticket's current values, the first one the default."""
+    parameters = {
+        "risk_aversion_per_usd": (_lower_first(setting_label("risk_aversion_per_usd")), 1e-8, 1e-4, True),
+        ORDER_FRACTION_OF_ADV: ("order size (fraction of ADV)", 0.01, 0.5, False),
+        "horizon_days": ("horizon (trading days)", 0.1, 5.0, False),
+        "sigma_usd_per_sqrt_day": (
+            "volatility σ ($/share/√day)", 0.25 * market.sigma_usd_per_sqrt_day, 2.5 * market.sigma_usd_per_sqrt_day,
+            False,
+        ),
+        "eta_usd_day_per_share2": (
+            "temporary impact η", 0.25 * market.eta_usd_day_per_share2, 4 * market.eta_usd_day_per_share2, True,
+        ),
+        "gamma_usd_per_share2": ("permanent impact γ", 0.0, 4 * market.gamma_usd_per_share2, False),
+        "spread_usd": ("spread ($)", 0.0, 4 * market.spread_usd, False),
+    }  # fmt: skip
+    for name, spec in sorted(setting_sweep_ranges(settings).items()):
+        parameters.setdefault(name, spec)
+    return parameters
+
+
+#: the number of points a sweep has until the trader picks another
+DEFAULT_POINTS = 15
+
+
+def sweep_values(low: float, high: float, points: int, log_x: bool, param: str) -> np.ndarray:
+    """The swept values the page asks for: ``points`` from ``low`` to ``high`` (geometric on a log scale), whole and
+    distinct for the slices."""
+    values = np.geomspace(low, high, points) if log_x else np.linspace(low, high, points)
+    if param == "slices":
+        values = np.unique(np.maximum(1, values.round()))
+    return values
+
+
 def horizon_axis(unit: str, session_minutes: int, horizon_days: float) -> HorizonAxis:
     """The horizon sweep in ``unit`` (minutes, hours or trading days) for a ``session_minutes`` session, its range
     widened to hold half and twice the ticket's ``horizon_days``."""
@@ -62,6 +103,29 @@ def horizon_axis(unit: str, session_minutes: int, horizon_days: float) -> Horizo
     else:
         label = f"horizon ({order_time.UNIT_LABELS[unit]})"
     return HorizonAxis(unit, per_day, float(f"{low:.3g}"), float(f"{high:.3g}"), label)
+
+
+def point_words(value: float, label: str, horizon: HorizonAxis | None = None) -> str:
+    """One swept point as a trader reads it: "a horizon of 15 minutes" (``horizon``: the sweep is the horizon's,
+    ``value`` in trading days), else "order size (fraction of ADV) 0.3" (``label`` names the parameter)."""
+    if horizon is None:
+        return f"{label} {float(value):g}"
+    shown = float(f"{float(value) * horizon.per_day:.3g}")
+    word = order_time.UNIT_ONE[horizon.unit] if shown == 1 else order_time.UNIT_LABELS[horizon.unit]
+    return f"a horizon of {shown:g} {word}"
+
+
+def failure_notes(result: Sweep, label: str, horizon: HorizonAxis | None = None) -> list[str]:
+    """Per strategy that could not plan at some points: how many, and the first point's reason in the trader's
+    words ("TWAP: no plan at 2 of 15 points; the first at a horizon of 15 minutes: ...")."""
+    notes = []
+    for name, failures in result.failures.items():
+        value, reason = failures[0]
+        notes.append(
+            f"{result.labels[name]}: no plan at {len(failures)} of {result.values.size} points; the first at "
+            f"{point_words(value, label, horizon)}: {reason}"
+        )
+    return notes
 
 
 def same_curve_groups(result: Sweep) -> list[list[str]]:
