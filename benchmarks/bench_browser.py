@@ -14,12 +14,19 @@ processes and Playwright's driver, from /proc), and the websocket bytes the page
 the background, so the wait before the move decides how much of that is done), "revisited" goes back and forth
 between two values (plans come from the cache). Prints a table.
 
-    python -m benchmarks.bench_browser [--moves 20] [--slices 390]
+With ``--profile``, one more session moves the slider back and forth (cached plans) under chromium's sampling
+profiler (CDP ``Profiler``) and prints where the page's main thread spent its time per move: JavaScript by script
+file (self time; Plotly's bundle, React, Streamlit's), the renderer's own work outside JavaScript ("(program)":
+style, layout, paint, message handling) and garbage collection, beside chromium's counters
+(``Performance.getMetrics``: script, style and layout durations, DOM nodes).
+
+    python -m benchmarks.bench_browser [--moves 20] [--slices 390] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import statistics
@@ -121,10 +128,59 @@ def measure(url: str, server_pid: int, moves: int, slices: int, keys: list[str],
     return out
 
 
+def profile_moves(url: str, moves: int, slices: int, top: int = 8) -> list[str]:
+    """Lines of the main thread's time per move over ``moves`` revisiting moves under CDP's sampling profiler (module
+    docstring); the first move is not profiled (it warms the plans' cache)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        page.goto(f"{url}/?slices={slices}")
+        wait_idle(page)
+        page.wait_for_selector(".main-svg")
+        slider = page.get_by_role("slider", name=SLIDER)
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 500})  # µs
+
+        def move(key: str) -> None:
+            slider.focus()
+            slider.press(key)
+            page.wait_for_timeout(200)
+            wait_idle(page)
+            page.wait_for_timeout(800)  # the chart's redraw lands after the run's end
+
+        move("ArrowRight")
+        move("ArrowLeft")
+        before = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        cdp.send("Profiler.start")
+        for i in range(moves):
+            move(("ArrowRight", "ArrowLeft")[i % 2])
+        profile = cdp.send("Profiler.stop")["profile"]
+        after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        browser.close()
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    by_file: collections.Counter[str] = collections.Counter()
+    for node_id, delta_us in zip(profile["samples"], profile["timeDeltas"], strict=True):
+        frame = nodes[node_id]["callFrame"]
+        by_file[Path(frame["url"]).name or frame["functionName"] or "(anonymous)"] += delta_us
+    by_file.pop("(idle)", None)
+    busy_ms = sum(by_file.values()) / 1000 / moves
+    lines = [f"main thread per move, {moves} moves (revisited, sampled): {busy_ms:.0f} ms busy"]
+    lines += [f"  {us / 1000 / moves:7.1f} ms  {name}" for name, us in by_file.most_common(top)]
+    counters = {"ScriptDuration": "script", "RecalcStyleDuration": "style", "LayoutDuration": "layout",
+                "TaskDuration": "tasks"}  # fmt: skip
+    lines.append("  counters per move: " + ", ".join(
+        f"{label} {1000 * (after[name] - before[name]) / moves:.0f} ms" for name, label in counters.items())
+        + f", DOM nodes {after['Nodes']:.0f}")  # fmt: skip
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--slices", type=int, default=390)
+    parser.add_argument("--profile", action="store_true", help="also profile the page's main thread (docstring)")
     args = parser.parse_args()
     # From the default 1e-6 there are 9 larger values on the slider: "new values" steps through them, the next
     # move 0.1 s after the previous one has finished (the notch's background plan is then usually still running)
@@ -163,6 +219,13 @@ def main() -> None:
         "unchanged: moves whose schedule figure equals the previous notch's (timed to the caption and the run's "
         f"end); load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
+    if args.profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            build_sample_database(tmp / "db.duckdb")
+            env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
+            with streamlit_server(ROOT / "app.py", free_port(), tmp / "st.log", env) as (url, _):
+                print("\n".join(profile_moves(url, max(4, args.moves), args.slices)))
 
 
 if __name__ == "__main__":

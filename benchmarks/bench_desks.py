@@ -108,13 +108,20 @@ READY = """([expected, chart]) => {
         .some(e => e.innerText.includes(expected)) ? "ok" : false;
 }"""
 
-#: a move is done: caption shows the new λ, a chart was drawn after the press (Plan), the run has finished
-MOVED = """([start, chart]) => {
+#: a move is done: caption shows the new λ, a chart was drawn after the press (Plan), the run has finished; or
+#: ("unchanged") the same, but UNCHANGED_GRACE_MS after the run's end the chart drawn before the press is still on
+#: the page: the figure did not change (e.g. every strategy capped by the participation limit at both notches), so
+#: Streamlit kept its chart (a new figure is a new element id: the old chart leaves the page as the new one comes).
+#: Such moves waited 120 s for a chart that never came.
+UNCHANGED_GRACE_MS = 1000
+MOVED = """([start, chart, grace]) => {
     const app = document.querySelector("[data-testid='stApp']");
     if (document.querySelector("[data-testid='stException']")) return "exception";
     const s = window.stamps;
-    return s.text >= start && (!chart || s.chart >= start)
-        && app.getAttribute("data-test-script-state") === "notRunning" ? "ok" : false;
+    if (app.getAttribute("data-test-script-state") !== "notRunning" || s.text < start) return false;
+    if (!chart || s.chart >= start) return "ok";
+    if (performance.now() - Math.max(s.text, s.idle) < grace) return false;
+    return window.chartBefore && window.chartBefore.isConnected ? "unchanged" : false;
 }"""
 
 
@@ -374,14 +381,19 @@ async def move(page, notch: int, step: int, chart: bool) -> float:
     expected = caption_text(RISK_AVERSION_GRID[notch])
     await page.evaluate("(text) => { window.expected = text; window.stamps.text = 0; }", expected)
     slider = page.get_by_role("slider", name=SLIDER)
+    await page.evaluate("() => { window.chartBefore = document.querySelector('.js-plotly-plot'); }")
     await slider.focus()
     start_ms = await page.evaluate("() => performance.now()")
     await slider.press("ArrowRight" if step > 0 else "ArrowLeft")
-    handle = await page.wait_for_function(MOVED, arg=[start_ms, chart], polling=20, timeout=1000 * MOVE_TIMEOUT_S)
-    if await handle.json_value() == "exception":
+    handle = await page.wait_for_function(
+        MOVED, arg=[start_ms, chart, UNCHANGED_GRACE_MS], polling=20, timeout=1000 * MOVE_TIMEOUT_S
+    )
+    outcome = await handle.json_value()
+    if outcome == "exception":
         raise RuntimeError("the page shows an exception after a move")
     stamps = await page.evaluate("() => window.stamps")
-    return (max(stamps["text"], stamps["chart"] if chart else 0, stamps["idle"]) - start_ms) / 1000
+    drawn = stamps["chart"] if chart and outcome == "ok" else 0  # an unchanged figure: timed to the caption, run end
+    return (max(stamps["text"], drawn, stamps["idle"]) - start_ms) / 1000
 
 
 async def run_desk(page, desk: Desk, chart: bool, args, keep_going, result: Result, rng: random.Random) -> None:

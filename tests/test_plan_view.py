@@ -60,9 +60,33 @@ def test_the_cost_table_shows_max_participation_first_and_labels_every_column(ta
     from optexec.ui.plan_view import COST_COLUMNS
 
     order = list(COST_COLUMNS)
-    assert order[:4] == ["best", "strategy", "max_participation", "participation_note"]
+    assert order[:4] == ["best", "strategy", "max_participation", "participation"]
     table = cost_table(make_plan(table1_order, table1_market, {}, ["twap"]))
-    assert set(table.columns) | {"best"} == set(COST_COLUMNS)
+    # the page's short participation cell replaces the full note, which stays in the frame (the notes above the
+    # table show it in full)
+    assert set(table.columns) | {"best", "participation"} == set(COST_COLUMNS) | {"participation_note"}
+
+
+def test_the_participation_cell_is_short_and_points_to_the_notes(plan):
+    """The notes, up to ~350 characters, were cut off in a 1440 px column: the cell says whether the peak is above
+    the limit and points to the notes above the table, which hold every strategy warning in full."""
+    from optexec.report_content import plan_notes
+    from optexec.ui.plan_view import PARTICIPATION_WIDTH_PX, cost_frame, participation_text
+
+    frame = cost_frame(plan.order, plan.market, tuple(sorted(plan.settings.items()))).set_index("strategy")
+    noted = frame[frame["participation_note"] != ""]
+    assert len(noted) and (frame["participation"] == "").sum() == (frame["participation_note"] == "").sum()
+    shown = {warning for _, warning in plan_notes(plan).schedules}
+    for label, row in noted.iterrows():
+        assert row["max_participation"] > 0.25 and row["participation"] == "above 25% limit · notes ↑"
+        assert len("above 100% limit · notes ↑") * 7 + 16 <= PARTICIPATION_WIDTH_PX  # ~7 px a character at 14 px
+        assert any(warning in row["participation_note"] for warning in shown), label
+    assert participation_text(0.2, "capped at 25%", 0.25, True) == "within 25% limit · notes ↑"
+    assert participation_text(0.3, "reaches 30% of the expected volume, above the 25% limit", 0.25, False) == (
+        "above 25% limit"
+    )
+    assert participation_text(float("inf"), "x", 0.25, False) == "above 25% limit"
+    assert participation_text(0.3, "", 0.25, False) == ""
 
 
 def test_no_prefetch_while_several_desks_share_the_server(planned, monkeypatch):
@@ -130,17 +154,29 @@ def test_the_page_figure_is_the_report_figure_within_a_quarter_pixel(plan, panel
     for every, drawn in zip(full.data, page.data, strict=True):
         assert (drawn.name, drawn.line, drawn.hovertemplate) == (every.name, every.line, every.hovertemplate)
         x, y = np.asarray(every.x), np.asarray(every.y)
-        kept = np.searchsorted(x, np.asarray(drawn.x))
-        assert np.array_equal(x[kept], drawn.x) and np.array_equal(y[kept], drawn.y)  # the schedule's own values
+        assert every.x0 is None and every.dx is None  # the report: every slice with its time
+        drawn_x = _page_x(drawn)
+        kept = np.searchsorted(x, drawn_x - 1e-9 * np.ptp(x))
+        assert np.allclose(x[kept], drawn_x, rtol=0, atol=1e-9 * np.ptp(x)) and np.array_equal(y[kept], drawn.y)
         assert np.max(np.abs(_drawn(x, y, kept, shape) - y)) <= charts.SCREEN_ERROR * span * (1 + 1e-9)
         assert len(x) == ORDER.slices + (panel == "holdings")
     if panel == "holdings":
         assert all(np.array_equal(a.y, b.y) for a, b in zip(full.data, page.data, strict=True))
+        # evenly spaced slices: each line's times as a start and a step, not 391 numbers
+        assert all(t.x is None and t.dx > 0 for t in page.data)
+        assert len(page.to_json()) < 0.6 * len(full.to_json())
         return
     if panel == "trades":
         twap = next(trace for trace in page.data if trace.name == "TWAP")
         assert len(twap.x) == 2
-    assert sum(len(t.x) for t in page.data) < sum(len(t.x) for t in full.data)
+    assert sum(len(_page_x(t)) for t in page.data) < sum(len(t.x) for t in full.data)
+
+
+def _page_x(trace) -> np.ndarray:
+    """A page trace's times: its x, or its start and step (``charts._x_values``) over its points."""
+    if trace.x is not None:
+        return np.asarray(trace.x, dtype=float)
+    return trace.x0 + trace.dx * np.arange(len(trace.y))
 
 
 def test_a_slider_move_sends_the_results_and_not_the_model_sections():

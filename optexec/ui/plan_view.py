@@ -62,6 +62,9 @@ def cached_frontier(order: Order, market: MarketParams, settings_items: tuple) -
 #: bps first, so that a 1440 px desktop shows them without scrolling; the models and the $ split after them
 #: a money column fits "-999,999,999" (the grid's automatic width cut the leading digits of large values)
 MONEY_WIDTH_PX = 112
+#: the participation column fits its short text ("above 100% limit · notes ↑", ~190 px); the notes themselves, up
+#: to ~350 characters, were cut off at 1440 px (they are in full in the notes on the schedules above the table)
+PARTICIPATION_WIDTH_PX = 200
 
 COST_COLUMNS = {
     "best": st.column_config.TextColumn("", help="lowest E + λV at the chosen risk aversion", width=28),
@@ -69,10 +72,11 @@ COST_COLUMNS = {
     "max_participation": st.column_config.NumberColumn(
         "Max participation", format="percent", help="largest child order / its slice's expected market volume"
     ),
-    "participation_note": st.column_config.TextColumn(
+    "participation": st.column_config.TextColumn(
         "Participation",
-        help="the strategy's participation warning, or its peak above the ticket's limit",
-        width="medium",
+        help="whether the max participation is above the ticket's limit; every participation note is in full in the "
+        "notes on the schedules above the table",
+        width=PARTICIPATION_WIDTH_PX,
     ),
     "expected_cost_bps": st.column_config.NumberColumn("E (bps)", format="%.1f"),
     "expected_cost_usd": st.column_config.NumberColumn("E ($)", format="localized", width=MONEY_WIDTH_PX),
@@ -106,7 +110,23 @@ def cost_frame(order: Order, market: MarketParams, settings_items: tuple) -> pd.
     if not table.empty:
         table.insert(0, "best", ["★" if best is not None and label == best.strategy.label else "" for label in
                                  table["strategy"]])  # fmt: skip
+        warnings = {row.strategy.label: row.warnings for row in plan.rows}
+        table["participation"] = [
+            participation_text(peak, note, plan.max_participation, any(w in note for w in warnings.get(label, ())))
+            for label, peak, note in zip(table["strategy"], table["max_participation"], table["participation_note"],
+                                         strict=True)
+        ]  # fmt: skip
     return table
+
+
+def participation_text(peak: float, note: str, limit: float, from_warnings: bool) -> str:
+    """The cost table's short participation cell for a row's ``planning.participation_note``: whether its peak (the
+    column before) is above the limit, and, when the note holds the strategy's own warnings (``from_warnings``: the
+    notes on the schedules above the table show them in full), a pointer to them; "" without a note."""
+    if not note:
+        return ""
+    said = f"above {limit:.0%} limit" if peak > limit * (1 + 1e-9) else f"within {limit:.0%} limit"
+    return said + " · notes ↑" * from_warnings
 
 
 PREFETCH_DELAY_S = 0.25  # after the page's own messages (a busy thread holds the GIL) and most of its drawing

@@ -19,7 +19,7 @@ START = 1e-8
 PRESSES = 10
 
 #: the schedule chart's traces as drawn: name and values of each
-TRACES = "() => JSON.stringify(document.querySelector('.js-plotly-plot').data.map(t => [t.name, t.x, t.y]))"
+TRACES = "() => JSON.stringify(document.querySelector('.js-plotly-plot').data.map(t => [t.name, t.x, t.x0, t.dx, t.y]))"
 LAMBDAS = """() => [...document.querySelectorAll("[data-testid='stCaptionContainer']")]
   .map(e => (e.innerText.match(/λ = (\\S+) per/) || [])[1]).filter(Boolean)"""
 
