@@ -15,7 +15,7 @@ import streamlit as st
 from optexec.models import MarketParams, Order
 from optexec.planning import Plan, best_row, cost_table, make_plan, priced_frontier
 from optexec.report_content import plan_notes
-from optexec.sensitivity import Sweep, sweep
+from optexec.sensitivity import Sweep
 from optexec.strategies.almgren_chriss import Frontier
 from optexec.ui import formats, markets, sweep_words
 from optexec.ui.ticket import RISK_AVERSION_GRID
@@ -240,14 +240,6 @@ def show_cost_table(plan: Plan) -> None:
     )
 
 
-@st.cache_data(**{**CACHE, "show_spinner": "Sweeping…"})
-def cached_sweep(
-    order: Order, market: MarketParams, settings_items: tuple, param: str, values: tuple, names: tuple
-) -> Sweep:
-    """sensitivity.sweep, cached on its inputs."""
-    return sweep(order, market, dict(settings_items), param, values, names)
-
-
 @st.cache_resource(max_entries=32, show_spinner=False, hash_funcs={MarketParams: _market_key})
 def sweep_figures(
     order: Order,
@@ -261,8 +253,8 @@ def sweep_figures(
     _result: Sweep,
     _shown: Sweep,
 ) -> tuple[Any, Any]:
-    """The Sensitivity page's two figures (``sweep_words.same_curve_figures``) of the sweep ``cached_sweep`` returns
-    for the same inputs (``_result``; ``_shown`` is it in the axis's unit, which ``label`` names), built once for
-    every session: plotly's figure objects take longer to build than the cached sweep takes to read. Shared: read
-    only, never changed after."""
+    """The Sensitivity page's two figures (``sweep_words.same_curve_figures``) of the sweep of the same inputs
+    (``sweep_jobs.sweep_with_progress``: ``_result``; ``_shown`` is it in the axis's unit, which ``label`` names),
+    built once for every session: plotly's figure objects take longer to build than the sweep takes to read.
+    Shared: read only, never changed after."""
     return sweep_words.same_curve_figures(_result, _shown, label, log_x)
