@@ -13,12 +13,15 @@ to the lot, so no child order drifts more than one lot from the model's, and the
 remainder (the order's size need not be a multiple of the lot).
 
 ``duration_words`` writes a duration in trading days the way a trader reads it (2 h, 45 min, 1.5 trading days):
-every core message that prints a horizon or a slice length uses it.
+every core message that prints a horizon or a slice length uses it. ``parse_duration`` reads one the way a trader
+types it ("90m", "2h", "1.5d", "45 minutes"): minutes and hours become trading days by the session's length.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +29,49 @@ import pandas as pd
 
 #: the session length a duration is read with when the caller has none (a 09:30–16:00 equity session)
 DEFAULT_SESSION_MINUTES = 390
+
+
+#: the horizon's units (the Plan page's unit box and the command line's ``--horizon``)
+UNITS = ("minutes", "hours", "days")
+#: the words a typed duration's unit may be, by unit ("days" are trading days: sessions of the symbol's length)
+UNIT_WORDS = {
+    "minutes": ("m", "min", "mins", "minute", "minutes"),
+    "hours": ("h", "hr", "hrs", "hour", "hours"),
+    "days": ("d", "day", "days", "trading day", "trading days"),
+}
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z ]+?)\s*$", re.IGNORECASE)
+
+
+def minutes_per_unit(unit: str, session_minutes: int) -> float:
+    """Trading minutes in one ``unit`` (a trading day is the session's minutes)."""
+    return {"minutes": 1.0, "hours": 60.0, "days": float(session_minutes)}[unit]
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A duration as typed: its number and unit (``UNITS``), and the same in trading days of the session."""
+
+    value: float
+    unit: str
+    days: float
+
+
+def parse_duration(text: str, session_minutes: int = DEFAULT_SESSION_MINUTES) -> Duration:
+    """A typed duration with its unit: "90m", "2h", "1.5d", "45 minutes", "2 trading days" (``UNIT_WORDS``); the
+    days are trading days, and minutes and hours are converted by ``session_minutes`` (1 h = 1/6.5 trading days on
+    a 390-minute session). ValueError, saying what is taken, for a number without a unit, an unknown unit, or a
+    duration that is not a positive finite number."""
+    taken = 'a positive number and a unit, e.g. 90m, 2h, 1.5d or "45 minutes"'
+    match = _DURATION.match(str(text))
+    if match is None:
+        raise ValueError(f"the horizon must be {taken}; got {text!r}")
+    number, word = float(match.group(1)), " ".join(match.group(2).lower().split())
+    unit = next((name for name, words in UNIT_WORDS.items() if word in words), None)
+    if unit is None:
+        raise ValueError(f"the horizon's unit must be minutes, hours or (trading) days (m, h, d); got {text!r}")
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"the horizon must be {taken}; got {text!r}")
+    return Duration(number, unit, number * minutes_per_unit(unit, session_minutes) / session_minutes)
 
 
 def duration_words(days: float, session_minutes: int = DEFAULT_SESSION_MINUTES) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from typing import Any
 
 import duckdb
 
-from optexec import model_card
+from optexec import clock, model_card
 from optexec.calibration import latest_calibration
 from optexec.calibration.storage import why_no_parameters
 from optexec.cli.common import UserError, dump_json, read_store
@@ -29,7 +30,7 @@ from optexec.planning import (
     make_plan,
 )
 from optexec.sensitivity import sweep, sweep_to_json, sweepable_parameters
-from optexec.store import db, sample
+from optexec.store import db, sample, sessions
 from optexec.strategies import registry
 
 
@@ -54,9 +55,15 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     order.add_argument("--symbol", required=True)
     order.add_argument("--side", required=True, choices=["buy", "sell"])
     order.add_argument("--shares", required=True, type=float, help="order size in shares")
-    order.add_argument("--horizon-days", required=True, type=float, help="horizon in trading days")
+    order.add_argument("--horizon", metavar="DURATION",
+                       help='horizon with a unit: 90m, 2h, 1.5d, "45 minutes" (days are trading days; minutes and '
+                       "hours are converted by the symbol's session length)")  # fmt: skip
+    order.add_argument("--horizon-days", type=float, help="horizon in trading days (or --horizon)")
     order.add_argument("--slices", required=True, type=int, help="number of child orders")
-    order.add_argument("--start-minutes", type=float, default=0.0, help="start, in minutes after the open")
+    order.add_argument("--start", metavar="HH:MM|now",
+                       help="start as an exchange-local time of day inside the session (10:30), or now (the next "
+                       "open when the market is closed); needs the symbol's exchange clock from the store")  # fmt: skip
+    order.add_argument("--start-minutes", type=float, help="start, in minutes after the open (default 0, the open)")
     market = parser.add_argument_group("market (Almgren–Chriss units, docs/MATH.md section 2)")
     market.add_argument("--price", type=float, help="arrival price, $")
     market.add_argument("--sigma", type=float, help="volatility, $/share/sqrt(day)")
@@ -199,12 +206,78 @@ def _market_and_source(args: argparse.Namespace) -> tuple[MarketParams, str, boo
     return model_card.with_sources(market, sources), source, False
 
 
+def horizon_days_from_args(args: argparse.Namespace, session_minutes: int) -> float:
+    """The horizon in trading days: ``--horizon`` (a duration with a unit, optexec.clock.parse_duration) or
+    ``--horizon-days``, exactly one of them (a UserError otherwise)."""
+    if args.horizon is not None and args.horizon_days is not None:
+        raise UserError("give the horizon once: --horizon or --horizon-days, not both")
+    if args.horizon is None and args.horizon_days is None:
+        raise UserError("give the horizon: --horizon with a unit (90m, 2h, 1.5d) or --horizon-days")
+    if args.horizon_days is not None:
+        return args.horizon_days
+    try:
+        return clock.parse_duration(args.horizon, session_minutes).days
+    except ValueError as error:
+        raise UserError(f"--horizon: {error}") from None
+
+
+def _session(args: argparse.Namespace) -> sessions.MarketSession | None:
+    """The symbol's exchange clock (time zone, session, calendar) from the store, or None when it has none."""
+    with read_store(args) as con:
+        try:
+            return sessions.instrument_session(con, args.symbol)
+        except (ValueError, duckdb.Error):
+            return None
+
+
+def start_minutes_from_args(args: argparse.Namespace, session_minutes: int) -> float:
+    """Minutes after the open: ``--start`` (an exchange-local HH:MM inside the session, or now: the Plan page's
+    start box) or ``--start-minutes``, at most one of them (a UserError otherwise); the open when neither is given.
+    "now" says on stderr when it starts (before the open, closed: the next open)."""
+    if args.start is not None and args.start_minutes is not None:
+        raise UserError("give the start once: --start or --start-minutes, not both")
+    if args.start is None:
+        minutes = 0.0 if args.start_minutes is None else args.start_minutes
+        if not 0 <= minutes < session_minutes:
+            raise UserError(f"--start-minutes must be from 0 to below the session's {session_minutes} minutes")
+        return minutes
+    session = _session(args)
+    if session is None:
+        raise UserError(f"--start {args.start}: {args.symbol} has no exchange clock in the store (no calendar or time "
+                        "zone); give --start-minutes (minutes after the open)")  # fmt: skip
+    text = args.start.strip()
+    if text.lower() == "now":
+        start = sessions.start_now(session)
+        print(f"--start now: {start.note} (on {start.day:%Y-%m-%d})", file=sys.stderr)
+        return float(start.minutes_after_open)
+    try:
+        minute = sessions.parse_hhmm(text, "--start")
+    except ValueError as error:
+        raise UserError(f"{error}, or now") from None
+    if not session.open_minute <= minute < session.close_minute:
+        last = sessions.format_hhmm(session.close_minute - 1)
+        raise UserError(f"--start {text} is outside {args.symbol}'s session: give {session.open_local}–{last} "
+                        f"{session.time_zone}, or now")  # fmt: skip
+    return float(minute - session.open_minute)
+
+
+def timing_words(order: Order, session_minutes: int) -> str:
+    """The order's time as the text output heads it: "over 2 h (0.308 trading days) in 13 slices, starting 60 min
+    after the open" (optexec.clock.duration_words; the start left out at the open)."""
+    words = clock.duration_words(order.horizon_days, session_minutes)
+    if not words.endswith(("trading day", "trading days")):
+        words += f" ({order.horizon_days:.3g} trading days)"
+    start = order.start_minutes_after_open
+    after = f", starting {start:g} min after the open" if start else ""
+    return f"over {words} in {order.slices} slices{after}"
+
+
 def order_from_args(args: argparse.Namespace, market: MarketParams) -> Order:
-    """The order of a plan-like command (plan, simulate, sweep), its start inside the market's session."""
-    order = Order(args.symbol, args.side, args.shares, args.horizon_days, args.slices, args.start_minutes)
-    if args.start_minutes >= market.session_minutes:
-        raise UserError(f"--start-minutes must be below the session's {market.session_minutes} minutes")
-    return order
+    """The order of a plan-like command (plan, simulate, sweep): its horizon (``--horizon`` or ``--horizon-days``)
+    and its start inside the market's session (``--start`` or ``--start-minutes``)."""
+    horizon_days = horizon_days_from_args(args, market.session_minutes)
+    start_minutes = start_minutes_from_args(args, market.session_minutes)
+    return Order(args.symbol, args.side, args.shares, horizon_days, args.slices, start_minutes)
 
 
 def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -236,8 +309,8 @@ def format_plan(plan: Plan) -> str:
     table = cost_table(plan)
     lines = [
         (
-            f"{order.side} {order.shares:,.0f} {order.symbol} over {order.horizon_days:g} days in {order.slices} "
-            f"slices; price ${market.price_usd:,.2f}, notional ${order.shares * market.price_usd:,.0f}, "
+            f"{order.side} {order.shares:,.0f} {order.symbol} {timing_words(order, market.session_minutes)}; "
+            f"price ${market.price_usd:,.2f}, notional ${order.shares * market.price_usd:,.0f}, "
             f"risk aversion {plan.risk_aversion_per_usd:g} /$, max participation {plan.max_participation:.0%}"
         ),
         f"priced under {priced_under(market)} ({plan.model_reason or 'the market model given'})",

@@ -12,7 +12,13 @@ import argparse
 import math
 
 from optexec.cli.common import dump_json, read_store
-from optexec.cli.plan_commands import add_plan_options, market_from_args, order_from_args, settings_from_args
+from optexec.cli.plan_commands import (
+    add_plan_options,
+    market_from_args,
+    order_from_args,
+    settings_from_args,
+    timing_words,
+)
 from optexec.monte_carlo import SimulationConfig, SimulationResult, simulate
 from optexec.simulation.market import PRICE_MODELS, LiquidityRegimes, MarketModel
 
@@ -42,8 +48,8 @@ def format_result(result: SimulationResult) -> str:
     order, config = result.order, result.config
     lines = [
         (
-            f"{order.side} {order.shares:,.0f} {order.symbol} over {order.horizon_days:g} days in {order.slices} "
-            f"slices; {config.paths:,} paths, seed {config.seed}; costs in $ (bps of arrival notional)"
+            f"{order.side} {order.shares:,.0f} {order.symbol} {timing_words(order, result.market.session_minutes)}; "
+            f"{config.paths:,} paths, seed {config.seed}; costs in $ (bps of arrival notional)"
         ),
         "",
         (

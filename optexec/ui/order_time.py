@@ -16,11 +16,11 @@ from typing import Any
 
 import streamlit as st
 
-from optexec import models
+from optexec import clock, models
 from optexec.store import sessions
 from optexec.ui import formats, links
 
-UNITS = ("minutes", "hours", "days")
+UNITS = clock.UNITS
 UNIT_LABELS = {"minutes": "minutes", "hours": "hours", "days": "trading days"}
 #: the unit box's words: the sidebar has room for "days" (its help and the line below it say trading days)
 UNIT_CHOICES = {"minutes": "minutes", "hours": "hours", "days": "days"}
@@ -31,9 +31,7 @@ START_MODES = ("time", "now")
 START_LABELS = {"time": "at a time", "now": "now"}
 
 
-def minutes_per_unit(unit: str, session_minutes: int) -> float:
-    """Trading minutes in one ``unit`` (a trading day is the session's minutes)."""
-    return {"minutes": 1.0, "hours": 60.0, "days": float(session_minutes)}[unit]
+minutes_per_unit = clock.minutes_per_unit  # the core's (the command line's --horizon reads units the same way)
 
 
 def to_days(value: float, unit: str, session_minutes: int) -> float:

@@ -533,6 +533,26 @@ def _check(errors: list[str], spec: links.Number, value: Any) -> bool:
     return rule is None
 
 
+def _hold_inputs(symbol: str) -> None:
+    """Write each of the ticket's inputs the session holds back as its own value, before the boxes are drawn.
+
+    Streamlit tells the browser a box's value only in the run in which the value was set through the session
+    state (the link's, a reset's, a default's); later runs send the box with its bare default (the first symbol,
+    0 slices, an empty override) and trust the browser to keep what it was told. A browser that had not drawn that
+    first run's box yet (its script still loading on a busy machine: a user, or a test, pressing Run simulation as
+    soon as the button shows) mounted the box from the later run and showed the default: the sidebar said SYN-LARGE
+    while the results were for the link's symbol, and the next run sent SYN-LARGE back, changing the order without
+    a word. Held, every run's box carries the value the results are for (tests/e2e/test_ticket_browser.py).
+    The keys are the ticket's own value boxes (never a button); the symbol's per-symbol boxes are the held symbol's.
+    """
+    state = st.session_state
+    keys = ("symbol", *DEFAULTS, "start_time", MODEL_KEY, *(symbol_key(name, symbol) for name in PER_SYMBOL),
+            *sorted(settings.setting_keys()))  # fmt: skip
+    for key in keys:
+        if key in state:
+            state[key] = state[key]
+
+
 def order_ticket() -> Ticket:
     """Draw the sidebar ticket and return what it holds; invalid input is reported, never raised or repaired."""
     store = markets.store()
@@ -543,6 +563,7 @@ def order_ticket() -> Ticket:
     sidebar.button("Reset to defaults", on_click=_reset, icon=":material/restart_alt:", key="reset_ticket",
                    help="Order, model settings, overrides and the link back to their defaults")  # fmt: skip
     st.session_state.setdefault("symbol", _default_symbol(store))
+    _hold_inputs(st.session_state["symbol"])
     symbol = sidebar.selectbox("Symbol", _symbol_options(store), key="symbol", format_func=_symbol_label(store))
     source, linked, symbol_error = _resolve_source(symbol, store)
     base = source.market if source else None
