@@ -86,11 +86,30 @@ def _table(page) -> dict[str, tuple[float, float]]:
     }
 
 
-def _plan_ready(page) -> None:
+def _notional_usd(header: str) -> float:
+    return float(re.search(r"notional \$([\d,.]+)", header).group(1).replace(",", ""))
+
+
+def _plan_ready(page, wide: bool = True) -> None:
+    """Wait until the run has finished and, on a wide page (where the grid draws its cost columns: on a phone it
+    draws only the first ones), the cost table is the header's order's: the grid can show the previous order's cells
+    for a moment after the run ends (its data is drawn after the rest), so its TWAP row's E ($) must be its E (bps)
+    of the notional the header shows."""
     page.wait_for_selector("[data-testid='stDataFrame'] [role='gridcell']", state="attached", timeout=90_000)
     wait_idle(page)
     cells = page.locator("[data-testid='stDataFrame']").first.locator("[role='gridcell']")
     _wait_for(lambda: set(STRATEGIES) <= set(cells.all_inner_texts()), what="the cost table")
+    if not wide:
+        return
+
+    def drawn_for_header() -> bool:
+        try:
+            bps, usd = _table(page)["TWAP"]
+        except (ValueError, IndexError):  # the grid's cells are being drawn
+            return False
+        return abs(usd - bps * 1e-4 * _notional_usd(_header(page))) <= max(1.0, 2e-3 * usd)
+
+    _wait_for(drawn_for_header, what="the cost table of the order in the header")
 
 
 def _report_table(text: str) -> dict[str, tuple[float, float]]:
@@ -185,7 +204,7 @@ def test_spy_minute_files_uploaded_calibrated_planned_shared_and_exported(browse
             try:
                 shared = other.new_page()
                 shared.goto(seen["link"])
-                _plan_ready(shared)
+                _plan_ready(shared, wide=width == 1440)
                 seen[f"link_header_{width}"] = _header(shared)
                 if width == 1440:
                     seen["link_table"] = _table(shared)
