@@ -91,7 +91,7 @@ def main() -> None:
                               "--db", str(work / f"{name}{k}.duckdb")]  # fmt: skip
 
         load_rows = [
-            (f"optexec load, {args.rows:,}, first use (builds cache)", load("UTC", "first")),
+            (f"optexec load, {args.rows:,}, empty cache", load("UTC", "first")),
             (
                 f"bare DuckDB insert, {args.rows:,} bars",
                 lambda k: [py, "-c", BARE_INSERT, str(ROOT), str(csv), str(work / f"bare{k}.duckdb")],

@@ -171,11 +171,23 @@ def _has_naive_times(cur, ts_cols: list[str]) -> bool:
     return found > 0
 
 
-def _run_stage(cur, stage_sql: str, params: dict) -> None:
-    cur.execute(stage_sql, {k: v for k, v in params.items() if f"${k}" in stage_sql})
+def _run_stage(cur, stage_sql, params: dict) -> None:
+    """Stage the rows: ``stage_sql(distinct)`` is the statement (``_stage_sql``); the zone readings are worked out
+    per distinct wall time when naive times are read in a zone other than UTC (``_zone_readings``), row by row
+    otherwise (where they cost little, and gathering distinct times would cost more)."""
+    sql = stage_sql(params["naive_tz"] != "UTC")
+    cur.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
 
 
-def _stage_sql(table: Table, source: Source, params: dict, read_sql: str, ts_cols: list[str], bad_any: str) -> str:
+def _stage_sql(
+    table: Table,
+    source: Source,
+    params: dict,
+    read_sql: str,
+    ts_cols: list[str],
+    bad_any: str,
+    distinct_readings: bool = False,
+) -> str:
     """The statement that reads the source into ``_stage``: every column typed, each row flagged ``_bad`` when a
     check fails, its file line ``_line``; per time column ``<t>`` the raw text ``r_<t>`` of an unread time, the
     reason ``_why_<t>``, the ambiguous pair, the wall clock, whether it was naive (``_naive_<t>``) and the minute
@@ -208,14 +220,36 @@ def _stage_sql(table: Table, source: Source, params: dict, read_sql: str, ts_col
     if "_row" in source.exprs:
         typed.append("_row")
         outer.append("_row")
-    layer2 = read_sql
-    for depth in range(len(timestamps.candidate_layers("x")) if ts_cols else 0):
-        items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[depth]]
-        layer2 = f"(SELECT *, {', '.join(items)} FROM {layer2})"
+    layer2, with_sql = read_sql, ""
+    if ts_cols and distinct_readings:
+        layer2, with_sql = _zone_readings(read_sql, ts_cols)
+    elif ts_cols:
+        for depth in range(len(timestamps.candidate_layers("x"))):
+            items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[depth]]
+            layer2 = f"(SELECT *, {', '.join(items)} FROM {layer2})"
     return (
-        f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
-        f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
+        f"CREATE OR REPLACE TEMP TABLE _stage AS {with_sql}SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line "
+        f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
     )
+
+
+def _zone_readings(read_sql: str, ts_cols: list[str]) -> tuple[str, str]:
+    """The candidate layers of ``timestamps`` (the zone, the two readings of the wall time in it, whether each
+    reads back), worked out once per distinct zone and wall time and joined to the rows: a file of many symbols
+    repeats its times, and the zone conversions are the dearest part of staging. Rows without a zone to check
+    (times with an offset, naive times read as UTC) or without a wall time match nothing and get NULL readings,
+    which is what the layers give them row by row. Returns the FROM item and the WITH clause it needs."""
+    zone_items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[0]]
+    ctes = [f"_l1 AS MATERIALIZED (SELECT *, {', '.join(zone_items)} FROM {read_sql})"]
+    joined, picked = "_l1", []
+    for k, n in enumerate(ts_cols):
+        inner = f"(SELECT DISTINCT _z_{n}, _w_{n} FROM _l1 WHERE _z_{n} IS NOT NULL AND _w_{n} IS NOT NULL)"
+        for depth in range(1, len(timestamps.candidate_layers(n))):
+            inner = f"(SELECT *, {', '.join(timestamps.candidate_layers(n)[depth])} FROM {inner})"
+        ctes.append(f"_c{k} AS ({inner})")
+        joined += f" LEFT JOIN _c{k} ON _l1._z_{n} = _c{k}._z_{n} AND _l1._w_{n} = _c{k}._w_{n}"
+        picked += [f"_c{k}._a_{n}", f"_c{k}._b_{n}", f"_c{k}._aok_{n}", f"_c{k}._bok_{n}"]
+    return f"(SELECT _l1.*, {', '.join(picked)} FROM {joined})", f"WITH {', '.join(ctes)} "
 
 
 def _symbol_histogram(cur, grouped_sql: str, params: dict | None = None) -> Histogram:
@@ -282,7 +316,10 @@ def _load(
 
     flags = dict.fromkeys(flag(col, cond) for col, cond, _ in checks)  # ordered, without repeats
     bad_any = f"coalesce({' OR '.join(f'({c})' for c in flags)}, false)" if flags else "false"
-    stage_sql = _stage_sql(table, source, params, read_sql, ts_cols, bad_any)
+
+    def stage_sql(distinct_readings: bool) -> str:
+        return _stage_sql(table, source, params, read_sql, ts_cols, bad_any, distinct_readings)
+
     # The file is read once, straight into the staged rows, with times written without an offset read in the zone
     # given (or UTC); the market's evidence is then read from the staged rows. When the market decided from it
     # reads those times in another zone, the rows are staged again in that zone (times with an offset or a zone
@@ -302,6 +339,7 @@ def _load(
             _run_stage(cur, stage_sql, params)
         except duckdb.Error as exc:
             raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+    cur.execute("DROP TABLE IF EXISTS _numbered")  # the rows as read (a CSV's, numbered): staged now
     step(0.45, "checking every row")
     early = list(source.early_rejects)
     structural_lines = structural_problems = 0
@@ -443,7 +481,7 @@ def _load(
     finally:
         cur.execute("DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _match; DROP TABLE IF EXISTS _groups")
         merge.drop_incoming(cur)  # (a view of _stage: before it)
-        cur.execute("DROP TABLE IF EXISTS _stage")
+        cur.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _numbered")
     step(1.0, "done")
     return report
 

@@ -72,3 +72,49 @@ def test_a_dry_run_writes_nothing(tmp_path):
         assert n == 0
     finally:
         con.close()
+
+
+def _dst_file(path):
+    """Two symbols' five-minute bars across both of New York's clock changes of 2024, written as New York wall
+    time (the repeated hour twice per symbol), plus a skipped time, an ambiguous one, a zone name and a bad zone."""
+    import datetime as dt
+    import zoneinfo
+
+    zone = zoneinfo.ZoneInfo("America/New_York")
+    lines = [HEADER.strip()]
+    for start in (dt.datetime(2024, 11, 2, 12, tzinfo=dt.UTC), dt.datetime(2024, 3, 9, 12, tzinfo=dt.UTC)):
+        for i in range(0, 36 * 60, 5):
+            wall = (start + dt.timedelta(minutes=i)).astimezone(zone).replace(tzinfo=None)
+            lines += [f"{s},{wall:%Y-%m-%d %H:%M:%S},10,11,9,10,{100 + i}" for s in ("AA", "BB")]
+    lines += [
+        "AA,2024-03-10 02:30:00,10,11,9,10,5",
+        "CC,2024-11-03 01:30:00,10,11,9,10,5",
+        "CC,2024-11-04 09:30:00 Europe/Paris,10,11,9,10,5",
+        "CC,2024-11-03 01:40:00 XYZ,10,11,9,10,5",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_zone_readings_per_distinct_time_are_the_row_by_row_ones(tmp_path, monkeypatch):
+    """Naive times read in New York: the readings worked out once per distinct wall time (the load's way) report
+    and store exactly what the row-by-row readings do."""
+    from optexec.store import staging
+
+    path = _dst_file(tmp_path / "dst.csv")
+    results = []
+    real = staging._stage_sql
+    for distinct in (True, False):
+        monkeypatch.setattr(staging, "_stage_sql", lambda *a, d=distinct: real(*a[:6], d))
+        con = db.open_database(tmp_path / f"s{distinct}.duckdb")
+        try:
+            report = load_file(con, path, table="bars", tz="America/New_York", calendar="XNYS", skip_bad_rows=True)
+            rows = con.execute("SELECT * FROM bars ORDER BY symbol, ts").fetchall()
+        finally:
+            con.close()
+        results.append(({k: v for k, v in report.__dict__.items() if k != "seconds"}, rows))
+    (a, rows_a), (b, rows_b) = results
+    assert a == b and rows_a == rows_b
+    assert a["rows_rejected"] >= 2 and len(rows_a) > 1500
+    reasons = " ".join(r.reason for r in a["rejects"])
+    assert "does not exist in America/New_York" in reasons and "unknown time zone 'XYZ'" in reasons
