@@ -28,15 +28,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from optexec.store import zones
 from optexec.store.sessions import (
     CANDIDATE_CALENDARS,
     MarketSession,
     format_hhmm,
     from_calendar,
     parse_hhmm,
-    session_days,
+    session_table,
 )
 
 MIN_SHARE = 0.8
@@ -123,21 +123,62 @@ class Inference:
         return "; ".join(out)
 
 
-def utc_minutes(hist: pd.DataFrame, naive_zone: str | None) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Histogram:
+    """The evidence of a file's market: per symbol and minute, whether the times were naive (wall clock) or said
+    their zone (UTC), the activity (``weight``) and the number of ``rows``; one numpy array per column."""
+
+    symbol: np.ndarray  # object (str)
+    naive: np.ndarray  # bool
+    minute: np.ndarray  # datetime64[ns]
+    weight: np.ndarray  # float
+    rows: np.ndarray  # int64
+
+    @classmethod
+    def empty(cls) -> Histogram:
+        return cls(np.zeros(0, object), np.zeros(0, bool), np.zeros(0, "datetime64[ns]"), np.zeros(0, float),
+                   np.zeros(0, np.int64))  # fmt: skip
+
+    @classmethod
+    def of(cls, data) -> Histogram:
+        """A histogram of any table with those columns (a DataFrame, a dict of arrays)."""
+        if isinstance(data, Histogram):
+            return data
+        return cls(
+            np.asarray(data["symbol"], dtype=object),
+            np.asarray(data["naive"], dtype=bool),
+            np.asarray(data["minute"]).astype("datetime64[ns]"),
+            np.asarray(data["weight"], dtype=float),
+            np.asarray(data["rows"], dtype=np.int64) if "rows" in data else np.ones(len(data["symbol"]), np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.minute)
+
+    def where(self, mask: np.ndarray) -> Histogram:
+        """The rows where ``mask`` holds."""
+        return Histogram(self.symbol[mask], self.naive[mask], self.minute[mask], self.weight[mask], self.rows[mask])
+
+    def symbols(self) -> list[str]:
+        """The distinct symbols, sorted."""
+        return sorted({str(s) for s in self.symbol if s is not None})
+
+
+def utc_minutes(hist, naive_zone: str | None) -> tuple[np.ndarray, np.ndarray]:
     """UTC minute stamps (datetime64) and weights of a histogram, its naive rows read in ``naive_zone``.
 
     Naive wall times that do not exist or are ambiguous in ``naive_zone`` are left out (they are rejected by line
     when the rows are loaded).
     """
-    aware = ~hist["naive"].to_numpy(bool)
-    stamps = [hist["minute"].to_numpy("datetime64[ns]")[aware]]
-    weights = [hist["weight"].to_numpy(float)[aware]]
+    hist = Histogram.of(hist)
+    aware = ~hist.naive
+    stamps = [hist.minute[aware]]
+    weights = [hist.weight[aware]]
     if naive_zone is not None and (~aware).any():
-        wall = pd.DatetimeIndex(hist["minute"].to_numpy("datetime64[ns]")[~aware])
-        utc = wall.tz_localize(naive_zone, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC").tz_localize(None)
-        ok = ~utc.isna()
-        stamps.append(utc.to_numpy()[ok])
-        weights.append(hist["weight"].to_numpy(float)[~aware][ok])
+        utc = zones.local_to_utc(hist.minute[~aware], naive_zone)
+        ok = ~np.isnat(utc)
+        stamps.append(utc[ok])
+        weights.append(hist.weight[~aware][ok])
     return np.concatenate(stamps), np.concatenate(weights)
 
 
@@ -149,12 +190,12 @@ PLACE_NAMES = ("regular", "outside", "off_day")
 class Places:
     """Where each of a run of UTC minutes falls in a market: its local date (``day``, datetime64[D]), local
     minute after midnight (``minute``), and place (``place``, an index into ``PLACE_NAMES``); ``days`` holds the
-    market's trading days over those dates (``sessions.session_days``)."""
+    market's trading days over those dates (``sessions.session_table``: one array per column)."""
 
     day: np.ndarray
     minute: np.ndarray
     place: np.ndarray
-    days: pd.DataFrame
+    days: dict[str, np.ndarray]
 
     def count(self, weights: np.ndarray) -> dict[str, float]:
         """The sum of ``weights`` in each place, by name."""
@@ -165,20 +206,19 @@ class Places:
 def classify(stamps_utc: np.ndarray, market: MarketSession) -> Places:
     """Each UTC minute's local date, local minute and place: ``regular``, ``outside`` (a trading day, outside
     the regular session or in its break) or ``off_day`` (not a trading day of the calendar)."""
-    wall = pd.DatetimeIndex(stamps_utc).tz_localize("UTC").tz_convert(market.time_zone).tz_localize(None)
-    local = wall.to_numpy("datetime64[ns]")
+    local = zones.utc_to_local(np.asarray(stamps_utc).astype("datetime64[ns]"), market.time_zone)
     day = local.astype("datetime64[D]")
     minute = ((local - day) // np.timedelta64(1, "m")).astype(np.int64)
     if len(day) == 0:
-        empty = session_days(market, dt.date(2000, 1, 2), dt.date(2000, 1, 1))
+        empty = session_table(market, dt.date(2000, 1, 2), dt.date(2000, 1, 1))
         return Places(day, minute, np.zeros(0, np.int64), empty)
-    days = session_days(market, day.min().item(), day.max().item())
-    trading_days = pd.to_datetime(days["day"]).to_numpy("datetime64[D]")
+    days = session_table(market, day.min().item(), day.max().item())
+    trading_days = days["day"]
     at = np.clip(np.searchsorted(trading_days, day), 0, max(len(trading_days) - 1, 0))
     trading = (at < len(trading_days)) & (trading_days[at] == day) if len(trading_days) else np.zeros(len(day), bool)
 
     def of_day(column: str) -> np.ndarray:
-        values = days[column].to_numpy(float)
+        values = np.asarray(days[column], dtype=float)
         return values[at] if len(values) else np.full(len(day), np.nan)
 
     inside = trading & (minute >= of_day("open_minute")) & (minute < of_day("close_minute"))
@@ -186,7 +226,7 @@ def classify(stamps_utc: np.ndarray, market: MarketSession) -> Places:
     return Places(day, minute, np.where(inside, 0, np.where(trading, 1, 2)).astype(np.int64), days)
 
 
-def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fit:
+def fit(hist, market: MarketSession, naive_zone: str | None) -> Fit:
     """How the histogram fits ``market`` with naive times read in ``naive_zone`` (see the module docstring)."""
     stamps, weights = utc_minutes(hist, naive_zone)
     total = float(weights.sum())
@@ -198,9 +238,9 @@ def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fi
     inside = places.place == 0
     share = float(weights[inside].sum()) / total
     days = places.days
-    trading_days = pd.to_datetime(days["day"]).to_numpy("datetime64[D]")
-    breaks = (days["break_end_minute"] - days["break_start_minute"]).fillna(0)
-    session_minutes = (days["close_minute"] - days["open_minute"] - breaks).to_numpy(float)
+    trading_days = days["day"]
+    breaks = np.nan_to_num(np.asarray(days["break_end_minute"], float) - np.asarray(days["break_start_minute"], float))
+    session_minutes = np.asarray(days["close_minute"], float) - np.asarray(days["open_minute"], float) - breaks
     data_days = np.isin(trading_days, places.day)
     # the weight of each (day, minute) inside the session, against that day's average session minute
     day_index = np.searchsorted(trading_days, places.day[inside])
@@ -211,7 +251,7 @@ def fit(hist: pd.DataFrame, market: MarketSession, naive_zone: str | None) -> Fi
     active = int((per_minute >= ACTIVE_FRACTION * day_total[key_day] / session_minutes[key_day]).sum())
     session_total = float(session_minutes[data_days].sum())
     coverage = active / session_total if session_total else 0.0
-    day_fit = int(data_days.sum()) / len(days) if len(days) else 0.0
+    day_fit = int(data_days.sum()) / len(trading_days) if len(trading_days) else 0.0
     return Fit(market, naive_zone, share, coverage, day_fit, total, clock)
 
 
@@ -242,7 +282,7 @@ def candidate_markets(
     return out
 
 
-def infer(hist: pd.DataFrame, markets: list[MarketSession], naive_zones: list[str | None]) -> Inference:
+def infer(hist, markets: list[MarketSession], naive_zones: list[str | None]) -> Inference:
     """The best (market, naive zone) for the data, or none with the reason (see the module docstring)."""
     fits = tuple(fit(hist, m, z) for z in naive_zones for m in markets)
     eligible = sorted((f for f in fits if f.eligible), key=lambda f: -f.score)

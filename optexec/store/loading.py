@@ -49,10 +49,21 @@ def _numbered(source: Source) -> Source:
 
     The number is taken on the reader's own output, in file order, before anything can reorder the rows (a
     staging table's ``rowid`` need not follow the file); rows DuckDB's reader drops are accounted for later.
+    Numbering in file order runs on one thread, so the numbered rows (as read, text) are written to a table of
+    their own first (``_numbered``, by ``Source.prepare``): the checks over them then run on every thread, and a
+    second staging (another zone for naive times) does not read the file again.
     """
+    numbered_sql = f"SELECT row_number() OVER () AS _file_row, * FROM {source.from_sql}"
+    read_params = dict(source.params)
+
+    def prepare(cur) -> None:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _numbered AS {numbered_sql}", read_params)
+
     return dataclasses.replace(
         source,
-        from_sql=f"(SELECT row_number() OVER () AS _file_row, * FROM {source.from_sql})",
+        from_sql="_numbered",
+        params={},
+        prepare=prepare,
         exprs={**source.exprs, "_row": "_file_row"},
         line_sql=f"(_row + {source.first_line - 1})",
     )

@@ -20,11 +20,12 @@ import dataclasses
 import zoneinfo
 from dataclasses import dataclass
 
-import pandas as pd
+import numpy as np
 
 from optexec.store import inference
+from optexec.store.calendars import check_code
 from optexec.store.reports import LoadError
-from optexec.store.sessions import MarketSession, exchange_calendar, from_calendar, instrument_session
+from optexec.store.sessions import MarketSession, from_calendar, instrument_session
 
 #: what a symbol's ``market_source`` says, by origin
 GIVEN, INFERRED, STORED = "given", "inferred from the volume by time of day", "the instrument already stored"
@@ -56,7 +57,7 @@ class MarketRequest:
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 raise LoadError(f"unknown time zone {tz!r}; use a name like America/New_York or UTC") from None
         if calendar is not None:
-            exchange_calendar(calendar)
+            check_code(calendar)
         parsed = inference.parse_session(session) if session is not None and session.strip() else None
         return cls(tz, calendar, parsed)
 
@@ -161,7 +162,7 @@ OWN_RECORDS = ("orders", "fills", "calibration_runs", "calibration_parameters", 
 
 def decide(
     cur,
-    hist: pd.DataFrame,
+    hist: inference.Histogram,
     request: MarketRequest,
     format_market: tuple[MarketSession, str] | None = None,
     table: str = "bars",
@@ -172,12 +173,13 @@ def decide(
     ``symbols``: the file's symbols, when ``hist`` counts the rows of the symbols not stored yet together (under
     any one of them; they get one market); by default the symbols of ``hist``.
     """
+    hist = inference.Histogram.of(hist)
     if symbols is None:
-        symbols = sorted(str(s) for s in hist["symbol"].dropna().unique())
+        symbols = hist.symbols()
     stored = stored_markets(cur, symbols)
     _check_disagreement(stored, request)
     new = [s for s in symbols if s not in stored]
-    has_naive = bool(hist["naive"].any())
+    has_naive = bool(hist.naive.any())
     markets: dict[str, tuple[MarketSession, str]] = {s: stored[s] for s in stored}
     notes = [
         MarketNote((s,), m, STORED, f"{s}: the stored market {m.describe()} ({source})")
@@ -185,7 +187,9 @@ def decide(
     ]
     zone, zone_how = (request.tz, "given") if request.tz else (None, "")
     if new:
-        new_rows = hist[~hist["symbol"].isin(list(stored))]  # (the rows of the new symbols may be counted together)
+        new_rows = hist.where(
+            ~np.isin(hist.symbol, list(stored))
+        )  # (the rows of the new symbols may be counted together)
         market, source, sentence, zone, zone_how = _new_market(new_rows, request, format_market, has_naive, zone,
                                                                zone_how)  # fmt: skip
         markets.update({s: (market, source) for s in new})
@@ -251,7 +255,7 @@ def _new_market(hist, request, format_market, has_naive, zone, zone_how):
     return market, source, sentence, zone, zone_how
 
 
-def _stored_zone(hist: pd.DataFrame, stored: dict, own_records: bool = False) -> tuple[str, str]:
+def _stored_zone(hist: inference.Histogram, stored: dict, own_records: bool = False) -> tuple[str, str]:
     """The naive zone of a file of stored symbols: their zone or UTC, whichever puts the volume in the session.
 
     When the data cannot tell, a file of our own records (orders, fills, calibrations) is read in the symbols'
@@ -264,7 +268,7 @@ def _stored_zone(hist: pd.DataFrame, stored: dict, own_records: bool = False) ->
     for zone in zones:
         inside = total = 0.0
         for symbol, (market, _) in stored.items():
-            f = inference.fit(hist[hist["symbol"] == symbol], market, zone)
+            f = inference.fit(hist.where(hist.symbol == symbol), market, zone)
             inside, total = inside + f.share * f.weight, total + f.weight
         shares[zone] = inside / total if total else 0.0
     ranked = sorted(shares, key=lambda z: -shares[z])
@@ -283,17 +287,21 @@ def _stored_zone(hist: pd.DataFrame, stored: dict, own_records: bool = False) ->
     return best, f"inferred: they put the volume in the stored session, {listed}"
 
 
-def place_counts(frame: pd.DataFrame, markets: list[MarketSession]) -> dict[str, int]:
+def place_counts(
+    market: np.ndarray, minute: np.ndarray, rows: np.ndarray, markets: list[MarketSession]
+) -> dict[str, int]:
     """Rows in the regular session, outside it on trading days, and on days outside the calendar.
 
-    ``frame`` has one row per market (``market``, an index into ``markets``) and UTC minute with the number of
-    ``rows`` there (the rows of every symbol of that market).
+    One entry per market (``market``, an index into ``markets``) and UTC ``minute`` (datetime64) with the number
+    of ``rows`` there (the rows of every symbol of that market).
     """
     counts = dict.fromkeys(inference.PLACE_NAMES, 0)
-    for index, part in frame.groupby("market"):
-        places = inference.classify(part["minute"].to_numpy("datetime64[ns]"), markets[int(index)])
-        for place, rows in places.count(part["rows"].to_numpy(float)).items():
-            counts[place] += int(rows)
+    market = np.asarray(market, dtype=np.int64)
+    for index in np.unique(market):
+        part = market == index
+        places = inference.classify(np.asarray(minute)[part].astype("datetime64[ns]"), markets[int(index)])
+        for place, n in places.count(np.asarray(rows)[part].astype(float)).items():
+            counts[place] += int(n)
     return counts
 
 

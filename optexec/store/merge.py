@@ -93,8 +93,12 @@ def _text(value) -> str:
     return str(value)
 
 
-def stage_incoming(cur, table: Table, present: set[str], good: str) -> None:
-    """``_incoming``: the good rows in the table's columns, with the file line; seq from file order if missing."""
+def stage_incoming(cur, table: Table, present: set[str], good: str, materialise: bool = True) -> None:
+    """``_incoming``: the good rows in the table's columns, with the file line; seq from file order if missing.
+
+    A table of its own when ``materialise`` (the comparison with stored rows reads it several times); otherwise a
+    view of the staged rows, read once by the insert (a file that cannot meet stored rows is not copied twice).
+    """
     exprs = []
     for col in table.column_names:
         if col == "seq" and "seq" not in present:
@@ -102,7 +106,19 @@ def stage_incoming(cur, table: Table, present: set[str], good: str) -> None:
             exprs.append(f"row_number() OVER (PARTITION BY {part} ORDER BY _line) - 1 AS seq")
         else:
             exprs.append(col)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT _line, {', '.join(exprs)} FROM _stage WHERE {good}")
+    drop_incoming(cur)
+    kind = "TABLE" if materialise else "VIEW"
+    cur.execute(f"CREATE TEMP {kind} _incoming AS SELECT _line, {', '.join(exprs)} FROM _stage WHERE {good}")
+
+
+def drop_incoming(cur) -> None:
+    """Drop ``_incoming``, a table or a view."""
+    (kind,) = cur.execute(
+        "SELECT coalesce(max(table_type), '') FROM information_schema.tables WHERE table_catalog = 'temp' "
+        "AND table_name = '_incoming'"
+    ).fetchone()
+    if kind:
+        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} _incoming")
 
 
 def compare(cur, table: Table, present: set[str], policy: str, may_overlap: bool) -> Comparison:

@@ -4,24 +4,29 @@ An instrument's market (``MarketSession``) is stored with the instrument (the ``
 ``time_zone``, ``calendar``, ``session_open`` and ``session_close``). The trading days, half days and holidays
 come from the ``exchange_calendars`` library (a calendar such as ``XNYS``), never from hand-written dates; an
 instrument without a calendar (the bundled synthetic sample) trades every weekday in its regular session.
-Times of day are local to the exchange, so a session is DST-correct by construction.
+Times of day are local to the exchange, so a session is DST-correct by construction. A calendar's zone, session
+and trading days are read from a table built once from the library and cached (``optexec.store.calendars``), so
+that a load naming a calendar needs neither pandas nor the library.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+from optexec.store import calendars
+from optexec.store.calendars import exchange_calendar  # noqa: F401 (where callers have always found it)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_OPEN = "09:30"
 DEFAULT_CLOSE = "16:00"
 #: calendars tried when a symbol's market is inferred from its data (one per major time zone and session)
 CANDIDATE_CALENDARS = ("XNYS", "XTSE", "XLON", "XETR", "XPAR", "XSWX", "XTKS", "XHKG", "XASX", "24/7")
-_CALENDAR_START = "1990-01-01"
 
 
 def parse_hhmm(text: str, what: str = "time of day") -> int:
@@ -39,24 +44,6 @@ def parse_hhmm(text: str, what: str = "time of day") -> int:
 def format_hhmm(minutes: int) -> str:
     """``HH:MM`` of minutes after midnight."""
     return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}"
-
-
-@functools.cache
-def exchange_calendar(code: str):
-    """The ``exchange_calendars`` calendar ``code`` (cached); ValueError for an unknown code."""
-    import exchange_calendars as xc
-
-    # exchange_calendars 4.13 builds its calendars with pandas APIs that pandas 3 deprecates: its warnings, not ours
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return xc.get_calendar(code, start=_CALENDAR_START)
-        except xc.errors.InvalidCalendarName:
-            raise ValueError(
-                f"unknown trading calendar {code!r}; use an exchange code such as XNYS, XLON or XTKS"
-            ) from None
-        except ValueError:  # the calendar starts later than _CALENDAR_START
-            return xc.get_calendar(code)
 
 
 @dataclass(frozen=True)
@@ -86,7 +73,7 @@ class MarketSession:
         if self.close_minute <= self.open_minute:
             raise ValueError(f"the session closes ({self.close_local}) before it opens ({self.open_local})")
         if self.calendar is not None:
-            exchange_calendar(self.calendar)
+            calendars.check_code(self.calendar)
 
     @property
     def open_minute(self) -> int:
@@ -119,14 +106,59 @@ class MarketSession:
 
 def from_calendar(code: str) -> MarketSession:
     """The market of an exchange calendar: its time zone and its regular (latest) open and close."""
-    cal = exchange_calendar(code)
-    open_time, close_time = cal.open_times[-1][1], cal.close_times[-1][1]
-    close_minutes = close_time.hour * 60 + close_time.minute
-    if getattr(cal, "close_offset", 0) or close_minutes <= open_time.hour * 60 + open_time.minute:
-        close_minutes = 24 * 60  # a session through midnight (24/7): local day boundaries
-    return MarketSession(
-        str(cal.tz), format_hhmm(open_time.hour * 60 + open_time.minute), format_hhmm(close_minutes), code
-    )
+    days = calendars.calendar_days(code)
+    return MarketSession(days.time_zone, days.open_local, days.close_local, code)
+
+
+SESSION_COLUMNS = ("day", "open_minute", "close_minute", "break_start_minute", "break_end_minute", "half_day")
+
+
+def session_table(session: MarketSession, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:
+    """``session_days`` as numpy arrays (``day`` datetime64[D]), without pandas."""
+    if end < start:
+        empty = np.zeros(0, float)
+        return {"day": np.zeros(0, "datetime64[D]"), "open_minute": empty, "close_minute": empty,
+                "break_start_minute": empty, "break_end_minute": empty, "half_day": np.zeros(0, bool)}  # fmt: skip
+    if session.calendar is None:
+        span = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
+        day = span[np.is_busday(span)]
+        n = len(day)
+        return {
+            "day": day,
+            "open_minute": np.full(n, session.open_minute, dtype=np.int64),
+            "close_minute": np.full(n, session.close_minute, dtype=np.int64),
+            "break_start_minute": np.full(n, np.nan),
+            "break_end_minute": np.full(n, np.nan),
+            "half_day": np.zeros(n, bool),
+        }
+    cal = calendars.calendar_days(session.calendar)
+    lo, hi = max(start, cal.first_session), min(end, cal.last_session)
+    if hi < lo:
+        raise ValueError(
+            f"the calendar {session.calendar} covers {cal.first_session} to {cal.last_session}, not {start} to {end}"
+        )
+    a, b = np.searchsorted(cal.day, np.datetime64(lo, "D")), np.searchsorted(cal.day, np.datetime64(hi, "D"), "right")
+    table = {
+        "day": cal.day[a:b],
+        "open_minute": cal.open_minute[a:b],
+        "close_minute": cal.close_minute[a:b],
+        "break_start_minute": cal.break_start_minute[a:b],
+        "break_end_minute": cal.break_end_minute[a:b],
+    }
+    if (cal.open_local, cal.close_local) != (session.open_local, session.close_local):
+        # a session set apart from the calendar's: it replaces the regular hours; a late open or early close of
+        # the calendar (a half day) still shortens it
+        regular = MarketSession(cal.time_zone, cal.open_local, cal.close_local, None)
+        late = table["open_minute"] > regular.open_minute
+        early = table["close_minute"] < regular.close_minute
+        table["open_minute"] = np.where(
+            late, np.maximum(table["open_minute"], session.open_minute), session.open_minute
+        ).astype(float)
+        table["close_minute"] = np.where(
+            early, np.minimum(table["close_minute"], session.close_minute), session.close_minute
+        ).astype(float)
+    table["half_day"] = (table["open_minute"] > session.open_minute) | (table["close_minute"] < session.close_minute)
+    return table
 
 
 def session_days(session: MarketSession, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -138,59 +170,14 @@ def session_days(session: MarketSession, start: dt.date, end: dt.date) -> pd.Dat
     whose hours differ from the calendar's regular ones (set by the user) replaces them on full days; on the
     calendar's half days the earlier close (or later open) of the two applies.
     """
-    columns = ["day", "open_minute", "close_minute", "break_start_minute", "break_end_minute", "half_day"]
+    import pandas as pd
+
     if end < start:
-        return pd.DataFrame(columns=columns)
-    if session.calendar is None:
-        days = pd.bdate_range(start, end)
-        frame = pd.DataFrame({"day": days.date})
-        frame["open_minute"] = session.open_minute
-        frame["close_minute"] = session.close_minute
-        frame["break_start_minute"] = float("nan")
-        frame["break_end_minute"] = float("nan")
-        frame["half_day"] = False
-        return frame[columns]
-    cal = exchange_calendar(session.calendar)
-    lo = max(pd.Timestamp(start), cal.first_session)
-    hi = min(pd.Timestamp(end), cal.last_session)
-    if hi < lo:
-        raise ValueError(
-            f"the calendar {session.calendar} covers {cal.first_session.date()} to {cal.last_session.date()}, "
-            f"not {start} to {end}"
-        )
-    schedule = cal.schedule.loc[lo:hi]
-
-    def local_minutes(col: str) -> pd.Series:
-        stamps = schedule[col]
-        if stamps.isna().all():
-            return pd.Series(float("nan"), index=schedule.index)
-        local = stamps.dt.tz_convert(session.time_zone)
-        midnight = pd.to_datetime(schedule.index).tz_localize(session.time_zone)
-        return (local - midnight).dt.total_seconds() / 60.0
-
-    frame = pd.DataFrame(
-        {
-            "day": schedule.index.date,
-            "open_minute": local_minutes("open").to_numpy(),
-            "close_minute": local_minutes("close").to_numpy(),
-            "break_start_minute": local_minutes("break_start").to_numpy(),
-            "break_end_minute": local_minutes("break_end").to_numpy(),
-        }
-    )
-    regular = from_calendar(session.calendar)
-    if (regular.open_local, regular.close_local) != (session.open_local, session.close_local):
-        # a session set apart from the calendar's: it replaces the regular hours; a late open or early close of
-        # the calendar (a half day) still shortens it
-        late = frame["open_minute"] > regular.open_minute
-        early = frame["close_minute"] < regular.close_minute
-        frame["open_minute"] = np.where(
-            late, np.maximum(frame["open_minute"], session.open_minute), session.open_minute
-        )
-        frame["close_minute"] = np.where(
-            early, np.minimum(frame["close_minute"], session.close_minute), session.close_minute
-        )
-    frame["half_day"] = (frame["open_minute"] > session.open_minute) | (frame["close_minute"] < session.close_minute)
-    return frame[columns]
+        return pd.DataFrame(columns=list(SESSION_COLUMNS))
+    table = session_table(session, start, end)
+    frame = pd.DataFrame({name: table[name] for name in SESSION_COLUMNS if name != "day"})
+    frame.insert(0, "day", [d.item() for d in table["day"]])
+    return frame[list(SESSION_COLUMNS)]
 
 
 def instrument_session(con, symbol: str) -> MarketSession | None:

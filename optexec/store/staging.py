@@ -15,20 +15,19 @@ parameters and file columns are addressed by position.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
+import numpy as np
 
 from optexec.store import merge, timestamps
 from optexec.store.checks import TIME_WINDOW, raw_text, row_checks, typed_sql
 from optexec.store.connections import write_lock
+from optexec.store.inference import Histogram
 from optexec.store.markets import STORED, Decision, MarketRequest, decide, place_counts
 from optexec.store.reports import MAX_REJECTS_LISTED, LoadError, LoadReport, Progress, Reject, Source
 from optexec.store.schema import TABLES, Table
 from optexec.store.sessions import MarketSession
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def load_source(
@@ -125,7 +124,7 @@ def _layers(table: Table, source: Source, params: dict) -> tuple[str, list[str]]
     return sql, ts_cols
 
 
-def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]) -> tuple[Histogram, list[str]]:
     """Activity per symbol and minute (UTC when the time says its zone, wall clock when naive) for ``decide``,
     from the staged rows (``_stage``: ``_naive_<t>`` and ``_m_<t>``, see ``_stage_sql``), and the symbols it has.
 
@@ -133,12 +132,9 @@ def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]
     under the first of them: one row per minute for a file of many symbols trading the same minutes. A stored
     symbol keeps rows of its own.
     """
-    import pandas as pd  # here, not at import: the command line's start-up never needs pandas
-
     t = table.time_column
-    columns = ["symbol", "naive", "minute", "weight", "rows"]
     if t is None or t not in ts_cols or "symbol" not in present:
-        return pd.DataFrame(columns=columns), []
+        return Histogram.empty(), []
     weight = "1.0"
     if table.name in ACTIVITY and ACTIVITY[table.name] in present:
         w = ACTIVITY[table.name]
@@ -150,7 +146,7 @@ def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]
     )  # times outside the window are rejected: they say nothing of the market
     symbols = [r[0] for r in cur.execute(f"SELECT DISTINCT symbol FROM ({rows}) ORDER BY 1").fetchall()]
     if not symbols:
-        return pd.DataFrame(columns=columns), []
+        return Histogram.empty(), []
     stored = [
         r[0]
         for r in cur.execute(
@@ -163,8 +159,7 @@ def _activity_histogram(cur, table: Table, present: set[str], ts_cols: list[str]
         f"count(*) AS rows FROM ({rows}) r LEFT JOIN (SELECT unnest($stored) AS _stored) k "
         "ON r.symbol = k._stored GROUP BY ALL"
     )
-    frame = _symbol_frame(cur, sql, {"pooled": pooled, "stored": stored})
-    return (frame if not frame.empty else pd.DataFrame(columns=columns)), symbols
+    return _symbol_histogram(cur, sql, {"pooled": pooled, "stored": stored}), symbols
 
 
 def _has_naive_times(cur, ts_cols: list[str]) -> bool:
@@ -176,11 +171,23 @@ def _has_naive_times(cur, ts_cols: list[str]) -> bool:
     return found > 0
 
 
-def _run_stage(cur, stage_sql: str, params: dict) -> None:
-    cur.execute(stage_sql, {k: v for k, v in params.items() if f"${k}" in stage_sql})
+def _run_stage(cur, stage_sql, params: dict) -> None:
+    """Stage the rows: ``stage_sql(distinct)`` is the statement (``_stage_sql``); the zone readings are worked out
+    per distinct wall time when naive times are read in a zone other than UTC (``_zone_readings``), row by row
+    otherwise (where they cost little, and gathering distinct times would cost more)."""
+    sql = stage_sql(params["naive_tz"] != "UTC")
+    cur.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
 
 
-def _stage_sql(table: Table, source: Source, params: dict, read_sql: str, ts_cols: list[str], bad_any: str) -> str:
+def _stage_sql(
+    table: Table,
+    source: Source,
+    params: dict,
+    read_sql: str,
+    ts_cols: list[str],
+    bad_any: str,
+    distinct_readings: bool = False,
+) -> str:
     """The statement that reads the source into ``_stage``: every column typed, each row flagged ``_bad`` when a
     check fails, its file line ``_line``; per time column ``<t>`` the raw text ``r_<t>`` of an unread time, the
     reason ``_why_<t>``, the ambiguous pair, the wall clock, whether it was naive (``_naive_<t>``) and the minute
@@ -213,34 +220,61 @@ def _stage_sql(table: Table, source: Source, params: dict, read_sql: str, ts_col
     if "_row" in source.exprs:
         typed.append("_row")
         outer.append("_row")
-    layer2 = read_sql
-    for depth in range(len(timestamps.candidate_layers("x")) if ts_cols else 0):
-        items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[depth]]
-        layer2 = f"(SELECT *, {', '.join(items)} FROM {layer2})"
+    layer2, with_sql = read_sql, ""
+    if ts_cols and distinct_readings:
+        layer2, with_sql = _zone_readings(read_sql, ts_cols)
+    elif ts_cols:
+        for depth in range(len(timestamps.candidate_layers("x"))):
+            items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[depth]]
+            layer2 = f"(SELECT *, {', '.join(items)} FROM {layer2})"
     return (
-        f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line FROM "
-        f"(SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
+        f"CREATE OR REPLACE TEMP TABLE _stage AS {with_sql}SELECT *, ({bad_any}) AS _bad, {source.line_sql} AS _line "
+        f"FROM (SELECT {', '.join(outer)} FROM (SELECT {', '.join(typed)} FROM {layer2}))"
     )
 
 
-def _symbol_frame(cur, grouped_sql: str, params: dict | None = None) -> pd.DataFrame:
-    """The rows of ``grouped_sql`` (a query with a non-NULL ``symbol`` column) as a DataFrame whose ``symbol`` is
-    categorical: DuckDB returns each symbol as a small integer code, which is several times faster than a million
-    Python strings (the other columns come as they are, in the query's order)."""
-    import pandas as pd
+def _zone_readings(read_sql: str, ts_cols: list[str]) -> tuple[str, str]:
+    """The candidate layers of ``timestamps`` (the zone, the two readings of the wall time in it, whether each
+    reads back), worked out once per distinct zone and wall time and joined to the rows: a file of many symbols
+    repeats its times, and the zone conversions are the dearest part of staging. Rows without a zone to check
+    (times with an offset, naive times read as UTC) or without a wall time match nothing and get NULL readings,
+    which is what the layers give them row by row. Returns the FROM item and the WITH clause it needs."""
+    zone_items = [item for n in ts_cols for item in timestamps.candidate_layers(n)[0]]
+    ctes = [f"_l1 AS MATERIALIZED (SELECT *, {', '.join(zone_items)} FROM {read_sql})"]
+    joined, picked = "_l1", []
+    for k, n in enumerate(ts_cols):
+        inner = f"(SELECT DISTINCT _z_{n}, _w_{n} FROM _l1 WHERE _z_{n} IS NOT NULL AND _w_{n} IS NOT NULL)"
+        for depth in range(1, len(timestamps.candidate_layers(n))):
+            inner = f"(SELECT *, {', '.join(timestamps.candidate_layers(n)[depth])} FROM {inner})"
+        ctes.append(f"_c{k} AS ({inner})")
+        joined += f" LEFT JOIN _c{k} ON _l1._z_{n} = _c{k}._z_{n} AND _l1._w_{n} = _c{k}._w_{n}"
+        picked += [f"_c{k}._a_{n}", f"_c{k}._b_{n}", f"_c{k}._aok_{n}", f"_c{k}._bok_{n}"]
+    return f"(SELECT _l1.*, {', '.join(picked)} FROM {joined})", f"WITH {', '.join(ctes)} "
 
+
+def _symbol_histogram(cur, grouped_sql: str, params: dict | None = None) -> Histogram:
+    """The rows of ``grouped_sql`` (``symbol`` not NULL, ``naive``, ``minute``, ``weight``, ``rows``) as a
+    ``Histogram``: DuckDB returns each symbol as a small integer code, which is several times faster than a million
+    Python strings, and every column as a numpy array (no pandas)."""
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _grouped AS {grouped_sql}", params)
     try:
         symbols = [r[0] for r in cur.execute("SELECT DISTINCT symbol FROM _grouped ORDER BY 1").fetchall()]
-        frame = cur.execute(
-            "SELECT c._code, g.* FROM _grouped g JOIN (SELECT unnest($s) AS _symbol, "
+        got = cur.execute(
+            "SELECT c._code, g.naive, g.minute, g.weight, g.rows FROM _grouped g JOIN (SELECT unnest($s) AS _symbol, "
             "unnest(range(CAST(len($s) AS BIGINT))) AS _code) c ON g.symbol = c._symbol",
             {"s": symbols},
-        ).df()
+        ).fetchnumpy()
     finally:
         cur.execute("DROP TABLE IF EXISTS _grouped")
-    frame["symbol"] = pd.Categorical.from_codes(frame.pop("_code").to_numpy("int64"), categories=symbols)
-    return frame
+    if not len(got["_code"]):
+        return Histogram.empty()
+    return Histogram(
+        np.array(symbols, dtype=object)[np.asarray(got["_code"], dtype=np.int64)],
+        np.asarray(got["naive"], dtype=bool),
+        np.asarray(got["minute"]).astype("datetime64[ns]"),
+        np.asarray(got["weight"], dtype=float),
+        np.asarray(got["rows"], dtype=np.int64),
+    )
 
 
 def _load(
@@ -282,7 +316,10 @@ def _load(
 
     flags = dict.fromkeys(flag(col, cond) for col, cond, _ in checks)  # ordered, without repeats
     bad_any = f"coalesce({' OR '.join(f'({c})' for c in flags)}, false)" if flags else "false"
-    stage_sql = _stage_sql(table, source, params, read_sql, ts_cols, bad_any)
+
+    def stage_sql(distinct_readings: bool) -> str:
+        return _stage_sql(table, source, params, read_sql, ts_cols, bad_any, distinct_readings)
+
     # The file is read once, straight into the staged rows, with times written without an offset read in the zone
     # given (or UTC); the market's evidence is then read from the staged rows. When the market decided from it
     # reads those times in another zone, the rows are staged again in that zone (times with an offset or a zone
@@ -302,6 +339,7 @@ def _load(
             _run_stage(cur, stage_sql, params)
         except duckdb.Error as exc:
             raise LoadError(f"cannot read {source_name}: {str(exc).splitlines()[0]}") from None
+    cur.execute("DROP TABLE IF EXISTS _numbered")  # the rows as read (a CSV's, numbered): staged now
     step(0.45, "checking every row")
     early = list(source.early_rejects)
     structural_lines = structural_problems = 0
@@ -390,8 +428,10 @@ def _load(
             report,
         )
     step(0.58, "comparing with the stored rows")
-    merge.stage_incoming(cur, table, present_all, good)
-    comparison = merge.compare(cur, table, present_all, policy, _may_conflict(cur, table, symbols))
+    may_overlap = _may_conflict(cur, table, symbols)
+    seqless = table.has_seq and "seq" not in present_all
+    merge.stage_incoming(cur, table, present_all, good, materialise=may_overlap or seqless)
+    comparison = merge.compare(cur, table, present_all, policy, may_overlap)
     report = LoadReport(
         **{
             **report.__dict__,
@@ -439,10 +479,9 @@ def _load(
             ) from None
         raise
     finally:
-        cur.execute(
-            "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _incoming; "
-            "DROP TABLE IF EXISTS _match; DROP TABLE IF EXISTS _groups"
-        )
+        cur.execute("DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _match; DROP TABLE IF EXISTS _groups")
+        merge.drop_incoming(cur)  # (a view of _stage: before it)
+        cur.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _numbered")
     step(1.0, "done")
     return report
 
@@ -549,13 +588,13 @@ def _place_counts(cur, table: Table, decision: Decision, good: str) -> dict[str,
     # counted per market and minute (symbols of one market share their minutes): each market's rows are placed once
     markets = list(dict.fromkeys(m for m, _ in decision.markets.values()))
     symbols = list(decision.markets)
-    frame = cur.execute(
+    got = cur.execute(
         "SELECT k._market AS market, date_trunc('minute', s.ts) AS minute, count(*) AS rows FROM _stage s "
         "JOIN (SELECT unnest($symbols) AS _symbol, unnest($markets) AS _market) k ON s.symbol = k._symbol "
         f"WHERE {good} AND s.ts IS NOT NULL GROUP BY ALL",
         {"symbols": symbols, "markets": [markets.index(decision.markets[s][0]) for s in symbols]},
-    ).df()
-    counts = place_counts(frame, markets)
+    ).fetchnumpy()
+    counts = place_counts(got["market"], got["minute"], got["rows"], markets)
     return {
         "rows_in_session": counts["regular"],
         "rows_outside_session": counts["outside"],
