@@ -31,6 +31,8 @@ def table1_market() -> MarketParams:
 def _private_sample_database(tmp_path_factory):
     """Every test process works on its own copy of the bundled sample database, never on the user's default database
     (which a running app may hold)."""
+    # the exchange calendars' day tables (optexec.store.calendars) too: a test writes nothing under the home folder
+    os.environ.setdefault("OPTEXEC_CACHE_DIR", str(tmp_path_factory.mktemp("calendar_cache")))
     path = tmp_path_factory.mktemp("store") / "optexec.duckdb"
     build_sample_database(path)
     previous = os.environ.get("OPTEXEC_DB")
