@@ -145,7 +145,13 @@ def test_an_http_request_marks_the_server_busy_while_it_is_served():
         seen.append(sweep_jobs._activity["running"])
 
     marked = sweep_jobs.MarkRequests(app)
-    asyncio.run(marked({"type": "http"}, None, None))
-    asyncio.run(marked({"type": "websocket"}, None, None))  # the script runs mark themselves
+
+    def serve() -> None:  # on a thread of its own: a browser test earlier in the process may hold a running loop here
+        asyncio.run(marked({"type": "http"}, None, None))
+        asyncio.run(marked({"type": "websocket"}, None, None))  # the script runs mark themselves
+
+    server = threading.Thread(target=serve)
+    server.start()
+    server.join()
     assert seen == [1, 0] and sweep_jobs._activity["running"] == 0
     assert not sweep_jobs._idle()  # the request just ended: IDLE_S to go
