@@ -7,10 +7,13 @@ days with the library itself (``build``: each day's open, close and break in loc
 what ``sessions.session_days`` returned from the library's schedule), and writes it as JSON to the cache folder;
 later uses read that file (``calendar_days``), without pandas or the library.
 
-The cache file is keyed on the code, the library's version, the calendar's first requested day and today's date
-(the library's calendars end a year after the day they are built), so a newer library or a new day builds it
-again. The folder is ``$OPTEXEC_CACHE_DIR``, else ``$XDG_CACHE_HOME/optexec``, else ``~/.cache/optexec``; when it
-cannot be written the table is built in memory for the process. A file that cannot be read is built again.
+The cache file is keyed on the code, the library's version and the calendar's first day, so a newer library
+builds it again (the library works out every year's holidays from the same rules, so a table built on another day
+holds the same trading days). The library's calendars end a year after the day they are built: a request for days
+past a cached table's last day, on a later day than it was built, builds it again (``fresh_calendar_days``), as
+the library would cover them now. The folder is ``$OPTEXEC_CACHE_DIR``, else ``$XDG_CACHE_HOME/optexec``, else
+``~/.cache/optexec``; when it cannot be written the table is built in memory for the process. A file that cannot
+be read is built again.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 CACHE_ENV_VAR = "OPTEXEC_CACHE_DIR"
 #: bump when the file layout changes
-LAYOUT = 1
+LAYOUT = 2
 UNKNOWN_CALENDAR = "unknown trading calendar {code!r}; use an exchange code such as XNYS, XLON or XTKS"
 _CALENDAR_START = "1990-01-01"
 
@@ -90,6 +93,7 @@ class CalendarDays:
     open_local, close_local : the regular (latest) open and close, ``HH:MM`` (``24:00``: a session through
         midnight).
     first_session, last_session : the first and last trading day the table covers.
+    built_on : the day the table was worked out (the library's calendars end a year after it).
     day : the trading days (datetime64[D], ascending).
     open_minute, close_minute, break_start_minute, break_end_minute : each day's open, close and lunch break in
         minutes after local midnight (float; NaN without a break), as ``sessions.session_days`` gives them.
@@ -106,6 +110,7 @@ class CalendarDays:
     close_minute: np.ndarray
     break_start_minute: np.ndarray
     break_end_minute: np.ndarray
+    built_on: dt.date
 
     def to_json(self) -> dict:
         def floats(values: np.ndarray) -> list:
@@ -125,6 +130,7 @@ class CalendarDays:
             "close_minute": floats(self.close_minute),
             "break_start_minute": floats(self.break_start_minute),
             "break_end_minute": floats(self.break_end_minute),
+            "built_on": self.built_on.isoformat(),
         }
 
     @classmethod
@@ -146,6 +152,7 @@ class CalendarDays:
             floats("close_minute"),
             floats("break_start_minute"),
             floats("break_end_minute"),
+            dt.date.fromisoformat(doc["built_on"]),
         )
 
 
@@ -181,6 +188,7 @@ def build(code: str) -> CalendarDays:
         local_minutes("close"),
         local_minutes("break_start"),
         local_minutes("break_end"),
+        dt.date.today(),
     )
 
 
@@ -190,7 +198,7 @@ def _hhmm(minutes: int) -> str:
 
 def _cache_file(code: str) -> Path:
     safe = "".join(c if c.isalnum() else "_" for c in code)
-    key = f"{safe}-{library_version()}-{_CALENDAR_START}-{dt.date.today().isoformat()}-v{LAYOUT}"
+    key = f"{safe}-{library_version()}-{_CALENDAR_START}-v{LAYOUT}"
     return cache_dir() / "calendars" / f"{key}.json"
 
 
@@ -219,6 +227,18 @@ def calendar_days(code: str) -> CalendarDays:
         pass  # missing or unreadable: built again
     days = build(code)
     _write(path, days.to_json())
+    return days
+
+
+def fresh_calendar_days(code: str, through: dt.date) -> CalendarDays:
+    """The table of ``code`` covering ``through`` where the library would cover it today: the cached table when it
+    does or was built today, else built again (and cached) as the library gives it now."""
+    days = calendar_days(code)
+    if through <= days.last_session or days.built_on >= dt.date.today():
+        return days
+    days = build(code)
+    _write(_cache_file(code), days.to_json())
+    calendar_days.cache_clear()
     return days
 
 

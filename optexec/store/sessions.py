@@ -131,7 +131,7 @@ def session_table(session: MarketSession, start: dt.date, end: dt.date) -> dict[
             "break_end_minute": np.full(n, np.nan),
             "half_day": np.zeros(n, bool),
         }
-    cal = calendars.calendar_days(session.calendar)
+    cal = calendars.fresh_calendar_days(session.calendar, end)
     lo, hi = max(start, cal.first_session), min(end, cal.last_session)
     if hi < lo:
         raise ValueError(

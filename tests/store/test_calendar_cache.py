@@ -115,6 +115,39 @@ def test_the_cache_is_read_back_and_built_again_when_broken(tmp_path, monkeypatc
         calendars.calendar_days.cache_clear()
 
 
+def test_a_table_built_on_an_earlier_day_serves_its_days_and_is_built_again_past_its_end(tmp_path, monkeypatch):
+    """The cache is kept across days (the library's rules give every year the same holidays); only a request past
+    the cached last day, from a table built before today, builds it again, so a session table is always what the
+    library gives today."""
+    monkeypatch.setenv(calendars.CACHE_ENV_VAR, str(tmp_path))
+    calendars.calendar_days.cache_clear()
+    try:
+        today = calendars.calendar_days("XNYS")
+        (path,) = (tmp_path / "calendars").glob("XNYS-*.json")
+        doc = json.loads(path.read_text())
+        cut = len(doc["day"]) - 300  # as if built about 14 months ago: its last day is some 300 sessions back
+        for name in ("day", "open_minute", "close_minute", "break_start_minute", "break_end_minute"):
+            doc[name] = doc[name][:cut]
+        doc["last_session"], doc["built_on"] = doc["day"][-1], "2000-01-03"
+        path.write_text(json.dumps(doc))
+        calendars.calendar_days.cache_clear()
+        built = []
+        real_build = calendars.build
+        monkeypatch.setattr(calendars, "build", lambda code: built.append(code) or real_build(code))
+        old_last = dt.date.fromisoformat(doc["last_session"])
+        session = from_calendar("XNYS")
+        inside = sessions.session_table(session, old_last - dt.timedelta(days=30), old_last)
+        assert built == []  # within the old table: read from it
+        assert np.array_equal(inside["day"], today.day[(today.day >= np.datetime64(old_last - dt.timedelta(days=30)))
+                                                       & (today.day <= np.datetime64(old_last))])  # fmt: skip
+        later = sessions.session_table(session, old_last - dt.timedelta(days=30), today.last_session)
+        assert built == ["XNYS"]  # past its end: built again, as the library covers it today
+        assert later["day"][-1] == np.datetime64(today.last_session)
+        assert json.loads(path.read_text())["built_on"] == dt.date.today().isoformat()  # and cached
+    finally:
+        calendars.calendar_days.cache_clear()
+
+
 def test_a_cache_folder_that_cannot_be_written_only_costs_time(tmp_path, monkeypatch):
     blocked = tmp_path / "a file"
     blocked.write_text("")
