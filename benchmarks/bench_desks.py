@@ -534,24 +534,15 @@ async def run_all(args, servers: dict[str, tuple[str, int]]) -> None:
                 await browser.close()
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--desks", default="1,8,16", help="numbers of concurrent desks, e.g. 1,8,16")
-    parser.add_argument("--moves", type=int, default=10, help="slider moves per desk (at least)")
-    parser.add_argument("--joins", type=int, default=3, help="sessions opened while the desks move")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a result and the next move")
-    parser.add_argument("--port", type=int, default=0, help="the app server's port (default: a free one)")
-    args = parser.parse_args()
-    args.desks = [int(n) for n in args.desks.split(",")]
-    signal.signal(signal.SIGTERM, _interrupt)
+@contextlib.contextmanager
+def desk_servers(args) -> Iterator[tuple[dict[str, tuple[str, int]], Path]]:
+    """The app server (``--port`` or a free one) and the bare reference's on a private copy of the sample database,
+    the machine and the run's settings printed; yields ({"plan": (url, pid), "bare": (url, pid)}, the database's
+    path) and, when they stop, prints the first traceback the app server logged."""
     from optexec.store.sample import build_sample_database
 
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        tmp = Path(folder)
         build_sample_database(tmp / "db.duckdb")
         (tmp / "bare.py").write_text(BARE_PAGE)
         env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
@@ -564,14 +555,45 @@ def main() -> None:
         print(f"{os.cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
               f"{args.moves} moves per desk, think {args.think} s, {args.joins} joins per level")  # fmt: skip
         try:
-            asyncio.run(run_all(args, servers))
-        except KeyboardInterrupt:
-            print("interrupted: stopping the browsers and servers", file=sys.stderr)
+            yield servers, tmp / "db.duckdb"
         finally:
             log = (tmp / "app.log").read_text()
             if "Traceback" in log:
                 print(f"the app server logged {log.count('Traceback')} traceback(s); the first:\n"
                       + log[log.index("Traceback"):][:2000])  # fmt: skip
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def desk_arguments(description: str) -> argparse.ArgumentParser:
+    """The options of a many-desks benchmark (this one and bench_desks_protocol)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--desks", default="1,8,16", help="numbers of concurrent desks, e.g. 1,8,16")
+    parser.add_argument("--moves", type=int, default=10, help="slider moves per desk (at least)")
+    parser.add_argument("--joins", type=int, default=3, help="sessions opened while the desks move")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a result and the next move")
+    parser.add_argument("--port", type=int, default=0, help="the app server's port (default: a free one)")
+    return parser
+
+
+def parse_desk_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The parsed options (``--desks`` as a list of ints), with SIGTERM stopping the run like Ctrl-C."""
+    args = parser.parse_args()
+    args.desks = [int(n) for n in args.desks.split(",")]
+    signal.signal(signal.SIGTERM, _interrupt)
+    return args
+
+
+def main() -> None:
+    args = parse_desk_arguments(desk_arguments(__doc__.splitlines()[0]))
+
+    with desk_servers(args) as (servers, _db_path):
+        try:
+            asyncio.run(run_all(args, servers))
+        except KeyboardInterrupt:
+            print("interrupted: stopping the browsers and servers", file=sys.stderr)
 
 
 if __name__ == "__main__":

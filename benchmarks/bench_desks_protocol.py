@@ -44,16 +44,13 @@ first load and two moves on the link ``?slices=390``) equals the figure AppTest 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import os
 import random
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -69,22 +66,22 @@ from websockets.exceptions import ConnectionClosed
 
 from benchmarks import bench_desks
 from benchmarks.bench_desks import (
-    BARE_PAGE,
     MOVE_TIMEOUT_S,
     PAGE_TIMEOUT_S,
     SLIDER,
     Desk,
     Result,
     Sampler,
+    desk_arguments,
+    desk_servers,
     desks_for,
+    parse_desk_arguments,
     poll_health,
     quantiles,
     rss_mb,
-    streamlit_server,
 )
 from optexec.store import sample
 from optexec.ui.ticket import RISK_AVERSION_GRID
-from tests.e2e.server import ROOT, free_port
 
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 MAX_CACHED_MESSAGE_AGE = 2  # runs; Streamlit's global.maxCachedMessageAge, which the frontend's cache follows
@@ -710,50 +707,20 @@ async def run_all(args, servers: dict[str, tuple[str, int]], db_path: Path) -> i
     return errors
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--desks", default="1,8,16", help="numbers of concurrent desks, e.g. 1,8,16")
-    parser.add_argument("--moves", type=int, default=10, help="slider moves per desk (at least)")
-    parser.add_argument("--joins", type=int, default=3, help="protocol sessions opened while the desks move")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a result and the next move")
-    parser.add_argument("--port", type=int, default=0, help="the app server's port (default: a free one)")
+    parser = desk_arguments(__doc__.splitlines()[0])
     parser.add_argument("--no-browser-desk", dest="browser_desk", action="store_false",
                         help="no mixed level with one chromium desk")  # fmt: skip
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip the check of the protocol desk's figures against AppTest")  # fmt: skip
-    args = parser.parse_args()
-    args.desks = [int(n) for n in args.desks.split(",")]
-    signal.signal(signal.SIGTERM, _interrupt)
-    from optexec.store.sample import build_sample_database
-
+    args = parse_desk_arguments(parser)
     errors = 0
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        tmp = Path(tmp)
-        build_sample_database(tmp / "db.duckdb")
-        (tmp / "bare.py").write_text(BARE_PAGE)
-        env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
-        servers = {
-            "plan": stack.enter_context(
-                streamlit_server(ROOT / "app.py", args.port or free_port(), tmp / "app.log", env)
-            ),
-            "bare": stack.enter_context(streamlit_server(tmp / "bare.py", free_port(), tmp / "bare.log", env)),
-        }
-        print(f"{os.cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
-              f"{args.moves} moves per desk, think {args.think} s, {args.joins} joins per level")  # fmt: skip
+    with desk_servers(args) as (servers, db_path):
         try:
-            errors = asyncio.run(run_all(args, servers, tmp / "db.duckdb"))
+            errors = asyncio.run(run_all(args, servers, db_path))
         except KeyboardInterrupt:
             print("interrupted: stopping the browser and servers", file=sys.stderr)
             errors = 1
-        finally:
-            log = (tmp / "app.log").read_text()
-            if "Traceback" in log:
-                print(f"the app server logged {log.count('Traceback')} traceback(s); the first:\n"
-                      + log[log.index("Traceback"):][:2000])  # fmt: skip
     sys.exit(1 if errors else 0)
 
 
