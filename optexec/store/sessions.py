@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optexec.store import calendars
-from optexec.store.calendars import exchange_calendar  # noqa: F401 (where callers have always found it)
 
 if TYPE_CHECKING:
     import pandas as pd

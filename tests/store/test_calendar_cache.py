@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from optexec.store import calendars, inference, sessions, zones
-from optexec.store.sessions import MarketSession, exchange_calendar, from_calendar, session_days
+from optexec.store.calendars import exchange_calendar
+from optexec.store.sessions import MarketSession, from_calendar, session_days
 
 ROOT = Path(__file__).resolve().parents[2]
 
