@@ -47,6 +47,11 @@ def minutes_per_unit(unit: str, session_minutes: int) -> float:
     return {"minutes": 1.0, "hours": 60.0, "days": float(session_minutes)}[unit]
 
 
+def to_days(value: float, unit: str, session_minutes: int) -> float:
+    """A duration in ``unit`` as trading days (one trading day = the session's minutes)."""
+    return value * minutes_per_unit(unit, session_minutes) / session_minutes
+
+
 @dataclass(frozen=True)
 class Duration:
     """A duration as typed: its number and unit (``UNITS``), and the same in trading days of the session."""
@@ -71,7 +76,7 @@ def parse_duration(text: str, session_minutes: int = DEFAULT_SESSION_MINUTES) ->
         raise ValueError(f"the horizon's unit must be minutes, hours or (trading) days (m, h, d); got {text!r}")
     if not math.isfinite(number) or number <= 0:
         raise ValueError(f"the horizon must be {taken}; got {text!r}")
-    return Duration(number, unit, number * minutes_per_unit(unit, session_minutes) / session_minutes)
+    return Duration(number, unit, to_days(number, unit, session_minutes))
 
 
 def duration_words(days: float, session_minutes: int = DEFAULT_SESSION_MINUTES) -> str:

@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from optexec import clock
 from optexec.baskets import spreadsheet, storage
 from optexec.baskets.input import BasketError, read_table
 from optexec.baskets.plan import DEFAULT_STRATEGIES, JOINT
@@ -96,7 +97,7 @@ horizon_rule = horizon_spec.problem(horizon)
 if horizon_rule:
     st.error(formats.plain(links.input_error(horizon_spec.label, horizon, horizon_rule).replace("plan", "basket")))
     st.stop()
-horizon_days = order_time.to_days(float(horizon), horizon_unit, BASKET_SESSION_MINUTES)
+horizon_days = clock.to_days(float(horizon), horizon_unit, BASKET_SESSION_MINUTES)
 if horizon_unit != "days":
     st.caption(
         formats.plain(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from optexec import clock
 from optexec.baskets import storage
 from optexec.ui import basket_view, order_time
 from tests.shown import shown, warning_texts
@@ -65,7 +66,7 @@ def test_a_link_saved_in_hours_reopens_in_hours_with_the_same_totals():
     ident = written if isinstance(written, str) else written[-1]
     saved = storage.load_basket(ident)
     assert saved.settings["horizon_unit"] == "hours"
-    assert saved.settings["horizon_days"] == order_time.to_days(2.0, "hours", 390)  # priced in trading days
+    assert saved.settings["horizon_days"] == clock.to_days(2.0, "hours", 390)  # priced in trading days
     opened = _open(ident)
     assert not opened.exception and not opened.error
     assert not [w for w in warning_texts(opened) if "Link value" in w]

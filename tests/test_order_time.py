@@ -10,6 +10,7 @@ import zoneinfo
 import numpy as np
 import pytest
 
+from optexec import clock
 from optexec.clock import OrderClock, whole_lots
 from optexec.models import MIN_HORIZON_DAYS, Order
 from optexec.planning import make_plan, schedule_table, whole_lot_plan
@@ -33,14 +34,14 @@ WEEKDAYS = MarketSession("America/New_York")  # the bundled sample's market: eve
     ],
 )
 def test_a_horizon_in_minutes_or_hours_is_converted_by_the_session_length(value, unit, session_minutes, days):
-    assert order_time.to_days(value, unit, session_minutes) == pytest.approx(days, rel=1e-15)
+    assert clock.to_days(value, unit, session_minutes) == pytest.approx(days, rel=1e-15)
 
 
 @pytest.mark.parametrize("unit", order_time.UNITS)
 def test_the_horizon_bounds_are_the_same_days_in_every_unit(unit):
     spec = order_time.horizon_spec(unit, 390)
-    assert order_time.to_days(spec.low, unit, 390) == pytest.approx(MIN_HORIZON_DAYS, rel=1e-12)
-    assert order_time.to_days(spec.high, unit, 390) == pytest.approx(order_time.MAX_UI_HORIZON_DAYS, rel=1e-12)
+    assert clock.to_days(spec.low, unit, 390) == pytest.approx(MIN_HORIZON_DAYS, rel=1e-12)
+    assert clock.to_days(spec.high, unit, 390) == pytest.approx(order_time.MAX_UI_HORIZON_DAYS, rel=1e-12)
     for bad in (0.0, -1.0, 1e308, float("nan"), spec.high * 1.001):
         assert spec.problem(bad) is not None
     assert spec.problem(spec.high) is None and spec.problem(spec.low) is None

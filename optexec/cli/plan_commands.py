@@ -254,10 +254,8 @@ def start_minutes_from_args(args: argparse.Namespace, session_minutes: int) -> f
         minute = sessions.parse_hhmm(text, "--start")
     except ValueError as error:
         raise UserError(f"{error}, or now") from None
-    if not session.open_minute <= minute < session.close_minute:
-        last = sessions.format_hhmm(session.close_minute - 1)
-        raise UserError(f"--start {text} is outside {args.symbol}'s session: give {session.open_local}–{last} "
-                        f"{session.time_zone}, or now")  # fmt: skip
+    if not session.takes_start(minute):
+        raise UserError(f"--start {text} is outside {args.symbol}'s session: give {session.start_rule()}, or now")
     return float(minute - session.open_minute)
 
 

@@ -187,9 +187,8 @@ def decide(
     ]
     zone, zone_how = (request.tz, "given") if request.tz else (None, "")
     if new:
-        new_rows = hist.where(
-            ~np.isin(hist.symbol, list(stored))
-        )  # (the rows of the new symbols may be counted together)
+        # the rows of the new symbols (they may be counted together)
+        new_rows = hist.where(~np.isin(hist.symbol, list(stored)))
         market, source, sentence, zone, zone_how = _new_market(new_rows, request, format_market, has_naive, zone,
                                                                zone_how)  # fmt: skip
         markets.update({s: (market, source) for s in new})

@@ -74,6 +74,14 @@ class MarketSession:
         if self.calendar is not None:
             calendars.check_code(self.calendar)
 
+    def takes_start(self, minute: int) -> bool:
+        """True when an order may start at ``minute`` (after local midnight): inside the regular session."""
+        return self.open_minute <= minute < self.close_minute
+
+    def start_rule(self) -> str:
+        """The start times the session takes, in words: "09:30–15:59 America/New_York"."""
+        return f"{self.open_local}–{format_hhmm(self.close_minute - 1)} {self.time_zone}"
+
     @property
     def open_minute(self) -> int:
         """The regular open in minutes after local midnight."""

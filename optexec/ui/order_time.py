@@ -31,17 +31,9 @@ START_MODES = ("time", "now")
 START_LABELS = {"time": "at a time", "now": "now"}
 
 
-minutes_per_unit = clock.minutes_per_unit  # the core's (the command line's --horizon reads units the same way)
-
-
-def to_days(value: float, unit: str, session_minutes: int) -> float:
-    """A horizon in ``unit`` as trading days (one trading day = the session's minutes, optexec.models)."""
-    return value * minutes_per_unit(unit, session_minutes) / session_minutes
-
-
 def horizon_spec(unit: str, session_minutes: int) -> links.Number:
     """What the horizon box takes in ``unit``: one second (the model's shortest horizon) to 252 trading days."""
-    per_day = session_minutes / minutes_per_unit(unit, session_minutes)
+    per_day = session_minutes / clock.minutes_per_unit(unit, session_minutes)
     low, high = models.MIN_HORIZON_DAYS * per_day, MAX_UI_HORIZON_DAYS * per_day
     if unit == "days":
         words = f"one second ({low:.3g}) to {high:g} trading days"
@@ -94,16 +86,14 @@ def session_where(session: sessions.MarketSession) -> str:
 
 def start_rule(session: sessions.MarketSession) -> str:
     """The start times the session takes, in words."""
-    last = sessions.format_hhmm(session.close_minute - 1)
-    return f"{session.open_local}–{last} {session.time_zone}, inside the session"
+    return f"{session.start_rule()}, inside the session"
 
 
 def start_time_problem(value: Any, session: sessions.MarketSession) -> str | None:
     """None when ``value`` (a time of day) is inside the session, else the rule it breaks."""
     if not isinstance(value, dt.time):
         return start_rule(session)
-    minute = value.hour * 60 + value.minute
-    return None if session.open_minute <= minute < session.close_minute else start_rule(session)
+    return None if session.takes_start(value.hour * 60 + value.minute) else start_rule(session)
 
 
 def time_of(minute: int) -> dt.time:
@@ -205,9 +195,9 @@ def horizon_inputs(
 
 
 def from_days(days: float, unit: str, session_minutes: int) -> float:
-    """Trading days in ``unit`` (the inverse of ``to_days``), to 12 significant digits so that 2 hours comes back
+    """Trading days in ``unit`` (the inverse of ``clock.to_days``), to 12 significant digits so that 2 hours comes back
     as 2, not 2.0000000000000004."""
-    return float(f"{days * session_minutes / minutes_per_unit(unit, session_minutes):.12g}")
+    return float(f"{days * session_minutes / clock.minutes_per_unit(unit, session_minutes):.12g}")
 
 
 def now() -> dt.datetime:

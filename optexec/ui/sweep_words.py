@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from optexec import clock
 from optexec.models import MarketParams
 from optexec.sensitivity import ORDER_FRACTION_OF_ADV, Sweep, setting_sweep_ranges
 from optexec.ui import chart_layout, charts, order_time
@@ -94,7 +95,7 @@ def horizon_axis(unit: str, session_minutes: int, horizon_days: float) -> Horizo
     """The horizon sweep in ``unit`` (minutes, hours or trading days) for a ``session_minutes`` session, its range
     widened to hold half and twice the ticket's ``horizon_days``."""
     unit = unit if unit in HORIZON_RANGES else order_time.DEFAULT_UNIT
-    per_day = 1.0 / order_time.to_days(1.0, unit, session_minutes)
+    per_day = 1.0 / clock.to_days(1.0, unit, session_minutes)
     current = horizon_days * per_day
     low, high = HORIZON_RANGES[unit]
     low, high = min(low, current / 2), max(high, current * 2)

@@ -26,7 +26,7 @@ from typing import Any
 
 import streamlit as st
 
-from optexec import model_card, models
+from optexec import clock, model_card, models
 from optexec.market_source import CALIBRATION, DEMO, PLANTED, SymbolParams
 from optexec.models import COST_MODELS, MarketParams, Order
 from optexec.planning import DEFAULT_MAX_PARTICIPATION, DEFAULT_RISK_AVERSION_PER_USD
@@ -582,7 +582,7 @@ def order_ticket() -> Ticket:
     horizon, unit = order_time.horizon_inputs(sidebar, session_minutes, where)
     horizon_spec = order_time.horizon_spec(unit, session_minutes)
     horizon_days = (
-        None if horizon is None or horizon_spec.problem(horizon) else order_time.to_days(horizon, unit, session_minutes)
+        None if horizon is None or horizon_spec.problem(horizon) else clock.to_days(horizon, unit, session_minutes)
     )
     slices = sidebar.number_input("Slices", step=1, key="slices",
                                   help=f"1 to {MAX_UI_SLICES:,} here (the command line takes more).")  # fmt: skip
