@@ -62,8 +62,9 @@ def setting_sweep_ranges(settings: Mapping[str, Any]) -> dict[str, tuple[str, fl
 class Sweep:
     """Per strategy (registry name), arrays over the swept values; NaN where a strategy could not plan.
 
-    ``errors`` says each failure as "param = value: reason" (the command line's JSON); ``failures`` holds the same
-    as (value, reason) pairs, for a caller that says the value in its own words (a horizon in minutes, say).
+    ``failures`` holds each point where a strategy could not plan as (value, reason), for a caller that says the
+    value in its own words (a horizon in minutes, say); ``errors`` says them as "param = value: reason" (the
+    command line's JSON).
     """
 
     param: str
@@ -73,8 +74,13 @@ class Sweep:
     std_usd: dict[str, np.ndarray]
     var95_usd: dict[str, np.ndarray]
     notional_usd: np.ndarray
-    errors: dict[str, list[str]]
     failures: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """Each strategy's failures as "param = value: reason"."""
+        return {name: [f"{self.param} = {value:g}: {reason}" for value, reason in failed]
+                for name, failed in self.failures.items()}  # fmt: skip
 
 
 def _inputs_at(
@@ -131,11 +137,9 @@ def sweep(
     expected = {name: np.full(grid.size, np.nan) for name in chosen}
     std = {name: np.full(grid.size, np.nan) for name in chosen}
     var95 = {name: np.full(grid.size, np.nan) for name in chosen}
-    errors: dict[str, list[str]] = {}
     failures: dict[str, list[tuple[float, str]]] = {}
 
     def failed(name: str, value: float, reason: str) -> None:
-        errors.setdefault(name, []).append(f"{param} = {value:g}: {reason}")
         failures.setdefault(name, []).append((value, reason))
 
     notional = np.empty(grid.size)
@@ -170,7 +174,7 @@ def sweep(
                 if np.isnan(expected[name][0]) and name in failures:
                     failed(name, float(value), failures[name][0][1])
                 expected[name][i], std[name][i], var95[name][i] = expected[name][0], std[name][0], var95[name][0]
-    return Sweep(param, grid, labels, expected, std, var95, notional, errors, failures)
+    return Sweep(param, grid, labels, expected, std, var95, notional, failures)
 
 
 def sweep_to_json(result: Sweep) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def _failed_sweep(param: str, values: list[float]) -> Sweep:
     grid = np.asarray(values)
     nan = np.full(grid.size, np.nan)
     failures = {"twap": [(values[0], "the order is too short")]}
-    return Sweep(param, grid, {"twap": "TWAP"}, {"twap": nan}, {"twap": nan}, {"twap": nan}, grid, {}, failures)
+    return Sweep(param, grid, {"twap": "TWAP"}, {"twap": nan}, {"twap": nan}, {"twap": nan}, grid, failures)
 
 
 def test_a_failed_horizon_point_is_said_in_the_tickets_unit():
