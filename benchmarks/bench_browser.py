@@ -36,9 +36,17 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from benchmarks.bench_desks import SLIDER, WATCH_PAGE, _children, _cpu_ticks, _tree, caption_text, streamlit_server
+from benchmarks.bench_desks import (
+    SLIDER,
+    WATCH_PAGE,
+    _children,
+    _cpu_ticks,
+    _tree,
+    caption_text,
+    fresh_app_server,
+)
 from optexec.ui.ticket import RISK_AVERSION_GRID
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_idle
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, wait_idle
 
 START_NOTCH = RISK_AVERSION_GRID.index(1e-6)  # the page's default
 
@@ -200,12 +208,8 @@ def main() -> None:
           f"{'CPU s/move srv/cli':>18} {'kB/move':>8} {'unchanged':>9}")  # fmt: skip
 
     for pattern, (keys, moves, pause_s) in patterns.items():
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp = Path(tmp)
-            build_sample_database(tmp / "db.duckdb")
-            env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
-            with streamlit_server(ROOT / "app.py", free_port(), tmp / "st.log", env) as (url, pid):
-                result = measure(url, pid, moves, args.slices, keys, pause_s, specs)
+        with fresh_app_server() as (url, pid):
+            result = measure(url, pid, moves, args.slices, keys, pause_s, specs)
         ms = sorted(r["ms"] for r in result)
         p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
         server_s, client_s = (statistics.mean(r[k] for r in result) for k in ("server_s", "client_s"))
@@ -220,12 +224,8 @@ def main() -> None:
         f"end); load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
     if args.profile:
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp = Path(tmp)
-            build_sample_database(tmp / "db.duckdb")
-            env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
-            with streamlit_server(ROOT / "app.py", free_port(), tmp / "st.log", env) as (url, _):
-                print("\n".join(profile_moves(url, max(4, args.moves), args.slices)))
+        with fresh_app_server() as (url, _):
+            print("\n".join(profile_moves(url, max(4, args.moves), args.slices)))
 
 
 if __name__ == "__main__":

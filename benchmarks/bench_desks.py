@@ -316,6 +316,20 @@ def streamlit_server(script: Path, port: int, log_path: Path, env: dict[str, str
                 server.wait()
 
 
+@contextlib.contextmanager
+def fresh_app_server() -> Iterator[tuple[str, int]]:
+    """``streamlit run app.py`` on a free port and a private copy of the bundled sample (a temporary folder): its
+    (url, pid)."""
+    from optexec.store.sample import build_sample_database
+
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        build_sample_database(tmp / "db.duckdb")
+        env = {**os.environ, "OPTEXEC_DB": str(tmp / "db.duckdb")}
+        with streamlit_server(ROOT / "app.py", free_port(), tmp / "st.log", env) as server:
+            yield server
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
