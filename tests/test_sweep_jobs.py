@@ -10,6 +10,7 @@ import pytest
 from optexec.models import MarketParams, Order
 from optexec.sensitivity import Sweep, sweep
 from optexec.ui import sweep_jobs, sweep_words
+from tests.e2e.server import run_coroutine
 
 MARKET = MarketParams(50.0, 0.95, 0.125, 5e6, 2.5e-6, 2.5e-7)
 ORDER = Order("DEMO", "sell", 1e6, 1.0, 13)
@@ -137,21 +138,13 @@ def test_a_failed_point_of_another_parameter_is_said_with_its_label():
 
 
 def test_an_http_request_marks_the_server_busy_while_it_is_served():
-    import asyncio
-
     seen: list[int] = []
 
     async def app(scope, receive, send):
         seen.append(sweep_jobs._activity["running"])
 
     marked = sweep_jobs.MarkRequests(app)
-
-    def serve() -> None:  # on a thread of its own: a browser test earlier in the process may hold a running loop here
-        asyncio.run(marked({"type": "http"}, None, None))
-        asyncio.run(marked({"type": "websocket"}, None, None))  # the script runs mark themselves
-
-    server = threading.Thread(target=serve)
-    server.start()
-    server.join()
+    run_coroutine(marked({"type": "http"}, None, None))
+    run_coroutine(marked({"type": "websocket"}, None, None))  # the script runs mark themselves
     assert seen == [1, 0] and sweep_jobs._activity["running"] == 0
     assert not sweep_jobs._idle()  # the request just ended: IDLE_S to go

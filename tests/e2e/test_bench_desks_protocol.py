@@ -5,9 +5,7 @@ the one chromium sends."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -15,7 +13,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from benchmarks import bench_desks_protocol as bench
 from benchmarks.bench_desks import SLIDER, Desk, streamlit_server
 from optexec.store.sample import build_sample_database
-from tests.e2e.server import ROOT, free_port, wait_idle
+from tests.e2e.server import ROOT, free_port, run_coroutine, wait_idle
 
 
 def test_protocol_desk_receives_the_apps_figures_and_times_its_moves(tmp_path):
@@ -23,10 +21,10 @@ def test_protocol_desk_receives_the_apps_figures_and_times_its_moves(tmp_path):
     build_sample_database(db_path)
     env = {**os.environ, "OPTEXEC_DB": str(db_path)}
     with streamlit_server(ROOT / "app.py", free_port(), tmp_path / "app.log", env) as (url, pid):
-        checked = asyncio.run(bench.check_figures(url, db_path, moves=2))
+        checked = run_coroutine(bench.check_figures(url, db_path, moves=2))
         args = argparse.Namespace(moves=2, think=0.1)
         desk, joiner = Desk("SYN-SMALL", "buy", 24_300, 0.5, 11), Desk("SYN-MID", "sell", 51_200, 1.0, 7)
-        level = asyncio.run(bench.run_level(url, pid, [pid], True, [desk], [joiner], args))
+        level = run_coroutine(bench.run_level(url, pid, [pid], True, [desk], [joiner], args))
     log = (tmp_path / "app.log").read_text()
     # a first load and two moves up from the page's default λ, each figure equal to AppTest's at that notch
     assert [notch for notch, _ in checked] == [10, 11, 12]
@@ -76,8 +74,7 @@ def test_protocol_desk_sends_what_chromium_sends_for_a_move(browser, app_url):
             await desk.close()
         return desk.sent
 
-    with ThreadPoolExecutor(1) as thread:  # sync Playwright keeps an event loop running in this thread
-        mine = thread.submit(asyncio.run, desk_move()).result().rerun_script
+    mine = run_coroutine(desk_move()).rerun_script
     chromium = reruns[1]
     for name in ("query_string", "page_script_hash", "page_name", "context_info"):
         assert getattr(mine, name) == getattr(chromium, name), name
